@@ -1,0 +1,3 @@
+"""profitguard: position management for Freqtrade."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,52 @@
+"""The `profitguard` command: a thin dispatcher over one module per subcommand.
+
+Each subcommand module exposes ``register(subparsers)``, which adds its parser and
+sets ``func`` (taking the parsed args, returning an exit status). Modules import
+their heavy dependencies (Freqtrade, pandas) inside ``func``, so ``profitguard
+simulate`` starts in milliseconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# subcommand -> module that registers it
+SUBCOMMANDS: dict[str, str] = {
+    "simulate": "profitguard.simulate",
+    "exchange": "profitguard.exchange.cli",
+    "data": "profitguard.exchange.data_cli",
+    "demo": "profitguard.demo",
+}
+
+
+class UsageError(Exception):
+    """Bad command-line input: reported on one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, status 2, as argparse does
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="profitguard", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    for module_name in SUBCOMMANDS.values():
+        importlib.import_module(module_name).register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except UsageError as exc:
+        print(f"profitguard {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
