@@ -1,0 +1,45 @@
+"""The pure exit engine (SPEC.md §2). No Freqtrade import anywhere in this package."""
+
+from profitguard.engine.config import (
+    NO_LADDERS,
+    PRESETS,
+    R_LADDER,
+    SCALED_PCT,
+    ConfigError,
+    LevelUnit,
+    ProtectionConfig,
+    StopLadderStep,
+    TakeProfitLevel,
+    TakeProfitStop,
+    preset,
+)
+from profitguard.engine.position import Plan, Position, PositionError, make_plan, open_position
+from profitguard.engine.states import IllegalTransition, ProtectionState
+from profitguard.engine.step import STOP_TAG, Decision, ExitRecord, rebuild, replay, step
+
+__all__ = [
+    "NO_LADDERS",
+    "PRESETS",
+    "R_LADDER",
+    "SCALED_PCT",
+    "STOP_TAG",
+    "ConfigError",
+    "Decision",
+    "ExitRecord",
+    "IllegalTransition",
+    "LevelUnit",
+    "Plan",
+    "Position",
+    "PositionError",
+    "ProtectionConfig",
+    "ProtectionState",
+    "StopLadderStep",
+    "TakeProfitLevel",
+    "TakeProfitStop",
+    "make_plan",
+    "open_position",
+    "preset",
+    "rebuild",
+    "replay",
+    "step",
+]

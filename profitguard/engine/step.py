@@ -1,0 +1,274 @@
+"""The exit engine: one price in, one decision out (SPEC.md §2).
+
+`step` is the only place the exit rules live. The Freqtrade adapter, the
+`simulate` command and the tests all call it. Processing one price:
+
+1. If the price has reached the stop in force, exit everything remaining (tag
+   `stop`, STOPPED_OUT).
+2. Update the peak (best price) and the adverse excursion.
+3. Every take-profit level reached and not yet taken fires, lowest first; levels
+   passed in one jump fire together as one aggregated exit.
+4. Recompute the stop in force from the stop ladder (peak R), the take-profit
+   stop rule and the trailing stops. It never moves backwards.
+
+Exit amounts: a level closes its fraction of the ORIGINAL amount, rounded down to
+the amount step. A level whose amount is below the minimum is skipped and its
+fraction carried to the next level; an exit that would leave less than the
+minimum closes everything; the final level closes all that remains.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from datetime import datetime
+from typing import NamedTuple
+
+from profitguard.engine.amounts import round_down
+from profitguard.engine.position import Plan, Position, PositionError, tp_tag
+from profitguard.engine.states import ProtectionState, check_transition, derive_state
+
+STOP_TAG = "stop"
+# A remainder this small (relative to the amount) is float residue, not a position.
+_DUST = 1e-12
+
+
+class Decision(NamedTuple):
+    """What to do at one price: the stop in force, and what (if anything) to close."""
+
+    position: Position  # the state after this price
+    price: float
+    at: datetime | None
+    exit_amount: float  # 0.0 when nothing exits
+    exit_tags: tuple[str, ...]  # ("tp1", "tp2") for a gap, ("stop",), or () when nothing exits
+
+    @property
+    def stop(self) -> float:
+        return self.position.stop
+
+    @property
+    def r(self) -> float:
+        return self.position.plan.r(self.price)
+
+
+def stop_in_force_x(
+    plan: Plan, floor_x: float, best_x: float, levels_reached: int, atr: float | None
+) -> float:
+    """The tightest of `floor_x` (the stop so far), the ladder, the take-profit stop
+    rule and the trailing stops, in signed prices. Never below `floor_x`."""
+    stop_x = floor_x
+    triggers = plan.ladder_trigger_x
+    for i in range(len(triggers) - 1, -1, -1):
+        if best_x >= triggers[i] - plan.tol:
+            if plan.ladder_lock_x[i] > stop_x:
+                stop_x = plan.ladder_lock_x[i]
+            break
+    if levels_reached:
+        if plan.tp_stop_previous and levels_reached >= 2:
+            candidate = plan.tp_x[levels_reached - 2]
+        else:
+            candidate = plan.entry_x  # breakeven once TP1 has fired
+        if candidate > stop_x:
+            stop_x = candidate
+    if plan.trail_factor is not None and best_x >= plan.trail_activation_x - plan.tol:
+        candidate = best_x * plan.trail_factor
+        if candidate > stop_x:
+            stop_x = candidate
+    if plan.atr_multiple is not None and atr is not None and atr > 0 and math.isfinite(atr):
+        candidate = best_x - plan.atr_multiple * atr
+        if candidate > stop_x:
+            stop_x = candidate
+    return stop_x
+
+
+def _levels_reached(plan: Plan, best_x: float, start: int) -> int:
+    tp_x, n, k = plan.tp_x, len(plan.tp_x), start
+    while k < n and best_x >= tp_x[k] - plan.tol:
+        k += 1
+    return k
+
+
+def _check_price(price: float) -> None:
+    if not (isinstance(price, float | int) and math.isfinite(price) and price > 0):
+        raise PositionError(f"'price' must be a finite number > 0, was {price!r}", field="price")
+
+
+def step(
+    position: Position, price: float, at: datetime | None = None, *, atr: float | None = None
+) -> Decision:
+    """Process one price (and optionally the current ATR for chandelier trailing)."""
+    if position.state.is_closed:
+        raise PositionError(
+            f"position is closed ({position.state}); 'price' {price!r} not processed"
+        )
+    _check_price(price)
+    plan = position.plan
+    x = plan.sign * price
+
+    # 1. the stop in force, as it stood before this price
+    if x <= position.stop_x + plan.tol:
+        exit_amount = plan.amount - position.closed
+        closed = position._replace(
+            state=check_transition(position.state, ProtectionState.STOPPED_OUT),
+            worst_x=min(position.worst_x, x),
+            closed=plan.amount,
+            realized_profit=position.realized_profit + exit_amount * (x - plan.entry_x),
+        )
+        return Decision(closed, price, at, exit_amount, (STOP_TAG,))
+
+    # 2. peak and adverse excursion
+    best_x = x if x > position.best_x else position.best_x
+    worst_x = x if x < position.worst_x else position.worst_x
+
+    # 3. take-profit levels reached now and not yet taken
+    taken = position.levels_taken
+    new_taken = taken
+    tp_x, n = plan.tp_x, len(plan.tp_x)
+    while new_taken < n and x >= tp_x[new_taken] - plan.tol:
+        new_taken += 1
+
+    exit_amount = 0.0
+    tags: tuple[str, ...] = ()
+    closed = position.closed
+    paid = position.levels_paid
+    if new_taken > taken:
+        remaining = plan.amount - closed
+        if new_taken == n:
+            exit_amount = remaining
+        else:
+            want = (plan.tp_cum[new_taken] - plan.tp_cum[paid]) * plan.amount
+            want = min(round_down(want, plan.amount_step, plan.decimals), remaining)
+            if want > 0 and want >= plan.min_amount:
+                exit_amount = want
+                left = remaining - want
+                if left < plan.min_amount or left <= _DUST * plan.amount:
+                    exit_amount = remaining  # no dust left behind
+        if exit_amount > 0:
+            tags = tuple(tp_tag(i) for i in range(paid, new_taken))
+            paid = new_taken
+            closed = plan.amount if exit_amount == remaining else closed + exit_amount
+
+    # 4. the stop in force from the peak
+    reached = _levels_reached(plan, best_x, new_taken)
+    stop_x = stop_in_force_x(plan, position.stop_x, best_x, reached, atr)
+
+    state = derive_state(
+        stopped=False,
+        remaining_is_zero=closed >= plan.amount,
+        levels_taken=new_taken,
+        stop_at_or_beyond_entry=stop_x >= plan.entry_x,
+    )
+    if (
+        state is position.state
+        and stop_x == position.stop_x
+        and best_x == position.best_x
+        and worst_x == position.worst_x
+        and new_taken == taken
+    ):
+        return Decision(position, price, at, 0.0, ())  # nothing changed: no allocation
+
+    new = Position(
+        plan,
+        check_transition(position.state, state),
+        stop_x,
+        best_x,
+        worst_x,
+        closed,
+        position.realized_profit + exit_amount * (x - plan.entry_x),
+        new_taken,
+        paid,
+    )
+    return Decision(new, price, at, exit_amount, tags)
+
+
+class ExitRecord(NamedTuple):
+    """A confirmed exit: what a restart rebuilds the state from."""
+
+    amount: float
+    price: float
+    tags: tuple[str, ...]
+
+
+def parse_tp_tags(tags: Iterable[str]) -> list[int]:
+    """Level numbers (1-based) named by take-profit tags: ("tp1", "tp2") -> [1, 2]."""
+    levels = []
+    for tag in tags:
+        if tag.startswith("tp") and tag[2:].isdigit():
+            levels.append(int(tag[2:]))
+    return levels
+
+
+def rebuild(
+    plan: Plan,
+    *,
+    exits: Iterable[ExitRecord],
+    best_price: float,
+    worst_price: float,
+    levels_skipped: int = 0,
+    stop_floor: float | None = None,
+) -> Position:
+    """The state of a position from its confirmed exits and its persisted extremes.
+
+    `levels_skipped` is the number of levels passed without an order (their amount
+    was below the minimum); `stop_floor` is a persisted stop in force (needed for
+    ATR trailing, which the peak alone cannot reproduce). The stop is recomputed
+    from the peak and never placed below `stop_floor`.
+    """
+    _check_price(best_price)
+    _check_price(worst_price)
+    closed = 0.0
+    realized = 0.0
+    paid = 0
+    stopped = False
+    for record in exits:
+        closed += record.amount
+        realized += record.amount * (plan.sign * record.price - plan.entry_x)
+        levels = parse_tp_tags(record.tags)
+        if levels:
+            paid = max(paid, *levels)
+        stopped = stopped or STOP_TAG in record.tags
+    if paid > len(plan.tp_x):
+        raise PositionError(f"exit tags name level {paid}, the ladder has {len(plan.tp_x)}")
+    if closed > plan.amount + plan.amount * 1e-9:
+        raise PositionError(f"exits close {closed!r}, more than the amount {plan.amount!r}")
+    if plan.amount - closed <= plan.amount * _DUST:
+        closed = plan.amount
+    taken = max(paid, min(levels_skipped, len(plan.tp_x)))
+    best_x = max(plan.sign * best_price, plan.entry_x)
+    worst_x = min(plan.sign * worst_price, plan.entry_x)
+
+    floor_x = plan.initial_x
+    if stop_floor is not None:
+        _check_price(stop_floor)
+        floor_x = max(floor_x, plan.sign * stop_floor)
+    reached = _levels_reached(plan, best_x, taken)
+    stop_x = stop_in_force_x(plan, floor_x, best_x, reached, None)
+    state = derive_state(
+        stopped=stopped,
+        remaining_is_zero=closed >= plan.amount,
+        levels_taken=taken,
+        stop_at_or_beyond_entry=stop_x >= plan.entry_x,
+    )
+    return Position(plan, state, stop_x, best_x, worst_x, closed, realized, taken, paid)
+
+
+def replay(
+    position: Position,
+    prices: Iterable[float],
+    times: Iterable[datetime | None] | None = None,
+    *,
+    atrs: Iterable[float | None] | None = None,
+) -> list[Decision]:
+    """`step` over `prices` until the position closes; one decision per price processed."""
+    decisions = []
+    times_it = iter(times) if times is not None else None
+    atrs_it = iter(atrs) if atrs is not None else None
+    for price in prices:
+        at = next(times_it) if times_it is not None else None
+        atr = next(atrs_it) if atrs_it is not None else None
+        decision = step(position, price, at, atr=atr)
+        decisions.append(decision)
+        position = decision.position
+        if position.state.is_closed:
+            break
+    return decisions

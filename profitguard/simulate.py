@@ -1,0 +1,225 @@
+"""`profitguard simulate`: a ladder calculator that shows exactly what a ladder does.
+
+Each price is one tick processed by the engine, in SPEC.md order; fills happen at
+the tick's own price (a gap fills at the gap price). The same `step` function runs
+inside the Freqtrade strategy, so what this prints is what the bot does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from typing import Any
+
+from profitguard.engine import (
+    ConfigError,
+    Decision,
+    Position,
+    PositionError,
+    ProtectionConfig,
+    open_position,
+    replay,
+)
+
+# engine field -> the flag that sets it, so an error names what the user typed
+_FLAG_OF_FIELD = {
+    "side": "--side",
+    "entry": "--entry",
+    "initial_stop": "--stop",
+    "amount": "--amount",
+    "amount_step": "--amount-step",
+    "min_amount": "--min-amount",
+    "price": "--prices",
+    "preset": "--preset",
+    "take_profits": "--tp",
+    "tp_unit": "--tp-unit",
+    "stop_ladder": "--stop-ladder",
+    "tp_stop": "--tp-stop",
+    "trail_pct": "--trail-pct",
+    "trail_activation_pct": "--trail-activation-pct",
+    "trail_atr_multiple": "--trail-atr-mult",
+}
+
+
+def _flag(field: str) -> str:
+    head = field.split("[", 1)[0].split(".", 1)[0]
+    return _FLAG_OF_FIELD.get(head, field)
+
+
+def _number(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+
+
+def _numbers(text: str) -> list[float]:
+    return [_number(part.strip()) for part in text.split(",") if part.strip()] or _empty(text)
+
+
+def _empty(text: str) -> list[float]:
+    raise argparse.ArgumentTypeError(f"{text!r} holds no prices")
+
+
+def _pairs(text: str) -> list[list[float]] | str:
+    if text.strip().lower() == "none":
+        return "none"
+    pairs = []
+    for part in text.split(","):
+        left, sep, right = part.partition(":")
+        if not sep:
+            raise argparse.ArgumentTypeError(f"{part.strip()!r} is not A:B")
+        pairs.append([_number(left.strip()), _number(right.strip())])
+    return pairs
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "simulate",
+        help="show what a ladder does to a price path",
+        description=__doc__.splitlines()[0],
+    )
+    p.add_argument("--side", choices=["long", "short"], required=True)
+    p.add_argument("--entry", type=_number, required=True, help="entry price")
+    p.add_argument("--stop", type=_number, required=True, help="initial stop price (defines 1R)")
+    p.add_argument("--amount", type=_number, required=True, help="position size (base currency)")
+    p.add_argument("--prices", type=_numbers, required=True, help="comma-separated ticks")
+    p.add_argument("--preset", default="r_ladder", help="r_ladder (default), scaled_pct, none")
+    p.add_argument("--tp", type=_pairs, help="take-profit levels LEVEL:FRACTION,… (or none)")
+    p.add_argument("--tp-unit", help="unit of --tp levels: r or pct (pct as a ratio: 0.03 = +3%%)")
+    p.add_argument("--stop-ladder", type=_pairs, help="TRIGGER_R:LOCK_R,… or none")
+    p.add_argument("--tp-stop", help="stop after a take-profit: ladder or previous_level")
+    p.add_argument("--trail-pct", type=_number, help="trailing distance, ratio (0.03 = 3%%)")
+    p.add_argument("--trail-activation-pct", type=_number, help="profit ratio that arms trailing")
+    p.add_argument("--trail-atr-mult", type=_number, help="chandelier trailing: ATR multiple")
+    p.add_argument("--atr", type=_number, help="ATR value for --trail-atr-mult (price units)")
+    p.add_argument("--amount-step", type=_number, help="exchange amount step")
+    p.add_argument("--min-amount", type=_number, default=0.0, help="exchange minimum amount")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=run)
+
+
+def config_from_args(args: argparse.Namespace) -> ProtectionConfig:
+    raw: dict[str, Any] = {"preset": args.preset}
+    for key, value in (
+        ("take_profits", args.tp),
+        ("tp_unit", args.tp_unit),
+        ("stop_ladder", args.stop_ladder),
+        ("tp_stop", args.tp_stop),
+        ("trail_pct", args.trail_pct),
+        ("trail_activation_pct", args.trail_activation_pct),
+        ("trail_atr_multiple", args.trail_atr_mult),
+    ):
+        if value is not None:
+            raw[key] = value
+    return ProtectionConfig.from_mapping(raw)
+
+
+def run(args: argparse.Namespace) -> int:
+    from profitguard.cli import UsageError
+
+    logging.basicConfig(level=logging.WARNING, format="warning: %(message)s", stream=sys.stderr)
+    if args.atr is not None and args.trail_atr_mult is None:
+        raise UsageError("argument --atr: needs --trail-atr-mult")
+    try:
+        config = config_from_args(args)
+        position = open_position(
+            config,
+            side=args.side,
+            entry=args.entry,
+            initial_stop=args.stop,
+            amount=args.amount,
+            amount_step=args.amount_step,
+            min_amount=args.min_amount,
+        )
+        decisions = replay(position, args.prices, atrs=[args.atr] * len(args.prices))
+    except (ConfigError, PositionError) as exc:
+        raise UsageError(f"argument {_flag(exc.field)}: {exc}") from None
+
+    if args.json:
+        print(json.dumps(lifecycle(position, decisions)))
+    else:
+        print(render_table(position, decisions))
+        ignored = len(args.prices) - len(decisions)
+        if ignored:
+            print(f"(position closed; {ignored} later price(s) not processed)")
+    return 0
+
+
+def _num(value: float) -> float:
+    """Strip float residue for display: 0.060000000000000005 -> 0.06."""
+    return float(f"{value:.12g}")
+
+
+def event(decision: Decision) -> dict[str, Any]:
+    p = decision.position
+    return {
+        "price": decision.price,
+        "r": _num(decision.r),
+        "peak_r": _num(p.peak_r),
+        "state": str(p.state),
+        "stop": _num(p.stop),
+        "exit_amount": _num(decision.exit_amount),
+        "exit_tags": list(decision.exit_tags),
+        "remaining": _num(p.remaining),
+        "realized_profit": _num(p.realized_profit),
+    }
+
+
+def lifecycle(opened: Position, decisions: list[Decision]) -> dict[str, Any]:
+    last = decisions[-1].position if decisions else opened
+    return {
+        "events": [event(d) for d in decisions],
+        "final": {
+            "state": str(last.state),
+            "remaining": _num(last.remaining),
+            "realized_profit": _num(last.realized_profit),
+        },
+    }
+
+
+def describe_plan(position: Position) -> list[str]:
+    plan = position.plan
+    lines = [
+        f"{plan.side} {plan.amount:g} at {plan.entry:g}, initial stop {plan.initial_stop:g} "
+        f"(1R = {_num(plan.risk):g})"
+    ]
+    for i, (lv, price) in enumerate(zip(plan.config.take_profits, plan.tp_prices, strict=True)):
+        lines.append(
+            f"  tp{i + 1}: {lv.fraction:.4g} of the amount at {_num(price):g} "
+            f"({_num(plan.r(price)):g}R)"
+        )
+    for st in plan.config.stop_ladder:
+        lines.append(
+            f"  stop ladder: peak {st.trigger_r:g}R -> stop {st.lock_r:g}R "
+            f"({_num(plan.price_at_r(st.lock_r)):g})"
+        )
+    return lines
+
+
+def render_table(opened: Position, decisions: list[Decision]) -> str:
+    header = ("#", "price", "R", "peak R", "state", "stop", "exit", "tags", "remaining", "realized")
+    rows = [header]
+    for i, d in enumerate(decisions, 1):
+        e = event(d)
+        rows.append(
+            (
+                str(i),
+                f"{e['price']:g}",
+                f"{e['r']:.2f}",
+                f"{e['peak_r']:.2f}",
+                e["state"],
+                f"{e['stop']:g}",
+                f"{e['exit_amount']:g}" if e["exit_amount"] else "-",
+                ",".join(e["exit_tags"]) or "-",
+                f"{e['remaining']:g}",
+                f"{e['realized_profit']:g}",
+            )
+        )
+    widths = [max(len(row[c]) for row in rows) for c in range(len(header))]
+    out = [*describe_plan(opened), ""]
+    for row in rows:
+        out.append("  ".join(cell.rjust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    return "\n".join(out)

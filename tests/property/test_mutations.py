@@ -1,0 +1,148 @@
+"""Each invariant test fails when its rule is broken.
+
+For every rule of SPEC.md §2 we break the engine once (a one-line source change
+applied to a copy of the package) and run the property that guards it: it must
+fail. A property that keeps passing under its mutation guards nothing.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+PROPERTIES = "tests/property/test_engine_invariants.py"
+
+# (file, exact source text, replacement, property that must catch it)
+MUTATIONS = [
+    pytest.param(
+        "engine/step.py",
+        "tags = tuple(tp_tag(i) for i in range(paid, new_taken))",
+        "tags = tuple(tp_tag(i) for i in reversed(range(paid, new_taken)))",
+        "test_levels_fire_once_each_in_ascending_order",
+        id="levels-fire-highest-first",
+    ),
+    pytest.param(
+        "engine/step.py",
+        "closed = plan.amount if exit_amount == remaining else closed + exit_amount",
+        "closed = plan.amount if exit_amount == remaining else closed + exit_amount * 0.5",
+        "test_closed_plus_remaining_equals_original_after_every_price",
+        id="closed-amount-miscounted",
+    ),
+    pytest.param(
+        "engine/step.py",
+        "stop_x = stop_in_force_x(plan, position.stop_x, best_x, reached, atr)",
+        "stop_x = stop_in_force_x(plan, plan.initial_x, x, reached, atr)",
+        "test_stop_only_tightens_for_longs_and_shorts",
+        id="stop-from-current-price-not-peak",
+    ),
+    pytest.param(
+        "engine/config.py",
+        "if abs(total - 1.0) <= FRACTION_SUM_TOLERANCE:",
+        "if True:",
+        "test_fractions_sum_to_one_after_normalization",
+        id="fractions-not-normalized",
+    ),
+    pytest.param(
+        "engine/step.py",
+        "if want > 0 and want >= plan.min_amount:",
+        "if want > 0:",
+        "test_no_exit_below_minimum_and_no_dust_remainder",
+        id="minimum-amount-ignored",
+    ),
+    pytest.param(
+        "engine/step.py",
+        "if left < plan.min_amount or left <= _DUST * plan.amount:",
+        "if False:",
+        "test_no_exit_below_minimum_and_no_dust_remainder",
+        id="dust-remainder-left",
+    ),
+    pytest.param(
+        "engine/step.py",
+        "want = min(round_down(want, plan.amount_step, plan.decimals), remaining)",
+        "want = min(round_down(want * 1.1, plan.amount_step, plan.decimals), remaining)",
+        "test_partial_exit_is_on_the_step_and_never_more_than_its_levels_share",
+        id="partial-exit-too-large",
+    ),
+    pytest.param(
+        "engine/step.py",
+        "if new_taken == n:\n            exit_amount = remaining",
+        "if False:\n            exit_amount = remaining",
+        "test_remaining_is_zero_after_the_final_level",
+        id="final-level-leaves-a-remainder",
+    ),
+    pytest.param(
+        "engine/step.py",
+        "candidate = plan.entry_x  # breakeven once TP1 has fired",
+        "candidate = plan.initial_x",
+        "test_stop_at_or_beyond_entry_once_tp1_fired",
+        id="no-breakeven-after-tp1",
+    ),
+    pytest.param(
+        "engine/step.py",
+        "if best_x >= triggers[i] - plan.tol:",
+        "if best_x >= triggers[i] + plan.risk:",
+        "test_stop_at_least_the_lock_of_every_ladder_step_the_peak_reached",
+        id="ladder-locks-late",
+    ),
+    pytest.param(
+        "engine/position.py",
+        "tol=risk * R_TOLERANCE,",
+        "tol=1e-6,",
+        "test_r_states_and_exits_unchanged_when_prices_scaled",
+        id="absolute-price-tolerance",
+    ),
+    pytest.param(
+        "engine/step.py",
+        "    exit_amount = 0.0\n    tags: tuple[str, ...] = ()",
+        "    exit_amount = 0.0\n    tags: tuple[str, ...] = ()\n"
+        "    import random\n    best_x += random.random() * plan.risk",
+        "test_same_inputs_same_decisions",
+        id="nondeterministic-peak",
+    ),
+    pytest.param(
+        "engine/step.py",
+        "taken = max(paid, min(levels_skipped, len(plan.tp_x)))",
+        "taken = paid",
+        "test_rebuild_from_recorded_exits_then_replay_matches_uninterrupted_run",
+        id="rebuild-forgets-skipped-levels",
+    ),
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("file", "old", "new", "prop"), MUTATIONS)
+def test_property_when_its_rule_is_broken_then_fails(tmp_path, file, old, new, prop):
+    shutil.copytree(ROOT / "profitguard", tmp_path / "profitguard")
+    shutil.copytree(
+        ROOT / "tests", tmp_path / "tests", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    target = tmp_path / "profitguard" / file
+    source = target.read_text()
+    assert source.count(old) == 1, f"mutation anchor not found once in {file}: {old!r}"
+    target.write_text(source.replace(old, new))
+
+    # cwd is the copy, so `import profitguard` finds the mutated package first
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            f"{PROPERTIES}::{prop}",
+            "-x",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 1, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "1 failed" in result.stdout
