@@ -1,0 +1,159 @@
+"""`profitguard simulate`: the ladder calculator's interface and its errors."""
+
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from profitguard.cli import main
+
+SPEC_LADDER = [
+    "simulate",
+    "--side",
+    "long",
+    "--entry",
+    "150",
+    "--stop",
+    "147",
+    "--amount",
+    "100",
+    "--prices",
+    "150,153,156,159,162",
+]
+
+
+def simulate_json(capsys, *args):
+    assert main([*args, "--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_simulate_when_spec_ladder_then_stops_exits_and_states(capsys):
+    out = simulate_json(capsys, *SPEC_LADDER)
+    events = out["events"]
+    assert [e["stop"] for e in events] == [147, 150, 153, 154.5, 156]
+    assert [e["exit_amount"] for e in events] == [0, 0, 50, 25, 25]
+    assert [e["exit_tags"] for e in events] == [[], [], ["tp1"], ["tp2"], ["tp3"]]
+    assert [e["r"] for e in events] == [0, 1, 2, 3, 4]
+    assert [e["state"] for e in events] == [
+        "INITIAL_RISK",
+        "BREAKEVEN_PROTECTED",
+        "PARTIAL_PROFIT_TAKEN",
+        "ADVANCED_PROFIT_TAKEN",
+        "FINAL_PROFIT_TAKEN",
+    ]
+    assert [e["remaining"] for e in events] == [100, 100, 50, 25, 0]
+    assert [e["realized_profit"] for e in events] == [0, 0, 300, 525, 825]
+    assert out["final"] == {"state": "FINAL_PROFIT_TAKEN", "remaining": 0, "realized_profit": 825}
+    assert set(events[0]) == {
+        "price",
+        "r",
+        "peak_r",
+        "state",
+        "stop",
+        "exit_amount",
+        "exit_tags",
+        "remaining",
+        "realized_profit",
+    }
+
+
+def test_simulate_when_position_closes_early_then_closing_event_is_last(capsys):
+    out = simulate_json(
+        capsys, *SPEC_LADDER[:-1], "150,160,140,170,180", "--amount-step", "1", "--min-amount", "1"
+    )
+    assert [e["exit_tags"] for e in out["events"]] == [[], ["tp1", "tp2"], ["stop"]]
+    assert out["final"]["state"] == "STOPPED_OUT"
+    assert out["final"]["realized_profit"] == 750 - 250
+
+
+def test_simulate_when_scaled_pct_preset_then_stop_moves_to_previous_level(capsys):
+    out = simulate_json(
+        capsys,
+        *["simulate", "--side", "long", "--entry", "50000", "--stop", "49000"],
+        *["--amount", "0.1", "--amount-step", "0.001", "--preset", "scaled_pct"],
+        *["--prices", "51500,52500,54000"],
+    )
+    assert [e["exit_amount"] for e in out["events"]] == [0.04, 0.03, 0.03]
+    assert [e["stop"] for e in out["events"]][:2] == [50000, 51500]
+    assert [e["realized_profit"] for e in out["events"]] == [60, 135, 255]
+
+
+def test_simulate_when_custom_ladders_and_trailing_then_all_applied(capsys):
+    out = simulate_json(
+        capsys,
+        *SPEC_LADDER[:-1],
+        "150,151.5,153.5,160",
+        *["--tp", "0.02:1,0.04:1", "--tp-unit", "pct", "--stop-ladder", "0.5:-0.5"],
+        *["--tp-stop", "previous_level", "--trail-pct", "0.02"],
+    )
+    events = out["events"]
+    assert events[1]["stop"] == 148.5  # ladder: peak 0.5R locks -0.5R
+    assert events[2]["exit_tags"] == ["tp1"] and events[2]["exit_amount"] == 50
+    assert events[2]["stop"] == pytest.approx(153.5 * 0.98)  # trailing beats breakeven
+    assert events[3]["exit_tags"] == ["tp2"] and events[3]["exit_amount"] == 50
+    assert events[3]["stop"] == pytest.approx(160 * 0.98)  # beats TP1's price, 153
+
+
+def test_simulate_when_text_mode_then_table_with_one_row_per_price(capsys):
+    assert main(SPEC_LADDER) == 0
+    out = capsys.readouterr().out
+    assert "tp1: 0.5 of the amount at 156 (2R)" in out
+    rows = [line for line in out.splitlines() if line.strip()[:1].isdigit() and "  " in line]
+    assert len(rows) == 5
+    assert "FINAL_PROFIT_TAKEN" in rows[-1] and "tp3" in rows[-1]
+
+
+@pytest.mark.parametrize(
+    ("change", "names"),
+    [
+        (["--prices", "150,abc"], "argument --prices: 'abc' is not a number"),
+        (
+            ["--prices", "150,-5"],
+            "argument --prices: 'price' must be a finite number > 0, was -5.0",
+        ),
+        (["--stop", "151"], "argument --stop: 'initial_stop' must be below the entry"),
+        (["--side", "sideways"], "argument --side: invalid choice"),
+        (
+            ["--tp", "2:0.5,1:0.5"],
+            "argument --tp: 'take_profits' levels must be strictly ascending",
+        ),
+        (["--tp", "2-0.5"], "argument --tp: '2-0.5' is not A:B"),
+        (["--tp-unit", "percent"], "argument --tp-unit: 'tp_unit' must be one of 'r', 'pct'"),
+        (["--stop-ladder", "1:1"], "argument --stop-ladder: 'stop_ladder[0].lock_r' must be"),
+        (["--tp-stop", "trailing"], "argument --tp-stop: 'tp_stop' must be one of"),
+        (["--trail-pct", "1.5"], "argument --trail-pct: 'trail_pct' must be in (0, 1), was 1.5"),
+        (["--preset", "yolo"], "argument --preset: 'preset' must be one of"),
+        (["--amount", "0"], "argument --amount: 'amount' must be a finite number > 0, was 0.0"),
+        (
+            ["--min-amount", "-1"],
+            "argument --min-amount: 'min_amount' must be a finite number >= 0",
+        ),
+        (["--amount-step", "nan"], "argument --amount-step: 'amount_step' must be a finite number"),
+        (["--atr", "2"], "argument --atr: needs --trail-atr-mult"),
+    ],
+)
+def test_simulate_when_argument_invalid_then_status_2_and_one_line_naming_it(capsys, change, names):
+    args = list(SPEC_LADDER)
+    flag = change[0]
+    if flag in args:
+        args[args.index(flag) + 1] = change[1]
+    else:
+        args += change
+    with pytest.raises(SystemExit) as exit_info:
+        sys.exit(main(args))
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert names in err
+
+
+def test_console_script_when_installed_then_runs_simulate():
+    exe = shutil.which("profitguard") or str(
+        __import__("pathlib").Path(sys.executable).with_name("profitguard")
+    )
+    result = subprocess.run(
+        [exe, *SPEC_LADDER, "--json"], capture_output=True, text=True, check=True
+    )
+    assert json.loads(result.stdout)["final"]["realized_profit"] == 825
