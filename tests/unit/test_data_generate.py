@@ -1,0 +1,96 @@
+import hashlib
+from datetime import UTC, datetime
+
+import numpy as np
+import pytest
+
+from profitguard.exchange import generate as gen
+from profitguard.exchange.candles import MINUTE_MS, resample
+from profitguard.exchange.markets import tick_size
+from profitguard.exchange.store import read_candles
+
+END = datetime(2026, 1, 1, tzinfo=UTC)
+PAIRS = ("BTC/USDT", "ETH/USDT", "ETH/BTC")
+
+
+def digest(paths) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in paths}
+
+
+@pytest.fixture(scope="module")
+def minutes_30d():
+    start = int(END.timestamp() * 1000) - 30 * 1440 * MINUTE_MS
+    return gen.generate_minutes(PAIRS, seed=7, start_ms=start, minutes=30 * 1440)
+
+
+@pytest.mark.parametrize("data_format", ["feather", "json"])
+def test_generate_when_same_seed_then_same_bytes(tmp_path, data_format):
+    kwargs = dict(pairs=PAIRS, days=2, end=END, seed=3, data_format=data_format)
+    first = gen.generate(tmp_path / "a", **kwargs)
+    second = gen.generate(tmp_path / "b", **kwargs)
+    assert len(first) == len(PAIRS) * 2
+    assert digest(first) == digest(second)
+
+
+def test_generate_when_other_seed_then_other_data(tmp_path):
+    a = gen.generate(tmp_path / "a", pairs=("BTC/USDT",), days=1, end=END, seed=1)
+    b = gen.generate(tmp_path / "b", pairs=("BTC/USDT",), days=1, end=END, seed=2)
+    assert digest(a) != digest(b)
+
+
+def test_generate_when_5m_and_1m_then_5m_is_the_1m_aggregated(tmp_path):
+    files = gen.generate(tmp_path, pairs=("SOL/USDT",), days=2, end=END, seed=5)
+    by_name = {p.name: read_candles(p) for p in files}
+    one, five = by_name["SOL_USDT-1m.feather"], by_name["SOL_USDT-5m.feather"]
+    expected = resample(one, 5 * MINUTE_MS)
+    for a, b in zip(expected.columns(), five.columns(), strict=True):
+        assert np.allclose(a, b)
+    assert five.ts[-1] + 5 * MINUTE_MS == int(END.timestamp() * 1000)
+
+
+@pytest.mark.parametrize("value", [{"days": 0}, {"timeframes": ("30s",)}])
+def test_generate_when_invalid_arguments_then_raises(tmp_path, value):
+    with pytest.raises(ValueError, match=r"days|whole minutes"):
+        gen.generate(tmp_path, **value)
+
+
+@pytest.mark.parametrize("pair", PAIRS)
+def test_generate_minutes_when_generated_then_valid_candles_on_the_tick_grid(minutes_30d, pair):
+    c = minutes_30d[pair]
+    assert np.all(c.high >= np.maximum(c.open, c.close))
+    assert np.all(c.low <= np.minimum(c.open, c.close))
+    assert np.all(c.low > 0)
+    assert np.all(c.volume > 0)
+    tick = tick_size(c.open[0])
+    assert np.allclose(c.close / tick, np.round(c.close / tick), atol=1e-6)
+
+
+@pytest.mark.parametrize("pair", PAIRS)
+def test_generate_minutes_when_30_days_then_gaps_and_outages_occur(minutes_30d, pair):
+    c = minutes_30d[pair]
+    jumps = np.abs(c.open[1:] / c.close[:-1] - 1)
+    assert (jumps > 0.01).sum() >= 2  # gaps at a candle's open
+    assert np.any(np.diff(c.ts) > MINUTE_MS)  # a few minutes without candles
+
+
+def test_generate_minutes_when_cross_pair_then_ratio_of_its_usdt_legs(minutes_30d):
+    eth, btc, ethbtc = (minutes_30d[p] for p in ("ETH/USDT", "BTC/USDT", "ETH/BTC"))
+    common, i_eth, i_btc = np.intersect1d(eth.ts, btc.ts, return_indices=True)
+    _, i_cross, i_legs = np.intersect1d(ethbtc.ts, common, return_indices=True)
+    ratio = eth.close[i_eth][i_legs] / btc.close[i_btc][i_legs]
+    assert np.allclose(ethbtc.close[i_cross], ratio, rtol=1e-3)
+
+
+def test_market_path_when_generated_then_up_and_down_trends_and_ranges():
+    _, segments = gen.market_path(gen._rng(42, "market"), 60 * 1440)
+    drifts = [d for _, _, d in segments]
+    assert any(d > 0 for d in drifts)
+    assert any(d < 0 for d in drifts)
+    assert any(d == 0 for d in drifts)
+
+
+def test_generate_minutes_when_30_days_then_big_daily_moves_both_ways(minutes_30d):
+    c = resample(minutes_30d["ETH/USDT"], 1440 * MINUTE_MS)
+    daily = c.close / c.open - 1
+    assert daily.max() > 0.04
+    assert daily.min() < -0.04
