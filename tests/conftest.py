@@ -15,3 +15,7 @@ settings.register_profile(
 )
 settings.register_profile("dev", max_examples=100, deadline=None)
 settings.load_profile("ci")
+
+# The offline exchange fixtures (offline_exchange, freqtrade_workspace): see
+# tests/exchange_fixtures.py for how to backtest or dry-run a strategy with them.
+from tests.exchange_fixtures import freqtrade_workspace, offline_exchange  # noqa: E402, F401

@@ -1,0 +1,212 @@
+"""Run the real ``freqtrade`` against an in-process offline exchange.
+
+Used by ``profitguard demo`` and by the test fixtures (``tests/exchange_fixtures.py``):
+
+    with start_exchange(datadir=ws.datadir, pairs=["BTC/USDT"]) as exchange:
+        ws = Workspace.create(tmp_path, exchange_url=exchange.url, pairs=["BTC/USDT"])
+        result = ws.run("backtesting", "--strategy", "PlainSample")
+
+A workspace is a throwaway Freqtrade user directory: ``config.json`` pointing at the
+exchange, ``data/binance`` for candles, ``strategies/`` for strategy files.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from profitguard.exchange.candles import Candles
+from profitguard.exchange.freqtrade_config import freqtrade_config, write_config
+from profitguard.exchange.server import ExchangeServer, ReplayOptions, build_api
+
+
+class RunningExchange:
+    """An offline exchange serving from a daemon thread of this process."""
+
+    def __init__(self, server: ExchangeServer) -> None:
+        self.server = server
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    @property
+    def api(self):
+        return self.server.api
+
+    def stats(self) -> dict:
+        """Requests so far: ``{"hits": {"GET /api/v3/klines": n, ...}, "unserved": {...}}``."""
+        return self.server.api.stats()
+
+    def stop(self) -> None:
+        self.server.stop()
+
+    def __enter__(self) -> RunningExchange:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def start_exchange(
+    *,
+    datadir: Path | None = None,
+    pairs: Iterable[str] = (),
+    replay: ReplayOptions | None = None,
+    host: str = "127.0.0.1",
+    port: int = 0,
+) -> RunningExchange:
+    """Start serving ``datadir`` (history, or live replay with ``replay``) on ``port``
+    (0: a free one). Markets: ``pairs`` plus every pair with data."""
+    api = build_api(datadir=datadir, pairs=list(pairs), replay=replay)
+    return RunningExchange(ExchangeServer(api, host, port).start())
+
+
+def write_candles(
+    datadir: Path,
+    pair: str,
+    timeframe: str,
+    candles: Candles | list,
+    data_format: str = "feather",
+) -> Path:
+    """Store candles (or ``[[ts_ms, o, h, l, c, v], ...]`` rows) as Freqtrade would."""
+    from freqtrade.data.history import get_datahandler
+    from freqtrade.enums import CandleType
+
+    from profitguard.exchange.generate import to_dataframe
+
+    if not isinstance(candles, Candles):
+        candles = Candles.from_rows(candles)
+    Path(datadir).mkdir(parents=True, exist_ok=True)
+    handler = get_datahandler(Path(datadir), data_format)
+    handler.ohlcv_store(pair, timeframe, to_dataframe(candles), CandleType.SPOT)
+    return handler._pair_data_filename(Path(datadir), pair, timeframe, CandleType.SPOT)
+
+
+def freqtrade_argv(*args: str) -> list[str]:
+    """The command line running this environment's Freqtrade."""
+    return [sys.executable, "-m", "freqtrade", *args]
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """A Freqtrade user directory wired to an offline exchange."""
+
+    userdir: Path
+    config: Path
+    datadir: Path
+
+    @classmethod
+    def create(
+        cls,
+        root: Path,
+        *,
+        exchange_url: str,
+        pairs: list[str],
+        strategies: Iterable[Path] = (),
+        datadir: Path | None = None,
+        **config_kwargs,
+    ) -> Workspace:
+        """Make ``root/user_data`` with a config for ``pairs`` (see ``freqtrade_config``
+        for ``config_kwargs``) and copies of the ``strategies`` files."""
+        userdir = Path(root) / "user_data"
+        for sub in ("strategies", "backtest_results", "hyperopt_results", "logs"):
+            (userdir / sub).mkdir(parents=True, exist_ok=True)
+        datadir = Path(datadir) if datadir is not None else userdir / "data" / "binance"
+        datadir.mkdir(parents=True, exist_ok=True)
+        for strategy in strategies:
+            shutil.copy(strategy, userdir / "strategies" / Path(strategy).name)
+        config = freqtrade_config(exchange_url=exchange_url, pairs=pairs, **config_kwargs)
+        config.setdefault("db_url", f"sqlite:///{userdir / 'tradesv3.dryrun.sqlite'}")
+        return cls(userdir, write_config(userdir / "config.json", config), datadir)
+
+    @property
+    def db_path(self) -> Path:
+        return self.userdir / "tradesv3.dryrun.sqlite"
+
+    def argv(self, command: str, *args: str) -> list[str]:
+        return freqtrade_argv(
+            command,
+            "--config",
+            str(self.config),
+            "--userdir",
+            str(self.userdir),
+            "--datadir",
+            str(self.datadir),
+            *args,
+        )
+
+    def run(self, command: str, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+        """Run ``freqtrade <command> ...`` to completion; output captured (stdout+stderr)."""
+        return subprocess.run(
+            self.argv(command, *args),
+            cwd=self.userdir.parent,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            timeout=timeout,
+            env=offline_env(),
+        )
+
+    def run_until(
+        self,
+        command: str,
+        *args: str,
+        until: Callable[[], bool],
+        timeout: float,
+        poll: float = 1.0,
+    ) -> subprocess.CompletedProcess:
+        """Start ``freqtrade <command>``, stop it with SIGINT once ``until()`` is true or
+        after ``timeout`` seconds, and return its exit status and output."""
+        log = self.userdir / "logs" / f"{command}-{time.time_ns()}.log"
+        with log.open("w") as out:
+            proc = subprocess.Popen(
+                self.argv(command, *args),
+                cwd=self.userdir.parent,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                text=True,
+                env=offline_env(),
+            )
+            deadline = time.monotonic() + timeout
+            try:
+                while time.monotonic() < deadline and proc.poll() is None:
+                    if until():
+                        break
+                    time.sleep(poll)
+            finally:
+                stop_process(proc)
+        return subprocess.CompletedProcess(proc.args, proc.returncode, log.read_text(), None)
+
+
+def stop_process(proc: subprocess.Popen, grace: float = 30.0) -> int:
+    """SIGINT, then SIGKILL after ``grace`` seconds; returns the exit status."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(grace)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    return proc.returncode
+
+
+def offline_env() -> dict[str, str]:
+    """Environment for Freqtrade: proxies that swallow anything not local, so a stray
+    call to the internet fails fast instead of hanging on DNS or a firewall."""
+    env = dict(os.environ)
+    env.update(
+        {
+            "HTTP_PROXY": "http://127.0.0.1:9",
+            "HTTPS_PROXY": "http://127.0.0.1:9",
+            "NO_PROXY": "127.0.0.1,localhost",
+        }
+    )
+    return env

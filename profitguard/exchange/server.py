@@ -1,0 +1,208 @@
+"""The HTTP layer: a threading HTTP server in front of ``BinanceSpotApi``.
+
+``build_api`` assembles markets and a price feed from a data directory, a pair list
+and (for live replay) replay options; ``ExchangeServer`` serves it; ``serve`` runs it
+in the foreground until SIGINT or SIGTERM.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import logging
+import signal
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import numpy as np
+
+from profitguard.exchange.api import BinanceSpotApi, build_markets
+from profitguard.exchange.candles import Candles, timeframe_ms
+from profitguard.exchange.feeds import (
+    HistoryFeed,
+    ReplayFeed,
+    ReplaySource,
+    default_start_index,
+)
+from profitguard.exchange.store import CandleStore
+
+logger = logging.getLogger(__name__)
+
+
+class PortInUseError(OSError):
+    """The address the server should listen on is taken."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReplayOptions:
+    """Live replay: one source candle every ``seconds_per_candle`` wall-clock seconds.
+
+    Source candles come from the data dir's ``timeframe`` files, overridden per pair by
+    ``sources`` (e.g. a scripted path). Replay starts at ``start_ms`` (the first data
+    candle at or after it) or, by default, 1500 candles into the data (half of shorter
+    data); a ``ReplaySource`` carries its own start. Before the start, one candle
+    passes per ``history_seconds_per_candle`` (default: the source timeframe).
+    """
+
+    seconds_per_candle: float = 5.0
+    history_seconds_per_candle: float | None = None
+    timeframe: str = "5m"
+    start_ms: int | None = None
+    sources: dict[str, ReplaySource] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for name in ("seconds_per_candle", "history_seconds_per_candle"):
+            value = getattr(self, name)
+            if value is not None and not value > 0:
+                raise ValueError(f"{name!r} must be positive, was {value!r}")
+        timeframe_ms(self.timeframe)
+
+
+def _start_index(candles: Candles, start_ms: int | None) -> int:
+    if start_ms is None:
+        return default_start_index(len(candles))
+    return int(np.searchsorted(candles.ts, start_ms, side="left"))
+
+
+def build_api(
+    *,
+    datadir: Path | None,
+    pairs: list[str] | tuple[str, ...] = (),
+    replay: ReplayOptions | None = None,
+    now_ms: int | None = None,
+    clock=None,
+) -> BinanceSpotApi:
+    """Markets for ``pairs`` and every pair found in ``datadir``, with a history feed,
+    or a replay feed when ``replay`` is given (its clock starting at ``now_ms``)."""
+    store = CandleStore(Path(datadir)) if datadir is not None else CandleStore.empty()
+    if replay is None:
+        feed = HistoryFeed(store)
+    else:
+        sources: dict[str, ReplaySource] = {}
+        for pair in store.pairs():
+            if replay.timeframe not in store.timeframes(pair):
+                logger.warning(
+                    "replay: %s has no %s data in %s, it is not replayed",
+                    pair,
+                    replay.timeframe,
+                    store.datadir,
+                )
+                continue
+            candles = store.candles(pair, replay.timeframe)
+            sources[pair] = ReplaySource(
+                candles, replay.timeframe, _start_index(candles, replay.start_ms)
+            )
+        sources.update(replay.sources)
+        t0 = int(time.time() * 1000) if now_ms is None else now_ms
+        feed = ReplayFeed(
+            sources,
+            t0_ms=t0,
+            seconds_per_candle=replay.seconds_per_candle,
+            history_seconds_per_candle=replay.history_seconds_per_candle,
+        )
+    markets = build_markets(set(pairs) | set(feed.pairs()), feed)
+    return BinanceSpotApi(markets, feed, clock=clock)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "profitguard-offline-exchange/1"
+    server: ExchangeServer
+
+    def _dispatch(self, method: str) -> None:
+        parts = urlsplit(self.path)
+        query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
+        length = int(self.headers.get("Content-Length") or 0)
+        if length:
+            self.rfile.read(length)
+        try:
+            status, body = self.server.api.handle(method, parts.path, query)
+        except Exception:
+            logger.exception("error answering %s %s", method, self.path)
+            status, body = 500, {"code": -1000, "msg": "An unknown error occurred."}
+        data = json.dumps(body, separators=(",", ":")).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json;charset=UTF-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self) -> None:
+        self._dispatch("GET")
+
+    def do_POST(self) -> None:
+        self._dispatch("POST")
+
+    def do_PUT(self) -> None:
+        self._dispatch("PUT")
+
+    def do_DELETE(self) -> None:
+        self._dispatch("DELETE")
+
+    def log_message(self, format: str, *args) -> None:
+        logger.debug("%s " + format, self.address_string(), *args)
+
+
+class ExchangeServer(ThreadingHTTPServer):
+    """Serves one ``BinanceSpotApi``. Port 0 picks a free port (see ``url``)."""
+
+    daemon_threads = True
+
+    def __init__(self, api: BinanceSpotApi, host: str = "127.0.0.1", port: int = 8765) -> None:
+        self.api = api
+        try:
+            super().__init__((host, port), _Handler)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise PortInUseError(
+                    errno.EADDRINUSE,
+                    f"port {port} on {host} is already in use "
+                    "(another `profitguard exchange` running? choose one with --port)",
+                ) from None
+            raise
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        host, port = self.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> ExchangeServer:
+        """Serve from a daemon thread; returns at once."""
+        self._thread = threading.Thread(
+            target=self.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and close the socket (idempotent)."""
+        if self._thread is not None:
+            self.shutdown()
+            self._thread.join()
+            self._thread = None
+        self.server_close()
+
+
+def serve(server: ExchangeServer, stop_event: threading.Event | None = None) -> None:
+    """Serve until SIGINT/SIGTERM (or ``stop_event``), then shut down cleanly."""
+    stop_event = stop_event or threading.Event()
+
+    def _on_signal(signum, _frame) -> None:
+        logger.info("received %s, shutting down", signal.Signals(signum).name)
+        stop_event.set()
+
+    previous = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        server.start()
+        while not stop_event.wait(0.5):
+            pass
+    finally:
+        server.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        logger.info("offline exchange stopped")

@@ -1,0 +1,110 @@
+"""Fixtures to run the real ``freqtrade`` against the offline exchange (see conftest.py).
+
+Backtest a handful of crafted candles::
+
+    def test_x(tmp_path, offline_exchange, freqtrade_workspace):
+        datadir = tmp_path / "data"
+        write_candles(datadir, "BTC/USDT", "5m", rows)          # [[ts_ms, o, h, l, c, v], ...]
+        exchange = offline_exchange(datadir=datadir)
+        ws = freqtrade_workspace(exchange, pairs=["BTC/USDT"], strategies=[MY_STRATEGY_FILE],
+                                 datadir=datadir)
+        result = ws.run("backtesting", "--strategy", "MyStrategy", "--timeframe-detail", "1m")
+        assert result.returncode == 0, result.stdout
+        trades = ws.backtest_trades()                            # Freqtrade's trades DataFrame
+
+Dry-run on a scripted live replay (one 1m candle per second, stamped with the wall clock)::
+
+        replay = ReplayOptions(seconds_per_candle=1, timeframe="1m",
+                               sources={"BTC/USDT": scripted_source(prices, "1m", history=120)})
+        exchange = offline_exchange(replay=replay)
+        ws = freqtrade_workspace(exchange, pairs=["BTC/USDT"], strategies=[...])
+        ws.run_until("trade", "--strategy", "X", until=lambda: closed_trades(ws), timeout=120)
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from profitguard.exchange.candles import Candles
+from profitguard.exchange.feeds import ReplaySource, scripted_source
+from profitguard.exchange.harness import RunningExchange, Workspace, start_exchange, write_candles
+from profitguard.exchange.replay import scripted_candles
+from profitguard.exchange.server import ReplayOptions
+
+__all__ = [
+    "Candles",
+    "ReplayOptions",
+    "ReplaySource",
+    "dry_run_trades",
+    "freqtrade_workspace",
+    "last_backtest_stats",
+    "offline_exchange",
+    "scripted_candles",
+    "scripted_source",
+    "write_candles",
+]
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SAMPLE_STRATEGIES = REPO_ROOT / "user_data" / "strategies"
+
+
+@pytest.fixture
+def offline_exchange():
+    """Factory: ``offline_exchange(datadir=..., pairs=[...], replay=ReplayOptions(...))``
+    starts an exchange on a free loopback port and returns a ``RunningExchange``
+    (``.url``, ``.stats()``); every exchange started is stopped at teardown."""
+    started: list[RunningExchange] = []
+
+    def start(**kwargs) -> RunningExchange:
+        exchange = start_exchange(**kwargs)
+        started.append(exchange)
+        return exchange
+
+    yield start
+    for exchange in started:
+        exchange.stop()
+
+
+@pytest.fixture
+def freqtrade_workspace(tmp_path):
+    """Factory: ``freqtrade_workspace(exchange, pairs=[...], strategies=[paths], datadir=...,
+    **config)`` writes a Freqtrade user dir with a dry-run config pointing at
+    ``exchange`` under ``tmp_path`` and returns a ``Workspace`` (``.run``,
+    ``.run_until``). ``config`` goes to ``freqtrade_config`` (``timeframe``,
+    ``stake_amount``, ``market_orders``, any top-level key such as ``minimal_roi``)."""
+    count = 0
+
+    def create(exchange: RunningExchange, *, pairs: list[str], **kwargs) -> Workspace:
+        nonlocal count
+        count += 1
+        return Workspace.create(
+            tmp_path / f"freqtrade-{count}", exchange_url=exchange.url, pairs=pairs, **kwargs
+        )
+
+    return create
+
+
+def last_backtest_stats(ws: Workspace) -> dict:
+    """The JSON stats of the workspace's latest backtest (``strategy`` -> {trades, ...})."""
+    results = ws.userdir / "backtest_results"
+    last = json.loads((results / ".last_result.json").read_text())["latest_backtest"]
+    with zipfile.ZipFile(results / last) as zf:
+        name = next(n for n in zf.namelist() if n.endswith(".json") and "_config" not in n)
+        return json.loads(zf.read(name))
+
+
+def dry_run_trades(ws: Workspace) -> list[dict]:
+    """Trades in the workspace's dry-run database (empty if it does not exist yet)."""
+    if not ws.db_path.exists():
+        return []
+    try:
+        with sqlite3.connect(ws.db_path, timeout=5) as db:
+            db.row_factory = sqlite3.Row
+            return [dict(row) for row in db.execute("SELECT * FROM trades ORDER BY id")]
+    except sqlite3.OperationalError:  # not created yet, or locked for a moment
+        return []
