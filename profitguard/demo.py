@@ -1,0 +1,161 @@
+"""`profitguard demo`: an offline Freqtrade backtest of the sample strategy, end to end.
+
+Generates the demo data if missing, starts the offline exchange, runs
+``freqtrade backtesting`` with the sample strategy (1m detail), prints Freqtrade's
+summary and where the results are, stops the exchange. Exits non-zero if any step fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+# The strategy the demo backtests: one line to change when the sample strategy lands.
+DEMO_STRATEGY = "PlainSample"
+DEMO_TIMEFRAMES = ("5m", "1m")
+DEFAULT_USERDIR = Path("user_data")
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "demo",
+        help="offline backtest of the sample strategy on generated data (start here)",
+        description=__doc__.splitlines()[0],
+    )
+    parser.add_argument(
+        "--userdir",
+        type=Path,
+        default=DEFAULT_USERDIR,
+        help="Freqtrade user directory holding config.json (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--strategy", default=DEMO_STRATEGY, help="strategy to backtest (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--no-detail", action="store_true", help="skip --timeframe-detail 1m (faster, coarser)"
+    )
+    parser.set_defaults(func=run)
+
+
+def _step(message: str) -> None:
+    print(f"==> {message}", flush=True)
+
+
+def run(args: argparse.Namespace) -> int:
+    import importlib.util
+
+    from profitguard.cli import UsageError
+
+    if importlib.util.find_spec("freqtrade") is None:
+        raise UsageError("Freqtrade is not installed here; `./run demo` installs everything")
+    config_path = args.userdir / "config.json"
+    if not config_path.is_file():
+        raise UsageError(
+            f"no {config_path}: run the demo from the repository root, or pass --userdir"
+        )
+    from profitguard.exchange import freqtrade_config as ftc
+
+    config = ftc.load_json_config(config_path)
+    pairs = ftc.whitelist_pairs(config)
+    datadir = ftc.config_datadir(config, config_path)
+    started = time.monotonic()
+
+    missing = _missing_data(datadir, pairs)
+    if missing:
+        _step(f"generating demo data into {datadir} (missing: {', '.join(missing[:3])}...)")
+        if not _generate(datadir, pairs):
+            return 1
+    else:
+        _step(f"using the data in {datadir}")
+
+    status = _backtest(args, config_path, config, pairs, datadir)
+    _step(f"demo finished in {time.monotonic() - started:.0f}s (exit status {status})")
+    return status
+
+
+def _missing_data(datadir: Path, pairs: list[str]) -> list[str]:
+    from profitguard.exchange.store import scan
+
+    have = scan(datadir)
+    return [f"{p} {tf}" for p in pairs for tf in DEMO_TIMEFRAMES if (p, tf) not in have]
+
+
+def _generate(datadir: Path, pairs: list[str]) -> bool:
+    from profitguard.exchange import generate as gen
+
+    t = time.monotonic()
+    wanted = tuple(dict.fromkeys([*pairs, *gen.DEFAULT_PAIRS]))
+    try:
+        files = gen.generate(datadir, pairs=wanted, timeframes=DEMO_TIMEFRAMES)
+    except (OSError, ValueError) as exc:
+        print(f"profitguard demo: error: generating data failed: {exc}", file=sys.stderr)
+        return False
+    _step(f"wrote {len(files)} files in {time.monotonic() - t:.1f}s")
+    return True
+
+
+def _backtest(args, config_path: Path, config: dict, pairs: list[str], datadir: Path) -> int:
+    import subprocess
+    import tempfile
+
+    from profitguard.exchange import freqtrade_config as ftc
+    from profitguard.exchange.harness import freqtrade_argv, offline_env, start_exchange
+    from profitguard.exchange.server import PortInUseError
+
+    urls = config.get("exchange", {}).get("ccxt_config", {}).get("urls", {}).get("api", {})
+    wanted_port = _port_of(urls.get("public", ftc.DEFAULT_URL))
+    override_dir = tempfile.TemporaryDirectory(prefix="profitguard-demo-")
+    extra_config: list[str] = []
+    try:
+        try:
+            exchange = start_exchange(datadir=datadir, pairs=pairs, port=wanted_port)
+        except PortInUseError:
+            exchange = start_exchange(datadir=datadir, pairs=pairs, port=0)
+            override = Path(override_dir.name) / "exchange-port.json"
+            ftc.write_config(override, {"exchange": {"ccxt_config": ftc.ccxt_config(exchange.url)}})
+            extra_config = ["--config", str(override)]
+            _step(f"port {wanted_port} is busy; using {exchange.url} instead")
+        with exchange:
+            _step(f"offline exchange serving {len(exchange.api.markets)} markets on {exchange.url}")
+            results = args.userdir / "backtest_results"
+            before = set(results.glob("*.zip")) if results.is_dir() else set()
+            argv = freqtrade_argv(
+                "backtesting",
+                "--config",
+                str(config_path),
+                *extra_config,
+                "--userdir",
+                str(args.userdir),
+                "--strategy",
+                args.strategy,
+                *([] if args.no_detail else ["--timeframe-detail", "1m"]),
+            )
+            _step("running: freqtrade " + " ".join(argv[3:]))
+            t = time.monotonic()
+            status = subprocess.run(argv, env=offline_env()).returncode
+            _step(f"freqtrade backtesting exited with {status} after {time.monotonic() - t:.0f}s")
+            unserved = exchange.stats()["unserved"]
+            if unserved:
+                _step(f"the exchange was asked for endpoints it does not serve: {unserved}")
+        if status != 0:
+            return status
+        new = sorted(set(results.glob("*.zip")) - before, key=lambda p: p.stat().st_mtime)
+        if not new:
+            print("profitguard demo: error: freqtrade wrote no backtest result", file=sys.stderr)
+            return 1
+        _step(f"results: {new[-1]}")
+        _step(
+            "do it yourself: `profitguard exchange` in one terminal, then "
+            f"`freqtrade backtesting --config {config_path} --strategy {args.strategy}`"
+        )
+        return 0
+    finally:
+        override_dir.cleanup()
+
+
+def _port_of(url: str) -> int:
+    from urllib.parse import urlsplit
+
+    return urlsplit(url).port or 8765
