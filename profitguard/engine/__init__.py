@@ -15,7 +15,17 @@ from profitguard.engine.config import (
 )
 from profitguard.engine.position import Plan, Position, PositionError, make_plan, open_position
 from profitguard.engine.states import IllegalTransition, ProtectionState
-from profitguard.engine.step import STOP_TAG, Decision, ExitRecord, rebuild, replay, step
+from profitguard.engine.step import (
+    STOP_TAG,
+    Candle,
+    CandleTick,
+    Decision,
+    ExitRecord,
+    rebuild,
+    replay,
+    replay_candles,
+    step,
+)
 
 __all__ = [
     "NO_LADDERS",
@@ -23,6 +33,8 @@ __all__ = [
     "R_LADDER",
     "SCALED_PCT",
     "STOP_TAG",
+    "Candle",
+    "CandleTick",
     "ConfigError",
     "Decision",
     "ExitRecord",
@@ -41,5 +53,6 @@ __all__ = [
     "preset",
     "rebuild",
     "replay",
+    "replay_candles",
     "step",
 ]

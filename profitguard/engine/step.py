@@ -6,10 +6,16 @@
 1. If the price has reached the stop in force, exit everything remaining (tag
    `stop`, STOPPED_OUT).
 2. Update the peak (best price) and the adverse excursion.
-3. Every take-profit level reached and not yet taken fires, lowest first; levels
-   passed in one jump fire together as one aggregated exit.
+3. Every take-profit level reached (by the peak) and not yet taken fires, lowest
+   first; levels passed in one jump fire together as one aggregated exit.
 4. Recompute the stop in force from the stop ladder (peak R), the take-profit
    stop rule and the trailing stops. It never moves backwards.
+
+A price can also be only observed (`fire_take_profits=False`): the peak, the
+stop and stop-outs are processed, and levels reached wait for the next price
+that may exit. This is how the Freqtrade backtester shows a strategy a candle:
+`custom_stoploss` sees the high, but only `adjust_trade_position`, at the next
+open, can take profit. A level whose order was cancelled is retried the same way.
 
 Exit amounts: a level closes its fraction of the ORIGINAL amount, rounded down to
 the amount step. A level whose amount is below the minimum is skipped and its
@@ -94,9 +100,17 @@ def _check_price(price: float) -> None:
 
 
 def step(
-    position: Position, price: float, at: datetime | None = None, *, atr: float | None = None
+    position: Position,
+    price: float,
+    at: datetime | None = None,
+    *,
+    atr: float | None = None,
+    fire_take_profits: bool = True,
 ) -> Decision:
-    """Process one price (and optionally the current ATR for chandelier trailing)."""
+    """Process one price (and optionally the current ATR for chandelier trailing).
+
+    With `fire_take_profits=False` the price is only observed: no take-profit
+    exits, which wait for the next price that may exit (stops still apply)."""
     if position.state.is_closed:
         raise PositionError(
             f"position is closed ({position.state}); 'price' {price!r} not processed"
@@ -120,12 +134,13 @@ def step(
     best_x = x if x > position.best_x else position.best_x
     worst_x = x if x < position.worst_x else position.worst_x
 
-    # 3. take-profit levels reached now and not yet taken
+    # 3. take-profit levels reached by the peak and not yet taken
     taken = position.levels_taken
     new_taken = taken
     tp_x, n = plan.tp_x, len(plan.tp_x)
-    while new_taken < n and x >= tp_x[new_taken] - plan.tol:
-        new_taken += 1
+    if fire_take_profits:
+        while new_taken < n and best_x >= tp_x[new_taken] - plan.tol:
+            new_taken += 1
 
     exit_amount = 0.0
     tags: tuple[str, ...] = ()
@@ -258,17 +273,70 @@ def replay(
     times: Iterable[datetime | None] | None = None,
     *,
     atrs: Iterable[float | None] | None = None,
+    fire: Iterable[bool] | None = None,
 ) -> list[Decision]:
-    """`step` over `prices` until the position closes; one decision per price processed."""
+    """`step` over `prices` until the position closes; one decision per price processed.
+
+    `fire` says, per price, whether take-profits may exit there (default: always)."""
     decisions = []
     times_it = iter(times) if times is not None else None
     atrs_it = iter(atrs) if atrs is not None else None
+    fire_it = iter(fire) if fire is not None else None
     for price in prices:
         at = next(times_it) if times_it is not None else None
         atr = next(atrs_it) if atrs_it is not None else None
-        decision = step(position, price, at, atr=atr)
+        can_fire = next(fire_it) if fire_it is not None else True
+        decision = step(position, price, at, atr=atr, fire_take_profits=can_fire)
         decisions.append(decision)
         position = decision.position
         if position.state.is_closed:
             break
     return decisions
+
+
+class Candle(NamedTuple):
+    at: datetime | None
+    open: float
+    high: float
+    low: float
+    close: float
+
+
+class CandleTick(NamedTuple):
+    """One decision inside a candle, and which price of the candle it saw."""
+
+    candle: Candle
+    kind: str  # "open" (may take profit), "best" (observed), "worst" (stop check)
+    decision: Decision
+
+
+def candle_ticks(position: Position, candle: Candle) -> list[tuple[str, float, bool]]:
+    """The prices of one candle in the order Freqtrade's backtester shows them.
+
+    1. the open, where `adjust_trade_position` may take profit (and a gap through
+       the stop exits at the open);
+    2. the favourable extreme (high for a long), seen by `custom_stoploss`: peak
+       and stop only;
+    3. the adverse extreme, where the stop is checked. When it crosses the stop
+       the path passed through the stop price, and the stop fills there.
+    """
+    plan = position.plan
+    best, worst = (candle.low, candle.high) if plan.is_short else (candle.high, candle.low)
+    return [("open", candle.open, True), ("best", best, False), ("worst", worst, False)]
+
+
+def replay_candles(position: Position, candles: Iterable[Candle]) -> list[CandleTick]:
+    """`step` over OHLC candles as Freqtrade's backtester does, until the position closes."""
+    ticks: list[CandleTick] = []
+    for candle in candles:
+        for kind, price, can_fire in candle_ticks(position, candle):
+            if kind == "worst":
+                stop_x = position.stop_x
+                if position.plan.sign * price <= stop_x:
+                    price = position.stop  # touched on the way: fills at the stop
+            decision = step(position, price, candle.at, fire_take_profits=can_fire)
+            ticks.append(CandleTick(candle, kind, decision))
+            position = decision.position
+            if position.state.is_closed:
+                return ticks
+    return ticks

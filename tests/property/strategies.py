@@ -32,6 +32,7 @@ class Scenario:
     min_amount: float
     prices: tuple[float, ...]
     atrs: tuple[float | None, ...]
+    fires: tuple[bool, ...]  # per price: may take-profits exit there (False: observed only)
 
     @property
     def is_short(self) -> bool:
@@ -101,18 +102,19 @@ def scenarios(draw, *, with_atr: bool = False, min_levels: int = 0) -> Scenario:
         trail_atr_multiple=atr_multiple,
     )
 
-    # amounts on an exchange grid: step 10^-k, minimum a few steps
+    # amounts on an exchange grid (step 10^-k) or free; the minimum is drawn
+    # relative to the amount so that levels below it, and no minimum, are common
     step_exp = draw(st.none() | st.integers(0, 6))
+    min_ratio = draw(st.sampled_from([0.0, 0.0, 0.02, 0.1, 0.2, 0.35]))
     if step_exp is None:
         amount_step = None
         amount = draw(st.floats(0.001, 10_000))
-        min_amount = draw(st.sampled_from([0.0, amount / 50, amount / 7]))
+        min_amount = amount * min_ratio
     else:
         amount_step = 10.0**-step_exp
         steps = draw(st.integers(1, 100_000))
         amount = round(steps * amount_step, step_exp)
-        min_steps = draw(st.integers(0, max(0, min(steps, 30))))
-        min_amount = round(min_steps * amount_step, step_exp)
+        min_amount = round(int(steps * min_ratio) * amount_step, step_exp)
 
     # the path, in R: free values, plus the exact boundaries of this ladder
     marks = [0.0, -1.0, *levels_r, *triggers]
@@ -125,6 +127,7 @@ def scenarios(draw, *, with_atr: bool = False, min_levels: int = 0) -> Scenario:
         else None
         for _ in prices
     )
+    fires = tuple(draw(st.booleans()) or draw(st.booleans()) for _ in prices)  # ~75% True
     return Scenario(
         config=config,
         side=side,
@@ -135,4 +138,5 @@ def scenarios(draw, *, with_atr: bool = False, min_levels: int = 0) -> Scenario:
         min_amount=min_amount,
         prices=prices,
         atrs=atrs,
+        fires=fires,
     )

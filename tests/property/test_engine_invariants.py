@@ -28,7 +28,7 @@ REL = 1e-9
 
 
 def run(s: Scenario):
-    return replay(s.open(), s.prices, atrs=s.atrs)
+    return replay(s.open(), s.prices, atrs=s.atrs, fire=s.fires)
 
 
 def close(a: float, b: float, scale: float) -> bool:
@@ -99,11 +99,15 @@ def test_partial_exit_is_on_the_step_and_never_more_than_its_levels_share(s):
 
 @given(scenarios(min_levels=1))
 def test_remaining_is_zero_after_the_final_level(s):
+    plan = s.open().plan
+    beyond = plan.sign * (plan.tp_x[-1] + plan.risk)  # every path ends past the last level
+    decisions = replay(s.open(), (*s.prices, beyond), atrs=(*s.atrs, None), fire=(*s.fires, True))
     last = f"tp{len(s.config.take_profits)}"
-    for d in run(s):
+    for d in decisions:
         if last in d.exit_tags:
             assert d.position.remaining == 0
             assert d.position.state is ProtectionState.FINAL_PROFIT_TAKEN
+    assert decisions[-1].position.remaining == 0  # stopped out, or the ladder closed it all
 
 
 @given(scenarios(min_levels=1))
@@ -137,6 +141,7 @@ def test_r_states_and_exits_unchanged_when_prices_scaled(s, factor):
         min_amount=s.min_amount,
         prices=tuple(p * factor for p in s.prices),
         atrs=s.atrs,
+        fires=s.fires,
     )
     a, b = run(s), run(scaled)
     assert len(a) == len(b)
@@ -186,10 +191,22 @@ def test_rebuild_from_recorded_exits_then_replay_matches_uninterrupted_run(s, da
     assert restored.stop_x == before.stop_x
     assert close(restored.closed, before.closed, s.amount)
 
-    resumed = replay(restored, s.prices[cut:], atrs=s.atrs[cut:])
+    resumed = replay(restored, s.prices[cut:], atrs=s.atrs[cut:], fire=s.fires[cut:])
     assert len(resumed) == len(whole) - cut
     for x, y in zip(whole[cut:], resumed, strict=True):
         assert x.exit_tags == y.exit_tags
         assert close(x.exit_amount, y.exit_amount, s.amount)
         assert x.position.stop_x == y.position.stop_x
         assert x.position.state is y.position.state
+
+
+@given(scenarios(min_levels=1))
+def test_take_profits_exit_only_where_allowed_and_then_take_every_level_the_peak_reached(s):
+    for d, can_fire in zip(run(s), s.fires, strict=False):
+        p = d.position
+        reached = sum(1 for x in p.plan.tp_x if p.best_x >= x - p.plan.tol)
+        assert p.levels_taken <= reached  # never a level the price has not reached
+        if not can_fire:
+            assert not parse_tp_tags(d.exit_tags)  # observed prices never take profit
+        elif STOP_TAG not in d.exit_tags:
+            assert p.levels_taken == reached  # nothing reached is left waiting

@@ -106,6 +106,20 @@ MUTATIONS = [
     ),
     pytest.param(
         "engine/step.py",
+        "    if fire_take_profits:\n        while new_taken < n",
+        "    if True:\n        while new_taken < n",
+        "test_take_profits_exit_only_where_allowed_and_then_take_every_level_the_peak_reached",
+        id="observed-price-takes-profit",
+    ),
+    pytest.param(
+        "engine/step.py",
+        "while new_taken < n and best_x >= tp_x[new_taken] - plan.tol:",
+        "while new_taken < n and x >= tp_x[new_taken] - plan.tol:",
+        "test_take_profits_exit_only_where_allowed_and_then_take_every_level_the_peak_reached",
+        id="deferred-level-forgotten",
+    ),
+    pytest.param(
+        "engine/step.py",
         "taken = max(paid, min(levels_skipped, len(plan.tp_x)))",
         "taken = paid",
         "test_rebuild_from_recorded_exits_then_replay_matches_uninterrupted_run",
@@ -138,6 +152,7 @@ def test_property_when_its_rule_is_broken_then_fails(tmp_path, file, old, new, p
             "-q",
             "-p",
             "no:cacheprovider",
+            "--hypothesis-seed=20261121",  # reproducible; also checked under other seeds
         ],
         cwd=tmp_path,
         capture_output=True,
