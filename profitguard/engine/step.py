@@ -106,11 +106,15 @@ def step(
     *,
     atr: float | None = None,
     fire_take_profits: bool = True,
+    min_notional: float = 0.0,
 ) -> Decision:
     """Process one price (and optionally the current ATR for chandelier trailing).
 
     With `fire_take_profits=False` the price is only observed: no take-profit
-    exits, which wait for the next price that may exit (stops still apply)."""
+    exits, which wait for the next price that may exit (stops still apply).
+    `min_notional` is the exchange's minimum order value at this price (quote
+    currency): together with the plan's `min_amount` it is the minimum an exit,
+    and a remainder, must reach."""
     if position.state.is_closed:
         raise PositionError(
             f"position is closed ({position.state}); 'price' {price!r} not processed"
@@ -151,12 +155,15 @@ def step(
         if new_taken == n:
             exit_amount = remaining
         else:
+            minimum = plan.min_amount
+            if min_notional > 0 and min_notional / price > minimum:
+                minimum = min_notional / price
             want = (plan.tp_cum[new_taken] - plan.tp_cum[paid]) * plan.amount
             want = min(round_down(want, plan.amount_step, plan.decimals), remaining)
-            if want > 0 and want >= plan.min_amount:
+            if want > 0 and want >= minimum:
                 exit_amount = want
                 left = remaining - want
-                if left < plan.min_amount or left <= _DUST * plan.amount:
+                if left < minimum or left <= _DUST * plan.amount:
                     exit_amount = remaining  # no dust left behind
         if exit_amount > 0:
             tags = tuple(tp_tag(i) for i in range(paid, new_taken))
@@ -274,6 +281,7 @@ def replay(
     *,
     atrs: Iterable[float | None] | None = None,
     fire: Iterable[bool] | None = None,
+    min_notional: float = 0.0,
 ) -> list[Decision]:
     """`step` over `prices` until the position closes; one decision per price processed.
 
@@ -286,7 +294,9 @@ def replay(
         at = next(times_it) if times_it is not None else None
         atr = next(atrs_it) if atrs_it is not None else None
         can_fire = next(fire_it) if fire_it is not None else True
-        decision = step(position, price, at, atr=atr, fire_take_profits=can_fire)
+        decision = step(
+            position, price, at, atr=atr, fire_take_profits=can_fire, min_notional=min_notional
+        )
         decisions.append(decision)
         position = decision.position
         if position.state.is_closed:
@@ -310,33 +320,44 @@ class CandleTick(NamedTuple):
     decision: Decision
 
 
-def candle_ticks(position: Position, candle: Candle) -> list[tuple[str, float, bool]]:
-    """The prices of one candle in the order Freqtrade's backtester shows them.
+def replay_candles(
+    position: Position, candles: Iterable[Candle], *, min_notional: float = 0.0
+) -> list[CandleTick]:
+    """`step` over OHLC candles in the order Freqtrade's backtester shows them.
 
-    1. the open, where `adjust_trade_position` may take profit (and a gap through
-       the stop exits at the open);
-    2. the favourable extreme (high for a long), seen by `custom_stoploss`: peak
-       and stop only;
-    3. the adverse extreme, where the stop is checked. When it crosses the stop
-       the path passed through the stop price, and the stop fills there.
+    Per candle, for a long (a short mirrors it with low and high swapped):
+    1. the open, where `adjust_trade_position` may take profit; a gap through the
+       stop exits at the open;
+    2. if the low already reaches the stop as it stood, the stop fills at the stop
+       price (Freqtrade does not call `custom_stoploss` then);
+    3. otherwise the high, seen by `custom_stoploss`: peak and stop only;
+    4. then the low, where the stop is checked; crossing it fills at the stop
+       price, as the path passed through it.
+    The close is not a decision point: the next candle's open is.
     """
-    plan = position.plan
-    best, worst = (candle.low, candle.high) if plan.is_short else (candle.high, candle.low)
-    return [("open", candle.open, True), ("best", best, False), ("worst", worst, False)]
-
-
-def replay_candles(position: Position, candles: Iterable[Candle]) -> list[CandleTick]:
-    """`step` over OHLC candles as Freqtrade's backtester does, until the position closes."""
     ticks: list[CandleTick] = []
+
+    def at(kind: str, price: float, fire: bool, candle: Candle) -> bool:
+        nonlocal position
+        decision = step(
+            position, price, candle.at, fire_take_profits=fire, min_notional=min_notional
+        )
+        ticks.append(CandleTick(candle, kind, decision))
+        position = decision.position
+        return position.state.is_closed
+
     for candle in candles:
-        for kind, price, can_fire in candle_ticks(position, candle):
-            if kind == "worst":
-                stop_x = position.stop_x
-                if position.plan.sign * price <= stop_x:
-                    price = position.stop  # touched on the way: fills at the stop
-            decision = step(position, price, candle.at, fire_take_profits=can_fire)
-            ticks.append(CandleTick(candle, kind, decision))
-            position = decision.position
-            if position.state.is_closed:
-                return ticks
+        sign = position.plan.sign
+        best, worst = (candle.low, candle.high) if sign < 0 else (candle.high, candle.low)
+        if at("open", candle.open, True, candle):
+            break
+        if sign * worst <= position.stop_x:
+            at("worst", position.stop, False, candle)  # the stop as it stood fills
+            break
+        at("best", best, False, candle)
+        if sign * worst <= position.stop_x:
+            at("worst", position.stop, False, candle)
+            break
+        if at("worst", worst, False, candle):
+            break
     return ticks

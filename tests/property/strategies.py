@@ -33,6 +33,7 @@ class Scenario:
     prices: tuple[float, ...]
     atrs: tuple[float | None, ...]
     fires: tuple[bool, ...]  # per price: may take-profits exit there (False: observed only)
+    min_notional: float  # exchange minimum order value (quote currency)
 
     @property
     def is_short(self) -> bool:
@@ -128,6 +129,7 @@ def scenarios(draw, *, with_atr: bool = False, min_levels: int = 0) -> Scenario:
         for _ in prices
     )
     fires = tuple(draw(st.booleans()) or draw(st.booleans()) for _ in prices)  # ~75% True
+    min_notional = amount * entry * draw(st.sampled_from([0.0, 0.0, 0.0, 0.05, 0.2]))
     return Scenario(
         config=config,
         side=side,
@@ -139,4 +141,5 @@ def scenarios(draw, *, with_atr: bool = False, min_levels: int = 0) -> Scenario:
         prices=prices,
         atrs=atrs,
         fires=fires,
+        min_notional=min_notional,
     )

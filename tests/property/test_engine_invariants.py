@@ -28,7 +28,7 @@ REL = 1e-9
 
 
 def run(s: Scenario):
-    return replay(s.open(), s.prices, atrs=s.atrs, fire=s.fires)
+    return replay(s.open(), s.prices, atrs=s.atrs, fire=s.fires, min_notional=s.min_notional)
 
 
 def close(a: float, b: float, scale: float) -> bool:
@@ -75,12 +75,12 @@ def test_fractions_sum_to_one_after_normalization(fractions):
 
 @given(scenarios())
 def test_no_exit_below_minimum_and_no_dust_remainder(s):
-    assume(s.amount >= s.min_amount)
     for d in run(s):
-        if d.exit_amount:
-            assert d.exit_amount >= s.min_amount * (1 - REL)
-        remaining = d.position.remaining
-        assert remaining == 0 or remaining >= s.min_amount * (1 - REL)
+        minimum = max(s.min_amount, s.min_notional / d.price)
+        if d.exit_amount and STOP_TAG not in d.exit_tags and d.position.remaining:
+            assert d.exit_amount >= minimum * (1 - REL)  # a partial exit
+        if d.exit_amount and d.position.remaining:
+            assert d.position.remaining >= minimum * (1 - REL)  # what it leaves
 
 
 @given(scenarios())
@@ -101,7 +101,13 @@ def test_partial_exit_is_on_the_step_and_never_more_than_its_levels_share(s):
 def test_remaining_is_zero_after_the_final_level(s):
     plan = s.open().plan
     beyond = plan.sign * (plan.tp_x[-1] + plan.risk)  # every path ends past the last level
-    decisions = replay(s.open(), (*s.prices, beyond), atrs=(*s.atrs, None), fire=(*s.fires, True))
+    decisions = replay(
+        s.open(),
+        (*s.prices, beyond),
+        atrs=(*s.atrs, None),
+        fire=(*s.fires, True),
+        min_notional=s.min_notional,
+    )
     last = f"tp{len(s.config.take_profits)}"
     for d in decisions:
         if last in d.exit_tags:
@@ -142,6 +148,7 @@ def test_r_states_and_exits_unchanged_when_prices_scaled(s, factor):
         prices=tuple(p * factor for p in s.prices),
         atrs=s.atrs,
         fires=s.fires,
+        min_notional=s.min_notional * factor,
     )
     a, b = run(s), run(scaled)
     assert len(a) == len(b)
@@ -191,7 +198,9 @@ def test_rebuild_from_recorded_exits_then_replay_matches_uninterrupted_run(s, da
     assert restored.stop_x == before.stop_x
     assert close(restored.closed, before.closed, s.amount)
 
-    resumed = replay(restored, s.prices[cut:], atrs=s.atrs[cut:], fire=s.fires[cut:])
+    resumed = replay(
+        restored, s.prices[cut:], atrs=s.atrs[cut:], fire=s.fires[cut:], min_notional=s.min_notional
+    )
     assert len(resumed) == len(whole) - cut
     for x, y in zip(whole[cut:], resumed, strict=True):
         assert x.exit_tags == y.exit_tags

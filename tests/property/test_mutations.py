@@ -49,14 +49,14 @@ MUTATIONS = [
     ),
     pytest.param(
         "engine/step.py",
-        "if want > 0 and want >= plan.min_amount:",
+        "if want > 0 and want >= minimum:",
         "if want > 0:",
         "test_no_exit_below_minimum_and_no_dust_remainder",
         id="minimum-amount-ignored",
     ),
     pytest.param(
         "engine/step.py",
-        "if left < plan.min_amount or left <= _DUST * plan.amount:",
+        "if left < minimum or left <= _DUST * plan.amount:",
         "if False:",
         "test_no_exit_below_minimum_and_no_dust_remainder",
         id="dust-remainder-left",
