@@ -51,5 +51,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+if __name__ == "__main__":  # `python -m profitguard.cli`: use the package's own classes
+    from profitguard.cli import main as package_main
+
+    sys.exit(package_main())

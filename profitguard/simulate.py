@@ -1,8 +1,10 @@
 """`profitguard simulate`: a ladder calculator that shows exactly what a ladder does.
 
-Each price is one tick processed by the engine, in SPEC.md order; fills happen at
-the tick's own price (a gap fills at the gap price). The same `step` function runs
-inside the Freqtrade strategy, so what this prints is what the bot does.
+With `--prices`, each price is one tick processed by the engine, in SPEC.md order;
+fills happen at the tick's own price (a gap fills at the gap price). With
+`--candles`, OHLC candles are replayed the way Freqtrade's backtester shows them
+to the strategy (`engine.replay_candles`). The same `step` function runs inside
+the Freqtrade strategy, so what this prints is what the bot does.
 """
 
 from __future__ import annotations
@@ -11,9 +13,12 @@ import argparse
 import json
 import logging
 import sys
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from profitguard.engine import (
+    Candle,
     ConfigError,
     Decision,
     Position,
@@ -21,6 +26,7 @@ from profitguard.engine import (
     ProtectionConfig,
     open_position,
     replay,
+    replay_candles,
 )
 
 # engine field -> the flag that sets it, so an error names what the user typed
@@ -85,7 +91,14 @@ def register(subparsers: Any) -> None:
     p.add_argument("--entry", type=_number, required=True, help="entry price")
     p.add_argument("--stop", type=_number, required=True, help="initial stop price (defines 1R)")
     p.add_argument("--amount", type=_number, required=True, help="position size (base currency)")
-    p.add_argument("--prices", type=_numbers, required=True, help="comma-separated ticks")
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--prices", type=_numbers, help="comma-separated ticks")
+    source.add_argument(
+        "--candles",
+        type=Path,
+        help="Freqtrade OHLCV file (.json, .feather, .parquet), replayed as the backtester does",
+    )
+    p.add_argument("--from", dest="start", help="with --candles: first candle (ISO time or ms)")
     p.add_argument("--preset", default="r_ladder", help="r_ladder (default), scaled_pct, none")
     p.add_argument("--tp", type=_pairs, help="take-profit levels LEVEL:FRACTION,… (or none)")
     p.add_argument("--tp-unit", help="unit of --tp levels: r or pct (pct as a ratio: 0.03 = +3%%)")
@@ -97,6 +110,9 @@ def register(subparsers: Any) -> None:
     p.add_argument("--atr", type=_number, help="ATR value for --trail-atr-mult (price units)")
     p.add_argument("--amount-step", type=_number, help="exchange amount step")
     p.add_argument("--min-amount", type=_number, default=0.0, help="exchange minimum amount")
+    p.add_argument(
+        "--min-notional", type=_number, default=0.0, help="exchange minimum order value (quote)"
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run)
 
@@ -134,18 +150,96 @@ def run(args: argparse.Namespace) -> int:
             amount_step=args.amount_step,
             min_amount=args.min_amount,
         )
-        decisions = replay(position, args.prices, atrs=[args.atr] * len(args.prices))
+        if args.min_notional < 0:
+            raise UsageError(f"argument --min-notional: must be >= 0, was {args.min_notional!r}")
+        if args.candles is not None:
+            candles = load_candles(args.candles, args.start)
+            ticks = replay_candles(position, candles, min_notional=args.min_notional)
+            decisions = [t.decision for t in ticks]
+            kinds = [t.kind for t in ticks]
+            total = len(candles)
+        else:
+            if args.start is not None:
+                raise UsageError("argument --from: needs --candles")
+            decisions = replay(
+                position,
+                args.prices,
+                atrs=[args.atr] * len(args.prices),
+                min_notional=args.min_notional,
+            )
+            kinds = None
+            total = len(args.prices)
     except (ConfigError, PositionError) as exc:
         raise UsageError(f"argument {_flag(exc.field)}: {exc}") from None
 
     if args.json:
-        print(json.dumps(lifecycle(position, decisions)))
+        print(json.dumps(lifecycle(position, decisions, kinds)))
     else:
-        print(render_table(position, decisions))
-        ignored = len(args.prices) - len(decisions)
-        if ignored:
-            print(f"(position closed; {ignored} later price(s) not processed)")
+        print(render_table(position, decisions, kinds))
+        if decisions and decisions[-1].position.state.is_closed and kinds is None:
+            ignored = total - len(decisions)
+            if ignored:
+                print(f"(position closed; {ignored} later price(s) not processed)")
     return 0
+
+
+def _time(text: str) -> int:
+    """ms since the epoch, from digits (ms) or an ISO time (UTC unless it says otherwise)."""
+    if text.isdigit():
+        return int(text)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is neither an ISO time nor milliseconds") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp() * 1000)
+
+
+def load_candles(path: Path, start: str | None) -> list[Candle]:
+    """Candles from a Freqtrade OHLCV file, from `start` (ms or ISO) on."""
+    from profitguard.cli import UsageError
+
+    try:
+        since = _time(start) if start is not None else None
+    except ValueError as exc:
+        raise UsageError(f"argument --from: {exc}") from None
+    if not path.is_file():
+        raise UsageError(f"argument --candles: no such file: {str(path)!r}")
+    try:
+        if path.suffix == ".json":
+            rows = json.loads(path.read_text())
+            stamped = [
+                (int(r[0]), float(r[1]), float(r[2]), float(r[3]), float(r[4])) for r in rows
+            ]
+        elif path.suffix in (".feather", ".parquet"):
+            import pandas as pd
+
+            frame = pd.read_feather(path) if path.suffix == ".feather" else pd.read_parquet(path)
+            dates = pd.to_datetime(frame["date"], utc=True).dt.as_unit("ms").astype("int64")
+            stamped = list(
+                zip(
+                    dates.tolist(),
+                    *(frame[c].astype(float).tolist() for c in ("open", "high", "low", "close")),
+                    strict=True,
+                )
+            )
+        else:
+            raise UsageError(
+                f"argument --candles: {str(path)!r} is not .json, .feather or .parquet"
+            )
+    except (ValueError, KeyError, IndexError, TypeError, OSError) as exc:
+        raise UsageError(
+            f"argument --candles: {str(path)!r} is not Freqtrade OHLCV: {exc}"
+        ) from None
+    candles = [
+        Candle(datetime.fromtimestamp(ts / 1000, UTC), o, h, lo, c)
+        for ts, o, h, lo, c in stamped
+        if since is None or ts >= since
+    ]
+    if not candles:
+        raise UsageError(f"argument --candles: no candles in {str(path)!r} from {start!r}")
+    return candles
 
 
 def _num(value: float) -> float:
@@ -153,9 +247,13 @@ def _num(value: float) -> float:
     return float(f"{value:.12g}")
 
 
-def event(decision: Decision) -> dict[str, Any]:
+def event(decision: Decision, kind: str | None = None) -> dict[str, Any]:
     p = decision.position
+    extra: dict[str, Any] = {}
+    if kind is not None:
+        extra = {"time": decision.at.isoformat() if decision.at else None, "tick": kind}
     return {
+        **extra,
         "price": decision.price,
         "r": _num(decision.r),
         "peak_r": _num(p.peak_r),
@@ -168,10 +266,13 @@ def event(decision: Decision) -> dict[str, Any]:
     }
 
 
-def lifecycle(opened: Position, decisions: list[Decision]) -> dict[str, Any]:
+def lifecycle(
+    opened: Position, decisions: list[Decision], kinds: list[str] | None = None
+) -> dict[str, Any]:
     last = decisions[-1].position if decisions else opened
+    kinds_or_none = kinds if kinds is not None else [None] * len(decisions)
     return {
-        "events": [event(d) for d in decisions],
+        "events": [event(d, k) for d, k in zip(decisions, kinds_or_none, strict=True)],
         "final": {
             "state": str(last.state),
             "remaining": _num(last.remaining),
@@ -199,14 +300,19 @@ def describe_plan(position: Position) -> list[str]:
     return lines
 
 
-def render_table(opened: Position, decisions: list[Decision]) -> str:
+def render_table(
+    opened: Position, decisions: list[Decision], kinds: list[str] | None = None
+) -> str:
     header = ("#", "price", "R", "peak R", "state", "stop", "exit", "tags", "remaining", "realized")
+    if kinds is not None:
+        header = ("time", "tick", *header[1:])
     rows = [header]
     for i, d in enumerate(decisions, 1):
         e = event(d)
+        first = (str(i),) if kinds is None else (f"{d.at:%Y-%m-%d %H:%M}", kinds[i - 1])
         rows.append(
             (
-                str(i),
+                *first,
                 f"{e['price']:g}",
                 f"{e['r']:.2f}",
                 f"{e['peak_r']:.2f}",

@@ -1,0 +1,128 @@
+"""The `profitguard` settings: a strategy's class attribute, overridden by the config.
+
+A strategy sets `profitguard_config = {...}`; the Freqtrade config may carry a
+top-level `"profitguard": {...}` section of the same shape, whose keys win (as
+Freqtrade's own config wins over strategy attributes). Each subsection is merged
+key by key, then validated once at bot start; a bad value stops the bot with an
+error naming the field and the value.
+
+    "profitguard": {
+        "exits": {"preset": "r_ladder", "trail_pct": 0.03},
+        "initial_stop": {"pct": 0.02, "atr_multiple": 2.0, "atr_column": "atr"},
+        "notifications": true,
+        "risk": {...}
+    }
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from profitguard.engine import ConfigError, ProtectionConfig
+from profitguard.engine.config import unknown_key_message
+
+SECTION = "profitguard"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InitialStopSettings:
+    """How the initial stop (one R) is placed when a trade opens.
+
+    With an `atr_column` in the dataframe: `atr_multiple` ATRs from the entry;
+    otherwise `pct` (a ratio: 0.02 = 2%) from the entry.
+    """
+
+    pct: float = 0.02
+    atr_multiple: float = 2.0
+    atr_column: str = "atr"
+
+    def __post_init__(self) -> None:
+        where = f"{SECTION}.initial_stop"
+        for name in ("pct", "atr_multiple"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ConfigError(
+                    f"'{where}.{name}' must be a number, was {value!r}", field=f"{where}.{name}"
+                )
+            if not math.isfinite(value) or value <= 0:
+                raise ConfigError(
+                    f"'{where}.{name}' must be a finite number > 0, was {value!r}",
+                    field=f"{where}.{name}",
+                )
+        if self.pct >= 1:
+            raise ConfigError(
+                f"'{where}.pct' must be below 1 (a ratio: 0.02 = 2%), was {self.pct!r}",
+                field=f"{where}.pct",
+            )
+        if not isinstance(self.atr_column, str) or not self.atr_column:
+            raise ConfigError(
+                f"'{where}.atr_column' must be a column name, was {self.atr_column!r}",
+                field=f"{where}.atr_column",
+            )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProfitGuardSettings:
+    exits: ProtectionConfig
+    initial_stop: InitialStopSettings = InitialStopSettings()
+    notifications: bool = True
+    risk: Mapping[str, Any] = field(default_factory=dict)  # validated by profitguard.risk
+
+
+_SUBSECTIONS = ("exits", "initial_stop", "notifications", "risk")
+
+
+def _mapping(value: Any, where: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"'{where}' must be an object, was {value!r}", field=where)
+    return value
+
+
+def merged_section(strategy_section: Mapping[str, Any], config: Mapping[str, Any]) -> dict:
+    """The strategy's `profitguard_config` with the config's `profitguard` keys over it."""
+    base = _mapping(strategy_section, "profitguard_config")
+    override = _mapping(config.get(SECTION, {}), SECTION)
+    merged: dict[str, Any] = {}
+    for key in (*base, *override):
+        if key not in _SUBSECTIONS:
+            raise ConfigError(
+                unknown_key_message(f"{SECTION}.{key}", key, _SUBSECTIONS), field=f"{SECTION}.{key}"
+            )
+        if key in merged:
+            continue
+        if key in override and key in base and isinstance(base[key], Mapping):
+            merged[key] = {**base[key], **_mapping(override[key], f"{SECTION}.{key}")}
+        else:
+            merged[key] = override.get(key, base.get(key))
+    return merged
+
+
+def load_settings(
+    strategy_section: Mapping[str, Any], config: Mapping[str, Any]
+) -> ProfitGuardSettings:
+    """Validated settings; raises `ConfigError` naming the field and the value."""
+    section = merged_section(strategy_section, config)
+    exits = ProtectionConfig.from_mapping(
+        _mapping(section.get("exits", {}), f"{SECTION}.exits"), source=f"{SECTION}.exits"
+    )
+    raw_stop = _mapping(section.get("initial_stop", {}), f"{SECTION}.initial_stop")
+    known = [f.name for f in fields(InitialStopSettings)]
+    for key in raw_stop:
+        if key not in known:
+            where = f"{SECTION}.initial_stop.{key}"
+            raise ConfigError(unknown_key_message(where, key, known), field=where)
+    notifications = section.get("notifications", True)
+    if not isinstance(notifications, bool):
+        raise ConfigError(
+            f"'{SECTION}.notifications' must be true or false, was {notifications!r}",
+            field=f"{SECTION}.notifications",
+        )
+    return ProfitGuardSettings(
+        exits=exits,
+        initial_stop=InitialStopSettings(**raw_stop),
+        notifications=notifications,
+        risk=_mapping(section.get("risk", {}), f"{SECTION}.risk"),
+    )

@@ -1,0 +1,391 @@
+"""ProfitGuardStrategy: Freqtrade's callbacks, every exit decision delegated to the engine.
+
+A trader subclasses it and writes `populate_indicators` / `populate_entry_trend`
+as usual. Each callback rebuilds the trade's engine state from Freqtrade's
+confirmed orders plus a small record in the trade's custom data, runs one engine
+`step` at the price Freqtrade shows it, and turns the decision into Freqtrade's
+terms:
+
+- `custom_stoploss` (the candle's favourable extreme in backtesting, the live rate
+  otherwise) observes the price and returns the stop in force;
+- `adjust_trade_position` (the candle open in backtesting, the live rate
+  otherwise) exits the take-profit levels the peak has reached (tagged `tp1`,
+  `tp2`, …; one order for a gap), and exits at once when the price is already
+  through the stop;
+- `order_filled` places the initial stop when the entry fills, and notifies fills.
+
+Callbacks fail closed: an error is logged once with the trade and the inputs, the
+stop is left where it is (never loosened) and no order is placed.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from datetime import datetime, timedelta
+from typing import Any, ClassVar
+
+from freqtrade.enums import RunMode
+from freqtrade.exceptions import OperationalException
+from freqtrade.strategy import IStrategy, stoploss_from_absolute
+
+from profitguard.engine import (
+    STOP_TAG,
+    ConfigError,
+    Decision,
+    Position,
+    ProtectionConfig,
+    make_plan,
+    rebuild,
+    step,
+)
+from profitguard.freqtrade import notify
+from profitguard.freqtrade.settings import ProfitGuardSettings, load_settings
+from profitguard.freqtrade.trades import (
+    STATE_KEY,
+    TradeMemo,
+    amount_step,
+    exit_stake,
+    exit_tag,
+    filled_exits,
+    original_amount,
+)
+
+log = logging.getLogger(__name__)
+
+
+class ProfitGuardStrategy(IStrategy):
+    """A Freqtrade strategy whose exits are managed by profitguard.
+
+    Subclass it, write the entries as usual, and configure the protection in
+    `profitguard_config` (or the config's `profitguard` section, which wins).
+    """
+
+    INTERFACE_VERSION = 3
+
+    # What the ladders need from Freqtrade. A config that turns these off is
+    # refused at start-up: the ladders would silently never run.
+    use_custom_stoploss = True
+    position_adjustment_enable = True
+    max_entry_position_adjustment = 0  # no DCA: the R unit is fixed at entry
+    # A backstop only, until the engine places the initial stop at the entry fill
+    # (and whenever our stop callback cannot run). Any initial stop, wider or
+    # tighter, replaces it.
+    stoploss = -0.10
+    # Off: exits belong to the ladders. Set your own ROI table to combine both.
+    minimal_roi: ClassVar[dict[str, float]] = {"0": 100.0}
+    trailing_stop = False
+
+    profitguard_config: ClassVar[dict[str, Any]] = {}
+
+    plot_config: ClassVar[dict[str, Any]] = {
+        "main_plot": {
+            "pg_stop": {"color": "#d62728", "type": "line"},
+            "pg_entry": {"color": "#7f7f7f", "type": "line"},
+            "pg_tp1": {"color": "#2ca02c", "type": "line"},
+            "pg_tp2": {"color": "#2ca02c", "type": "line"},
+            "pg_tp3": {"color": "#2ca02c", "type": "line"},
+        },
+    }
+
+    # ------------------------------------------------------------------ hooks
+
+    def initial_stop(
+        self, pair: str, side: str, entry_rate: float, current_time: datetime, **kwargs: Any
+    ) -> float:
+        """The initial stop price of a trade entered at `entry_rate`: it defines one R.
+
+        Called when an entry fills (and by position sizing, before it). When not
+        overridden: `initial_stop.atr_multiple` ATRs from the entry if the analyzed
+        dataframe has the `initial_stop.atr_column` column (the last closed candle),
+        else `initial_stop.pct` (a ratio) of the entry.
+
+        :param pair: the pair, e.g. "BTC/USDT"
+        :param side: "long" or "short"
+        :param entry_rate: entry price (quote currency)
+        :param current_time: now (the candle time in backtesting)
+        :param **kwargs: always accepted, for future arguments
+        :return: a price below `entry_rate` for a long, above it for a short
+        """
+        settings = self.profitguard_settings.initial_stop
+        sign = -1.0 if side == "short" else 1.0
+        atr = self.latest_indicator(pair, settings.atr_column)
+        if atr is not None:
+            return entry_rate - sign * settings.atr_multiple * atr
+        return entry_rate * (1.0 - sign * settings.pct)
+
+    def exit_config(self) -> ProtectionConfig:
+        """The ladders in force. Not overridden: the `exits` settings.
+
+        Hyperoptable strategies override this (and `exit_config_key`) to build the
+        ladders from their parameters; it is asked again at the start of each
+        backtest run, so every hyperopt epoch gets its own ladders."""
+        return self.profitguard_settings.exits
+
+    def exit_config_key(self) -> Any:
+        """A cheap value that changes whenever `exit_config()` would."""
+        return None
+
+    # ------------------------------------------------------- Freqtrade hooks
+
+    def ft_bot_start(self, **kwargs: Any) -> None:
+        """Validate the profitguard settings before anything else runs.
+
+        Runs before the user's `bot_start`; a bad setting stops the bot with an
+        error naming the field and the value."""
+        try:
+            self.profitguard_settings: ProfitGuardSettings = load_settings(
+                self.profitguard_config, self.config
+            )
+        except ConfigError as exc:
+            raise OperationalException(f"profitguard: {exc}") from None
+        for attribute in ("use_custom_stoploss", "position_adjustment_enable"):
+            if not getattr(self, attribute):
+                raise OperationalException(
+                    f"profitguard: '{attribute}' must be true for the ladders to run, "
+                    f"was {getattr(self, attribute)!r} (check the config and the strategy)"
+                )
+        runmode = self.config.get("runmode")
+        self._pg_persist = runmode in (RunMode.DRY_RUN, RunMode.LIVE)
+        self._pg_notify = self._pg_persist and self.profitguard_settings.notifications
+        self._pg_memos: dict[int, TradeMemo] = {}
+        self._pg_failures: set[tuple] = set()
+        self._pg_clock: datetime | None = None
+        self._pg_run_gap = timedelta(seconds=2 * _timeframe_seconds(self.timeframe))
+        self._pg_exits = self.profitguard_settings.exits
+        self._pg_exits_key: Any = object()
+        super().ft_bot_start(**kwargs)
+
+    def custom_stoploss(
+        self,
+        pair: str,
+        trade: Any,
+        current_time: datetime,
+        current_rate: float,
+        current_profit: float,
+        after_fill: bool,
+        **kwargs: Any,
+    ) -> float | None:
+        """The engine's stop in force, as Freqtrade's ratio from `current_rate`.
+
+        Sees the candle high (low for a short) in backtesting, the live exit rate
+        otherwise; that price updates the peak and the stop, take-profits wait
+        for `adjust_trade_position`. On error: None (the stop stays where it is).
+        """
+        try:
+            self._pg_tick(current_time)
+            decision = self._pg_decide(trade, current_rate, current_time, fire=False)
+            return stoploss_from_absolute(
+                decision.stop, current_rate, is_short=trade.is_short, leverage=trade.leverage
+            )
+        except Exception as exc:
+            self._pg_failed("custom_stoploss", trade, exc, rate=current_rate, after_fill=after_fill)
+            return None
+
+    def adjust_trade_position(
+        self,
+        trade: Any,
+        current_time: datetime,
+        current_rate: float,
+        current_profit: float,
+        min_stake: float | None,
+        max_stake: float,
+        current_entry_rate: float,
+        current_exit_rate: float,
+        current_entry_profit: float,
+        current_exit_profit: float,
+        **kwargs: Any,
+    ) -> tuple[float, str] | None:
+        """Exit the take-profit levels the peak has reached (a negative stake, tagged).
+
+        Sees the candle open in backtesting, the live exit rate otherwise. While an
+        order of the trade is open nothing new is placed; a cancelled order does not
+        count, and its level is asked for again. On error: None (no order).
+        """
+        try:
+            self._pg_tick(current_time)
+            if trade.has_open_orders:
+                return None
+            decision = self._pg_decide(
+                trade, current_exit_rate, current_time, fire=True, min_notional=min_stake or 0.0
+            )
+            if not decision.exit_amount:
+                return None
+            if STOP_TAG in decision.exit_tags:
+                return -trade.stake_amount, STOP_TAG  # through the stop already: all of it
+            step_ = amount_step(trade)
+            return exit_stake(trade, decision.exit_amount, step_), exit_tag(decision.exit_tags)
+        except Exception as exc:
+            self._pg_failed(
+                "adjust_trade_position", trade, exc, rate=current_exit_rate, min_stake=min_stake
+            )
+            return None
+
+    def order_filled(
+        self, pair: str, trade: Any, order: Any, current_time: datetime, **kwargs: Any
+    ) -> None:
+        """Place the initial stop when the entry fills; notify take-profit fills and stops."""
+        try:
+            self._pg_tick(current_time)
+            if order.ft_order_side == trade.entry_side:
+                self._pg_memo(trade, current_time)
+            elif self._pg_notify:
+                memo = self._pg_memo(trade, current_time)
+                message = notify.exit_filled(trade, order, memo.initial_stop)
+                key = f"order:{order.order_id}"
+                if message and key not in memo.notified:
+                    memo.notified.add(key)
+                    self._pg_save(trade, memo)
+                    self.dp.send_msg(message)
+        except Exception as exc:
+            self._pg_failed("order_filled", trade, exc, order=getattr(order, "order_id", None))
+
+    # -------------------------------------------------------------- helpers
+
+    def latest_indicator(self, pair: str, column: str) -> float | None:
+        """`column` of the pair's last closed candle, or None (absent, NaN, not > 0)."""
+        dataframe, _ = self.dp.get_analyzed_dataframe(pair, self.timeframe)
+        if dataframe is None or dataframe.empty or column not in dataframe.columns:
+            return None
+        value = dataframe[column].iat[-1]
+        if value is None or not math.isfinite(value) or value <= 0:
+            return None
+        return float(value)
+
+    def _pg_tick(self, now: datetime) -> None:
+        """Start afresh when time runs backwards: a new backtest run or hyperopt epoch.
+
+        Detail candles of one pair may precede another pair's main candle, so only a
+        jump back of more than two candles counts."""
+        if self._pg_clock is None or now < self._pg_clock - self._pg_run_gap:
+            self._pg_memos.clear()
+            key = self.exit_config_key()
+            if key != self._pg_exits_key:
+                self._pg_exits = self.exit_config()
+                self._pg_exits_key = key
+        if self._pg_clock is None or now > self._pg_clock:
+            self._pg_clock = now
+
+    def _pg_memo(self, trade: Any, now: datetime) -> TradeMemo:
+        """The trade's memo: from memory, else from custom data, else new (initial stop)."""
+        opened_at = trade.open_date_utc.timestamp()
+        memo = self._pg_memos.get(trade.id)
+        if memo is not None and memo.opened_at == opened_at:
+            return memo
+        record = trade.get_custom_data(STATE_KEY)
+        if record is not None:
+            memo = TradeMemo.from_record(record, trade_id=trade.id, opened_at=opened_at)
+        else:
+            side = "short" if trade.is_short else "long"
+            stop = self.initial_stop(trade.pair, side, trade.open_rate, now)
+            _check_initial_stop(stop, trade.open_rate, side)
+            memo = TradeMemo(
+                trade_id=trade.id,
+                opened_at=opened_at,
+                initial_stop=float(stop),
+                best=trade.open_rate,
+                worst=trade.open_rate,
+            )
+            self._pg_save(trade, memo, always=True)
+        self._pg_memos[trade.id] = memo
+        return memo
+
+    def _pg_position(self, trade: Any, memo: TradeMemo) -> Position:
+        """The engine state of `trade` from its confirmed fills and its memo."""
+        amount = original_amount(trade)
+        key = (trade.open_rate, amount, memo.initial_stop, id(self._pg_exits))
+        if memo.plan is None or memo.plan_key != key:
+            memo.plan = make_plan(
+                self._pg_exits,
+                side="short" if trade.is_short else "long",
+                entry=trade.open_rate,
+                initial_stop=memo.initial_stop,
+                amount=amount,
+                amount_step=amount_step(trade),
+            )
+            memo.plan_key = key
+        if trade.is_short:
+            best = min(memo.best, trade.min_rate or memo.best)
+            worst = max(memo.worst, trade.max_rate or memo.worst)
+        else:
+            best = max(memo.best, trade.max_rate or memo.best)
+            worst = min(memo.worst, trade.min_rate or memo.worst)
+        return rebuild(
+            memo.plan,
+            exits=filled_exits(trade),
+            best_price=best,
+            worst_price=worst,
+            levels_skipped=memo.skipped,
+            stop_floor=memo.stop_floor,
+        )
+
+    def _pg_decide(
+        self, trade: Any, rate: float, now: datetime, *, fire: bool, min_notional: float = 0.0
+    ) -> Decision:
+        memo = self._pg_memo(trade, now)
+        position = self._pg_position(trade, memo)
+        plan = position.plan
+        atr = None
+        if plan.atr_multiple is not None:
+            atr = self.latest_indicator(
+                trade.pair, self.profitguard_settings.initial_stop.atr_column
+            )
+        decision = step(
+            position, rate, now, atr=atr, fire_take_profits=fire, min_notional=min_notional
+        )
+        after = decision.position
+        memo.best, memo.worst = after.peak_price, plan.sign * after.worst_x
+        if fire and not decision.exit_amount and after.levels_taken > position.levels_taken:
+            memo.skipped = after.levels_taken  # passed below the exchange minimum: no order
+        if plan.atr_multiple is not None:
+            memo.stop_floor = after.stop
+        if self._pg_notify and after.stop_x >= plan.entry_x and "breakeven" not in memo.notified:
+            memo.notified.add("breakeven")
+            self.dp.send_msg(notify.breakeven(trade, after))
+        self._pg_save(trade, memo)
+        return decision
+
+    def _pg_save(self, trade: Any, memo: TradeMemo, *, always: bool = False) -> None:
+        """Write the memo to custom data when it changed (dry-run and live: restarts)."""
+        if not (always or self._pg_persist):
+            return
+        record = memo.record()
+        if record != memo.written:
+            trade.set_custom_data(STATE_KEY, record)
+            memo.written = record
+
+    def _pg_failed(self, hook: str, trade: Any, exc: Exception, **inputs: Any) -> None:
+        """Log a callback failure once per trade, hook and error."""
+        key = (hook, getattr(trade, "id", None), type(exc), str(exc))
+        if key in self._pg_failures:
+            return
+        self._pg_failures.add(key)
+        described = ", ".join(f"{k}={v!r}" for k, v in inputs.items())
+        log.error(
+            "profitguard %s failed for trade %s (%s): %s: %s [%s]; %s",
+            hook,
+            getattr(trade, "id", None),
+            getattr(trade, "pair", None),
+            type(exc).__name__,
+            exc,
+            described,
+            "the stop is left where it is" if hook == "custom_stoploss" else "no order placed",
+            exc_info=exc,
+        )
+
+
+def _check_initial_stop(stop: Any, entry: float, side: str) -> None:
+    if isinstance(stop, bool) or not isinstance(stop, int | float) or not math.isfinite(stop):
+        raise ValueError(f"initial_stop() must return a price, returned {stop!r}")
+    if stop <= 0 or (side == "long" and stop >= entry) or (side == "short" and stop <= entry):
+        where = "above" if side == "short" else "below"
+        raise ValueError(
+            f"initial_stop() must return a price {where} the entry {entry!r} "
+            f"for a {side}, returned {stop!r}"
+        )
+
+
+def _timeframe_seconds(timeframe: str | None) -> int:
+    from freqtrade.exchange import timeframe_to_seconds
+
+    return timeframe_to_seconds(timeframe or "5m")

@@ -1,0 +1,152 @@
+"""Glue between a Freqtrade trade and the engine: confirmed fills in, exit stakes out.
+
+The engine state of a trade is rebuilt from Freqtrade's own records: its filled
+orders (the source of truth for what was closed, and which levels were taken)
+plus a small persisted record in the trade's custom data (the initial stop, the
+peak, levels skipped below the exchange minimum). Nothing lives on the trade
+object itself: Freqtrade hands callbacks a copy of it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from profitguard.engine import ExitRecord, Plan
+
+# One JSON object per trade under one key. No '_' or '%': Freqtrade matches
+# custom-data keys with SQL ILIKE, where both are wildcards.
+STATE_KEY = "profitguard"
+STATE_VERSION = 1
+TAG_SEPARATOR = ","
+
+# ccxt precision modes (freqtrade.exchange re-exports them from ccxt)
+_DECIMAL_PLACES = 2
+_TICK_SIZE = 4
+
+
+class CorruptTradeState(RuntimeError):
+    """The persisted record of a trade cannot be read; the trade's stop is left alone."""
+
+
+def exit_tag(tags: tuple[str, ...]) -> str:
+    """The order tag for an exit covering `tags`: ("tp1", "tp2") -> "tp1,tp2"."""
+    return TAG_SEPARATOR.join(tags)
+
+
+def filled_exits(trade: Any) -> list[ExitRecord]:
+    """Confirmed exits of `trade`, oldest first (partially filled orders count what filled)."""
+    return [
+        ExitRecord(
+            o.safe_filled,
+            o.safe_price,
+            tuple((o.ft_order_tag or "").split(TAG_SEPARATOR)) if o.ft_order_tag else (),
+        )
+        for o in trade.select_filled_orders(trade.exit_side)
+    ]
+
+
+def original_amount(trade: Any) -> float:
+    """The amount the trade opened with (all filled entries, after base-currency fees)."""
+    return math.fsum(o.safe_amount_after_fee for o in trade.select_filled_orders(trade.entry_side))
+
+
+def amount_step(trade: Any) -> float | None:
+    """The exchange's amount step for the trade's pair, as Freqtrade recorded it."""
+    precision = trade.amount_precision
+    if precision is None:
+        return None
+    if trade.precision_mode == _TICK_SIZE:
+        return float(precision)
+    if trade.precision_mode == _DECIMAL_PLACES:
+        return 10.0 ** -int(precision)
+    return None  # significant digits: no fixed step; Freqtrade truncates
+
+
+def exit_stake(trade: Any, amount: float, step: float | None) -> float:
+    """The negative stake that makes Freqtrade exit exactly `amount` of `trade`.
+
+    Freqtrade converts a stake back to an amount as |stake| * amount / stake_amount
+    and truncates to the step, so float noise could cost a whole step: we ask for
+    half a step more, which truncation takes off again. All that remains is asked
+    for with the trade's exact stake.
+    """
+    if amount >= trade.amount:
+        return -trade.stake_amount
+    padded = amount + step / 2 if step else amount
+    return -min(padded * trade.stake_amount / trade.amount, trade.stake_amount)
+
+
+@dataclass(slots=True)
+class TradeMemo:
+    """What profitguard keeps for one open trade, in memory and in custom data."""
+
+    trade_id: int
+    opened_at: float  # trade.open_date timestamp: tells a reused id apart
+    initial_stop: float
+    best: float  # best price seen since entry (the peak)
+    worst: float  # worst price seen since entry
+    skipped: int = 0  # levels passed without an order (below the exchange minimum)
+    stop_floor: float | None = None  # persisted stop, for ATR trailing only
+    notified: set[str] = field(default_factory=set)
+    plan: Plan | None = None
+    plan_key: tuple = ()
+    written: dict | None = None  # what custom data holds now
+
+    def record(self) -> dict:
+        """The JSON written to the trade's custom data."""
+        data: dict[str, Any] = {
+            "v": STATE_VERSION,
+            "initial_stop": self.initial_stop,
+            "best": self.best,
+            "worst": self.worst,
+            "skipped": self.skipped,
+            "notified": sorted(self.notified),
+        }
+        if self.stop_floor is not None:
+            data["stop"] = self.stop_floor
+        return data
+
+    @classmethod
+    def from_record(cls, data: Any, *, trade_id: int, opened_at: float) -> TradeMemo:
+        """Read a record back; a record we cannot trust raises `CorruptTradeState`."""
+
+        def number(key: str, *, optional: bool = False) -> float | None:
+            value = data.get(key)
+            if value is None and optional:
+                return None
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise CorruptTradeState(
+                    f"trade {trade_id}: custom data '{STATE_KEY}.{key}' is {value!r}"
+                )
+            if not math.isfinite(value) or value <= 0:
+                raise CorruptTradeState(
+                    f"trade {trade_id}: custom data '{STATE_KEY}.{key}' is {value!r}"
+                )
+            return float(value)
+
+        if not isinstance(data, dict) or data.get("v") != STATE_VERSION:
+            raise CorruptTradeState(f"trade {trade_id}: custom data '{STATE_KEY}' is {data!r}")
+        skipped = data.get("skipped", 0)
+        if isinstance(skipped, bool) or not isinstance(skipped, int) or skipped < 0:
+            raise CorruptTradeState(
+                f"trade {trade_id}: custom data '{STATE_KEY}.skipped' is {skipped!r}"
+            )
+        notified = data.get("notified", [])
+        if not isinstance(notified, list) or not all(isinstance(n, str) for n in notified):
+            raise CorruptTradeState(
+                f"trade {trade_id}: custom data '{STATE_KEY}.notified' is {notified!r}"
+            )
+        memo = cls(
+            trade_id=trade_id,
+            opened_at=opened_at,
+            initial_stop=number("initial_stop"),
+            best=number("best"),
+            worst=number("worst"),
+            skipped=skipped,
+            stop_floor=number("stop", optional=True),
+            notified=set(notified),
+        )
+        memo.written = memo.record()
+        return memo
