@@ -1,0 +1,201 @@
+"""ProfitGuardStrategy's callbacks on a real strategy instance and real LocalTrades.
+
+Start-up validation, the stop it returns, and failing closed: an error inside a
+callback never loosens the stop and never places an order.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+import pytest
+from freqtrade.data.dataprovider import DataProvider
+from freqtrade.enums import RunMode
+from freqtrade.exceptions import OperationalException
+from freqtrade.persistence import CustomDataWrapper
+from freqtrade.strategy import stoploss_from_absolute
+from pandas import DataFrame
+
+from profitguard.freqtrade import ProfitGuardStrategy
+from profitguard.freqtrade.trades import STATE_KEY
+from tests.unit.test_adapter_trades import OPENED, make_trade
+
+
+class Fixture(ProfitGuardStrategy):
+    timeframe = "5m"
+    profitguard_config = {"initial_stop": {"pct": 0.02}}  # noqa: RUF012
+
+    def populate_indicators(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
+        return dataframe
+
+    def populate_entry_trend(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
+        return dataframe
+
+    def populate_exit_trend(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
+        return dataframe
+
+
+@pytest.fixture(autouse=True)
+def in_memory_custom_data():
+    """Custom data as in backtesting: in memory, cleared around each test."""
+    CustomDataWrapper.use_db = False
+    CustomDataWrapper.reset_custom_data()
+    yield
+    CustomDataWrapper.reset_custom_data()
+    CustomDataWrapper.use_db = True
+
+
+def started(cls=Fixture, **config) -> ProfitGuardStrategy:
+    base = {"runmode": RunMode.BACKTEST, "timeframe": "5m", "stake_currency": "USDT"}
+    strategy = cls(base | config)
+    strategy.dp = DataProvider(base | config, exchange=None)
+    strategy.ft_bot_start()
+    return strategy
+
+
+def stop_of(strategy, trade, rate: float, at: datetime = OPENED, after_fill: bool = False):
+    return strategy.custom_stoploss(
+        pair=trade.pair,
+        trade=trade,
+        current_time=at,
+        current_rate=rate,
+        current_profit=0.0,
+        after_fill=after_fill,
+    )
+
+
+def adjust(strategy, trade, rate: float, at: datetime = OPENED, min_stake: float = 5.0):
+    return strategy.adjust_trade_position(
+        trade=trade,
+        current_time=at,
+        current_rate=rate,
+        current_profit=0.0,
+        min_stake=min_stake,
+        max_stake=1e9,
+        current_entry_rate=rate,
+        current_exit_rate=rate,
+        current_entry_profit=0.0,
+        current_exit_profit=0.0,
+    )
+
+
+@pytest.mark.parametrize(
+    ("config", "match"),
+    [
+        ({"profitguard": {"exits": {"trail_pct": 2}}}, r"'profitguard.exits.trail_pct' must be"),
+        (
+            {"profitguard": {"exit": {}}},
+            r"unknown setting 'profitguard.exit'. Did you mean 'exits'",
+        ),
+        ({"profitguard": {"initial_stop": {"pct": 0}}}, r"'profitguard.initial_stop.pct' must be"),
+        ({"profitguard": {"initial_stop": {"atr_multiplier": 2}}}, r"Did you mean 'atr_multiple'"),
+        ({"profitguard": {"notifications": "yes"}}, r"'profitguard.notifications' must be true"),
+        ({"profitguard": []}, r"'profitguard' must be an object"),
+    ],
+)
+def test_bot_start_when_setting_invalid_then_stops_naming_field_and_value(config, match):
+    with pytest.raises(OperationalException, match=match):
+        started(**config)
+
+
+def test_bot_start_when_config_turns_position_adjustment_off_then_refuses():
+    class Off(Fixture):
+        position_adjustment_enable = False
+
+    with pytest.raises(OperationalException, match="'position_adjustment_enable' must be true"):
+        started(Off)
+
+
+def test_settings_when_config_section_present_then_it_wins_key_by_key():
+    strategy = started(profitguard={"exits": {"preset": "scaled_pct"}, "initial_stop": {}})
+    assert strategy.profitguard_settings.exits.tp_unit == "pct"
+    assert strategy.profitguard_settings.initial_stop.pct == 0.02  # the class's, kept
+
+
+def test_custom_stoploss_when_entry_filled_then_initial_stop_from_the_fill():
+    strategy = started()
+    trade = make_trade(10.0, 100.0)
+    strategy.order_filled(trade.pair, trade, trade.orders[0], OPENED)
+    ratio = stop_of(strategy, trade, 100.0, after_fill=True)
+    assert ratio == pytest.approx(stoploss_from_absolute(98.0, 100.0))
+    assert trade.get_custom_data(STATE_KEY)["initial_stop"] == pytest.approx(98.0)
+
+
+def test_custom_stoploss_when_price_rises_then_ladder_stop_and_tp_waits_for_adjust():
+    strategy = started()
+    trade = make_trade(10.0, 100.0)
+    later = OPENED + timedelta(minutes=5)
+    ratio = stop_of(strategy, trade, 104.5, at=later)  # 2.25R seen at the high
+    assert ratio == pytest.approx(stoploss_from_absolute(102.0, 104.5))  # 1R
+    stake, tag = adjust(strategy, trade, 103.0, at=later + timedelta(minutes=5))
+    assert tag == "tp1"
+    assert stake == pytest.approx(-(5.0005) * trade.stake_amount / trade.amount)
+
+
+def test_adjust_when_an_order_is_open_then_waits():
+    strategy = started()
+    trade = make_trade(10.0, 100.0)
+    trade.orders.append(trade.orders[0].__class__(**{
+        **{c: getattr(trade.orders[0], c) for c in ("ft_pair", "order_type", "order_date")},
+        "ft_order_side": "sell", "ft_is_open": True, "status": "open", "ft_amount": 5.0,
+        "ft_price": 104.0, "order_id": "open-tp1", "side": "sell", "ft_order_tag": "tp1",
+    }))  # fmt: skip
+    assert adjust(strategy, trade, 105.0) is None
+
+
+def test_adjust_when_price_already_through_the_stop_then_exits_everything():
+    strategy = started()
+    trade = make_trade(10.0, 100.0)
+    stop_of(strategy, trade, 100.0)
+    assert adjust(strategy, trade, 97.0) == (-trade.stake_amount, "stop")
+
+
+def test_adjust_when_level_too_small_for_the_exchange_then_skipped_and_remembered():
+    strategy = started()
+    trade = make_trade(0.1, 100.0)  # worth 10: 50% is 5, below a 6 minimum order
+    stop_of(strategy, trade, 104.5)
+    assert adjust(strategy, trade, 104.5, min_stake=6.0) is None
+    memo = strategy._pg_memos[trade.id]
+    assert memo.skipped == 1  # TP1 passed without an order
+    # at TP2 the carried 50% and TP2's 25% go together (0.075 worth 7.95 >= 6),
+    # and the 0.025 left (2.6) is below the minimum: everything
+    stop_of(strategy, trade, 106.0)
+    assert adjust(strategy, trade, 106.0, min_stake=6.0) == (-trade.stake_amount, "tp1,tp2")
+
+
+def test_custom_stoploss_when_record_corrupt_then_none_and_logged_once(caplog):
+    strategy = started()
+    trade = make_trade(10.0, 100.0)
+    trade.set_custom_data(STATE_KEY, {"v": 1, "initial_stop": "oops"})
+    with caplog.at_level(logging.ERROR):
+        assert stop_of(strategy, trade, 101.0) is None
+        assert stop_of(strategy, trade, 102.0) is None
+        assert adjust(strategy, trade, 110.0) is None  # no order on a state we cannot read
+    errors = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert len(errors) == 2  # once per hook
+    assert "custom_stoploss failed for trade 1 (BTC/USDT)" in errors[0].getMessage()
+    assert "the stop is left where it is" in errors[0].getMessage()
+    assert "'profitguard.initial_stop' is 'oops'" in errors[0].getMessage()
+
+
+def test_custom_stoploss_when_initial_stop_hook_returns_wrong_side_then_none(caplog):
+    class Broken(Fixture):
+        def initial_stop(self, pair, side, entry_rate, current_time, **kwargs):
+            return entry_rate * 1.01  # above the entry of a long
+
+    strategy = started(Broken)
+    trade = make_trade(10.0, 100.0)
+    with caplog.at_level(logging.ERROR):
+        assert stop_of(strategy, trade, 100.0) is None
+    assert "initial_stop() must return a price below the entry 100.0" in caplog.text
+
+
+def test_callbacks_when_backtest_restarts_then_state_of_the_previous_run_is_dropped():
+    strategy = started()
+    trade = make_trade(10.0, 100.0)
+    late = OPENED + timedelta(days=1)
+    stop_of(strategy, trade, 104.5, at=late)  # peak 2.25R in the first run
+    CustomDataWrapper.reset_custom_data()  # Freqtrade does this for each backtest
+    ratio = stop_of(strategy, trade, 100.5, at=OPENED)  # a new run: same trade id, earlier time
+    assert ratio == pytest.approx(stoploss_from_absolute(98.0, 100.5))  # not the old 1R stop
