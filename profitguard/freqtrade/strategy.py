@@ -28,6 +28,7 @@ from typing import Any, ClassVar
 from freqtrade.enums import RunMode
 from freqtrade.exceptions import OperationalException
 from freqtrade.strategy import IStrategy, stoploss_from_absolute
+from pandas import DataFrame
 
 from profitguard.engine import (
     STOP_TAG,
@@ -40,6 +41,7 @@ from profitguard.engine import (
     step,
 )
 from profitguard.freqtrade import notify
+from profitguard.freqtrade.plotting import TradeSpan, ladder_columns
 from profitguard.freqtrade.settings import ProfitGuardSettings, load_settings
 from profitguard.freqtrade.trades import (
     STATE_KEY,
@@ -91,25 +93,32 @@ class ProfitGuardStrategy(IStrategy):
     # ------------------------------------------------------------------ hooks
 
     def initial_stop(
-        self, pair: str, side: str, entry_rate: float, current_time: datetime, **kwargs: Any
+        self,
+        pair: str,
+        side: str,
+        entry_rate: float,
+        current_time: datetime,
+        dataframe: DataFrame,
+        **kwargs: Any,
     ) -> float:
         """The initial stop price of a trade entered at `entry_rate`: it defines one R.
 
         Called when an entry fills (and by position sizing, before it). When not
-        overridden: `initial_stop.atr_multiple` ATRs from the entry if the analyzed
-        dataframe has the `initial_stop.atr_column` column (the last closed candle),
-        else `initial_stop.pct` (a ratio) of the entry.
+        overridden: `initial_stop.atr_multiple` ATRs from the entry if `dataframe`
+        has the `initial_stop.atr_column` column (its last row), else
+        `initial_stop.pct` (a ratio) of the entry.
 
         :param pair: the pair, e.g. "BTC/USDT"
         :param side: "long" or "short"
         :param entry_rate: entry price (quote currency)
         :param current_time: now (the candle time in backtesting)
+        :param dataframe: the analyzed dataframe up to the last closed candle (no lookahead)
         :param **kwargs: always accepted, for future arguments
         :return: a price below `entry_rate` for a long, above it for a short
         """
         settings = self.profitguard_settings.initial_stop
         sign = -1.0 if side == "short" else 1.0
-        atr = self.latest_indicator(pair, settings.atr_column)
+        atr = last_positive(dataframe, settings.atr_column)
         if atr is not None:
             return entry_rate - sign * settings.atr_multiple * atr
         return entry_rate * (1.0 - sign * settings.pct)
@@ -240,17 +249,37 @@ class ProfitGuardStrategy(IStrategy):
         except Exception as exc:
             self._pg_failed("order_filled", trade, exc, order=getattr(order, "order_id", None))
 
+    def advise_indicators(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
+        """Freqtrade's indicators, then the stop and target lines (`pg_*` columns).
+
+        The lines are drawn where a chart is: `plot-dataframe` (the latest backtest's
+        trades) and dry-run/live (open trades, for FreqUI). Backtesting and hyperopt
+        skip them. A failure to draw is logged and never affects trading."""
+        dataframe = super().advise_indicators(dataframe, metadata)
+        runmode = self.config.get("runmode")
+        if runmode not in (RunMode.PLOT, RunMode.DRY_RUN, RunMode.LIVE, RunMode.WEBSERVER):
+            return dataframe
+        try:
+            pair = metadata["pair"]
+            spans = trade_spans(self, pair, runmode)
+            return ladder_columns(
+                dataframe,
+                spans,
+                self._pg_exits,
+                lambda side, rate, when, before: self.initial_stop(
+                    pair, side, rate, when, dataframe=before
+                ),
+            )
+        except Exception as exc:
+            self._pg_failed("advise_indicators (stop and target lines)", None, exc, **metadata)
+            return dataframe
+
     # -------------------------------------------------------------- helpers
 
-    def latest_indicator(self, pair: str, column: str) -> float | None:
-        """`column` of the pair's last closed candle, or None (absent, NaN, not > 0)."""
+    def analyzed(self, pair: str) -> DataFrame:
+        """The pair's analyzed dataframe up to the last closed candle (no lookahead)."""
         dataframe, _ = self.dp.get_analyzed_dataframe(pair, self.timeframe)
-        if dataframe is None or dataframe.empty or column not in dataframe.columns:
-            return None
-        value = dataframe[column].iat[-1]
-        if value is None or not math.isfinite(value) or value <= 0:
-            return None
-        return float(value)
+        return dataframe
 
     def _pg_tick(self, now: datetime) -> None:
         """Start afresh when time runs backwards: a new backtest run or hyperopt epoch.
@@ -277,7 +306,9 @@ class ProfitGuardStrategy(IStrategy):
             memo = TradeMemo.from_record(record, trade_id=trade.id, opened_at=opened_at)
         else:
             side = "short" if trade.is_short else "long"
-            stop = self.initial_stop(trade.pair, side, trade.open_rate, now)
+            stop = self.initial_stop(
+                trade.pair, side, trade.open_rate, now, dataframe=self.analyzed(trade.pair)
+            )
             _check_initial_stop(stop, trade.open_rate, side)
             memo = TradeMemo(
                 trade_id=trade.id,
@@ -327,9 +358,8 @@ class ProfitGuardStrategy(IStrategy):
         plan = position.plan
         atr = None
         if plan.atr_multiple is not None:
-            atr = self.latest_indicator(
-                trade.pair, self.profitguard_settings.initial_stop.atr_column
-            )
+            column = self.profitguard_settings.initial_stop.atr_column
+            atr = last_positive(self.analyzed(trade.pair), column)
         decision = step(
             position, rate, now, atr=atr, fire_take_profits=fire, min_notional=min_notional
         )
@@ -372,6 +402,55 @@ class ProfitGuardStrategy(IStrategy):
             "the stop is left where it is" if hook == "custom_stoploss" else "no order placed",
             exc_info=exc,
         )
+
+
+def trade_spans(strategy: IStrategy, pair: str, runmode: RunMode) -> list[TradeSpan]:
+    """The trades whose lines a chart of `pair` shows."""
+    if runmode is RunMode.PLOT:
+        from pathlib import Path
+
+        from freqtrade.data.btanalysis import load_backtest_data
+
+        results = Path(strategy.config["user_data_dir"]) / "backtest_results"
+        try:
+            trades = load_backtest_data(results, strategy=strategy.get_strategy_name())
+        except ValueError:  # no backtest results yet: nothing to draw
+            return []
+        spans = []
+        for row in trades[trades["pair"] == pair].itertuples():
+            entries = [o for o in row.orders if o["ft_is_entry"]]
+            spans.append(
+                TradeSpan(
+                    open_date=row.open_date.to_pydatetime(),
+                    close_date=row.close_date.to_pydatetime(),
+                    open_rate=float(row.open_rate),
+                    amount=sum(o["amount"] for o in entries),
+                    is_short=bool(row.is_short),
+                )
+            )
+        return spans
+    from freqtrade.persistence import Trade
+
+    return [
+        TradeSpan(
+            open_date=t.open_date_utc,
+            close_date=None,
+            open_rate=t.open_rate,
+            amount=original_amount(t),
+            is_short=t.is_short,
+        )
+        for t in Trade.get_trades_proxy(pair=pair, is_open=True)
+    ]
+
+
+def last_positive(dataframe: DataFrame | None, column: str) -> float | None:
+    """The last value of `column`, or None (no frame, no column, NaN, not > 0)."""
+    if dataframe is None or dataframe.empty or column not in dataframe.columns:
+        return None
+    value = dataframe[column].iat[-1]
+    if value is None or not math.isfinite(value) or value <= 0:
+        return None
+    return float(value)
 
 
 def _check_initial_stop(stop: Any, entry: float, side: str) -> None:

@@ -181,7 +181,7 @@ def test_custom_stoploss_when_record_corrupt_then_none_and_logged_once(caplog):
 
 def test_custom_stoploss_when_initial_stop_hook_returns_wrong_side_then_none(caplog):
     class Broken(Fixture):
-        def initial_stop(self, pair, side, entry_rate, current_time, **kwargs):
+        def initial_stop(self, pair, side, entry_rate, current_time, dataframe, **kwargs):
             return entry_rate * 1.01  # above the entry of a long
 
     strategy = started(Broken)
@@ -199,3 +199,25 @@ def test_callbacks_when_backtest_restarts_then_state_of_the_previous_run_is_drop
     CustomDataWrapper.reset_custom_data()  # Freqtrade does this for each backtest
     ratio = stop_of(strategy, trade, 100.5, at=OPENED)  # a new run: same trade id, earlier time
     assert ratio == pytest.approx(stoploss_from_absolute(98.0, 100.5))  # not the old 1R stop
+
+
+class WithAtr(Fixture):
+    """An analyzed dataframe whose last closed candle has ATR 1.5."""
+
+    def analyzed(self, pair):
+        return DataFrame({"close": [100.0, 100.0], "atr": [float("nan"), 1.5]})
+
+
+def test_initial_stop_when_dataframe_has_atr_then_atr_multiple_from_the_entry():
+    strategy = started(WithAtr)
+    trade = make_trade(10.0, 100.0)
+    strategy.order_filled(trade.pair, trade, trade.orders[0], OPENED)
+    assert trade.get_custom_data(STATE_KEY)["initial_stop"] == pytest.approx(97.0)  # 2 x 1.5
+
+
+def test_atr_trailing_when_enabled_then_chandelier_stop_from_the_peak():
+    strategy = started(WithAtr, profitguard={"exits": {"preset": "none", "trail_atr_multiple": 3}})
+    trade = make_trade(10.0, 100.0)
+    ratio = stop_of(strategy, trade, 110.0)
+    assert ratio == pytest.approx(stoploss_from_absolute(110.0 - 4.5, 110.0))
+    assert trade.get_custom_data(STATE_KEY)["initial_stop"] == pytest.approx(97.0)

@@ -1,0 +1,77 @@
+"""Stop and target lines as dataframe columns, for `plot-dataframe` and FreqUI charts.
+
+Freqtrade draws only dataframe columns, and `plot-dataframe` runs no trade
+callbacks. So each trade's lines are recomputed the way the backtester produced
+them: the trade's candles replayed through the engine (`replay_candles`). Columns:
+`pg_entry`, `pg_stop` (the stop in force after each candle) and `pg_tp1`, `pg_tp2`,
+… (the take-profit prices), set on the candles the trade was open; NaN elsewhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+
+from profitguard.engine import Candle, ProtectionConfig, open_position, replay_candles
+
+InitialStop = Callable[[str, float, datetime, pd.DataFrame], float]
+
+
+@dataclass(frozen=True)
+class TradeSpan:
+    """What the lines of one trade need to know about it."""
+
+    open_date: datetime
+    close_date: datetime | None  # None while open
+    open_rate: float
+    amount: float
+    is_short: bool
+
+
+def ladder_columns(
+    dataframe: pd.DataFrame,
+    trades: Iterable[TradeSpan],
+    config: ProtectionConfig,
+    initial_stop: InitialStop,
+) -> pd.DataFrame:
+    """`dataframe` with the pg_* columns of `trades` (a copy; the input is not changed)."""
+    out = dataframe.copy()
+    n = len(out)
+    dates = pd.to_datetime(out["date"], utc=True)
+    columns = {"pg_entry": np.full(n, np.nan), "pg_stop": np.full(n, np.nan)}
+    for k in range(len(config.take_profits)):
+        columns[f"pg_tp{k + 1}"] = np.full(n, np.nan)
+
+    for trade in trades:
+        start = dates >= pd.Timestamp(trade.open_date)
+        end = dates <= pd.Timestamp(trade.close_date) if trade.close_date else True
+        rows = np.flatnonzero(start & end)
+        if not len(rows):
+            continue
+        side = "short" if trade.is_short else "long"
+        before = out.iloc[: rows[0]]
+        stop = initial_stop(side, trade.open_rate, trade.open_date, before)
+        position = open_position(
+            config, side=side, entry=trade.open_rate, initial_stop=stop, amount=trade.amount
+        )
+        candles = [
+            Candle(dates.iat[i], *(float(out[c].iat[i]) for c in ("open", "high", "low", "close")))
+            for i in rows
+        ]
+        stop_after: dict[datetime, float] = {}
+        for tick in replay_candles(position, candles):
+            stop_after[tick.candle.at] = tick.decision.stop
+        last = position.stop
+        for i, candle in zip(rows, candles, strict=True):
+            last = stop_after.get(candle.at, last)
+            columns["pg_stop"][i] = last
+            columns["pg_entry"][i] = trade.open_rate
+            for k, price in enumerate(position.plan.tp_prices):
+                columns[f"pg_tp{k + 1}"][i] = price
+    for name, values in columns.items():
+        out[name] = values
+    return out

@@ -1,0 +1,120 @@
+"""ProfitGuardStrategy in `freqtrade trade --dry-run` against the exchange's live replay.
+
+A restart in the middle of a ladder loses nothing and repeats nothing: the bot is
+stopped once TP1 has filled and started again; it goes on with TP2 and the stop
+the ladder reached, and never sends TP1 twice.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from profitguard.exchange.markets import min_notional_for_quote, step_size
+from tests.exchange_fixtures import ReplayOptions, dry_run_trades, scripted_source
+
+STRATEGIES = Path(__file__).parent / "strategies"
+
+pytestmark = pytest.mark.slow
+
+
+def ramp(a: float, b: float, n: int) -> list[float]:
+    return list(np.linspace(a, b, n + 1)[1:])
+
+
+# Entry near 100 with a 2% initial stop: 1R ~ 2, TP1 ~ 104, TP2 ~ 106, TP3 ~ 108.
+PATH = (
+    [100.0] * 121  # history, then the bot enters
+    + [100.0] * 30
+    + ramp(100.0, 105.0, 25)  # past TP1; the peak passes 2R: stop 1R (~102)
+    + [105.0] * 90  # the bot is stopped and restarted on this plateau
+    + ramp(105.0, 106.8, 9)  # past TP2 (3R): stop 1.5R (~103)
+    + [106.8] * 25
+    + ramp(106.8, 100.0, 34)  # down through the stop at 1.5R
+    + [100.0] * 60
+)
+
+
+def exit_orders(ws, trade_id: int) -> list[dict]:
+    with sqlite3.connect(ws.db_path, timeout=5) as db:
+        db.row_factory = sqlite3.Row
+        rows = db.execute(
+            "SELECT ft_order_side, ft_order_tag, status, filled, average, price FROM orders "
+            "WHERE ft_trade_id = ? AND ft_order_side = 'sell' ORDER BY id",
+            (trade_id,),
+        )
+        return [dict(r) for r in rows]
+
+
+def custom_data(ws, trade_id: int) -> dict:
+    with sqlite3.connect(ws.db_path, timeout=5) as db:
+        row = db.execute(
+            "SELECT cd_value FROM trade_custom_data "
+            "WHERE ft_trade_id = ? AND cd_key = 'profitguard'",
+            (trade_id,),
+        ).fetchone()
+    return json.loads(row[0])
+
+
+def test_dry_run_when_restarted_after_tp1_then_tp2_and_stop_follow_and_tp1_never_repeats(
+    offline_exchange, freqtrade_workspace
+):
+    replay = ReplayOptions(
+        seconds_per_candle=1.0,
+        timeframe="1m",
+        sources={"RST/USDT": scripted_source(PATH, "1m", history=120)},
+    )
+    exchange = offline_exchange(replay=replay)
+    ws = freqtrade_workspace(
+        exchange,
+        pairs=["RST/USDT"],
+        strategies=[STRATEGIES / "AlwaysIn.py"],
+        timeframe="1m",
+        max_open_trades=1,
+        stake_amount=1000,
+        dry_run_wallet=10_000,
+        internals={"process_throttle_secs": 1},
+    )
+
+    def tp1_filled() -> bool:
+        trades = dry_run_trades(ws)
+        return bool(trades) and any(
+            o["ft_order_tag"] == "tp1" and o["status"] == "closed"
+            for o in exit_orders(ws, trades[0]["id"])
+        )
+
+    first = ws.run_until("trade", "--strategy", "AlwaysIn", until=tp1_filled, timeout=150)
+    assert tp1_filled(), first.stdout[-4000:]
+    trade = dry_run_trades(ws)[0]
+    assert trade["is_open"]
+    state = custom_data(ws, trade["id"])
+    entry = trade["open_rate"]
+    assert state["initial_stop"] == pytest.approx(entry * 0.98)
+    assert state["best"] >= entry + 2 * (entry - state["initial_stop"])  # past 2R
+    assert trade["stop_loss"] >= entry + (entry - state["initial_stop"]) * 0.99  # 1R
+
+    def first_trade_closed() -> bool:
+        return not dry_run_trades(ws)[0]["is_open"]
+
+    second = ws.run_until("trade", "--strategy", "AlwaysIn", until=first_trade_closed, timeout=200)
+    assert first_trade_closed(), second.stdout[-4000:]
+    assert "Traceback" not in first.stdout + second.stdout
+
+    trade = dry_run_trades(ws)[0]
+    orders = [o for o in exit_orders(ws, trade["id"]) if o["status"] == "closed"]
+    tags = [o["ft_order_tag"] for o in orders]
+    assert tags[:2] == ["tp1", "tp2"], tags
+    assert tags.count("tp1") == 1
+    assert len(tags) == 3 and tags[2] in ("stop_loss", "trailing_stop_loss", "stop")
+    amount = trade["amount"] + sum(o["filled"] for o in orders[:2])  # amount is what was left
+    step = step_size(100.0, min_notional_for_quote("USDT"))  # the exchange's lot step here
+    tp1, tp2 = (math.floor(amount * f / step + 1e-9) * step for f in (0.5, 0.25))
+    assert [o["filled"] for o in orders] == pytest.approx([tp1, tp2, amount - tp1 - tp2])
+    risk = entry - state["initial_stop"]
+    stop_15r = entry + 1.5 * risk
+    assert stop_15r - 0.2 <= orders[2]["average"] <= stop_15r + 0.1  # the ladder's stop, kept
