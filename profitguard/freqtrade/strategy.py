@@ -82,11 +82,11 @@ class ProfitGuardStrategy(IStrategy):
 
     plot_config: ClassVar[dict[str, Any]] = {
         "main_plot": {
-            "pg_stop": {"color": "#d62728", "type": "line"},
-            "pg_entry": {"color": "#7f7f7f", "type": "line"},
-            "pg_tp1": {"color": "#2ca02c", "type": "line"},
-            "pg_tp2": {"color": "#2ca02c", "type": "line"},
-            "pg_tp3": {"color": "#2ca02c", "type": "line"},
+            "pg_stop": {"color": "#d62728"},
+            "pg_entry": {"color": "#7f7f7f"},
+            "pg_tp1": {"color": "#2ca02c"},
+            "pg_tp2": {"color": "#2ca02c"},
+            "pg_tp3": {"color": "#2ca02c"},
         },
     }
 

@@ -98,7 +98,7 @@ def backtest(offline_exchange, freqtrade_workspace, tmp_path, paths, **config):
     )
     assert result.returncode == 0, result.stdout[-5000:]
     trades = last_backtest_stats(ws)["strategy"]["ScriptedEntries"]["trades"]
-    return {t["pair"]: t for t in trades}, files, result.stdout
+    return {t["pair"]: t for t in trades}, files, ws
 
 
 # Freqtrade labels a stop exit `trailing_stop_loss` once the stop was ever raised
@@ -241,3 +241,17 @@ def test_backtest_when_scaled_pct_then_stop_moves_to_previous_level(
         ("stop", 3.0, 103.0),
     ]
     assert_parity(trade, files["PCT/USDT"], "scaled_pct")
+
+
+def test_plot_dataframe_when_backtest_exists_then_stop_and_target_lines_drawn(r_ladder_run):
+    _, _, ws = r_ladder_run
+    result = ws.run(
+        "plot-dataframe", "--strategy", "ScriptedEntries", "--pairs", "LAD/USDT",
+        "--trade-source", "file",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-5000:]
+    (html,) = (ws.userdir / "plot").glob("*LAD_USDT*.html")
+    page = html.read_text()
+    for line in ("pg_stop", "pg_entry", "pg_tp1", "pg_tp2", "pg_tp3"):
+        assert f'"name":"{line}"' in page, line
+    assert "profitguard advise_indicators" not in result.stdout  # drawn without errors

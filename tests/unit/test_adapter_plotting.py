@@ -1,0 +1,46 @@
+"""Stop and target lines: each trade's candles replayed through the engine."""
+
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from profitguard.engine import R_LADDER
+from profitguard.freqtrade.plotting import TradeSpan, ladder_columns
+
+START = datetime(2024, 1, 1, tzinfo=UTC)
+
+
+def frame(ohlc):
+    return pd.DataFrame(
+        {
+            "date": [START + timedelta(minutes=5 * i) for i in range(len(ohlc))],
+            **{k: [c[j] for c in ohlc] for j, k in enumerate(("open", "high", "low", "close"))},
+        }
+    )
+
+
+def test_ladder_columns_when_trade_spans_candles_then_stop_follows_the_engine():
+    df = frame(
+        [(100, 100, 100, 100)] * 2
+        + [(100, 100.5, 99.5, 100.2), (100.2, 102.5, 100.1, 102), (102, 103.5, 101.5, 103)]
+        + [(103, 103, 103, 103)] * 2
+    )
+    trade = TradeSpan(
+        START + timedelta(minutes=10), START + timedelta(minutes=20), 100.0, 10, False
+    )
+    out = ladder_columns(df, [trade], R_LADDER, lambda side, rate, when, before: rate * 0.98)
+    assert np.isnan(out["pg_stop"][:2]).all() and np.isnan(out["pg_stop"][5:]).all()
+    assert list(out["pg_stop"][2:5]) == pytest.approx([98.0, 100.0, 101.0])  # 0R, BE, 0.5R
+    assert list(out["pg_entry"][2:5]) == [100.0] * 3
+    assert list(out["pg_tp1"][2:5]) == [104.0] * 3 and out["pg_tp3"][2] == 108.0
+    assert "pg_stop" not in df.columns  # the input is left alone
+
+
+def test_ladder_columns_when_initial_stop_hook_called_then_it_sees_only_earlier_candles():
+    df = frame([(100, 100, 100, 100)] * 5)
+    seen = []
+    trade = TradeSpan(START + timedelta(minutes=15), None, 100.0, 1, False)
+    ladder_columns(df, [trade], R_LADDER, lambda s, r, w, before: seen.append(len(before)) or 98)
+    assert seen == [3]  # candles before the entry candle only: no lookahead
