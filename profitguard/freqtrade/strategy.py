@@ -324,8 +324,8 @@ class ProfitGuardStrategy(IStrategy):
     def _pg_position(self, trade: Any, memo: TradeMemo) -> Position:
         """The engine state of `trade` from its confirmed fills and its memo."""
         amount = original_amount(trade)
-        key = (trade.open_rate, amount, memo.initial_stop, id(self._pg_exits))
-        if memo.plan is None or memo.plan_key != key:
+        key = (trade.open_rate, amount, memo.initial_stop)
+        if memo.plan is None or memo.plan_key != key or memo.plan.config is not self._pg_exits:
             memo.plan = make_plan(
                 self._pg_exits,
                 side="short" if trade.is_short else "long",
