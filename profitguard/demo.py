@@ -147,8 +147,9 @@ def _backtest(args, config_path: Path, config: dict, pairs: list[str], datadir: 
             return 1
         _step(f"results: {new[-1]}")
         _step(
-            "do it yourself: `profitguard exchange` in one terminal, then "
-            f"`freqtrade backtesting --config {config_path} --strategy {args.strategy}`"
+            "by hand: `.venv/bin/profitguard exchange` in one terminal, then `.venv/bin/freqtrade "
+            f"backtesting --config {config_path} --strategy {args.strategy}` "
+            "(docs/offline-exchange.md)"
         )
         return 0
     finally:
