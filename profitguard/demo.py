@@ -70,7 +70,14 @@ def run(args: argparse.Namespace) -> int:
     else:
         _step(f"using the data in {datadir}")
 
-    status = _backtest(args, config_path, config, pairs, datadir)
+    try:
+        status = _backtest(args, config_path, config, pairs, datadir)
+    except OSError as exc:
+        print(f"profitguard demo: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("profitguard demo: interrupted", file=sys.stderr)
+        return 130
     _step(f"demo finished in {time.monotonic() - started:.0f}s (exit status {status})")
     return status
 
