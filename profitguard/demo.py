@@ -12,8 +12,8 @@ import sys
 import time
 from pathlib import Path
 
-# The strategy the demo backtests: one line to change when the sample strategy lands.
-DEMO_STRATEGY = "PlainSample"
+# The strategy the demo backtests (user_data/strategies/ProfitGuardSample.py).
+DEMO_STRATEGY = "ProfitGuardSample"
 DEMO_TIMEFRAMES = ("5m", "1m")
 DEFAULT_USERDIR = Path("user_data")
 
@@ -153,6 +153,7 @@ def _backtest(args, config_path: Path, config: dict, pairs: list[str], datadir: 
             print("profitguard demo: error: freqtrade wrote no backtest result", file=sys.stderr)
             return 1
         _step(f"results: {new[-1]}")
+        _print_exits_by_level(new[-1], args.strategy, config.get("stake_currency", ""))
         _step(
             "by hand: `.venv/bin/profitguard exchange` in one terminal, then `.venv/bin/freqtrade "
             f"backtesting --config {config_path} --strategy {args.strategy}` "
@@ -161,6 +162,19 @@ def _backtest(args, config_path: Path, config: dict, pairs: list[str], datadir: 
         return 0
     finally:
         override_dir.cleanup()
+
+
+def _print_exits_by_level(result: Path, strategy: str, currency: str) -> None:
+    """profitguard's exits by level, read from Freqtrade's own result file."""
+    from freqtrade.data.btanalysis import load_backtest_stats
+
+    from profitguard.report.levels import exits_by_level, render
+
+    trades = load_backtest_stats(result)["strategy"][strategy]["trades"]
+    rows = exits_by_level(trades)
+    if rows:
+        _step(f"exit orders by level, from {result.name} (partial exits included)")
+        print(render(rows, currency), flush=True)
 
 
 def _port_of(url: str) -> int:

@@ -1,0 +1,1 @@
+"""R analytics and reports over Freqtrade backtest results."""

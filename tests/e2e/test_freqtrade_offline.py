@@ -148,3 +148,8 @@ def test_demo_when_fresh_user_dir_then_generates_data_and_backtests(tmp_path):
     assert "STRATEGY SUMMARY" in result.stdout
     assert "==> results: user_data/backtest_results/backtest-result-" in result.stdout
     assert (userdir / "data" / "binance" / "BTC_USDT-1m.feather").is_file()
+    # the sample strategy's ladders at work: partial exits by level, from Freqtrade's results
+    assert "ProfitGuardSample" in result.stdout
+    table = result.stdout.split("exit orders by level", 1)[1]
+    for level in ("tp1", "tp2", "tp3", "stop"):
+        assert f"\n {level} " in table or f"\n{level} " in table, level
