@@ -50,6 +50,7 @@ from profitguard.freqtrade.trades import (
     exit_stake,
     exit_tag,
     filled_exits,
+    fills_signature,
     original_amount,
 )
 
@@ -238,7 +239,8 @@ class ProfitGuardStrategy(IStrategy):
             self._pg_tick(current_time)
             if order.ft_order_side == trade.entry_side:
                 self._pg_memo(trade, current_time)
-            elif self._pg_notify:
+                return
+            if self._pg_notify:
                 memo = self._pg_memo(trade, current_time)
                 message = notify.exit_filled(trade, order, memo.initial_stop)
                 key = f"order:{order.order_id}"
@@ -246,6 +248,10 @@ class ProfitGuardStrategy(IStrategy):
                     memo.notified.add(key)
                     self._pg_save(trade, memo)
                     self.dp.send_msg(message)
+            # The last exit: forget the trade (live shows it closed; the backtester
+            # calls before updating the trade, with the order covering all of it).
+            if not trade.is_open or order.safe_filled >= trade.amount:
+                self._pg_memos.pop(trade.id, None)
         except Exception as exc:
             self._pg_failed("order_filled", trade, exc, order=getattr(order, "order_id", None))
 
@@ -297,7 +303,7 @@ class ProfitGuardStrategy(IStrategy):
 
     def _pg_memo(self, trade: Any, now: datetime) -> TradeMemo:
         """The trade's memo: from memory, else from custom data, else new (initial stop)."""
-        opened_at = trade.open_date_utc.timestamp()
+        opened_at = trade.open_date
         memo = self._pg_memos.get(trade.id)
         if memo is not None and memo.opened_at == opened_at:
             return memo
@@ -322,7 +328,14 @@ class ProfitGuardStrategy(IStrategy):
         return memo
 
     def _pg_position(self, trade: Any, memo: TradeMemo) -> Position:
-        """The engine state of `trade` from its confirmed fills and its memo."""
+        """The engine state of `trade` from its confirmed fills and its memo.
+
+        Rebuilt only when the fills changed: otherwise the confirmed state after
+        the last price (kept by `_pg_decide`) is the state."""
+        fills = fills_signature(trade)
+        cached = memo.position
+        if cached is not None and memo.fills == fills and cached.plan.config is self._pg_exits:
+            return cached
         amount = original_amount(trade)
         key = (trade.open_rate, amount, memo.initial_stop)
         if memo.plan is None or memo.plan_key != key or memo.plan.config is not self._pg_exits:
@@ -341,7 +354,7 @@ class ProfitGuardStrategy(IStrategy):
         else:
             best = max(memo.best, trade.max_rate or memo.best)
             worst = min(memo.worst, trade.min_rate or memo.worst)
-        return rebuild(
+        memo.position = rebuild(
             memo.plan,
             exits=filled_exits(trade),
             best_price=best,
@@ -349,6 +362,8 @@ class ProfitGuardStrategy(IStrategy):
             levels_skipped=memo.skipped,
             stop_floor=memo.stop_floor,
         )
+        memo.fills = fills
+        return memo.position
 
     def _pg_decide(
         self, trade: Any, rate: float, now: datetime, *, fire: bool, min_notional: float = 0.0
@@ -364,6 +379,8 @@ class ProfitGuardStrategy(IStrategy):
             position, rate, now, atr=atr, fire_take_profits=fire, min_notional=min_notional
         )
         after = decision.position
+        if not decision.exit_amount:
+            memo.position = after  # confirmed: no order rides on it (an exit waits for its fill)
         memo.best, memo.worst = after.peak_price, plan.sign * after.worst_x
         if fire and not decision.exit_amount and after.levels_taken > position.levels_taken:
             memo.skipped = after.levels_taken  # passed below the exchange minimum: no order

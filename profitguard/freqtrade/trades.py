@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from profitguard.engine import ExitRecord, Plan
+from profitguard.engine import ExitRecord, Plan, Position
 
 # One JSON object per trade under one key. No '_' or '%': Freqtrade matches
 # custom-data keys with SQL ILIKE, where both are wildcards.
@@ -52,6 +52,12 @@ def original_amount(trade: Any) -> float:
     return math.fsum(o.safe_amount_after_fee for o in trade.select_filled_orders(trade.entry_side))
 
 
+def fills_signature(trade: Any) -> tuple:
+    """Changes whenever the trade's confirmed fills may have: a new order (filled,
+    cancelled or open), or a fill or fee correction (which changes the amount)."""
+    return (len(trade.orders), trade.amount)
+
+
 def amount_step(trade: Any) -> float | None:
     """The exchange's amount step for the trade's pair, as Freqtrade recorded it."""
     precision = trade.amount_precision
@@ -83,7 +89,7 @@ class TradeMemo:
     """What profitguard keeps for one open trade, in memory and in custom data."""
 
     trade_id: int
-    opened_at: float  # trade.open_date timestamp: tells a reused id apart
+    opened_at: Any  # the trade's open_date: tells a reused id apart
     initial_stop: float
     best: float  # best price seen since entry (the peak)
     worst: float  # worst price seen since entry
@@ -93,6 +99,10 @@ class TradeMemo:
     plan: Plan | None = None
     plan_key: tuple = ()
     written: dict | None = None  # what custom data holds now
+    # The confirmed engine state after the last price, valid while the trade's
+    # fills are unchanged (`fills` = a cheap signature of them, see `fills_signature`).
+    position: Position | None = None
+    fills: tuple = ()
 
     def record(self) -> dict:
         """The JSON written to the trade's custom data."""
@@ -109,7 +119,7 @@ class TradeMemo:
         return data
 
     @classmethod
-    def from_record(cls, data: Any, *, trade_id: int, opened_at: float) -> TradeMemo:
+    def from_record(cls, data: Any, *, trade_id: int, opened_at: Any) -> TradeMemo:
         """Read a record back; a record we cannot trust raises `CorruptTradeState`."""
 
         def number(key: str, *, optional: bool = False) -> float | None:

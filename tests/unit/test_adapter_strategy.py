@@ -221,3 +221,35 @@ def test_atr_trailing_when_enabled_then_chandelier_stop_from_the_peak():
     ratio = stop_of(strategy, trade, 110.0)
     assert ratio == pytest.approx(stoploss_from_absolute(110.0 - 4.5, 110.0))
     assert trade.get_custom_data(STATE_KEY)["initial_stop"] == pytest.approx(97.0)
+
+
+def fill(trade, amount: float, price: float, tag: str, *, status: str = "closed", filled=None):
+    """Freqtrade records an exit order on the trade (filled, or cancelled unfilled)."""
+    from tests.unit.test_adapter_trades import make_order
+
+    order = make_order("sell", amount, price, tag=tag, status=status)
+    order.filled = amount if filled is None else filled
+    trade.orders.append(order)
+    trade.recalc_trade_from_orders()
+
+
+def test_adjust_when_tp1_filled_then_next_exit_is_tp2_never_tp1_again():
+    strategy = started()
+    trade = make_trade(10.0, 100.0)
+    stop_of(strategy, trade, 104.5)
+    assert adjust(strategy, trade, 104.5)[1] == "tp1"
+    fill(trade, 5.0, 104.5, "tp1")
+    assert adjust(strategy, trade, 105.0) is None  # nothing new: tp1 is taken
+    stop_of(strategy, trade, 106.5)
+    stake, tag = adjust(strategy, trade, 106.5)
+    assert tag == "tp2"
+    assert stake == pytest.approx(-(2.5005) * trade.stake_amount / trade.amount)
+
+
+def test_adjust_when_tp1_order_cancelled_unfilled_then_tp1_asked_again():
+    strategy = started()
+    trade = make_trade(10.0, 100.0)
+    stop_of(strategy, trade, 104.5)
+    assert adjust(strategy, trade, 104.5)[1] == "tp1"
+    fill(trade, 5.0, 104.5, "tp1", status="canceled", filled=0.0)
+    assert adjust(strategy, trade, 103.0)[1] == "tp1"  # retried at the next price

@@ -160,10 +160,10 @@ def test_exit_stake_when_everything_then_the_trades_own_stake():
 
 def test_memo_when_round_tripped_through_a_record_then_equal():
     memo = TradeMemo(
-        trade_id=7, opened_at=1.0, initial_stop=98.0, best=105.0, worst=99.0, skipped=1
+        trade_id=7, opened_at=OPENED, initial_stop=98.0, best=105.0, worst=99.0, skipped=1
     )
     memo.notified.add("breakeven")
-    again = TradeMemo.from_record(memo.record(), trade_id=7, opened_at=1.0)
+    again = TradeMemo.from_record(memo.record(), trade_id=7, opened_at=OPENED)
     assert again.record() == memo.record()
     assert again.written == memo.record()
 
@@ -184,4 +184,4 @@ def test_memo_when_round_tripped_through_a_record_then_equal():
 )
 def test_memo_when_record_corrupt_then_error_names_the_key(record, match):
     with pytest.raises(CorruptTradeState, match=match):
-        TradeMemo.from_record(record, trade_id=7, opened_at=1.0)
+        TradeMemo.from_record(record, trade_id=7, opened_at=OPENED)

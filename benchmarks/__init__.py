@@ -1,0 +1,1 @@
+"""profitguard's performance measurements (see run.py; results in RESULTS.md)."""
