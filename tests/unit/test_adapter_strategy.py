@@ -253,3 +253,32 @@ def test_adjust_when_tp1_order_cancelled_unfilled_then_tp1_asked_again():
     assert adjust(strategy, trade, 104.5)[1] == "tp1"
     fill(trade, 5.0, 104.5, "tp1", status="canceled", filled=0.0)
     assert adjust(strategy, trade, 103.0)[1] == "tp1"  # retried at the next price
+
+
+def test_notifications_when_dry_run_then_breakeven_fill_and_stop_sent_once_each():
+    strategy = started(runmode=RunMode.DRY_RUN)
+    trade = make_trade(10.0, 100.0)
+    strategy.order_filled(trade.pair, trade, trade.orders[0], OPENED)
+    stop_of(strategy, trade, 102.5)  # 1.25R: stop to breakeven
+    stop_of(strategy, trade, 102.6)  # still there: no second message
+    stop_of(strategy, trade, 104.5)
+    adjust(strategy, trade, 104.5)
+    fill(trade, 5.0, 104.5, "tp1")
+    strategy.order_filled(trade.pair, trade, trade.orders[-1], OPENED)
+    strategy.order_filled(trade.pair, trade, trade.orders[-1], OPENED)  # Freqtrade may repeat
+    fill(trade, 5.0, 102.0, "trailing_stop_loss")
+    strategy.order_filled(trade.pair, trade, trade.orders[-1], OPENED)
+    messages = list(strategy.dp._msg_queue)
+    assert len(messages) == 3, messages
+    assert "BTC/USDT (trade 1) stop moved to breakeven or better: 100" in messages[0]
+    assert "take-profit tp1 filled: 5 at 104.5 (+2.25R)" in messages[1]
+    assert "stopped out: 5 at 102 (+1.00R)" in messages[2]
+    saved = trade.get_custom_data(STATE_KEY)
+    assert "breakeven" in saved["notified"]  # a restart does not send it again
+
+
+def test_notifications_when_backtesting_then_nothing_is_sent():
+    strategy = started()
+    trade = make_trade(10.0, 100.0)
+    stop_of(strategy, trade, 102.5)
+    assert list(strategy.dp._msg_queue) == []
