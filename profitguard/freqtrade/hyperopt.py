@@ -28,9 +28,12 @@ would allow an invalid ladder.
 from __future__ import annotations
 
 import copy
+import logging
 from typing import Any, ClassVar
 
+from freqtrade.enums import RunMode
 from freqtrade.exceptions import OperationalException
+from freqtrade.optimize.hyperopt_tools import HyperoptTools
 from freqtrade.strategy import CategoricalParameter, DecimalParameter, IntParameter
 from freqtrade.strategy.parameters import BaseParameter
 
@@ -46,6 +49,11 @@ from profitguard.freqtrade.settings import SECTION, merged_section
 from profitguard.freqtrade.strategy import ProfitGuardStrategy
 
 __all__ = ["SPACE", "ProfitGuardHyperoptStrategy", "ProfitGuardPctHyperoptStrategy"]
+
+log = logging.getLogger(__name__)
+
+# Freqtrade's built-in spaces that act on exits; `--spaces default` includes them
+FREQTRADE_EXIT_SPACES = ("roi", "stoploss", "trailing")
 
 
 class _ParameterLadders(ProfitGuardStrategy):
@@ -82,6 +90,16 @@ class _ParameterLadders(ProfitGuardStrategy):
             self._check_ranges()
         except ConfigError as exc:
             raise OperationalException(f"profitguard: {exc}") from None
+        if self.config.get("runmode") is RunMode.HYPEROPT:
+            theirs = [s for s in FREQTRADE_EXIT_SPACES if HyperoptTools.has_space(self.config, s)]
+            if theirs:
+                log.warning(
+                    "profitguard: hyperopting %s adds Freqtrade's own exits next to the "
+                    "ladders (ROI exits, a changed backstop, Freqtrade's trailing stop); "
+                    "to tune the ladders alone use --spaces %s (plus your entry spaces)",
+                    ", ".join(f"'{s}'" for s in theirs),
+                    SPACE,
+                )
         exits = merged_section(self.profitguard_config, self.config).get("exits", {})
         for key in replaced_settings(self.ladder_parameters()):
             if key in exits:

@@ -190,3 +190,11 @@ def test_parameters_when_two_strategies_subclass_then_values_not_shared():
     assert Two.pg_tp1_r.value == 2.0
     assert Tunable.pg_tp1_r.value == 2.0
     assert ProfitGuardHyperoptStrategy.pg_tp1_r.value == 2.0
+
+
+@pytest.mark.parametrize(
+    ("spaces", "warned"), [(["default"], True), (["profitguard", "buy"], False), (["roi"], True)]
+)
+def test_bot_start_when_hyperopt_tunes_freqtrade_exits_too_then_warns(caplog, spaces, warned):
+    started(Tunable, runmode=RunMode.HYPEROPT, spaces=spaces)
+    assert ("adds Freqtrade's own exits next to the ladders" in caplog.text) is warned
