@@ -5,6 +5,11 @@ fills happen at the tick's own price (a gap fills at the gap price). With
 `--candles`, OHLC candles are replayed the way Freqtrade's backtester shows them
 to the strategy (`engine.replay_candles`). The same `step` function runs inside
 the Freqtrade strategy, so what this prints is what the bot does.
+
+With `--params`, the take-profits, stop ladder and trailing distance come from a
+Freqtrade strategy params file (`<Strategy>.json`, written by `freqtrade
+hyperopt` next to the strategy): the ladder hyperopt chose, exactly as the
+strategy builds it.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from profitguard.engine import (
     Candle,
     ConfigError,
     Decision,
+    LevelUnit,
     Position,
     PositionError,
     ProtectionConfig,
@@ -28,6 +34,7 @@ from profitguard.engine import (
     replay,
     replay_candles,
 )
+from profitguard.engine.ladder_space import SPACE, ladder_from_params, replaced_settings, tp_unit_of
 
 # engine field -> the flag that sets it, so an error names what the user typed
 _FLAG_OF_FIELD = {
@@ -46,6 +53,14 @@ _FLAG_OF_FIELD = {
     "trail_pct": "--trail-pct",
     "trail_activation_pct": "--trail-activation-pct",
     "trail_atr_multiple": "--trail-atr-mult",
+    "profitguard": "--params",  # hyperopt parameters: "profitguard.pg_tp1_r"
+}
+
+# the settings a params file replaces -> the flag that would set them too
+_FLAG_OF_SETTING = {
+    "take_profits": "--tp",
+    "stop_ladder": "--stop-ladder",
+    "trail_pct": "--trail-pct",
 }
 
 
@@ -99,7 +114,16 @@ def register(subparsers: Any) -> None:
         help="Freqtrade OHLCV file (.json, .feather, .parquet), replayed as the backtester does",
     )
     p.add_argument("--from", dest="start", help="with --candles: first candle (ISO time or ms)")
-    p.add_argument("--preset", default="r_ladder", help="r_ladder (default), scaled_pct, none")
+    p.add_argument(
+        "--preset",
+        help="r_ladder (default; scaled_pct with --params in pct), scaled_pct, none",
+    )
+    p.add_argument(
+        "--params",
+        type=Path,
+        help="a strategy params file written by freqtrade hyperopt (<Strategy>.json): "
+        "the ladder from its 'profitguard' parameters",
+    )
     p.add_argument("--tp", type=_pairs, help="take-profit levels LEVEL:FRACTION,… (or none)")
     p.add_argument("--tp-unit", help="unit of --tp levels: r or pct (pct as a ratio: 0.03 = +3%%)")
     p.add_argument("--stop-ladder", type=_pairs, help="TRIGGER_R:LOCK_R,… or none")
@@ -117,8 +141,42 @@ def register(subparsers: Any) -> None:
     p.set_defaults(func=run)
 
 
+def load_params(path: Path) -> tuple[str, dict[str, Any]]:
+    """(strategy name, values of the `profitguard` space) of a Freqtrade params file."""
+    from profitguard.cli import UsageError
+
+    if not path.is_file():
+        raise UsageError(f"argument --params: no such file: {str(path)!r}")
+    try:
+        content = json.loads(path.read_text())
+    except (ValueError, OSError) as exc:
+        raise UsageError(f"argument --params: {str(path)!r} is not JSON: {exc}") from None
+    params = content.get("params") if isinstance(content, dict) else None
+    values = params.get(SPACE) if isinstance(params, dict) else None
+    if not isinstance(values, dict) or not values:
+        raise UsageError(
+            f"argument --params: {str(path)!r} has no 'params.{SPACE}' values (expected a "
+            "params file written by freqtrade hyperopt for a ProfitGuardHyperoptStrategy)"
+        )
+    return str(content.get("strategy_name", "?")), values
+
+
 def config_from_args(args: argparse.Namespace) -> ProtectionConfig:
-    raw: dict[str, Any] = {"preset": args.preset}
+    from profitguard.cli import UsageError
+
+    values = None
+    if args.params is not None:
+        _, values = load_params(args.params)
+        for setting in replaced_settings(values):
+            flag = _FLAG_OF_SETTING[setting]
+            if getattr(args, flag[2:].replace("-", "_")) is not None:
+                raise UsageError(
+                    f"argument {flag}: not allowed with --params, whose {setting} it replaces"
+                )
+    preset = args.preset
+    if preset is None:
+        preset = "scaled_pct" if values and tp_unit_of(values) == LevelUnit.PCT else "r_ladder"
+    raw: dict[str, Any] = {"preset": preset}
     for key, value in (
         ("take_profits", args.tp),
         ("tp_unit", args.tp_unit),
@@ -130,7 +188,8 @@ def config_from_args(args: argparse.Namespace) -> ProtectionConfig:
     ):
         if value is not None:
             raw[key] = value
-    return ProtectionConfig.from_mapping(raw)
+    config = ProtectionConfig.from_mapping(raw)
+    return config if values is None else ladder_from_params(config, values)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -175,6 +234,9 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(lifecycle(position, decisions, kinds)))
     else:
+        if args.params is not None:
+            name, _ = load_params(args.params)
+            print(f"hyperopt parameters of {name} from {args.params}")
         print(render_table(position, decisions, kinds))
         if decisions and decisions[-1].position.state.is_closed and kinds is None:
             ignored = total - len(decisions)
@@ -297,6 +359,14 @@ def describe_plan(position: Position) -> list[str]:
             f"  stop ladder: peak {st.trigger_r:g}R -> stop {st.lock_r:g}R "
             f"({_num(plan.price_at_r(st.lock_r)):g})"
         )
+    config = plan.config
+    if config.trail_pct is not None:
+        armed = (
+            f" once the profit reaches {config.trail_activation_pct:.4g}"
+            if config.trail_activation_pct
+            else ""
+        )
+        lines.append(f"  trailing: {config.trail_pct:.4g} below the best price{armed}")
     return lines
 
 

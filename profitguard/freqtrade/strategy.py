@@ -40,7 +40,7 @@ from profitguard.engine import (
     rebuild,
     step,
 )
-from profitguard.freqtrade import notify
+from profitguard.freqtrade import ledger, notify
 from profitguard.freqtrade.plotting import TradeSpan, ladder_columns
 from profitguard.freqtrade.settings import ProfitGuardSettings, load_settings
 from profitguard.freqtrade.trades import (
@@ -128,8 +128,10 @@ class ProfitGuardStrategy(IStrategy):
         """The ladders in force. Not overridden: the `exits` settings.
 
         Hyperoptable strategies override this (and `exit_config_key`) to build the
-        ladders from their parameters; it is asked again at the start of each
-        backtest run, so every hyperopt epoch gets its own ladders."""
+        ladders from their parameters (`ProfitGuardHyperoptStrategy`). It is asked at
+        start-up, after the parameter values are loaded (an invalid config stops the
+        bot), and again at the start of each backtest run, so every hyperopt epoch
+        gets its own ladders."""
         return self.profitguard_settings.exits
 
     def exit_config_key(self) -> Any:
@@ -165,6 +167,13 @@ class ProfitGuardStrategy(IStrategy):
         self._pg_exits = self.profitguard_settings.exits
         self._pg_exits_key: Any = object()
         super().ft_bot_start(**kwargs)
+        # The ladders in force from the start, now that hyperopt parameter values are
+        # loaded: a bad value stops the bot here, not later in a callback.
+        try:
+            self._pg_exits = self.exit_config()
+        except ConfigError as exc:
+            raise OperationalException(f"profitguard: {exc}") from None
+        self._pg_exits_key = self.exit_config_key()
 
     def custom_stoploss(
         self,
@@ -255,6 +264,18 @@ class ProfitGuardStrategy(IStrategy):
         except Exception as exc:
             self._pg_failed("order_filled", trade, exc, order=getattr(order, "order_id", None))
 
+    def ft_advise_signals(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
+        """Freqtrade's signals; called for every pair before each backtest run.
+
+        Backtesting (each hyperopt epoch too) calls it before the run's first candle,
+        so the run starts afresh: no state of the previous run, the ladders asked for
+        again (`exit_config_key`), the ledger of initial stops emptied. The time going
+        backwards would catch most new runs, but not one that starts within two
+        candles of where the last run's final callback was."""
+        self._pg_clock = None
+        ledger.start_run()
+        return super().ft_advise_signals(dataframe, metadata)
+
     def advise_indicators(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
         """Freqtrade's indicators, then the stop and target lines (`pg_*` columns).
 
@@ -325,6 +346,8 @@ class ProfitGuardStrategy(IStrategy):
             )
             self._pg_save(trade, memo, always=True)
         self._pg_memos[trade.id] = memo
+        if not self._pg_persist:  # backtesting: R for the hyperopt loss
+            ledger.record(trade, memo.initial_stop)
         return memo
 
     def _pg_position(self, trade: Any, memo: TradeMemo) -> Position:

@@ -157,3 +157,111 @@ def test_console_script_when_installed_then_runs_simulate():
         [exe, *SPEC_LADDER, "--json"], capture_output=True, text=True, check=True
     )
     assert json.loads(result.stdout)["final"]["realized_profit"] == 825
+
+
+# ------------------------------------------------ --params: the ladder hyperopt chose
+
+HYPEROPT_R = {
+    "pg_tp1_r": 1.5,
+    "pg_tp2_step_r": 1.5,
+    "pg_tp3_step_r": 1.0,
+    "pg_tp1_weight": 1,
+    "pg_tp2_weight": 1,
+    "pg_tp3_weight": 2,
+    "pg_sl1_trigger_r": 1.0,
+    "pg_sl2_step_r": 1.0,
+    "pg_sl3_step_r": 1.0,
+    "pg_sl4_step_r": 1.0,
+    "pg_sl5_step_r": 1.0,
+    "pg_sl_lock_gap_r": 1.0,
+    "pg_sl_lock_ratio": 0.5,
+    "pg_trail": False,
+    "pg_trail_pct": 0.03,
+}
+
+
+def params_file(tmp_path, values, name="MyStrategy"):
+    """A params file as freqtrade hyperopt writes it next to the strategy."""
+    path = tmp_path / f"{name}.json"
+    content = {
+        "strategy_name": name,
+        "params": {
+            "roi": {"0": 100.0},
+            "stoploss": {"stoploss": -0.1},
+            "profitguard": values,
+        },
+        "ft_stratparam_v": 1,
+    }
+    path.write_text(json.dumps(content))
+    return path
+
+
+def test_simulate_when_params_file_then_the_hyperopt_ladder(capsys, tmp_path):
+    path = params_file(tmp_path, HYPEROPT_R)
+    out = simulate_json(capsys, *SPEC_LADDER[:-1], "150,154.5,159,162", "--params", str(path))
+    events = out["events"]
+    # 1R = 3: levels 1.5R (154.5, 25%), 3R (159, 25%), 4R (162, 50%)
+    assert [e["exit_tags"] for e in events] == [[], ["tp1"], ["tp2"], ["tp3"]]
+    assert [e["exit_amount"] for e in events] == [0, 25, 25, 50]
+    assert events[1]["stop"] == pytest.approx(150.0)  # peak 1.5R: step 1 (1R) locks 0R
+    assert main([*SPEC_LADDER, "--params", str(path)]) == 0
+    text = capsys.readouterr().out
+    assert f"hyperopt parameters of MyStrategy from {path}" in text
+    assert "tp1: 0.25 of the amount at 154.5 (1.5R)" in text
+    assert "stop ladder: peak 2R -> stop 1R (153)" in text
+
+
+def test_simulate_when_pct_params_then_scaled_pct_shape_and_trailing_shown(capsys, tmp_path):
+    values = {
+        **{"pg_tp1_pct": 0.02, "pg_tp2_step_pct": 0.02, "pg_tp3_step_pct": 0.02},
+        **{"pg_tp1_weight": 1, "pg_tp2_weight": 1, "pg_tp3_weight": 2},
+        **{"pg_trail": True, "pg_trail_pct": 0.05},
+    }
+    path = params_file(tmp_path, values)
+    assert main([*SPEC_LADDER, "--params", str(path)]) == 0
+    text = capsys.readouterr().out
+    assert "tp1: 0.25 of the amount at 153 (1R)" in text  # +2% of 150
+    assert "stop ladder" not in text  # scaled_pct has none
+    assert "trailing: 0.05 below the best price" in text
+
+
+@pytest.mark.parametrize(
+    ("content", "extra", "names"),
+    [
+        (None, [], "argument --params: no such file"),
+        ("{not json", [], "argument --params: "),
+        ({"strategy_name": "X", "params": {"buy": {}}}, [], "has no 'params.profitguard' values"),
+        (
+            {"params": {"profitguard": {**HYPEROPT_R, "pg_tp1_r": -1}}},
+            [],
+            "argument --params: 'profitguard.pg_tp1_r' must be > 0, was -1",
+        ),
+        (
+            {"params": {"profitguard": HYPEROPT_R}},
+            ["--tp", "2:1"],
+            "argument --tp: not allowed with --params, whose take_profits it replaces",
+        ),
+        (
+            {"params": {"profitguard": HYPEROPT_R}},
+            ["--stop-ladder", "none"],
+            "argument --stop-ladder: not allowed with --params",
+        ),
+        (
+            {"params": {"profitguard": HYPEROPT_R}},
+            ["--preset", "scaled_pct"],
+            "argument --tp-unit: the take-profit parameters are in 'r'",
+        ),
+    ],
+)
+def test_simulate_when_params_invalid_then_status_2_and_one_line(
+    capsys, tmp_path, content, extra, names
+):
+    path = tmp_path / "Strategy.json"
+    if isinstance(content, dict):
+        path.write_text(json.dumps(content))
+    elif content is not None:
+        path.write_text(content)
+    assert main([*SPEC_LADDER, "--params", str(path), *extra]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert names in err

@@ -8,6 +8,13 @@ next candle's open, so there is no lookahead.
 Exits: none of its own. The initial stop is 2 ATR below the entry (the
 dataframe's `atr` column), and the `r_ladder` preset takes 50% at 2R, 25% at 3R
 and the rest at 4R, with the stop ladder locking profit as the peak grows.
+
+The ladders are hyperoptable (`ProfitGuardHyperoptStrategy`, space `profitguard`);
+their defaults are the `r_ladder` preset, so nothing changes until hyperopt has
+written `ProfitGuardSample.json` next to this file:
+
+    freqtrade hyperopt --strategy ProfitGuardSample --spaces profitguard \
+        --hyperopt-loss ProfitGuardRLoss -e 100
 """
 
 from typing import ClassVar
@@ -15,10 +22,10 @@ from typing import ClassVar
 import talib.abstract as ta
 from pandas import DataFrame
 
-from profitguard.freqtrade import ProfitGuardStrategy
+from profitguard.freqtrade import ProfitGuardHyperoptStrategy, ProfitGuardStrategy
 
 
-class ProfitGuardSample(ProfitGuardStrategy):
+class ProfitGuardSample(ProfitGuardHyperoptStrategy):
     timeframe = "5m"
     can_short = False
     startup_candle_count = 200
