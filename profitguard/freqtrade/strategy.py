@@ -271,9 +271,11 @@ class ProfitGuardStrategy(IStrategy):
         so the run starts afresh: no state of the previous run, the ladders asked for
         again (`exit_config_key`), the ledger of initial stops emptied. The time going
         backwards would catch most new runs, but not one that starts within two
-        candles of where the last run's final callback was."""
-        self._pg_clock = None
-        ledger.start_run()
+        candles of where the last run's final callback was. Dry-run and live call it
+        on every candle and have no runs: their state carries on."""
+        if not self._pg_persist:
+            self._pg_clock = None
+            ledger.start_run()
         return super().ft_advise_signals(dataframe, metadata)
 
     def advise_indicators(self, dataframe: DataFrame, metadata: dict) -> DataFrame:

@@ -282,3 +282,15 @@ def test_notifications_when_backtesting_then_nothing_is_sent():
     trade = make_trade(10.0, 100.0)
     stop_of(strategy, trade, 102.5)
     assert list(strategy.dp._msg_queue) == []
+
+
+def test_new_candle_when_dry_run_then_trade_state_carries_on():
+    strategy = started(runmode=RunMode.DRY_RUN)
+    trade = make_trade(10.0, 100.0)
+    stop_of(strategy, trade, 104.5)
+    memo = strategy._pg_memos[trade.id]
+    frame = DataFrame({"date": [OPENED], "open": [1.0], "high": [1.0], "low": [1.0],
+                       "close": [1.0], "volume": [1.0]})  # fmt: skip
+    strategy.ft_advise_signals(frame, {"pair": trade.pair})  # Freqtrade, on each new candle
+    stop_of(strategy, trade, 104.0, at=OPENED + timedelta(minutes=5))
+    assert strategy._pg_memos[trade.id] is memo  # not thrown away and reloaded
