@@ -174,7 +174,7 @@ def hyperopt(tmp: Path, epochs: int, days: float) -> dict | None:
         argv = ws.argv(
             "hyperopt", "--strategy", "ProfitGuardSample", "--spaces", "profitguard",
             "--hyperopt-loss", losses[0], "-e", str(epochs), "-j", "1", "--random-state", "1",
-            "--disableparamexport",
+            "--disable-param-export",
         )  # fmt: skip
         argv = [sys.executable, str(PROBE), str(probe_out), *argv[3:]]
         start = time.perf_counter()
