@@ -12,7 +12,10 @@ terms:
   otherwise) exits the take-profit levels the peak has reached (tagged `tp1`,
   `tp2`, …; one order for a gap), and exits at once when the price is already
   through the stop;
-- `order_filled` places the initial stop when the entry fills, and notifies fills.
+- `order_filled` places the initial stop when the entry fills, and notifies fills;
+- `confirm_trade_entry`, `custom_stake_amount`, `custom_exit`, `check_entry_timeout`
+  and `bot_loop_start` are the risk gate, sizing and kill switch
+  (`profitguard.freqtrade.gate`).
 
 Callbacks fail closed: an error is logged once with the trade and the inputs, the
 stop is left where it is (never loosened) and no order is placed.
@@ -41,6 +44,7 @@ from profitguard.engine import (
     step,
 )
 from profitguard.freqtrade import notify
+from profitguard.freqtrade.gate import KILL_TAG, RiskGate
 from profitguard.freqtrade.plotting import TradeSpan, ladder_columns
 from profitguard.freqtrade.settings import ProfitGuardSettings, load_settings
 from profitguard.freqtrade.trades import (
@@ -163,6 +167,14 @@ class ProfitGuardStrategy(IStrategy):
         self._pg_run_gap = timedelta(seconds=2 * _timeframe_seconds(self.timeframe))
         self._pg_exits = self.profitguard_settings.exits
         self._pg_exits_key: Any = object()
+        self._pg_gate = RiskGate(
+            self,
+            self.profitguard_settings.risk,
+            persistent=self._pg_persist,
+            notify=self._pg_notify,
+            timeframe_seconds=_timeframe_seconds(self.timeframe),
+            summary_at_exit=runmode is RunMode.BACKTEST,
+        )
         super().ft_bot_start(**kwargs)
 
     def custom_stoploss(
@@ -213,6 +225,9 @@ class ProfitGuardStrategy(IStrategy):
         """
         try:
             self._pg_tick(current_time)
+            kill = self._pg_gate.kill_exit(trade)
+            if kill is not None:
+                return kill
             if trade.has_open_orders:
                 return None
             decision = self._pg_decide(
@@ -248,6 +263,100 @@ class ProfitGuardStrategy(IStrategy):
                     self.dp.send_msg(message)
         except Exception as exc:
             self._pg_failed("order_filled", trade, exc, order=getattr(order, "order_id", None))
+
+    # ------------------------------------------------- the risk gate (§4)
+
+    def confirm_trade_entry(
+        self,
+        pair: str,
+        order_type: str,
+        amount: float,
+        rate: float,
+        time_in_force: str,
+        current_time: datetime,
+        entry_tag: str | None,
+        side: str,
+        **kwargs: Any,
+    ) -> bool:
+        """The risk gate: every rule in order, False at the first refusal (logged, sent).
+
+        On error: False (Freqtrade would otherwise enter), logged once."""
+        try:
+            self._pg_tick(current_time)
+            return self._pg_gate.confirm(
+                pair, amount=amount, rate=rate, now=current_time, side=side
+            )
+        except Exception as exc:
+            self._pg_gate.failed(pair, exc, current_time)
+            self._pg_failed("confirm_trade_entry", None, exc, pair=pair, rate=rate, amount=amount)
+            return False
+
+    def custom_stake_amount(
+        self,
+        pair: str,
+        current_time: datetime,
+        current_rate: float,
+        proposed_stake: float,
+        min_stake: float | None,
+        max_stake: float,
+        leverage: float,
+        entry_tag: str | None,
+        side: str,
+        **kwargs: Any,
+    ) -> float:
+        """Position sizing (`risk.sizing`), within the stake cap and Freqtrade's min/max stake.
+
+        0 skips the trade. On error: 0 (Freqtrade would otherwise use its own stake)."""
+        try:
+            self._pg_tick(current_time)
+            return self._pg_gate.stake(
+                pair,
+                now=current_time,
+                rate=current_rate,
+                proposed_stake=proposed_stake,
+                min_stake=min_stake,
+                max_stake=max_stake,
+                leverage=leverage,
+                side=side,
+            )
+        except Exception as exc:
+            self._pg_failed("custom_stake_amount", None, exc, pair=pair, rate=current_rate)
+            return 0.0
+
+    def custom_exit(
+        self,
+        pair: str,
+        trade: Any,
+        current_time: datetime,
+        current_rate: float,
+        current_profit: float,
+        **kwargs: Any,
+    ) -> str | None:
+        """`kill_switch` while the kill switch is on (`adjust_trade_position` exits too)."""
+        try:
+            return KILL_TAG if self._pg_gate.kill_exit(trade) is not None else None
+        except Exception as exc:
+            self._pg_failed("custom_exit", trade, exc, rate=current_rate)
+            return None
+
+    def check_entry_timeout(
+        self, pair: str, trade: Any, order: Any, current_time: datetime, **kwargs: Any
+    ) -> bool:
+        """Cancel open entry orders while the kill switch is on."""
+        try:
+            return self._pg_gate.halted()
+        except Exception as exc:
+            self._pg_failed("check_entry_timeout", trade, exc)
+            return False
+
+    def bot_loop_start(self, current_time: datetime, **kwargs: Any) -> None:
+        """Re-read the guard file, log trading-state changes, write the status file.
+
+        Call `super().bot_loop_start(current_time, **kwargs)` when you override it."""
+        try:
+            self._pg_gate.loop(current_time)
+        except Exception as exc:
+            self._pg_failed("bot_loop_start", None, exc)
 
     def advise_indicators(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
         """Freqtrade's indicators, then the stop and target lines (`pg_*` columns).
