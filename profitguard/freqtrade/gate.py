@@ -369,7 +369,8 @@ class RiskGate:
 
     def _refused(self, pair: str, check: Check, now: datetime) -> None:
         self.refusals[check.rule.value] += 1
-        message = f"profitguard: entry refused for {pair}: {check.message()}"
+        candle = "" if self.persistent else f" (candle {now:%Y-%m-%d %H:%M} UTC)"
+        message = f"profitguard: entry refused for {pair}{candle}: {check.message()}"
         level = logging.INFO
         if not self.persistent:
             self._logged[check.rule.value] += 1
