@@ -190,7 +190,12 @@ class RiskGate:
             fresh = Trade.get_trades_proxy(is_open=False, close_date=self._closed_mark)
         added = False
         for trade in fresh:
-            if trade.id not in self._closed:
+            known = self._closed.get(trade.id)
+            if known is not None and known.closed_at != trade.close_date_utc:
+                # a trade id seen with another close: a new backtest run reuses ids
+                self._closed, self._closed_mark = {}, None
+                return self._closed_trades()
+            if known is None:
                 self._closed[trade.id] = self._closed_trade(trade)
                 added = True
         if added:

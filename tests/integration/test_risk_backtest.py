@@ -8,6 +8,7 @@ entries the gate must let through and which it must refuse, and when.
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -181,3 +182,36 @@ def test_backtest_when_heat_and_max_positions_then_concurrent_trades_capped_and_
         "  MAX_OPEN_POSITIONS        1",
         "  PORTFOLIO_HEAT            2",
     ]
+
+
+def test_hyperopt_when_epochs_run_then_each_trades_as_the_backtest_does(
+    offline_exchange, freqtrade_workspace, tmp_path
+):
+    # The losing-streak scenario, without a cooldown: three losses, then every entry
+    # refused. A gate state leaking from one epoch into the next would refuse the
+    # first entries of the next epoch; each epoch must have the backtest's 3 trades.
+    shapes = {30: ENTRY, 31: DROP, 34: ENTRY, 35: DROP, 38: ENTRY, 39: DROP}
+    datadir = tmp_path / "data"
+    write_candles(datadir, "STK/USDT", "5m", rows(80, {29, 33, 37, 41, 53}, shapes))
+    ws = freqtrade_workspace(
+        offline_exchange(datadir=datadir),
+        pairs=["STK/USDT"],
+        strategies=[STRATEGIES / "ScriptedHyper.py"],
+        datadir=datadir,
+        stake_amount=1000,
+        dry_run_wallet=100_000,
+        fee=0.001,
+    )
+    result = ws.run(
+        "hyperopt", "--strategy", "ScriptedHyper", "--spaces", "buy", "--epochs", "3",
+        "-j", "1", "--hyperopt-loss", "SharpeHyperOptLoss", "--min-trades", "1",
+        "--disable-param-export",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-5000:]
+    (results,) = (ws.userdir / "hyperopt_results").glob("*.fthypt")
+    epochs = [json.loads(line) for line in results.read_text().splitlines()]
+    assert len(epochs) == 3
+    assert [e["results_metrics"]["total_trades"] for e in epochs] == [3, 3, 3]
+    assert {e["results_metrics"]["profit_total_abs"] for e in epochs} == {
+        epochs[0]["results_metrics"]["profit_total_abs"]
+    }

@@ -364,3 +364,12 @@ def test_print_summary_when_backtest_ran_then_table_on_stdout(tmp_path, capsys):
         "  rule            refused",
         "  ENTRY_SLIPPAGE        1",
     ]
+
+
+def test_confirm_when_a_new_run_reuses_trade_ids_then_old_closed_trades_forgotten(tmp_path):
+    strategy = started(tmp_path, runmode=RunMode.BACKTEST, equity=9_400.0)
+    closed_trade(7, -600.0, NOW - timedelta(hours=2))
+    assert confirm(strategy) is False  # DAILY_LOSS_LIMIT
+    LocalTrade.reset_trades()  # what Freqtrade does for a new run (same times)
+    closed_trade(7, +10.0, NOW - timedelta(hours=1))
+    assert confirm(strategy) is True
