@@ -8,6 +8,9 @@ next candle's open, so there is no lookahead.
 Exits: none of its own. The initial stop is 2 ATR below the entry (the
 dataframe's `atr` column), and the `r_ladder` preset takes 50% at 2R, 25% at 3R
 and the rest at 4R, with the stop ladder locking profit as the peak grows.
+
+Risk: profitguard's gate and sizing with their defaults (README, "Risk gate and
+sizing"), but a losing streak pauses entries for 4 hours rather than until a reset.
 """
 
 from typing import ClassVar
@@ -28,6 +31,10 @@ class ProfitGuardSample(ProfitGuardStrategy):
     profitguard_config: ClassVar[dict] = {
         "exits": {"preset": "r_ladder"},
         "initial_stop": {"atr_multiple": 2.0, "atr_column": "atr"},
+        # After 3 losses in a row, pause 4 hours (by default: until `profitguard guard
+        # resume`, which nobody types during a backtest). Every other risk limit and
+        # the sizing (1% of equity at risk per trade) are profitguard's defaults.
+        "risk": {"loss_streak_cooldown_minutes": 240},
     }
 
     plot_config: ClassVar[dict] = {
