@@ -38,7 +38,7 @@ from profitguard.risk import rules
 from profitguard.risk.book import Account, ClosedTrade, OpenPosition, Proposal
 from profitguard.risk.checks import Check, Figure, Rule, Unit
 from profitguard.risk.config import RiskConfig, SizingMethod
-from profitguard.risk.pipeline import account_state, evaluate, portfolio_checks
+from profitguard.risk.pipeline import account_state, entry_limits, evaluate, portfolio_checks
 from profitguard.risk.report import refusal_table
 from profitguard.risk.sizing import size
 from profitguard.risk.state import (
@@ -427,7 +427,14 @@ class RiskGate:
                 "updated_at": now.isoformat(),
                 "state": state.value,
                 "equity": account.equity,
-                "checks": [c.as_json() for c in [*checks, *portfolio_checks(self.config, account)]],
+                "checks": [
+                    c.as_json()
+                    for c in (
+                        *checks,
+                        *portfolio_checks(self.config, account),
+                        *entry_limits(self.config),
+                    )
+                ],
                 "last_entry": self.last_entry,
                 "refusals": dict(self.refusals),
                 "checked": self.checked,

@@ -75,6 +75,11 @@ class Figure:
                 return str(value)
         return str(value)
 
+    def named(self, pct_decimals: int = 1) -> str:
+        """`name=value` (just the value for a figure without a name)."""
+        shown = self.render(pct_decimals)
+        return f"{self.name}={shown}" if self.name else shown
+
     def as_json(self) -> Any:
         if isinstance(self.value, datetime):
             return self.value.isoformat()
@@ -105,13 +110,13 @@ class Check:
     def message(self) -> str:
         """`CODE: name=value, limit=value, ...` with enough decimals to tell them apart."""
         decimals = _pct_decimals(self.figures)
-        shown = ", ".join(f"{f.name}={f.render(decimals)}" for f in self.figures)
+        shown = ", ".join(f.named(decimals) for f in self.figures)
         return f"{self.rule.value}: {shown}"
 
     def as_json(self) -> dict[str, Any]:
         """For the status file: the message, the figure and the limit as shown, raw figures."""
         decimals = _pct_decimals(self.figures)
-        shown = ", ".join(f"{f.name}={f.render(decimals)}" for f in (self.value, *self.extra))
+        shown = ", ".join(f.named(decimals) for f in (self.value, *self.extra))
         return {
             "rule": self.rule.value,
             "passed": self.passed,

@@ -207,3 +207,28 @@ def portfolio_checks(config: RiskConfig, account: Account) -> list[Check]:
             )
         )
     return checks
+
+
+def entry_limits(config: RiskConfig) -> list[Check]:
+    """The limits only an entry has a figure for (shown by status next to the last entry)."""
+    per_entry = Figure("", "per entry", Unit.TEXT)
+    limits: list[Check] = []
+    if config.min_reward_risk is not None:
+        limits.append(
+            Check(Rule.REWARD_RISK, True, per_entry, Figure("limit", config.min_reward_risk))
+        )
+    if config.max_entry_slippage is not None:
+        limit = Figure("limit", config.max_entry_slippage, Unit.PCT)
+        limits.append(Check(Rule.SLIPPAGE, True, per_entry, limit))
+    if config.min_confidence is not None:
+        limits.append(
+            Check(Rule.CONFIDENCE, True, per_entry, Figure("limit", config.min_confidence))
+        )
+    if config.max_correlated_positions is not None:
+        limit = Figure(
+            "limit",
+            f"{config.max_correlated_positions} above {config.correlation_threshold:.2f}",
+            Unit.TEXT,
+        )
+        limits.append(Check(Rule.CORRELATION, True, per_entry, limit))
+    return limits

@@ -336,8 +336,11 @@ def test_bot_loop_start_when_dry_run_then_status_file_with_every_figure(tmp_path
     assert rules == [
         "KILL_SWITCH", "PAUSED", "MIN_BALANCE", "DAILY_LOSS_LIMIT", "WEEKLY_LOSS_LIMIT",
         "MONTHLY_LOSS_LIMIT", "CONSECUTIVE_LOSSES", "MAX_OPEN_POSITIONS", "STAKE_CAP",
-        "ASSET_EXPOSURE", "PORTFOLIO_HEAT",
+        "ASSET_EXPOSURE", "PORTFOLIO_HEAT", "REWARD_RISK", "ENTRY_SLIPPAGE", "SIGNAL_CONFIDENCE",
+        "CORRELATED_POSITIONS",
     ]  # fmt: skip
+    assert status["checks"][-1]["figure"] == "per entry"
+    assert status["checks"][-1]["limit"] == "2 above 0.80"
     assert status["last_entry"]["pair"] == "ETH/USDT"
     assert status["last_entry"]["checks"][-1]["rule"] == "ENTRY_SLIPPAGE"
     assert status["refusals"] == {"ENTRY_SLIPPAGE": 1}
