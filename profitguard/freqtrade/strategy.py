@@ -287,8 +287,7 @@ class ProfitGuardStrategy(IStrategy):
                 pair, amount=amount, rate=rate, now=current_time, side=side
             )
         except Exception as exc:
-            self._pg_gate.failed(pair, exc, current_time)
-            self._pg_failed("confirm_trade_entry", None, exc, pair=pair, rate=rate, amount=amount)
+            self._pg_refused_on_error("confirm_trade_entry", pair, exc, current_time, rate=rate)
             return False
 
     def custom_stake_amount(
@@ -320,7 +319,9 @@ class ProfitGuardStrategy(IStrategy):
                 side=side,
             )
         except Exception as exc:
-            self._pg_failed("custom_stake_amount", None, exc, pair=pair, rate=current_rate)
+            self._pg_refused_on_error(
+                "custom_stake_amount", pair, exc, current_time, rate=current_rate
+            )
             return 0.0
 
     def custom_exit(
@@ -492,6 +493,17 @@ class ProfitGuardStrategy(IStrategy):
         if record != memo.written:
             trade.set_custom_data(STATE_KEY, record)
             memo.written = record
+
+    def _pg_refused_on_error(
+        self, hook: str, pair: str, exc: Exception, now: datetime, **inputs: Any
+    ) -> None:
+        """Report an error of the gate or of sizing; never raises, so the caller refuses."""
+        try:
+            self._pg_failed(hook, None, exc, pair=pair, **inputs)
+            if hook == "confirm_trade_entry":
+                self._pg_gate.failed(pair, exc, now)
+        except Exception:  # a failing report must not turn the refusal into an entry
+            log.critical("profitguard %s failed for %s; entry refused", hook, pair, exc_info=True)
 
     def _pg_failed(self, hook: str, trade: Any, exc: Exception, **inputs: Any) -> None:
         """Log a callback failure once per trade, hook and error."""

@@ -376,3 +376,11 @@ def test_confirm_when_a_new_run_reuses_trade_ids_then_old_closed_trades_forgotte
     LocalTrade.reset_trades()  # what Freqtrade does for a new run (same times)
     closed_trade(7, +10.0, NOW - timedelta(hours=1))
     assert confirm(strategy) is True
+
+
+def test_confirm_and_stake_when_the_gate_is_missing_entirely_then_still_refused(tmp_path):
+    strategy = started(tmp_path)
+    del strategy._pg_gate  # even reporting the error fails
+    del strategy._pg_failures
+    assert confirm(strategy) is False
+    assert stake(strategy) == 0
