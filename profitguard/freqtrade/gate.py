@@ -123,8 +123,11 @@ class RiskGate:
             return exc
 
     def halted(self) -> bool:
+        """The kill switch is on (or was, when last read, and the file is now broken)."""
         guard = self.guard()
-        return isinstance(guard, GuardState) and guard.halted
+        if isinstance(guard, GuardStateError):
+            return guard.last_good is not None and guard.last_good.halted
+        return guard.halted
 
     def kill_exit(self, trade: Any) -> tuple[float, str] | None:
         """While the kill switch is on: exit all of `trade` (unless its kill order is open)."""

@@ -45,7 +45,10 @@ class Verdict:
 def guard_checks(guard: GuardState | GuardStateError) -> list[Check]:
     """The admin's switches (or the reason they cannot be read)."""
     if isinstance(guard, GuardStateError):
-        return [Check(Rule.GUARD_STATE, False, Figure("error", str(guard), Unit.TEXT))]
+        checks = [Check(Rule.GUARD_STATE, False, Figure("error", str(guard), Unit.TEXT))]
+        if guard.last_good is not None and guard.last_good.halted:  # a broken file lifts nothing
+            checks += guard_checks(guard.last_good)[:1]
+        return checks
     return [
         Check(
             Rule.KILL_SWITCH,

@@ -37,7 +37,14 @@ class TradingState(StrEnum):
 
 
 class GuardStateError(RuntimeError):
-    """The guard state cannot be trusted; entries are refused until it is repaired."""
+    """The guard state cannot be trusted; entries are refused until it is repaired.
+
+    `last_good` is the last state read from the file, if any: a kill switch it had on
+    stays on (a broken file never lifts it)."""
+
+    def __init__(self, message: str, *, last_good: GuardState | None = None) -> None:
+        super().__init__(message)
+        self.last_good = last_good
 
 
 class GuardActionError(ValueError):
@@ -189,13 +196,16 @@ def locked(path: Path) -> Iterator[None]:
 
 
 class GuardFile:
-    """The guard file as the bot sees it: re-read only when it changed on disk."""
+    """The guard file as the bot sees it: re-read only when it changed on disk.
+
+    While it cannot be trusted, `read` raises; the error carries the last good state."""
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self._key: tuple[int, int, int] | None = None
         self._state: GuardState | None = None
         self._error: GuardStateError | None = None
+        self._last_good: GuardState | None = None
         self._seen = False
 
     def read(self) -> GuardState:
@@ -206,7 +216,8 @@ class GuardFile:
             if self._seen:
                 raise GuardStateError(
                     f"{self.path}: the guard file disappeared; "
-                    "'profitguard guard reset --confirm' writes a new one"
+                    "'profitguard guard reset --confirm' writes a new one",
+                    last_good=self._last_good,
                 ) from None
             return GuardState()
         except OSError as exc:
@@ -217,8 +228,10 @@ class GuardFile:
             self._seen = True
             try:
                 self._state, self._error = read_state(self.path), None
+                self._last_good = self._state
             except GuardStateError as exc:
-                self._state, self._error = None, exc
+                self._state = None
+                self._error = GuardStateError(str(exc), last_good=self._last_good)
         if self._error is not None:
             raise self._error
         assert self._state is not None

@@ -7,6 +7,7 @@ from __future__ import annotations
 import atexit
 import json
 import logging
+import math
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -384,3 +385,21 @@ def test_confirm_and_stake_when_the_gate_is_missing_entirely_then_still_refused(
     del strategy._pg_failures
     assert confirm(strategy) is False
     assert stake(strategy) == 0
+
+
+def test_kill_switch_when_guard_file_breaks_while_on_then_stays_on(tmp_path):
+    flat = frame([100.0] * 30)
+    strategy = started(tmp_path, frames={"ETH/USDT": flat, "BTC/USDT": flat})
+    trade = open_trade(1, "BTC/USDT")
+    st.write_state(tmp_path / st.GUARD_FILE, st.kill(st.GuardState(), "drawdown", NOW))
+    strategy.bot_loop_start(current_time=NOW)
+    (tmp_path / st.GUARD_FILE).write_text("{oops")
+    assert adjust(strategy, trade, 100.0) == (-trade.stake_amount, KILL_TAG)
+    strategy._pg_gate._last_status = -math.inf  # the status file is rewritten once a second
+    strategy.bot_loop_start(current_time=NOW)
+    status = json.loads((tmp_path / st.STATUS_FILE).read_text())
+    assert status["state"] == "HALTED"
+    assert [c["rule"] for c in status["checks"] if not c["passed"]] == [
+        "GUARD_STATE_UNREADABLE",
+        "KILL_SWITCH",
+    ]

@@ -108,3 +108,17 @@ def test_guard_file_when_it_disappears_after_being_seen_then_error(tmp_path):
     path.unlink()
     with pytest.raises(GuardStateError, match="the guard file disappeared"):
         guard.read()
+
+
+def test_guard_file_when_broken_after_a_good_read_then_error_carries_the_last_good_state(
+    tmp_path,
+):
+    path = tmp_path / st.GUARD_FILE
+    guard = GuardFile(path)
+    killed = st.kill(GuardState(), "k", NOW)
+    st.write_state(path, killed)
+    guard.read()
+    path.write_text("{")
+    with pytest.raises(GuardStateError) as raised:
+        guard.read()
+    assert raised.value.last_good == killed
