@@ -18,6 +18,7 @@ SUBCOMMANDS: dict[str, str] = {
     "exchange": "profitguard.exchange.cli",
     "data": "profitguard.exchange.data_cli",
     "demo": "profitguard.demo",
+    "guard": "profitguard.risk.cli",
 }
 
 

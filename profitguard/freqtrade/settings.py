@@ -10,7 +10,7 @@ error naming the field and the value.
         "exits": {"preset": "r_ladder", "trail_pct": 0.03},
         "initial_stop": {"pct": 0.02, "atr_multiple": 2.0, "atr_column": "atr"},
         "notifications": true,
-        "risk": {...}
+        "risk": {"max_daily_loss": 0.05, "sizing": {"method": "fixed_fractional"}}
     }
 """
 
@@ -23,6 +23,7 @@ from typing import Any
 
 from profitguard.engine import ConfigError, ProtectionConfig
 from profitguard.engine.config import unknown_key_message
+from profitguard.risk.config import RiskConfig
 
 SECTION = "profitguard"
 
@@ -69,7 +70,7 @@ class ProfitGuardSettings:
     exits: ProtectionConfig
     initial_stop: InitialStopSettings = InitialStopSettings()
     notifications: bool = True
-    risk: Mapping[str, Any] = field(default_factory=dict)  # validated by profitguard.risk
+    risk: RiskConfig = field(default_factory=RiskConfig)
 
 
 _SUBSECTIONS = ("exits", "initial_stop", "notifications", "risk")
@@ -124,5 +125,5 @@ def load_settings(
         exits=exits,
         initial_stop=InitialStopSettings(**raw_stop),
         notifications=notifications,
-        risk=_mapping(section.get("risk", {}), f"{SECTION}.risk"),
+        risk=RiskConfig.from_mapping(section.get("risk", {}), source=f"{SECTION}.risk"),
     )

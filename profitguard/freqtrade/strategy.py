@@ -12,7 +12,10 @@ terms:
   otherwise) exits the take-profit levels the peak has reached (tagged `tp1`,
   `tp2`, …; one order for a gap), and exits at once when the price is already
   through the stop;
-- `order_filled` places the initial stop when the entry fills, and notifies fills.
+- `order_filled` places the initial stop when the entry fills, and notifies fills;
+- `confirm_trade_entry`, `custom_stake_amount`, `custom_exit`, `check_entry_timeout`
+  and `bot_loop_start` are the risk gate, sizing and kill switch
+  (`profitguard.freqtrade.gate`).
 
 Callbacks fail closed: an error is logged once with the trade and the inputs, the
 stop is left where it is (never loosened) and no order is placed.
@@ -41,6 +44,7 @@ from profitguard.engine import (
     step,
 )
 from profitguard.freqtrade import ledger, notify
+from profitguard.freqtrade.gate import KILL_TAG, RiskGate
 from profitguard.freqtrade.plotting import TradeSpan, ladder_columns
 from profitguard.freqtrade.settings import ProfitGuardSettings, load_settings
 from profitguard.freqtrade.trades import (
@@ -166,6 +170,14 @@ class ProfitGuardStrategy(IStrategy):
         self._pg_run_gap = timedelta(seconds=2 * _timeframe_seconds(self.timeframe))
         self._pg_exits = self.profitguard_settings.exits
         self._pg_exits_key: Any = object()
+        self._pg_gate = RiskGate(
+            self,
+            self.profitguard_settings.risk,
+            persistent=self._pg_persist,
+            notify=self._pg_notify,
+            timeframe_seconds=_timeframe_seconds(self.timeframe),
+            summary_at_exit=runmode is RunMode.BACKTEST,
+        )
         super().ft_bot_start(**kwargs)
         # The ladders in force from the start, now that hyperopt parameter values are
         # loaded: a bad value stops the bot here, not later in a callback.
@@ -223,6 +235,9 @@ class ProfitGuardStrategy(IStrategy):
         """
         try:
             self._pg_tick(current_time)
+            kill = self._pg_gate.kill_exit(trade)
+            if kill is not None:
+                return kill
             if trade.has_open_orders:
                 return None
             decision = self._pg_decide(
@@ -278,6 +293,102 @@ class ProfitGuardStrategy(IStrategy):
             ledger.start_run()
         return super().ft_advise_signals(dataframe, metadata)
 
+    # ------------------------------------------------- the risk gate (§4)
+
+    def confirm_trade_entry(
+        self,
+        pair: str,
+        order_type: str,
+        amount: float,
+        rate: float,
+        time_in_force: str,
+        current_time: datetime,
+        entry_tag: str | None,
+        side: str,
+        **kwargs: Any,
+    ) -> bool:
+        """The risk gate: every rule in order, False at the first refusal (logged, sent).
+
+        On error: False (Freqtrade would otherwise enter), logged once."""
+        try:
+            self._pg_tick(current_time)
+            return self._pg_gate.confirm(
+                pair, amount=amount, rate=rate, now=current_time, side=side
+            )
+        except Exception as exc:
+            self._pg_refused_on_error("confirm_trade_entry", pair, exc, current_time, rate=rate)
+            return False
+
+    def custom_stake_amount(
+        self,
+        pair: str,
+        current_time: datetime,
+        current_rate: float,
+        proposed_stake: float,
+        min_stake: float | None,
+        max_stake: float,
+        leverage: float,
+        entry_tag: str | None,
+        side: str,
+        **kwargs: Any,
+    ) -> float:
+        """Position sizing (`risk.sizing`), within the stake cap and Freqtrade's min/max stake.
+
+        0 skips the trade. On error: 0 (Freqtrade would otherwise use its own stake)."""
+        try:
+            self._pg_tick(current_time)
+            return self._pg_gate.stake(
+                pair,
+                now=current_time,
+                rate=current_rate,
+                proposed_stake=proposed_stake,
+                min_stake=min_stake,
+                max_stake=max_stake,
+                leverage=leverage,
+                side=side,
+            )
+        except Exception as exc:
+            self._pg_refused_on_error(
+                "custom_stake_amount", pair, exc, current_time, rate=current_rate
+            )
+            return 0.0
+
+    def custom_exit(
+        self,
+        pair: str,
+        trade: Any,
+        current_time: datetime,
+        current_rate: float,
+        current_profit: float,
+        **kwargs: Any,
+    ) -> str | None:
+        """`kill_switch` while the kill switch is on (`adjust_trade_position` exits too)."""
+        try:
+            return KILL_TAG if self._pg_gate.kill_exit(trade) is not None else None
+        except Exception as exc:
+            self._pg_failed("custom_exit", trade, exc, rate=current_rate)
+            return None
+
+    def check_entry_timeout(
+        self, pair: str, trade: Any, order: Any, current_time: datetime, **kwargs: Any
+    ) -> bool:
+        """Cancel open entry orders while the kill switch is on."""
+        try:
+            return self._pg_gate.halted()
+        except Exception as exc:
+            self._pg_failed("check_entry_timeout", trade, exc)
+            return False
+
+    def bot_loop_start(self, current_time: datetime, **kwargs: Any) -> None:
+        """Re-read the guard file, log trading-state changes, write the status file.
+
+        Call `super().bot_loop_start(current_time, **kwargs)` when you override it."""
+        try:
+            self._pg_tick(current_time)
+            self._pg_gate.loop(current_time)
+        except Exception as exc:
+            self._pg_failed("bot_loop_start", None, exc)
+
     def advise_indicators(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
         """Freqtrade's indicators, then the stop and target lines (`pg_*` columns).
 
@@ -311,12 +422,16 @@ class ProfitGuardStrategy(IStrategy):
         return dataframe
 
     def _pg_tick(self, now: datetime) -> None:
-        """Start afresh when time runs backwards: a new backtest run or hyperopt epoch.
+        """Start afresh at a new backtest run or hyperopt epoch: trade memos, the
+        ladders in force and the risk gate's per-run state.
 
-        Detail candles of one pair may precede another pair's main candle, so only a
-        jump back of more than two candles counts."""
+        `ft_advise_signals` marks each run's start (in backtesting); as a safety net,
+        time running backwards does too. Detail candles of one pair may precede
+        another pair's main candle, so only a jump back of more than two candles counts."""
         if self._pg_clock is None or now < self._pg_clock - self._pg_run_gap:
             self._pg_memos.clear()
+            if not self._pg_persist:
+                self._pg_gate.start_run()
             key = self.exit_config_key()
             if key != self._pg_exits_key:
                 self._pg_exits = self.exit_config()
@@ -324,11 +439,29 @@ class ProfitGuardStrategy(IStrategy):
         if self._pg_clock is None or now > self._pg_clock:
             self._pg_clock = now
 
+    @property
+    def exits_in_force(self) -> ProtectionConfig:
+        """The ladders of the current run (a hyperopt epoch's, or the settings')."""
+        return self._pg_exits
+
+    def stop_in_force(self, trade: Any) -> float | None:
+        """The engine's stop in force for an open trade known in memory, else None.
+
+        For the risk gate (portfolio heat); never creates state."""
+        memo = self._pg_known_memo(trade)
+        if memo is None or original_amount(trade) <= 0:
+            return None
+        return self._pg_position(trade, memo).stop
+
+    def _pg_known_memo(self, trade: Any) -> TradeMemo | None:
+        memo = self._pg_memos.get(trade.id)
+        return memo if memo is not None and memo.opened_at == trade.open_date else None
+
     def _pg_memo(self, trade: Any, now: datetime) -> TradeMemo:
         """The trade's memo: from memory, else from custom data, else new (initial stop)."""
         opened_at = trade.open_date
-        memo = self._pg_memos.get(trade.id)
-        if memo is not None and memo.opened_at == opened_at:
+        memo = self._pg_known_memo(trade)
+        if memo is not None:
             return memo
         record = trade.get_custom_data(STATE_KEY)
         if record is not None:
@@ -425,6 +558,17 @@ class ProfitGuardStrategy(IStrategy):
         if record != memo.written:
             trade.set_custom_data(STATE_KEY, record)
             memo.written = record
+
+    def _pg_refused_on_error(
+        self, hook: str, pair: str, exc: Exception, now: datetime, **inputs: Any
+    ) -> None:
+        """Report an error of the gate or of sizing; never raises, so the caller refuses."""
+        try:
+            self._pg_failed(hook, None, exc, pair=pair, **inputs)
+            if hook == "confirm_trade_entry":
+                self._pg_gate.failed(pair, exc, now)
+        except Exception:  # a failing report must not turn the refusal into an entry
+            log.critical("profitguard %s failed for %s; entry refused", hook, pair, exc_info=True)
 
     def _pg_failed(self, hook: str, trade: Any, exc: Exception, **inputs: Any) -> None:
         """Log a callback failure once per trade, hook and error."""

@@ -1,0 +1,37 @@
+"""The pre-trade risk gate and position sizing (SPEC.md §4). No Freqtrade import here.
+
+Pure rules over plain values (`book`: the account, its positions and closed
+trades, the proposed entry) return `Check`s; `pipeline.evaluate` runs them in
+order and stops at the first refusal; `sizing.size` sizes a stake; `state` holds
+the admin's pause and kill switch, persisted atomically. The Freqtrade glue is
+`profitguard.freqtrade.gate`.
+"""
+
+from profitguard.risk.book import Account, ClosedTrade, OpenPosition, Proposal
+from profitguard.risk.checks import Check, Figure, Rule, Unit
+from profitguard.risk.config import RiskConfig, SizingConfig, SizingMethod
+from profitguard.risk.pipeline import Verdict, account_state, evaluate
+from profitguard.risk.sizing import Sizing, size
+from profitguard.risk.state import GuardState, GuardStateError, TradingState
+
+__all__ = [
+    "Account",
+    "Check",
+    "ClosedTrade",
+    "Figure",
+    "GuardState",
+    "GuardStateError",
+    "OpenPosition",
+    "Proposal",
+    "RiskConfig",
+    "Rule",
+    "Sizing",
+    "SizingConfig",
+    "SizingMethod",
+    "TradingState",
+    "Unit",
+    "Verdict",
+    "account_state",
+    "evaluate",
+    "size",
+]

@@ -7,6 +7,7 @@ callback never loosens the stop and never places an order.
 from __future__ import annotations
 
 import logging
+import tempfile
 from datetime import datetime, timedelta
 
 import pytest
@@ -47,7 +48,14 @@ def in_memory_custom_data():
 
 
 def started(cls=Fixture, **config) -> ProfitGuardStrategy:
-    base = {"runmode": RunMode.BACKTEST, "timeframe": "5m", "stake_currency": "USDT"}
+    """A started strategy (backtesting unless `runmode` says otherwise; dry-run
+    keeps its guard and status files in a fresh temporary user_data)."""
+    base = {
+        "runmode": RunMode.BACKTEST,
+        "timeframe": "5m",
+        "stake_currency": "USDT",
+        "user_data_dir": tempfile.mkdtemp(prefix="profitguard-test-"),
+    }
     strategy = cls(base | config)
     strategy.dp = DataProvider(base | config, exchange=None)
     strategy.ft_bot_start()

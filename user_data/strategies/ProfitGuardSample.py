@@ -15,6 +15,9 @@ written `ProfitGuardSample.json` next to this file:
 
     freqtrade hyperopt --strategy ProfitGuardSample --spaces profitguard \
         --hyperopt-loss ProfitGuardRLoss -e 100
+
+Risk: profitguard's gate and sizing with their defaults (README, "Risk gate and
+sizing"), but a losing streak pauses entries for 4 hours rather than until a reset.
 """
 
 from typing import ClassVar
@@ -35,6 +38,10 @@ class ProfitGuardSample(ProfitGuardHyperoptStrategy):
     profitguard_config: ClassVar[dict] = {
         "exits": {"preset": "r_ladder"},
         "initial_stop": {"atr_multiple": 2.0, "atr_column": "atr"},
+        # After 3 losses in a row, pause 4 hours (by default: until `profitguard guard
+        # resume`, which nobody types during a backtest). Every other risk limit and
+        # the sizing (1% of equity at risk per trade) are profitguard's defaults.
+        "risk": {"loss_streak_cooldown_minutes": 240},
     }
 
     plot_config: ClassVar[dict] = {

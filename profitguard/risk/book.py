@@ -1,0 +1,83 @@
+"""The plain values the rules read: the account, its open positions, its closed trades.
+
+The Freqtrade adapter builds these from the wallets and the trade history as of
+the current time (no lookahead in backtesting); the tests build them by hand.
+Amounts are in base currency, prices and money in the stake currency.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OpenPosition:
+    pair: str
+    is_short: bool
+    entry: float  # average entry price
+    amount: float  # the amount still open
+    stop: float  # the stop in force
+    stake: float  # the stake still tied up (at the entry price)
+
+    @property
+    def base(self) -> str:
+        return base_asset(self.pair)
+
+    @property
+    def risk(self) -> float:
+        """What is lost if the stop in force is hit, from the entry; 0 once it is at or beyond."""
+        distance = self.stop - self.entry if self.is_short else self.entry - self.stop
+        return max(0.0, distance) * self.amount
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ClosedTrade:
+    pair: str
+    closed_at: datetime  # UTC
+    profit: float  # realized profit of the whole trade, fees included (stake currency)
+    r: float | None = None  # profit in R (None when the initial stop is unknown)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Account:
+    """The account as of `now`. `closed` holds the closed trades, oldest first."""
+
+    now: datetime  # UTC
+    equity: float  # the capital the bot trades with (stake currency, at cost)
+    positions: Sequence[OpenPosition] = ()
+    closed: Sequence[ClosedTrade] = ()
+
+    @property
+    def heat(self) -> float:
+        """Open risk to the stops in force, as a ratio of equity."""
+        return sum(p.risk for p in self.positions) / self.equity if self.equity > 0 else 0.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Proposal:
+    """The entry Freqtrade is about to place."""
+
+    pair: str
+    is_short: bool
+    rate: float  # entry price
+    amount: float
+    stake: float  # amount * rate / leverage
+    initial_stop: float
+    first_target: float | None  # the first take-profit price; None: the exits have none
+    signal_close: float | None  # the close of the signal candle
+    confidence: float | None = None  # the signal's confidence, when the strategy supplies one
+
+    @property
+    def base(self) -> str:
+        return base_asset(self.pair)
+
+    @property
+    def risk(self) -> float:
+        return abs(self.rate - self.initial_stop) * self.amount
+
+
+def base_asset(pair: str) -> str:
+    """'BTC/USDT' -> 'BTC'; 'BTC/USDT:USDT' -> 'BTC'."""
+    return pair.split("/", 1)[0]

@@ -1,0 +1,173 @@
+"""`profitguard guard status|pause|resume|kill|reset`: the admin's switches for a running bot.
+
+The switches live in `<user_data_dir>/profitguard-guard.json`, which the bot
+re-reads at every loop: `kill` stops entries and makes the bot exit every open
+trade (exit tag `kill_switch`); `pause` stops entries only; `resume` lifts a pause
+(and restarts the losing-streak count); `reset --confirm` lifts everything,
+the kill switch included. `status` shows the switches and, from the status file
+the bot writes every loop, each rule's figure against its limit.
+
+The user data directory is Freqtrade's: `--userdir`, else the config's
+`user_data_dir`, else `./user_data`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from profitguard.cli import UsageError
+
+ACTIONS = ("status", "pause", "resume", "kill", "reset")
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "guard",
+        help="the risk gate's switches: status, pause, resume, kill, reset",
+        description=__doc__.split("\n\n")[0],
+    )
+    parser.add_argument("action", choices=ACTIONS)
+    parser.add_argument(
+        "--config",
+        "-c",
+        action="append",
+        type=Path,
+        default=[],
+        help="Freqtrade config file(s) of the bot (for its user_data_dir)",
+    )
+    parser.add_argument("--userdir", type=Path, help="the bot's user data directory")
+    parser.add_argument("--reason", default="", help="why (pause, kill): shown in status")
+    parser.add_argument(
+        "--confirm", action="store_true", help="required by reset: it lifts the kill switch"
+    )
+    parser.add_argument("--json", action="store_true", help="status as JSON")
+    parser.set_defaults(func=run)
+
+
+def user_data_dir(configs: list[Path], userdir: Path | None) -> Path:
+    """Where Freqtrade would put this bot's user data (as `freqtrade` resolves it)."""
+    if userdir is not None:
+        return userdir
+    if not configs:
+        raise UsageError("give the bot's --config (or its --userdir)")
+    from freqtrade.configuration.load_config import load_from_files
+    from freqtrade.exceptions import OperationalException
+
+    try:
+        config = load_from_files([str(c) for c in configs])
+    except OperationalException as exc:
+        raise UsageError(str(exc).splitlines()[0]) from None
+    return Path(config.get("user_data_dir") or Path.cwd() / "user_data")
+
+
+def run(args: argparse.Namespace) -> int:
+    from profitguard.risk import state as st
+
+    userdir = user_data_dir(args.config, args.userdir)
+    if not userdir.is_dir():
+        raise UsageError(f"no user data directory at {userdir}")
+    path = userdir / st.GUARD_FILE
+    now = datetime.now(UTC)
+    if args.action == "status":
+        return show_status(path, userdir / st.STATUS_FILE, now, as_json=args.json)
+    if args.action == "reset" and not args.confirm:
+        raise UsageError("reset lifts the kill switch and every pause; run it again with --confirm")
+    with st.locked(path):
+        try:
+            current = st.read_state(path)
+        except st.GuardStateError as exc:
+            if args.action == "resume":
+                raise UsageError(f"{exc}; 'reset --confirm' writes a fresh file") from None
+            current = st.GuardState()
+            backup = path.with_name(f"{path.name}.corrupt-{now:%Y%m%dT%H%M%S}")
+            os.replace(path, backup)
+            print(f"the unreadable guard file was moved to {backup}")
+        reason = args.reason or f"profitguard guard {args.action}"
+        try:
+            if args.action == "pause":
+                new = st.pause(current, reason, now)
+            elif args.action == "resume":
+                new = st.resume(current, now)
+            elif args.action == "kill":
+                new = st.kill(current, reason, now)
+            else:
+                new = st.reset(current, now)
+        except st.GuardActionError as exc:
+            raise UsageError(str(exc)) from None
+        st.write_state(path, new)
+    print(f"{args.action}: done; {_describe(new)}")
+    if args.action == "kill":
+        print("the bot refuses every entry and exits every open trade at its next loop")
+    return 0
+
+
+def _state_of(guard: Any) -> str:
+    if guard.halted:
+        return "HALTED"
+    return "REDUCING" if guard.paused else "ACTIVE"
+
+
+def _switch(on: bool, since: datetime | None, reason: str | None) -> str:
+    if not on:
+        return "off"
+    when = f"{since:%Y-%m-%d %H:%M:%S} UTC" if since is not None else "?"
+    return f"ON since {when}: {reason or '-'}"
+
+
+def _describe(guard: Any) -> str:
+    return (
+        f"switches {_state_of(guard)} (kill switch "
+        f"{_switch(guard.halted, guard.halted_at, guard.halted_reason)}; "
+        f"pause {_switch(guard.paused, guard.paused_at, guard.paused_reason)})"
+    )
+
+
+def _snapshot(path: Path) -> dict | None:
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        print(f"status file {path} unreadable: {exc}")
+        return None
+
+
+def show_status(path: Path, status_path: Path, now: datetime, *, as_json: bool) -> int:
+    from profitguard.risk import state as st
+    from profitguard.risk.report import status_text
+
+    snapshot = _snapshot(status_path)
+    try:
+        guard = st.read_state(path)
+    except st.GuardStateError as exc:
+        if as_json:
+            print(json.dumps({"guard_file": str(path), "error": str(exc), "bot": snapshot}))
+        else:
+            print(f"guard file: {path}\nerror: {exc}")
+            print("the bot refuses every entry until 'profitguard guard reset --confirm'")
+        return 1
+    if as_json:
+        print(json.dumps({"guard_file": str(path), "guard": guard.to_json(), "bot": snapshot}))
+        return 0
+    guard_lines = [
+        f"kill switch: {_switch(guard.halted, guard.halted_at, guard.halted_reason)}",
+        f"pause: {_switch(guard.paused, guard.paused_at, guard.paused_reason)}",
+    ]
+    if guard.streak_since is not None:
+        since = f"{guard.streak_since:%Y-%m-%d %H:%M:%S} UTC"
+        guard_lines.append(f"losing streak counted from {since}")
+    print(
+        status_text(
+            guard_file=str(path),
+            state=_state_of(guard),
+            guard_lines=guard_lines,
+            snapshot=snapshot,
+            now=now,
+        )
+    )
+    return 0

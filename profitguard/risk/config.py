@@ -1,0 +1,194 @@
+"""Risk gate and sizing settings (`profitguard.risk`): frozen, keyword-only, validated once.
+
+Every limit is a ratio of equity (0.05 = 5%), a count, or an amount in the stake
+currency; `null` turns a rule off. A bad value raises `ConfigError` naming the
+field and the value; an unknown key suggests the closest known one.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from enum import StrEnum
+from typing import Any
+
+from profitguard.engine import ConfigError
+from profitguard.engine.config import unknown_key_message
+
+SECTION = "profitguard.risk"
+
+
+class SizingMethod(StrEnum):
+    FIXED_FRACTIONAL = "fixed_fractional"  # risk a ratio of equity to the initial stop
+    KELLY = "kelly"  # fractional Kelly from recent closed trades (in R)
+    VOLATILITY = "volatility"  # one ATR move costs a ratio of equity
+    FIXED = "fixed"  # a fixed stake (or Freqtrade's own stake_amount)
+
+
+def _number(value: Any, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigError(f"'{name}' must be a number, was {value!r}", field=name)
+    if not math.isfinite(value):
+        raise ConfigError(f"'{name}' must be finite, was {value!r}", field=name)
+    return float(value)
+
+
+def _ratio(value: Any, name: str, *, upper_open: bool = False) -> None:
+    number = _number(value, name)
+    if number <= 0 or number > 1 or (upper_open and number >= 1):
+        interval = "(0, 1)" if upper_open else "(0, 1]"
+        raise ConfigError(
+            f"'{name}' must be in {interval} (a ratio: 0.05 = 5%), was {value!r}", field=name
+        )
+
+
+def _count(value: Any, name: str, *, minimum: int = 1) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(f"'{name}' must be a whole number, was {value!r}", field=name)
+    if value < minimum:
+        raise ConfigError(f"'{name}' must be >= {minimum}, was {value!r}", field=name)
+
+
+def _positive(value: Any, name: str, *, zero: bool = False) -> None:
+    number = _number(value, name)
+    if number < 0 or (number == 0 and not zero):
+        raise ConfigError(f"'{name}' must be {'>=' if zero else '>'} 0, was {value!r}", field=name)
+
+
+def _column(value: Any, name: str) -> None:
+    if not isinstance(value, str) or not value:
+        raise ConfigError(f"'{name}' must be a column name, was {value!r}", field=name)
+
+
+def _check_keys(raw: Mapping[str, Any], cls: type, prefix: str) -> None:
+    known = [f.name for f in fields(cls) if f.name != "source"]
+    for key in raw:
+        if key not in known:
+            where = f"{prefix}.{key}"
+            raise ConfigError(unknown_key_message(where, key, known), field=where)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SizingConfig:
+    """How the stake of a new trade is sized (before the stake cap and Freqtrade's limits)."""
+
+    method: SizingMethod = SizingMethod.FIXED_FRACTIONAL
+    risk_per_trade: float = 0.01  # fixed_fractional (and Kelly's fallback): equity ratio at risk
+    kelly_fraction: float = 0.5  # the share of full Kelly taken
+    kelly_max_risk: float = 0.02  # Kelly never risks more than this equity ratio
+    kelly_lookback: int = 50  # closed trades Kelly learns from
+    kelly_min_trades: int = 20  # fewer closed trades (with an R): fixed_fractional instead
+    atr_risk: float = 0.01  # volatility: one ATR against the trade costs this equity ratio
+    atr_column: str = "atr"
+    fixed_stake: float | None = None  # fixed: the stake; None = Freqtrade's stake_amount
+    source: str = field(default=f"{SECTION}.sizing", compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        p = self.source
+        try:
+            object.__setattr__(self, "method", SizingMethod(self.method))
+        except ValueError:
+            allowed = ", ".join(repr(m.value) for m in SizingMethod)
+            raise ConfigError(
+                f"'{p}.method' must be one of {allowed}, was {self.method!r}", field=f"{p}.method"
+            ) from None
+        for name in ("risk_per_trade", "kelly_max_risk", "atr_risk", "kelly_fraction"):
+            _ratio(getattr(self, name), f"{p}.{name}")
+        _count(self.kelly_lookback, f"{p}.kelly_lookback", minimum=2)
+        _count(self.kelly_min_trades, f"{p}.kelly_min_trades", minimum=2)
+        if self.kelly_min_trades > self.kelly_lookback:
+            raise ConfigError(
+                f"'{p}.kelly_min_trades' must be <= kelly_lookback ({self.kelly_lookback}), "
+                f"was {self.kelly_min_trades!r}",
+                field=f"{p}.kelly_min_trades",
+            )
+        _column(self.atr_column, f"{p}.atr_column")
+        if self.fixed_stake is not None:
+            _positive(self.fixed_stake, f"{p}.fixed_stake")
+
+    @classmethod
+    def from_mapping(cls, raw: Any, *, source: str = f"{SECTION}.sizing") -> SizingConfig:
+        if not isinstance(raw, Mapping):
+            raise ConfigError(f"'{source}' must be an object, was {raw!r}", field=source)
+        _check_keys(raw, cls, source)
+        return cls(**raw, source=source)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RiskConfig:
+    """The pre-trade risk gate (SPEC.md §4). Ratios of equity; None turns a rule off."""
+
+    max_stake_ratio: float | None = 0.10  # the stake is reduced to fit, not refused
+    max_open_positions: int | None = 5
+    max_heat: float | None = 0.30  # open risk to the stops in force / equity
+    max_daily_loss: float | None = 0.05  # realized, UTC day
+    max_weekly_loss: float | None = 0.10  # realized, UTC ISO week (from Monday)
+    max_monthly_loss: float | None = 0.20  # realized, UTC calendar month
+    max_consecutive_losses: int | None = 3
+    loss_streak_cooldown_minutes: float | None = None  # None: paused until reset/resume
+    min_balance: float | None = 100.0  # equity, stake currency
+    min_reward_risk: float | None = 1.5  # first target's distance / initial stop's distance
+    max_entry_slippage: float | None = 0.005  # entry rate vs the signal candle's close
+    max_asset_exposure: float | None = 0.20  # open stakes in one base asset / equity
+    max_correlated_positions: int | None = 2
+    correlation_threshold: float = 0.8
+    correlation_window: int = 100  # candles of returns
+    correlation_min_candles: int = 20  # fewer returns in common: the entry is refused
+    min_confidence: float | None = 0.70  # only when the dataframe has `confidence_column`
+    confidence_column: str = "confidence"
+    sizing: SizingConfig = SizingConfig()
+    source: str = field(default=SECTION, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        p = self.source
+        for name in (
+            "max_stake_ratio",
+            "max_heat",
+            "max_daily_loss",
+            "max_weekly_loss",
+            "max_monthly_loss",
+            "max_asset_exposure",
+        ):
+            if getattr(self, name) is not None:
+                _ratio(getattr(self, name), f"{p}.{name}")
+        if self.max_entry_slippage is not None:
+            _ratio(self.max_entry_slippage, f"{p}.max_entry_slippage", upper_open=True)
+        if self.min_confidence is not None:
+            _ratio(self.min_confidence, f"{p}.min_confidence")
+        for name in ("max_open_positions", "max_consecutive_losses", "max_correlated_positions"):
+            if getattr(self, name) is not None:
+                _count(getattr(self, name), f"{p}.{name}")
+        if self.loss_streak_cooldown_minutes is not None:
+            _positive(self.loss_streak_cooldown_minutes, f"{p}.loss_streak_cooldown_minutes")
+        if self.min_balance is not None:
+            _positive(self.min_balance, f"{p}.min_balance", zero=True)
+        if self.min_reward_risk is not None:
+            _positive(self.min_reward_risk, f"{p}.min_reward_risk")
+        _ratio(self.correlation_threshold, f"{p}.correlation_threshold", upper_open=True)
+        _count(self.correlation_window, f"{p}.correlation_window", minimum=2)
+        _count(self.correlation_min_candles, f"{p}.correlation_min_candles", minimum=2)
+        if self.correlation_min_candles > self.correlation_window:
+            raise ConfigError(
+                f"'{p}.correlation_min_candles' must be <= correlation_window "
+                f"({self.correlation_window}), was {self.correlation_min_candles!r}",
+                field=f"{p}.correlation_min_candles",
+            )
+        _column(self.confidence_column, f"{p}.confidence_column")
+        if not isinstance(self.sizing, SizingConfig):
+            raise ConfigError(
+                f"'{p}.sizing' must be a SizingConfig, was {self.sizing!r}", field=f"{p}.sizing"
+            )
+
+    @classmethod
+    def from_mapping(cls, raw: Any, *, source: str = SECTION) -> RiskConfig:
+        """Build from JSON-like data (the config's / strategy's `risk` section)."""
+        if not isinstance(raw, Mapping):
+            raise ConfigError(f"'{source}' must be an object, was {raw!r}", field=source)
+        _check_keys(raw, cls, source)
+        values = dict(raw)
+        if "sizing" in values:
+            values["sizing"] = SizingConfig.from_mapping(
+                values["sizing"], source=f"{source}.sizing"
+            )
+        return cls(**values, source=source)

@@ -1,0 +1,237 @@
+"""The gate: every rule, in a fixed order, over one proposed entry; the first refusal wins.
+
+Order (the order of `Rule`): the guard file (unreadable → refused), the kill
+switch, the admin's pause, then the account limits (minimum balance, daily /
+weekly / monthly realized loss, losing streak), then the entry limits (open
+positions, stake cap, asset exposure, heat, reward:risk, slippage, confidence,
+correlation). Evaluation stops at the first refusal, so each refused entry is
+counted once, under the rule that refused it, and the costly correlation runs
+last.
+
+The trading state follows from the same checks: HALTED when the kill switch is
+on; REDUCING when any guard or account check fails (entries paused, exits go
+on); ACTIVE otherwise.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+
+from profitguard.risk import rules
+from profitguard.risk.book import Account, Proposal
+from profitguard.risk.checks import Check, Figure, Rule, Unit
+from profitguard.risk.config import RiskConfig
+from profitguard.risk.rules import Correlation, Period
+from profitguard.risk.state import GuardState, GuardStateError, TradingState
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    state: TradingState
+    checks: tuple[Check, ...]  # evaluated, in order; the last one refused if any did
+
+    @property
+    def refusal(self) -> Check | None:
+        return self.checks[-1] if self.checks and not self.checks[-1].passed else None
+
+    @property
+    def allowed(self) -> bool:
+        return self.refusal is None
+
+
+def guard_checks(guard: GuardState | GuardStateError) -> list[Check]:
+    """The admin's switches (or the reason they cannot be read)."""
+    if isinstance(guard, GuardStateError):
+        checks = [Check(Rule.GUARD_STATE, False, Figure("error", str(guard), Unit.TEXT))]
+        if guard.last_good is not None and guard.last_good.halted:  # a broken file lifts nothing
+            checks += guard_checks(guard.last_good)[:1]
+        return checks
+    return [
+        Check(
+            Rule.KILL_SWITCH,
+            not guard.halted,
+            Figure("on", guard.halted, Unit.TEXT),
+            None,
+            (
+                Figure("reason", guard.halted_reason or "-", Unit.TEXT),
+                Figure("since", guard.halted_at, Unit.TIME),
+            )
+            if guard.halted
+            else (),
+        ),
+        Check(
+            Rule.PAUSED,
+            not guard.paused,
+            Figure("on", guard.paused, Unit.TEXT),
+            None,
+            (
+                Figure("reason", guard.paused_reason or "-", Unit.TEXT),
+                Figure("since", guard.paused_at, Unit.TIME),
+            )
+            if guard.paused
+            else (),
+        ),
+    ]
+
+
+def account_checks(
+    config: RiskConfig, guard: GuardState | None, account: Account
+) -> Iterator[Check]:
+    """The limits that pause every entry of the account, in order."""
+    if config.min_balance is not None:
+        yield rules.min_balance(config.min_balance, account.equity)
+    for period, limit in (
+        (Period.DAY, config.max_daily_loss),
+        (Period.WEEK, config.max_weekly_loss),
+        (Period.MONTH, config.max_monthly_loss),
+    ):
+        if limit is not None:
+            yield rules.period_loss(limit, period, account)
+    if config.max_consecutive_losses is not None:
+        cooldown = config.loss_streak_cooldown_minutes
+        yield rules.loss_streak(
+            config.max_consecutive_losses,
+            account,
+            since=guard.streak_since if guard is not None else None,
+            cooldown=timedelta(minutes=cooldown) if cooldown is not None else None,
+        )
+
+
+def entry_checks(
+    config: RiskConfig,
+    account: Account,
+    proposal: Proposal,
+    correlations: Callable[[], Sequence[Correlation]],
+) -> Iterator[Check]:
+    """The limits on one entry, in order; `correlations` is only asked when reached."""
+    if config.max_open_positions is not None:
+        yield rules.max_positions(config.max_open_positions, len(account.positions))
+    if config.max_stake_ratio is not None:
+        yield rules.stake_cap(config.max_stake_ratio, account.equity, proposal.stake)
+    if config.max_asset_exposure is not None:
+        yield rules.asset_exposure(config.max_asset_exposure, account, proposal)
+    if config.max_heat is not None:
+        yield rules.portfolio_heat(config.max_heat, account, proposal)
+    if config.min_reward_risk is not None:
+        yield rules.reward_risk(config.min_reward_risk, proposal)
+    if config.max_entry_slippage is not None:
+        yield rules.entry_slippage(config.max_entry_slippage, proposal)
+    if config.min_confidence is not None:
+        yield rules.signal_confidence(config.min_confidence, proposal.confidence)
+    if config.max_correlated_positions is not None:
+        yield rules.correlated_positions(
+            config.max_correlated_positions,
+            config.correlation_threshold,
+            config.correlation_min_candles,
+            correlations() if account.positions else (),
+        )
+
+
+def state_of(checks: Sequence[Check]) -> TradingState:
+    if any(c.rule is Rule.KILL_SWITCH and not c.passed for c in checks):
+        return TradingState.HALTED
+    if any(not c.passed for c in checks):
+        return TradingState.REDUCING
+    return TradingState.ACTIVE
+
+
+def account_state(
+    config: RiskConfig, guard: GuardState | GuardStateError, account: Account
+) -> tuple[TradingState, list[Check]]:
+    """The trading state and every guard and account check (for status and state changes)."""
+    checks = guard_checks(guard)
+    checks += account_checks(config, guard if isinstance(guard, GuardState) else None, account)
+    return state_of(checks), checks
+
+
+def evaluate(
+    config: RiskConfig,
+    guard: GuardState | GuardStateError,
+    account: Account,
+    proposal: Proposal,
+    correlations: Callable[[], Sequence[Correlation]] = tuple,
+) -> Verdict:
+    """The gate's verdict on `proposal`: checks in order up to the first refusal."""
+    done: list[Check] = []
+    state_checks = itertools.chain(
+        guard_checks(guard),
+        account_checks(config, guard if isinstance(guard, GuardState) else None, account),
+    )
+    for check in state_checks:
+        done.append(check)
+        if not check.passed:
+            return Verdict(state_of(done), tuple(done))
+    for check in entry_checks(config, account, proposal, correlations):
+        done.append(check)
+        if not check.passed:
+            break
+    return Verdict(TradingState.ACTIVE, tuple(done))
+
+
+def portfolio_checks(config: RiskConfig, account: Account) -> list[Check]:
+    """Where the account stands against the entry limits, with no entry (for status)."""
+    checks: list[Check] = []
+    if config.max_open_positions is not None:
+        checks.append(rules.max_positions(config.max_open_positions, len(account.positions)))
+    if config.max_stake_ratio is not None:
+        checks.append(
+            Check(
+                Rule.STAKE_CAP,
+                True,
+                Figure("cap", config.max_stake_ratio * account.equity, Unit.MONEY),
+                Figure("limit", config.max_stake_ratio, Unit.PCT),
+            )
+        )
+    if config.max_asset_exposure is not None:
+        exposure: dict[str, float] = {}
+        for position in account.positions:
+            exposure[position.base] = exposure.get(position.base, 0.0) + position.stake
+        asset, held = max(exposure.items(), key=lambda kv: kv[1], default=("-", 0.0))
+        ratio = held / account.equity if account.equity > 0 else 0.0
+        checks.append(
+            Check(
+                Rule.ASSET_EXPOSURE,
+                not rules.exceeds(ratio, config.max_asset_exposure),
+                Figure("exposure", ratio, Unit.PCT),
+                Figure("limit", config.max_asset_exposure, Unit.PCT),
+                (Figure("asset", asset, Unit.TEXT),),
+            )
+        )
+    if config.max_heat is not None:
+        checks.append(
+            Check(
+                Rule.HEAT,
+                not rules.exceeds(account.heat, config.max_heat),
+                Figure("heat", account.heat, Unit.PCT),
+                Figure("limit", config.max_heat, Unit.PCT),
+            )
+        )
+    return checks
+
+
+def entry_limits(config: RiskConfig) -> list[Check]:
+    """The limits only an entry has a figure for (shown by status next to the last entry)."""
+    per_entry = Figure("", "per entry", Unit.TEXT)
+    limits: list[Check] = []
+    if config.min_reward_risk is not None:
+        limits.append(
+            Check(Rule.REWARD_RISK, True, per_entry, Figure("limit", config.min_reward_risk))
+        )
+    if config.max_entry_slippage is not None:
+        limit = Figure("limit", config.max_entry_slippage, Unit.PCT)
+        limits.append(Check(Rule.SLIPPAGE, True, per_entry, limit))
+    if config.min_confidence is not None:
+        limits.append(
+            Check(Rule.CONFIDENCE, True, per_entry, Figure("limit", config.min_confidence))
+        )
+    if config.max_correlated_positions is not None:
+        limit = Figure(
+            "limit",
+            f"{config.max_correlated_positions} above {config.correlation_threshold:.2f}",
+            Unit.TEXT,
+        )
+        limits.append(Check(Rule.CORRELATION, True, per_entry, limit))
+    return limits

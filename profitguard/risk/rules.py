@@ -1,0 +1,360 @@
+"""The rules: small pure functions over plain values, each returning a `Check`.
+
+Two kinds of limit:
+- account limits that pause entries once REACHED (realized losses, a losing
+  streak) or once the account is below its minimum balance;
+- entry limits that an entry may bring a figure UP TO, never past (open
+  positions, stake, exposure, heat, correlation), or that the entry itself must
+  meet (reward:risk, slippage, confidence).
+
+Comparisons allow 1e-9 (relative) of float noise, so a figure that equals its
+limit on paper is treated as equal.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+
+from profitguard.risk.book import Account, ClosedTrade, Proposal
+from profitguard.risk.checks import Check, Figure, Rule, Unit
+
+EPS = 1e-9
+
+
+def exceeds(value: float, limit: float) -> bool:
+    return value > limit + EPS * max(1.0, abs(limit))
+
+
+def below(value: float, limit: float) -> bool:
+    return value < limit - EPS * max(1.0, abs(limit))
+
+
+def reaches(value: float, limit: float) -> bool:
+    return not below(value, limit)
+
+
+# ------------------------------------------------------------ account limits
+
+
+def min_balance(limit: float, equity: float) -> Check:
+    return Check(
+        Rule.MIN_BALANCE,
+        not below(equity, limit),
+        Figure("equity", equity, Unit.MONEY),
+        Figure("limit", limit, Unit.MONEY),
+    )
+
+
+class Period(StrEnum):
+    DAY = "day"
+    WEEK = "week"  # ISO week: from Monday 00:00 UTC
+    MONTH = "month"
+
+
+PERIOD_RULE = {
+    Period.DAY: Rule.DAILY_LOSS,
+    Period.WEEK: Rule.WEEKLY_LOSS,
+    Period.MONTH: Rule.MONTHLY_LOSS,
+}
+
+
+def period_start(now: datetime, period: Period) -> datetime:
+    """The start (UTC) of the day, ISO week or month holding `now`."""
+    day = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    if period is Period.DAY:
+        return day
+    if period is Period.WEEK:
+        return day - timedelta(days=day.weekday())
+    return day.replace(day=1)
+
+
+def period_end(now: datetime, period: Period) -> datetime:
+    """When the period holding `now` rolls over (UTC)."""
+    start = period_start(now, period)
+    if period is Period.DAY:
+        return start + timedelta(days=1)
+    if period is Period.WEEK:
+        return start + timedelta(days=7)
+    return (start + timedelta(days=32)).replace(day=1)
+
+
+def realized_pnl(closed: Sequence[ClosedTrade], start: datetime, now: datetime) -> float:
+    """Profit of the trades closed in [start, now]; a trade counts in the period it closes."""
+    return math.fsum(t.profit for t in closed if start <= t.closed_at <= now)
+
+
+def period_loss(limit: float, period: Period, account: Account) -> Check:
+    """Realized loss of the period so far, as a ratio of the equity it started with.
+
+    Reached: entries pause until the period rolls over."""
+    pnl = realized_pnl(account.closed, period_start(account.now, period), account.now)
+    loss = max(0.0, -pnl)
+    start_equity = account.equity + loss
+    ratio = loss / start_equity if start_equity > 0 else (math.inf if loss else 0.0)
+    paused = loss > 0 and reaches(ratio, limit)
+    return Check(
+        PERIOD_RULE[period],
+        not paused,
+        Figure("loss", ratio, Unit.PCT),
+        Figure("limit", limit, Unit.PCT),
+        (Figure("until", period_end(account.now, period), Unit.TIME),) if paused else (),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Streak:
+    losses: int  # consecutive losing trades counted now
+    paused_until: datetime | None  # when paused by a cooldown
+    paused: bool
+
+
+def losing_streak(
+    limit: int,
+    closed: Sequence[ClosedTrade],
+    *,
+    since: datetime | None,
+    now: datetime,
+    cooldown: timedelta | None,
+) -> Streak:
+    """Consecutive losing trades (profit after fees below zero), oldest first.
+
+    Only trades closed after `since` (the last reset) count. Once `limit` losses
+    in a row close, entries pause: until a reset when there is no `cooldown`, else
+    until the last of them closed + `cooldown`, after which the count restarts.
+    A trade that closes while paused counts towards the next streak."""
+    losses = 0
+    paused_until: datetime | None = None
+    paused = False
+    for trade in closed:
+        if (since is not None and trade.closed_at <= since) or trade.closed_at > now:
+            continue
+        if paused:  # until a reset: only how long the streak grew is still of interest
+            if trade.profit >= 0:
+                break
+            losses += 1
+            continue
+        losses = losses + 1 if trade.profit < 0 else 0
+        if losses >= limit:
+            if cooldown is None:
+                paused = True
+                continue
+            paused_until = trade.closed_at + cooldown
+            if now < paused_until:
+                return Streak(losses, paused_until, True)
+            losses = 0  # the cooldown has passed: a new count
+    if paused:
+        return Streak(losses, None, True)
+    return Streak(losses, None, False)
+
+
+def loss_streak(
+    limit: int,
+    account: Account,
+    *,
+    since: datetime | None,
+    cooldown: timedelta | None,
+) -> Check:
+    streak = losing_streak(limit, account.closed, since=since, now=account.now, cooldown=cooldown)
+    extra: tuple[Figure, ...] = ()
+    if streak.paused:
+        until = streak.paused_until if streak.paused_until is not None else "reset"
+        extra = (Figure("until", until, Unit.TIME),)
+    return Check(
+        Rule.LOSS_STREAK,
+        not streak.paused,
+        Figure("losses", streak.losses, Unit.COUNT),
+        Figure("limit", limit, Unit.COUNT),
+        extra,
+    )
+
+
+# -------------------------------------------------------------- entry limits
+
+
+def max_positions(limit: int, open_count: int) -> Check:
+    """Refused when `limit` positions are open already."""
+    return Check(
+        Rule.MAX_POSITIONS,
+        open_count < limit,
+        Figure("open", open_count, Unit.COUNT),
+        Figure("limit", limit, Unit.COUNT),
+    )
+
+
+def stake_cap(limit: float, equity: float, stake: float) -> Check:
+    """The stake of the entry as a ratio of equity (sizing reduces it to fit first)."""
+    ratio = stake / equity if equity > 0 else math.inf
+    return Check(
+        Rule.STAKE_CAP,
+        not exceeds(ratio, limit),
+        Figure("stake", ratio, Unit.PCT),
+        Figure("limit", limit, Unit.PCT),
+        (Figure("amount", stake, Unit.MONEY),),
+    )
+
+
+def asset_exposure(limit: float, account: Account, proposal: Proposal) -> Check:
+    """Open stakes in the entry's base asset plus the entry's, as a ratio of equity."""
+    held = math.fsum(p.stake for p in account.positions if p.base == proposal.base)
+    ratio = (held + proposal.stake) / account.equity if account.equity > 0 else math.inf
+    return Check(
+        Rule.ASSET_EXPOSURE,
+        not exceeds(ratio, limit),
+        Figure("exposure", ratio, Unit.PCT),
+        Figure("limit", limit, Unit.PCT),
+        (Figure("asset", proposal.base, Unit.TEXT),),
+    )
+
+
+def portfolio_heat(limit: float, account: Account, proposal: Proposal) -> Check:
+    """Open risk to the stops in force plus the entry's risk to its initial stop, / equity."""
+    if account.equity <= 0:
+        heat, new = math.inf, math.inf
+    else:
+        new = proposal.risk / account.equity
+        heat = account.heat + new
+    return Check(
+        Rule.HEAT,
+        not exceeds(heat, limit),
+        Figure("heat", heat, Unit.PCT),
+        Figure("limit", limit, Unit.PCT),
+        (
+            Figure("open", account.heat if account.equity > 0 else math.inf, Unit.PCT),
+            Figure("entry", new, Unit.PCT),
+        ),
+    )
+
+
+def reward_risk(limit: float, proposal: Proposal) -> Check:
+    """Distance to the first take-profit / distance to the initial stop. No target: refused."""
+    if proposal.first_target is None:
+        return Check(
+            Rule.REWARD_RISK,
+            False,
+            Figure("reward_risk", None),
+            Figure("limit", limit),
+            (Figure("target", "none: the exits have no take-profit", Unit.TEXT),),
+        )
+    sign = -1.0 if proposal.is_short else 1.0
+    risk = sign * (proposal.rate - proposal.initial_stop)
+    reward = sign * (proposal.first_target - proposal.rate)
+    ratio = reward / risk if risk > 0 else -math.inf
+    return Check(
+        Rule.REWARD_RISK,
+        reaches(ratio, limit),
+        Figure("reward_risk", ratio),
+        Figure("limit", limit),
+        (
+            Figure("target", proposal.first_target, Unit.PRICE),
+            Figure("stop", proposal.initial_stop, Unit.PRICE),
+        ),
+    )
+
+
+def entry_slippage(limit: float, proposal: Proposal) -> Check:
+    """How much worse than the signal candle's close the entry is (better is never refused)."""
+    close = proposal.signal_close
+    if close is None or not math.isfinite(close) or close <= 0:
+        return Check(
+            Rule.SLIPPAGE,
+            False,
+            Figure("slippage", None, Unit.PCT),
+            Figure("limit", limit, Unit.PCT),
+            (Figure("signal_close", "unknown", Unit.TEXT),),
+        )
+    worse = proposal.rate - close if not proposal.is_short else close - proposal.rate
+    ratio = worse / close
+    return Check(
+        Rule.SLIPPAGE,
+        not exceeds(ratio, limit),
+        Figure("slippage", ratio, Unit.PCT),
+        Figure("limit", limit, Unit.PCT),
+        (Figure("rate", proposal.rate, Unit.PRICE), Figure("close", close, Unit.PRICE)),
+    )
+
+
+def signal_confidence(limit: float, confidence: float | None) -> Check:
+    """The signal's confidence, when the strategy supplies one (None: it does not)."""
+    if confidence is None:
+        return Check(
+            Rule.CONFIDENCE,
+            True,
+            Figure("confidence", "not supplied", Unit.TEXT),
+            Figure("limit", limit),
+        )
+    known = isinstance(confidence, int | float) and math.isfinite(confidence)
+    return Check(
+        Rule.CONFIDENCE,
+        known and reaches(confidence, limit),
+        Figure(
+            "confidence", confidence if known else "unknown", Unit.NUMBER if known else Unit.TEXT
+        ),
+        Figure("limit", limit),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Correlation:
+    """The correlation of returns between the entry's pair and an open position's pair."""
+
+    pair: str
+    value: float
+    samples: int  # returns in common
+
+
+def correlated_positions(
+    limit: int, threshold: float, min_samples: int, correlations: Sequence[Correlation]
+) -> Check:
+    """Refused when `limit` open positions already correlate above `threshold` with the entry,
+    or when the history in common with an open position is too short to tell."""
+    short = [c for c in correlations if c.samples < min_samples]
+    if short:
+        return Check(
+            Rule.CORRELATION,
+            False,
+            Figure("history", min(c.samples for c in short), Unit.COUNT),
+            Figure("needed", min_samples, Unit.COUNT),
+            (Figure("with", ",".join(c.pair for c in short), Unit.TEXT),),
+        )
+    correlated = [c for c in correlations if c.value > threshold]
+    return Check(
+        Rule.CORRELATION,
+        len(correlated) < limit,
+        Figure("correlated", len(correlated), Unit.COUNT),
+        Figure("limit", limit, Unit.COUNT),
+        (
+            Figure("threshold", threshold),
+            Figure(
+                "with", ",".join(f"{c.pair}({c.value:.2f})" for c in correlated) or "-", Unit.TEXT
+            ),
+        ),
+    )
+
+
+def pearson(a: Sequence[float], b: Sequence[float]) -> float:
+    """The correlation of two equally long series; 0 when either does not move."""
+    n = len(a)
+    if n != len(b):
+        raise ValueError(f"series of different lengths: {n} and {len(b)}")
+    if n < 2:
+        return 0.0
+    mean_a = math.fsum(a) / n
+    mean_b = math.fsum(b) / n
+    da = [x - mean_a for x in a]
+    db = [y - mean_b for y in b]
+    var_a = math.fsum(x * x for x in da)
+    var_b = math.fsum(y * y for y in db)
+    if var_a <= 0 or var_b <= 0:
+        return 0.0  # a flat series moves with nothing
+    cov = math.fsum(x * y for x, y in zip(da, db, strict=True))
+    return max(-1.0, min(1.0, cov / math.sqrt(var_a * var_b)))
+
+
+def returns(closes: Sequence[float]) -> list[float]:
+    """Simple returns of consecutive closes."""
+    return [b / a - 1.0 for a, b in itertools.pairwise(closes)]

@@ -1,0 +1,118 @@
+"""The kill switch from another process: `profitguard guard kill` against a running
+`freqtrade trade --dry-run` on the exchange's live replay, then `reset --confirm`.
+
+The bot (always in the market; three pairs, two trade slots) holds two trades;
+`guard kill` makes it exit both at its next loop (exit reason `kill_switch`) and
+refuse the entry the freed slot lets the third pair try; `guard status` shows it;
+`guard reset --confirm` lets it trade again.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from tests.exchange_fixtures import ReplayOptions, dry_run_trades, scripted_source
+
+STRATEGIES = Path(__file__).parent / "strategies"
+PAIRS = ["KIL/USDT", "SWT/USDT", "WAI/USDT"]
+
+pytestmark = pytest.mark.slow
+
+
+def guard(ws, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "profitguard", "guard", *args, "--config", "user_data/config.json"],
+        cwd=ws.userdir.parent,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def refused_by_kill_switch(ws) -> bool:
+    """The bot's status file counts a KILL_SWITCH refusal."""
+    try:
+        status = json.loads((ws.userdir / "profitguard-status.json").read_text())
+    except (FileNotFoundError, ValueError):
+        return False
+    return status["refusals"].get("KILL_SWITCH", 0) >= 1
+
+
+def test_guard_kill_when_bot_holds_trades_then_all_exit_entries_stop_until_reset(
+    offline_exchange, freqtrade_workspace
+):
+    path = [100.0] * 121 + [100.0 + 0.01 * (i % 3) for i in range(600)]
+    replay = ReplayOptions(
+        seconds_per_candle=1.0,
+        timeframe="1m",
+        sources={pair: scripted_source(path, "1m", history=120) for pair in PAIRS},
+    )
+    ws = freqtrade_workspace(
+        offline_exchange(replay=replay),
+        pairs=PAIRS,
+        strategies=[STRATEGIES / "AlwaysIn.py"],
+        timeframe="1m",
+        max_open_trades=2,
+        stake_amount=500,
+        dry_run_wallet=10_000,
+        internals={"process_throttle_secs": 1},
+    )
+    seen: dict = {}
+
+    def step() -> bool:
+        """Drive the scenario from outside the bot; True when it is over."""
+        trades = dry_run_trades(ws)
+        open_ = [t for t in trades if t["is_open"]]
+        if "killed" not in seen:
+            if len(open_) == 2:
+                seen["held"] = [t["id"] for t in open_]
+                seen["kill"] = guard(ws, "kill", "--reason", "test drill")
+                seen["killed"] = time.monotonic()
+            return False
+        if "reset" not in seen:
+            held = [t for t in trades if t["id"] in seen["held"]]
+            if any(t["is_open"] for t in held):
+                return False
+            seen.setdefault("all_out", time.monotonic())
+            if not refused_by_kill_switch(ws):  # the third pair tries a freed slot
+                return False
+            seen["trades_while_halted"] = len(trades)
+            seen["status"] = guard(ws, "status")
+            seen["reset_at"] = datetime.now(UTC)
+            seen["reset"] = guard(ws, "reset", "--confirm")
+            return False
+        return len(trades) > seen["trades_while_halted"]  # trading again
+
+    result = ws.run_until("trade", "--strategy", "AlwaysIn", until=step, timeout=240)
+    log = result.stdout
+    assert "reset" in seen, (seen, log[-4000:])
+    assert seen["kill"].returncode == 0, seen["kill"].stderr
+    assert "switches HALTED" in seen["kill"].stdout
+
+    trades = dry_run_trades(ws)
+    killed = [t for t in trades if t["id"] in seen["held"]]
+    assert [t["exit_reason"] for t in killed] == ["kill_switch", "kill_switch"]
+    assert seen["all_out"] - seen["killed"] < 20  # out within a few one-second loops
+
+    status = seen["status"].stdout
+    assert seen["status"].returncode == 0, seen["status"].stderr
+    assert "switches: HALTED" in status
+    assert "kill switch: ON since" in status and "test drill" in status
+    assert "bot state HALTED" in status
+    assert "KILL_SWITCH" in status
+    assert "entry refused for" in log and "KILL_SWITCH: on=yes, reason=test drill" in log
+    assert seen["trades_while_halted"] == len(killed)  # no entry while the switch was on
+
+    assert seen["reset"].returncode == 0, seen["reset"].stderr
+    assert len(trades) > len(killed), log[-4000:]  # entries again after the reset
+    reopened = [t for t in trades if t["id"] not in seen["held"]]
+    opened = datetime.fromisoformat(reopened[0]["open_date"]).replace(tzinfo=UTC)
+    assert opened >= seen["reset_at"].replace(microsecond=0)
+    assert "Traceback" not in log

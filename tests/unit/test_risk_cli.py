@@ -1,0 +1,114 @@
+"""`profitguard guard status|pause|resume|kill|reset` on a user data directory."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from profitguard.cli import main
+from profitguard.risk import state as st
+
+
+@pytest.fixture
+def userdir(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "user_data").mkdir()
+    (tmp_path / "user_data" / "config.json").write_text('{"stake_currency": "USDT"}')
+    return tmp_path / "user_data"
+
+
+def guard(*args: str) -> int:
+    return main(["guard", *args, "--config", "user_data/config.json"])
+
+
+def test_guard_when_kill_then_halted_until_reset_with_confirm(userdir, capsys):
+    assert guard("kill", "--reason", "exchange outage") == 0
+    out = capsys.readouterr().out
+    assert "switches HALTED (kill switch ON since" in out
+    assert "exits every open trade at its next loop" in out
+    state = st.read_state(userdir / st.GUARD_FILE)
+    assert state.halted and state.halted_reason == "exchange outage"
+
+    assert guard("resume") == 2
+    assert "only 'profitguard guard reset --confirm' lifts it" in capsys.readouterr().err
+    assert guard("reset") == 2
+    assert "run it again with --confirm" in capsys.readouterr().err
+    assert st.read_state(userdir / st.GUARD_FILE).halted
+
+    assert guard("reset", "--confirm") == 0
+    state = st.read_state(userdir / st.GUARD_FILE)
+    assert not state.halted and not state.paused and state.streak_since is not None
+
+
+def test_guard_when_pause_then_resume_lifts_it(userdir, capsys):
+    assert guard("pause", "--reason", "FOMC") == 0
+    assert st.read_state(userdir / st.GUARD_FILE).paused_reason == "FOMC"
+    assert guard("status") == 0
+    assert "pause: ON since" in capsys.readouterr().out
+    assert guard("resume") == 0
+    assert not st.read_state(userdir / st.GUARD_FILE).paused
+
+
+def test_guard_status_when_bot_wrote_figures_then_each_rule_against_its_limit(userdir, capsys):
+    figure = "loss=5.3%, until=2024-03-14 00:00 UTC"
+    check = {"rule": "DAILY_LOSS_LIMIT", "passed": False, "message": "…", "figure": figure,
+             "limit": "5.0%", "figures": {}}  # fmt: skip
+    st.write_json_atomic(
+        userdir / st.STATUS_FILE,
+        {"version": 1, "updated_at": "2024-03-13T15:00:00+00:00", "state": "REDUCING",
+         "equity": 9470.0, "checks": [check], "last_entry": None,
+         "refusals": {"DAILY_LOSS_LIMIT": 4}, "checked": 4},
+    )  # fmt: skip
+    assert guard("status") == 0
+    out = capsys.readouterr().out
+    assert "bot state REDUCING, equity 9470.00" in out
+    assert "DAILY_LOSS_LIMIT  loss=5.3%, until=2024-03-14 00:00 UTC  5.0%   NO" in out
+    assert "4 entries checked, 4 refused" in out
+    assert guard("status", "--json") == 0
+    assert json.loads(capsys.readouterr().out)["bot"]["state"] == "REDUCING"
+
+
+def test_guard_status_when_file_corrupt_then_error_and_status_1(userdir, capsys):
+    (userdir / st.GUARD_FILE).write_text("{")
+    assert guard("status") == 1
+    out = capsys.readouterr().out
+    assert f"error: {userdir / st.GUARD_FILE}: not valid JSON" in out
+    assert guard("resume") == 2  # cannot resume what cannot be read
+
+
+@pytest.mark.parametrize("action", ["kill", "pause", "reset"])
+def test_guard_when_file_corrupt_then_kill_pause_reset_still_work_and_keep_a_copy(
+    userdir, capsys, action
+):
+    (userdir / st.GUARD_FILE).write_text("{")
+    assert guard(action, "--confirm") == 0
+    assert "moved to" in capsys.readouterr().out
+    assert st.read_state(userdir / st.GUARD_FILE).halted is (action == "kill")
+    assert [p.read_text() for p in userdir.glob(f"{st.GUARD_FILE}.corrupt-*")] == ["{"]
+
+
+def test_guard_when_config_sets_user_data_dir_then_it_is_used(tmp_path, capsys):
+    other = tmp_path / "elsewhere"
+    other.mkdir()
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"user_data_dir": str(other)}))
+    assert main(["guard", "kill", "--config", str(config)]) == 0
+    assert st.read_state(other / st.GUARD_FILE).halted
+    assert main(["guard", "status", "--userdir", str(other)]) == 0
+    assert "switches: HALTED" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ([], "give the bot's --config (or its --userdir)"),
+        (["--userdir", "nowhere"], "no user data directory at nowhere"),
+    ],
+)
+def test_guard_when_directory_unknown_then_usage_error(
+    tmp_path, monkeypatch, capsys, args, message
+):
+    monkeypatch.chdir(tmp_path)
+    assert main(["guard", "status", *args]) == 2
+    assert message in capsys.readouterr().err

@@ -1,0 +1,132 @@
+"""The gate's pipeline: order, first refusal, trading state; the refusal table."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from profitguard.risk.checks import Rule
+from profitguard.risk.config import RiskConfig
+from profitguard.risk.pipeline import account_state, evaluate, portfolio_checks
+from profitguard.risk.report import refusal_table, status_text
+from profitguard.risk.rules import Correlation
+from profitguard.risk.state import GuardState, GuardStateError, TradingState, kill, pause
+from tests.unit.test_risk_rules import NOW, account, closed, position, proposal
+
+CONFIG = RiskConfig()
+
+
+def no_correlations():
+    raise AssertionError("correlations asked for although an earlier rule decided")
+
+
+def test_evaluate_when_every_rule_passes_then_allowed_and_active():
+    verdict = evaluate(CONFIG, GuardState(), account(positions=[position()]), proposal(),
+                       lambda: [Correlation("BTC/USDT", 0.1, 50)])  # fmt: skip
+    assert verdict.allowed
+    assert verdict.state is TradingState.ACTIVE
+    assert [c.rule for c in verdict.checks] == [
+        Rule.KILL_SWITCH, Rule.PAUSED, Rule.MIN_BALANCE, Rule.DAILY_LOSS, Rule.WEEKLY_LOSS,
+        Rule.MONTHLY_LOSS, Rule.LOSS_STREAK, Rule.MAX_POSITIONS, Rule.STAKE_CAP,
+        Rule.ASSET_EXPOSURE, Rule.HEAT, Rule.REWARD_RISK, Rule.SLIPPAGE, Rule.CONFIDENCE,
+        Rule.CORRELATION,
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("guard", "rule", "state"),
+    [
+        (kill(GuardState(), "k", NOW), Rule.KILL_SWITCH, TradingState.HALTED),
+        (pause(GuardState(), "p", NOW), Rule.PAUSED, TradingState.REDUCING),
+        (GuardStateError("guard.json: not valid JSON"), Rule.GUARD_STATE, TradingState.REDUCING),
+    ],
+)
+def test_evaluate_when_guard_switch_on_then_refused_before_any_rule(guard, rule, state):
+    verdict = evaluate(CONFIG, guard, account(), proposal(), no_correlations)
+    assert verdict.refusal.rule is rule
+    assert verdict.state is state
+    assert len(verdict.checks) <= 2
+
+
+def test_evaluate_when_several_rules_fail_then_the_first_in_order_refuses():
+    full = [position(f"P{i}/USDT", amount=300, stop=90) for i in range(5)]  # heat 150%
+    verdict = evaluate(CONFIG, GuardState(), account(positions=full), proposal(), no_correlations)
+    assert verdict.refusal.rule is Rule.MAX_POSITIONS
+    assert verdict.state is TradingState.ACTIVE  # an entry limit does not pause the account
+
+
+def test_evaluate_when_daily_loss_reached_then_reducing():
+    verdict = evaluate(CONFIG, GuardState(), account(9_400, closed=[closed(-600)]), proposal())
+    assert verdict.refusal.rule is Rule.DAILY_LOSS
+    assert verdict.state is TradingState.REDUCING
+
+
+def test_evaluate_when_streak_reset_in_guard_then_old_losses_ignored():
+    trades = [closed(-1, at=NOW - timedelta(hours=i)) for i in (3, 2, 1)]
+    paused = evaluate(CONFIG, GuardState(), account(closed=trades), proposal())
+    assert paused.refusal.rule is Rule.LOSS_STREAK
+    guard = GuardState(streak_since=NOW - timedelta(minutes=1))
+    assert evaluate(CONFIG, guard, account(closed=trades), proposal()).allowed
+
+
+def test_evaluate_when_rule_turned_off_then_not_checked():
+    config = RiskConfig(max_entry_slippage=None, max_correlated_positions=None)
+    verdict = evaluate(config, GuardState(), account(positions=[position()]),
+                       proposal(rate=110, target=120, stop=105), no_correlations)  # fmt: skip
+    assert verdict.allowed
+    assert Rule.SLIPPAGE not in [c.rule for c in verdict.checks]
+
+
+def test_evaluate_when_no_open_positions_then_correlation_not_computed():
+    assert evaluate(CONFIG, GuardState(), account(), proposal(), no_correlations).allowed
+
+
+def test_account_state_when_kill_and_loss_then_halted_with_every_check():
+    state, checks = account_state(
+        CONFIG, kill(GuardState(), "k", NOW), account(9_400, closed=[closed(-600)])
+    )
+    assert state is TradingState.HALTED
+    assert [c.rule for c in checks if not c.passed] == [Rule.KILL_SWITCH, Rule.DAILY_LOSS]
+
+
+def test_portfolio_checks_when_positions_then_figures_against_limits():
+    held = [position("BTC/USDT", stake=1500), position("BTC/USDC", stake=600),
+            position("ETH/USDT", amount=1000, stop=97, stake=100)]  # fmt: skip
+    checks = {c.rule: c for c in portfolio_checks(CONFIG, account(positions=held))}
+    assert checks[Rule.MAX_POSITIONS].evidence == {"open": 3, "limit": 5}
+    assert checks[Rule.ASSET_EXPOSURE].evidence["asset"] == "BTC"
+    assert not checks[Rule.ASSET_EXPOSURE].passed  # 21% > 20%
+    assert checks[Rule.HEAT].evidence["heat"] == pytest.approx((2 + 2 + 3000) / 10_000)
+    assert checks[Rule.STAKE_CAP].evidence["cap"] == pytest.approx(1000)
+
+
+def test_refusal_table_when_counts_then_rules_in_gate_order():
+    table = refusal_table(
+        {"PORTFOLIO_HEAT": 2, "DAILY_LOSS_LIMIT": 7}, 20, title="profitguard risk gate"
+    )
+    assert table.splitlines() == [
+        "profitguard risk gate: 20 entries checked, 9 refused",
+        "  rule              refused",
+        "  DAILY_LOSS_LIMIT        7",
+        "  PORTFOLIO_HEAT          2",
+    ]
+
+
+def test_status_text_when_bot_snapshot_then_every_figure_against_its_limit():
+    _, checks = account_state(CONFIG, GuardState(), account(9_400, closed=[closed(-600)]))
+    snapshot = {
+        "updated_at": NOW.isoformat(),
+        "state": "REDUCING",
+        "equity": 9400.0,
+        "checks": [c.as_json() for c in checks],
+        "last_entry": None,
+        "refusals": {"DAILY_LOSS_LIMIT": 1},
+        "checked": 1,
+    }
+    text = status_text(guard_file="g.json", state="ACTIVE", guard_lines=[], snapshot=snapshot,
+                       now=NOW + timedelta(seconds=5))  # fmt: skip
+    assert "(5 s ago), bot state REDUCING, equity 9400.00" in text
+    assert "DAILY_LOSS_LIMIT    loss=6.0%, until=2024-03-14 00:00 UTC  5.0%" in text
+    assert "  MIN_BALANCE         equity=9400.00" in text
+    assert "1 entries checked, 1 refused" in text

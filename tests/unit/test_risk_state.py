@@ -1,0 +1,124 @@
+"""Guard state: admin actions, atomic persistence, and a file that cannot be trusted."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from profitguard.risk import state as st
+from profitguard.risk.state import GuardFile, GuardState, GuardStateError
+
+NOW = datetime(2024, 3, 13, 15, 0, tzinfo=UTC)
+
+
+def test_actions_when_kill_then_only_reset_lifts_it():
+    killed = st.kill(GuardState(), "manual", NOW)
+    assert killed.halted and killed.halted_reason == "manual" and killed.halted_at == NOW
+    with pytest.raises(st.GuardActionError, match="only 'profitguard guard reset --confirm'"):
+        st.resume(killed, NOW)
+    later = NOW + timedelta(minutes=1)
+    assert st.reset(killed, later) == GuardState(streak_since=later, updated_at=later)
+
+
+def test_actions_when_pause_then_resume_lifts_it_and_restarts_the_streak():
+    paused = st.pause(GuardState(), "news", NOW)
+    assert paused.paused and paused.paused_reason == "news"
+    resumed = st.resume(paused, NOW + timedelta(hours=1))
+    assert not resumed.paused and resumed.streak_since == NOW + timedelta(hours=1)
+
+
+def test_write_state_when_written_then_read_back_and_no_temporary_left(tmp_path):
+    path = tmp_path / "user_data" / st.GUARD_FILE
+    state = st.pause(st.kill(GuardState(), "k", NOW), "p", NOW)
+    st.write_state(path, state)
+    assert st.read_state(path) == state
+    assert os.listdir(path.parent) == [st.GUARD_FILE]
+    assert json.loads(path.read_text())["version"] == 1
+
+
+def test_write_json_atomic_when_serialization_fails_then_old_file_kept(tmp_path):
+    path = tmp_path / st.GUARD_FILE
+    st.write_state(path, st.kill(GuardState(), "k", NOW))
+    with pytest.raises(TypeError):
+        st.write_json_atomic(path, {"bad": object()})
+    assert st.read_state(path).halted
+    assert os.listdir(tmp_path) == [st.GUARD_FILE]
+
+
+def test_read_state_when_no_file_then_fresh_active_state(tmp_path):
+    assert st.read_state(tmp_path / st.GUARD_FILE) == GuardState()
+
+
+@pytest.mark.parametrize(
+    ("content", "match"),
+    [
+        ("{not json", r"not valid JSON"),
+        ("[]", r"expected a JSON object, found list"),
+        ('{"version": 2}', r"unknown version 2"),
+        ('{"version": 1, "halted": "yes"}', r"'halted' must be true or false, was 'yes'"),
+        ('{"version": 1, "halted_at": "2024-01-01T00:00:00"}', r"'halted_at' must carry a time"),
+        ('{"version": 1, "paused_at": "soon"}', r"'paused_at' must be an ISO time, was 'soon'"),
+        ('{"version": 1, "killed": true}', r"unknown keys \['killed'\]"),
+        ('{"version": 1, "paused_reason": 3}', r"'paused_reason' must be text"),
+    ],
+)
+def test_read_state_when_file_corrupt_then_error_names_the_file(tmp_path, content, match):
+    path = tmp_path / st.GUARD_FILE
+    path.write_text(content)
+    with pytest.raises(GuardStateError, match=match) as raised:
+        st.read_state(path)
+    assert str(path) in str(raised.value)
+
+
+def test_guard_file_when_changed_on_disk_then_reread_else_cached(tmp_path):
+    path = tmp_path / st.GUARD_FILE
+    guard = GuardFile(path)
+    assert guard.read() == GuardState()
+    st.write_state(path, st.kill(GuardState(), "k", NOW))
+    assert guard.read().halted
+    path.chmod(0)  # unreadable, but unchanged: the cached state is kept
+    try:
+        assert guard.read().halted
+    finally:
+        path.chmod(0o644)
+    st.write_state(path, st.reset(GuardState(), NOW))
+    assert not guard.read().halted
+
+
+def test_guard_file_when_corrupted_then_errors_until_repaired(tmp_path):
+    path = tmp_path / st.GUARD_FILE
+    guard = GuardFile(path)
+    path.write_text("garbage")
+    with pytest.raises(GuardStateError, match="not valid JSON"):
+        guard.read()
+    with pytest.raises(GuardStateError, match="not valid JSON"):
+        guard.read()  # still, from the cache
+    st.write_state(path, GuardState())
+    assert guard.read() == GuardState()
+
+
+def test_guard_file_when_it_disappears_after_being_seen_then_error(tmp_path):
+    path = tmp_path / st.GUARD_FILE
+    st.write_state(path, st.kill(GuardState(), "k", NOW))
+    guard = GuardFile(path)
+    assert guard.read().halted
+    path.unlink()
+    with pytest.raises(GuardStateError, match="the guard file disappeared"):
+        guard.read()
+
+
+def test_guard_file_when_broken_after_a_good_read_then_error_carries_the_last_good_state(
+    tmp_path,
+):
+    path = tmp_path / st.GUARD_FILE
+    guard = GuardFile(path)
+    killed = st.kill(GuardState(), "k", NOW)
+    st.write_state(path, killed)
+    guard.read()
+    path.write_text("{")
+    with pytest.raises(GuardStateError) as raised:
+        guard.read()
+    assert raised.value.last_good == killed
