@@ -15,7 +15,10 @@ class ScriptedLadders(ProfitGuardHyperoptStrategy):
     timeframe = "5m"
     startup_candle_count = 0
     process_only_new_candles = True
-    profitguard_config = {"initial_stop": {"pct": 0.02}}  # noqa: RUF012 - Freqtrade style
+    profitguard_config = {  # noqa: RUF012 - Freqtrade style
+        "initial_stop": {"pct": 0.02},
+        "risk": {"sizing": {"method": "fixed"}},  # Freqtrade's stake_amount, as configured
+    }
 
     def populate_indicators(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
         return dataframe
