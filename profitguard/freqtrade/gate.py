@@ -341,12 +341,8 @@ class RiskGate:
             if mine is None or theirs is None or mine.empty or theirs.empty:
                 out.append(rules.Correlation(other, 0.0, 0))
                 continue
-            joined = mine[["date", "close"]].merge(
-                theirs[["date", "close"]], on="date", suffixes=("_a", "_b")
-            )
-            joined = joined.tail(window + 1)
-            a = rules.returns(joined["close_a"].tolist())
-            b = rules.returns(joined["close_b"].tolist())
+            closes_a, closes_b = shared_closes(mine, theirs, window + 1)
+            a, b = rules.returns(closes_a), rules.returns(closes_b)
             out.append(rules.Correlation(other, rules.pearson(a, b), len(a)))
         return out
 
@@ -445,3 +441,22 @@ def _last(dataframe: DataFrame | None, column: str) -> float | None:
         return float(value)
     except (TypeError, ValueError):
         return None
+
+
+def shared_closes(a: Any, b: Any, n: int) -> tuple[list[float], list[float]]:
+    """The closes of the last `n` candles both dataframes hold, oldest first.
+
+    Only a bounded tail of each is looked at (twice `n`, so a few gaps in one pair's
+    data still leave `n` shared candles): an entry's check stays cheap however long
+    the dataframes are."""
+    import numpy as np
+
+    tail_a, tail_b = a.tail(2 * n), b.tail(2 * n)
+    _, ia, ib = np.intersect1d(
+        tail_a["date"].to_numpy(), tail_b["date"].to_numpy(), return_indices=True
+    )
+    ia, ib = ia[-n:], ib[-n:]
+    return (
+        tail_a["close"].to_numpy()[ia].tolist(),
+        tail_b["close"].to_numpy()[ib].tolist(),
+    )

@@ -403,3 +403,16 @@ def test_kill_switch_when_guard_file_breaks_while_on_then_stays_on(tmp_path):
         "GUARD_STATE_UNREADABLE",
         "KILL_SWITCH",
     ]
+
+
+def test_shared_closes_when_dates_misaligned_and_gappy_then_last_shared_candles_paired():
+    from profitguard.freqtrade.gate import shared_closes
+
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    dates = [start + timedelta(minutes=5 * i) for i in range(12)]
+    a = DataFrame({"date": dates[:10], "close": [float(i) for i in range(10)]})
+    b = DataFrame({"date": [d for i, d in enumerate(dates[2:]) if i != 5],  # candle 7 missing
+                   "close": [100.0 + i for i in range(12) if i >= 2 and i != 7]})  # fmt: skip
+    closes_a, closes_b = shared_closes(a, b, 4)
+    assert closes_a == [5.0, 6.0, 8.0, 9.0]  # candles 5, 6, 8, 9: shared, oldest first
+    assert closes_b == [105.0, 106.0, 108.0, 109.0]
