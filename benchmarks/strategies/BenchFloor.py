@@ -1,9 +1,9 @@
 """Benchmark floor: the sample's entries, Freqtrade's callbacks enabled but returning nothing.
 
-`custom_stoploss` and `adjust_trade_position` are switched on exactly as profitguard
-needs them, so Freqtrade pays its own per-callback cost (it deep-copies the trade
-for every call); they return None. Trades close by a native stoploss and ROI sized
-like the sample's ladders (about 1R = 1%), so trades live about as long.
+Every callback ProfitGuardStrategy implements is switched on, so Freqtrade pays its
+own cost of calling them (it deep-copies the trade for every trade callback); each
+returns "no change". Trades close by a native stoploss and ROI sized like the
+sample's ladders (about 1R = 1%), so trades live about as long.
 """
 
 from typing import ClassVar
@@ -35,4 +35,24 @@ class BenchFloor(IStrategy):
     def adjust_trade_position(self, trade, current_time, current_rate, current_profit,
                               min_stake, max_stake, current_entry_rate, current_exit_rate,
                               current_entry_profit, current_exit_profit, **kwargs):  # fmt: skip
+        return None
+
+    def confirm_trade_entry(self, pair, order_type, amount, rate, time_in_force, current_time,
+                            entry_tag, side, **kwargs):  # fmt: skip
+        return True
+
+    def custom_stake_amount(self, pair, current_time, current_rate, proposed_stake, min_stake,
+                            max_stake, leverage, entry_tag, side, **kwargs):  # fmt: skip
+        return proposed_stake
+
+    def custom_exit(self, pair, trade, current_time, current_rate, current_profit, **kwargs):
+        return None
+
+    def check_entry_timeout(self, pair, trade, order, current_time, **kwargs):
+        return False
+
+    def order_filled(self, pair, trade, order, current_time, **kwargs):
+        return None
+
+    def bot_loop_start(self, current_time, **kwargs):
         return None
