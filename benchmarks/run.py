@@ -312,7 +312,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="smoke run: small data, 1 round")
     parser.add_argument("--out", type=Path, default=HERE / "RESULTS.md")
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument(
+        "--sections",
+        default="engine,overhead,scale,hyperopt",
+        help="comma-separated subset to run (RESULTS.md is written only when all run)",
+    )
     args = parser.parse_args(argv)
+    sections = set(args.sections.split(","))
     sys.path.insert(0, str(REPO))  # tests.exchange_fixtures
 
     from benchmarks.engine import measure
@@ -321,16 +327,28 @@ def main(argv: list[str] | None = None) -> int:
     rounds = 1 if args.quick else args.rounds
     scales = (1, 3) if args.quick else SCALES
     info = machine()
-    print("1. engine", flush=True)
-    engine = [measure("r_ladder"), measure("scaled_pct")]
-    print(f"  {engine}", flush=True)
+    engine, over, scaled, hyp = [], [], [], None
+    if "engine" in sections:
+        print("1. engine", flush=True)
+        engine = [measure("r_ladder"), measure("scaled_pct")]
+        print(f"  {engine}", flush=True)
     with tempfile.TemporaryDirectory(prefix="profitguard-bench-") as tmp:
-        print("2. backtest overhead", flush=True)
-        over = overhead(Path(tmp), rounds, days)
-        print("3. scale", flush=True)
-        scaled = scale(Path(tmp), scales, days)
-        print("4. hyperopt", flush=True)
-        hyp = hyperopt(Path(tmp), 5 if args.quick else 20, days)
+        if "overhead" in sections:
+            print("2. backtest overhead", flush=True)
+            over = overhead(Path(tmp), rounds, days)
+        if "scale" in sections:
+            print("3. scale", flush=True)
+            scaled = scale(Path(tmp), scales, days)
+        if "hyperopt" in sections:
+            print("4. hyperopt", flush=True)
+            hyp = hyperopt(Path(tmp), 5 if args.quick else 20, days)
+    if sections != {"engine", "overhead", "scale", "hyperopt"}:
+        if over:
+            for name in ("BenchFloor", "BenchNative", "ProfitGuardSample"):
+                print(f"  median wall {name}: {_median(over, name, 'wall_s'):.2f}s")
+            floor = _median(over, "BenchFloor", "wall_s")
+            print(f"  sample / floor: {_median(over, 'ProfitGuardSample', 'wall_s') / floor:.3f}")
+        return 0
     command = "./run bench" + (" --quick" if args.quick else "")
     text, keys = report(info, engine, over, scaled, hyp, command, days)
     if args.quick and args.out == HERE / "RESULTS.md":

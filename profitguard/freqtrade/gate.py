@@ -83,6 +83,7 @@ class RiskGate:
             self.guard_file = GuardFile(userdir / GUARD_FILE)
             self.status_path = userdir / STATUS_FILE
         self._candle = timedelta(seconds=timeframe_seconds)
+        self._last_stop: tuple[tuple, float] | None = None
         self._last_status = -math.inf
         self.start_run()
         if summary_at_exit:
@@ -93,7 +94,7 @@ class RiskGate:
         self.refusals: Counter[str] = Counter()
         self.checked = 0
         self.state = TradingState.ACTIVE
-        self.last_entry: dict[str, Any] | None = None
+        self.last_entry: tuple[str, datetime, tuple[Check, ...]] | None = None
         self._closed: dict[int, ClosedTrade] = {}
         self._closed_sorted: list[ClosedTrade] = []
         self._closed_mark: datetime | None = None
@@ -200,7 +201,10 @@ class RiskGate:
             pair=trade.pair,
             closed_at=trade.close_date_utc,
             profit=float(profit),
-            r=self._r_of(trade, float(profit)),
+            # R feeds Kelly sizing only; looking it up costs a custom-data read per trade
+            r=self._r_of(trade, float(profit))
+            if self.config.sizing.method is SizingMethod.KELLY
+            else None,
         )
 
     def _r_of(self, trade: Any, profit: float) -> float | None:
@@ -294,11 +298,7 @@ class RiskGate:
         )
         self.checked += 1
         self._note_state(verdict.state, verdict.checks)
-        self.last_entry = {
-            "pair": pair,
-            "time": now.isoformat(),
-            "checks": [c.as_json() for c in verdict.checks],
-        }
+        self.last_entry = (pair, now, verdict.checks)  # as JSON only in the status file
         if verdict.refusal is not None:
             self._refused(pair, verdict.refusal, now)
             return False
@@ -317,8 +317,12 @@ class RiskGate:
     ) -> float:
         from profitguard.freqtrade.strategy import _check_initial_stop
 
+        key = (pair, side, rate, now)
+        if self._last_stop is not None and self._last_stop[0] == key:
+            return self._last_stop[1]  # sizing asked a moment ago, for this very entry
         stop = self.strategy.initial_stop(pair, side, rate, now, dataframe=analyzed)
         _check_initial_stop(stop, rate, side)
+        self._last_stop = (key, float(stop))
         return float(stop)
 
     def _confidence(self, analyzed: DataFrame | None) -> float | None:
@@ -415,11 +419,17 @@ class RiskGate:
                         *entry_limits(self.config),
                     )
                 ],
-                "last_entry": self.last_entry,
+                "last_entry": self._last_entry_json(),
                 "refusals": dict(self.refusals),
                 "checked": self.checked,
             },
         )
+
+    def _last_entry_json(self) -> dict[str, Any] | None:
+        if self.last_entry is None:
+            return None
+        pair, when, checks = self.last_entry
+        return {"pair": pair, "time": when.isoformat(), "checks": [c.as_json() for c in checks]}
 
     def summary(self) -> str:
         name = self.strategy.get_strategy_name()
@@ -451,12 +461,12 @@ def shared_closes(a: Any, b: Any, n: int) -> tuple[list[float], list[float]]:
     the dataframes are."""
     import numpy as np
 
-    tail_a, tail_b = a.tail(2 * n), b.tail(2 * n)
-    _, ia, ib = np.intersect1d(
-        tail_a["date"].to_numpy(), tail_b["date"].to_numpy(), return_indices=True
-    )
+    # int64 milliseconds of the tails (object arrays of Timestamps are 1000x slower)
+    dates_a = a["date"].array[-2 * n :].as_unit("ms").asi8
+    dates_b = b["date"].array[-2 * n :].as_unit("ms").asi8
+    _, ia, ib = np.intersect1d(dates_a, dates_b, return_indices=True)
     ia, ib = ia[-n:], ib[-n:]
     return (
-        tail_a["close"].to_numpy()[ia].tolist(),
-        tail_b["close"].to_numpy()[ib].tolist(),
+        a["close"].to_numpy()[-2 * n :][ia].tolist(),
+        b["close"].to_numpy()[-2 * n :][ib].tolist(),
     )

@@ -165,6 +165,7 @@ class ProfitGuardStrategy(IStrategy):
         self._pg_persist = runmode in (RunMode.DRY_RUN, RunMode.LIVE)
         self._pg_notify = self._pg_persist and self.profitguard_settings.notifications
         self._pg_memos: dict[int, TradeMemo] = {}
+        self._pg_frames: dict[str, tuple[datetime | None, DataFrame]] = {}
         self._pg_failures: set[tuple] = set()
         self._pg_clock: datetime | None = None
         self._pg_run_gap = timedelta(seconds=2 * _timeframe_seconds(self.timeframe))
@@ -417,8 +418,15 @@ class ProfitGuardStrategy(IStrategy):
     # -------------------------------------------------------------- helpers
 
     def analyzed(self, pair: str) -> DataFrame:
-        """The pair's analyzed dataframe up to the last closed candle (no lookahead)."""
+        """The pair's analyzed dataframe up to the last closed candle (no lookahead).
+
+        Kept for the current callback time: it changes only with the candle, and
+        sizing, the gate and the initial stop all ask for it within one."""
+        cached = self._pg_frames.get(pair)
+        if cached is not None and cached[0] == self._pg_clock:
+            return cached[1]
         dataframe, _ = self.dp.get_analyzed_dataframe(pair, self.timeframe)
+        self._pg_frames[pair] = (self._pg_clock, dataframe)
         return dataframe
 
     def _pg_tick(self, now: datetime) -> None:
@@ -430,6 +438,7 @@ class ProfitGuardStrategy(IStrategy):
         another pair's main candle, so only a jump back of more than two candles counts."""
         if self._pg_clock is None or now < self._pg_clock - self._pg_run_gap:
             self._pg_memos.clear()
+            self._pg_frames.clear()
             if not self._pg_persist:
                 self._pg_gate.start_run()
             key = self.exit_config_key()
