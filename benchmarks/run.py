@@ -75,24 +75,34 @@ def ensure_data(n_pairs: int, days: float) -> Path:
     return datadir
 
 
-def backtest(ws, strategy: str, out_dir: Path) -> Run:
+def run_probed(ws, out_dir: Path, command: str, *args: str):
+    """`freqtrade <command> <args>` in the workspace under the probe:
+    (the completed process, its wall seconds, what the probe measured)."""
     from profitguard.exchange.harness import offline_env
-    from tests.exchange_fixtures import last_backtest_stats
 
-    probe_out = out_dir / f"probe-{strategy}-{time.time_ns()}.json"
-    argv = ws.argv("backtesting", "--strategy", strategy, "--cache", "none", "--export", "trades")
-    argv = [sys.executable, str(PROBE), str(probe_out), *argv[3:]]
+    probe_out = out_dir / f"probe-{command}-{time.time_ns()}.json"
+    argv = ws.argv(command, *args)
+    argv = [sys.executable, str(PROBE), str(probe_out), *argv[3:]]  # in place of -m freqtrade
     start = time.perf_counter()
     result = subprocess.run(
         argv, cwd=ws.userdir.parent, env=offline_env(), capture_output=True, text=True
     )
     wall = time.perf_counter() - start
+    probe = json.loads(probe_out.read_text()) if probe_out.exists() else {}
+    return result, wall, probe
+
+
+def backtest(ws, strategy: str, out_dir: Path) -> Run:
+    from tests.exchange_fixtures import last_backtest_stats
+
+    result, wall, probe = run_probed(
+        ws, out_dir, "backtesting", "--strategy", strategy, "--cache", "none", "--export", "trades"
+    )
     if result.returncode != 0:
         raise RuntimeError(
             f"freqtrade backtesting {strategy} failed ({result.returncode}):\n"
             f"{result.stdout[-2000:]}\n{result.stderr[-3000:]}"
         )
-    probe = json.loads(probe_out.read_text())
     trades = last_backtest_stats(ws)["strategy"][strategy]["trades"]
     candles = sum((t["close_timestamp"] - t["open_timestamp"]) // 300_000 + 1 for t in trades)
     return Run(
@@ -160,7 +170,7 @@ def scale(tmp: Path, scales: tuple[int, ...], days: float) -> list[Run]:
 
 def hyperopt(tmp: Path, epochs: int, days: float) -> dict | None:
     """Epochs per minute of `freqtrade hyperopt --spaces profitguard` on the sample."""
-    from profitguard.exchange.harness import offline_env, start_exchange
+    from profitguard.exchange.harness import start_exchange
 
     datadir = ensure_data(3, days)
     with start_exchange(datadir=datadir) as exchange:
@@ -170,22 +180,14 @@ def hyperopt(tmp: Path, epochs: int, days: float) -> dict | None:
         losses = sorted(p.stem for p in (ws.userdir / "hyperopts").glob("*.py"))
         if not losses:
             return None
-        probe_out = tmp / "probe-hyperopt.json"
-        argv = ws.argv(
-            "hyperopt", "--strategy", "ProfitGuardSample", "--spaces", "profitguard",
+        result, wall, probe = run_probed(
+            ws, tmp, "hyperopt", "--strategy", "ProfitGuardSample", "--spaces", "profitguard",
             "--hyperopt-loss", losses[0], "-e", str(epochs), "-j", "1", "--random-state", "1",
             "--disable-param-export",
         )  # fmt: skip
-        argv = [sys.executable, str(PROBE), str(probe_out), *argv[3:]]
-        start = time.perf_counter()
-        result = subprocess.run(
-            argv, cwd=ws.userdir.parent, env=offline_env(), capture_output=True, text=True
-        )
-        wall = time.perf_counter() - start
         if result.returncode != 0:
             print(f"  hyperopt failed:\n{result.stdout[-2000:]}", flush=True)
             return None
-        probe = json.loads(probe_out.read_text())
         return {
             "epochs": epochs,
             "wall_s": wall,
