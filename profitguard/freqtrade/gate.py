@@ -22,6 +22,7 @@ the status file live in `user_data/`.
 from __future__ import annotations
 
 import atexit
+import bisect
 import logging
 import math
 import time
@@ -33,6 +34,7 @@ from typing import Any
 from pandas import DataFrame
 
 from profitguard.engine import make_plan
+from profitguard.freqtrade import ledger
 from profitguard.freqtrade.trades import STATE_KEY, CorruptTradeState, TradeMemo, original_amount
 from profitguard.risk import rules
 from profitguard.risk.book import Account, ClosedTrade, OpenPosition, Proposal
@@ -40,6 +42,7 @@ from profitguard.risk.checks import Check, Figure, Rule, Unit
 from profitguard.risk.config import RiskConfig, SizingMethod
 from profitguard.risk.pipeline import account_state, entry_limits, evaluate, portfolio_checks
 from profitguard.risk.report import refusal_table
+from profitguard.risk.rules import StreakFold
 from profitguard.risk.sizing import size
 from profitguard.risk.state import (
     GUARD_FILE,
@@ -95,9 +98,7 @@ class RiskGate:
         self.checked = 0
         self.state = TradingState.ACTIVE
         self.last_entry: tuple[str, datetime, tuple[Check, ...]] | None = None
-        self._closed: dict[int, ClosedTrade] = {}
-        self._closed_sorted: list[ClosedTrade] = []
-        self._closed_mark: datetime | None = None
+        self._forget_closed()
         self._leverage: dict[str, float] = {}
         self._logged: Counter[str] = Counter()
         self._last_logged: dict[str, tuple] = {}
@@ -145,13 +146,33 @@ class RiskGate:
             raise RuntimeError("Freqtrade's wallets are not available: no equity to check")
         return float(wallets.get_total_stake_amount())
 
-    def account(self, now: datetime) -> Account:
+    def account(self, now: datetime, guard: GuardState | GuardStateError | None = None) -> Account:
         from freqtrade.persistence import Trade
 
         positions = [self._position(t) for t in Trade.get_trades_proxy(is_open=True)]
+        closed = self._closed_trades()
+        since = guard.streak_since if isinstance(guard, GuardState) else None
         return Account(
-            now=now, equity=self.equity(), positions=positions, closed=self._closed_trades()
+            now=now,
+            equity=self.equity(),
+            positions=positions,
+            closed=closed,
+            streak=self._streak(closed, since),
         )
+
+    def _streak(self, closed: list[ClosedTrade], since: datetime | None) -> StreakFold | None:
+        """The losing-streak fold over `closed`, extended as trades close (not refolded)."""
+        limit = self.config.max_consecutive_losses
+        if limit is None:
+            return None
+        minutes = self.config.loss_streak_cooldown_minutes
+        cooldown = timedelta(minutes=minutes) if minutes is not None else None
+        fold = self._streak_fold
+        if fold is None or (fold.limit, fold.since, fold.cooldown) != (limit, since, cooldown):
+            fold, self._streak_folded = StreakFold(limit, since, cooldown), 0
+        fold.extend(closed[self._streak_folded :])
+        self._streak_fold, self._streak_folded = fold, len(closed)
+        return fold
 
     def _position(self, trade: Any) -> OpenPosition:
         return OpenPosition(
@@ -169,27 +190,45 @@ class RiskGate:
         return float(trade.stop_loss) if stop is None else stop
 
     def _closed_trades(self) -> list[ClosedTrade]:
-        """Closed trades, oldest first (fetched incrementally: closed trades do not change)."""
-        from freqtrade.persistence import Trade
+        """Closed trades, oldest first, fetched incrementally (closed trades do not change):
+        in backtesting those Freqtrade appended since the last call, else the ones closed
+        since shortly before the last seen."""
+        from freqtrade.persistence import LocalTrade, Trade
 
-        if self._closed_mark is None:
+        if not self.persistent:
+            if LocalTrade.bt_trades is not self._bt_list:  # Freqtrade started a new run
+                self._forget_closed()
+                self._bt_list = LocalTrade.bt_trades
+            fresh = self._bt_list[self._bt_seen :]
+            self._bt_seen = len(self._bt_list)
+        elif self._closed_mark is None:
             fresh = Trade.get_trades_proxy(is_open=False)
         else:
             fresh = Trade.get_trades_proxy(is_open=False, close_date=self._closed_mark)
-        added = False
         for trade in fresh:
             known = self._closed.get(trade.id)
             if known is not None and known.closed_at != trade.close_date_utc:
                 # a trade id seen with another close: a new backtest run reuses ids
-                self._closed, self._closed_mark = {}, None
+                self._forget_closed()
                 return self._closed_trades()
             if known is None:
-                self._closed[trade.id] = self._closed_trade(trade)
-                added = True
-        if added:
-            self._closed_sorted = sorted(self._closed.values(), key=lambda t: t.closed_at)
-            self._closed_mark = self._closed_sorted[-1].closed_at - _CLOSED_MARGIN
+                self._add_closed(trade.id, self._closed_trade(trade))
         return self._closed_sorted
+
+    def _add_closed(self, trade_id: int, closed: ClosedTrade) -> None:
+        self._closed[trade_id] = closed
+        ordered = self._closed_sorted
+        if ordered and closed.closed_at < ordered[-1].closed_at:
+            bisect.insort(ordered, closed, key=lambda t: t.closed_at)
+            self._streak_fold = None  # folded out of order: fold again
+        else:
+            ordered.append(closed)
+        self._closed_mark = ordered[-1].closed_at - _CLOSED_MARGIN
+
+    def _forget_closed(self) -> None:
+        self._closed, self._closed_sorted, self._closed_mark = {}, [], None
+        self._bt_list, self._bt_seen = None, 0
+        self._streak_fold, self._streak_folded = None, 0
 
     def _closed_trade(self, trade: Any) -> ClosedTrade:
         profit = trade.close_profit_abs
@@ -208,20 +247,27 @@ class RiskGate:
         )
 
     def _r_of(self, trade: Any, profit: float) -> float | None:
-        """The closed trade's profit in R, from its initial stop in custom data (None: unknown)."""
-        record = trade.get_custom_data(STATE_KEY)
-        if record is None:
-            return None
-        try:
-            memo = TradeMemo.from_record(
-                record, trade_id=trade.id, opened_at=trade.open_date_utc.timestamp()
-            )
-        except CorruptTradeState as exc:
-            log.warning(
-                "profitguard: R of closed trade %s unknown (left out of Kelly): %s", trade.id, exc
-            )
-            return None
-        risk = original_amount(trade) * abs(trade.open_rate - memo.initial_stop)
+        """The closed trade's profit in R, from its initial stop (None: unknown): the
+        run's ledger in backtesting, the trade's custom data otherwise."""
+        if not self.persistent:
+            initial_stop = ledger.initial_stop_of(trade)
+            if initial_stop is None:
+                return None
+        else:
+            record = trade.get_custom_data(STATE_KEY)
+            if record is None:
+                return None
+            try:
+                memo = TradeMemo.from_record(record, trade_id=trade.id, opened_at=trade.open_date)
+            except CorruptTradeState as exc:
+                log.warning(
+                    "profitguard: R of closed trade %s unknown (left out of Kelly): %s",
+                    trade.id,
+                    exc,
+                )
+                return None
+            initial_stop = memo.initial_stop
+        risk = original_amount(trade) * abs(trade.open_rate - initial_stop)
         return profit / risk if risk > 0 else None
 
     # ------------------------------------------------------------ the entry
@@ -271,7 +317,7 @@ class RiskGate:
     def confirm(self, pair: str, *, amount: float, rate: float, now: datetime, side: str) -> bool:
         """confirm_trade_entry: every rule in order; False at the first refusal."""
         guard = self.guard()
-        account = self.account(now)
+        account = self.account(now, guard)
         analyzed = self.strategy.analyzed(pair)
         stop = self._initial_stop(pair, side, rate, now, analyzed)
         leverage = self._leverage.pop(pair, 1.0)
@@ -397,7 +443,7 @@ class RiskGate:
         if not self.persistent:
             return
         guard = self.guard()
-        account = self.account(now)
+        account = self.account(now, guard)
         state, checks = account_state(self.config, guard, account)
         self._note_state(state, checks)
         if time.monotonic() - self._last_status < STATUS_INTERVAL_S:

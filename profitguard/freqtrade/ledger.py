@@ -40,6 +40,11 @@ def record(trade: Any, initial_stop: float) -> None:
     _stops[key(trade.pair, _ms(trade.open_date_utc), trade.is_short)] = float(initial_stop)
 
 
+def initial_stop_of(trade: Any) -> float | None:
+    """The recorded initial stop of `trade` (a Freqtrade trade) in this run, or None."""
+    return _stops.get(key(trade.pair, _ms(trade.open_date_utc), trade.is_short))
+
+
 def initial_stop(pair: str, open_ms: int, is_short: bool) -> float | None:
     """The recorded initial stop of the run's trade, or None."""
     return _stops.get(key(pair, open_ms, is_short))

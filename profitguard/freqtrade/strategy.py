@@ -290,8 +290,7 @@ class ProfitGuardStrategy(IStrategy):
         candles of where the last run's final callback was. Dry-run and live call it
         on every candle and have no runs: their state carries on."""
         if not self._pg_persist:
-            self._pg_clock = None
-            ledger.start_run()
+            self._pg_clock = None  # the next callback starts the run afresh (`_pg_tick`)
         return super().ft_advise_signals(dataframe, metadata)
 
     # ------------------------------------------------- the risk gate (§4)
@@ -439,8 +438,9 @@ class ProfitGuardStrategy(IStrategy):
         if self._pg_clock is None or now < self._pg_clock - self._pg_run_gap:
             self._pg_memos.clear()
             self._pg_frames.clear()
-            if not self._pg_persist:
+            if not self._pg_persist:  # backtesting: per-run state of the gate and ledger
                 self._pg_gate.start_run()
+                ledger.start_run()
             key = self.exit_config_key()
             if key != self._pg_exits_key:
                 self._pg_exits = self.exit_config()
@@ -467,31 +467,40 @@ class ProfitGuardStrategy(IStrategy):
         return memo if memo is not None and memo.opened_at == trade.open_date else None
 
     def _pg_memo(self, trade: Any, now: datetime) -> TradeMemo:
-        """The trade's memo: from memory, else from custom data, else new (initial stop)."""
-        opened_at = trade.open_date
+        """The trade's memo: from memory, else from its stored record, else new.
+
+        Dry-run and live store the record in the trade's custom data (restarts);
+        backtesting keeps only the initial stop, in the run's ledger (custom data is
+        a list Freqtrade scans on every access there, and nothing restarts)."""
         memo = self._pg_known_memo(trade)
         if memo is not None:
             return memo
-        record = trade.get_custom_data(STATE_KEY)
-        if record is not None:
-            memo = TradeMemo.from_record(record, trade_id=trade.id, opened_at=opened_at)
+        stop = None
+        if self._pg_persist:
+            record = trade.get_custom_data(STATE_KEY)
+            if record is not None:
+                memo = TradeMemo.from_record(record, trade_id=trade.id, opened_at=trade.open_date)
         else:
-            side = "short" if trade.is_short else "long"
-            stop = self.initial_stop(
-                trade.pair, side, trade.open_rate, now, dataframe=self.analyzed(trade.pair)
-            )
-            _check_initial_stop(stop, trade.open_rate, side)
+            stop = ledger.initial_stop_of(trade)
+        if memo is None:
+            if stop is None:
+                side = "short" if trade.is_short else "long"
+                stop = self.initial_stop(
+                    trade.pair, side, trade.open_rate, now, dataframe=self.analyzed(trade.pair)
+                )
+                _check_initial_stop(stop, trade.open_rate, side)
             memo = TradeMemo(
                 trade_id=trade.id,
-                opened_at=opened_at,
+                opened_at=trade.open_date,
                 initial_stop=float(stop),
                 best=trade.open_rate,
                 worst=trade.open_rate,
             )
-            self._pg_save(trade, memo, always=True)
+            if self._pg_persist:
+                self._pg_save(trade, memo)
+            else:
+                ledger.record(trade, memo.initial_stop)  # R for sizing and the hyperopt loss
         self._pg_memos[trade.id] = memo
-        if not self._pg_persist:  # backtesting: R for the hyperopt loss
-            ledger.record(trade, memo.initial_stop)
         return memo
 
     def _pg_position(self, trade: Any, memo: TradeMemo) -> Position:
@@ -559,9 +568,9 @@ class ProfitGuardStrategy(IStrategy):
         self._pg_save(trade, memo)
         return decision
 
-    def _pg_save(self, trade: Any, memo: TradeMemo, *, always: bool = False) -> None:
+    def _pg_save(self, trade: Any, memo: TradeMemo) -> None:
         """Write the memo to custom data when it changed (dry-run and live: restarts)."""
-        if not (always or self._pg_persist):
+        if not self._pg_persist:
             return
         record = memo.record()
         if record != memo.written:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -48,6 +49,9 @@ class Account:
     equity: float  # the capital the bot trades with (stake currency, at cost)
     positions: Sequence[OpenPosition] = ()
     closed: Sequence[ClosedTrade] = ()
+    # `closed` folded by the losing-streak rule so far, when the caller keeps one
+    # up to date (else the rule folds `closed` itself)
+    streak: Any = None
 
     @property
     def heat(self) -> float:

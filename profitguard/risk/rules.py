@@ -13,10 +13,11 @@ limit on paper is treated as equal.
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
@@ -83,9 +84,18 @@ def period_end(now: datetime, period: Period) -> datetime:
     return (start + timedelta(days=32)).replace(day=1)
 
 
+def _closed_at(trade: ClosedTrade) -> datetime:
+    return trade.closed_at
+
+
 def realized_pnl(closed: Sequence[ClosedTrade], start: datetime, now: datetime) -> float:
-    """Profit of the trades closed in [start, now]; a trade counts in the period it closes."""
-    return math.fsum(t.profit for t in closed if start <= t.closed_at <= now)
+    """Profit of the trades closed in [start, now]; a trade counts in the period it closes.
+
+    `closed` is oldest first (as `Account.closed`): the period's trades are found by
+    bisection, so a check costs the period's trades, not the whole history."""
+    lo = bisect.bisect_left(closed, start, key=_closed_at)
+    hi = bisect.bisect_right(closed, now, key=_closed_at)
+    return math.fsum(t.profit for t in closed[lo:hi])
 
 
 def period_loss(limit: float, period: Period, account: Account) -> Check:
@@ -113,6 +123,62 @@ class Streak:
     paused: bool
 
 
+@dataclass(slots=True)
+class StreakFold:
+    """The losing-streak rule folded over closed trades, oldest first.
+
+    Once `limit` losses in a row close, entries pause: until a reset when there is
+    no `cooldown` (the count then goes on until a win), else until the last of them
+    closed + `cooldown`, after which the count restarts; a trade that closes while
+    paused counts towards the next streak. Only trades closed after `since` (the
+    last reset) count. The fold does not depend on the time it is asked at, so it
+    can be extended as trades close (`extend`) and asked at any later time (`at`).
+    """
+
+    limit: int
+    since: datetime | None
+    cooldown: timedelta | None
+    losses: int = 0
+    until_reset: bool = False  # reached without a cooldown
+    counting: bool = True  # after reaching it without a cooldown: until the first win
+    pauses: list[tuple[datetime, int]] = field(default_factory=list)  # (until, losses)
+    last_closed: datetime | None = None
+
+    def add(self, trade: ClosedTrade) -> None:
+        if self.since is not None and trade.closed_at <= self.since:
+            return
+        self.last_closed = trade.closed_at
+        if self.until_reset:
+            if self.counting:
+                if trade.profit >= 0:
+                    self.counting = False
+                else:
+                    self.losses += 1
+            return
+        self.losses = self.losses + 1 if trade.profit < 0 else 0
+        if self.losses >= self.limit:
+            if self.cooldown is None:
+                self.until_reset = True
+                return
+            self.pauses.append((trade.closed_at + self.cooldown, self.losses))
+            self.losses = 0
+
+    def extend(self, closed: Sequence[ClosedTrade]) -> StreakFold:
+        for trade in closed:
+            self.add(trade)
+        return self
+
+    def at(self, now: datetime) -> Streak:
+        """The streak as of `now` (trades closed up to `now` folded in)."""
+        if self.until_reset:
+            return Streak(self.losses, None, True)
+        i = bisect.bisect_right(self.pauses, now, key=lambda pause: pause[0])
+        if i < len(self.pauses):  # the first pause still running: it decides
+            until, losses = self.pauses[i]
+            return Streak(losses, until, True)
+        return Streak(self.losses, None, False)
+
+
 def losing_streak(
     limit: int,
     closed: Sequence[ClosedTrade],
@@ -121,35 +187,10 @@ def losing_streak(
     now: datetime,
     cooldown: timedelta | None,
 ) -> Streak:
-    """Consecutive losing trades (profit after fees below zero), oldest first.
-
-    Only trades closed after `since` (the last reset) count. Once `limit` losses
-    in a row close, entries pause: until a reset when there is no `cooldown`, else
-    until the last of them closed + `cooldown`, after which the count restarts.
-    A trade that closes while paused counts towards the next streak."""
-    losses = 0
-    paused_until: datetime | None = None
-    paused = False
-    for trade in closed:
-        if (since is not None and trade.closed_at <= since) or trade.closed_at > now:
-            continue
-        if paused:  # until a reset: only how long the streak grew is still of interest
-            if trade.profit >= 0:
-                break
-            losses += 1
-            continue
-        losses = losses + 1 if trade.profit < 0 else 0
-        if losses >= limit:
-            if cooldown is None:
-                paused = True
-                continue
-            paused_until = trade.closed_at + cooldown
-            if now < paused_until:
-                return Streak(losses, paused_until, True)
-            losses = 0  # the cooldown has passed: a new count
-    if paused:
-        return Streak(losses, None, True)
-    return Streak(losses, None, False)
+    """Consecutive losing trades (profit after fees below zero) as of `now`: the
+    `StreakFold` over the trades closed up to `now`."""
+    upto = bisect.bisect_right(closed, now, key=_closed_at)
+    return StreakFold(limit, since, cooldown).extend(closed[:upto]).at(now)
 
 
 def loss_streak(
@@ -159,7 +200,13 @@ def loss_streak(
     since: datetime | None,
     cooldown: timedelta | None,
 ) -> Check:
-    streak = losing_streak(limit, account.closed, since=since, now=account.now, cooldown=cooldown)
+    fold = account.streak
+    if fold is not None and (fold.limit, fold.since, fold.cooldown) == (limit, since, cooldown):
+        streak = fold.at(account.now)  # kept up to date as trades close (the adapter's)
+    else:
+        streak = losing_streak(
+            limit, account.closed, since=since, now=account.now, cooldown=cooldown
+        )
     extra: tuple[Figure, ...] = ()
     if streak.paused:
         until = streak.paused_until if streak.paused_until is not None else "reset"

@@ -110,6 +110,7 @@ def test_ledger_when_backtest_entry_fills_then_initial_stop_recorded_until_next_
     assert ledger.initial_stop("BTC/USDT", opened_ms, False) == pytest.approx(98.0)
     assert ledger.initial_stop("BTC/USDT", opened_ms, True) is None
     new_run(strategy)
+    strategy.bot_loop_start(current_time=OPENED)  # the next run's first callback
     assert ledger.initial_stop("BTC/USDT", opened_ms, False) is None
 
 

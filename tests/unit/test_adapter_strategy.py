@@ -18,7 +18,7 @@ from freqtrade.persistence import CustomDataWrapper
 from freqtrade.strategy import stoploss_from_absolute
 from pandas import DataFrame
 
-from profitguard.freqtrade import ProfitGuardStrategy
+from profitguard.freqtrade import ProfitGuardStrategy, ledger
 from profitguard.freqtrade.trades import STATE_KEY
 from tests.unit.test_adapter_trades import OPENED, make_trade
 
@@ -121,13 +121,23 @@ def test_settings_when_config_section_present_then_it_wins_key_by_key():
     assert strategy.profitguard_settings.initial_stop.pct == 0.02  # the class's, kept
 
 
-def test_custom_stoploss_when_entry_filled_then_initial_stop_from_the_fill():
-    strategy = started()
+def initial_stop_stored(strategy, trade) -> float:
+    """Where the initial stop is kept: custom data in dry-run/live, the run's ledger
+    in backtesting."""
+    if strategy.config["runmode"] in (RunMode.DRY_RUN, RunMode.LIVE):
+        return trade.get_custom_data(STATE_KEY)["initial_stop"]
+    assert trade.get_custom_data(STATE_KEY) is None  # backtesting writes none
+    return ledger.initial_stop_of(trade)
+
+
+@pytest.mark.parametrize("runmode", [RunMode.BACKTEST, RunMode.DRY_RUN])
+def test_custom_stoploss_when_entry_filled_then_initial_stop_from_the_fill(runmode):
+    strategy = started(runmode=runmode)
     trade = make_trade(10.0, 100.0)
     strategy.order_filled(trade.pair, trade, trade.orders[0], OPENED)
     ratio = stop_of(strategy, trade, 100.0, after_fill=True)
     assert ratio == pytest.approx(stoploss_from_absolute(98.0, 100.0))
-    assert trade.get_custom_data(STATE_KEY)["initial_stop"] == pytest.approx(98.0)
+    assert initial_stop_stored(strategy, trade) == pytest.approx(98.0)
 
 
 def test_custom_stoploss_when_price_rises_then_ladder_stop_and_tp_waits_for_adjust():
@@ -173,7 +183,7 @@ def test_adjust_when_level_too_small_for_the_exchange_then_skipped_and_remembere
 
 
 def test_custom_stoploss_when_record_corrupt_then_none_and_logged_once(caplog):
-    strategy = started()
+    strategy = started(runmode=RunMode.DRY_RUN)  # where a record is read back
     trade = make_trade(10.0, 100.0)
     trade.set_custom_data(STATE_KEY, {"v": 1, "initial_stop": "oops"})
     with caplog.at_level(logging.ERROR):
@@ -220,7 +230,7 @@ def test_initial_stop_when_dataframe_has_atr_then_atr_multiple_from_the_entry():
     strategy = started(WithAtr)
     trade = make_trade(10.0, 100.0)
     strategy.order_filled(trade.pair, trade, trade.orders[0], OPENED)
-    assert trade.get_custom_data(STATE_KEY)["initial_stop"] == pytest.approx(97.0)  # 2 x 1.5
+    assert initial_stop_stored(strategy, trade) == pytest.approx(97.0)  # 2 x 1.5
 
 
 def test_atr_trailing_when_enabled_then_chandelier_stop_from_the_peak():
@@ -228,7 +238,7 @@ def test_atr_trailing_when_enabled_then_chandelier_stop_from_the_peak():
     trade = make_trade(10.0, 100.0)
     ratio = stop_of(strategy, trade, 110.0)
     assert ratio == pytest.approx(stoploss_from_absolute(110.0 - 4.5, 110.0))
-    assert trade.get_custom_data(STATE_KEY)["initial_stop"] == pytest.approx(97.0)
+    assert initial_stop_stored(strategy, trade) == pytest.approx(97.0)
 
 
 def fill(trade, amount: float, price: float, tag: str, *, status: str = "closed", filled=None):
