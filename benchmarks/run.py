@@ -287,16 +287,32 @@ def report(
         "",
         f"## 3. Scale: {days:g} days of 5m candles",
         "",
-        "| pairs | strategy | wall s | loop CPU s | loop CPU µs per pair-candle | peak RSS MB |",
-        "|---|---|---|---|---|---|",
+        "The sample's risk gate caps open positions at 5 (the floor opens up to half the",
+        "pairs at once), so at 10 and 50 pairs it does less work per candle: compare each",
+        "variant with itself across scales, and read the trades.",
+        "",
+        "| pairs | strategy | trades | wall s | loop CPU s | loop CPU µs per pair-candle "
+        "| peak RSS MB |",
+        "|---|---|---|---|---|---|---|",
     ]
     for r in scaled:
         per = r.loop_cpu_s / (r.pairs * days * 288) * 1e6
         lines.append(
-            f"| {r.pairs} | {r.strategy} | {r.wall_s:.2f} | {r.loop_cpu_s:.2f} | {per:.2f} | "
+            f"| {r.pairs} | {r.strategy} | {r.trades} | {r.wall_s:.2f} | {r.loop_cpu_s:.2f} "
+            f"| {per:.2f} | "
             f"{r.peak_rss_mb:.0f} |"
         )
-    lines += ["", "## 4. Hyperopt", ""]
+    lines += [
+        "",
+        "Memory: profitguard keeps per open trade a small memo (dropped when the trade",
+        "closes), per pair the current analyzed frame (a reference to Freqtrade's), and",
+        "per closed trade one record for the risk rules, as Freqtrade keeps its own",
+        "trade: nothing grows per candle. Peak RSS of the sample stays at or below the",
+        "floor's at every scale.",
+        "",
+        "## 4. Hyperopt",
+        "",
+    ]
     if hyp:
         lines.append(
             f"{hyp['epochs']} epochs of `--spaces profitguard` (`-j 1`, loss {hyp['loss']}) in "
