@@ -24,7 +24,21 @@ def _timer_overhead_ns(samples: int = 20_000) -> float:
     return statistics.median(deltas)
 
 
-def measure(preset: str, *, positions: int = 1000, updates: int = 200, seed: int = 7) -> dict:
+def measure(preset: str, *, repeats: int = 5, **kwargs) -> dict:
+    """`measure_once` `repeats` times: the median of each figure, and the medians' spread
+    (the machine is shared; one sample of it is noise as much as signal)."""
+    runs = [measure_once(preset, seed=7 + i, **kwargs) for i in range(repeats)]
+    medians = sorted(r["median_us"] for r in runs)
+    return {
+        "preset": preset,
+        "updates": sum(r["updates"] for r in runs),
+        "median_us": statistics.median(medians),
+        "p99_us": statistics.median(r["p99_us"] for r in runs),
+        "median_spread_us": (medians[0], medians[-1]),
+    }
+
+
+def measure_once(preset: str, *, positions: int = 1000, updates: int = 200, seed: int = 7) -> dict:
     rng = random.Random(seed)
     config = PRESETS[preset]
 
