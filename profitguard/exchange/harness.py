@@ -162,7 +162,7 @@ class Workspace:
         until: Callable[[], bool],
         timeout: float,
         poll: float = 1.0,
-    ) -> subprocess.CompletedProcess:
+    ) -> BotRun:
         """Start ``freqtrade <command>``, stop it with SIGINT once ``until()`` is true or
         after ``timeout`` seconds, and return its exit status and output."""
         log = self.userdir / "logs" / f"{command}-{time.time_ns()}.log"
@@ -182,8 +182,28 @@ class Workspace:
                         break
                     time.sleep(poll)
             finally:
+                running = log.stat().st_size
                 stop_process(proc)
-        return subprocess.CompletedProcess(proc.args, proc.returncode, log.read_text(), None)
+        output = log.read_bytes()
+        return BotRun(
+            proc.args,
+            proc.returncode,
+            output.decode(errors="replace"),
+            None,
+            running=output[:running].decode(errors="replace"),
+        )
+
+
+class BotRun(subprocess.CompletedProcess):
+    """A stopped bot's output; ``running`` is what it wrote before it was told to stop.
+
+    Freqtrade's own Ctrl-C handling can print a traceback when the signal lands inside
+    a database call (its cleanup then meets the interrupted transaction); checks for
+    errors of the run itself read ``running``."""
+
+    def __init__(self, *args, running: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.running = running
 
 
 def stop_process(proc: subprocess.Popen, grace: float = 30.0) -> int:

@@ -119,7 +119,7 @@ def test_dry_run_when_live_replay_then_enters_and_exits_by_roi_and_stoploss(
     result = ws.run_until("trade", "--strategy", "ReplayProbe", until=both_exits_seen, timeout=150)
 
     assert both_exits_seen(), result.stdout[-3000:]
-    assert "Traceback" not in result.stdout
+    assert "Traceback" not in result.running
     hits = exchange.stats()["hits"]
     assert hits["GET /api/v3/klines"] >= 2
     assert hits["GET /api/v3/depth"] >= 2  # prices for entries, exits and stops

@@ -115,4 +115,4 @@ def test_guard_kill_when_bot_holds_trades_then_all_exit_entries_stop_until_reset
     reopened = [t for t in trades if t["id"] not in seen["held"]]
     opened = datetime.fromisoformat(reopened[0]["open_date"]).replace(tzinfo=UTC)
     assert opened >= seen["reset_at"].replace(microsecond=0)
-    assert "Traceback" not in log
+    assert "Traceback" not in result.running

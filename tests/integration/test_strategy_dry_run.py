@@ -105,7 +105,7 @@ def test_dry_run_when_restarted_after_tp1_then_tp2_and_stop_follow_and_tp1_never
 
     second = ws.run_until("trade", "--strategy", "AlwaysIn", until=first_trade_closed, timeout=200)
     assert first_trade_closed(), second.stdout[-4000:]
-    assert "Traceback" not in first.stdout + second.stdout
+    assert "Traceback" not in first.running + second.running
 
     trade = dry_run_trades(ws)[0]
     orders = [o for o in exit_orders(ws, trade["id"]) if o["status"] == "closed"]
