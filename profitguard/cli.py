@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+from datetime import UTC, datetime
 
 # subcommand -> module that registers it
 SUBCOMMANDS: dict[str, str] = {
@@ -24,6 +25,13 @@ SUBCOMMANDS: dict[str, str] = {
 
 class UsageError(Exception):
     """Bad command-line input: reported on one line, exit status 2."""
+
+
+def parse_utc(text: str) -> datetime:
+    """An ISO date or time from the command line, UTC unless it names its zone
+    (ValueError when it is neither)."""
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 class _Parser(argparse.ArgumentParser):

@@ -247,15 +247,14 @@ def run(args: argparse.Namespace) -> int:
 
 def _time(text: str) -> int:
     """ms since the epoch, from digits (ms) or an ISO time (UTC unless it says otherwise)."""
+    from profitguard.cli import parse_utc
+
     if text.isdigit():
         return int(text)
     try:
-        moment = datetime.fromisoformat(text)
+        return int(parse_utc(text).timestamp() * 1000)
     except ValueError:
         raise ValueError(f"{text!r} is neither an ISO time nor milliseconds") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return int(moment.timestamp() * 1000)
 
 
 def load_candles(path: Path, start: str | None) -> list[Candle]:

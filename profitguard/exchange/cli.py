@@ -80,17 +80,12 @@ def register(subparsers) -> None:
 
 
 def _parse_date_ms(text: str) -> int:
-    from datetime import UTC, datetime
-
-    from profitguard.cli import UsageError
+    from profitguard.cli import UsageError, parse_utc
 
     try:
-        parsed = datetime.fromisoformat(text)
+        return int(parse_utc(text).timestamp() * 1000)
     except ValueError:
         raise UsageError(f"--replay-start: not a date: {text!r} (e.g. 2025-11-01)") from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return int(parsed.timestamp() * 1000)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -52,18 +52,14 @@ def register(subparsers) -> None:
 
 
 def run_generate(args: argparse.Namespace) -> int:
-    from datetime import UTC, datetime
-
-    from profitguard.cli import UsageError
+    from profitguard.cli import UsageError, parse_utc
     from profitguard.exchange import generate as gen
     from profitguard.exchange.markets import split_pair
 
     try:
-        end = datetime.fromisoformat(args.end)
+        end = parse_utc(args.end)
     except ValueError:
         raise UsageError(f"--end: not a date: {args.end!r} (e.g. 2026-01-01)") from None
-    if end.tzinfo is None:
-        end = end.replace(tzinfo=UTC)
     for pair in args.pairs:
         try:
             split_pair(pair)
