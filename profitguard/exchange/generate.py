@@ -245,13 +245,13 @@ def generate(
 
     Timeframes must be whole multiples of a minute. Returns the files written.
     """
-    if days <= 0:
-        raise ValueError(f"'days' must be positive, was {days!r}")
+    minutes = round(days * MINUTES_PER_DAY) if math.isfinite(days) else 0
+    if minutes < 1:
+        raise ValueError(f"'days' must be at least one minute (1/1440), was {days!r}")
     tf_ms = {tf: timeframe_ms(tf) for tf in timeframes}
     bad = [tf for tf, ms in tf_ms.items() if ms % MINUTE_MS]
     if bad:
         raise ValueError(f"timeframes must be whole minutes, got {bad}")
-    minutes = round(days * MINUTES_PER_DAY)
     end_ms = int(end.timestamp() * 1000) // MINUTE_MS * MINUTE_MS
     minute_data = generate_minutes(
         list(pairs), seed=seed, start_ms=end_ms - minutes * MINUTE_MS, minutes=minutes

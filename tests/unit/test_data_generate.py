@@ -48,10 +48,19 @@ def test_generate_when_5m_and_1m_then_5m_is_the_1m_aggregated(tmp_path):
     assert five.ts[-1] + 5 * MINUTE_MS == int(END.timestamp() * 1000)
 
 
-@pytest.mark.parametrize("value", [{"days": 0}, {"timeframes": ("30s",)}])
-def test_generate_when_invalid_arguments_then_raises(tmp_path, value):
-    with pytest.raises(ValueError, match=r"days|whole minutes"):
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ({"days": 0}, "'days' must be at least one minute"),
+        ({"days": 0.0001}, "'days' must be at least one minute"),  # rounds to no candle
+        ({"days": float("nan")}, "'days' must be at least one minute"),
+        ({"timeframes": ("30s",)}, "whole minutes"),
+    ],
+)
+def test_generate_when_invalid_arguments_then_raises(tmp_path, value, message):
+    with pytest.raises(ValueError, match=message):
         gen.generate(tmp_path, **value)
+    assert not any(tmp_path.iterdir())  # nothing written
 
 
 @pytest.mark.parametrize("pair", PAIRS)
