@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
 
     config = ftc.load_json_config(config_path)
     pairs = ftc.whitelist_pairs(config)
-    datadir = ftc.config_datadir(config, config_path)
+    datadir = ftc.config_datadir(config, args.userdir)
     started = time.monotonic()
 
     missing = _missing_data(datadir, pairs)

@@ -32,7 +32,8 @@ def register(subparsers) -> None:
         "--datadir",
         type=Path,
         default=None,
-        help="directory of OHLCV files (default: the config's datadir, user_data/data/binance)",
+        help="directory of OHLCV files (default: where Freqtrade reads the config's data, "
+        "user_data/data/binance)",
     )
     parser.add_argument("--host", default=DEFAULT_HOST, help="address to bind (default: loopback)")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="port (default: 8765)")
@@ -114,7 +115,7 @@ def run(args: argparse.Namespace) -> int:
             config = ftc.load_json_config(config_path)
         except ValueError as exc:
             raise UsageError(str(exc)) from None
-    datadir = args.datadir or ftc.config_datadir(config, config_path or DEFAULT_CONFIG)
+    datadir = args.datadir or ftc.config_datadir(config)
     if args.datadir is not None and not datadir.is_dir():
         raise UsageError(f"--datadir: no such directory: {datadir}")
     if not 0 <= args.port <= 65535:

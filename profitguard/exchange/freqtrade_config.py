@@ -73,11 +73,14 @@ def whitelist_pairs(config: dict) -> list[str]:
     return [p for p in pairs if _LITERAL_PAIR.match(p)]
 
 
-def config_datadir(config: dict, config_path: Path) -> Path:
-    """Where Freqtrade would look for this config's data (``datadir`` or the default)."""
-    if config.get("datadir"):
-        return Path(config["datadir"])
-    userdir = Path(config.get("user_data_dir", "user_data"))
+def config_datadir(config: dict, userdir: Path | None = None) -> Path:
+    """Where Freqtrade looks for this config's candles: ``<user dir>/data/<exchange>``.
+
+    The user directory is ``userdir`` (Freqtrade's ``--userdir``), else the config's
+    ``user_data_dir``, else ``user_data``. Freqtrade ignores a ``datadir`` key in the
+    config (only its ``--datadir`` option moves the data), and so does this.
+    """
+    userdir = Path(userdir if userdir is not None else config.get("user_data_dir", "user_data"))
     return userdir / "data" / config.get("exchange", {}).get("name", "binance").lower()
 
 

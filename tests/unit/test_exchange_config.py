@@ -8,6 +8,7 @@ from freqtrade.configuration.config_validation import (
     validate_config_consistency,
     validate_config_schema,
 )
+from freqtrade.configuration.directory_operations import create_datadir
 from freqtrade.exceptions import ConfigurationError
 
 from profitguard.exchange.freqtrade_config import (
@@ -42,7 +43,15 @@ def test_shipped_config_when_loaded_then_offline_dry_run_against_the_local_serve
     assert config["pairlists"] == [{"method": "StaticPairList"}]
     assert config["stake_currency"] == "USDT"
     assert whitelist_pairs(config) == ["BTC/USDT", "ETH/USDT", "SOL/USDT"]
-    assert config_datadir(config, SHIPPED) == Path("user_data/data/binance")
+    assert config_datadir(config) == Path("user_data/data/binance")
+
+
+def test_config_datadir_when_user_dir_set_then_where_freqtrade_reads_candles(tmp_path):
+    config = {"exchange": {"name": "Binance"}, "user_data_dir": str(tmp_path / "ud")}
+    config["datadir"] = str(tmp_path / "ignored")  # Freqtrade reads only --datadir
+    assert config_datadir(config) == create_datadir(config) == tmp_path / "ud/data/binance"
+    cli_userdir = {**config, "user_data_dir": str(tmp_path / "cli")}  # --userdir wins
+    assert config_datadir(config, tmp_path / "cli") == create_datadir(cli_userdir)
 
 
 def test_ccxt_config_when_built_then_every_binance_host_points_at_the_server():
