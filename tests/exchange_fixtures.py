@@ -10,7 +10,7 @@ Backtest a handful of crafted candles::
                                  datadir=datadir)
         result = ws.run("backtesting", "--strategy", "MyStrategy", "--timeframe-detail", "1m")
         assert result.returncode == 0, result.stdout
-        trades = ws.backtest_trades()                            # Freqtrade's trades DataFrame
+        trades = last_backtest_stats(ws)["strategy"]["MyStrategy"]["trades"]  # list of dicts
 
 Dry-run on a scripted live replay (one 1m candle per second, stamped with the wall clock)::
 
@@ -90,7 +90,10 @@ def freqtrade_workspace(tmp_path):
 
 
 def last_backtest_stats(ws: Workspace) -> dict:
-    """The JSON stats of the workspace's latest backtest (``strategy`` -> {trades, ...})."""
+    """The JSON stats of the workspace's latest backtest (``strategy`` -> {trades, ...}).
+
+    Read with the json module, not Freqtrade's ``load_backtest_stats``, whose rapidjson
+    native number mode can read a float one ulp off: these are the file's numbers."""
     results = ws.userdir / "backtest_results"
     last = json.loads((results / ".last_result.json").read_text())["latest_backtest"]
     with zipfile.ZipFile(results / last) as zf:

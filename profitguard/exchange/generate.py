@@ -256,18 +256,33 @@ def generate(
     minute_data = generate_minutes(
         list(pairs), seed=seed, start_ms=end_ms - minutes * MINUTE_MS, minutes=minutes
     )
+    return [
+        write_candles(
+            datadir, pair, tf, candles if ms == MINUTE_MS else resample(candles, ms), data_format
+        )
+        for pair, candles in minute_data.items()
+        for tf, ms in tf_ms.items()
+    ]
+
+
+def write_candles(
+    datadir: Path,
+    pair: str,
+    timeframe: str,
+    candles: Candles | list,
+    data_format: str = "feather",
+) -> Path:
+    """Store spot candles (or ``[[ts_ms, o, h, l, c, v], ...]`` rows) as Freqtrade would;
+    returns the file written."""
     from freqtrade.data.history import get_datahandler
     from freqtrade.enums import CandleType
 
+    if not isinstance(candles, Candles):
+        candles = Candles.from_rows(candles)
     Path(datadir).mkdir(parents=True, exist_ok=True)
     handler = get_datahandler(Path(datadir), data_format)
-    written = []
-    for pair, candles in minute_data.items():
-        for tf, ms in tf_ms.items():
-            out = candles if ms == MINUTE_MS else resample(candles, ms)
-            handler.ohlcv_store(pair, tf, to_dataframe(out), CandleType.SPOT)
-            written.append(handler._pair_data_filename(Path(datadir), pair, tf, CandleType.SPOT))
-    return written
+    handler.ohlcv_store(pair, timeframe, to_dataframe(candles), CandleType.SPOT)
+    return handler._pair_data_filename(Path(datadir), pair, timeframe, CandleType.SPOT)
 
 
 def to_dataframe(candles: Candles):

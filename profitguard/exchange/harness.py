@@ -22,8 +22,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from profitguard.exchange.candles import Candles
 from profitguard.exchange.freqtrade_config import freqtrade_config, write_config
+from profitguard.exchange.generate import write_candles as write_candles  # for the fixtures
 from profitguard.exchange.server import ExchangeServer, ReplayOptions, build_api
 
 
@@ -67,27 +67,6 @@ def start_exchange(
     (0: a free one). Markets: ``pairs`` plus every pair with data."""
     api = build_api(datadir=datadir, pairs=list(pairs), replay=replay)
     return RunningExchange(ExchangeServer(api, host, port).start())
-
-
-def write_candles(
-    datadir: Path,
-    pair: str,
-    timeframe: str,
-    candles: Candles | list,
-    data_format: str = "feather",
-) -> Path:
-    """Store candles (or ``[[ts_ms, o, h, l, c, v], ...]`` rows) as Freqtrade would."""
-    from freqtrade.data.history import get_datahandler
-    from freqtrade.enums import CandleType
-
-    from profitguard.exchange.generate import to_dataframe
-
-    if not isinstance(candles, Candles):
-        candles = Candles.from_rows(candles)
-    Path(datadir).mkdir(parents=True, exist_ok=True)
-    handler = get_datahandler(Path(datadir), data_format)
-    handler.ohlcv_store(pair, timeframe, to_dataframe(candles), CandleType.SPOT)
-    return handler._pair_data_filename(Path(datadir), pair, timeframe, CandleType.SPOT)
 
 
 def freqtrade_argv(*args: str) -> list[str]:
