@@ -6,6 +6,7 @@ import math
 import zlib
 from dataclasses import dataclass
 
+from profitguard.engine.amounts import step_decimals
 from profitguard.exchange.markets import MarketSpec
 
 # Half the bid-ask spread as a ratio of the price (at least one tick).
@@ -45,7 +46,7 @@ def synth_book(spec: MarketSpec, price: float, depth: int) -> Book:
         best_ask_ticks = best_bid_ticks + 1
     seed = zlib.crc32(spec.pair.encode())
     base_qty = LEVEL_NOTIONAL_MULTIPLE * spec.min_notional / price
-    decimals = max(0, -math.floor(math.log10(tick) + 1e-9))
+    decimals = step_decimals(tick)
 
     def qty(level: int, side: int) -> float:
         raw = base_qty * (1 + 0.15 * level) * _quantity_factor(seed + side, level)

@@ -11,6 +11,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from profitguard.engine.amounts import step_decimals
+
 # Minimum order value per quote currency, about 5 USDT each (Binance's NOTIONAL filter).
 MIN_NOTIONAL_BY_QUOTE: dict[str, float] = {
     "USDT": 5.0,
@@ -79,8 +81,7 @@ def round_to_step(values, step: float):
     """
     import numpy as np
 
-    decimals = max(0, -math.floor(math.log10(step) + 1e-9))
-    return np.round(np.round(np.asarray(values, dtype=float) / step) * step, decimals)
+    return np.round(np.round(np.asarray(values, dtype=float) / step) * step, step_decimals(step))
 
 
 def fmt(value: float) -> str:
