@@ -175,7 +175,9 @@ def _load_script(path: Path, timeframe: str) -> dict:
     sources = {}
     for pair, entry in script.items():
         spec = entry if isinstance(entry, dict) else {"prices": entry}
-        sources[pair] = scripted_source(
-            spec.get("prices", []), timeframe, history=int(spec.get("history", 0))
-        )
+        try:
+            history = int(spec.get("history", 0))
+            sources[pair] = scripted_source(spec.get("prices", []), timeframe, history=history)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"--script: {pair}: {exc}") from None
     return sources

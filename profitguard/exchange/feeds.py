@@ -20,7 +20,7 @@ from profitguard.exchange.candles import (
     timeframe_ms,
     window_stats,
 )
-from profitguard.exchange.replay import PricePath, ReplayClock, replay_klines
+from profitguard.exchange.replay import PricePath, ReplayClock, replay_klines, scripted_candles
 from profitguard.exchange.store import CandleStore
 
 logger = logging.getLogger(__name__)
@@ -119,8 +119,6 @@ class ReplaySource:
 def scripted_source(prices, timeframe: str, *, history: int = 0) -> ReplaySource:
     """A replay source walking through ``prices`` (one candle per step); the first
     ``history`` candles are already in the past when replay starts."""
-    from profitguard.exchange.replay import scripted_candles
-
     candles = scripted_candles(prices, start_ms=0, timeframe_ms=timeframe_ms(timeframe))
     if not 0 <= history <= len(candles):
         raise ValueError(f"'history' must be in 0..{len(candles)}, was {history!r}")

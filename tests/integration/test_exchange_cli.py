@@ -117,6 +117,25 @@ def test_exchange_when_bad_arguments_then_usage_error(server, args, message):
     assert message in err
 
 
+@pytest.mark.parametrize(
+    ("script", "message"),
+    [
+        ({"A/USDT": [5]}, "--script: A/USDT: a scripted path needs at least two positive prices"),
+        ({"A/USDT": {"prices": [1, 2], "history": None}}, "--script: A/USDT: int() argument"),
+        ([1, 2], '--script: expected {"PAIR": [price, ...], ...}'),
+    ],
+)
+def test_exchange_when_bad_script_then_usage_error_naming_the_pair(
+    server, tmp_path, script, message
+):
+    path = tmp_path / "script.json"
+    path.write_text(json.dumps(script))
+    proc = server("--mode", "replay", "--script", str(path), "--port", "0")
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 2
+    assert message in err
+
+
 def test_exchange_when_replay_script_then_scripted_prices_served(server, tmp_path):
     script = tmp_path / "path.json"
     script.write_text(json.dumps({"ABC/USDT": {"prices": [10, 11, 12, 13], "history": 2}}))
