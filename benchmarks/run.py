@@ -309,13 +309,23 @@ def report(
             f"| {per:.2f} | "
             f"{r.peak_rss_mb:.0f} |"
         )
+    rss_vs_floor = [
+        by_scale[(n, "ProfitGuardSample")].peak_rss_mb / by_scale[(n, "BenchFloor")].peak_rss_mb
+        for n in sorted({r.pairs for r in scaled})
+        if (n, "BenchFloor") in by_scale and (n, "ProfitGuardSample") in by_scale
+    ]
     lines += [
         "",
         "Memory: profitguard keeps per open trade a small memo (dropped when the trade",
         "closes), per pair the current analyzed frame (a reference to Freqtrade's), and",
         "per closed trade one record for the risk rules, as Freqtrade keeps its own",
-        "trade: nothing grows per candle. Peak RSS of the sample stays at or below the",
-        "floor's at every scale.",
+        "trade: nothing grows per candle."
+        + (
+            f" Peak RSS of the sample is {min(rss_vs_floor):.2f}x to {max(rss_vs_floor):.2f}x"
+            " the floor's across the scales."
+            if rss_vs_floor
+            else ""
+        ),
         "",
         "## 4. Hyperopt",
         "",
