@@ -25,6 +25,9 @@ from tests.exchange_fixtures import (
     write_candles,
 )
 
+# every test here runs the real freqtrade: what `-m "not slow"` leaves out
+pytestmark = pytest.mark.slow
+
 PROBE = Path(__file__).parent / "strategies" / "ReplayProbe.py"
 T0 = 1_767_225_600_000
 
@@ -88,7 +91,6 @@ def test_hyperopt_when_few_epochs_then_completes_offline(
     assert exchange.stats()["unserved"] == {}
 
 
-@pytest.mark.slow
 def test_dry_run_when_live_replay_then_enters_and_exits_by_roi_and_stoploss(
     offline_exchange, freqtrade_workspace
 ):
@@ -126,7 +128,6 @@ def test_dry_run_when_live_replay_then_enters_and_exits_by_roi_and_stoploss(
     assert exchange.stats()["unserved"] == {}
 
 
-@pytest.mark.slow
 def test_demo_when_fresh_user_dir_then_generates_data_and_backtests(tmp_path):
     repo = Path(__file__).resolve().parents[2]
     userdir = tmp_path / "user_data"
