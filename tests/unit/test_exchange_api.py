@@ -32,13 +32,15 @@ def get(api, path, **query):
     return api.handle("GET", "/api/v3/" + path, {k: str(v) for k, v in query.items()})
 
 
-def test_exchange_info_when_config_pair_has_no_data_then_placeholder_market(history_api, caplog):
+def test_exchange_info_when_config_pair_has_no_data_then_placeholder_market(history_api):
     status, body = get(history_api, "exchangeInfo")
     assert status == 200
     assert [s["symbol"] for s in body["symbols"]] == ["BTCUSDT", "ETHBTC", "SOLUSDT"]
-    filters = {f["filterType"]: f for f in body["symbols"][0]["filters"]}
-    assert filters["PRICE_FILTER"]["tickSize"] == "1.00000000"
-    assert filters["NOTIONAL"]["minNotional"] == "5.00000000"
+    btc, _, sol = ({f["filterType"]: f for f in s["filters"]} for s in body["symbols"])
+    assert btc["PRICE_FILTER"]["tickSize"] == "1.00000000"  # from its data, about 63000
+    assert btc["NOTIONAL"]["minNotional"] == "5.00000000"
+    assert sol["PRICE_FILTER"]["tickSize"] == "0.00010000"  # placeholder price 1.0
+    assert sol["LOT_SIZE"]["stepSize"] == "0.10000000"
 
 
 def test_exchange_info_when_symbols_param_then_only_those(history_api):

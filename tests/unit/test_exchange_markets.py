@@ -45,9 +45,10 @@ def test_tick_size_when_price_level_given_then_five_significant_digits(price, ti
 def test_step_size_when_price_and_min_notional_given_then_step_worth_a_tenth_at_most(
     price, min_notional, step
 ):
-    assert step_size(price, min_notional) == pytest.approx(step)
-    assert step * price <= min_notional / 10 * 1.000001
-    assert step * price > min_notional / 100
+    got = step_size(price, min_notional)
+    assert got == pytest.approx(step)
+    assert got * price <= min_notional / 10 * 1.000001
+    assert got * price > min_notional / 100
 
 
 @pytest.mark.parametrize(
