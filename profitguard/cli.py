@@ -41,7 +41,11 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The parser; with `only`, just that subcommand's module is imported."""
-    parser = _Parser(prog="profitguard", description=__doc__.splitlines()[0])
+    parser = _Parser(
+        prog="profitguard",
+        description="profitguard: position management for Freqtrade (R-multiples, stop "
+        "ladders, take-profits, a risk gate). `profitguard demo` starts here.",
+    )
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     for name, module_name in SUBCOMMANDS.items():
         if only is None or name == only:
