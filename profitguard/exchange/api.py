@@ -221,12 +221,8 @@ class BinanceSpotApi:
             spec.pair, interval_ms, now_ms=now, start_ms=start, end_ms=end, limit=limit
         )
         tick = spec.tick_size
-        on_grid = Candles(
-            candles.ts,
-            *(round_to_step(col, tick) for col in (candles.open, candles.high, candles.low)),
-            round_to_step(candles.close, tick),
-            candles.volume,
-        )
+        prices = (candles.open, candles.high, candles.low, candles.close)
+        on_grid = Candles(candles.ts, *(round_to_step(col, tick) for col in prices), candles.volume)
         return kline_rows(on_grid, interval_ms, fmt, fmt)
 
     def _top_of_book(self, spec: MarketSpec, price: float) -> tuple[tuple, tuple]:
