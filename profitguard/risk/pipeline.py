@@ -156,14 +156,17 @@ def evaluate(
 ) -> Verdict:
     """The gate's verdict on `proposal`: checks in order up to the first refusal."""
     done: list[Check] = []
+    switches = guard_checks(guard)
     state_checks = itertools.chain(
-        guard_checks(guard),
+        switches,
         account_checks(config, guard if isinstance(guard, GuardState) else None, account),
     )
     for check in state_checks:
         done.append(check)
         if not check.passed:
-            return Verdict(state_of(done), tuple(done))
+            # the state from every switch, as `account_state` has it: a kill switch kept on
+            # behind an unreadable guard file is HALTED, whichever check refused first
+            return Verdict(state_of([*switches, check]), tuple(done))
     for check in entry_checks(config, account, proposal, correlations):
         done.append(check)
         if not check.passed:

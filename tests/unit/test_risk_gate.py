@@ -403,6 +403,9 @@ def test_kill_switch_when_guard_file_breaks_while_on_then_stays_on(tmp_path):
         "GUARD_STATE_UNREADABLE",
         "KILL_SWITCH",
     ]
+    assert confirm(strategy) is False  # refused for the broken file, still HALTED
+    assert strategy._pg_gate.state is st.TradingState.HALTED
+    assert not [m for m in messages(strategy) if "HALTED -> REDUCING" in m]
 
 
 def test_shared_closes_when_dates_misaligned_and_gappy_then_last_shared_candles_paired():
