@@ -269,11 +269,15 @@ def test_stake_when_fixed_fractional_then_reduced_to_the_cap(tmp_path):
     assert stake(uncapped, max_stake=700) == pytest.approx(700)
 
 
-def test_stake_when_kelly_then_learns_r_from_closed_trades(tmp_path):
+def test_stake_when_kelly_then_learns_r_from_the_last_closed_trades(tmp_path):
+    for i in range(5):  # older -1R losses, beyond the lookback
+        closed_trade(100 + i, -20.0, NOW - timedelta(days=3, hours=i), initial_stop=98.0)
     for i in range(20):  # +2R and -1R alternately, 1R = 10 * 2 = 20
         closed_trade(i + 1, 40.0 if i % 2 else -20.0, NOW - timedelta(days=1, hours=20 - i),
                      initial_stop=98.0)  # fmt: skip
-    sizing = {"method": "kelly", "kelly_max_risk": 1.0, "kelly_min_trades": 20}
+    closed_trade(50, -20.0, NOW - timedelta(hours=1, minutes=30))  # R unknown: left out
+    sizing = {"method": "kelly", "kelly_max_risk": 1.0, "kelly_min_trades": 20,
+              "kelly_lookback": 20}  # fmt: skip
     risk = {"max_stake_ratio": None, "max_consecutive_losses": None, "sizing": sizing}
     strategy = started(tmp_path, risk=risk)
     assert stake(strategy) == pytest.approx(0.125 * 10_000 / 2 * 100)  # half of f* = 0.25
