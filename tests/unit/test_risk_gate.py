@@ -326,6 +326,20 @@ def test_kill_switch_when_guard_file_corrupt_then_exits_go_on_as_usual(tmp_path)
     assert tag == "tp1"  # take-profits are not stopped by a broken guard file
 
 
+def test_pause_when_on_then_entries_refused_but_no_trade_is_exited(tmp_path):
+    flat = frame([100.0] * 30)
+    strategy = started(tmp_path, frames={"ETH/USDT": flat, "BTC/USDT": flat})
+    trade = open_trade(1, "BTC/USDT")
+    st.write_state(tmp_path / st.GUARD_FILE, st.pause(st.GuardState(), "news", NOW))
+    assert confirm(strategy) is False
+    assert strategy._pg_gate.refusals == {"PAUSED": 1}
+    assert strategy.custom_exit(trade.pair, trade, NOW, 100.0, 0.0) is None
+    assert strategy.check_entry_timeout(trade.pair, trade, trade.orders[0], NOW) is False
+    stop_of(strategy, trade, 104.5)
+    _, tag = adjust(strategy, trade, 104.5)
+    assert tag == "tp1"  # take-profits go on: a pause is not the kill switch
+
+
 # ---------------------------------------------------------- loop and status
 
 
