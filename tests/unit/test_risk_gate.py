@@ -90,10 +90,11 @@ def confirm(strategy, pair="ETH/USDT", *, amount=5.0, rate=100.0, at=NOW, side="
     )  # fmt: skip
 
 
-def stake(strategy, pair="ETH/USDT", *, rate=100.0, proposed=250.0, min_stake=5.0, max_stake=1e9):
+def stake(strategy, pair="ETH/USDT", *, rate=100.0, proposed=250.0, min_stake=5.0, max_stake=1e9,
+          leverage=1.0):  # fmt: skip
     return strategy.custom_stake_amount(
         pair=pair, current_time=NOW, current_rate=rate, proposed_stake=proposed,
-        min_stake=min_stake, max_stake=max_stake, leverage=1.0, entry_tag=None, side="long",
+        min_stake=min_stake, max_stake=max_stake, leverage=leverage, entry_tag=None, side="long",
     )  # fmt: skip
 
 
@@ -281,6 +282,22 @@ def test_stake_when_kelly_then_learns_r_from_the_last_closed_trades(tmp_path):
     risk = {"max_stake_ratio": None, "max_consecutive_losses": None, "sizing": sizing}
     strategy = started(tmp_path, risk=risk)
     assert stake(strategy) == pytest.approx(0.125 * 10_000 / 2 * 100)  # half of f* = 0.25
+
+
+def test_stake_and_confirm_when_leverage_then_the_stake_is_the_margin(tmp_path):
+    strategy = started(tmp_path, risk={"max_stake_ratio": None})
+    assert stake(strategy, leverage=5.0) == pytest.approx(1_000)  # 50 units, 5,000 / 5
+    capped = started(tmp_path)  # cap 10%: the margin of 1,000 fits it exactly
+    assert stake(capped, leverage=5.0) == pytest.approx(1_000)
+    assert confirm(capped, amount=50.0) is True  # stake 50 * 100 / 5, not 5,000
+    assert capped._pg_gate.refusals == {}
+
+
+def test_stake_when_volatility_then_one_atr_of_the_configured_column_costs_the_budget(tmp_path):
+    frames = {"ETH/USDT": frame([100.0] * 30, atr=[1.0] * 30, my_atr=[4.0] * 30)}
+    sizing = {"method": "volatility", "atr_risk": 0.01, "atr_column": "my_atr"}
+    strategy = started(tmp_path, frames=frames, risk={"max_stake_ratio": None, "sizing": sizing})
+    assert stake(strategy) == pytest.approx(2_500)  # 100 per ATR of 4: 25 units at 100
 
 
 def test_stake_when_below_freqtrade_minimum_then_skipped_and_counted(tmp_path, caplog):
