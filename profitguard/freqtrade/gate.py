@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import atexit
 import bisect
+import itertools
 import logging
 import math
 import time
@@ -290,8 +291,9 @@ class RiskGate:
         stop = self._initial_stop(pair, side, rate, now, analyzed)
         sizing = self.config.sizing
         r_history: list[float] = []
-        if sizing.method is SizingMethod.KELLY:
-            r_history = [t.r for t in self._closed_trades() if t.r is not None]
+        if sizing.method is SizingMethod.KELLY:  # the last kelly_lookback R's, not the history
+            known = (t.r for t in reversed(self._closed_trades()) if t.r is not None)
+            r_history = list(itertools.islice(known, sizing.kelly_lookback))[::-1]
         atr = None
         if sizing.method is SizingMethod.VOLATILITY:
             atr = _last(analyzed, sizing.atr_column)

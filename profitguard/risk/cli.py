@@ -81,8 +81,12 @@ def run(args: argparse.Namespace) -> int:
         try:
             current = st.read_state(path)
         except st.GuardStateError as exc:
-            if args.action == "resume":
-                raise UsageError(f"{exc}; 'reset --confirm' writes a fresh file") from None
+            # A fresh file without the kill switch would lift one the broken file had on
+            # (the bot keeps the last good state): only kill and reset --confirm may write it.
+            if args.action in ("pause", "resume"):
+                raise UsageError(
+                    f"{exc}; 'kill' or 'reset --confirm' writes a fresh file"
+                ) from None
             current = st.GuardState()
             backup = path.with_name(f"{path.name}.corrupt-{now:%Y%m%dT%H%M%S}")
             os.replace(path, backup)

@@ -7,14 +7,13 @@ field and the value; an unknown key suggests the closest known one.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from typing import Any
 
 from profitguard.engine import ConfigError
-from profitguard.engine.config import unknown_key_message
+from profitguard.engine.config import _enum, _number, unknown_key_message
 
 SECTION = "profitguard.risk"
 
@@ -26,16 +25,8 @@ class SizingMethod(StrEnum):
     FIXED = "fixed"  # a fixed stake (or Freqtrade's own stake_amount)
 
 
-def _number(value: Any, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ConfigError(f"'{name}' must be a number, was {value!r}", field=name)
-    if not math.isfinite(value):
-        raise ConfigError(f"'{name}' must be finite, was {value!r}", field=name)
-    return float(value)
-
-
 def _ratio(value: Any, name: str, *, upper_open: bool = False) -> None:
-    number = _number(value, name)
+    number = _number(name, value)
     if number <= 0 or number > 1 or (upper_open and number >= 1):
         interval = "(0, 1)" if upper_open else "(0, 1]"
         raise ConfigError(
@@ -51,9 +42,14 @@ def _count(value: Any, name: str, *, minimum: int = 1) -> None:
 
 
 def _positive(value: Any, name: str, *, zero: bool = False) -> None:
-    number = _number(value, name)
+    number = _number(name, value)
     if number < 0 or (number == 0 and not zero):
         raise ConfigError(f"'{name}' must be {'>=' if zero else '>'} 0, was {value!r}", field=name)
+
+
+def _at_most(value: int, name: str, bound: int, bound_name: str) -> None:
+    if value > bound:
+        raise ConfigError(f"'{name}' must be <= {bound_name} ({bound}), was {value!r}", field=name)
 
 
 def _column(value: Any, name: str) -> None:
@@ -86,23 +82,14 @@ class SizingConfig:
 
     def __post_init__(self) -> None:
         p = self.source
-        try:
-            object.__setattr__(self, "method", SizingMethod(self.method))
-        except ValueError:
-            allowed = ", ".join(repr(m.value) for m in SizingMethod)
-            raise ConfigError(
-                f"'{p}.method' must be one of {allowed}, was {self.method!r}", field=f"{p}.method"
-            ) from None
+        object.__setattr__(self, "method", _enum(f"{p}.method", SizingMethod, self.method))
         for name in ("risk_per_trade", "kelly_max_risk", "atr_risk", "kelly_fraction"):
             _ratio(getattr(self, name), f"{p}.{name}")
         _count(self.kelly_lookback, f"{p}.kelly_lookback", minimum=2)
         _count(self.kelly_min_trades, f"{p}.kelly_min_trades", minimum=2)
-        if self.kelly_min_trades > self.kelly_lookback:
-            raise ConfigError(
-                f"'{p}.kelly_min_trades' must be <= kelly_lookback ({self.kelly_lookback}), "
-                f"was {self.kelly_min_trades!r}",
-                field=f"{p}.kelly_min_trades",
-            )
+        _at_most(
+            self.kelly_min_trades, f"{p}.kelly_min_trades", self.kelly_lookback, "kelly_lookback"
+        )
         _column(self.atr_column, f"{p}.atr_column")
         if self.fixed_stake is not None:
             _positive(self.fixed_stake, f"{p}.fixed_stake")
@@ -168,12 +155,12 @@ class RiskConfig:
         _ratio(self.correlation_threshold, f"{p}.correlation_threshold", upper_open=True)
         _count(self.correlation_window, f"{p}.correlation_window", minimum=2)
         _count(self.correlation_min_candles, f"{p}.correlation_min_candles", minimum=2)
-        if self.correlation_min_candles > self.correlation_window:
-            raise ConfigError(
-                f"'{p}.correlation_min_candles' must be <= correlation_window "
-                f"({self.correlation_window}), was {self.correlation_min_candles!r}",
-                field=f"{p}.correlation_min_candles",
-            )
+        _at_most(
+            self.correlation_min_candles,
+            f"{p}.correlation_min_candles",
+            self.correlation_window,
+            "correlation_window",
+        )
         _column(self.confidence_column, f"{p}.confidence_column")
         if not isinstance(self.sizing, SizingConfig):
             raise ConfigError(

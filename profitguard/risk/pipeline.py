@@ -18,7 +18,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from profitguard.risk import rules
 from profitguard.risk.book import Account, Proposal
@@ -50,31 +50,19 @@ def guard_checks(guard: GuardState | GuardStateError) -> list[Check]:
             checks += guard_checks(guard.last_good)[:1]
         return checks
     return [
-        Check(
-            Rule.KILL_SWITCH,
-            not guard.halted,
-            Figure("on", guard.halted, Unit.TEXT),
-            None,
-            (
-                Figure("reason", guard.halted_reason or "-", Unit.TEXT),
-                Figure("since", guard.halted_at, Unit.TIME),
-            )
-            if guard.halted
-            else (),
-        ),
-        Check(
-            Rule.PAUSED,
-            not guard.paused,
-            Figure("on", guard.paused, Unit.TEXT),
-            None,
-            (
-                Figure("reason", guard.paused_reason or "-", Unit.TEXT),
-                Figure("since", guard.paused_at, Unit.TIME),
-            )
-            if guard.paused
-            else (),
-        ),
+        _switch(Rule.KILL_SWITCH, guard.halted, guard.halted_reason, guard.halted_at),
+        _switch(Rule.PAUSED, guard.paused, guard.paused_reason, guard.paused_at),
     ]
+
+
+def _switch(rule: Rule, on: bool, reason: str | None, since: datetime | None) -> Check:
+    """An admin switch: refused while on, with the admin's reason and since when."""
+    evidence = (
+        (Figure("reason", reason or "-", Unit.TEXT), Figure("since", since, Unit.TIME))
+        if on
+        else ()
+    )
+    return Check(rule, not on, Figure("on", on, Unit.TEXT), None, evidence)
 
 
 def account_checks(
@@ -156,14 +144,17 @@ def evaluate(
 ) -> Verdict:
     """The gate's verdict on `proposal`: checks in order up to the first refusal."""
     done: list[Check] = []
+    switches = guard_checks(guard)
     state_checks = itertools.chain(
-        guard_checks(guard),
+        switches,
         account_checks(config, guard if isinstance(guard, GuardState) else None, account),
     )
     for check in state_checks:
         done.append(check)
         if not check.passed:
-            return Verdict(state_of(done), tuple(done))
+            # the state from every switch, as `account_state` has it: a kill switch kept on
+            # behind an unreadable guard file is HALTED, whichever check refused first
+            return Verdict(state_of([*switches, check]), tuple(done))
     for check in entry_checks(config, account, proposal, correlations):
         done.append(check)
         if not check.passed:

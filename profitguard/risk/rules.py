@@ -261,19 +261,16 @@ def asset_exposure(limit: float, account: Account, proposal: Proposal) -> Check:
 def portfolio_heat(limit: float, account: Account, proposal: Proposal) -> Check:
     """Open risk to the stops in force plus the entry's risk to its initial stop, / equity."""
     if account.equity <= 0:
-        heat, new = math.inf, math.inf
+        held, new = math.inf, math.inf
     else:
-        new = proposal.risk / account.equity
-        heat = account.heat + new
+        held, new = account.heat, proposal.risk / account.equity
+    heat = held + new
     return Check(
         Rule.HEAT,
         not exceeds(heat, limit),
         Figure("heat", heat, Unit.PCT),
         Figure("limit", limit, Unit.PCT),
-        (
-            Figure("open", account.heat if account.equity > 0 else math.inf, Unit.PCT),
-            Figure("entry", new, Unit.PCT),
-        ),
+        (Figure("open", held, Unit.PCT), Figure("entry", new, Unit.PCT)),
     )
 
 

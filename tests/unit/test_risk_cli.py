@@ -77,8 +77,16 @@ def test_guard_status_when_file_corrupt_then_error_and_status_1(userdir, capsys)
     assert guard("resume") == 2  # cannot resume what cannot be read
 
 
-@pytest.mark.parametrize("action", ["kill", "pause", "reset"])
-def test_guard_when_file_corrupt_then_kill_pause_reset_still_work_and_keep_a_copy(
+def test_guard_pause_when_file_corrupt_then_refused_so_a_kill_switch_is_not_lifted(userdir, capsys):
+    (userdir / st.GUARD_FILE).write_text('{"version": 1, "halted": true, "halted_reason": 3}')
+    assert guard("pause") == 2  # a fresh paused file would turn the bot's kill switch off
+    assert "'kill' or 'reset --confirm' writes a fresh file" in capsys.readouterr().err
+    assert (userdir / st.GUARD_FILE).read_text().startswith('{"version": 1, "halted": true')
+    assert not list(userdir.glob(f"{st.GUARD_FILE}.corrupt-*"))
+
+
+@pytest.mark.parametrize("action", ["kill", "reset"])
+def test_guard_when_file_corrupt_then_kill_and_reset_still_work_and_keep_a_copy(
     userdir, capsys, action
 ):
     (userdir / st.GUARD_FILE).write_text("{")

@@ -90,10 +90,11 @@ def confirm(strategy, pair="ETH/USDT", *, amount=5.0, rate=100.0, at=NOW, side="
     )  # fmt: skip
 
 
-def stake(strategy, pair="ETH/USDT", *, rate=100.0, proposed=250.0, min_stake=5.0, max_stake=1e9):
+def stake(strategy, pair="ETH/USDT", *, rate=100.0, proposed=250.0, min_stake=5.0, max_stake=1e9,
+          leverage=1.0):  # fmt: skip
     return strategy.custom_stake_amount(
         pair=pair, current_time=NOW, current_rate=rate, proposed_stake=proposed,
-        min_stake=min_stake, max_stake=max_stake, leverage=1.0, entry_tag=None, side="long",
+        min_stake=min_stake, max_stake=max_stake, leverage=leverage, entry_tag=None, side="long",
     )  # fmt: skip
 
 
@@ -269,14 +270,34 @@ def test_stake_when_fixed_fractional_then_reduced_to_the_cap(tmp_path):
     assert stake(uncapped, max_stake=700) == pytest.approx(700)
 
 
-def test_stake_when_kelly_then_learns_r_from_closed_trades(tmp_path):
+def test_stake_when_kelly_then_learns_r_from_the_last_closed_trades(tmp_path):
+    for i in range(5):  # older -1R losses, beyond the lookback
+        closed_trade(100 + i, -20.0, NOW - timedelta(days=3, hours=i), initial_stop=98.0)
     for i in range(20):  # +2R and -1R alternately, 1R = 10 * 2 = 20
         closed_trade(i + 1, 40.0 if i % 2 else -20.0, NOW - timedelta(days=1, hours=20 - i),
                      initial_stop=98.0)  # fmt: skip
-    sizing = {"method": "kelly", "kelly_max_risk": 1.0, "kelly_min_trades": 20}
+    closed_trade(50, -20.0, NOW - timedelta(hours=1, minutes=30))  # R unknown: left out
+    sizing = {"method": "kelly", "kelly_max_risk": 1.0, "kelly_min_trades": 20,
+              "kelly_lookback": 20}  # fmt: skip
     risk = {"max_stake_ratio": None, "max_consecutive_losses": None, "sizing": sizing}
     strategy = started(tmp_path, risk=risk)
     assert stake(strategy) == pytest.approx(0.125 * 10_000 / 2 * 100)  # half of f* = 0.25
+
+
+def test_stake_and_confirm_when_leverage_then_the_stake_is_the_margin(tmp_path):
+    strategy = started(tmp_path, risk={"max_stake_ratio": None})
+    assert stake(strategy, leverage=5.0) == pytest.approx(1_000)  # 50 units, 5,000 / 5
+    capped = started(tmp_path)  # cap 10%: the margin of 1,000 fits it exactly
+    assert stake(capped, leverage=5.0) == pytest.approx(1_000)
+    assert confirm(capped, amount=50.0) is True  # stake 50 * 100 / 5, not 5,000
+    assert capped._pg_gate.refusals == {}
+
+
+def test_stake_when_volatility_then_one_atr_of_the_configured_column_costs_the_budget(tmp_path):
+    frames = {"ETH/USDT": frame([100.0] * 30, atr=[1.0] * 30, my_atr=[4.0] * 30)}
+    sizing = {"method": "volatility", "atr_risk": 0.01, "atr_column": "my_atr"}
+    strategy = started(tmp_path, frames=frames, risk={"max_stake_ratio": None, "sizing": sizing})
+    assert stake(strategy) == pytest.approx(2_500)  # 100 per ATR of 4: 25 units at 100
 
 
 def test_stake_when_below_freqtrade_minimum_then_skipped_and_counted(tmp_path, caplog):
@@ -320,6 +341,20 @@ def test_kill_switch_when_guard_file_corrupt_then_exits_go_on_as_usual(tmp_path)
     stop_of(strategy, trade, 104.5)
     _, tag = adjust(strategy, trade, 104.5)
     assert tag == "tp1"  # take-profits are not stopped by a broken guard file
+
+
+def test_pause_when_on_then_entries_refused_but_no_trade_is_exited(tmp_path):
+    flat = frame([100.0] * 30)
+    strategy = started(tmp_path, frames={"ETH/USDT": flat, "BTC/USDT": flat})
+    trade = open_trade(1, "BTC/USDT")
+    st.write_state(tmp_path / st.GUARD_FILE, st.pause(st.GuardState(), "news", NOW))
+    assert confirm(strategy) is False
+    assert strategy._pg_gate.refusals == {"PAUSED": 1}
+    assert strategy.custom_exit(trade.pair, trade, NOW, 100.0, 0.0) is None
+    assert strategy.check_entry_timeout(trade.pair, trade, trade.orders[0], NOW) is False
+    stop_of(strategy, trade, 104.5)
+    _, tag = adjust(strategy, trade, 104.5)
+    assert tag == "tp1"  # take-profits go on: a pause is not the kill switch
 
 
 # ---------------------------------------------------------- loop and status
@@ -403,6 +438,9 @@ def test_kill_switch_when_guard_file_breaks_while_on_then_stays_on(tmp_path):
         "GUARD_STATE_UNREADABLE",
         "KILL_SWITCH",
     ]
+    assert confirm(strategy) is False  # refused for the broken file, still HALTED
+    assert strategy._pg_gate.state is st.TradingState.HALTED
+    assert not [m for m in messages(strategy) if "HALTED -> REDUCING" in m]
 
 
 def test_shared_closes_when_dates_misaligned_and_gappy_then_last_shared_candles_paired():

@@ -49,6 +49,14 @@ def test_evaluate_when_guard_switch_on_then_refused_before_any_rule(guard, rule,
     assert len(verdict.checks) <= 2
 
 
+def test_evaluate_when_guard_file_broken_while_killed_then_halted_as_the_account_state():
+    broken = GuardStateError("guard.json: not valid JSON", last_good=kill(GuardState(), "k", NOW))
+    verdict = evaluate(CONFIG, broken, account(), proposal(), no_correlations)
+    assert verdict.refusal.rule is Rule.GUARD_STATE
+    assert verdict.state is TradingState.HALTED  # not REDUCING: the kill switch stays on
+    assert verdict.state is account_state(CONFIG, broken, account())[0]
+
+
 def test_evaluate_when_several_rules_fail_then_the_first_in_order_refuses():
     full = [position(f"P{i}/USDT", amount=300, stop=90) for i in range(5)]  # heat 150%
     verdict = evaluate(CONFIG, GuardState(), account(positions=full), proposal(), no_correlations)

@@ -321,8 +321,9 @@ def test_correlated_positions_when_count_around_the_limit_then_refused_at_it(cor
     assert check.evidence["correlated"] == correlated
 
 
-def test_correlated_positions_when_exactly_at_the_threshold_then_not_counted():
-    check = rules.correlated_positions(1, 0.8, 20, [Correlation("A/USDT", 0.8, 50)])
+@pytest.mark.parametrize("value", [0.8, -0.9])  # at the threshold; moving the other way
+def test_correlated_positions_when_not_above_the_threshold_then_not_counted(value):
+    check = rules.correlated_positions(1, 0.8, 20, [Correlation("A/USDT", value, 50)])
     assert check.passed
 
 
