@@ -445,7 +445,8 @@ class ProfitGuardStrategy(IStrategy):
             if key != self._pg_exits_key:
                 self._pg_exits = self.exit_config()
                 self._pg_exits_key = key
-        if self._pg_clock is None or now > self._pg_clock:
+            self._pg_clock = now  # the new run's clock: its next callback is not another start
+        elif now > self._pg_clock:
             self._pg_clock = now
 
     @property

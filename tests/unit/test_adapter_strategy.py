@@ -219,6 +219,23 @@ def test_callbacks_when_backtest_restarts_then_state_of_the_previous_run_is_drop
     assert ratio == pytest.approx(stoploss_from_absolute(98.0, 100.5))  # not the old 1R stop
 
 
+def test_callbacks_when_time_jumps_back_without_a_run_start_then_one_new_run_not_one_per_call():
+    calls = []
+
+    class Counting(Fixture):
+        def initial_stop(self, pair, side, entry_rate, current_time, dataframe, **kwargs):
+            calls.append(current_time)
+            return entry_rate * 0.98
+
+    strategy = started(Counting)
+    trade = make_trade(10.0, 100.0)
+    stop_of(strategy, trade, 104.5, at=OPENED + timedelta(days=1))  # the first run ends late
+    for minutes in (0, 5, 10, 15):  # a second run, noticed only by the time going back
+        stop_of(strategy, trade, 100.5, at=OPENED + timedelta(minutes=minutes))
+    assert len(calls) == 2  # the initial stop placed once per run, then kept
+    assert ledger.initial_stop_of(trade) == pytest.approx(98.0)
+
+
 class WithAtr(Fixture):
     """An analyzed dataframe whose last closed candle has ATR 1.5."""
 
