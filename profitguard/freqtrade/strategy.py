@@ -273,9 +273,10 @@ class ProfitGuardStrategy(IStrategy):
                     memo.notified.add(key)
                     self._pg_save(trade, memo)
                     self.dp.send_msg(message)
-            # The last exit: forget the trade (live shows it closed; the backtester
-            # calls before updating the trade, with the order covering all of it).
-            if not trade.is_open or order.safe_filled >= trade.amount:
+            # The last exit: forget the trade. Dry-run and live call after updating the
+            # trade (closed by now; a partial exit has already taken its amount off);
+            # the backtester calls before, with the order covering all of it.
+            if not trade.is_open or (not self._pg_persist and order.safe_filled >= trade.amount):
                 self._pg_memos.pop(trade.id, None)
         except Exception as exc:
             self._pg_failed("order_filled", trade, exc, order=getattr(order, "order_id", None))

@@ -312,6 +312,20 @@ def test_notifications_when_dry_run_then_breakeven_fill_and_stop_sent_once_each(
     assert "breakeven" in saved["notified"]  # a restart does not send it again
 
 
+def test_order_filled_when_dry_run_partial_exit_leaves_as_much_then_trade_kept_in_memory():
+    strategy = started(runmode=RunMode.DRY_RUN)
+    trade = make_trade(10.0, 100.0)
+    strategy.order_filled(trade.pair, trade, trade.orders[0], OPENED)
+    memo = strategy._pg_memos[trade.id]
+    fill(trade, 5.0, 104.5, "tp1")  # as in dry-run: the trade is updated first (5 left)
+    strategy.order_filled(trade.pair, trade, trade.orders[-1], OPENED)
+    assert strategy._pg_memos[trade.id] is memo  # still open: not forgotten and reloaded
+    fill(trade, 5.0, 102.0, "stop_loss")
+    trade.is_open = False  # the last exit closes it before the callback
+    strategy.order_filled(trade.pair, trade, trade.orders[-1], OPENED)
+    assert trade.id not in strategy._pg_memos
+
+
 def test_notifications_when_backtesting_then_nothing_is_sent():
     strategy = started()
     trade = make_trade(10.0, 100.0)
