@@ -23,9 +23,8 @@ from profitguard.freqtrade.trades import STATE_KEY
 from tests.unit.test_adapter_trades import OPENED, make_trade
 
 
-class Fixture(ProfitGuardStrategy):
-    timeframe = "5m"
-    profitguard_config = {"initial_stop": {"pct": 0.02}}  # noqa: RUF012
+class NoSignals:
+    """The populate_* methods of a test strategy that never trades by itself."""
 
     def populate_indicators(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
         return dataframe
@@ -35,6 +34,11 @@ class Fixture(ProfitGuardStrategy):
 
     def populate_exit_trend(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
         return dataframe
+
+
+class Fixture(NoSignals, ProfitGuardStrategy):
+    timeframe = "5m"
+    profitguard_config = {"initial_stop": {"pct": 0.02}}  # noqa: RUF012
 
 
 @pytest.fixture(autouse=True)
