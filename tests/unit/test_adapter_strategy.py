@@ -285,6 +285,27 @@ def test_adjust_when_tp1_filled_then_next_exit_is_tp2_never_tp1_again():
     assert stake == pytest.approx(-(2.5005) * trade.stake_amount / trade.amount)
 
 
+def test_adjust_when_freqtrade_placed_no_order_then_the_level_is_asked_again():
+    strategy = started()
+    trade = make_trade(10.0, 100.0)
+    stop_of(strategy, trade, 104.5)
+    assert adjust(strategy, trade, 104.5)[1] == "tp1"
+    # Freqtrade placed nothing (exchange limits, a refused order): nothing was taken
+    stake, tag = adjust(strategy, trade, 104.4)
+    assert tag == "tp1"
+    assert stake == pytest.approx(-(5.0005) * trade.stake_amount / trade.amount)
+
+
+def test_callbacks_when_trade_id_reused_by_a_new_trade_then_its_own_state():
+    strategy = started()
+    first = make_trade(10.0, 100.0)
+    stop_of(strategy, first, 104.5)  # peak 2.25R: stop at 1R (102)
+    second = make_trade(10.0, 100.0)  # the same id (its database row was reused)
+    second.open_date = OPENED + timedelta(hours=1)
+    ratio = stop_of(strategy, second, 100.5, at=second.open_date)
+    assert ratio == pytest.approx(stoploss_from_absolute(98.0, 100.5))  # not the first's 102
+
+
 def test_adjust_when_tp1_order_cancelled_unfilled_then_tp1_asked_again():
     strategy = started()
     trade = make_trade(10.0, 100.0)
