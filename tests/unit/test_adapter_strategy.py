@@ -262,6 +262,30 @@ def test_atr_trailing_when_enabled_then_chandelier_stop_from_the_peak():
     assert initial_stop_stored(strategy, trade) == pytest.approx(97.0)
 
 
+class WithWiderAtr(Fixture):
+    def analyzed(self, pair):
+        return DataFrame({"close": [100.0], "atr": [3.0]})
+
+
+def test_restart_when_atr_trailing_then_the_stop_reached_before_is_kept():
+    exits = {"profitguard": {"exits": {"preset": "none", "trail_atr_multiple": 3}}}
+    before = started(WithAtr, runmode=RunMode.DRY_RUN, **exits)
+    trade = make_trade(10.0, 100.0)
+    stop_of(before, trade, 110.0)  # 110 - 3 x 1.5
+    after = started(WithWiderAtr, runmode=RunMode.DRY_RUN, **exits)  # the bot restarted
+    ratio = stop_of(after, trade, 108.0, at=OPENED + timedelta(minutes=5))  # 110 - 9 is lower
+    assert ratio == pytest.approx(stoploss_from_absolute(105.5, 108.0))
+
+
+def test_restart_when_a_level_was_skipped_then_it_does_not_fire_late():
+    before = started(runmode=RunMode.DRY_RUN)
+    trade = make_trade(0.1, 100.0)  # worth 10: 50% is 5, below a 6 minimum order
+    stop_of(before, trade, 104.5)
+    assert adjust(before, trade, 104.5, min_stake=6.0) is None  # TP1 passed without an order
+    after = started(runmode=RunMode.DRY_RUN)  # the bot restarted
+    assert adjust(after, trade, 104.5, min_stake=4.0) is None  # passed is passed
+
+
 def fill(trade, amount: float, price: float, tag: str, *, status: str = "closed", filled=None):
     """Freqtrade records an exit order on the trade (filled, or cancelled unfilled)."""
     from tests.unit.test_adapter_trades import make_order
