@@ -273,9 +273,10 @@ class ProfitGuardStrategy(IStrategy):
                     memo.notified.add(key)
                     self._pg_save(trade, memo)
                     self.dp.send_msg(message)
-            # The last exit: forget the trade (live shows it closed; the backtester
-            # calls before updating the trade, with the order covering all of it).
-            if not trade.is_open or order.safe_filled >= trade.amount:
+            # The last exit: forget the trade. Dry-run and live call after updating the
+            # trade (closed by now; a partial exit has already taken its amount off);
+            # the backtester calls before, with the order covering all of it.
+            if not trade.is_open or (not self._pg_persist and order.safe_filled >= trade.amount):
                 self._pg_memos.pop(trade.id, None)
         except Exception as exc:
             self._pg_failed("order_filled", trade, exc, order=getattr(order, "order_id", None))
@@ -445,7 +446,8 @@ class ProfitGuardStrategy(IStrategy):
             if key != self._pg_exits_key:
                 self._pg_exits = self.exit_config()
                 self._pg_exits_key = key
-        if self._pg_clock is None or now > self._pg_clock:
+            self._pg_clock = now  # the new run's clock: its next callback is not another start
+        elif now > self._pg_clock:
             self._pg_clock = now
 
     @property

@@ -24,27 +24,16 @@ from profitguard.freqtrade import (
     ProfitGuardPctHyperoptStrategy,
     ledger,
 )
-from tests.unit.test_adapter_strategy import Fixture, started, stop_of
+from tests.unit.test_adapter_strategy import Fixture, NoSignals, started, stop_of
 from tests.unit.test_adapter_trades import OPENED, make_trade
 
 
-class _Signals:
-    def populate_indicators(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
-        return dataframe
-
-    def populate_entry_trend(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
-        return dataframe
-
-    def populate_exit_trend(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
-        return dataframe
-
-
-class Tunable(_Signals, ProfitGuardHyperoptStrategy):
+class Tunable(NoSignals, ProfitGuardHyperoptStrategy):
     timeframe = "5m"
     profitguard_config = {"initial_stop": {"pct": 0.02}}  # noqa: RUF012
 
 
-class TunablePct(_Signals, ProfitGuardPctHyperoptStrategy):
+class TunablePct(NoSignals, ProfitGuardPctHyperoptStrategy):
     timeframe = "5m"
 
 

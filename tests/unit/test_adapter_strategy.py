@@ -23,9 +23,8 @@ from profitguard.freqtrade.trades import STATE_KEY
 from tests.unit.test_adapter_trades import OPENED, make_trade
 
 
-class Fixture(ProfitGuardStrategy):
-    timeframe = "5m"
-    profitguard_config = {"initial_stop": {"pct": 0.02}}  # noqa: RUF012
+class NoSignals:
+    """The populate_* methods of a test strategy that never trades by itself."""
 
     def populate_indicators(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
         return dataframe
@@ -35,6 +34,11 @@ class Fixture(ProfitGuardStrategy):
 
     def populate_exit_trend(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
         return dataframe
+
+
+class Fixture(NoSignals, ProfitGuardStrategy):
+    timeframe = "5m"
+    profitguard_config = {"initial_stop": {"pct": 0.02}}  # noqa: RUF012
 
 
 @pytest.fixture(autouse=True)
@@ -219,6 +223,23 @@ def test_callbacks_when_backtest_restarts_then_state_of_the_previous_run_is_drop
     assert ratio == pytest.approx(stoploss_from_absolute(98.0, 100.5))  # not the old 1R stop
 
 
+def test_callbacks_when_time_jumps_back_without_a_run_start_then_one_new_run_not_one_per_call():
+    calls = []
+
+    class Counting(Fixture):
+        def initial_stop(self, pair, side, entry_rate, current_time, dataframe, **kwargs):
+            calls.append(current_time)
+            return entry_rate * 0.98
+
+    strategy = started(Counting)
+    trade = make_trade(10.0, 100.0)
+    stop_of(strategy, trade, 104.5, at=OPENED + timedelta(days=1))  # the first run ends late
+    for minutes in (0, 5, 10, 15):  # a second run, noticed only by the time going back
+        stop_of(strategy, trade, 100.5, at=OPENED + timedelta(minutes=minutes))
+    assert len(calls) == 2  # the initial stop placed once per run, then kept
+    assert ledger.initial_stop_of(trade) == pytest.approx(98.0)
+
+
 class WithAtr(Fixture):
     """An analyzed dataframe whose last closed candle has ATR 1.5."""
 
@@ -239,6 +260,30 @@ def test_atr_trailing_when_enabled_then_chandelier_stop_from_the_peak():
     ratio = stop_of(strategy, trade, 110.0)
     assert ratio == pytest.approx(stoploss_from_absolute(110.0 - 4.5, 110.0))
     assert initial_stop_stored(strategy, trade) == pytest.approx(97.0)
+
+
+class WithWiderAtr(Fixture):
+    def analyzed(self, pair):
+        return DataFrame({"close": [100.0], "atr": [3.0]})
+
+
+def test_restart_when_atr_trailing_then_the_stop_reached_before_is_kept():
+    exits = {"profitguard": {"exits": {"preset": "none", "trail_atr_multiple": 3}}}
+    before = started(WithAtr, runmode=RunMode.DRY_RUN, **exits)
+    trade = make_trade(10.0, 100.0)
+    stop_of(before, trade, 110.0)  # 110 - 3 x 1.5
+    after = started(WithWiderAtr, runmode=RunMode.DRY_RUN, **exits)  # the bot restarted
+    ratio = stop_of(after, trade, 108.0, at=OPENED + timedelta(minutes=5))  # 110 - 9 is lower
+    assert ratio == pytest.approx(stoploss_from_absolute(105.5, 108.0))
+
+
+def test_restart_when_a_level_was_skipped_then_it_does_not_fire_late():
+    before = started(runmode=RunMode.DRY_RUN)
+    trade = make_trade(0.1, 100.0)  # worth 10: 50% is 5, below a 6 minimum order
+    stop_of(before, trade, 104.5)
+    assert adjust(before, trade, 104.5, min_stake=6.0) is None  # TP1 passed without an order
+    after = started(runmode=RunMode.DRY_RUN)  # the bot restarted
+    assert adjust(after, trade, 104.5, min_stake=4.0) is None  # passed is passed
 
 
 def fill(trade, amount: float, price: float, tag: str, *, status: str = "closed", filled=None):
@@ -262,6 +307,27 @@ def test_adjust_when_tp1_filled_then_next_exit_is_tp2_never_tp1_again():
     stake, tag = adjust(strategy, trade, 106.5)
     assert tag == "tp2"
     assert stake == pytest.approx(-(2.5005) * trade.stake_amount / trade.amount)
+
+
+def test_adjust_when_freqtrade_placed_no_order_then_the_level_is_asked_again():
+    strategy = started()
+    trade = make_trade(10.0, 100.0)
+    stop_of(strategy, trade, 104.5)
+    assert adjust(strategy, trade, 104.5)[1] == "tp1"
+    # Freqtrade placed nothing (exchange limits, a refused order): nothing was taken
+    stake, tag = adjust(strategy, trade, 104.4)
+    assert tag == "tp1"
+    assert stake == pytest.approx(-(5.0005) * trade.stake_amount / trade.amount)
+
+
+def test_callbacks_when_trade_id_reused_by_a_new_trade_then_its_own_state():
+    strategy = started()
+    first = make_trade(10.0, 100.0)
+    stop_of(strategy, first, 104.5)  # peak 2.25R: stop at 1R (102)
+    second = make_trade(10.0, 100.0)  # the same id (its database row was reused)
+    second.open_date = OPENED + timedelta(hours=1)
+    ratio = stop_of(strategy, second, 100.5, at=second.open_date)
+    assert ratio == pytest.approx(stoploss_from_absolute(98.0, 100.5))  # not the first's 102
 
 
 def test_adjust_when_tp1_order_cancelled_unfilled_then_tp1_asked_again():
@@ -293,6 +359,20 @@ def test_notifications_when_dry_run_then_breakeven_fill_and_stop_sent_once_each(
     assert "stopped out: 5 at 102 (+1.00R)" in messages[2]
     saved = trade.get_custom_data(STATE_KEY)
     assert "breakeven" in saved["notified"]  # a restart does not send it again
+
+
+def test_order_filled_when_dry_run_partial_exit_leaves_as_much_then_trade_kept_in_memory():
+    strategy = started(runmode=RunMode.DRY_RUN)
+    trade = make_trade(10.0, 100.0)
+    strategy.order_filled(trade.pair, trade, trade.orders[0], OPENED)
+    memo = strategy._pg_memos[trade.id]
+    fill(trade, 5.0, 104.5, "tp1")  # as in dry-run: the trade is updated first (5 left)
+    strategy.order_filled(trade.pair, trade, trade.orders[-1], OPENED)
+    assert strategy._pg_memos[trade.id] is memo  # still open: not forgotten and reloaded
+    fill(trade, 5.0, 102.0, "stop_loss")
+    trade.is_open = False  # the last exit closes it before the callback
+    strategy.order_filled(trade.pair, trade, trade.orders[-1], OPENED)
+    assert trade.id not in strategy._pg_memos
 
 
 def test_notifications_when_backtesting_then_nothing_is_sent():

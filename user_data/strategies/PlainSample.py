@@ -1,8 +1,8 @@
-"""PlainSample: a plain Freqtrade strategy for the offline demo and integration tests.
+"""PlainSample: a plain Freqtrade strategy (no profitguard) for the offline exchange's tests.
 
-A stand-in until the profitguard sample strategy lands: trend filter (EMA 50 over
-EMA 200), pullback entry (RSI crossing up through ``buy_rsi``), fixed stoploss and
-ROI table. ``buy_rsi`` and ``buy_ema_gap`` are hyperoptable (``--spaces buy``).
+Trend filter (EMA 50 over EMA 200), pullback entry (RSI crossing up through
+``buy_rsi``), fixed stoploss and ROI table. ``buy_rsi`` and ``buy_ema_gap`` are
+hyperoptable (``--spaces buy``). For profitguard's exits see ProfitGuardSample.
 """
 
 from typing import ClassVar
