@@ -245,7 +245,17 @@ class ProtectionConfig:
             elif key == "stop_ladder":
                 value = parse_stop_ladder(value, name=f"{prefix}stop_ladder")
             values[key] = value
-        return replace(base, source=source, **values)
+        config = replace(base, source=source, **values)
+        if config.tp_unit is not base.tp_unit and "take_profits" not in raw and base.take_profits:
+            # the preset's levels read in another unit: 2R would become +200%
+            levels = ", ".join(f"{lv.level:g}" for lv in base.take_profits)
+            raise ConfigError(
+                f"'{prefix}tp_unit' is {config.tp_unit.value!r} but the take-profit levels are "
+                f"the preset's, in {base.tp_unit.value!r} ({levels}); give "
+                f"'{prefix}take_profits' in {config.tp_unit.value!r} too, or a preset in that unit",
+                field=f"{prefix}tp_unit",
+            )
+        return config
 
 
 def unknown_key_message(name: str, key: str, known: Iterable[str]) -> str:

@@ -121,6 +121,7 @@ def test_simulate_when_text_mode_then_table_with_one_row_per_price(capsys):
         ),
         (["--tp", "2-0.5"], "argument --tp: '2-0.5' is not A:B"),
         (["--tp-unit", "percent"], "argument --tp-unit: 'tp_unit' must be one of 'r', 'pct'"),
+        (["--tp-unit", "pct"], "argument --tp-unit: 'tp_unit' is 'pct' but the take-profit"),
         (["--stop-ladder", "1:1"], "argument --stop-ladder: 'stop_ladder[0].lock_r' must be"),
         (["--tp-stop", "trailing"], "argument --tp-stop: 'tp_stop' must be one of"),
         (["--trail-pct", "1.5"], "argument --trail-pct: 'trail_pct' must be in (0, 1), was 1.5"),
