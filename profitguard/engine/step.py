@@ -319,7 +319,11 @@ class CandleTick(NamedTuple):
 
 
 def replay_candles(
-    position: Position, candles: Iterable[Candle], *, min_notional: float = 0.0
+    position: Position,
+    candles: Iterable[Candle],
+    *,
+    atr: float | None = None,
+    min_notional: float = 0.0,
 ) -> list[CandleTick]:
     """`step` over OHLC candles in the order Freqtrade's backtester shows them.
 
@@ -331,14 +335,15 @@ def replay_candles(
     3. otherwise the high, seen by `custom_stoploss`: peak and stop only;
     4. then the low, where the stop is checked; crossing it fills at the stop
        price, as the path passed through it.
-    The close is not a decision point: the next candle's open is.
+    The close is not a decision point: the next candle's open is. `atr` (one value
+    for every candle) feeds chandelier trailing.
     """
     ticks: list[CandleTick] = []
 
     def at(kind: str, price: float, fire: bool, candle: Candle) -> bool:
         nonlocal position
         decision = step(
-            position, price, candle.at, fire_take_profits=fire, min_notional=min_notional
+            position, price, candle.at, atr=atr, fire_take_profits=fire, min_notional=min_notional
         )
         ticks.append(CandleTick(candle, kind, decision))
         position = decision.position
