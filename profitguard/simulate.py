@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -131,7 +132,11 @@ def register(subparsers: Any) -> None:
     p.add_argument("--trail-pct", type=_number, help="trailing distance, ratio (0.03 = 3%%)")
     p.add_argument("--trail-activation-pct", type=_number, help="profit ratio that arms trailing")
     p.add_argument("--trail-atr-mult", type=_number, help="chandelier trailing: ATR multiple")
-    p.add_argument("--atr", type=_number, help="ATR value for --trail-atr-mult (price units)")
+    p.add_argument(
+        "--atr",
+        type=_number,
+        help="ATR for --trail-atr-mult (price units), for every price or candle",
+    )
     p.add_argument("--amount-step", type=_number, help="exchange amount step")
     p.add_argument("--min-amount", type=_number, default=0.0, help="exchange minimum amount")
     p.add_argument(
@@ -198,6 +203,10 @@ def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.WARNING, format="warning: %(message)s", stream=sys.stderr)
     if args.atr is not None and args.trail_atr_mult is None:
         raise UsageError("argument --atr: needs --trail-atr-mult")
+    if args.trail_atr_mult is not None and args.atr is None:
+        raise UsageError("argument --trail-atr-mult: needs --atr (the ATR, in price units)")
+    if args.atr is not None and not (math.isfinite(args.atr) and args.atr > 0):
+        raise UsageError(f"argument --atr: must be a finite number > 0, was {args.atr!r}")
     try:
         config = config_from_args(args)
         position = open_position(
@@ -213,7 +222,7 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(f"argument --min-notional: must be >= 0, was {args.min_notional!r}")
         if args.candles is not None:
             candles = load_candles(args.candles, args.start)
-            ticks = replay_candles(position, candles, min_notional=args.min_notional)
+            ticks = replay_candles(position, candles, atr=args.atr, min_notional=args.min_notional)
             decisions = [t.decision for t in ticks]
             kinds = [t.kind for t in ticks]
             total = len(candles)
@@ -366,6 +375,10 @@ def describe_plan(position: Position) -> list[str]:
             else ""
         )
         lines.append(f"  trailing: {config.trail_pct:.4g} below the best price{armed}")
+    if config.trail_atr_multiple is not None:
+        lines.append(
+            f"  chandelier trailing: {config.trail_atr_multiple:g} ATR below the best price"
+        )
     return lines
 
 

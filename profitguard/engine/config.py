@@ -80,6 +80,13 @@ def _number(name: str, value: Any) -> float:
     return float(value)
 
 
+def _above_zero(name: str, value: Any) -> float:
+    number = _number(name, value)
+    if number <= 0:
+        raise ConfigError(f"{name!r} must be > 0, was {value!r}", field=name)
+    return number
+
+
 def _enum(name: str, enum: type[StrEnum], value: Any) -> StrEnum:
     try:
         return enum(value)
@@ -138,18 +145,8 @@ class ProtectionConfig:
                     f"'{prefix}take_profits[{i}]' must be a TakeProfitLevel, was {lv!r}",
                     field=f"{prefix}take_profits[{i}]",
                 )
-            level = _number(f"{prefix}take_profits[{i}].level", lv.level)
-            fraction = _number(f"{prefix}take_profits[{i}].fraction", lv.fraction)
-            if level <= 0:
-                raise ConfigError(
-                    f"'{prefix}take_profits[{i}].level' must be > 0, was {lv.level!r}",
-                    field=f"{prefix}take_profits[{i}].level",
-                )
-            if fraction <= 0:
-                raise ConfigError(
-                    f"'{prefix}take_profits[{i}].fraction' must be > 0, was {lv.fraction!r}",
-                    field=f"{prefix}take_profits[{i}].fraction",
-                )
+            level = _above_zero(f"{prefix}take_profits[{i}].level", lv.level)
+            _above_zero(f"{prefix}take_profits[{i}].fraction", lv.fraction)
             if i and level <= levels[i - 1].level:
                 raise ConfigError(
                     f"'{prefix}take_profits' levels must be strictly ascending, "
@@ -165,13 +162,8 @@ class ProtectionConfig:
                     f"'{prefix}stop_ladder[{i}]' must be a StopLadderStep, was {st!r}",
                     field=f"{prefix}stop_ladder[{i}]",
                 )
-            trigger = _number(f"{prefix}stop_ladder[{i}].trigger_r", st.trigger_r)
+            trigger = _above_zero(f"{prefix}stop_ladder[{i}].trigger_r", st.trigger_r)
             lock = _number(f"{prefix}stop_ladder[{i}].lock_r", st.lock_r)
-            if trigger <= 0:
-                raise ConfigError(
-                    f"'{prefix}stop_ladder[{i}].trigger_r' must be > 0, was {st.trigger_r!r}",
-                    field=f"{prefix}stop_ladder[{i}].trigger_r",
-                )
             if not -1.0 < lock < trigger:
                 raise ConfigError(
                     f"'{prefix}stop_ladder[{i}].lock_r' must be above the initial stop (-1R) "
@@ -206,12 +198,7 @@ class ProtectionConfig:
                 field=f"{prefix}trail_activation_pct",
             )
         if self.trail_atr_multiple is not None:
-            multiple = _number(f"{prefix}trail_atr_multiple", self.trail_atr_multiple)
-            if multiple <= 0:
-                raise ConfigError(
-                    f"'{prefix}trail_atr_multiple' must be > 0, was {self.trail_atr_multiple!r}",
-                    field=f"{prefix}trail_atr_multiple",
-                )
+            _above_zero(f"{prefix}trail_atr_multiple", self.trail_atr_multiple)
 
     @classmethod
     def from_mapping(cls, raw: Mapping[str, Any], *, source: str = "") -> ProtectionConfig:
@@ -245,7 +232,17 @@ class ProtectionConfig:
             elif key == "stop_ladder":
                 value = parse_stop_ladder(value, name=f"{prefix}stop_ladder")
             values[key] = value
-        return replace(base, source=source, **values)
+        config = replace(base, source=source, **values)
+        if config.tp_unit is not base.tp_unit and "take_profits" not in raw and base.take_profits:
+            # the preset's levels read in another unit: 2R would become +200%
+            levels = ", ".join(f"{lv.level:g}" for lv in base.take_profits)
+            raise ConfigError(
+                f"'{prefix}tp_unit' is {config.tp_unit.value!r} but the take-profit levels are "
+                f"the preset's, in {base.tp_unit.value!r} ({levels}); give "
+                f"'{prefix}take_profits' in {config.tp_unit.value!r} too, or a preset in that unit",
+                field=f"{prefix}tp_unit",
+            )
+        return config
 
 
 def unknown_key_message(name: str, key: str, known: Iterable[str]) -> str:

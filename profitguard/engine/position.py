@@ -169,11 +169,10 @@ def make_plan(
         tp_x = tuple(entry_x + lv.level * risk for lv in config.take_profits)
     else:
         tp_x = tuple(sign * entry * (1.0 + sign * lv.level) for lv in config.take_profits)
+    # tp_cum[n] is never read: the final level closes all that remains (step)
     cum = [0.0]
     for lv in config.take_profits:
         cum.append(cum[-1] + lv.fraction)
-    if len(cum) > 1:
-        cum[-1] = 1.0  # the final level closes all that remains
 
     trail_factor = None
     if config.trail_pct is not None:

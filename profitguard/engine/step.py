@@ -138,13 +138,12 @@ def step(
     best_x = x if x > position.best_x else position.best_x
     worst_x = x if x < position.worst_x else position.worst_x
 
-    # 3. take-profit levels reached by the peak and not yet taken
+    # 3. take-profit levels reached by the peak and not yet taken (an observed
+    # price only moves the stop: its levels wait for the next price that may exit)
     taken = position.levels_taken
-    new_taken = taken
-    tp_x, n = plan.tp_x, len(plan.tp_x)
-    if fire_take_profits:
-        while new_taken < n and best_x >= tp_x[new_taken] - plan.tol:
-            new_taken += 1
+    reached = _levels_reached(plan, best_x, taken)
+    new_taken = reached if fire_take_profits else taken
+    n = len(plan.tp_x)
 
     exit_amount = 0.0
     tags: tuple[str, ...] = ()
@@ -171,7 +170,6 @@ def step(
             closed = plan.amount if exit_amount == remaining else closed + exit_amount
 
     # 4. the stop in force from the peak
-    reached = _levels_reached(plan, best_x, new_taken)
     stop_x = stop_in_force_x(plan, position.stop_x, best_x, reached, atr)
 
     state = derive_state(
@@ -321,7 +319,11 @@ class CandleTick(NamedTuple):
 
 
 def replay_candles(
-    position: Position, candles: Iterable[Candle], *, min_notional: float = 0.0
+    position: Position,
+    candles: Iterable[Candle],
+    *,
+    atr: float | None = None,
+    min_notional: float = 0.0,
 ) -> list[CandleTick]:
     """`step` over OHLC candles in the order Freqtrade's backtester shows them.
 
@@ -333,14 +335,15 @@ def replay_candles(
     3. otherwise the high, seen by `custom_stoploss`: peak and stop only;
     4. then the low, where the stop is checked; crossing it fills at the stop
        price, as the path passed through it.
-    The close is not a decision point: the next candle's open is.
+    The close is not a decision point: the next candle's open is. `atr` (one value
+    for every candle) feeds chandelier trailing.
     """
     ticks: list[CandleTick] = []
 
     def at(kind: str, price: float, fire: bool, candle: Candle) -> bool:
         nonlocal position
         decision = step(
-            position, price, candle.at, fire_take_profits=fire, min_notional=min_notional
+            position, price, candle.at, atr=atr, fire_take_profits=fire, min_notional=min_notional
         )
         ticks.append(CandleTick(candle, kind, decision))
         position = decision.position

@@ -1,7 +1,8 @@
 """The invariants of SPEC.md §2, as hypothesis properties (>= 1000 examples each in CI).
 
 Each property was checked by breaking its rule in the engine once and watching
-it fail (see tests/property/README.md for the mutations tried).
+it fail (tests/property/test_mutations.py breaks each rule in a copy of the
+engine and checks that its property fails).
 """
 
 from __future__ import annotations

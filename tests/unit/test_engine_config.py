@@ -130,12 +130,30 @@ def test_from_mapping_when_preset_and_overrides_then_override_wins():
             "take_profits",
         ),
         ({"stop_ladder": [[1, 2]]}, r"stop_ladder\[0\].lock_r", "stop_ladder[0].lock_r"),
+        (
+            {"tp_unit": "pct"},
+            r"'tp_unit' is 'pct' but the take-profit levels are the preset's, in 'r' \(2, 3, 4\)",
+            "tp_unit",
+        ),
+        ({"preset": "scaled_pct", "tp_unit": "r"}, r"in 'pct' \(0.03, 0.05, 0.08\)", "tp_unit"),
     ],
 )
 def test_from_mapping_when_shape_invalid_then_error_names_field(raw, match, field):
     with pytest.raises(ConfigError, match=match) as err:
         ProtectionConfig.from_mapping(raw)
     assert err.value.field == field
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        {"tp_unit": "r"},  # the preset's own unit
+        {"preset": "none", "tp_unit": "pct"},  # no levels to misread
+        {"tp_unit": "pct", "take_profits": [[0.03, 1]]},
+    ],
+)
+def test_from_mapping_when_tp_unit_matches_its_levels_then_accepted(raw):
+    assert ProtectionConfig.from_mapping(raw).tp_unit == raw["tp_unit"]
 
 
 def test_presets_when_named_then_spec_values():

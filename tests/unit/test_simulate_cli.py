@@ -96,6 +96,20 @@ def test_simulate_when_custom_ladders_and_trailing_then_all_applied(capsys):
     assert events[3]["stop"] == pytest.approx(160 * 0.98)  # beats TP1's price, 153
 
 
+def test_simulate_when_atr_trailing_then_chandelier_stop_for_prices_and_candles(capsys, tmp_path):
+    atr = ["--trail-atr-mult", "2", "--atr", "1.5"]
+    out = simulate_json(capsys, *SPEC_LADDER[:-1], "150,160", *atr)
+    assert out["events"][-1]["stop"] == 157  # 160 - 2 * 1.5, above the ladder's 154.5
+    # the candle's high 160 raises the stop to 157; its low 155 then fills it
+    candles = tmp_path / "candles.json"
+    candles.write_text(json.dumps([[0, 150, 151, 149, 150, 1], [60_000, 152, 160, 155, 158, 1]]))
+    args = [*SPEC_LADDER[:-2], "--candles", str(candles), *atr]
+    last = simulate_json(capsys, *args)["events"][-1]
+    assert (last["tick"], last["price"], last["exit_tags"]) == ("worst", 157, ["stop"])
+    assert main(args) == 0
+    assert "chandelier trailing: 2 ATR below the best price" in capsys.readouterr().out
+
+
 def test_simulate_when_text_mode_then_table_with_one_row_per_price(capsys):
     assert main(SPEC_LADDER) == 0
     out = capsys.readouterr().out
@@ -121,6 +135,7 @@ def test_simulate_when_text_mode_then_table_with_one_row_per_price(capsys):
         ),
         (["--tp", "2-0.5"], "argument --tp: '2-0.5' is not A:B"),
         (["--tp-unit", "percent"], "argument --tp-unit: 'tp_unit' must be one of 'r', 'pct'"),
+        (["--tp-unit", "pct"], "argument --tp-unit: 'tp_unit' is 'pct' but the take-profit"),
         (["--stop-ladder", "1:1"], "argument --stop-ladder: 'stop_ladder[0].lock_r' must be"),
         (["--tp-stop", "trailing"], "argument --tp-stop: 'tp_stop' must be one of"),
         (["--trail-pct", "1.5"], "argument --trail-pct: 'trail_pct' must be in (0, 1), was 1.5"),
@@ -132,6 +147,11 @@ def test_simulate_when_text_mode_then_table_with_one_row_per_price(capsys):
         ),
         (["--amount-step", "nan"], "argument --amount-step: 'amount_step' must be a finite number"),
         (["--atr", "2"], "argument --atr: needs --trail-atr-mult"),
+        (["--trail-atr-mult", "2"], "argument --trail-atr-mult: needs --atr"),
+        (
+            ["--trail-atr-mult", "2", "--atr", "nan"],
+            "argument --atr: must be a finite number > 0, was nan",
+        ),
     ],
 )
 def test_simulate_when_argument_invalid_then_status_2_and_one_line_naming_it(capsys, change, names):
