@@ -28,6 +28,7 @@ import math
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
+from freqtrade.constants import DEFAULT_AMOUNT_RESERVE_PERCENT
 from freqtrade.enums import RunMode
 from freqtrade.exceptions import OperationalException
 from freqtrade.strategy import IStrategy, stoploss_from_absolute
@@ -51,6 +52,7 @@ from profitguard.freqtrade.trades import (
     STATE_KEY,
     TradeMemo,
     amount_step,
+    exit_minimum,
     exit_stake,
     exit_tag,
     filled_exits,
@@ -241,8 +243,14 @@ class ProfitGuardStrategy(IStrategy):
                 return kill
             if trade.has_open_orders:
                 return None
+            minimum = exit_minimum(
+                min_stake,
+                self.stoploss,
+                self.config.get("amount_reserve_percent", DEFAULT_AMOUNT_RESERVE_PERCENT),
+                live=self._pg_persist,
+            )
             decision = self._pg_decide(
-                trade, current_exit_rate, current_time, fire=True, min_notional=min_stake or 0.0
+                trade, current_exit_rate, current_time, fire=True, min_notional=minimum
             )
             if not decision.exit_amount:
                 return None

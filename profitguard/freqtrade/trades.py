@@ -70,6 +70,32 @@ def amount_step(trade: Any) -> float | None:
     return None  # significant digits: no fixed step; Freqtrade truncates
 
 
+def exit_minimum(
+    min_stake: float | None, stoploss: float, reserve_percent: float, *, live: bool
+) -> float:
+    """The smallest value Freqtrade lets a partial exit leave behind, from the
+    `min_stake` it hands `adjust_trade_position`.
+
+    Dry-run and live hand over the entry minimum, reserved for a stoploss of 0,
+    but refuse a partial exit whose remainder is below the minimum reserved for
+    the strategy's `stoploss` (on the cost limit; at most 1.5x): a level whose
+    remainder fell between the two would be asked for, refused, on every loop.
+    Scaling by the ratio of the two reserves gives that minimum, or a little more
+    when the amount limit decides. Backtesting hands over and checks one figure.
+    """
+    if not min_stake:
+        return 0.0
+    if not live:
+        return min_stake
+    margin = 1.0 + reserve_percent
+
+    def reserve(stop: float) -> float:  # Freqtrade's Exchange._get_stake_amount_limit
+        ratio = margin / (1 - abs(stop)) if abs(stop) != 1 else 1.5
+        return max(min(ratio, 1.5), 1.0)
+
+    return min_stake * reserve(stoploss) / reserve(0.0)
+
+
 def exit_stake(trade: Any, amount: float, step: float | None) -> float:
     """The negative stake that makes Freqtrade exit exactly `amount` of `trade`.
 

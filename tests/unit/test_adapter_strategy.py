@@ -19,7 +19,7 @@ from freqtrade.strategy import stoploss_from_absolute
 from pandas import DataFrame
 
 from profitguard.freqtrade import ProfitGuardStrategy, ledger
-from profitguard.freqtrade.trades import STATE_KEY
+from profitguard.freqtrade.trades import STATE_KEY, exit_stake
 from tests.unit.test_adapter_trades import OPENED, make_trade
 
 
@@ -184,6 +184,27 @@ def test_adjust_when_level_too_small_for_the_exchange_then_skipped_and_remembere
     # and the 0.025 left (2.6) is below the minimum: everything
     stop_of(strategy, trade, 106.0)
     assert adjust(strategy, trade, 106.0, min_stake=6.0) == (-trade.stake_amount, "tp1,tp2")
+
+
+@pytest.mark.parametrize(
+    ("runmode", "expected"),
+    [
+        # Freqtrade's backtester checks the remainder against the figure it hands over
+        (RunMode.BACKTEST, (exit_stake(make_trade(0.09, 100.0), 0.045, 0.001), "tp1")),
+        # dry-run hands over the entry minimum (4.5 for a stoploss of 0) but refuses a
+        # remainder below 5.0 (the minimum for stoploss -0.10): 0.045 left (4.70) would
+        # be refused on every loop, so TP1 is carried to TP2 instead
+        (RunMode.DRY_RUN, None),
+    ],
+)
+def test_adjust_when_remainder_between_the_entry_and_exit_minimums_then_what_freqtrade_accepts(
+    runmode, expected
+):
+    strategy = started(runmode=runmode)
+    trade = make_trade(0.09, 100.0)  # TP1 at 104: 0.045 out, 0.045 (worth 4.70) left
+    stop_of(strategy, trade, 104.5)
+    assert adjust(strategy, trade, 104.5, min_stake=4.5) == expected
+    assert strategy._pg_memos[trade.id].skipped == (0 if expected else 1)
 
 
 def test_custom_stoploss_when_record_corrupt_then_none_and_logged_once(caplog):

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, datetime
+from types import SimpleNamespace
 
 import pytest
 from ccxt import DECIMAL_PLACES, TICK_SIZE
+from freqtrade.exchange.exchange import Exchange
 from freqtrade.exchange.exchange_utils import amount_to_contract_precision
 from freqtrade.persistence import LocalTrade, Order
 from freqtrade.util import FtPrecise
@@ -18,6 +20,7 @@ from profitguard.freqtrade.trades import (
     CorruptTradeState,
     TradeMemo,
     amount_step,
+    exit_minimum,
     exit_stake,
     filled_exits,
     original_amount,
@@ -185,3 +188,41 @@ def test_memo_when_round_tripped_through_a_record_then_equal():
 def test_memo_when_record_corrupt_then_error_names_the_key(record, match):
     with pytest.raises(CorruptTradeState, match=match):
         TradeMemo.from_record(record, trade_id=7, opened_at=OPENED)
+
+
+def freqtrade_min_stake(cost: float | None, amount: float | None, price, stoploss, reserve):
+    """Freqtrade's own minimum stake (`Exchange._get_stake_amount_limit`), for one
+    market with these limits, run on a stand-in for the exchange object."""
+    exchange = SimpleNamespace(
+        markets={"X/USDT": {"limits": {"cost": {"min": cost}, "amount": {"min": amount}}}},
+        _config={"amount_reserve_percent": reserve},
+        _contracts_to_amount=lambda pair, value: value,
+        _get_stake_amount_considering_leverage=lambda stake, leverage: stake / leverage,
+    )
+    return Exchange._get_stake_amount_limit(exchange, "X/USDT", price, stoploss, "min")
+
+
+@given(
+    cost=st.one_of(st.none(), st.floats(0.1, 1000)),
+    amount=st.one_of(st.none(), st.floats(1e-6, 10)),
+    price=st.floats(1e-4, 1e5),
+    stoploss=st.floats(-0.99, 0.0),
+    reserve=st.floats(0.0, 0.6),
+)
+def test_exit_minimum_when_live_then_at_least_what_freqtrade_checks_the_remainder_against(
+    cost, amount, price, stoploss, reserve
+):
+    handed = freqtrade_min_stake(cost, amount, price, 0.0, reserve)  # adjust_trade_position's
+    checked = freqtrade_min_stake(cost, amount, price, stoploss, reserve)  # the exit's check
+    minimum = exit_minimum(handed, stoploss, reserve, live=True)
+    if handed is None:
+        assert minimum == 0.0 and checked is None
+        return
+    assert minimum >= checked * (1 - 1e-12)
+    if amount is None:  # the cost limit decides: exactly Freqtrade's figure
+        assert minimum == pytest.approx(checked, rel=1e-12)
+
+
+def test_exit_minimum_when_backtesting_then_the_figure_freqtrade_handed_over():
+    assert exit_minimum(6.0, -0.10, 0.05, live=False) == 6.0
+    assert exit_minimum(None, -0.10, 0.05, live=False) == 0.0
