@@ -590,11 +590,11 @@ class ProfitGuardStrategy(IStrategy):
     def _pg_refused_on_error(
         self, hook: str, pair: str, exc: Exception, now: datetime, **inputs: Any
     ) -> None:
-        """Report an error of the gate or of sizing; never raises, so the caller refuses."""
+        """Report an error of the gate or of sizing (logged, counted and sent as a
+        GATE_ERROR refusal); never raises, so the caller refuses."""
         try:
             self._pg_failed(hook, None, exc, pair=pair, **inputs)
-            if hook == "confirm_trade_entry":
-                self._pg_gate.failed(pair, exc, now)
+            self._pg_gate.failed(pair, exc, now)
         except Exception:  # a failing report must not turn the refusal into an entry
             log.critical("profitguard %s failed for %s; entry refused", hook, pair, exc_info=True)
 

@@ -308,10 +308,11 @@ def test_stake_when_below_freqtrade_minimum_then_skipped_and_counted(tmp_path, c
     assert strategy._pg_gate.refusals == {"SIZING": 1}
 
 
-def test_stake_when_sizing_raises_then_zero(tmp_path):
+def test_stake_when_sizing_raises_then_zero_and_counted_as_refused(tmp_path):
     strategy = started(tmp_path)
     strategy.wallets = None
     assert stake(strategy) == 0
+    assert strategy._pg_gate.refusals == {"GATE_ERROR": 1}  # in the end-of-run counts too
 
 
 # ---------------------------------------------------------- kill switch
