@@ -1,8 +1,11 @@
 """Shared test configuration.
 
-Hypothesis runs at least 1000 examples per property by default (the CI profile);
-`--hypothesis-profile=dev` runs 100 for quick local iterations.
+Hypothesis runs 1000 examples per property in CI (`CI` set, as `.ci/run` runs) and a
+small profile locally, so the quick local run stays quick; `--hypothesis-profile=ci`
+runs the full one anywhere.
 """
+
+import os
 
 from hypothesis import HealthCheck, settings
 
@@ -13,8 +16,8 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow],
     print_blob=True,
 )
-settings.register_profile("dev", max_examples=100, deadline=None)
-settings.load_profile("ci")
+settings.register_profile("dev", max_examples=40, deadline=None)
+settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 # The offline exchange fixtures (offline_exchange, freqtrade_workspace): see
 # tests/exchange_fixtures.py for how to backtest or dry-run a strategy with them.
