@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from profitguard.engine.amounts import step_decimals
+from profitguard.engine.amounts import round_down, step_decimals
 from profitguard.engine.config import LevelUnit, ProtectionConfig, TakeProfitStop
 from profitguard.engine.states import ProtectionState
 
@@ -62,6 +62,9 @@ class Plan:
     initial_x: float
     tp_x: tuple[float, ...]  # level prices (signed)
     tp_cum: tuple[float, ...]  # cumulative fractions: tp_cum[k] = fractions of levels < k
+    # tp_target[k]: the amount levels 1..k close together (tp_cum[k] of the amount,
+    # rounded down to the step; the last level: all of it); tp_target[0] = 0
+    tp_target: tuple[float, ...]
     ladder_trigger_x: tuple[float, ...]
     ladder_lock_x: tuple[float, ...]
     tp_stop_previous: bool
@@ -95,8 +98,8 @@ class Position(NamedTuple):
     worst_x: float  # worst price since entry (signed): the adverse excursion
     closed: float  # amount closed so far
     realized_profit: float  # quote currency, no fees
-    levels_taken: int  # take-profit levels passed (filled or skipped below the minimum)
-    levels_paid: int  # levels whose fraction has been closed (skipped ones carry forward)
+    levels_taken: int  # levels done: reached by the peak AND covered by the closed amount
+    levels_filled: int  # levels whose cumulative target the closed amount covers
 
     @property
     def stop(self) -> float:
@@ -174,6 +177,7 @@ def make_plan(
     for lv in config.take_profits:
         cum.append(cum[-1] + lv.fraction)
 
+    decimals = step_decimals(amount_step) if amount_step is not None else 0
     trail_factor = None
     if config.trail_pct is not None:
         trail_factor = 1.0 - sign * config.trail_pct
@@ -188,11 +192,15 @@ def make_plan(
         sign=sign,
         risk=risk,
         tol=risk * R_TOLERANCE,
-        decimals=step_decimals(amount_step) if amount_step is not None else 0,
+        decimals=decimals,
         entry_x=entry_x,
         initial_x=initial_x,
         tp_x=tp_x,
         tp_cum=tuple(cum),
+        tp_target=tuple(
+            amount if k == len(cum) - 1 else round_down(c * amount, amount_step, decimals)
+            for k, c in enumerate(cum)
+        ),
         ladder_trigger_x=tuple(entry_x + s.trigger_r * risk for s in config.stop_ladder),
         ladder_lock_x=tuple(entry_x + s.lock_r * risk for s in config.stop_ladder),
         tp_stop_previous=config.tp_stop is TakeProfitStop.PREVIOUS_LEVEL,
@@ -231,5 +239,5 @@ def open_position(
         closed=0.0,
         realized_profit=0.0,
         levels_taken=0,
-        levels_paid=0,
+        levels_filled=0,
     )

@@ -17,10 +17,17 @@ that may exit. This is how the Freqtrade backtester shows a strategy a candle:
 `custom_stoploss` sees the high, but only `adjust_trade_position`, at the next
 open, can take profit. A level whose order was cancelled is retried the same way.
 
-Exit amounts: a level closes its fraction of the ORIGINAL amount, rounded down to
-the amount step. A level whose amount is below the minimum is skipped and its
-fraction carried to the next level; an exit that would leave less than the
-minimum closes everything; the final level closes all that remains.
+Exit amounts are targets, not events: once the peak has reached level k, the
+position should have closed the cumulative fraction of levels 1..k of the
+ORIGINAL amount (rounded down to the amount step), and an exit asks for that
+target minus what is already closed, never less than nothing. So which levels are
+done follows from the amount closed, whatever the exits were tagged: an exit
+without a tag (recovered by Freqtrade after a crash), a partially filled order, a
+manual partial exit all leave the ladder consistent, and a level's unfilled
+remainder is asked for again. A level whose ask is below the minimum is skipped
+and carried (the next level's target includes it); an exit that would leave less
+than the minimum closes everything; the final level closes all that remains.
+Tags only report which levels an exit covers.
 """
 
 from __future__ import annotations
@@ -37,6 +44,9 @@ from profitguard.engine.states import ProtectionState, check_transition, derive_
 STOP_TAG = "stop"
 # A remainder this small (relative to the amount) is float residue, not a position.
 _DUST = 1e-12
+# An ask this small (relative to the amount) means the level's target is met: a
+# few ulps of float noise between summed fills and a target.
+_COVERED = 1e-9
 
 
 class Decision(NamedTuple):
@@ -94,6 +104,37 @@ def _levels_reached(plan: Plan, best_x: float, start: int) -> int:
     return k
 
 
+def _covered_tolerance(plan: Plan) -> float:
+    """An ask this small is float residue: the level is covered."""
+    return _COVERED * plan.amount
+
+
+def level_ask(plan: Plan, level: int, closed: float) -> float:
+    """What is still to close for levels 1..`level` (1-based) when `closed` is closed.
+
+    Their target is their fractions' share of the original amount, rounded down to
+    the amount step (the last level's: all of it). Never negative: a manual exit
+    beyond the target leaves nothing to ask."""
+    if level >= len(plan.tp_x):
+        return max(plan.amount - closed, 0.0)
+    ask = round_down(plan.tp_target[level] - closed, plan.amount_step, plan.decimals)
+    return ask if ask > 0 else 0.0
+
+
+def levels_filled(plan: Plan, closed: float) -> int:
+    """How many levels, lowest first, the closed amount covers: up to the highest
+    level whose target is not empty and leaves nothing to ask. (A level whose
+    target rounds to nothing is covered only with the next one.)"""
+    tolerance = _covered_tolerance(plan)
+    filled = 0
+    for k in range(1, len(plan.tp_x) + 1):
+        if level_ask(plan, k, closed) > tolerance:
+            break
+        if plan.tp_target[k] > tolerance:
+            filled = k
+    return filled
+
+
 def _check_price(price: float) -> None:
     if not (isinstance(price, float | int) and math.isfinite(price) and price > 0):
         raise PositionError(f"'price' must be a finite number > 0, was {price!r}", field="price")
@@ -138,36 +179,35 @@ def step(
     best_x = x if x > position.best_x else position.best_x
     worst_x = x if x < position.worst_x else position.worst_x
 
-    # 3. take-profit levels reached by the peak and not yet taken (an observed
-    # price only moves the stop: its levels wait for the next price that may exit)
-    taken = position.levels_taken
-    reached = _levels_reached(plan, best_x, taken)
-    new_taken = reached if fire_take_profits else taken
+    # 3. take-profit levels reached by the peak and not yet covered by the closed
+    # amount (an observed price only moves the stop: its levels wait for the next
+    # price that may exit)
+    reached = _levels_reached(plan, best_x, position.levels_taken)
+    filled = position.levels_filled
     n = len(plan.tp_x)
 
     exit_amount = 0.0
     tags: tuple[str, ...] = ()
     closed = position.closed
-    paid = position.levels_paid
-    if new_taken > taken:
+    if fire_take_profits and reached > filled:
         remaining = plan.amount - closed
-        if new_taken == n:
+        if reached == n:
             exit_amount = remaining
         else:
             minimum = plan.min_amount
             if min_notional > 0 and min_notional / price > minimum:
                 minimum = min_notional / price
-            want = (plan.tp_cum[new_taken] - plan.tp_cum[paid]) * plan.amount
-            want = min(round_down(want, plan.amount_step, plan.decimals), remaining)
-            if want > 0 and want >= minimum:
+            want = min(level_ask(plan, reached, closed), remaining)
+            if want > _covered_tolerance(plan) and want >= minimum:
                 exit_amount = want
                 left = remaining - want
                 if left < minimum or left <= _DUST * plan.amount:
                     exit_amount = remaining  # no dust left behind
         if exit_amount > 0:
-            tags = tuple(tp_tag(i) for i in range(paid, new_taken))
-            paid = new_taken
+            tags = tuple(tp_tag(i) for i in range(filled, reached))
             closed = plan.amount if exit_amount == remaining else closed + exit_amount
+            filled = levels_filled(plan, closed)
+    taken = min(filled, reached)
 
     # 4. the stop in force from the peak
     stop_x = stop_in_force_x(plan, position.stop_x, best_x, reached, atr)
@@ -175,7 +215,7 @@ def step(
     state = derive_state(
         stopped=False,
         remaining_is_zero=closed >= plan.amount,
-        levels_taken=new_taken,
+        levels_taken=taken,
         stop_at_or_beyond_entry=stop_x >= plan.entry_x,
     )
     if (
@@ -183,7 +223,8 @@ def step(
         and stop_x == position.stop_x
         and best_x == position.best_x
         and worst_x == position.worst_x
-        and new_taken == taken
+        and taken == position.levels_taken
+        and closed == position.closed
     ):
         return Decision(position, price, at, 0.0, ())  # nothing changed: no allocation
 
@@ -195,8 +236,8 @@ def step(
         worst_x,
         closed,
         position.realized_profit + exit_amount * (x - plan.entry_x),
-        new_taken,
-        paid,
+        taken,
+        filled,
     )
     return Decision(new, price, at, exit_amount, tags)
 
@@ -224,36 +265,30 @@ def rebuild(
     exits: Iterable[ExitRecord],
     best_price: float,
     worst_price: float,
-    levels_skipped: int = 0,
     stop_floor: float | None = None,
 ) -> Position:
     """The state of a position from its confirmed exits and its persisted extremes.
 
-    `levels_skipped` is the number of levels passed without an order (their amount
-    was below the minimum); `stop_floor` is a persisted stop in force (needed for
-    ATR trailing, which the peak alone cannot reproduce). The stop is recomputed
-    from the peak and never placed below `stop_floor`.
+    Which levels are done follows from the amount the exits closed, not from their
+    tags: an untagged or manual exit counts by its amount, and a level whose order
+    filled only in part is asked for again. `stop_floor` is a persisted stop in
+    force (needed for ATR trailing, which the peak alone cannot reproduce). The
+    stop is recomputed from the peak and never placed below `stop_floor`.
     """
     _check_price(best_price)
     _check_price(worst_price)
     closed = 0.0
     realized = 0.0
-    paid = 0
     stopped = False
     for record in exits:
         closed += record.amount
         realized += record.amount * (plan.sign * record.price - plan.entry_x)
-        levels = parse_tp_tags(record.tags)
-        if levels:
-            paid = max(paid, *levels)
         stopped = stopped or STOP_TAG in record.tags
-    if paid > len(plan.tp_x):
-        raise PositionError(f"exit tags name level {paid}, the ladder has {len(plan.tp_x)}")
     if closed > plan.amount + plan.amount * 1e-9:
         raise PositionError(f"exits close {closed!r}, more than the amount {plan.amount!r}")
     if plan.amount - closed <= plan.amount * _DUST:
         closed = plan.amount
-    taken = max(paid, min(levels_skipped, len(plan.tp_x)))
+    filled = levels_filled(plan, closed)
     best_x = max(plan.sign * best_price, plan.entry_x)
     worst_x = min(plan.sign * worst_price, plan.entry_x)
 
@@ -261,15 +296,16 @@ def rebuild(
     if stop_floor is not None:
         _check_price(stop_floor)
         floor_x = max(floor_x, plan.sign * stop_floor)
-    reached = _levels_reached(plan, best_x, taken)
+    reached = _levels_reached(plan, best_x, 0)
+    taken = min(filled, reached)
     stop_x = stop_in_force_x(plan, floor_x, best_x, reached, None)
     state = derive_state(
-        stopped=stopped,
+        stopped=stopped and closed >= plan.amount,  # a stop is only a label once all is out
         remaining_is_zero=closed >= plan.amount,
         levels_taken=taken,
         stop_at_or_beyond_entry=stop_x >= plan.entry_x,
     )
-    return Position(plan, state, stop_x, best_x, worst_x, closed, realized, taken, paid)
+    return Position(plan, state, stop_x, best_x, worst_x, closed, realized, taken, filled)
 
 
 def replay(

@@ -545,7 +545,6 @@ class ProfitGuardStrategy(IStrategy):
             exits=filled_exits(trade),
             best_price=best,
             worst_price=worst,
-            levels_skipped=memo.skipped,
             stop_floor=memo.stop_floor,
         )
         memo.fills = fills
@@ -568,8 +567,6 @@ class ProfitGuardStrategy(IStrategy):
         if not decision.exit_amount:
             memo.position = after  # confirmed: no order rides on it (an exit waits for its fill)
         memo.best, memo.worst = after.peak_price, plan.sign * after.worst_x
-        if fire and not decision.exit_amount and after.levels_taken > position.levels_taken:
-            memo.skipped = after.levels_taken  # passed below the exchange minimum: no order
         if plan.atr_multiple is not None:
             memo.stop_floor = after.stop
         if self._pg_notify and after.stop_x >= plan.entry_x and "breakeven" not in memo.notified:

@@ -1,10 +1,10 @@
 """Glue between a Freqtrade trade and the engine: confirmed fills in, exit stakes out.
 
 The engine state of a trade is rebuilt from Freqtrade's own records: its filled
-orders (the source of truth for what was closed, and which levels were taken)
-plus a small persisted record in the trade's custom data (the initial stop, the
-peak, levels skipped below the exchange minimum). Nothing lives on the trade
-object itself: Freqtrade hands callbacks a copy of it.
+orders (the source of truth for what was closed; the amounts, not the tags, say
+which levels are done) plus a small persisted record in the trade's custom data
+(the initial stop, the peak). Nothing lives on the trade object itself: Freqtrade
+hands callbacks a copy of it.
 """
 
 from __future__ import annotations
@@ -119,7 +119,6 @@ class TradeMemo:
     initial_stop: float
     best: float  # best price seen since entry (the peak)
     worst: float  # worst price seen since entry
-    skipped: int = 0  # levels passed without an order (below the exchange minimum)
     stop_floor: float | None = None  # persisted stop, for ATR trailing only
     notified: set[str] = field(default_factory=set)
     plan: Plan | None = None
@@ -137,7 +136,6 @@ class TradeMemo:
             "initial_stop": self.initial_stop,
             "best": self.best,
             "worst": self.worst,
-            "skipped": self.skipped,
             "notified": sorted(self.notified),
         }
         if self.stop_floor is not None:
@@ -164,11 +162,8 @@ class TradeMemo:
 
         if not isinstance(data, dict) or data.get("v") != STATE_VERSION:
             raise CorruptTradeState(f"trade {trade_id}: custom data '{STATE_KEY}' is {data!r}")
-        skipped = data.get("skipped", 0)
-        if isinstance(skipped, bool) or not isinstance(skipped, int) or skipped < 0:
-            raise CorruptTradeState(
-                f"trade {trade_id}: custom data '{STATE_KEY}.skipped' is {skipped!r}"
-            )
+        # 'skipped' (levels passed below the minimum), written by earlier versions, is
+        # not read: the closed amount says which levels are done
         notified = data.get("notified", [])
         if not isinstance(notified, list) or not all(isinstance(n, str) for n in notified):
             raise CorruptTradeState(
@@ -180,7 +175,6 @@ class TradeMemo:
             initial_stop=number("initial_stop"),
             best=number("best"),
             worst=number("worst"),
-            skipped=skipped,
             stop_floor=number("stop", optional=True),
             notified=set(notified),
         )

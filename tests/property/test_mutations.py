@@ -16,13 +16,14 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 PROPERTIES = "tests/property/test_engine_invariants.py"
+FILLS = "tests/property/test_engine_fills.py"
 
 # (file, exact source text, replacement, property that must catch it)
 MUTATIONS = [
     pytest.param(
         "engine/step.py",
-        "tags = tuple(tp_tag(i) for i in range(paid, new_taken))",
-        "tags = tuple(tp_tag(i) for i in reversed(range(paid, new_taken)))",
+        "tags = tuple(tp_tag(i) for i in range(filled, reached))",
+        "tags = tuple(tp_tag(i) for i in reversed(range(filled, reached)))",
         "test_levels_fire_once_each_in_ascending_order",
         id="levels-fire-highest-first",
     ),
@@ -49,8 +50,8 @@ MUTATIONS = [
     ),
     pytest.param(
         "engine/step.py",
-        "if want > 0 and want >= minimum:",
-        "if want > 0:",
+        "if want > _covered_tolerance(plan) and want >= minimum:",
+        "if want > _covered_tolerance(plan):",
         "test_no_exit_below_minimum_and_no_dust_remainder",
         id="minimum-amount-ignored",
     ),
@@ -63,15 +64,15 @@ MUTATIONS = [
     ),
     pytest.param(
         "engine/step.py",
-        "want = min(round_down(want, plan.amount_step, plan.decimals), remaining)",
-        "want = min(round_down(want * 1.1, plan.amount_step, plan.decimals), remaining)",
-        "test_partial_exit_is_on_the_step_and_never_more_than_its_levels_share",
+        "want = min(level_ask(plan, reached, closed), remaining)",
+        "want = min(level_ask(plan, reached, closed) * 1.1, remaining)",
+        "test_partial_exit_is_on_the_step_and_never_beyond_its_levels_cumulative_share",
         id="partial-exit-too-large",
     ),
     pytest.param(
         "engine/step.py",
-        "if new_taken == n:\n            exit_amount = remaining",
-        "if False:\n            exit_amount = remaining",
+        "if reached == n:\n            exit_amount = remaining",
+        "if reached == n:\n            exit_amount = remaining * 0.5",
         "test_remaining_is_zero_after_the_final_level",
         id="final-level-leaves-a-remainder",
     ),
@@ -106,24 +107,38 @@ MUTATIONS = [
     ),
     pytest.param(
         "engine/step.py",
-        "new_taken = reached if fire_take_profits else taken",
-        "new_taken = reached",
+        "if fire_take_profits and reached > filled:",
+        "if reached > filled:",
         "test_take_profits_exit_only_where_allowed_and_then_take_every_level_the_peak_reached",
         id="observed-price-takes-profit",
     ),
     pytest.param(
         "engine/step.py",
-        "reached = _levels_reached(plan, best_x, taken)\n    new_taken",
-        "reached = _levels_reached(plan, x, taken)\n    new_taken",
+        "reached = _levels_reached(plan, best_x, position.levels_taken)",
+        "reached = _levels_reached(plan, x, position.levels_taken)",
         "test_take_profits_exit_only_where_allowed_and_then_take_every_level_the_peak_reached",
         id="deferred-level-forgotten",
     ),
     pytest.param(
         "engine/step.py",
-        "taken = max(paid, min(levels_skipped, len(plan.tp_x)))",
-        "taken = paid",
-        "test_rebuild_from_recorded_exits_then_replay_matches_uninterrupted_run",
-        id="rebuild-forgets-skipped-levels",
+        "filled = levels_filled(plan, closed)\n    best_x",
+        "filled = 0\n    best_x",
+        f"{FILLS}::test_mixed_fills_never_sell_more_than_the_ladder_asks_and_never_repeat_a_level",
+        id="rebuild-forgets-levels-filled",
+    ),
+    pytest.param(
+        "engine/step.py",
+        "ask = round_down(plan.tp_target[level] - closed,",
+        "ask = round_down(plan.tp_target[level] - closed * 0,",
+        f"{FILLS}::test_mixed_fills_never_sell_more_than_the_ladder_asks_and_never_repeat_a_level",
+        id="ask-ignores-what-is-closed",
+    ),
+    pytest.param(
+        "engine/step.py",
+        "stopped=stopped and closed >= plan.amount,",
+        "stopped=stopped,",
+        f"{FILLS}::test_mixed_fills_never_sell_more_than_the_ladder_asks_and_never_repeat_a_level",
+        id="stop-tag-decides",
     ),
 ]
 
@@ -147,7 +162,7 @@ def test_property_when_its_rule_is_broken_then_fails(tmp_path, file, old, new, p
             sys.executable,
             "-m",
             "pytest",
-            f"{PROPERTIES}::{prop}",
+            prop if "::" in prop else f"{PROPERTIES}::{prop}",
             "-x",
             "-q",
             "-p",

@@ -173,13 +173,11 @@ def test_adjust_when_price_already_through_the_stop_then_exits_everything():
     assert adjust(strategy, trade, 97.0) == (-trade.stake_amount, "stop")
 
 
-def test_adjust_when_level_too_small_for_the_exchange_then_skipped_and_remembered():
+def test_adjust_when_level_too_small_for_the_exchange_then_skipped_and_carried():
     strategy = started()
     trade = make_trade(0.1, 100.0)  # worth 10: 50% is 5, below a 6 minimum order
     stop_of(strategy, trade, 104.5)
     assert adjust(strategy, trade, 104.5, min_stake=6.0) is None
-    memo = strategy._pg_memos[trade.id]
-    assert memo.skipped == 1  # TP1 passed without an order
     # at TP2 the carried 50% and TP2's 25% go together (0.075 worth 7.95 >= 6),
     # and the 0.025 left (2.6) is below the minimum: everything
     stop_of(strategy, trade, 106.0)
@@ -204,7 +202,6 @@ def test_adjust_when_remainder_between_the_entry_and_exit_minimums_then_what_fre
     trade = make_trade(0.09, 100.0)  # TP1 at 104: 0.045 out, 0.045 (worth 4.70) left
     stop_of(strategy, trade, 104.5)
     assert adjust(strategy, trade, 104.5, min_stake=4.5) == expected
-    assert strategy._pg_memos[trade.id].skipped == (0 if expected else 1)
 
 
 def test_custom_stoploss_when_record_corrupt_then_none_and_logged_once(caplog):
@@ -298,13 +295,17 @@ def test_restart_when_atr_trailing_then_the_stop_reached_before_is_kept():
     assert ratio == pytest.approx(stoploss_from_absolute(105.5, 108.0))
 
 
-def test_restart_when_a_level_was_skipped_then_it_does_not_fire_late():
+def test_restart_when_a_level_was_skipped_then_the_same_decisions_as_without_restart():
     before = started(runmode=RunMode.DRY_RUN)
     trade = make_trade(0.1, 100.0)  # worth 10: 50% is 5, below a 6 minimum order
     stop_of(before, trade, 104.5)
     assert adjust(before, trade, 104.5, min_stake=6.0) is None  # TP1 passed without an order
     after = started(runmode=RunMode.DRY_RUN)  # the bot restarted
-    assert adjust(after, trade, 104.5, min_stake=4.0) is None  # passed is passed
+    assert adjust(after, trade, 104.5, min_stake=6.0) is None  # still below the minimum
+    # once the exchange takes it, the level's amount is asked for, restart or not
+    expected = adjust(before, trade, 104.5, min_stake=4.0)
+    assert expected is not None and expected[1] == "tp1"
+    assert adjust(after, trade, 104.5, min_stake=4.0) == expected
 
 
 def fill(trade, amount: float, price: float, tag: str, *, status: str = "closed", filled=None):
@@ -315,6 +316,23 @@ def fill(trade, amount: float, price: float, tag: str, *, status: str = "closed"
     order.filled = amount if filled is None else filled
     trade.orders.append(order)
     trade.recalc_trade_from_orders()
+
+
+@pytest.mark.parametrize("tag", [None, "force_exit"])
+def test_restart_when_tp1_fill_has_no_level_tag_then_tp1_not_repeated(tag):
+    # Freqtrade records an exchange order it recovers after a crash without a tag; a
+    # user's forceexit has none of ours either: the amount says TP1 is done
+    before = started(runmode=RunMode.DRY_RUN)
+    trade = make_trade(10.0, 100.0)
+    stop_of(before, trade, 104.5)
+    assert adjust(before, trade, 104.5)[1] == "tp1"
+    fill(trade, 5.0, 104.5, tag)
+    after = started(runmode=RunMode.DRY_RUN)  # the bot restarted
+    assert adjust(after, trade, 105.0) is None  # was: the whole remainder, tagged tp1
+    stop_of(after, trade, 106.5)
+    stake, exit_tag_ = adjust(after, trade, 106.5)
+    assert exit_tag_ == "tp2"
+    assert stake == pytest.approx(-(2.5005) * trade.stake_amount / trade.amount)
 
 
 def test_adjust_when_tp1_filled_then_next_exit_is_tp2_never_tp1_again():

@@ -162,9 +162,7 @@ def test_exit_stake_when_everything_then_the_trades_own_stake():
 
 
 def test_memo_when_round_tripped_through_a_record_then_equal():
-    memo = TradeMemo(
-        trade_id=7, opened_at=OPENED, initial_stop=98.0, best=105.0, worst=99.0, skipped=1
-    )
+    memo = TradeMemo(trade_id=7, opened_at=OPENED, initial_stop=98.0, best=105.0, worst=99.0)
     memo.notified.add("breakeven")
     again = TradeMemo.from_record(memo.record(), trade_id=7, opened_at=OPENED)
     assert again.record() == memo.record()
@@ -181,7 +179,6 @@ def test_memo_when_round_tripped_through_a_record_then_equal():
             r"'profitguard.initial_stop' is '98'",
         ),
         ({"v": 1, "initial_stop": 98, "best": -1, "worst": 1}, r"'profitguard.best' is -1"),
-        ({"v": 1, "initial_stop": 98, "best": 1, "worst": 1, "skipped": -1}, "skipped' is -1"),
         ({"v": 1, "initial_stop": 98, "best": 1, "worst": 1, "notified": "x"}, "notified' is 'x'"),
     ],
 )

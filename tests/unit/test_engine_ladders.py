@@ -175,7 +175,7 @@ def test_level_when_amount_below_minimum_then_skipped_and_carried_to_next():
     position = make_position(config, amount=10, amount_step=1, min_amount=2)
     skipped, carried, final = replay(position, [153, 156, 159])
     assert skipped.exit_amount == 0 and skipped.exit_tags == ()
-    assert skipped.position.state is S.PARTIAL_PROFIT_TAKEN
+    assert skipped.position.state is S.BREAKEVEN_PROTECTED  # nothing taken yet
     assert carried.exit_amount == 5  # 10% carried + 40%
     assert carried.exit_tags == ("tp1", "tp2")
     assert final.exit_amount == 5
@@ -203,7 +203,8 @@ def test_exit_when_fraction_is_off_the_step_then_rounded_down_and_final_takes_th
         )
     )
     decisions = replay(make_position(config, amount=10, amount_step=1), [156, 159, 162])
-    assert [d.exit_amount for d in decisions] == [4, 4, 2]  # never more than a level's share
+    # cumulative targets: 4 (4.5 rounded down), 9, then all; never beyond them
+    assert [d.exit_amount for d in decisions] == [4, 5, 1]
 
 
 def test_no_ladders_when_price_rises_then_only_the_initial_stop_protects():

@@ -12,6 +12,7 @@ from profitguard.engine import (
     open_position,
     rebuild,
     replay,
+    step,
 )
 
 
@@ -34,7 +35,7 @@ def test_rebuild_when_tp1_filled_then_partial_state_breakeven_stop_and_profit(is
         worst_price=mirror(149, is_short),
     )
     assert position.state is ProtectionState.PARTIAL_PROFIT_TAKEN
-    assert (position.levels_taken, position.levels_paid) == (1, 1)
+    assert (position.levels_taken, position.levels_filled) == (1, 1)
     assert position.remaining == 50
     assert position.realized_profit == pytest.approx(50 * 6)
     assert mirror(position.stop, is_short) == 153  # peak 2.33R: the ladder locks 1R
@@ -67,9 +68,59 @@ def test_rebuild_when_exits_close_more_than_the_amount_then_error():
         )
 
 
-def test_rebuild_when_a_tag_names_a_level_beyond_the_ladder_then_error():
-    with pytest.raises(PositionError, match="exit tags name level 4, the ladder has 3"):
-        rebuild(plan(), exits=[ExitRecord(50, 156, ("tp4",))], best_price=165, worst_price=150)
+@pytest.mark.parametrize("tags", [("tp1",), (), ("force_exit",), ("tp4",), ("tp2,tp3",)], ids=repr)
+def test_rebuild_when_tp1_amount_exited_under_any_tag_then_same_state(tags):
+    # Freqtrade records an order recovered after a crash without a tag, a user's
+    # forceexit has its own: the amount, not the tag, says TP1 is done
+    position = rebuild(plan(), exits=[ExitRecord(50, 156, tags)], best_price=157, worst_price=150)
+    assert (position.levels_taken, position.levels_filled) == (1, 1)
+    assert position.state is ProtectionState.PARTIAL_PROFIT_TAKEN
+
+
+@pytest.mark.parametrize("is_short", [False, True])
+def test_step_when_tp1_exit_lost_its_tag_then_tp1_not_repeated(is_short):
+    # the bug: tp1's order recovered untagged, tp1 fired again for the whole remainder
+    position = rebuild(
+        plan(is_short),
+        exits=[ExitRecord(50, mirror(156, is_short), ())],
+        best_price=mirror(156, is_short),
+        worst_price=mirror(150, is_short),
+    )
+    decision = step(position, mirror(156.5, is_short))
+    assert decision.exit_amount == 0
+    decision = step(decision.position, mirror(159, is_short))  # TP2: its 25 only
+    assert (decision.exit_amount, decision.exit_tags) == (25, ("tp2",))
+
+
+def test_step_when_tp1_order_filled_in_part_then_its_remainder_asked_again():
+    position = rebuild(
+        plan(), exits=[ExitRecord(30, 156, ("tp1",))], best_price=156, worst_price=150
+    )
+    assert position.levels_taken == 0  # 30 of TP1's 50
+    decision = step(position, 156.2)
+    assert (decision.exit_amount, decision.exit_tags) == (20, ("tp1",))
+
+
+def test_step_when_manual_exit_beyond_tp1_then_tp1_asks_nothing_and_tp2_the_rest():
+    position = rebuild(plan(), exits=[ExitRecord(60, 151, ())], best_price=151, worst_price=150)
+    assert position.levels_taken == 0  # covered, but the price has not reached TP1
+    decision = step(position, 156)
+    assert decision.exit_amount == 0
+    assert decision.position.levels_taken == 1
+    decision = step(decision.position, 159)  # TP2's target is 75: 15 more
+    assert (decision.exit_amount, decision.exit_tags) == (15, ("tp2",))
+
+
+def test_step_when_amount_step_rounds_tp1_down_then_tp2_asks_its_cumulative_target():
+    position = open_position(
+        R_LADDER, side="long", entry=150, initial_stop=147, amount=0.999, amount_step=0.01
+    )
+    first = step(position, 156)
+    assert first.exit_amount == 0.49  # 0.4995 rounded down
+    assert first.position.levels_filled == 1
+    second = step(first.position, 159)
+    assert second.exit_amount == pytest.approx(0.25)  # 0.74 (0.74925 rounded down) - 0.49
+    assert second.exit_tags == ("tp2",)
 
 
 @pytest.mark.parametrize("is_short", [False, True])
