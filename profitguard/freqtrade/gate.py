@@ -7,8 +7,8 @@
   logged and sent through `dp.send_msg`;
 - `custom_stake_amount` → `stake`: `risk.sizing.size` within the stake cap and
   Freqtrade's min/max stake;
-- `adjust_trade_position` / `custom_exit` → `kill_exit`: while the kill switch is
-  on, every open trade exits in full (tag `kill_switch`);
+- `should_exit` → `kill_due`: while the kill switch is on, every open trade exits
+  in full with Freqtrade's emergency exit (a market order; exit reason `kill_switch`);
 - `bot_loop_start` → `loop`: re-reads the guard file, logs changes of trading
   state, writes the status file `profitguard guard status` shows.
 
@@ -123,19 +123,21 @@ class RiskGate:
             return guard.last_good is not None and guard.last_good.halted
         return guard.halted
 
-    def kill_exit(self, trade: Any) -> tuple[float, str] | None:
-        """While the kill switch is on: exit all of `trade` (unless its kill order is open)."""
+    def kill_due(self, trade: Any) -> bool:
+        """While the kill switch is on: `trade` is to exit in full now (False while its
+        kill order is open: placed already, wait for it)."""
         if not self.halted() or not trade.has_open_position:
-            return None
+            return False
         if any(o.ft_order_tag == KILL_TAG for o in trade.open_orders):
-            return None  # placed already: wait for it (or its timeout)
+            return False
         if trade.id not in self._kill_logged:
             self._kill_logged.add(trade.id)
             self._tell(
                 logging.WARNING,
-                f"profitguard: kill switch on: exiting {trade.pair} (trade {trade.id}) in full",
+                f"profitguard: kill switch on: exiting {trade.pair} (trade {trade.id}) in full "
+                "with a market order",
             )
-        return -trade.stake_amount, KILL_TAG
+        return True
 
     # ----------------------------------------------------------- the account
 

@@ -10,6 +10,7 @@ refuse the entry the freed slot lets the third pair try; `guard status` shows it
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 import sys
 import time
@@ -33,6 +34,52 @@ def guard(ws, *args: str) -> subprocess.CompletedProcess:
         capture_output=True,
         text=True,
         timeout=60,
+    )
+
+
+def orders(ws) -> list[dict]:
+    """Orders in the workspace's dry-run database (empty if not readable yet)."""
+    try:
+        with sqlite3.connect(ws.db_path, timeout=5) as db:
+            db.row_factory = sqlite3.Row
+            return [dict(row) for row in db.execute("SELECT * FROM orders ORDER BY id")]
+    except sqlite3.OperationalError:
+        return []
+
+
+def flat_replay() -> ReplayOptions:
+    path = [100.0] * 121 + [100.0 + 0.01 * (i % 3) for i in range(600)]
+    return ReplayOptions(
+        seconds_per_candle=1.0,
+        timeframe="1m",
+        sources={pair: scripted_source(path, "1m", history=120) for pair in PAIRS},
+    )
+
+
+ORDER_TYPES_LIMIT_EXITS = {
+    "entry": "market",
+    "exit": "limit",
+    "emergency_exit": "market",
+    "stoploss": "market",
+    "stoploss_on_exchange": False,
+}
+
+
+def limit_exit_workspace(offline_exchange, freqtrade_workspace, pairs):
+    """Market entries, LIMIT exits at the same side of the book (a sell at the ask rests
+    in a flat market), two trade slots, one-second loops."""
+    return freqtrade_workspace(
+        offline_exchange(replay=flat_replay()),
+        pairs=pairs,
+        strategies=[STRATEGIES / "AlwaysIn.py"],
+        timeframe="1m",
+        max_open_trades=2,
+        stake_amount=500,
+        dry_run_wallet=10_000,
+        internals={"process_throttle_secs": 1},
+        market_orders=False,
+        entry_pricing={"price_side": "other", "use_order_book": True, "order_book_top": 1},
+        order_types=ORDER_TYPES_LIMIT_EXITS,
     )
 
 
@@ -115,4 +162,35 @@ def test_guard_kill_when_bot_holds_trades_then_all_exit_entries_stop_until_reset
     reopened = [t for t in trades if t["id"] not in seen["held"]]
     opened = datetime.fromisoformat(reopened[0]["open_date"]).replace(tzinfo=UTC)
     assert opened >= seen["reset_at"].replace(microsecond=0)
+    assert "Traceback" not in result.running
+
+
+def test_guard_kill_when_exits_are_limit_orders_then_kill_exits_are_market_orders(
+    offline_exchange, freqtrade_workspace
+):
+    ws = limit_exit_workspace(offline_exchange, freqtrade_workspace, PAIRS[:2])
+    seen: dict = {}
+
+    def step() -> bool:
+        open_ = [t for t in dry_run_trades(ws) if t["is_open"]]
+        if "kill" not in seen:
+            if len(open_) == 2:
+                seen["held"] = [t["id"] for t in open_]
+                seen["kill"] = guard(ws, "kill", "--reason", "drill")
+                seen["at"] = time.monotonic()
+            return False
+        kills = [o for o in orders(ws) if o["ft_order_tag"] == "kill_switch"]
+        if any(o["order_type"] != "market" for o in kills):
+            return time.monotonic() - seen["at"] > 10  # a resting limit kill: seen enough
+        return not open_
+
+    result = ws.run_until("trade", "--strategy", "AlwaysIn", until=step, timeout=180)
+    assert "kill" in seen, result.stdout[-4000:]
+    kills = [o for o in orders(ws) if o["ft_order_tag"] == "kill_switch"]
+    assert sorted(o["ft_trade_id"] for o in kills) == sorted(seen["held"])  # one each
+    assert {o["order_type"] for o in kills} == {"market"}
+    assert {o["status"] for o in kills} == {"closed"}
+    trades = dry_run_trades(ws)
+    assert [t["exit_reason"] for t in trades if t["id"] in seen["held"]] == ["kill_switch"] * 2
+    assert len(trades) == 2  # no entry while the switch is on
     assert "Traceback" not in result.running
