@@ -83,13 +83,18 @@ def limit_exit_workspace(offline_exchange, freqtrade_workspace, pairs):
     )
 
 
-def refused_by_kill_switch(ws) -> bool:
-    """The bot's status file counts a KILL_SWITCH refusal."""
+def refused(ws, rule: str) -> bool:
+    """The bot's status file counts a refusal by `rule`."""
     try:
         status = json.loads((ws.userdir / "profitguard-status.json").read_text())
     except (FileNotFoundError, ValueError):
         return False
-    return status["refusals"].get("KILL_SWITCH", 0) >= 1
+    return status["refusals"].get(rule, 0) >= 1
+
+
+def refused_by_kill_switch(ws) -> bool:
+    """The bot's status file counts a KILL_SWITCH refusal."""
+    return refused(ws, "KILL_SWITCH")
 
 
 def test_guard_kill_when_bot_holds_trades_then_all_exit_entries_stop_until_reset(
@@ -194,3 +199,45 @@ def test_guard_kill_when_exits_are_limit_orders_then_kill_exits_are_market_order
     assert [t["exit_reason"] for t in trades if t["id"] in seen["held"]] == ["kill_switch"] * 2
     assert len(trades) == 2  # no entry while the switch is on
     assert "Traceback" not in result.running
+
+
+@pytest.mark.parametrize("breakage", ["deleted", "torn"])
+def test_guard_kill_when_file_lost_while_the_bot_was_down_then_restart_exits_all_at_market(
+    offline_exchange, freqtrade_workspace, breakage
+):
+    """Kill written while the bot was down, then the guard file deleted or torn: the
+    copy in the trades database keeps the switch on. Within the restarted bot's first
+    two loops every trade exits with a market order; no entry gets through."""
+    ws = limit_exit_workspace(offline_exchange, freqtrade_workspace, PAIRS)
+
+    def two_open() -> bool:
+        return len([t for t in dry_run_trades(ws) if t["is_open"]]) == 2
+
+    first = ws.run_until("trade", "--strategy", "AlwaysIn", until=two_open, timeout=120)
+    held = [t["id"] for t in dry_run_trades(ws) if t["is_open"]]
+    assert len(held) == 2, first.stdout[-4000:]
+    killed = guard(ws, "kill", "--reason", "while down")
+    assert killed.returncode == 0, killed.stderr
+    guard_file = ws.userdir / "profitguard-guard.json"
+    if breakage == "deleted":
+        guard_file.unlink()
+    else:
+        guard_file.write_text(guard_file.read_text()[:25])  # torn mid-write
+
+    def out_and_refused() -> bool:
+        trades = dry_run_trades(ws)
+        return not any(t["is_open"] for t in trades) and refused(ws, "GUARD_STATE_UNREADABLE")
+
+    second = ws.run_until("trade", "--strategy", "AlwaysIn", until=out_and_refused, timeout=120)
+    log = second.running
+    trades = dry_run_trades(ws)
+    assert [t["id"] for t in trades] == held, log[-4000:]  # no entry got through
+    assert [t["exit_reason"] for t in trades] == ["kill_switch", "kill_switch"]
+    kills = [o for o in orders(ws) if o["ft_order_tag"] == "kill_switch"]
+    assert sorted(o["ft_trade_id"] for o in kills) == sorted(held)
+    assert {(o["order_type"], o["status"]) for o in kills} == {("market", "closed")}
+    exiting = [log.index(f"exiting {t['pair']} (trade {t['id']})") for t in trades]
+    assert "AlwaysIn: bot loop 1" in log
+    loop3 = log.find("AlwaysIn: bot loop 3")
+    assert loop3 == -1 or max(exiting) < loop3, log[-4000:]  # within the first two loops
+    assert "Traceback" not in log

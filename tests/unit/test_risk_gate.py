@@ -69,6 +69,7 @@ def started(tmp_path, *, runmode=RunMode.DRY_RUN, equity=10_000.0, risk=None, fr
         "timeframe": "5m",
         "stake_currency": "USDT",
         "user_data_dir": tmp_path,
+        "db_url": f"sqlite:///{tmp_path / 'tradesv3.dryrun.sqlite'}",
         "candle_type_def": CandleType.SPOT,
     }
     if risk is not None:
@@ -494,3 +495,25 @@ def test_shared_closes_when_dates_misaligned_and_gappy_then_last_shared_candles_
     closes_a, closes_b = shared_closes(a, b, 4)
     assert closes_a == [5.0, 6.0, 8.0, 9.0]  # candles 5, 6, 8, 9: shared, oldest first
     assert closes_b == [105.0, 106.0, 108.0, 109.0]
+
+
+@pytest.mark.parametrize("breakage", ["deleted", "torn"])
+def test_kill_switch_when_guard_file_lost_while_the_bot_was_down_then_restarts_halted(
+    tmp_path, breakage
+):
+    flat = frame([100.0] * 30)
+    frames = {"ETH/USDT": flat, "BTC/USDT": flat}
+    before = started(tmp_path, frames=frames)
+    trade = open_trade(1, "BTC/USDT")
+    st.write_state(tmp_path / st.GUARD_FILE, st.kill(st.GuardState(), "drawdown", NOW))
+    before.bot_loop_start(current_time=NOW)  # seen (and recorded in the trades database)
+    if breakage == "deleted":
+        (tmp_path / st.GUARD_FILE).unlink()
+    else:
+        (tmp_path / st.GUARD_FILE).write_text('{"version": 1, "halted": tr')
+    after = started(tmp_path, frames=frames)  # the bot restarted: nothing in memory
+    after.bot_loop_start(current_time=NOW)
+    assert after._pg_gate.state is st.TradingState.HALTED
+    assert exits(after, trade, 101.0) == [KILL_EXIT]
+    assert confirm(after) is False
+    assert set(after._pg_gate.refusals) == {"GUARD_STATE_UNREADABLE"}
