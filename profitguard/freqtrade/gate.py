@@ -7,8 +7,8 @@
   logged and sent through `dp.send_msg`;
 - `custom_stake_amount` → `stake`: `risk.sizing.size` within the stake cap and
   Freqtrade's min/max stake;
-- `adjust_trade_position` / `custom_exit` → `kill_exit`: while the kill switch is
-  on, every open trade exits in full (tag `kill_switch`);
+- `should_exit` → `kill_due`: while the kill switch is on, every open trade exits
+  in full with Freqtrade's emergency exit (a market order; exit reason `kill_switch`);
 - `bot_loop_start` → `loop`: re-reads the guard file, logs changes of trading
   state, writes the status file `profitguard guard status` shows.
 
@@ -16,7 +16,7 @@ Backtesting and hyperopt: the trade history is Freqtrade's simulated one as of
 the candle (no lookahead); the guard state is a fresh ACTIVE one for each run,
 never read from or written to disk; the refusal counts of the last run are
 printed when `freqtrade backtesting` ends. Dry-run and live: the guard file and
-the status file live in `user_data/`.
+the status file live in `user_data/`, the guard state's copy in the trades database.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from freqtrade.exceptions import OperationalException
 from pandas import DataFrame
 
 from profitguard.engine import make_plan
@@ -41,6 +42,7 @@ from profitguard.risk import rules
 from profitguard.risk.book import Account, ClosedTrade, OpenPosition, Proposal
 from profitguard.risk.checks import Check, Figure, Rule, Unit
 from profitguard.risk.config import RiskConfig, SizingMethod
+from profitguard.risk.guard_copy import GuardCopy
 from profitguard.risk.pipeline import account_state, entry_limits, evaluate, portfolio_checks
 from profitguard.risk.report import refusal_table
 from profitguard.risk.rules import StreakFold
@@ -84,7 +86,13 @@ class RiskGate:
         self.status_path: Path | None = None
         if persistent:
             userdir = Path(strategy.config["user_data_dir"])
-            self.guard_file = GuardFile(userdir / GUARD_FILE)
+            db_url = strategy.config.get("db_url")
+            if not db_url:  # Freqtrade sets it in dry-run and live: nowhere to keep the copy
+                raise OperationalException(
+                    "profitguard: no 'db_url' in the config: the kill switch is kept in the "
+                    "trades database too, so a lost guard file cannot lift it"
+                )
+            self.guard_file = GuardFile(userdir / GUARD_FILE, GuardCopy(db_url))
             self.status_path = userdir / STATUS_FILE
         self._candle = timedelta(seconds=timeframe_seconds)
         self._last_stop: tuple[tuple, float] | None = None
@@ -123,19 +131,21 @@ class RiskGate:
             return guard.last_good is not None and guard.last_good.halted
         return guard.halted
 
-    def kill_exit(self, trade: Any) -> tuple[float, str] | None:
-        """While the kill switch is on: exit all of `trade` (unless its kill order is open)."""
+    def kill_due(self, trade: Any) -> bool:
+        """While the kill switch is on: `trade` is to exit in full now (False while its
+        kill order is open: placed already, wait for it)."""
         if not self.halted() or not trade.has_open_position:
-            return None
+            return False
         if any(o.ft_order_tag == KILL_TAG for o in trade.open_orders):
-            return None  # placed already: wait for it (or its timeout)
+            return False
         if trade.id not in self._kill_logged:
             self._kill_logged.add(trade.id)
             self._tell(
                 logging.WARNING,
-                f"profitguard: kill switch on: exiting {trade.pair} (trade {trade.id}) in full",
+                f"profitguard: kill switch on: exiting {trade.pair} (trade {trade.id}) in full "
+                "with a market order",
             )
-        return -trade.stake_amount, KILL_TAG
+        return True
 
     # ----------------------------------------------------------- the account
 

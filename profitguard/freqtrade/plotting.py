@@ -5,6 +5,8 @@ callbacks. So each trade's lines are recomputed the way the backtester produced
 them: the trade's candles replayed through the engine (`replay_candles`). Columns:
 `pg_entry`, `pg_stop` (the stop in force after each candle) and `pg_tp1`, `pg_tp2`,
 … (the take-profit prices), set on the candles the trade was open; NaN elsewhere.
+A trade whose entry has not filled yet (amount 0: a limit entry still pending) has
+no stop or targets, so it draws no lines.
 """
 
 from __future__ import annotations
@@ -47,6 +49,8 @@ def ladder_columns(
         columns[f"pg_tp{k + 1}"] = np.full(n, np.nan)
 
     for trade in trades:
+        if not trade.amount > 0:
+            continue  # entry pending: nothing filled, nothing to protect yet
         start = dates >= pd.Timestamp(trade.open_date)
         end = dates <= pd.Timestamp(trade.close_date) if trade.close_date else True
         rows = np.flatnonzero(start & end)

@@ -13,7 +13,7 @@ terms:
   `tp2`, …; one order for a gap), and exits at once when the price is already
   through the stop;
 - `order_filled` places the initial stop when the entry fills, and notifies fills;
-- `confirm_trade_entry`, `custom_stake_amount`, `custom_exit`, `check_entry_timeout`
+- `confirm_trade_entry`, `custom_stake_amount`, `should_exit`, `check_entry_timeout`
   and `bot_loop_start` are the risk gate, sizing and kill switch
   (`profitguard.freqtrade.gate`).
 
@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 from freqtrade.constants import DEFAULT_AMOUNT_RESERVE_PERCENT
-from freqtrade.enums import RunMode
+from freqtrade.enums import ExitCheckTuple, ExitType, RunMode
 from freqtrade.exceptions import OperationalException
 from freqtrade.strategy import IStrategy, stoploss_from_absolute
 from pandas import DataFrame
@@ -48,6 +48,7 @@ from profitguard.freqtrade import ledger, notify
 from profitguard.freqtrade.gate import KILL_TAG, RiskGate
 from profitguard.freqtrade.plotting import TradeSpan, ladder_columns
 from profitguard.freqtrade.settings import ProfitGuardSettings, load_settings
+from profitguard.freqtrade.startup import kill_switch_order_type_error
 from profitguard.freqtrade.trades import (
     STATE_KEY,
     TradeMemo,
@@ -157,6 +158,9 @@ class ProfitGuardStrategy(IStrategy):
             )
         except ConfigError as exc:
             raise OperationalException(f"profitguard: {exc}") from None
+        problem = kill_switch_order_type_error(self.order_types)
+        if problem is not None:
+            raise OperationalException(f"profitguard: {problem}")
         for attribute in ("use_custom_stoploss", "position_adjustment_enable"):
             if not getattr(self, attribute):
                 raise OperationalException(
@@ -238,9 +242,8 @@ class ProfitGuardStrategy(IStrategy):
         """
         try:
             self._pg_tick(current_time)
-            kill = self._pg_gate.kill_exit(trade)
-            if kill is not None:
-                return kill
+            if self._pg_gate.halted():
+                return None  # the kill switch exits it in full (`should_exit`), at market
             if trade.has_open_orders:
                 return None
             minimum = exit_minimum(
@@ -362,21 +365,28 @@ class ProfitGuardStrategy(IStrategy):
             )
             return 0.0
 
-    def custom_exit(
-        self,
-        pair: str,
-        trade: Any,
-        current_time: datetime,
-        current_rate: float,
-        current_profit: float,
-        **kwargs: Any,
-    ) -> str | None:
-        """`kill_switch` while the kill switch is on (`adjust_trade_position` exits too)."""
+    def should_exit(
+        self, trade: Any, rate: float, current_time: datetime, **kwargs: Any
+    ) -> list[ExitCheckTuple]:
+        """Freqtrade's exit checks; while the kill switch is on, only the kill exit.
+
+        The kill exit is Freqtrade's emergency exit: a market order for the whole trade
+        (its `order_types["emergency_exit"]`, which must be "market"), whatever the exit
+        order type, with `use_exit_signal` on or off; an open take-profit order is
+        cancelled for it. On error: Freqtrade's exits alone."""
+        exits = super().should_exit(trade, rate, current_time, **kwargs)
+        if not self._pg_persist:
+            return exits  # backtesting and hyperopt have no kill switch
         try:
-            return KILL_TAG if self._pg_gate.kill_exit(trade) is not None else None
+            if not self._pg_gate.halted():
+                return exits
+            kill = self._pg_gate.kill_due(trade)
         except Exception as exc:
-            self._pg_failed("custom_exit", trade, exc, rate=current_rate)
-            return None
+            self._pg_failed("should_exit", trade, exc, rate=rate)
+            return exits
+        if kill:
+            return [ExitCheckTuple(exit_type=ExitType.EMERGENCY_EXIT, exit_reason=KILL_TAG)]
+        return []  # its kill order is open: nothing may replace it
 
     def check_entry_timeout(
         self, pair: str, trade: Any, order: Any, current_time: datetime, **kwargs: Any

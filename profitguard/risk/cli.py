@@ -8,7 +8,9 @@ the kill switch included. `status` shows the switches and, from the status file
 the bot writes every loop, each rule's figure against its limit.
 
 The user data directory is Freqtrade's: `--userdir`, else the config's
-`user_data_dir`, else `./user_data`.
+`user_data_dir`, else `./user_data`. The state is also kept in the bot's trades
+database (`--db-url`, else the config's `db_url`, else Freqtrade's default for its
+`dry_run`), written before the file, so a lost or torn file cannot lift a kill switch.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -45,6 +48,9 @@ def register(subparsers) -> None:
     parser.add_argument(
         "--confirm", action="store_true", help="required by reset: it lifts the kill switch"
     )
+    parser.add_argument(
+        "--db-url", help="the bot's trades database (default: as Freqtrade, from the config)"
+    )
     parser.add_argument("--json", action="store_true", help="status as JSON")
     parser.set_defaults(func=run)
 
@@ -65,6 +71,32 @@ def user_data_dir(configs: list[Path], userdir: Path | None) -> Path:
     return Path(config.get("user_data_dir") or Path.cwd() / "user_data")
 
 
+def bot_copy(configs: list[Path], db_url: str | None) -> Any:
+    """The guard state's copy in the bot's trades database (None, with a note, when
+    that database is unknown or does not exist: it is never created from here)."""
+    from profitguard.risk.guard_copy import GuardCopy, sqlite_file
+
+    if db_url is None and configs:
+        from freqtrade import constants
+        from freqtrade.configuration.load_config import load_from_files
+
+        config = load_from_files([str(c) for c in configs])
+        db_url = config.get("db_url")
+        if config.get("dry_run", True) and db_url in (None, constants.DEFAULT_DB_PROD_URL):
+            db_url = constants.DEFAULT_DB_DRYRUN_URL
+        db_url = db_url or constants.DEFAULT_DB_PROD_URL
+    database = sqlite_file(db_url) if db_url else None
+    if db_url is None or (database is not None and not database.is_file()):
+        where = f"no trades database at {database}" if database else "no trades database given"
+        print(
+            f"note: {where} (--db-url names the bot's): the guard file alone holds the "
+            "switches until the bot records them there",
+            file=sys.stderr,
+        )
+        return None
+    return GuardCopy(db_url)
+
+
 def run(args: argparse.Namespace) -> int:
     from profitguard.risk import state as st
 
@@ -73,13 +105,15 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"no user data directory at {userdir}")
     path = userdir / st.GUARD_FILE
     now = datetime.now(UTC)
+    copy = bot_copy(args.config, args.db_url)
+    recorded = copy.load() if copy is not None else None
     if args.action == "status":
-        return show_status(path, userdir / st.STATUS_FILE, now, as_json=args.json)
+        return show_status(path, userdir / st.STATUS_FILE, now, as_json=args.json, copy=recorded)
     if args.action == "reset" and not args.confirm:
         raise UsageError("reset lifts the kill switch and every pause; run it again with --confirm")
     with st.locked(path):
         try:
-            current = st.read_state(path)
+            current = admin_state(path, recorded)
         except st.GuardStateError as exc:
             # A fresh file without the kill switch would lift one the broken file had on
             # (the bot keeps the last good state): only kill and reset --confirm may write it.
@@ -103,11 +137,23 @@ def run(args: argparse.Namespace) -> int:
                 new = st.reset(current, now)
         except st.GuardActionError as exc:
             raise UsageError(str(exc)) from None
+        if copy is not None:
+            copy.save(new)  # first: a file lost or torn after this lifts nothing
         st.write_state(path, new)
     print(f"{args.action}: done; {_describe(new)}")
     if args.action == "kill":
         print("the bot refuses every entry and exits every open trade at its next loop")
     return 0
+
+
+def admin_state(path: Path, recorded: Any) -> Any:
+    """The state in force as the bot sees it: the file reconciled with the recorded copy
+    (the copy alone when the file is missing). Raises GuardStateError for a broken file."""
+    from profitguard.risk import state as st
+
+    if recorded is not None and not path.exists():
+        return recorded
+    return st.reconcile(st.read_state(path), recorded)
 
 
 def _state_of(guard: Any) -> str:
@@ -141,13 +187,15 @@ def _snapshot(path: Path) -> dict | None:
         return None
 
 
-def show_status(path: Path, status_path: Path, now: datetime, *, as_json: bool) -> int:
+def show_status(
+    path: Path, status_path: Path, now: datetime, *, as_json: bool, copy: Any = None
+) -> int:
     from profitguard.risk import state as st
     from profitguard.risk.report import status_text
 
     snapshot = _snapshot(status_path)
     try:
-        guard = st.read_state(path)
+        guard = admin_state(path, copy)
     except st.GuardStateError as exc:
         if as_json:
             print(json.dumps({"guard_file": str(path), "error": str(exc), "bot": snapshot}))

@@ -4,8 +4,13 @@ The bot only ever READS the guard file (`profitguard-guard.json`); the
 `profitguard guard` command writes it (under a lock, through a temporary file,
 fsync and `os.replace`), so the two processes never overwrite each other. The bot
 re-reads it when it changes (inode, mtime, size). A file that cannot be read or
-validated raises `GuardStateError`: entries stop, exits go on. A missing file is a
-fresh start (ACTIVE), unless the bot had seen one before: then it is an error too.
+validated raises `GuardStateError`: entries stop, exits go on.
+
+A copy of the state lives in the bot's trades database (`guard_copy`), so the file
+alone cannot lift a kill switch: a kill switch stays on until a `reset --confirm`
+newer than it (`reconcile`), and a missing file where a state was recorded (or
+that this process had seen) is an error that keeps the recorded kill switch on.
+Without any record, a missing file is a fresh start (ACTIVE).
 
 Pauses derived from history (realized losses, a losing streak) are not stored:
 they are recomputed from the trade history, which survives restarts on its own.
@@ -16,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import logging
 import os
 import tempfile
 from collections.abc import Iterator
@@ -23,7 +29,12 @@ from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from profitguard.risk.guard_copy import GuardCopy
+
+log = logging.getLogger(__name__)
 
 GUARD_FILE = "profitguard-guard.json"
 STATUS_FILE = "profitguard-status.json"
@@ -60,6 +71,7 @@ class GuardState:
     paused_reason: str | None = None
     paused_at: datetime | None = None
     streak_since: datetime | None = None  # the losing streak counts trades closed after this
+    reset_at: datetime | None = None  # the last `reset --confirm`: lifts kill switches before it
     updated_at: datetime | None = None
 
     def to_json(self) -> dict[str, Any]:
@@ -134,7 +146,33 @@ def kill(state: GuardState, reason: str, now: datetime) -> GuardState:
 
 def reset(state: GuardState, now: datetime) -> GuardState:
     """Everything lifted: kill switch, pause, losing streak (counted again from now)."""
-    return GuardState(streak_since=now, updated_at=now)
+    return GuardState(streak_since=now, reset_at=now, updated_at=now)
+
+
+def reconcile(on_file: GuardState, recorded: GuardState | None) -> GuardState:
+    """The state in force: the file's, except that a kill switch `recorded` (the copy in
+    the trades database) has on stays on unless the file was reset after it was set."""
+    if recorded is None or not recorded.halted or on_file.halted:
+        return on_file
+    if on_file.reset_at is not None and (
+        recorded.halted_at is None or on_file.reset_at >= recorded.halted_at
+    ):
+        return on_file
+    return replace(
+        on_file,
+        halted=True,
+        halted_reason=recorded.halted_reason,
+        halted_at=recorded.halted_at,
+    )
+
+
+def kept_state(last_good: GuardState | None, recorded: GuardState | None) -> GuardState | None:
+    """What a missing or broken guard file leaves in force: the last good state, with
+    a kill switch either it or the recorded copy has on."""
+    kept = last_good if last_good is not None else recorded
+    if recorded is not None and recorded.halted and (kept is None or not kept.halted):
+        kept = recorded
+    return kept
 
 
 # -------------------------------------------------------------- persistence
@@ -195,44 +233,114 @@ def locked(path: Path) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
+_MISSING = (-1, -1, -1)  # the stat key of a missing file
+
+
 class GuardFile:
     """The guard file as the bot sees it: re-read only when it changed on disk.
 
-    While it cannot be trusted, `read` raises; the error carries the last good state."""
+    With a `copy` (the state's copy in the trades database), the state read is
+    reconciled with it and recorded there; while the file cannot be trusted, `read`
+    raises and the error carries the state kept in force (`kept_state`)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, copy: GuardCopy | None = None) -> None:
         self.path = Path(path)
+        self.copy = copy
         self._key: tuple[int, int, int] | None = None
         self._state: GuardState | None = None
         self._error: GuardStateError | None = None
         self._last_good: GuardState | None = None
+        self._recorded: GuardState | None = None
         self._seen = False
+        self._told: set[str] = set()
 
     def read(self) -> GuardState:
         """The current state; raises `GuardStateError` while the file cannot be trusted."""
         try:
             st = os.stat(self.path)
         except FileNotFoundError:
-            if self._seen:
-                raise GuardStateError(
-                    f"{self.path}: the guard file disappeared; "
-                    "'profitguard guard reset --confirm' writes a new one",
-                    last_good=self._last_good,
-                ) from None
-            return GuardState()
+            if self._key != _MISSING:
+                self._key = _MISSING
+                recorded = self._load_copy()
+                if self._seen or recorded is not None:
+                    self._fail(
+                        f"{self.path}: the guard file disappeared; "
+                        "'profitguard guard reset --confirm' writes a new one",
+                        recorded,
+                    )
+                else:
+                    self._state, self._error = GuardState(), None
         except OSError as exc:
-            raise GuardStateError(f"{self.path}: cannot be read: {exc}") from None
-        key = (st.st_ino, st.st_mtime_ns, st.st_size)
-        if key != self._key:
-            self._key = key
-            self._seen = True
-            try:
-                self._state, self._error = read_state(self.path), None
-                self._last_good = self._state
-            except GuardStateError as exc:
-                self._state = None
-                self._error = GuardStateError(str(exc), last_good=self._last_good)
+            # there, but it cannot be looked at: what was in force stays in force
+            raise GuardStateError(
+                f"{self.path}: cannot be read: {exc}",
+                last_good=kept_state(self._last_good, self._recorded),
+            ) from None
+        else:
+            key = (st.st_ino, st.st_mtime_ns, st.st_size)
+            if key != self._key:
+                self._key = key
+                self._seen = True
+                self._load(self._load_copy())
         if self._error is not None:
             raise self._error
         assert self._state is not None
         return self._state
+
+    def _load(self, recorded: GuardState | None) -> None:
+        try:
+            on_file = read_state(self.path)
+        except GuardStateError as exc:
+            self._fail(str(exc), recorded)
+            return
+        state = reconcile(on_file, recorded)
+        if state.halted and not on_file.halted:
+            self._tell(
+                logging.WARNING,
+                f"profitguard: {self.path} has the kill switch off, but the trades database "
+                f"recorded it on (since {state.halted_at}: {state.halted_reason}) and no "
+                "'profitguard guard reset --confirm' since: it stays on",
+            )
+        self._record(state, recorded)
+        self._state, self._error, self._last_good = state, None, state
+
+    def _fail(self, message: str, recorded: GuardState | None) -> None:
+        self._state = None
+        self._error = GuardStateError(message, last_good=kept_state(self._last_good, recorded))
+
+    def _load_copy(self) -> GuardState | None:
+        """The recorded copy (the last one read, if the database cannot be read now)."""
+        if self.copy is None:
+            return None
+        from profitguard.risk.guard_copy import GuardCopyError
+
+        try:
+            self._recorded = self.copy.load()
+        except GuardCopyError as exc:
+            self._tell(logging.ERROR, f"profitguard: the guard state's copy unreadable: {exc}")
+        return self._recorded
+
+    def _record(self, state: GuardState, recorded: GuardState | None) -> None:
+        """Keep the copy in step with the state in force (unless the copy is newer: the
+        admin's command writes it before the file)."""
+        if self.copy is None or state == recorded:
+            return
+        if (
+            recorded is not None
+            and recorded.updated_at is not None
+            and state.updated_at is not None
+            and recorded.updated_at > state.updated_at
+        ):
+            return
+        from profitguard.risk.guard_copy import GuardCopyError
+
+        try:
+            self.copy.save(state)
+            self._recorded = state
+        except GuardCopyError as exc:
+            self._tell(logging.ERROR, f"profitguard: the guard state's copy not written: {exc}")
+
+    def _tell(self, level: int, message: str) -> None:
+        if message not in self._told:
+            self._told.add(message)
+            log.log(level, message)

@@ -10,6 +10,7 @@ refuse the entry the freed slot lets the third pair try; `guard status` shows it
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 import sys
 import time
@@ -36,13 +37,64 @@ def guard(ws, *args: str) -> subprocess.CompletedProcess:
     )
 
 
-def refused_by_kill_switch(ws) -> bool:
-    """The bot's status file counts a KILL_SWITCH refusal."""
+def orders(ws) -> list[dict]:
+    """Orders in the workspace's dry-run database (empty if not readable yet)."""
+    try:
+        with sqlite3.connect(ws.db_path, timeout=5) as db:
+            db.row_factory = sqlite3.Row
+            return [dict(row) for row in db.execute("SELECT * FROM orders ORDER BY id")]
+    except sqlite3.OperationalError:
+        return []
+
+
+def flat_replay() -> ReplayOptions:
+    path = [100.0] * 121 + [100.0 + 0.01 * (i % 3) for i in range(600)]
+    return ReplayOptions(
+        seconds_per_candle=1.0,
+        timeframe="1m",
+        sources={pair: scripted_source(path, "1m", history=120) for pair in PAIRS},
+    )
+
+
+ORDER_TYPES_LIMIT_EXITS = {
+    "entry": "market",
+    "exit": "limit",
+    "emergency_exit": "market",
+    "stoploss": "market",
+    "stoploss_on_exchange": False,
+}
+
+
+def limit_exit_workspace(offline_exchange, freqtrade_workspace, pairs):
+    """Market entries, LIMIT exits at the same side of the book (a sell at the ask rests
+    in a flat market), two trade slots, one-second loops."""
+    return freqtrade_workspace(
+        offline_exchange(replay=flat_replay()),
+        pairs=pairs,
+        strategies=[STRATEGIES / "AlwaysIn.py"],
+        timeframe="1m",
+        max_open_trades=2,
+        stake_amount=500,
+        dry_run_wallet=10_000,
+        internals={"process_throttle_secs": 1},
+        market_orders=False,
+        entry_pricing={"price_side": "other", "use_order_book": True, "order_book_top": 1},
+        order_types=ORDER_TYPES_LIMIT_EXITS,
+    )
+
+
+def refused(ws, rule: str) -> bool:
+    """The bot's status file counts a refusal by `rule`."""
     try:
         status = json.loads((ws.userdir / "profitguard-status.json").read_text())
     except (FileNotFoundError, ValueError):
         return False
-    return status["refusals"].get("KILL_SWITCH", 0) >= 1
+    return status["refusals"].get(rule, 0) >= 1
+
+
+def refused_by_kill_switch(ws) -> bool:
+    """The bot's status file counts a KILL_SWITCH refusal."""
+    return refused(ws, "KILL_SWITCH")
 
 
 def test_guard_kill_when_bot_holds_trades_then_all_exit_entries_stop_until_reset(
@@ -116,3 +168,76 @@ def test_guard_kill_when_bot_holds_trades_then_all_exit_entries_stop_until_reset
     opened = datetime.fromisoformat(reopened[0]["open_date"]).replace(tzinfo=UTC)
     assert opened >= seen["reset_at"].replace(microsecond=0)
     assert "Traceback" not in result.running
+
+
+def test_guard_kill_when_exits_are_limit_orders_then_kill_exits_are_market_orders(
+    offline_exchange, freqtrade_workspace
+):
+    ws = limit_exit_workspace(offline_exchange, freqtrade_workspace, PAIRS[:2])
+    seen: dict = {}
+
+    def step() -> bool:
+        open_ = [t for t in dry_run_trades(ws) if t["is_open"]]
+        if "kill" not in seen:
+            if len(open_) == 2:
+                seen["held"] = [t["id"] for t in open_]
+                seen["kill"] = guard(ws, "kill", "--reason", "drill")
+                seen["at"] = time.monotonic()
+            return False
+        kills = [o for o in orders(ws) if o["ft_order_tag"] == "kill_switch"]
+        if any(o["order_type"] != "market" for o in kills):
+            return time.monotonic() - seen["at"] > 10  # a resting limit kill: seen enough
+        return not open_
+
+    result = ws.run_until("trade", "--strategy", "AlwaysIn", until=step, timeout=180)
+    assert "kill" in seen, result.stdout[-4000:]
+    kills = [o for o in orders(ws) if o["ft_order_tag"] == "kill_switch"]
+    assert sorted(o["ft_trade_id"] for o in kills) == sorted(seen["held"])  # one each
+    assert {o["order_type"] for o in kills} == {"market"}
+    assert {o["status"] for o in kills} == {"closed"}
+    trades = dry_run_trades(ws)
+    assert [t["exit_reason"] for t in trades if t["id"] in seen["held"]] == ["kill_switch"] * 2
+    assert len(trades) == 2  # no entry while the switch is on
+    assert "Traceback" not in result.running
+
+
+@pytest.mark.parametrize("breakage", ["deleted", "torn"])
+def test_guard_kill_when_file_lost_while_the_bot_was_down_then_restart_exits_all_at_market(
+    offline_exchange, freqtrade_workspace, breakage
+):
+    """Kill written while the bot was down, then the guard file deleted or torn: the
+    copy in the trades database keeps the switch on. Within the restarted bot's first
+    two loops every trade exits with a market order; no entry gets through."""
+    ws = limit_exit_workspace(offline_exchange, freqtrade_workspace, PAIRS)
+
+    def two_open() -> bool:
+        return len([t for t in dry_run_trades(ws) if t["is_open"]]) == 2
+
+    first = ws.run_until("trade", "--strategy", "AlwaysIn", until=two_open, timeout=120)
+    held = [t["id"] for t in dry_run_trades(ws) if t["is_open"]]
+    assert len(held) == 2, first.stdout[-4000:]
+    killed = guard(ws, "kill", "--reason", "while down")
+    assert killed.returncode == 0, killed.stderr
+    guard_file = ws.userdir / "profitguard-guard.json"
+    if breakage == "deleted":
+        guard_file.unlink()
+    else:
+        guard_file.write_text(guard_file.read_text()[:25])  # torn mid-write
+
+    def out_and_refused() -> bool:
+        trades = dry_run_trades(ws)
+        return not any(t["is_open"] for t in trades) and refused(ws, "GUARD_STATE_UNREADABLE")
+
+    second = ws.run_until("trade", "--strategy", "AlwaysIn", until=out_and_refused, timeout=120)
+    log = second.running
+    trades = dry_run_trades(ws)
+    assert [t["id"] for t in trades] == held, log[-4000:]  # no entry got through
+    assert [t["exit_reason"] for t in trades] == ["kill_switch", "kill_switch"]
+    kills = [o for o in orders(ws) if o["ft_order_tag"] == "kill_switch"]
+    assert sorted(o["ft_trade_id"] for o in kills) == sorted(held)
+    assert {(o["order_type"], o["status"]) for o in kills} == {("market", "closed")}
+    exiting = [log.index(f"exiting {t['pair']} (trade {t['id']})") for t in trades]
+    assert "AlwaysIn: bot loop 1" in log
+    loop3 = log.find("AlwaysIn: bot loop 3")
+    assert loop3 == -1 or max(exiting) < loop3, log[-4000:]  # within the first two loops
+    assert "Traceback" not in log

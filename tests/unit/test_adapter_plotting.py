@@ -1,5 +1,6 @@
 """Stop and target lines: each trade's candles replayed through the engine."""
 
+import logging
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -8,6 +9,7 @@ import pytest
 
 from profitguard.engine import R_LADDER
 from profitguard.freqtrade.plotting import TradeSpan, ladder_columns
+from tests.unit.test_risk_gate import no_database  # noqa: F401 - fixture
 
 START = datetime(2024, 1, 1, tzinfo=UTC)
 
@@ -44,3 +46,33 @@ def test_ladder_columns_when_initial_stop_hook_called_then_it_sees_only_earlier_
     trade = TradeSpan(START + timedelta(minutes=15), None, 100.0, 1, False)
     ladder_columns(df, [trade], R_LADDER, lambda s, r, w, before: seen.append(len(before)) or 98)
     assert seen == [3]  # candles before the entry candle only: no lookahead
+
+
+def test_ladder_columns_when_entry_still_pending_then_no_lines_and_no_error():
+    df = frame([(100, 100, 100, 100)] * 5)
+    pending = TradeSpan(START + timedelta(minutes=5), None, 100.0, 0.0, False)  # nothing filled
+    filled = TradeSpan(START + timedelta(minutes=15), None, 100.0, 1, False)
+    out = ladder_columns(df, [pending, filled], R_LADDER, lambda s, r, w, before: 98.0)
+    assert np.isnan(out["pg_stop"][:3]).all()  # the pending entry draws nothing
+    assert list(out["pg_stop"][3:]) == [98.0, 98.0]
+
+
+@pytest.mark.usefixtures("no_database")
+def test_advise_indicators_when_dry_run_entry_pending_then_no_error_logged(tmp_path, caplog):
+    from freqtrade.persistence import LocalTrade
+
+    from tests.unit.test_adapter_trades import make_order, make_trade
+    from tests.unit.test_risk_gate import frame as closes_frame
+    from tests.unit.test_risk_gate import started
+
+    strategy = started(tmp_path)
+    trade = make_trade(10.0, 100.0)
+    trade.orders = [make_order("buy", 10.0, 100.0, status="open", filled=0.0, remaining=10.0,
+                               ft_is_open=True)]  # fmt: skip
+    trade.amount = 0.0  # a limit entry resting on the book: Freqtrade's amount until it fills
+    LocalTrade.add_bt_trade(trade)
+    df = closes_frame([100.0] * 30)
+    with caplog.at_level(logging.WARNING):
+        out = strategy.advise_indicators(df, {"pair": trade.pair})
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
+    assert np.isnan(out["pg_stop"]).all()

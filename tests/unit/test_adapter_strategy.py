@@ -54,11 +54,13 @@ def in_memory_custom_data():
 def started(cls=Fixture, **config) -> ProfitGuardStrategy:
     """A started strategy (backtesting unless `runmode` says otherwise; dry-run
     keeps its guard and status files in a fresh temporary user_data)."""
+    userdir = tempfile.mkdtemp(prefix="profitguard-test-")
     base = {
         "runmode": RunMode.BACKTEST,
         "timeframe": "5m",
         "stake_currency": "USDT",
-        "user_data_dir": tempfile.mkdtemp(prefix="profitguard-test-"),
+        "user_data_dir": userdir,
+        "db_url": f"sqlite:///{userdir}/tradesv3.dryrun.sqlite",
     }
     strategy = cls(base | config)
     strategy.dp = DataProvider(base | config, exchange=None)

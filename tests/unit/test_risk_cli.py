@@ -120,3 +120,51 @@ def test_guard_when_directory_unknown_then_usage_error(
     monkeypatch.chdir(tmp_path)
     assert main(["guard", "status", *args]) == 2
     assert message in capsys.readouterr().err
+
+
+@pytest.fixture
+def with_database(userdir):
+    """The config names the bot's trades database, which the bot has created."""
+    from profitguard.risk.guard_copy import GuardCopy
+
+    url = f"sqlite:///{userdir / 'tradesv3.dryrun.sqlite'}"
+    (userdir / "config.json").write_text(json.dumps({"stake_currency": "USDT", "db_url": url}))
+    copy = GuardCopy(url)
+    assert copy.load() is None  # the table exists, nothing recorded
+    yield copy
+    copy.close()
+
+
+def test_guard_kill_when_file_torn_before_the_bot_read_it_then_the_bot_is_halted(
+    userdir, with_database, capsys
+):
+    assert guard("kill", "--reason", "incident") == 0
+    assert with_database.load().halted  # recorded before the file was written
+    (userdir / st.GUARD_FILE).write_text('{"version": 1, "ha')  # torn while the bot was down
+    with pytest.raises(st.GuardStateError) as raised:
+        st.GuardFile(userdir / st.GUARD_FILE, with_database).read()  # the bot starting
+    assert raised.value.last_good.halted and raised.value.last_good.halted_reason == "incident"
+    assert guard("reset", "--confirm") == 0  # moves the torn file aside, lifts both copies
+    assert not with_database.load().halted
+    assert not st.GuardFile(userdir / st.GUARD_FILE, with_database).read().halted
+
+
+def test_guard_when_file_deleted_then_status_and_pause_keep_the_recorded_kill_switch(
+    userdir, with_database, capsys
+):
+    assert guard("kill", "--reason", "incident") == 0
+    (userdir / st.GUARD_FILE).unlink()
+    capsys.readouterr()
+    assert guard("status") == 0
+    assert "kill switch: ON since" in capsys.readouterr().out
+    assert guard("pause", "--reason", "news") == 0  # a fresh file keeps the kill switch
+    state = st.read_state(userdir / st.GUARD_FILE)
+    assert state.halted and state.halted_reason == "incident" and state.paused
+
+
+def test_guard_kill_when_no_trades_database_yet_then_file_only_with_a_note(userdir, capsys):
+    assert guard("kill") == 0
+    captured = capsys.readouterr()
+    assert "note: no trades database at" in captured.err
+    assert st.read_state(userdir / st.GUARD_FILE).halted
+    assert not (userdir.parent / "tradesv3.dryrun.sqlite").exists()  # never created here

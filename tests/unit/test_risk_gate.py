@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 from freqtrade.data.dataprovider import DataProvider
-from freqtrade.enums import CandleType, RunMode
+from freqtrade.enums import CandleType, ExitCheckTuple, ExitType, RunMode
 from freqtrade.exceptions import OperationalException
 from freqtrade.persistence import CustomDataWrapper, LocalTrade, Trade
 from pandas import DataFrame
@@ -22,7 +22,7 @@ from profitguard.freqtrade.gate import KILL_TAG
 from profitguard.freqtrade.trades import STATE_KEY
 from profitguard.risk import state as st
 from tests.unit.test_adapter_strategy import Fixture, adjust, stop_of
-from tests.unit.test_adapter_trades import make_trade
+from tests.unit.test_adapter_trades import make_order, make_trade
 
 NOW = datetime(2024, 3, 13, 15, 0, tzinfo=UTC)
 
@@ -62,17 +62,25 @@ def frame(closes, *, end: datetime = NOW, **columns) -> DataFrame:
     return DataFrame({**data, **columns})
 
 
-def started(tmp_path, *, runmode=RunMode.DRY_RUN, equity=10_000.0, risk=None, frames=None):
-    config = {
+def started(tmp_path, *, runmode=RunMode.DRY_RUN, equity=10_000.0, risk=None, frames=None,
+            **extra):  # fmt: skip
+    config = extra | {
         "runmode": runmode,
         "timeframe": "5m",
         "stake_currency": "USDT",
         "user_data_dir": tmp_path,
+        "db_url": f"sqlite:///{tmp_path / 'tradesv3.dryrun.sqlite'}",
         "candle_type_def": CandleType.SPOT,
     }
     if risk is not None:
         config["profitguard"] = {"risk": risk}
     strategy = Fixture(config)
+    # what Freqtrade's StrategyResolver sets from the config (which wins) and its defaults
+    resolved = {"use_exit_signal": True, "exit_profit_only": False, "exit_profit_offset": 0.0,
+                "ignore_roi_if_entry_signal": False} | extra  # fmt: skip
+    for attribute, value in resolved.items():
+        setattr(strategy, attribute, value)
+    strategy.minimal_roi = {int(k): v for k, v in strategy.minimal_roi.items()}  # as it does
     strategy.dp = DataProvider(config, exchange=None)
     strategy.wallets = Wallets(equity)
     for pair, df in (frames or {"ETH/USDT": frame([100.0] * 30)}).items():
@@ -96,6 +104,14 @@ def stake(strategy, pair="ETH/USDT", *, rate=100.0, proposed=250.0, min_stake=5.
         pair=pair, current_time=NOW, current_rate=rate, proposed_stake=proposed,
         min_stake=min_stake, max_stake=max_stake, leverage=leverage, entry_tag=None, side="long",
     )  # fmt: skip
+
+
+KILL_EXIT = ExitCheckTuple(exit_type=ExitType.EMERGENCY_EXIT, exit_reason=KILL_TAG)
+
+
+def exits(strategy, trade, rate, *, at=NOW, exit_=False):
+    """What Freqtrade's bot would exit `trade` for (`should_exit`), in order."""
+    return strategy.should_exit(trade, rate, at, enter=False, exit_=exit_)
 
 
 def messages(strategy) -> list[str]:
@@ -323,16 +339,40 @@ def test_kill_switch_when_on_then_every_open_trade_exits_in_full(tmp_path):
     strategy = started(tmp_path, frames={"ETH/USDT": flat, "BTC/USDT": flat})
     trade = open_trade(1, "BTC/USDT")
     assert adjust(strategy, trade, 100.0) is None
+    assert exits(strategy, trade, 101.0) == []
     st.write_state(tmp_path / st.GUARD_FILE, st.kill(st.GuardState(), "drawdown", NOW))
-    assert adjust(strategy, trade, 100.0) == (-trade.stake_amount, KILL_TAG)
-    assert strategy.custom_exit(trade.pair, trade, NOW, 100.0, 0.0) == KILL_TAG
+    assert exits(strategy, trade, 101.0) == [KILL_EXIT]
+    assert adjust(strategy, trade, 100.0) is None  # no take-profit beside the kill exit
     assert strategy.check_entry_timeout(trade.pair, trade, trade.orders[0], NOW) is True
     assert confirm(strategy) is False
     assert "KILL_SWITCH: on=yes, reason=drawdown" in messages(strategy)[-1]
     st.write_state(tmp_path / st.GUARD_FILE, st.reset(st.GuardState(), NOW))
-    assert adjust(strategy, trade, 100.0) is None
-    assert strategy.custom_exit(trade.pair, trade, NOW, 100.0, 0.0) is None
+    assert exits(strategy, trade, 101.0) == []
     assert confirm(strategy) is True
+
+
+def test_kill_switch_when_on_then_the_exit_is_freqtrades_emergency_exit_at_market(tmp_path):
+    """Freqtrade sends an EMERGENCY_EXIT with `order_types["emergency_exit"]` (market),
+    whatever `order_types["exit"]` is: the kill exit never rests as a limit order."""
+    strategy = started(tmp_path)
+    assert strategy.order_types["exit"] == "limit"  # Freqtrade's default
+    trade = open_trade(1, "BTC/USDT")
+    st.write_state(tmp_path / st.GUARD_FILE, st.kill(st.GuardState(), "drawdown", NOW))
+    [kill] = exits(strategy, trade, 101.0)
+    assert kill.exit_type is ExitType.EMERGENCY_EXIT and kill.exit_reason == KILL_TAG
+    # its order open: not asked again (no second order), whatever the exit signal says
+    trade.orders.append(make_order("sell", 10.0, 100.0, tag=KILL_TAG, status="open",
+                                   ft_is_open=True, filled=0.0, remaining=10.0))  # fmt: skip
+    assert exits(strategy, trade, 101.0, exit_=True) == []
+
+
+@pytest.mark.parametrize("kind", ["limit", "stop"])
+def test_bot_start_when_emergency_exit_not_market_then_stops_naming_it(tmp_path, kind):
+    order_types = {"entry": "limit", "exit": "limit", "stoploss": "market",
+                   "stoploss_on_exchange": False, "emergency_exit": kind}  # fmt: skip
+    match = rf"'order_types.emergency_exit' must be 'market' \(the kill switch .*\), was '{kind}'"
+    with pytest.raises(OperationalException, match=match):
+        started(tmp_path, order_types=order_types)
 
 
 def test_kill_switch_when_guard_file_corrupt_then_exits_go_on_as_usual(tmp_path):
@@ -351,7 +391,7 @@ def test_pause_when_on_then_entries_refused_but_no_trade_is_exited(tmp_path):
     st.write_state(tmp_path / st.GUARD_FILE, st.pause(st.GuardState(), "news", NOW))
     assert confirm(strategy) is False
     assert strategy._pg_gate.refusals == {"PAUSED": 1}
-    assert strategy.custom_exit(trade.pair, trade, NOW, 100.0, 0.0) is None
+    assert exits(strategy, trade, 101.0) == []
     assert strategy.check_entry_timeout(trade.pair, trade, trade.orders[0], NOW) is False
     stop_of(strategy, trade, 104.5)
     _, tag = adjust(strategy, trade, 104.5)
@@ -430,7 +470,7 @@ def test_kill_switch_when_guard_file_breaks_while_on_then_stays_on(tmp_path):
     st.write_state(tmp_path / st.GUARD_FILE, st.kill(st.GuardState(), "drawdown", NOW))
     strategy.bot_loop_start(current_time=NOW)
     (tmp_path / st.GUARD_FILE).write_text("{oops")
-    assert adjust(strategy, trade, 100.0) == (-trade.stake_amount, KILL_TAG)
+    assert exits(strategy, trade, 101.0) == [KILL_EXIT]
     strategy._pg_gate._last_status = -math.inf  # the status file is rewritten once a second
     strategy.bot_loop_start(current_time=NOW)
     status = json.loads((tmp_path / st.STATUS_FILE).read_text())
@@ -455,3 +495,25 @@ def test_shared_closes_when_dates_misaligned_and_gappy_then_last_shared_candles_
     closes_a, closes_b = shared_closes(a, b, 4)
     assert closes_a == [5.0, 6.0, 8.0, 9.0]  # candles 5, 6, 8, 9: shared, oldest first
     assert closes_b == [105.0, 106.0, 108.0, 109.0]
+
+
+@pytest.mark.parametrize("breakage", ["deleted", "torn"])
+def test_kill_switch_when_guard_file_lost_while_the_bot_was_down_then_restarts_halted(
+    tmp_path, breakage
+):
+    flat = frame([100.0] * 30)
+    frames = {"ETH/USDT": flat, "BTC/USDT": flat}
+    before = started(tmp_path, frames=frames)
+    trade = open_trade(1, "BTC/USDT")
+    st.write_state(tmp_path / st.GUARD_FILE, st.kill(st.GuardState(), "drawdown", NOW))
+    before.bot_loop_start(current_time=NOW)  # seen (and recorded in the trades database)
+    if breakage == "deleted":
+        (tmp_path / st.GUARD_FILE).unlink()
+    else:
+        (tmp_path / st.GUARD_FILE).write_text('{"version": 1, "halted": tr')
+    after = started(tmp_path, frames=frames)  # the bot restarted: nothing in memory
+    after.bot_loop_start(current_time=NOW)
+    assert after._pg_gate.state is st.TradingState.HALTED
+    assert exits(after, trade, 101.0) == [KILL_EXIT]
+    assert confirm(after) is False
+    assert set(after._pg_gate.refusals) == {"GUARD_STATE_UNREADABLE"}

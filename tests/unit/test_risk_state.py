@@ -20,7 +20,9 @@ def test_actions_when_kill_then_only_reset_lifts_it():
     with pytest.raises(st.GuardActionError, match="only 'profitguard guard reset --confirm'"):
         st.resume(killed, NOW)
     later = NOW + timedelta(minutes=1)
-    assert st.reset(killed, later) == GuardState(streak_since=later, updated_at=later)
+    assert st.reset(killed, later) == GuardState(
+        streak_since=later, reset_at=later, updated_at=later
+    )
 
 
 def test_actions_when_pause_then_resume_lifts_it_and_restarts_the_streak():
@@ -120,5 +122,103 @@ def test_guard_file_when_broken_after_a_good_read_then_error_carries_the_last_go
     guard.read()
     path.write_text("{")
     with pytest.raises(GuardStateError) as raised:
+        guard.read()
+    assert raised.value.last_good == killed
+
+
+# ------------------------------------------- the copy in the trades database
+
+
+@pytest.fixture
+def copy(tmp_path):
+    from profitguard.risk.guard_copy import GuardCopy
+
+    db = GuardCopy(f"sqlite:///{tmp_path / 'tradesv3.sqlite'}")
+    yield db
+    db.close()
+
+
+def restarted(path, copy) -> GuardFile:
+    """The guard file as a freshly started bot sees it (nothing in memory)."""
+    return GuardFile(path, copy)
+
+
+def test_reconcile_when_copy_halted_then_only_a_later_reset_lifts_it():
+    killed = st.kill(GuardState(), "k", NOW)
+    fresh = GuardState()
+    assert st.reconcile(fresh, killed).halted  # a new or old file lifts nothing
+    assert st.reconcile(st.pause(fresh, "p", NOW), killed).halted_reason == "k"
+    earlier_reset = st.reset(fresh, NOW - timedelta(minutes=1))
+    assert st.reconcile(earlier_reset, killed).halted  # a reset from before the kill
+    later_reset = st.reset(fresh, NOW + timedelta(minutes=1))
+    assert st.reconcile(later_reset, killed) == later_reset
+    assert st.reconcile(fresh, None) == fresh
+    assert st.reconcile(fresh, st.pause(fresh, "p", NOW)) == fresh  # only the kill is kept
+
+
+@pytest.mark.parametrize("breakage", ["deleted", "torn", "not an object"])
+def test_guard_file_when_kill_seen_then_file_lost_and_bot_restarted_then_still_halted(
+    tmp_path, copy, breakage
+):
+    path = tmp_path / st.GUARD_FILE
+    killed = st.kill(GuardState(), "drawdown", NOW)
+    st.write_state(path, killed)
+    assert restarted(path, copy).read().halted  # the bot sees it and records it
+    if breakage == "deleted":
+        path.unlink()
+    else:
+        path.write_text('{"version": 1, "hal' if breakage == "torn" else "[]")
+    with pytest.raises(GuardStateError) as raised:
+        restarted(path, copy).read()
+    assert raised.value.last_good == killed
+
+
+def test_guard_file_when_file_says_off_but_the_copy_halted_then_halted_until_reset(
+    tmp_path, copy, caplog
+):
+    path = tmp_path / st.GUARD_FILE
+    st.write_state(path, st.kill(GuardState(), "drawdown", NOW))
+    restarted(path, copy).read()
+    st.write_state(path, st.pause(GuardState(), "a fresh file", NOW))  # e.g. after a delete
+    state = restarted(path, copy).read()
+    assert state.halted and state.halted_reason == "drawdown" and state.paused
+    assert "it stays on" in caplog.text
+    st.write_state(path, st.reset(GuardState(), NOW + timedelta(minutes=1)))
+    assert not restarted(path, copy).read().halted
+    assert not copy.load().halted  # the reset is recorded: a lost file now lifts nothing
+
+
+def test_guard_file_when_missing_where_a_state_was_recorded_then_error_not_a_fresh_start(
+    tmp_path, copy
+):
+    path = tmp_path / st.GUARD_FILE
+    st.write_state(path, st.pause(GuardState(), "news", NOW))
+    restarted(path, copy).read()
+    path.unlink()
+    with pytest.raises(GuardStateError, match="the guard file disappeared") as raised:
+        restarted(path, copy).read()
+    assert raised.value.last_good.paused and not raised.value.last_good.halted
+
+
+def test_guard_file_when_never_written_then_fresh_active_state(tmp_path, copy):
+    assert restarted(tmp_path / st.GUARD_FILE, copy).read() == GuardState()
+    assert copy.load() is None
+
+
+def test_guard_file_when_stat_fails_then_error_keeps_the_kill_switch(tmp_path, monkeypatch):
+    path = tmp_path / st.GUARD_FILE
+    killed = st.kill(GuardState(), "k", NOW)
+    st.write_state(path, killed)
+    guard = GuardFile(path)
+    assert guard.read().halted
+    real_stat = os.stat
+
+    def failing_stat(target, *args, **kwargs):
+        if str(target) == str(path):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_stat(target, *args, **kwargs)
+
+    monkeypatch.setattr(st.os, "stat", failing_stat)
+    with pytest.raises(GuardStateError, match=r"cannot be read: .*Permission denied") as raised:
         guard.read()
     assert raised.value.last_good == killed

@@ -1,5 +1,7 @@
 """A test strategy that is always in the market (one trade at a time); profitguard exits."""
 
+import logging
+
 from pandas import DataFrame
 
 from profitguard.freqtrade import ProfitGuardStrategy
@@ -13,6 +15,12 @@ class AlwaysIn(ProfitGuardStrategy):
         "initial_stop": {"pct": 0.02},
         "risk": {"sizing": {"method": "fixed"}},  # Freqtrade's stake_amount, as configured
     }
+
+    def bot_loop_start(self, current_time, **kwargs) -> None:
+        """Numbers the bot's loops in the log (tests count loops by it)."""
+        super().bot_loop_start(current_time, **kwargs)
+        self.loops = getattr(self, "loops", 0) + 1
+        logging.getLogger(__name__).info("AlwaysIn: bot loop %d", self.loops)
 
     def populate_indicators(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
         return dataframe
