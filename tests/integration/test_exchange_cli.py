@@ -108,9 +108,20 @@ def test_exchange_when_port_in_use_then_one_line_error(server, datadir):
         (["--config", "/nonexistent/config.json"], "--config: no such file"),
         (["--mode", "replay", "--replay-start", "soon"], "--replay-start: not a date"),
         (["--script", "x.json"], "--script needs --mode replay"),
+        (["--mode", "replay", "--speed", "-5"], "--speed must be > 0"),
+        (["--mode", "replay", "--speed", "0"], "--speed must be > 0"),
+        (["--mode", "replay", "--history-speed", "-1"], "--history-speed must be > 0"),
+        (["--mode", "replay", "--replay-timeframe", "1h"], "--replay-timeframe: no 1h data for"),
+        (["--mode", "replay", "--replay-timeframe", "5x"], "--replay-timeframe: not a timeframe"),
+        (
+            ["--mode", "replay", "--replay-start", "2030-01-01"],
+            "--replay-start: 2030-01-01 is after the data ends (BTC/USDT 5m: last candle",
+        ),
     ],
 )
-def test_exchange_when_bad_arguments_then_usage_error(server, args, message):
+def test_exchange_when_bad_arguments_then_usage_error(server, datadir, args, message):
+    if "--datadir" not in args:
+        args = [*args, "--datadir", str(datadir), "--port", "0"]
     proc = server(*args)
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 2
