@@ -59,6 +59,7 @@ from profitguard.freqtrade.trades import (
     fills_signature,
     original_amount,
 )
+from profitguard.risk.config import check_min_balance
 
 log = logging.getLogger(__name__)
 
@@ -155,6 +156,13 @@ class ProfitGuardStrategy(IStrategy):
             self.profitguard_settings: ProfitGuardSettings = load_settings(
                 self.profitguard_config, self.config
             )
+            wallets = getattr(self, "wallets", None)
+            if wallets is not None:  # Freqtrade's, set before ft_bot_start in every mode
+                check_min_balance(
+                    self.profitguard_settings.risk,
+                    wallets.get_starting_balance(),
+                    self.config["stake_currency"],
+                )
         except ConfigError as exc:
             raise OperationalException(f"profitguard: {exc}") from None
         for attribute in ("use_custom_stoploss", "position_adjustment_enable"):

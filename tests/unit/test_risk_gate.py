@@ -38,6 +38,9 @@ class Wallets:
             raise RuntimeError("wallets broken")
         return self.total
 
+    def get_starting_balance(self) -> float:
+        return 10_000.0  # what the bot started with; its equity may have fallen since
+
 
 @pytest.fixture(autouse=True)
 def no_database():
