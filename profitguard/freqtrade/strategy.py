@@ -188,6 +188,7 @@ class ProfitGuardStrategy(IStrategy):
             notify=self._pg_notify,
             timeframe_seconds=_timeframe_seconds(self.timeframe),
             summary_at_exit=runmode is RunMode.BACKTEST,
+            summary_per_run=runmode is RunMode.HYPEROPT,
         )
         super().ft_bot_start(**kwargs)
         # The ladders in force from the start, now that hyperopt parameter values are
