@@ -1,7 +1,8 @@
 """`profitguard simulate`: a ladder calculator that shows exactly what a ladder does.
 
-With `--prices`, each price is one tick processed by the engine, in SPEC.md order;
-fills happen at the tick's own price (a gap fills at the gap price). With
+With `--prices`, each price is one tick processed by the engine in its order (stop
+hit, peak, take-profits, new stop); fills happen at the tick's own price (a gap
+fills at the gap price). With
 `--candles`, OHLC candles are replayed the way Freqtrade's backtester shows them
 to the strategy (`engine.replay_candles`). The same `step` function runs inside
 the Freqtrade strategy, so what this prints is what the bot does.
