@@ -104,64 +104,44 @@ def _generate(datadir: Path, pairs: list[str]) -> bool:
 
 
 def _backtest(args, config_path: Path, config: dict, pairs: list[str], datadir: Path) -> int:
-    import subprocess
-    import tempfile
+    """`profitguard offline -- freqtrade backtesting ...`, the path the README shows."""
+    from dataclasses import replace
 
-    from profitguard.exchange import freqtrade_config as ftc
-    from profitguard.exchange.harness import freqtrade_argv, offline_env, start_exchange
-    from profitguard.exchange.server import PortInUseError
+    from profitguard.commands.offline import parse_command, run_offline
+    from profitguard.exchange.cli import default_feed_args
+    from profitguard.exchange.harness import freqtrade_argv
 
-    urls = config.get("exchange", {}).get("ccxt_config", {}).get("urls", {}).get("api", {})
-    wanted_port = _port_of(urls.get("public", ftc.DEFAULT_URL))
-    override_dir = tempfile.TemporaryDirectory(prefix="profitguard-demo-")
-    extra_config: list[str] = []
-    try:
-        try:
-            exchange = start_exchange(datadir=datadir, pairs=pairs, port=wanted_port)
-        except PortInUseError:
-            exchange = start_exchange(datadir=datadir, pairs=pairs, port=0)
-            override = Path(override_dir.name) / "exchange-port.json"
-            ftc.write_config(override, {"exchange": {"ccxt_config": ftc.ccxt_config(exchange.url)}})
-            extra_config = ["--config", str(override)]
-            _step(f"port {wanted_port} is busy; using {exchange.url} instead")
-        with exchange:
-            _step(f"offline exchange serving {len(exchange.api.markets)} markets on {exchange.url}")
-            results = args.userdir / "backtest_results"
-            before = set(results.glob("*.zip")) if results.is_dir() else set()
-            argv = freqtrade_argv(
-                "backtesting",
-                "--config",
-                str(config_path),
-                *extra_config,
-                "--userdir",
-                str(args.userdir),
-                "--strategy",
-                args.strategy,
-                *([] if args.no_detail else ["--timeframe-detail", "1m"]),
-            )
-            _step("running: freqtrade " + " ".join(argv[3:]))
-            t = time.monotonic()
-            status = subprocess.run(argv, env=offline_env()).returncode
-            _step(f"freqtrade backtesting exited with {status} after {time.monotonic() - t:.0f}s")
-            unserved = exchange.stats()["unserved"]
-            if unserved:
-                _step(f"the exchange was asked for endpoints it does not serve: {unserved}")
-        if status != 0:
-            return status
-        new = sorted(set(results.glob("*.zip")) - before, key=lambda p: p.stat().st_mtime)
-        if not new:
-            print("profitguard demo: error: freqtrade wrote no backtest result", file=sys.stderr)
-            return 1
-        _step(f"results: {new[-1]}")
-        _print_exits_by_level(new[-1], args.strategy, config.get("stake_currency", ""))
-        _step(
-            "by hand: `.venv/bin/profitguard exchange` in one terminal, then `.venv/bin/freqtrade "
-            f"backtesting --config {config_path} --strategy {args.strategy}` "
-            "(docs/offline-exchange.md)"
-        )
-        return 0
-    finally:
-        override_dir.cleanup()
+    results = args.userdir / "backtest_results"
+    before = set(results.glob("*.zip")) if results.is_dir() else set()
+    command = [
+        "freqtrade",
+        "backtesting",
+        "--config",
+        str(config_path),
+        "--userdir",
+        str(args.userdir),
+        "--strategy",
+        args.strategy,
+        *([] if args.no_detail else ["--timeframe-detail", "1m"]),
+    ]
+    shown = "profitguard offline -- " + " ".join(command)
+    _step(f"running: {shown}")
+    t = time.monotonic()
+    # this environment's freqtrade, whatever is first on PATH
+    parsed = parse_command(command)
+    parsed = replace(parsed, argv=freqtrade_argv(*parsed.argv[1:]))
+    status = run_offline(parsed, default_feed_args())
+    _step(f"freqtrade backtesting exited with {status} after {time.monotonic() - t:.0f}s")
+    if status != 0:
+        return status
+    new = sorted(set(results.glob("*.zip")) - before, key=lambda p: p.stat().st_mtime)
+    if not new:
+        print("profitguard demo: error: freqtrade wrote no backtest result", file=sys.stderr)
+        return 1
+    _step(f"results: {new[-1]}")
+    _print_exits_by_level(new[-1], args.strategy, config.get("stake_currency", ""))
+    _step(f"by hand: `{shown}` (docs/offline-exchange.md)")
+    return 0
 
 
 def _print_exits_by_level(result: Path, strategy: str, currency: str) -> None:
@@ -175,9 +155,3 @@ def _print_exits_by_level(result: Path, strategy: str, currency: str) -> None:
     if rows:
         _step(f"exit orders by level, from {result.name} (partial exits included)")
         print(render(rows, currency), flush=True)
-
-
-def _port_of(url: str) -> int:
-    from urllib.parse import urlsplit
-
-    return urlsplit(url).port or 8765

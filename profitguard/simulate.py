@@ -1,7 +1,8 @@
 """`profitguard simulate`: a ladder calculator that shows exactly what a ladder does.
 
-With `--prices`, each price is one tick processed by the engine, in SPEC.md order;
-fills happen at the tick's own price (a gap fills at the gap price). With
+With `--prices`, each price is one tick processed by the engine in its order (stop
+hit, peak, take-profits, new stop); fills happen at the tick's own price (a gap
+fills at the gap price). With
 `--candles`, OHLC candles are replayed the way Freqtrade's backtester shows them
 to the strategy (`engine.replay_candles`). The same `step` function runs inside
 the Freqtrade strategy, so what this prints is what the bot does.
@@ -222,6 +223,7 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(f"argument --min-notional: must be >= 0, was {args.min_notional!r}")
         if args.candles is not None:
             candles = load_candles(args.candles, args.start)
+            warn_entry_outside(args.entry, candles)
             ticks = replay_candles(position, candles, atr=args.atr, min_notional=args.min_notional)
             decisions = [t.decision for t in ticks]
             kinds = [t.kind for t in ticks]
@@ -241,7 +243,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"argument {_flag(exc.field)}: {exc}") from None
 
     if args.json:
-        print(json.dumps(lifecycle(position, decisions, kinds)))
+        print(json.dumps(lifecycle(position, decisions, kinds)), flush=True)
     else:
         if args.params is not None:
             name, _ = load_params(args.params)
@@ -251,7 +253,51 @@ def run(args: argparse.Namespace) -> int:
             ignored = total - len(decisions)
             if ignored:
                 print(f"(position closed; {ignored} later price(s) not processed)")
+        print(total_line(position, decisions))
     return 0
+
+
+def warn_entry_outside(entry: float, candles: list[Candle]) -> None:
+    """An entry no replayed candle reaches is most likely a typo (or the wrong file)."""
+    low = min(c.low for c in candles)
+    high = max(c.high for c in candles)
+    if not low <= entry <= high:
+        print(
+            f"warning: --entry {entry:g} is outside every replayed candle (lows and highs "
+            f"{low:g} .. {high:g}, from {candles[0].at:%Y-%m-%d %H:%M} UTC): check --entry, "
+            "--candles and --from",
+            file=sys.stderr,
+            flush=True,
+        )
+
+
+def realized_r(opened: Position, decisions: list[Decision]) -> float:
+    """Realized profit in R: over the money one R of the whole amount risks."""
+    last = decisions[-1].position if decisions else opened
+    at_risk = opened.plan.risk * opened.plan.amount
+    return last.realized_profit / at_risk if at_risk > 0 else 0.0
+
+
+def total_line(opened: Position, decisions: list[Decision]) -> str:
+    last = decisions[-1].position if decisions else opened
+    left = "closed" if last.state.is_closed else f"{_num(last.remaining):g} still open"
+    return (
+        f"total: {realized_r(opened, decisions):+.2f}R realized (profit "
+        f"{_num(last.realized_profit):g}, 1R of the whole amount = "
+        f"{_num(opened.plan.risk * opened.plan.amount):g}); {left}"
+    )
+
+
+def skipped_levels(opened: Position, decisions: list[Decision]) -> list[list[str]]:
+    """Per decision, the take-profit levels it passed without an order: worth less than
+    the exchange minimum, their fraction carried to the next level."""
+    out = []
+    taken = opened.levels_taken
+    for d in decisions:
+        now = d.position.levels_taken
+        out.append([f"tp{i}" for i in range(taken + 1, now + 1) if f"tp{i}" not in d.exit_tags])
+        taken = now
+    return out
 
 
 def _time(text: str) -> int:
@@ -317,7 +363,9 @@ def _num(value: float) -> float:
     return float(f"{value:.12g}")
 
 
-def event(decision: Decision, kind: str | None = None) -> dict[str, Any]:
+def event(
+    decision: Decision, kind: str | None = None, skipped: list[str] | None = None
+) -> dict[str, Any]:
     p = decision.position
     extra: dict[str, Any] = {}
     if kind is not None:
@@ -331,6 +379,7 @@ def event(decision: Decision, kind: str | None = None) -> dict[str, Any]:
         "stop": _num(p.stop),
         "exit_amount": _num(decision.exit_amount),
         "exit_tags": list(decision.exit_tags),
+        "skipped_tags": skipped or [],
         "remaining": _num(p.remaining),
         "realized_profit": _num(p.realized_profit),
     }
@@ -341,12 +390,16 @@ def lifecycle(
 ) -> dict[str, Any]:
     last = decisions[-1].position if decisions else opened
     kinds_or_none = kinds if kinds is not None else [None] * len(decisions)
+    skipped = skipped_levels(opened, decisions)
     return {
-        "events": [event(d, k) for d, k in zip(decisions, kinds_or_none, strict=True)],
+        "events": [
+            event(d, k, s) for d, k, s in zip(decisions, kinds_or_none, skipped, strict=True)
+        ],
         "final": {
             "state": str(last.state),
             "remaining": _num(last.remaining),
             "realized_profit": _num(last.realized_profit),
+            "realized_r": _num(realized_r(opened, decisions)),
         },
     }
 
@@ -389,8 +442,12 @@ def render_table(
     if kinds is not None:
         header = ("time", "tick", *header[1:])
     rows = [header]
+    skipped = skipped_levels(opened, decisions)
     for i, d in enumerate(decisions, 1):
-        e = event(d)
+        e = event(d, skipped=skipped[i - 1])
+        tags = ",".join(e["exit_tags"])
+        if e["skipped_tags"]:  # passed without an order: below the exchange minimum
+            tags = ",".join(filter(None, [tags, *(f"{t} skipped" for t in e["skipped_tags"])]))
         first = (str(i),) if kinds is None else (f"{d.at:%Y-%m-%d %H:%M}", kinds[i - 1])
         rows.append(
             (
@@ -401,7 +458,7 @@ def render_table(
                 e["state"],
                 f"{e['stop']:g}",
                 f"{e['exit_amount']:g}" if e["exit_amount"] else "-",
-                ",".join(e["exit_tags"]) or "-",
+                tags or "-",
                 f"{e['remaining']:g}",
                 f"{e['realized_profit']:g}",
             )

@@ -1,4 +1,4 @@
-"""The pure exit engine (SPEC.md §2). No Freqtrade import anywhere in this package."""
+"""The pure exit engine. No Freqtrade import anywhere in this package."""
 
 from profitguard.engine.config import (
     NO_LADDERS,

@@ -3,7 +3,7 @@
 A `ProtectionConfig` is frozen and keyword-only. Everything is checked in
 `__post_init__` and a bad value raises `ConfigError` naming the field and the
 value, so a bot never runs with a protection config other than what the user
-wrote. The one repair we make is the one SPEC.md asks for: take-profit fractions
+wrote. The one repair we make: take-profit fractions
 that do not sum to 1 are normalized, with a warning naming the old sum.
 
 Units: take-profit levels are R-multiples (`LevelUnit.R`) or profit ratios from

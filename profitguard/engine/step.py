@@ -1,4 +1,4 @@
-"""The exit engine: one price in, one decision out (SPEC.md §2).
+"""The exit engine: one price in, one decision out.
 
 `step` is the only place the exit rules live. The Freqtrade adapter, the
 `simulate` command and the tests all call it. Processing one price:

@@ -19,7 +19,8 @@ def register(subparsers) -> None:
         description=(
             "Serve the part of the Binance spot REST API that ccxt and Freqtrade use, "
             "from Freqtrade-format OHLCV files. Markets: every pair of the config's "
-            "whitelist and every pair found in the data directory."
+            "whitelist and every pair found in the data directory. "
+            "`profitguard offline -- freqtrade ...` starts and stops one for a single command."
         ),
     )
     parser.add_argument(
@@ -37,6 +38,13 @@ def register(subparsers) -> None:
     )
     parser.add_argument("--host", default=DEFAULT_HOST, help="address to bind (default: loopback)")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="port (default: 8765)")
+    add_feed_arguments(parser)
+    parser.add_argument("-v", "--verbose", action="store_true", help="log every request")
+    parser.set_defaults(func=run)
+
+
+def add_feed_arguments(parser: argparse.ArgumentParser) -> None:
+    """What the exchange serves: stored history, or a live replay (shared with `offline`)."""
     parser.add_argument(
         "--mode",
         choices=("history", "replay"),
@@ -76,8 +84,6 @@ def register(subparsers) -> None:
         default=None,
         help='replay: JSON {"PAIR": [price, ...]} scripted paths, one candle per step',
     )
-    parser.add_argument("-v", "--verbose", action="store_true", help="log every request")
-    parser.set_defaults(func=run)
 
 
 def _parse_date_ms(text: str) -> int:
@@ -89,16 +95,111 @@ def _parse_date_ms(text: str) -> int:
         raise UsageError(f"--replay-start: not a date: {text!r} (e.g. 2025-11-01)") from None
 
 
-def run(args: argparse.Namespace) -> int:
+def read_config(path: Path | None) -> dict:
+    """The Freqtrade config at ``path`` ({} for None); a UsageError naming --config."""
     from profitguard.cli import UsageError
     from profitguard.exchange import freqtrade_config as ftc
-    from profitguard.exchange.server import (
-        ExchangeServer,
-        PortInUseError,
-        ReplayOptions,
-        build_api,
-        serve,
-    )
+
+    if path is None:
+        return {}
+    if not path.is_file():
+        raise UsageError(f"--config: no such file: {path}")
+    try:
+        return ftc.load_json_config(path)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def replay_options(args: argparse.Namespace, datadir: Path, pairs: list[str]):
+    """The replay settings of ``args`` (None in history mode), checked against the data:
+    each setting that cannot work is a UsageError naming its flag."""
+    from profitguard.cli import UsageError
+    from profitguard.exchange.server import ReplayOptions
+
+    if args.mode != "replay":
+        if args.script is not None:
+            raise UsageError("--script needs --mode replay")
+        return None
+    for flag, value in (("--speed", args.speed), ("--history-speed", args.history_speed)):
+        if value is not None and not value > 0:
+            raise UsageError(f"{flag} must be > 0 (wall-clock seconds per candle), was {value:g}")
+    try:
+        from profitguard.exchange.candles import timeframe_ms
+
+        timeframe_ms(args.replay_timeframe)
+    except ValueError:
+        raise UsageError(
+            f"--replay-timeframe: not a timeframe: {args.replay_timeframe!r} (e.g. 5m)"
+        ) from None
+    start_ms = _parse_date_ms(args.replay_start) if args.replay_start else None
+    try:
+        sources = _load_script(args.script, args.replay_timeframe) if args.script else {}
+        options = ReplayOptions(
+            seconds_per_candle=args.speed,
+            history_seconds_per_candle=args.history_speed,
+            timeframe=args.replay_timeframe,
+            start_ms=start_ms,
+            sources=sources,
+        )
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    _check_replay_data(datadir, pairs, options, args.replay_start)
+    return options
+
+
+def _check_replay_data(datadir: Path, pairs: list[str], options, start_text: str | None) -> None:
+    """Every pair to replay has data of the replayed timeframe, reaching the start."""
+    from datetime import UTC, datetime
+
+    from profitguard.cli import UsageError
+    from profitguard.exchange.store import CandleStore
+
+    store = CandleStore(datadir if datadir.is_dir() else None)
+    wanted = sorted((set(pairs) | set(store.pairs())) - set(options.sources))
+    timeframe = options.timeframe
+    missing = [p for p in wanted if timeframe not in store.timeframes(p)]
+    if missing:
+        have = sorted({tf for p in store.pairs() for tf in store.timeframes(p)})
+        raise UsageError(
+            f"--replay-timeframe: no {timeframe} data for {', '.join(missing)} in {datadir} "
+            f"(timeframes there: {', '.join(have) or 'none'}; `profitguard data generate "
+            f"--timeframes {timeframe}` writes some)"
+        )
+    if options.start_ms is None:
+        return
+    for pair in wanted:
+        candles = store.candles(pair, timeframe)
+        if len(candles) and options.start_ms > int(candles.ts[-1]):
+            last = datetime.fromtimestamp(int(candles.ts[-1]) / 1000, UTC)
+            raise UsageError(
+                f"--replay-start: {start_text} is after the data ends ({pair} {timeframe}: "
+                f"last candle {last:%Y-%m-%d %H:%M} UTC)"
+            )
+
+
+def build_exchange_api(args: argparse.Namespace, config: dict):
+    """The exchange ``args`` and ``config`` describe: its markets, history or replay."""
+    from profitguard.cli import UsageError
+    from profitguard.exchange import freqtrade_config as ftc
+    from profitguard.exchange.server import build_api
+
+    datadir = args.datadir or ftc.config_datadir(config)
+    if args.datadir is not None and not datadir.is_dir():
+        raise UsageError(f"--datadir: no such directory: {datadir}")
+    pairs = ftc.whitelist_pairs(config)
+    replay = replay_options(args, datadir, pairs)
+    api = build_api(datadir=datadir, pairs=pairs, replay=replay)
+    if not api.markets:
+        raise UsageError(
+            f"nothing to serve: no pairs in the config's whitelist and no OHLCV files in "
+            f"{datadir} (create some with `profitguard data generate`)"
+        )
+    return api, datadir
+
+
+def run(args: argparse.Namespace) -> int:
+    from profitguard.cli import UsageError
+    from profitguard.exchange.server import ExchangeServer, PortInUseError, serve
 
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
@@ -107,41 +208,10 @@ def run(args: argparse.Namespace) -> int:
     config_path = args.config
     if config_path is None and DEFAULT_CONFIG.is_file():
         config_path = DEFAULT_CONFIG
-    config: dict = {}
-    if config_path is not None:
-        if not config_path.is_file():
-            raise UsageError(f"--config: no such file: {config_path}")
-        try:
-            config = ftc.load_json_config(config_path)
-        except ValueError as exc:
-            raise UsageError(str(exc)) from None
-    datadir = args.datadir or ftc.config_datadir(config)
-    if args.datadir is not None and not datadir.is_dir():
-        raise UsageError(f"--datadir: no such directory: {datadir}")
+    config = read_config(config_path)
     if not 0 <= args.port <= 65535:
         raise UsageError(f"--port must be in 0..65535, was {args.port}")
-
-    replay = None
-    if args.mode == "replay":
-        try:
-            replay = ReplayOptions(
-                seconds_per_candle=args.speed,
-                history_seconds_per_candle=args.history_speed,
-                timeframe=args.replay_timeframe,
-                start_ms=_parse_date_ms(args.replay_start) if args.replay_start else None,
-                sources=_load_script(args.script, args.replay_timeframe) if args.script else {},
-            )
-        except ValueError as exc:
-            raise UsageError(str(exc)) from None
-    elif args.script is not None:
-        raise UsageError("--script needs --mode replay")
-
-    api = build_api(datadir=datadir, pairs=ftc.whitelist_pairs(config), replay=replay)
-    if not api.markets:
-        raise UsageError(
-            f"nothing to serve: no pairs in the config's whitelist and no OHLCV files in "
-            f"{datadir} (create some with `profitguard data generate`)"
-        )
+    api, datadir = build_exchange_api(args, config)
     try:
         server = ExchangeServer(api, args.host, args.port)
     except PortInUseError as exc:
@@ -181,3 +251,10 @@ def _load_script(path: Path, timeframe: str) -> dict:
         except (TypeError, ValueError) as exc:
             raise ValueError(f"--script: {pair}: {exc}") from None
     return sources
+
+
+def default_feed_args(*argv: str) -> argparse.Namespace:
+    """The feed options as parsed from ``argv`` (none: history, as stored)."""
+    parser = argparse.ArgumentParser(add_help=False)
+    add_feed_arguments(parser)
+    return parser.parse_args(list(argv))

@@ -48,6 +48,11 @@ def register(subparsers) -> None:
         default="feather",
         help="Freqtrade data format (default: %(default)s)",
     )
+    g.add_argument(
+        "--force",
+        action="store_true",
+        help="replace data files already there for these pairs and timeframes",
+    )
     g.set_defaults(func=run_generate)
 
 
@@ -65,6 +70,19 @@ def run_generate(args: argparse.Namespace) -> int:
             split_pair(pair)
         except ValueError as exc:
             raise UsageError(f"--pairs: {exc}") from None
+    from profitguard.exchange.store import scan
+
+    existing = sorted(
+        data.path.name
+        for (pair, timeframe), data in (scan(args.datadir) if args.datadir.is_dir() else {}).items()
+        if pair in args.pairs and timeframe in args.timeframes
+    )
+    if existing and not args.force:
+        raise UsageError(
+            f"would overwrite {len(existing)} file(s) in {args.datadir} "
+            f"({', '.join(existing[:4])}{', ...' if len(existing) > 4 else ''}): "
+            "pass --force to replace them"
+        )
     started = time.monotonic()
     try:
         files = gen.generate(
@@ -82,5 +100,6 @@ def run_generate(args: argparse.Namespace) -> int:
         f"wrote {len(files)} files ({', '.join(args.pairs)} x {', '.join(args.timeframes)}, "
         f"{args.days:g} days to {end.date()}, seed {args.seed}) to {args.datadir} "
         f"in {time.monotonic() - started:.1f}s"
+        + (f", replacing {len(existing)} existing file(s)" if existing else "")
     )
     return 0

@@ -60,6 +60,12 @@ from profitguard.risk.state import (
 log = logging.getLogger(__name__)
 
 KILL_TAG = "kill_switch"
+# Under the refusal counts: Freqtrade's own table counts something else.
+GATE_VS_FREQTRADE = (
+    "  (refused by profitguard after Freqtrade placed the signal in a free slot: not in\n"
+    "  Freqtrade's 'Rejected Entry signals', which counts signals it dropped for lack of\n"
+    "  a free trade slot, max_open_trades)"
+)
 # In backtesting, refusals logged at info per rule and run; the rest at debug (all counted).
 BACKTEST_LOG_LIMIT = 20
 STATUS_INTERVAL_S = 1.0
@@ -77,8 +83,11 @@ class RiskGate:
         notify: bool,
         timeframe_seconds: int,
         summary_at_exit: bool = False,
+        summary_per_run: bool = False,
     ) -> None:
         self.strategy = strategy
+        # hyperopt: refusals and state changes at debug, one summary line per epoch
+        self.summary_per_run = summary_per_run
         self.config = config
         self.persistent = persistent
         self.notify = notify
@@ -103,6 +112,8 @@ class RiskGate:
 
     def start_run(self) -> None:
         """A new backtest run or hyperopt epoch (the strategy tells): start afresh."""
+        if self.summary_per_run and getattr(self, "checked", 0):
+            log.info(self.summary_line("epoch"))
         self.refusals: Counter[str] = Counter()
         self.checked = 0
         self.state = TradingState.ACTIVE
@@ -420,7 +431,9 @@ class RiskGate:
         candle = "" if self.persistent else f" (candle {now:%Y-%m-%d %H:%M} UTC)"
         message = f"profitguard: entry refused for {pair}{candle}: {check.message()}"
         level = logging.INFO
-        if not self.persistent:
+        if self.summary_per_run:
+            level = logging.DEBUG
+        elif not self.persistent:
             self._logged[check.rule.value] += 1
             shown = self._logged[check.rule.value]
             if shown > BACKTEST_LOG_LIMIT:
@@ -444,7 +457,7 @@ class RiskGate:
         level = logging.INFO if state is TradingState.ACTIVE else logging.WARNING
         if not self.persistent:
             self._logged["state"] += 1
-            if self._logged["state"] > BACKTEST_LOG_LIMIT:
+            if self._logged["state"] > BACKTEST_LOG_LIMIT or self.summary_per_run:
                 level = logging.DEBUG
         self._tell(level, f"profitguard: trading state {previous} -> {state}: {reasons}")
 
@@ -491,8 +504,18 @@ class RiskGate:
 
     def summary(self) -> str:
         name = self.strategy.get_strategy_name()
-        return refusal_table(
+        table = refusal_table(
             self.refusals, self.checked, title=f"profitguard risk gate ({name}, last run)"
+        )
+        return f"{table}\n{GATE_VS_FREQTRADE}" if self.refusals else table
+
+    def summary_line(self, run: str) -> str:
+        """One line: the refusal counts of the run (a hyperopt epoch)."""
+        counts = ", ".join(f"{code} {n}" for code, n in sorted(self.refusals.items()) if n)
+        name = self.strategy.get_strategy_name()
+        return (
+            f"profitguard risk gate ({name}, {run}): {self.checked} entries checked, "
+            f"{sum(self.refusals.values())} refused" + (f" ({counts})" if counts else "")
         )
 
     def print_summary(self) -> None:

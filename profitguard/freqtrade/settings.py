@@ -125,5 +125,9 @@ def load_settings(
         exits=exits,
         initial_stop=InitialStopSettings(**raw_stop),
         notifications=notifications,
-        risk=RiskConfig.from_mapping(section.get("risk", {}), source=f"{SECTION}.risk"),
+        risk=RiskConfig.from_mapping(
+            section.get("risk", {}),
+            source=f"{SECTION}.risk",
+            stake_currency=config.get("stake_currency"),
+        ),
     )

@@ -60,6 +60,7 @@ from profitguard.freqtrade.trades import (
     fills_signature,
     original_amount,
 )
+from profitguard.risk.config import check_min_balance
 
 log = logging.getLogger(__name__)
 
@@ -156,6 +157,13 @@ class ProfitGuardStrategy(IStrategy):
             self.profitguard_settings: ProfitGuardSettings = load_settings(
                 self.profitguard_config, self.config
             )
+            wallets = getattr(self, "wallets", None)
+            if wallets is not None:  # Freqtrade's, set before ft_bot_start in every mode
+                check_min_balance(
+                    self.profitguard_settings.risk,
+                    wallets.get_starting_balance(),
+                    self.config["stake_currency"],
+                )
         except ConfigError as exc:
             raise OperationalException(f"profitguard: {exc}") from None
         problem = kill_switch_order_type_error(self.order_types)
@@ -184,6 +192,7 @@ class ProfitGuardStrategy(IStrategy):
             notify=self._pg_notify,
             timeframe_seconds=_timeframe_seconds(self.timeframe),
             summary_at_exit=runmode is RunMode.BACKTEST,
+            summary_per_run=runmode is RunMode.HYPEROPT,
         )
         super().ft_bot_start(**kwargs)
         # The ladders in force from the start, now that hyperopt parameter values are

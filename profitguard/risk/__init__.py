@@ -1,4 +1,4 @@
-"""The pre-trade risk gate and position sizing (SPEC.md §4). No Freqtrade import here.
+"""The pre-trade risk gate and position sizing. No Freqtrade import here.
 
 Pure rules over plain values (`book`: the account, its positions and closed
 trades, the proposed entry) return `Check`s; `pipeline.evaluate` runs them in

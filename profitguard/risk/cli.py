@@ -55,19 +55,26 @@ def register(subparsers) -> None:
     parser.set_defaults(func=run)
 
 
-def user_data_dir(configs: list[Path], userdir: Path | None) -> Path:
+def load_config(configs: list[Path]) -> dict:
+    """The bot's config files merged as Freqtrade merges them ({} without any)."""
+    if not configs:
+        return {}
+    from freqtrade.configuration.load_config import load_from_files
+    from freqtrade.exceptions import OperationalException
+
+    try:
+        return load_from_files([str(c) for c in configs])
+    except OperationalException as exc:
+        raise UsageError(str(exc).splitlines()[0]) from None
+
+
+def user_data_dir(configs: list[Path], userdir: Path | None, config: dict | None = None) -> Path:
     """Where Freqtrade would put this bot's user data (as `freqtrade` resolves it)."""
     if userdir is not None:
         return userdir
     if not configs:
         raise UsageError("give the bot's --config (or its --userdir)")
-    from freqtrade.configuration.load_config import load_from_files
-    from freqtrade.exceptions import OperationalException
-
-    try:
-        config = load_from_files([str(c) for c in configs])
-    except OperationalException as exc:
-        raise UsageError(str(exc).splitlines()[0]) from None
+    config = load_config(configs) if config is None else config
     return Path(config.get("user_data_dir") or Path.cwd() / "user_data")
 
 
@@ -100,7 +107,8 @@ def bot_copy(configs: list[Path], db_url: str | None) -> Any:
 def run(args: argparse.Namespace) -> int:
     from profitguard.risk import state as st
 
-    userdir = user_data_dir(args.config, args.userdir)
+    config = load_config(args.config)
+    userdir = user_data_dir(args.config, args.userdir, config)
     if not userdir.is_dir():
         raise UsageError(f"no user data directory at {userdir}")
     path = userdir / st.GUARD_FILE
@@ -108,7 +116,9 @@ def run(args: argparse.Namespace) -> int:
     copy = bot_copy(args.config, args.db_url)
     recorded = copy.load() if copy is not None else None
     if args.action == "status":
-        return show_status(path, userdir / st.STATUS_FILE, now, as_json=args.json, copy=recorded)
+        return show_status(
+            path, userdir / st.STATUS_FILE, now, as_json=args.json, config=config, copy=recorded
+        )
     if args.action == "reset" and not args.confirm:
         raise UsageError("reset lifts the kill switch and every pause; run it again with --confirm")
     with st.locked(path):
@@ -187,13 +197,111 @@ def _snapshot(path: Path) -> dict | None:
         return None
 
 
+# The bot rewrites its status file every loop: older than this many loops, its
+# figures are stale (no bot running, or it hangs).
+STALE_LOOPS = 5
+DEFAULT_THROTTLE_S = 5.0  # Freqtrade's internals.process_throttle_secs
+
+
+def stale_after(config: dict) -> float:
+    """Seconds after which the bot's figures are stale: a few of its loops."""
+    throttle = config.get("internals", {}).get("process_throttle_secs", DEFAULT_THROTTLE_S)
+    return STALE_LOOPS * float(throttle)
+
+
+def _snapshot_age(snapshot: dict | None, now: datetime) -> float | None:
+    if snapshot is None:
+        return None
+    try:
+        return (now - datetime.fromisoformat(snapshot["updated_at"])).total_seconds()
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def trades_db(config: dict) -> Path | None:
+    """The bot's sqlite trades database, as Freqtrade picks it (None: not sqlite)."""
+    default = (
+        "sqlite:///tradesv3.dryrun.sqlite"
+        if config.get("dry_run", True)
+        else ("sqlite:///tradesv3.sqlite")
+    )
+    url = str(config.get("db_url") or default)
+    prefix = "sqlite:///"
+    return Path(url[len(prefix) :]) if url.startswith(prefix) else None
+
+
+def _trade_rows(db: Path) -> list[dict]:
+    import sqlite3
+
+    from profitguard.risk.history import TRADE_COLUMNS
+
+    uri = f"file:{db.resolve()}?mode=ro"
+    with sqlite3.connect(uri, uri=True, timeout=5) as conn:
+        conn.row_factory = sqlite3.Row
+        tables = conn.execute("SELECT name FROM sqlite_master WHERE name = 'trades'").fetchall()
+        if not tables:  # created by `guard kill` (its copy of the switches) before the bot ran
+            return []
+        rows = conn.execute(f"SELECT {', '.join(TRADE_COLUMNS)} FROM trades").fetchall()
+    return [dict(r) for r in rows]
+
+
+def computed_figures(config: dict, guard: Any, now: datetime) -> tuple[list[str], dict | None]:
+    """Every rule's figure computed now from the trades database and the config's
+    limits (no bot needed): the heading lines and a snapshot-like dict, or None."""
+    from profitguard.engine import ConfigError
+    from profitguard.freqtrade.settings import load_settings
+    from profitguard.risk.history import account_from_rows, closed_profit, wallet_equity
+    from profitguard.risk.pipeline import account_state, entry_limits, portfolio_checks
+
+    try:
+        risk = load_settings({}, config).risk
+    except ConfigError as exc:
+        return [f"figures: cannot compute them: profitguard: {exc}"], None
+    db = trades_db(config)
+    if db is None:
+        return ["figures: cannot compute them: the db_url is not a sqlite file"], None
+    rows = _trade_rows(db) if db.is_file() else []
+    equity = wallet_equity(config, closed_profit(rows))
+    if equity is None:
+        return [
+            "figures: cannot compute them: live equity needs the exchange (or "
+            "`available_capital` in the config); start the bot"
+        ], None
+    account = account_from_rows(rows, now=now, equity=equity)
+    state, checks = account_state(risk, guard, account)
+    snapshot = {
+        "state": state.value,
+        "equity": equity,
+        "checks": [
+            c.as_json() for c in (*checks, *portfolio_checks(risk, account), *entry_limits(risk))
+        ],
+    }
+    source = str(db) if db.is_file() else f"{db} (not there yet: no trades)"
+    heading = [
+        f"figures: computed now from the trades database {source}, {len(rows)} trades, and "
+        f"the limits of the config's profitguard.risk over the defaults (a strategy's own "
+        f"profitguard_config is not read here); state {state.value}, equity {equity:.2f} "
+        f"{config.get('stake_currency', '')}".rstrip()
+    ]
+    return heading, snapshot
+
+
 def show_status(
-    path: Path, status_path: Path, now: datetime, *, as_json: bool, copy: Any = None
+    path: Path,
+    status_path: Path,
+    now: datetime,
+    *,
+    as_json: bool,
+    config: dict | None = None,
+    copy: Any = None,
 ) -> int:
     from profitguard.risk import state as st
-    from profitguard.risk.report import status_text
+    from profitguard.risk.report import checks_table, status_text
 
+    config = config or {}
     snapshot = _snapshot(status_path)
+    age = _snapshot_age(snapshot, now)
+    stale = snapshot is not None and (age is None or age > stale_after(config))
     try:
         guard = admin_state(path, copy)
     except st.GuardStateError as exc:
@@ -203,8 +311,13 @@ def show_status(
             print(f"guard file: {path}\nerror: {exc}")
             print("the bot refuses every entry until 'profitguard guard reset --confirm'")
         return 1
+    computed: tuple[list[str], dict | None] = ([], None)
+    if (snapshot is None or stale) and config:
+        computed = computed_figures(config, guard, now)
     if as_json:
-        print(json.dumps({"guard_file": str(path), "guard": guard.to_json(), "bot": snapshot}))
+        out = {"guard_file": str(path), "guard": guard.to_json(), "bot": snapshot}
+        out |= {"bot_stale": stale, "computed": computed[1]}
+        print(json.dumps(out))
         return 0
     guard_lines = [
         f"kill switch: {_switch(guard.halted, guard.halted_at, guard.halted_reason)}",
@@ -222,4 +335,15 @@ def show_status(
             now=now,
         )
     )
+    if stale:
+        print(
+            f"STALE: the bot last wrote its figures {age or 0:.0f} s ago (more than "
+            f"{STALE_LOOPS} loops of {stale_after(config) / STALE_LOOPS:g} s): it is not running, "
+            "or not looping"
+        )
+    heading, figures = computed
+    for line in heading:
+        print(line)
+    if figures is not None:
+        print("\n".join(checks_table(figures["checks"])))
     return 0

@@ -16,6 +16,10 @@ from profitguard.engine import ConfigError
 from profitguard.engine.config import _enum, _number, unknown_key_message
 
 SECTION = "profitguard.risk"
+# Stake currencies whose unit is about one US dollar: the only ones `min_balance`
+# has a default for (100 of them). In BTC or ETH, 100 would be a fortune.
+USD_LIKE_STAKES = frozenset({"USDT", "USDC", "FDUSD", "USD", "DAI"})
+USD_MIN_BALANCE = 100.0
 
 
 class SizingMethod(StrEnum):
@@ -104,7 +108,10 @@ class SizingConfig:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RiskConfig:
-    """The pre-trade risk gate (SPEC.md §4). Ratios of equity; None turns a rule off."""
+    """The pre-trade risk gate. Ratios of equity; None turns a rule off.
+
+    `min_balance` defaults to 100 here; `from_mapping` with the stake currency keeps
+    that default for USD-like stakes only (none otherwise)."""
 
     max_stake_ratio: float | None = 0.10  # the stake is reduced to fit, not refused
     max_open_positions: int | None = 5
@@ -114,7 +121,7 @@ class RiskConfig:
     max_monthly_loss: float | None = 0.20  # realized, UTC calendar month
     max_consecutive_losses: int | None = 3
     loss_streak_cooldown_minutes: float | None = None  # None: paused until reset/resume
-    min_balance: float | None = 100.0  # equity, stake currency
+    min_balance: float | None = USD_MIN_BALANCE  # equity, stake currency (see above)
     min_reward_risk: float | None = 1.5  # first target's distance / initial stop's distance
     max_entry_slippage: float | None = 0.005  # entry rate vs the signal candle's close
     max_asset_exposure: float | None = 0.20  # open stakes in one base asset / equity
@@ -168,14 +175,40 @@ class RiskConfig:
             )
 
     @classmethod
-    def from_mapping(cls, raw: Any, *, source: str = SECTION) -> RiskConfig:
-        """Build from JSON-like data (the config's / strategy's `risk` section)."""
+    def from_mapping(
+        cls, raw: Any, *, source: str = SECTION, stake_currency: str | None = None
+    ) -> RiskConfig:
+        """Build from JSON-like data (the config's / strategy's `risk` section).
+
+        With `stake_currency`, an unset `min_balance` is 100 for a USD-like stake and
+        off for any other (`default_min_balance`)."""
         if not isinstance(raw, Mapping):
             raise ConfigError(f"'{source}' must be an object, was {raw!r}", field=source)
         _check_keys(raw, cls, source)
         values = dict(raw)
+        if stake_currency is not None and "min_balance" not in values:
+            values["min_balance"] = default_min_balance(stake_currency)
         if "sizing" in values:
             values["sizing"] = SizingConfig.from_mapping(
                 values["sizing"], source=f"{source}.sizing"
             )
         return cls(**values, source=source)
+
+
+def default_min_balance(stake_currency: str) -> float | None:
+    """100 for a USD-like stake currency, else None (no minimum)."""
+    return USD_MIN_BALANCE if stake_currency.upper() in USD_LIKE_STAKES else None
+
+
+def check_min_balance(config: RiskConfig, starting_wallet: float, stake_currency: str) -> None:
+    """A `min_balance` at or above the starting wallet would refuse every entry from the
+    first one: a start-up error naming both figures."""
+    limit = config.min_balance
+    if limit is not None and limit > 0 and limit >= starting_wallet:
+        name = f"{config.source}.min_balance"
+        raise ConfigError(
+            f"'{name}' ({limit:g} {stake_currency}) must be below the starting wallet "
+            f"({starting_wallet:g} {stake_currency}), or every entry is refused "
+            f"(MIN_BALANCE); lower it, or set it to null",
+            field=name,
+        )

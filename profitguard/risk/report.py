@@ -39,6 +39,11 @@ def _table(rows: list[tuple[str, str, str, str]]) -> list[str]:
     return out
 
 
+def checks_table(checks: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Lines of the rule / figure / limit / ok table of checks as JSON (`Check.as_json`)."""
+    return _table(_rows(checks))
+
+
 def status_text(
     *,
     guard_file: str,

@@ -146,6 +146,7 @@ def test_demo_when_fresh_user_dir_then_generates_data_and_backtests(tmp_path):
 
     assert result.returncode == 0, result.stdout[-3000:]
     assert "==> generating demo data" in result.stdout
+    assert "==> running: profitguard offline -- freqtrade backtesting" in result.stdout
     assert "STRATEGY SUMMARY" in result.stdout
     assert "==> results: user_data/backtest_results/backtest-result-" in result.stdout
     assert (userdir / "data" / "binance" / "BTC_USDT-1m.feather").is_file()

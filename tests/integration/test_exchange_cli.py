@@ -108,9 +108,20 @@ def test_exchange_when_port_in_use_then_one_line_error(server, datadir):
         (["--config", "/nonexistent/config.json"], "--config: no such file"),
         (["--mode", "replay", "--replay-start", "soon"], "--replay-start: not a date"),
         (["--script", "x.json"], "--script needs --mode replay"),
+        (["--mode", "replay", "--speed", "-5"], "--speed must be > 0"),
+        (["--mode", "replay", "--speed", "0"], "--speed must be > 0"),
+        (["--mode", "replay", "--history-speed", "-1"], "--history-speed must be > 0"),
+        (["--mode", "replay", "--replay-timeframe", "1h"], "--replay-timeframe: no 1h data for"),
+        (["--mode", "replay", "--replay-timeframe", "5x"], "--replay-timeframe: not a timeframe"),
+        (
+            ["--mode", "replay", "--replay-start", "2030-01-01"],
+            "--replay-start: 2030-01-01 is after the data ends (BTC/USDT 5m: last candle",
+        ),
     ],
 )
-def test_exchange_when_bad_arguments_then_usage_error(server, args, message):
+def test_exchange_when_bad_arguments_then_usage_error(server, datadir, args, message):
+    if "--datadir" not in args:
+        args = [*args, "--datadir", str(datadir), "--port", "0"]
     proc = server(*args)
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 2
@@ -203,3 +214,29 @@ def test_data_generate_when_bad_arguments_then_usage_error(tmp_path, args, messa
     )
     assert result.returncode == 2
     assert message in result.stderr
+
+
+def test_data_generate_when_files_exist_then_refused_without_force(tmp_path):
+    def generate(*extra: str) -> subprocess.CompletedProcess:
+        args = ("--datadir", str(tmp_path), "--pairs", "BTC/USDT", "--days", "1",
+                "--timeframes", "5m", *extra)  # fmt: skip
+        return subprocess.run(
+            profitguard("data", "generate", *args),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=tmp_path,
+        )
+
+    assert generate().returncode == 0
+    written = (tmp_path / "BTC_USDT-5m.feather").stat().st_mtime_ns
+
+    refused = generate("--seed", "7")
+    assert refused.returncode == 2
+    assert "would overwrite 1 file(s)" in refused.stderr
+    assert "BTC_USDT-5m.feather): pass --force to replace them" in refused.stderr
+    assert (tmp_path / "BTC_USDT-5m.feather").stat().st_mtime_ns == written
+
+    forced = generate("--seed", "7", "--force")
+    assert forced.returncode == 0, forced.stderr
+    assert "replacing 1 existing file(s)" in forced.stdout

@@ -1,4 +1,4 @@
-"""The invariants of SPEC.md §2, as hypothesis properties (>= 1000 examples each in CI).
+"""The invariants of the exit engine, as hypothesis properties (>= 1000 examples each in CI).
 
 Each property was checked by breaking its rule in the engine once and watching
 it fail (tests/property/test_mutations.py breaks each rule in a copy of the

@@ -1,6 +1,6 @@
 """Each invariant test fails when its rule is broken.
 
-For every rule of SPEC.md §2 we break the engine once (a one-line source change
+For every rule of the exit engine we break the engine once (a one-line source change
 applied to a copy of the package) and run the property that guards it: it must
 fail. A property that keeps passing under its mutation guards nothing.
 """

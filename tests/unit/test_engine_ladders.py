@@ -1,4 +1,4 @@
-"""The worked examples of SPEC.md §2 and the edge rules, for longs and shorts."""
+"""The worked examples of the exit rules and the edge rules, for longs and shorts."""
 
 import itertools
 
@@ -62,7 +62,8 @@ def test_scaled_pct_when_spec_btc_example_then_amounts_profits_and_previous_leve
     position = make_position(
         SCALED_PCT, is_short=is_short, entry=50000, risk=1000, amount=0.1, amount_step=0.001
     )
-    # SPEC: 0.04 at 51500 (+60, stop 50000), 0.03 at 52500 (+75, stop 51500), 0.03 at 54000.
+    # scaled_pct, long 0.1 at 50000: 0.04 at 51500 (+60, stop 50000),
+    # 0.03 at 52500 (+75, stop 51500), 0.03 at 54000.
     # A short gets the same profit ratios: +3% is 48500, +5% is 47500, +8% is 46000.
     prices = [48500, 47500, 46000] if is_short else [51500, 52500, 54000]
     decisions = replay(position, prices)
@@ -95,7 +96,7 @@ def test_trailing_when_best_price_rises_then_stop_trails_by_the_percent(is_short
         decisions = replay(position, [48000, 45000])
         assert [d.stop for d in decisions] == pytest.approx([49440, 46350])
     else:
-        # SPEC: best 52000 -> stop 50440; best 55000 -> stop 53350
+        # trail 3%: best 52000 -> stop 50440; best 55000 -> stop 53350
         decisions = replay(position, [52000, 55000])
         assert [d.stop for d in decisions] == pytest.approx([50440, 53350])
 

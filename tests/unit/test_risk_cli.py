@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -168,3 +169,71 @@ def test_guard_kill_when_no_trades_database_yet_then_file_only_with_a_note(userd
     assert "note: no trades database at" in captured.err
     assert st.read_state(userdir / st.GUARD_FILE).halted
     assert not (userdir.parent / "tradesv3.dryrun.sqlite").exists()  # never created here
+
+
+def trades_db(path, trades):
+    """A trades table with the columns Freqtrade has and `guard status` reads."""
+    import sqlite3
+
+    with sqlite3.connect(path) as db:
+        db.execute(
+            "CREATE TABLE trades (id INTEGER PRIMARY KEY, pair TEXT, is_open BOOLEAN, "
+            "is_short BOOLEAN, open_rate FLOAT, amount FLOAT, stake_amount FLOAT, "
+            "stop_loss FLOAT, close_date DATETIME, close_profit_abs FLOAT)"
+        )
+        db.executemany(
+            "INSERT INTO trades (pair, is_open, is_short, open_rate, amount, stake_amount, "
+            "stop_loss, close_date, close_profit_abs) VALUES (?, ?, 0, ?, ?, ?, ?, ?, ?)",
+            trades,
+        )
+
+
+def test_guard_status_when_no_bot_then_limits_and_todays_figures_from_the_trades_db(
+    userdir, capsys
+):
+    from datetime import UTC, datetime, timedelta
+
+    config = {"stake_currency": "USDT", "dry_run": True, "dry_run_wallet": 1000,
+              "tradable_balance_ratio": 1.0,
+              "profitguard": {"risk": {"max_daily_loss": 0.04}}}  # fmt: skip
+    (userdir / "config.json").write_text(json.dumps(config))
+    earlier = (datetime.now(UTC) - timedelta(minutes=5)).strftime("%Y-%m-%d %H:%M:%S.%f")
+    trades_db(
+        userdir.parent / "tradesv3.dryrun.sqlite",
+        [
+            ("BTC/USDT", 0, 100.0, 1.0, 100.0, 90.0, earlier, -30.0),
+            ("ETH/USDT", 0, 100.0, 1.0, 100.0, 90.0, earlier, -20.0),
+            ("SOL/USDT", 1, 10.0, 10.0, 100.0, 9.5, None, None),
+        ],
+    )
+
+    assert guard("status") == 0
+
+    out = capsys.readouterr().out
+    assert "figures: none yet (no bot has written its status file here)" in out
+    assert "computed now from the trades database tradesv3.dryrun.sqlite, 3 trades" in out
+    assert "state REDUCING, equity 950.00 USDT" in out
+    # today's realized loss: 50 of the 1000 the day started with, against the config's 4%
+    assert re.search(r"DAILY_LOSS_LIMIT +loss=5\.0%, until=\S+ 00:00 UTC +4\.0% +NO", out)
+    assert re.search(r"MAX_OPEN_POSITIONS +open=1 +5 +ok", out)
+    assert "MIN_BALANCE" in out  # the USDT default, 100
+    assert guard("status", "--json") == 0
+    computed = json.loads(capsys.readouterr().out)["computed"]
+    assert computed["state"] == "REDUCING"
+
+
+def test_guard_status_when_bot_figures_older_than_a_few_loops_then_marked_stale(userdir, capsys):
+    st.write_json_atomic(
+        userdir / st.STATUS_FILE,
+        {"version": 1, "updated_at": "2024-03-13T15:00:00+00:00", "state": "ACTIVE",
+         "equity": 1000.0, "checks": [], "last_entry": None, "refusals": {}, "checked": 0},
+    )  # fmt: skip
+
+    assert guard("status") == 0
+
+    out = capsys.readouterr().out
+    assert "STALE: the bot last wrote its figures" in out
+    assert "more than 5 loops of 5 s" in out
+    assert "computed now from the trades database" in out  # no trades yet: the limits
+    assert guard("status", "--json") == 0
+    assert json.loads(capsys.readouterr().out)["bot_stale"] is True

@@ -1,4 +1,4 @@
-"""Risk settings: SPEC.md §4 defaults, errors naming field and value, unknown keys."""
+"""Risk settings: the documented defaults, errors naming field and value, unknown keys."""
 
 from __future__ import annotations
 

@@ -18,7 +18,7 @@ from freqtrade.exceptions import OperationalException
 from freqtrade.persistence import CustomDataWrapper, LocalTrade, Trade
 from pandas import DataFrame
 
-from profitguard.freqtrade.gate import KILL_TAG
+from profitguard.freqtrade.gate import GATE_VS_FREQTRADE, KILL_TAG
 from profitguard.freqtrade.trades import STATE_KEY
 from profitguard.risk import state as st
 from tests.unit.test_adapter_strategy import Fixture, adjust, stop_of
@@ -37,6 +37,9 @@ class Wallets:
         if self.total is None:
             raise RuntimeError("wallets broken")
         return self.total
+
+    def get_starting_balance(self) -> float:
+        return 10_000.0  # what the bot started with; its equity may have fallen since
 
 
 @pytest.fixture(autouse=True)
@@ -443,6 +446,7 @@ def test_print_summary_when_backtest_ran_then_table_on_stdout(tmp_path, capsys):
         "profitguard risk gate (Fixture, last run): 1 entries checked, 1 refused",
         "  rule            refused",
         "  ENTRY_SLIPPAGE        1",
+        *GATE_VS_FREQTRADE.splitlines(),
     ]
 
 

@@ -1,4 +1,4 @@
-"""Every rule of the risk gate at, just below and just above its limit (SPEC.md §4)."""
+"""Every rule of the risk gate at, just below and just above its limit."""
 
 from __future__ import annotations
 

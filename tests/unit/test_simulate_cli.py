@@ -45,7 +45,12 @@ def test_simulate_when_spec_ladder_then_stops_exits_and_states(capsys):
     ]
     assert [e["remaining"] for e in events] == [100, 100, 50, 25, 0]
     assert [e["realized_profit"] for e in events] == [0, 0, 300, 525, 825]
-    assert out["final"] == {"state": "FINAL_PROFIT_TAKEN", "remaining": 0, "realized_profit": 825}
+    assert out["final"] == {
+        "state": "FINAL_PROFIT_TAKEN",
+        "remaining": 0,
+        "realized_profit": 825,
+        "realized_r": 2.75,  # 825 over 1R of the whole amount, 3 x 100
+    }
     assert set(events[0]) == {
         "price",
         "r",
@@ -54,6 +59,7 @@ def test_simulate_when_spec_ladder_then_stops_exits_and_states(capsys):
         "stop",
         "exit_amount",
         "exit_tags",
+        "skipped_tags",
         "remaining",
         "realized_profit",
     }
@@ -285,3 +291,53 @@ def test_simulate_when_params_invalid_then_status_2_and_one_line(
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1
     assert names in err
+
+
+# ------------------------------------------- what a new user reads off the output
+
+SKIPPING = [
+    "simulate", "--side", "long", "--entry", "100", "--stop", "98", "--amount", "1",
+    "--min-amount", "0.3", "--tp", "2:0.5,3:0.2,4:0.3", "--prices", "100,104,106,108",
+]  # fmt: skip
+
+
+def test_simulate_when_level_below_the_minimum_then_shown_as_skipped(capsys):
+    assert main(SKIPPING) == 0
+    rows = capsys.readouterr().out.splitlines()
+    row_106 = next(r for r in rows if r.split()[:2] == ["3", "106"])
+    assert "tp2 skipped" in row_106
+    assert "-  tp2 skipped" in row_106  # nothing sold at 106
+    events = simulate_json(capsys, *SKIPPING)["events"]
+    assert [e["skipped_tags"] for e in events] == [[], [], ["tp2"], []]
+    assert events[3]["exit_tags"] == ["tp2", "tp3"]  # tp2's fraction went with tp3
+
+
+def test_simulate_when_done_then_ends_with_the_total_in_r(capsys):
+    assert main(SPEC_LADDER) == 0
+    last = capsys.readouterr().out.splitlines()[-1]
+    assert last == "total: +2.75R realized (profit 825, 1R of the whole amount = 300); closed"
+
+
+def test_simulate_when_entry_outside_every_candle_then_warned(tmp_path, capsys):
+    candles = tmp_path / "candles.json"
+    candles.write_text(json.dumps([[0, 100, 101, 99, 100, 1], [60_000, 100, 102, 99, 101, 1]]))
+    args = ["simulate", "--side", "long", "--stop", "49000", "--amount", "1",
+            "--candles", str(candles)]  # fmt: skip
+    assert main([*args, "--entry", "50000"]) == 0
+    err = capsys.readouterr().err
+    assert "--entry 50000 is outside every replayed candle (lows and highs 99 .. 102" in err
+    assert main([*args, "--entry", "100", "--stop", "98"]) == 0
+    assert "outside" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", [SPEC_LADDER, ["guard", "status", "--userdir", "."]])
+def test_json_output_when_printed_then_ends_with_a_newline(tmp_path, command):
+    entry = "import sys; from profitguard.cli import main; sys.exit(main())"
+    result = subprocess.run(
+        [sys.executable, "-c", entry, *command, "--json"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert result.stdout.endswith("}\n")

@@ -1,0 +1,213 @@
+"""`profitguard offline -- freqtrade ...`: run one Freqtrade command against a fresh
+offline exchange, started on a free loopback port and stopped when the command ends.
+
+The command's own `--config` files say what to serve (the whitelist) and its
+`--userdir`/`--datadir` where the candles are; without a `--config` the command gets
+`user_data/config.json`. One more config file, given last so it wins, points ccxt at
+the exchange's port. The command's exit status is returned; Ctrl-C stops both.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_CONFIG = Path("user_data/config.json")
+EXAMPLE = "profitguard offline -- freqtrade backtesting --strategy ProfitGuardSample"
+# Options of the Freqtrade command that decide what the exchange serves.
+_CONFIG_FLAGS = ("-c", "--config")
+_USERDIR_FLAGS = ("--userdir", "--user-data-dir")
+_DATADIR_FLAGS = ("--datadir", "--data-dir")
+# How long a command told to stop (Ctrl-C) may take before it is killed.
+STOP_GRACE_S = 30.0
+
+
+def register(subparsers) -> None:
+    from profitguard.exchange.cli import add_feed_arguments
+
+    parser = subparsers.add_parser(
+        "offline",
+        help="run a Freqtrade command against a fresh offline exchange (no second terminal)",
+        description=__doc__.split("\n\n")[0].replace("`", ""),
+        epilog=f"example: {EXAMPLE} --timeframe-detail 1m",
+    )
+    add_feed_arguments(parser)
+    parser.add_argument("-v", "--verbose", action="store_true", help="log every request")
+    parser.add_argument(
+        "command", nargs=argparse.REMAINDER, help="after --: the command, e.g. freqtrade trade ..."
+    )
+    parser.set_defaults(func=run)
+
+
+@dataclass(frozen=True)
+class Command:
+    """A Freqtrade command line and what it says about the data to serve."""
+
+    argv: list[str]
+    configs: list[str]
+    userdir: str | None
+    datadir: str | None
+
+
+def parse_command(argv: list[str]) -> Command:
+    """Find the Freqtrade invocation in ``argv`` (``freqtrade SUB ...`` or
+    ``python -m freqtrade SUB ...``) and the options that locate its data; without a
+    ``--config``, the command gets ``user_data/config.json``."""
+    from profitguard.cli import UsageError
+
+    if argv and argv[0] == "--":
+        argv = argv[1:]
+    if not argv:
+        raise UsageError(f"give the command to run after --, e.g. `{EXAMPLE}`")
+    runs_freqtrade = any(
+        Path(word).name == "freqtrade" or (word == "-m" and nxt == "freqtrade")
+        for word, nxt in zip(argv, [*argv[1:], ""], strict=True)
+    )
+    if not runs_freqtrade:
+        raise UsageError(
+            f"the command must run freqtrade (`freqtrade ...` or `python -m freqtrade ...`), "
+            f"was {' '.join(argv)!r}"
+        )
+    configs: list[str] = []
+    found: dict[str, str] = {}
+    for i, word in enumerate(argv):
+        flag, eq, inline = word.partition("=")
+        value = inline if eq else (argv[i + 1] if i + 1 < len(argv) else None)
+        if value is None:
+            continue
+        if flag in _CONFIG_FLAGS:
+            configs.append(value)
+        for name, flags in (("userdir", _USERDIR_FLAGS), ("datadir", _DATADIR_FLAGS)):
+            if flag in flags:
+                found[name] = value
+    argv = list(argv)
+    if not configs:
+        if not DEFAULT_CONFIG.is_file():
+            raise UsageError(
+                f"the command has no --config and there is no {DEFAULT_CONFIG} here "
+                "(run from the repository root, or give the command a --config)"
+            )
+        configs = [str(DEFAULT_CONFIG)]
+        argv += ["--config", str(DEFAULT_CONFIG)]
+    return Command(argv, configs, found.get("userdir"), found.get("datadir"))
+
+
+def load_config(configs: list[str]) -> dict:
+    """The command's configs merged as Freqtrade merges them (later files win)."""
+    from profitguard.cli import UsageError
+
+    for path in configs:
+        if path != "-" and not Path(path).is_file():
+            raise UsageError(f"--config: no such file: {path}")
+    from freqtrade.configuration.load_config import load_from_files
+    from freqtrade.exceptions import OperationalException
+
+    try:
+        return load_from_files(configs)
+    except OperationalException as exc:
+        raise UsageError(str(exc).splitlines()[0]) from None
+
+
+def run(args: argparse.Namespace) -> int:
+    import logging
+
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(asctime)s %(name)s %(levelname)s: %(message)s",
+    )
+    return run_offline(parse_command(args.command), args)
+
+
+def run_offline(
+    command: Command,
+    feed_args: argparse.Namespace,
+    *,
+    after: Callable[[object], None] | None = None,
+) -> int:
+    """Serve what ``command`` needs on a free port, run it, stop the exchange; the
+    command's exit status (130 when interrupted). ``after(exchange)`` runs once the
+    command has ended, before the exchange stops."""
+    from profitguard.cli import UsageError
+    from profitguard.exchange import freqtrade_config as ftc
+    from profitguard.exchange.cli import build_exchange_api
+    from profitguard.exchange.harness import offline_env
+    from profitguard.exchange.server import ExchangeServer
+
+    config = load_config(command.configs)
+    name = str(config.get("exchange", {}).get("name", "binance")).lower()
+    if name != "binance":
+        raise UsageError(
+            f"the offline exchange speaks Binance's API; the config's exchange.name is {name!r}"
+        )
+    userdir = command.userdir or config.get("user_data_dir") or "user_data"
+    datadir = Path(command.datadir) if command.datadir else ftc.config_datadir(config, userdir)
+    feed = argparse.Namespace(**{**vars(feed_args), "datadir": datadir})
+    try:
+        api, _ = build_exchange_api(feed, config)
+    except UsageError as exc:
+        if not datadir.is_dir():
+            raise UsageError(
+                f"no market data in {datadir}: `profitguard data generate` writes some"
+            ) from None
+        raise exc
+    server = ExchangeServer(api, "127.0.0.1", 0).start()
+    try:
+        with tempfile.TemporaryDirectory(prefix="profitguard-offline-") as tmp:
+            overlay = ftc.write_config(
+                Path(tmp) / "offline-exchange.json",
+                {"exchange": {"ccxt_config": ftc.ccxt_config(server.url)}},
+            )
+            argv = [*command.argv, "--config", str(overlay)]
+            print(
+                f"profitguard offline: exchange on {server.url} ({api.feed.mode}, "
+                f"{len(api.markets)} markets, data {datadir}); running: {' '.join(command.argv)}",
+                file=sys.stderr,
+                flush=True,
+            )
+            status = _run_command(argv, offline_env())
+            if after is not None:
+                after(server)
+            unserved = api.stats()["unserved"]
+            if unserved:
+                print(
+                    f"profitguard offline: endpoints asked for and not served: {unserved}",
+                    file=sys.stderr,
+                )
+            return status
+    finally:
+        server.stop()
+
+
+def _run_command(argv: list[str], env: dict[str, str]) -> int:
+    """Run ``argv`` to its end; SIGTERM is passed on, Ctrl-C waits for it to stop."""
+    from profitguard.cli import UsageError
+
+    try:
+        proc = subprocess.Popen(argv, env=env)
+    except OSError as exc:
+        raise UsageError(f"cannot run {argv[0]!r}: {exc.strerror}") from None
+    previous = signal.getsignal(signal.SIGTERM)
+    signal.signal(signal.SIGTERM, lambda *_: proc.send_signal(signal.SIGTERM))
+    try:
+        while True:
+            try:
+                return proc.wait()
+            except KeyboardInterrupt:
+                # the terminal sent SIGINT to the command too; give it time to stop
+                try:
+                    proc.wait(STOP_GRACE_S)
+                except (subprocess.TimeoutExpired, KeyboardInterrupt):
+                    proc.kill()
+                    proc.wait()
+                return proc.returncode if proc.returncode > 0 else 130
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        if proc.poll() is None:  # pragma: no cover - an error above
+            proc.kill()
+            proc.wait()

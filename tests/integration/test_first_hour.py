@@ -1,0 +1,104 @@
+"""What a new user meets in the first hour, run with the real freqtrade."""
+
+import pytest
+
+from profitguard.exchange import generate as gen
+from tests.exchange_fixtures import SAMPLE_STRATEGIES, last_backtest_stats
+
+pytestmark = pytest.mark.slow
+
+BTC_PAIRS = ["ETH/BTC", "SOL/BTC", "XRP/BTC"]
+
+
+@pytest.fixture
+def btc_workspace(tmp_path, offline_exchange, freqtrade_workspace):
+    """The shipped sample on BTC pairs, a BTC stake and a 1 BTC wallet."""
+
+    def create(**config):
+        datadir = tmp_path / "data"
+        gen.generate(datadir, pairs=tuple(BTC_PAIRS), timeframes=("5m",), days=10)
+        exchange = offline_exchange(datadir=datadir)
+        return freqtrade_workspace(
+            exchange,
+            pairs=BTC_PAIRS,
+            strategies=[SAMPLE_STRATEGIES / "ProfitGuardSample.py"],
+            datadir=datadir,
+            stake_currency="BTC",
+            dry_run_wallet=1,
+            stake_amount=0.1,
+            **config,
+        )
+
+    return create
+
+
+def test_sample_when_btc_stake_and_1_btc_wallet_then_trades(btc_workspace):
+    ws = btc_workspace()
+
+    result = ws.run("backtesting", "--strategy", "ProfitGuardSample")
+
+    assert result.returncode == 0, result.stdout[-3000:]
+    trades = last_backtest_stats(ws)["strategy"]["ProfitGuardSample"]["trades"]
+    assert trades
+    assert "MIN_BALANCE" not in result.stdout
+
+
+def test_sample_when_min_balance_at_or_above_the_wallet_then_start_up_error(btc_workspace):
+    ws = btc_workspace(profitguard={"risk": {"min_balance": 1}})
+
+    result = ws.run("backtesting", "--strategy", "ProfitGuardSample")
+
+    assert result.returncode != 0
+    assert "'profitguard.risk.min_balance' (1 BTC) must be below the starting wallet" in (
+        result.stdout
+    )
+    assert "(0.99 BTC)" in result.stdout  # 1 BTC x tradable_balance_ratio 0.99
+
+
+def test_hyperopt_when_the_gate_refuses_then_one_summary_line_per_epoch_at_most(
+    tmp_path, offline_exchange, freqtrade_workspace
+):
+    datadir = tmp_path / "data"
+    pairs = ["BTC/USDT", "ETH/USDT", "SOL/USDT"]
+    gen.generate(datadir, pairs=tuple(pairs), timeframes=("5m",), days=10)
+    ws = freqtrade_workspace(
+        offline_exchange(datadir=datadir),
+        pairs=pairs,
+        strategies=[SAMPLE_STRATEGIES / "ProfitGuardSample.py"],
+        datadir=datadir,
+    )
+    epochs = 4
+
+    result = ws.run(
+        "hyperopt", "--strategy", "ProfitGuardSample", "--spaces", "profitguard",
+        "--hyperopt-loss", "OnlyProfitHyperOptLoss", "-e", str(epochs), "-j", "1",
+        "--random-state", "42",
+    )  # fmt: skip
+
+    assert result.returncode == 0, result.stdout[-3000:]
+    gate_lines = [line for line in result.stdout.splitlines() if "profitguard" in line]
+    summaries = [line for line in gate_lines if "risk gate (ProfitGuardSample, epoch)" in line]
+    assert 1 <= len(summaries) <= epochs
+    assert "refused (" in summaries[0]  # the sample's gate refuses some entries here
+    assert not [line for line in gate_lines if "entry refused" in line or "trading state" in line]
+
+
+def test_backtest_when_the_gate_refuses_then_its_summary_says_how_freqtrade_counts(
+    tmp_path, offline_exchange, freqtrade_workspace
+):
+    datadir = tmp_path / "data"
+    pairs = ["BTC/USDT", "ETH/USDT", "SOL/USDT"]
+    gen.generate(datadir, pairs=tuple(pairs), timeframes=("5m",), days=10)
+    ws = freqtrade_workspace(
+        offline_exchange(datadir=datadir),
+        pairs=pairs,
+        strategies=[SAMPLE_STRATEGIES / "ProfitGuardSample.py"],
+        datadir=datadir,
+    )
+
+    result = ws.run("backtesting", "--strategy", "ProfitGuardSample")
+
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "Rejected Entry signals" in result.stdout
+    summary = result.stdout[result.stdout.index("profitguard risk gate (ProfitGuardSample") :]
+    assert "not in\n  Freqtrade's 'Rejected Entry signals'" in summary
