@@ -21,6 +21,7 @@ SUBCOMMANDS: dict[str, str] = {
     "demo": "profitguard.demo",
     "guard": "profitguard.risk.cli",
     "report": "profitguard.commands.report",
+    "compare": "profitguard.commands.compare",
 }
 
 
