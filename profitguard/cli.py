@@ -21,6 +21,8 @@ SUBCOMMANDS: dict[str, str] = {
     "demo": "profitguard.demo",
     "guard": "profitguard.risk.cli",
     "offline": "profitguard.commands.offline",
+    "report": "profitguard.commands.report",
+    "compare": "profitguard.commands.compare",
 }
 
 

@@ -139,19 +139,28 @@ def _backtest(args, config_path: Path, config: dict, pairs: list[str], datadir: 
         print("profitguard demo: error: freqtrade wrote no backtest result", file=sys.stderr)
         return 1
     _step(f"results: {new[-1]}")
-    _print_exits_by_level(new[-1], args.strategy, config.get("stake_currency", ""))
+    _print_r_report(new[-1], config_path, args)
     _step(f"by hand: `{shown}` (docs/offline-exchange.md)")
     return 0
 
 
-def _print_exits_by_level(result: Path, strategy: str, currency: str) -> None:
-    """profitguard's exits by level, read from Freqtrade's own result file."""
-    from freqtrade.data.btanalysis import load_backtest_stats
+def _print_r_report(result: Path, config_path: Path, args) -> None:
+    """The backtest in R (`profitguard report`), read from Freqtrade's own result file."""
+    from profitguard.cli import main as profitguard_main
 
-    from profitguard.report.levels import exits_by_level, render
-
-    trades = load_backtest_stats(result)["strategy"][strategy]["trades"]
-    rows = exits_by_level(trades)
-    if rows:
-        _step(f"exit orders by level, from {result.name} (partial exits included)")
-        print(render(rows, currency), flush=True)
+    _step(f"the backtest in R: profitguard report --file {result}")
+    profitguard_main(
+        [
+            "report",
+            "--file",
+            str(result),
+            "--config",
+            str(config_path),
+            "--userdir",
+            str(args.userdir),
+            "--strategy",
+            args.strategy,
+            "--trades",
+            "5",
+        ]
+    )

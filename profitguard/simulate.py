@@ -288,15 +288,25 @@ def total_line(opened: Position, decisions: list[Decision]) -> str:
     )
 
 
-def skipped_levels(opened: Position, decisions: list[Decision]) -> list[list[str]]:
-    """Per decision, the take-profit levels it passed without an order: worth less than
-    the exchange minimum, their fraction carried to the next level."""
+def skipped_levels(
+    opened: Position, decisions: list[Decision], kinds: list[str] | None = None
+) -> list[list[str]]:
+    """Per decision, the take-profit levels it passed without an order: reached at a
+    price that may take profit, but worth less than the exchange minimum (their
+    fraction is carried to the next level's order). Each level is named once."""
+    from profitguard.engine import levels_reached
+
     out = []
-    taken = opened.levels_taken
-    for d in decisions:
-        now = d.position.levels_taken
-        out.append([f"tp{i}" for i in range(taken + 1, now + 1) if f"tp{i}" not in d.exit_tags])
-        taken = now
+    named = opened.levels_taken
+    for i, d in enumerate(decisions):
+        may_exit = kinds is None or kinds[i] == "open"
+        reached = levels_reached(d.position)
+        skipped: list[str] = []
+        if may_exit and not d.exit_amount and reached > max(named, d.position.levels_taken):
+            start = max(named, d.position.levels_taken)
+            skipped = [f"tp{k}" for k in range(start + 1, reached + 1)]
+            named = reached
+        out.append(skipped)
     return out
 
 
@@ -390,7 +400,7 @@ def lifecycle(
 ) -> dict[str, Any]:
     last = decisions[-1].position if decisions else opened
     kinds_or_none = kinds if kinds is not None else [None] * len(decisions)
-    skipped = skipped_levels(opened, decisions)
+    skipped = skipped_levels(opened, decisions, kinds)
     return {
         "events": [
             event(d, k, s) for d, k, s in zip(decisions, kinds_or_none, skipped, strict=True)
@@ -442,7 +452,7 @@ def render_table(
     if kinds is not None:
         header = ("time", "tick", *header[1:])
     rows = [header]
-    skipped = skipped_levels(opened, decisions)
+    skipped = skipped_levels(opened, decisions, kinds)
     for i, d in enumerate(decisions, 1):
         e = event(d, skipped=skipped[i - 1])
         tags = ",".join(e["exit_tags"])

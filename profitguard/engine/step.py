@@ -104,6 +104,11 @@ def _levels_reached(plan: Plan, best_x: float, start: int) -> int:
     return k
 
 
+def levels_reached(position: Position) -> int:
+    """How many take-profit levels, lowest first, the position's peak has reached."""
+    return _levels_reached(position.plan, position.best_x, 0)
+
+
 def _covered_tolerance(plan: Plan) -> float:
     """An ask this small is float residue: the level is covered."""
     return _COVERED * plan.amount

@@ -46,6 +46,7 @@ from profitguard.engine import (
 )
 from profitguard.freqtrade import ledger, notify
 from profitguard.freqtrade.gate import KILL_TAG, RiskGate
+from profitguard.freqtrade.initial_stop import show_initial_stop
 from profitguard.freqtrade.plotting import TradeSpan, ladder_columns
 from profitguard.freqtrade.settings import ProfitGuardSettings, load_settings
 from profitguard.freqtrade.startup import kill_switch_order_type_error
@@ -228,6 +229,29 @@ class ProfitGuardStrategy(IStrategy):
         except Exception as exc:
             self._pg_failed("custom_stoploss", trade, exc, rate=current_rate, after_fill=after_fill)
             return None
+
+    def ft_stoploss_adjust(
+        self,
+        current_rate: float,
+        trade: Any,
+        current_time: datetime,
+        current_profit: float,
+        force_stoploss: float,
+        *args: Any,
+        **kwargs: Any,
+    ) -> None:
+        """Freqtrade's stop update (`custom_stoploss` inside), then profitguard's initial
+        stop written as the trade's initial stop (`profitguard.freqtrade.initial_stop`)."""
+        super().ft_stoploss_adjust(
+            current_rate, trade, current_time, current_profit, force_stoploss, *args, **kwargs
+        )
+        if kwargs.get("after_fill") or self._pg_persist:
+            try:
+                memo = self._pg_known_memo(trade)
+                if memo is not None:
+                    show_initial_stop(trade, memo.initial_stop)
+            except Exception as exc:  # a record only: never stops the stop update
+                self._pg_failed("ft_stoploss_adjust (initial stop record)", trade, exc)
 
     def adjust_trade_position(
         self,

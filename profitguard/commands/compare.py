@@ -1,0 +1,211 @@
+"""`profitguard compare`: one strategy's entries under several exit policies, A/B.
+
+Runs one Freqtrade backtest per policy against the offline exchange (started here),
+on the same data and config, and prints one table: trades, win rate, expectancy in
+R, total profit, max drawdown and profit factor. Entries are made identical: position
+stacking with unlimited open trades, the risk gate's entry rules off and Freqtrade's
+fixed stake, so every entry signal is one trade under every policy (the table
+checks it). R is measured against the initial stop the strategy's own exits opened
+each entry with, so a policy with a tighter stop does not shrink its R unit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from profitguard.commands.report import add_common, config_files
+
+DEFAULT_STRATEGY = "ProfitGuardSample"
+WALLET = 10_000_000  # never short of funds with unlimited trades at a fixed stake
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "compare",
+        help="A/B table of exit policies on the same entries (Freqtrade backtests, offline)",
+        description=__doc__.splitlines()[0],
+    )
+    add_common(parser)
+    parser.add_argument(
+        "--fixed",
+        default="0.02:0.05",
+        metavar="STOP:TARGET",
+        help="the fixed stop and target policy, as ratios (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--params",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="add a policy: the strategy with these hyperopt parameters (repeatable)",
+    )
+    parser.add_argument("--timerange", help="Freqtrade's --timerange")
+    parser.add_argument(
+        "--timeframe-detail", help="Freqtrade's --timeframe-detail (slower, closer to live)"
+    )
+    parser.set_defaults(func=run)
+
+
+def _fixed(text: str) -> tuple[float, float]:
+    from profitguard.cli import UsageError
+
+    try:
+        stop, target = (float(x) for x in text.split(":"))
+    except ValueError:
+        raise UsageError(f"argument --fixed: STOP:TARGET ratios, was {text!r}") from None
+    if not (0 < stop < 1 and target > 0):
+        raise UsageError(f"argument --fixed: ratios in (0, 1), was {text!r}")
+    return stop, target
+
+
+def run(args: argparse.Namespace) -> int:
+    from profitguard.cli import UsageError
+    from profitguard.exchange import freqtrade_config as ftc
+    from profitguard.exchange.harness import freqtrade_argv, offline_env, start_exchange
+    from profitguard.report import freqtrade_setup as fs
+    from profitguard.report.compare_table import key, policy_figures
+    from profitguard.report.policies import NEUTRAL_RISK, Policy, default_policies, write_policy
+    from profitguard.report.records import latest_result, load_backtest
+
+    stop, target = _fixed(args.fixed)
+    for p in args.params:
+        if not p.is_file():
+            raise UsageError(f"argument --params: no such file: {str(p)!r}")
+    files = config_files(args)
+    strategy_name = args.strategy or DEFAULT_STRATEGY
+    config = fs.load_config(files, args.userdir, strategy_name)
+    fs.quiet_freqtrade()
+    from freqtrade.resolvers import StrategyResolver
+
+    strategy_file = Path(StrategyResolver.load_strategy(config).__file__).resolve()
+    pairs = config["exchange"]["pair_whitelist"]
+    policies = default_policies(stop, target) + [
+        Policy(f"params {p.name}", f"the strategy with the parameters of {p}", params_file=p)
+        for p in args.params
+    ]
+    say = (lambda m: print(m, file=sys.stderr, flush=True)) if args.json else _say
+    results = []
+    with tempfile.TemporaryDirectory(prefix="profitguard-compare-") as tmp:
+        tmpdir = Path(tmp)
+        strategies = tmpdir / "strategies"
+        strategies.mkdir()
+        names = [
+            strategy_name
+            if policy.is_baseline
+            else write_policy(strategies, strategy_name, strategy_file, policy, i)
+            for i, policy in enumerate(policies)
+        ]
+        with start_exchange(datadir=Path(config["datadir"]), pairs=pairs, port=0) as exchange:
+            override = tmpdir / "compare.json"
+            ftc.write_config(
+                override,
+                {
+                    "exchange": {"ccxt_config": ftc.ccxt_config(exchange.url)},
+                    "max_open_trades": -1,
+                    "dry_run_wallet": WALLET,
+                    "profitguard": {"risk": NEUTRAL_RISK},
+                },
+            )
+            for policy, name in zip(policies, names, strict=True):
+                outdir = tmpdir / f"results-{name}"
+                outdir.mkdir()
+                argv = freqtrade_argv(
+                    "backtesting",
+                    *[a for f in files for a in ("--config", str(f))],
+                    "--config",
+                    str(override),
+                    "--userdir",
+                    str(config["user_data_dir"]),
+                    "--strategy",
+                    name,
+                    "--strategy-path",
+                    str(strategies),
+                    "--enable-position-stacking",
+                    "--backtest-directory",
+                    str(outdir),
+                    *(["--timerange", args.timerange] if args.timerange else []),
+                    *(
+                        ["--timeframe-detail", args.timeframe_detail]
+                        if args.timeframe_detail
+                        else []
+                    ),
+                )
+                say(f"==> policy {policy.name}: freqtrade backtesting --strategy {name}")
+                done = subprocess.run(
+                    argv,
+                    env=offline_env(),
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT,
+                    text=True,
+                )
+                if done.returncode != 0:
+                    print(done.stdout[-4000:], file=sys.stderr)
+                    print(
+                        f"profitguard compare: error: the backtest of policy {policy.name!r} "
+                        f"failed (exit status {done.returncode})",
+                        file=sys.stderr,
+                    )
+                    return 1
+                result = load_backtest(latest_result(outdir), name)
+                results.append((policy, result))
+
+    baseline = results[0][1].trades
+    reference = {key(t): t.initial_stop for t in baseline}
+    figures = [
+        policy_figures(policy.name, policy.description, result.trades, reference, result.stats)
+        for policy, result in results
+    ]
+    entry_sets = [{key(t) for t in result.trades} for _, result in results]
+    identical = all(s == entry_sets[0] for s in entry_sets)
+    out = {
+        "strategy": strategy_name,
+        "stake_currency": config.get("stake_currency", ""),
+        "entries_identical": identical,
+        "entries_note": (
+            f"Entries: {'identical' if identical else 'NOT identical'} across policies "
+            f"({len(entry_sets[0])} in the baseline): position stacking, unlimited open "
+            "trades, the risk gate's entry rules off and a fixed stake, so every entry "
+            "signal is one trade under every policy."
+        ),
+        "r_note": (
+            "R = net profit (fees included) / (amount x |entry - the initial stop the "
+            f"strategy's own exits opened the entry with|). Config: {', '.join(map(str, files))}"
+            + (f"; detail {args.timeframe_detail}" if args.timeframe_detail else "")
+        ),
+        "policies": figures,
+    }
+    if args.json:
+        print(json.dumps(out))
+    else:
+        print_compare(out)
+    if args.html is not None:
+        from profitguard.report.html import compare_page
+
+        args.html.write_text(compare_page(out))
+        if not args.json:
+            print(f"wrote {args.html}")
+    return 0 if identical else 1
+
+
+def _say(message: str) -> None:
+    print(message, flush=True)
+
+
+def print_compare(out: dict) -> None:
+    from profitguard.report.compare_table import table_rows
+    from profitguard.report.tables import print_table
+
+    headers, rows = table_rows(out["policies"], out["stake_currency"])
+    print_table(rows, headers, f"EXIT POLICIES ON THE SAME ENTRIES: {out['strategy']}")
+    print(out["entries_note"])
+    print(out["r_note"])
+    for p in out["policies"]:
+        print(f"  {p['name']}: {p['description']}")
+    best = max(out["policies"], key=lambda p: p["expectancy_r"])
+    print(f"highest expectancy: {best['name']} ({best['expectancy_r']:+.3f} R per trade)")

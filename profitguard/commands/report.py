@@ -1,0 +1,234 @@
+"""`profitguard report`: a backtest result (or a trades database) in R.
+
+With no arguments: the latest backtest result of the config's user directory
+(`user_data/config.json`, as Freqtrade's commands default). `--file` reads another
+result, `--db` a dry-run/live trades database (closed trades). `--check` replays
+every trade through the engine on the same candles; `--json` prints one JSON
+object; `--html FILE` writes a self-contained page with charts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+DEFAULT_CONFIG = Path("user_data/config.json")
+
+
+def add_common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "-c",
+        "--config",
+        action="append",
+        type=Path,
+        help="Freqtrade config file(s), merged in order as Freqtrade does "
+        f"(default: {DEFAULT_CONFIG})",
+    )
+    parser.add_argument(
+        "--userdir", type=Path, help="Freqtrade user directory (default: the config's)"
+    )
+    parser.add_argument("-s", "--strategy", help="strategy (default: the result's)")
+    parser.add_argument(
+        "--json", action="store_true", help="print one JSON object instead of tables"
+    )
+    parser.add_argument(
+        "--html", type=Path, metavar="FILE", help="also write a self-contained HTML page"
+    )
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "report",
+        help="a backtest result or trades database in R (expectancy, levels, exits, parity)",
+        description=__doc__.splitlines()[0],
+    )
+    add_common(parser)
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument(
+        "--file", type=Path, help="backtest result (.zip or .json); default: the latest"
+    )
+    source.add_argument("--db", type=Path, help="Freqtrade trades database (dry-run or live)")
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="replay every trade through the engine on the same candles and report parity",
+    )
+    parser.add_argument(
+        "--timeframe-detail",
+        help="with --check: the detail timeframe the backtest used (default: the result's)",
+    )
+    parser.add_argument(
+        "--trades", default="20", help="how many trades to list (a number, or 'all'; default 20)"
+    )
+    parser.set_defaults(func=run)
+
+
+def config_files(args) -> list[Path]:
+    from profitguard.cli import UsageError
+
+    files = args.config or [DEFAULT_CONFIG]
+    for f in files:
+        if not f.is_file():
+            raise UsageError(f"argument --config: no such file: {str(f)!r}")
+    return files
+
+
+def run(args: argparse.Namespace) -> int:
+    from profitguard.cli import UsageError
+    from profitguard.report import freqtrade_setup as fs
+    from profitguard.report.build import build_report
+    from profitguard.report.records import ResultError, latest_result, load_backtest, load_db
+
+    limit = None if args.trades == "all" else _positive_int(args.trades)
+    config = fs.load_config(config_files(args), args.userdir, args.strategy)
+    fs.quiet_freqtrade()  # after the config: loading it sets Freqtrade's logging up
+    try:
+        if args.db is not None:
+            if args.check:
+                raise UsageError("argument --check: replays a backtest result, not a database")
+            records = load_db(args.db)
+            strategy_name = args.strategy or config.get("strategy")
+            source = str(args.db)
+            stats: dict = {}
+        else:
+            path = args.file or latest_result(Path(config["user_data_dir"]) / "backtest_results")
+            result = load_backtest(path, args.strategy)
+            records = result.trades
+            strategy_name = result.strategy
+            source = str(path)
+            stats = result.stats
+    except ResultError as exc:
+        raise UsageError(str(exc)) from None
+
+    exits, strategy = None, None
+    if strategy_name:
+        config["strategy"] = strategy_name
+        try:
+            strategy = fs.load_strategy(config)
+            exits = fs.exits_of(strategy)
+        except Exception as exc:  # the report still stands without the ladders
+            print(
+                f"profitguard report: note: strategy {strategy_name} not loaded ({exc}); "
+                "take-profit targets and stop kinds unknown",
+                file=sys.stderr,
+            )
+    report = build_report(records, exits, source=source, strategy=strategy_name)
+
+    parity = None
+    if args.check:
+        if exits is None:
+            raise UsageError(
+                "argument --check: needs the strategy's ladders (a ProfitGuardStrategy)"
+            )
+        detail = args.timeframe_detail or stats.get("timeframe_detail") or None
+        timeframe = detail or stats.get("timeframe") or strategy.timeframe
+        parity = run_check(report.records, exits, config, timeframe)
+
+    if args.json:
+        out = report.to_json()
+        if parity is not None:
+            out["parity"] = parity.to_json()
+        print(json.dumps(out, default=str))
+    else:
+        print_report(report, limit, config.get("stake_currency", ""))
+        if parity is not None:
+            print_parity(parity, detail)
+    if args.html is not None:
+        from profitguard.report.html import report_page
+
+        args.html.write_text(report_page(report, parity))
+        if not args.json:
+            print(f"wrote {args.html}")
+    return 0
+
+
+def _positive_int(text: str) -> int:
+    from profitguard.cli import UsageError
+
+    if not text.isdigit() or int(text) < 1:
+        raise UsageError(f"argument --trades: a number > 0 or 'all', was {text!r}")
+    return int(text)
+
+
+def print_report(report, limit, currency: str) -> None:
+    from profitguard.report import tables
+
+    print(f"profitguard report: {report.source} ({report.strategy or 'unknown strategy'})")
+    print("R = net profit (exits - entry - fees, both sides) / (amount x |entry - initial stop|)")
+    if not report.trades:
+        print("no closed trades")
+        return
+    tables.print_trades(report.trades, limit)
+    tables.print_distribution(report.distribution, report.summary.trades)
+    tables.print_levels(report.levels, report.summary.trades)
+    tables.print_kinds(report.kinds)
+    tables.print_pairs(report.pairs)
+    tables.print_summary(report.summary, "SUMMARY IN R (fees included)")
+
+
+def print_parity(parity, detail) -> None:
+    from profitguard.report import tables
+
+    n = len(parity.trades)
+    exact, tick = parity.count("exact"), parity.count("within one tick")
+    share = (exact + tick) / n if n else 0.0
+    print(
+        f"parity: {exact} of {n} trades match the engine exactly, {tick} within one price tick "
+        f"({share:.1%} in all), {n - exact - tick} differ"
+        + (f" (candles: {detail} detail)" if detail else "")
+    )
+    causes = parity.causes()
+    if causes:
+        tables.print_table(
+            [(c, str(k), f"{e.pair} {e.open_date[:16]}: {e.detail}") for c, k, e in causes],
+            ("Cause", "Trades", "Example"),
+            "TRADES THAT DIFFER, BY CAUSE",
+        )
+
+
+def run_check(records, exits, config: dict, timeframe: str):
+    """Replay `records` on the config's data (`timeframe` candles)."""
+    from freqtrade.data.history import load_pair_history
+
+    from profitguard.engine import Candle
+    from profitguard.report.parity import check, decimals_of
+
+    datadir = Path(config["datadir"])
+    fmt = config.get("dataformat_ohlcv")
+    frames: dict[str, list[Candle]] = {}
+    stamps: dict[str, list] = {}
+    ticks: dict[str, float | None] = {}
+    steps: dict[str, float | None] = {}
+    for pair in sorted({t.pair for t in records}):
+        frame = load_pair_history(pair, timeframe, datadir, data_format=fmt, fill_up_missing=False)
+        candles = [
+            Candle(d.to_pydatetime(), o, h, lo, c)
+            for d, o, h, lo, c in zip(
+                frame["date"],
+                frame["open"],
+                frame["high"],
+                frame["low"],
+                frame["close"],
+                strict=True,
+            )
+        ]
+        frames[pair] = candles
+        stamps[pair] = [c.at for c in candles]
+        sample = [x for c in candles[:2000] for x in (c.open, c.high, c.low, c.close)]
+        ticks[pair] = 10.0 ** -decimals_of(sample) if sample else None
+        amounts = [f.amount for t in records if t.pair == pair for f in t.exits] + [
+            t.amount for t in records if t.pair == pair
+        ]
+        steps[pair] = 10.0 ** -decimals_of(amounts) if amounts else None
+
+    import bisect
+
+    def candles_for(pair, start, end):
+        times = stamps.get(pair, [])
+        i = bisect.bisect_left(times, start)
+        j = bisect.bisect_right(times, end)  # up to the candle the trade closed in
+        return frames.get(pair, [])[i:j]
+
+    return check(records, exits, candles_for, amount_steps=steps, ticks=ticks)

@@ -1,0 +1,37 @@
+"""Freqtrade's record of a trade's initial stop, made profitguard's initial stop.
+
+Freqtrade fixes a trade's `initial_stop_loss` (and `initial_stop_loss_pct`) when the
+entry fills, from the strategy's `stoploss`: for a `ProfitGuardStrategy` that is the
+-10% backstop, so the backtest export, the trades database, FreqUI and
+`/api/v1/status` would all show the backstop as the initial stop, and R could not be
+recomputed from them. Freqtrade calls `ft_stoploss_adjust` with the real trade (not
+the copy the callbacks get); right after a fill (`after_fill`), and in dry-run/live
+on every call (a restart's `stoploss_reinitialization` puts the backstop back on a
+trade whose stop never moved), the strategy writes its own initial stop there.
+
+Only the record changes: the stop in force (`stop_loss`) stays what `custom_stoploss`
+made it. The check is one comparison, so backtests pay nothing measurable for it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from freqtrade.strategy import stoploss_from_absolute
+
+
+def initial_ratio(stop: float, open_rate: float, *, is_short: bool, leverage: float) -> float:
+    """Freqtrade's `initial_stop_loss_pct` for `stop`: the loss ratio from the entry
+    (negative; times the leverage, as Freqtrade stores it)."""
+    return -abs(stoploss_from_absolute(stop, open_rate, is_short=is_short, leverage=leverage))
+
+
+def show_initial_stop(trade: Any, stop: float) -> bool:
+    """Write `stop` as `trade`'s initial stop (price and ratio); True if it changed."""
+    if trade.initial_stop_loss == stop:
+        return False
+    trade.initial_stop_loss = float(stop)
+    trade.initial_stop_loss_pct = initial_ratio(
+        stop, trade.open_rate, is_short=bool(trade.is_short), leverage=trade.leverage or 1.0
+    )
+    return True

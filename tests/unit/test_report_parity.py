@@ -1,0 +1,124 @@
+"""The parity check: the engine's exits on the candles against a trade's fills."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from profitguard.engine import R_LADDER, SCALED_PCT, Candle
+from profitguard.report import parity
+from profitguard.report.records import Fill, TradeRecord
+
+T0 = datetime(2025, 1, 1, tzinfo=UTC)
+STEP = timedelta(minutes=5)
+
+
+def candles(*ohlc):
+    return [Candle(T0 + i * STEP, *c) for i, c in enumerate(ohlc)]
+
+
+def record(fills, *, stop_at_exit=None):
+    return TradeRecord(
+        pair="BTC/USDT",
+        is_short=False,
+        open_date=T0,
+        close_date=fills[-1].at,
+        entry=100.0,
+        amount=1.0,
+        initial_stop=98.0,
+        fee_open=0.0,
+        fee_close=0.0,
+        exits=tuple(fills),
+        exit_reason=fills[-1].tag,
+        stop_at_exit=stop_at_exit,
+        max_rate=None,
+        min_rate=None,
+    )
+
+
+PATH = candles(
+    (100.0, 100.5, 99.5, 100.2),
+    (102.3, 104.6, 102.2, 104.2),  # the high passes TP1 (104): the stop to 1R (102)
+    (104.2, 104.4, 103.8, 104.0),  # TP1 at this open
+    (103.5, 103.6, 101.5, 102.0),  # the low crosses 102: the rest stopped there
+)
+FREQTRADE_FILLS = [
+    Fill("tp1", 0.5, 104.2, T0 + 2 * STEP),
+    Fill("trailing_stop_loss", 0.5, 102.0, T0 + 3 * STEP),
+]
+
+
+def run(fills, exits=R_LADDER, tick=0.01):
+    trade = record(fills)
+    return parity.check(
+        [trade],
+        exits,
+        lambda pair, a, b: [c for c in PATH if a <= c.at <= b],
+        amount_steps={"BTC/USDT": 0.001},
+        ticks={"BTC/USDT": tick},
+    )
+
+
+def test_check_when_fills_are_the_engines_then_exact():
+    report = run(FREQTRADE_FILLS)
+    assert report.count(parity.EXACT) == 1, report.trades
+
+
+@pytest.mark.parametrize(
+    ("fills", "cause"),
+    [
+        ([Fill("tp1", 0.5, 104.2, T0 + STEP), FREQTRADE_FILLS[1]], "exit candle differs"),
+        ([Fill("tp2", 0.5, 104.2, T0 + 2 * STEP), FREQTRADE_FILLS[1]], "exit tags differ"),
+        ([Fill("tp1", 0.4, 104.2, T0 + 2 * STEP), FREQTRADE_FILLS[1]], "exit amount differs"),
+        (
+            [FREQTRADE_FILLS[0], Fill("stop_loss", 0.5, 101.5, T0 + 3 * STEP)],
+            "exit price differs by more than a tick",
+        ),
+        ([FREQTRADE_FILLS[1]], "exit count differs"),
+    ],
+)
+def test_check_when_a_fill_differs_then_grouped_by_its_cause(fills, cause):
+    report = run(fills)
+    assert report.count(parity.DIFFERS) == 1
+    assert report.causes()[0][0] == cause
+
+
+def test_check_when_other_ladders_then_differs():
+    assert run(FREQTRADE_FILLS, exits=SCALED_PCT).count(parity.DIFFERS) == 1
+
+
+def test_check_when_price_one_tick_off_then_within_one_tick():
+    fills = [FREQTRADE_FILLS[0], Fill("stop_loss", 0.5, 102.01, T0 + 3 * STEP)]
+    report = run(fills, tick=0.01)
+    assert report.count(parity.WITHIN_TICK) == 1
+
+
+def test_engine_exits_when_stop_moved_and_hit_on_the_entry_candle_then_pessimistic_fill():
+    # the entry candle's high (102, 1R) moves the stop to breakeven; its low hits it
+    trade = record([Fill("trailing_stop_loss", 1.0, 100.0, T0)])
+    ours, still_open = parity.engine_exits(
+        trade, R_LADDER, candles((100.0, 102.0, 98.01, 99.5)), amount_step=None, tick=None
+    )
+    assert not still_open
+    # Freqtrade: max(low, open x stop / high) = 100 * 100 / 102, not the stop (100)
+    assert ours[0].price == pytest.approx(100.0 * 100.0 / 102.0)
+    clamped, _ = parity.engine_exits(
+        trade, R_LADDER, candles((100.0, 104.0, 99.0, 99.5)), amount_step=None, tick=None
+    )
+    assert clamped[0].price == 99.0  # never below the candle's low
+
+
+def test_engine_exits_when_low_between_the_stop_and_its_tick_then_stopped_like_freqtrade():
+    # stop 98.0004 (rounded up: 98.01); a low of 98.005 stops Freqtrade, not the exact stop
+    trade = TradeRecord(
+        "X/USDT", False, T0, T0 + STEP, 100.0, 1.0, 98.0004, 0, 0, (), "", None, None, None
+    )
+    ours, _ = parity.engine_exits(
+        trade,
+        R_LADDER,
+        candles((100.0, 100.1, 99.9, 100.0), (99.0, 99.1, 98.005, 98.5)),
+        amount_step=None,
+        tick=0.01,
+    )
+    assert [(e.tags, e.price) for e in ours] == [(("stop",), pytest.approx(98.01))]
