@@ -137,7 +137,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--script needs --mode replay")
 
     api = build_api(datadir=datadir, pairs=ftc.whitelist_pairs(config), replay=replay)
-    if not api.markets:
+    futures = sorted(api.futures.markets) if api.futures is not None else []
+    if not api.markets and not futures:
         raise UsageError(
             f"nothing to serve: no pairs in the config's whitelist and no OHLCV files in "
             f"{datadir} (create some with `profitguard data generate`)"
@@ -155,6 +156,10 @@ def run(args: argparse.Namespace) -> int:
         ", ".join(sorted(api.markets)),
         datadir,
     )
+    if futures:
+        logging.getLogger("profitguard.exchange").info(
+            "and USDⓈ-M futures on %s/fapi: %s", server.url, ", ".join(futures)
+        )
     serve(server)
     return 0
 
