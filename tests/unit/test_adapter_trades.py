@@ -8,6 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 from ccxt import DECIMAL_PLACES, TICK_SIZE
+from freqtrade.enums import TradingMode
 from freqtrade.exchange.exchange import Exchange
 from freqtrade.exchange.exchange_utils import amount_to_contract_precision
 from freqtrade.persistence import LocalTrade, Order
@@ -58,30 +59,35 @@ def make_trade(
     exits: tuple[tuple[float, float, str | None], ...] = (),
     *,
     is_short: bool = False,
+    leverage: float = 1.0,
     step: float | None = 0.001,
     mode: int = TICK_SIZE,
 ) -> LocalTrade:
-    """A spot trade with one filled entry and the given filled exits (amount, price, tag)."""
+    """A trade with one filled entry and the given filled exits (amount, price, tag):
+    spot, or a futures position (`is_short` or `leverage` > 1) whose stake is the
+    margin, amount * price / leverage, as Freqtrade records it."""
     entry, exit_ = ("sell", "buy") if is_short else ("buy", "sell")
+    futures = is_short or leverage != 1.0
     trade = LocalTrade(
         id=1,
-        pair="BTC/USDT",
+        pair="BTC/USDT:USDT" if futures else "BTC/USDT",
         exchange="binance",
         open_rate=price,
         open_date=OPENED,
         amount=amount,
-        stake_amount=amount * price,
+        stake_amount=amount * price / leverage,
+        trading_mode=TradingMode.FUTURES if futures else TradingMode.SPOT,
         fee_open=0.0,
         fee_close=0.0,
         is_open=True,
         is_short=is_short,
-        leverage=1.0,
+        leverage=leverage,
         amount_precision=step,
         precision_mode=mode,
     )
-    trade.orders.append(make_order(entry, amount, price))
+    trade.orders.append(make_order(entry, amount, price, ft_pair=trade.pair))
     for exit_amount, exit_price, tag in exits:
-        trade.orders.append(make_order(exit_, exit_amount, exit_price, tag=tag))
+        trade.orders.append(make_order(exit_, exit_amount, exit_price, tag=tag, ft_pair=trade.pair))
     trade.recalc_trade_from_orders()
     return trade
 
