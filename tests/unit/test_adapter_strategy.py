@@ -508,3 +508,27 @@ def test_adjust_when_price_through_the_stop_then_everything_whatever_the_side(is
     stake, tag = adjust(strategy, trade, at(-1.5, is_short))
     assert tag == "stop"
     assert freqtrade_amount(trade, stake) == pytest.approx(10.0)
+
+
+@SIDES
+@LEVERAGES
+@pytest.mark.parametrize("peak_r", [1.0, 1.25, 1.5, 2.25, 3.0, 4.5])
+def test_custom_stoploss_when_prices_on_a_tick_grid_then_freqtrade_stop_exactly_at_the_lock(
+    is_short, leverage, peak_r
+):
+    """Freqtrade rounds the stop it rebuilds from the ratio to the tick, towards the
+    tight side (up for a long, down for a short): a ratio whose float round trip lands
+    a hair on the tight side of the engine's stop put the stop a whole tick tighter
+    (breakeven 100 became 99.9 for a short at 3x, and the backtest stopped it there)."""
+    from ccxt import TICK_SIZE
+
+    from tests.unit.test_adapter_trades import make_trade as trade_of
+
+    strategy = started()
+    trade = trade_of(30.0, 100.0, is_short=is_short, leverage=leverage)
+    trade.price_precision, trade.precision_mode_price = 0.1, TICK_SIZE
+    stop_of(strategy, trade, 100.0)
+    rate = at(peak_r, is_short)
+    ratio = stop_of(strategy, trade, rate, at=OPENED + timedelta(minutes=5))
+    lock = {1.0: 0.0, 1.25: 0.0, 1.5: 0.5, 2.25: 1.0, 3.0: 1.5, 4.5: 2.0}[peak_r]
+    assert freqtrade_stop(trade, rate, ratio) == at(lock, is_short)

@@ -232,3 +232,30 @@ def test_exit_minimum_when_live_then_at_least_what_freqtrade_checks_the_remainde
 def test_exit_minimum_when_backtesting_then_the_figure_freqtrade_handed_over():
     assert exit_minimum(6.0, -0.10, 0.05, live=False) == 6.0
     assert exit_minimum(None, -0.10, 0.05, live=False) == 0.0
+
+
+@given(
+    is_short=st.booleans(),
+    leverage=st.sampled_from([1.0, 2.0, 3.0, 5.0, 10.0, 20.0, 125.0]),
+    tick_exp=st.integers(-4, 1),
+    rate_ticks=st.integers(1_000, 10_000_000),
+    away=st.floats(0.0001, 0.5),
+)
+def test_stop_ratio_when_freqtrade_rebuilds_and_rounds_then_the_stop_on_its_tick(
+    is_short, leverage, tick_exp, rate_ticks, away
+):
+    """A stop on the tick grid comes back from Freqtrade's own round trip
+    (LocalTrade.adjust_stop_loss: ratio -> price -> rounded to the tight side) as itself."""
+    from profitguard.freqtrade.trades import stop_ratio
+
+    tick = 10.0**tick_exp
+    rate = round(rate_ticks * tick, 8)
+    stop_ticks = round(rate_ticks * (1 + away if is_short else 1 - away))
+    stop = round(stop_ticks * tick, 8)
+    if stop <= 0 or stop == rate:
+        return
+    trade = make_trade(1.0, rate, is_short=is_short, leverage=leverage)
+    trade.price_precision, trade.precision_mode_price = tick, TICK_SIZE
+    ratio = stop_ratio(stop, rate, is_short=is_short, leverage=leverage)
+    trade.adjust_stop_loss(rate, ratio, allow_refresh=True)
+    assert trade.stop_loss == stop
