@@ -105,8 +105,11 @@ class BinanceSpotApi:
         markets: dict[str, MarketSpec],
         feed: Feed,
         clock: Callable[[], int] | None = None,
+        futures: BinanceSpotApi | None = None,
     ) -> None:
+        """``futures``: the API answering ``/fapi/...`` (USDⓈ-M futures), if served."""
         self.markets = markets
+        self.futures = futures
         self.by_symbol = {spec.symbol: spec for spec in markets.values()}
         self.feed = feed
         self.clock = clock or (lambda: int(time.time() * 1000))
@@ -135,7 +138,9 @@ class BinanceSpotApi:
             self.hits[endpoint] += 1
         if method == "GET" and path == STATS_PATH:
             return 200, self.stats()
-        route = self.routes.get(path[len(PREFIX) :]) if path.startswith(PREFIX) else None
+        if self.futures is not None and path.startswith("/fapi/"):
+            return self.futures.handle(method, path, query)
+        route = self._route(path)
         if method != "GET" or route is None:
             with self._lock:
                 self.unserved[endpoint] += 1
@@ -152,14 +157,22 @@ class BinanceSpotApi:
             logger.info("%s %s -> %s %s", endpoint, query, err.code, err.msg)
             return err.status, {"code": err.code, "msg": err.msg}
 
+    def _route(self, path: str) -> Callable[[dict[str, str], int], object] | None:
+        return self.routes.get(path[len(PREFIX) :]) if path.startswith(PREFIX) else None
+
     def stats(self) -> dict:
         with self._lock:
-            return {
+            stats = {
                 "mode": self.feed.mode,
                 "pairs": sorted(self.markets),
                 "hits": dict(self.hits),
                 "unserved": dict(self.unserved),
             }
+        if self.futures is not None:
+            inner = self.futures.stats()
+            stats["pairs"] += inner["pairs"]
+            stats["unserved"] |= inner["unserved"]
+        return stats
 
     # -- helpers --------------------------------------------------------------------
 

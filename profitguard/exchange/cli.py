@@ -189,7 +189,7 @@ def build_exchange_api(args: argparse.Namespace, config: dict):
     pairs = ftc.whitelist_pairs(config)
     replay = replay_options(args, datadir, pairs)
     api = build_api(datadir=datadir, pairs=pairs, replay=replay)
-    if not api.markets:
+    if not api.markets and (api.futures is None or not api.futures.markets):
         raise UsageError(
             f"nothing to serve: no pairs in the config's whitelist and no OHLCV files in "
             f"{datadir} (create some with `profitguard data generate`)"
@@ -212,6 +212,7 @@ def run(args: argparse.Namespace) -> int:
     if not 0 <= args.port <= 65535:
         raise UsageError(f"--port must be in 0..65535, was {args.port}")
     api, datadir = build_exchange_api(args, config)
+    futures = sorted(api.futures.markets) if api.futures is not None else []
     try:
         server = ExchangeServer(api, args.host, args.port)
     except PortInUseError as exc:
@@ -225,6 +226,10 @@ def run(args: argparse.Namespace) -> int:
         ", ".join(sorted(api.markets)),
         datadir,
     )
+    if futures:
+        logging.getLogger("profitguard.exchange").info(
+            "and USDⓈ-M futures on %s/fapi: %s", server.url, ", ".join(futures)
+        )
     serve(server)
     return 0
 

@@ -27,7 +27,19 @@ def register(subparsers) -> None:
         "--datadir", type=Path, default=DEFAULT_DATADIR, help=f"default: {DEFAULT_DATADIR}"
     )
     g.add_argument(
-        "--pairs", nargs="+", default=list(gen.DEFAULT_PAIRS), help="default: %(default)s"
+        "--pairs",
+        nargs="+",
+        default=None,
+        help=f"default: {' '.join(gen.DEFAULT_PAIRS)}; futures: "
+        f"{' '.join(gen.DEFAULT_FUTURES_PAIRS)}",
+    )
+    g.add_argument(
+        "--trading-mode",
+        choices=gen.TRADING_MODES,
+        default="spot",
+        help="futures: USDⓈ-M perpetuals in <datadir>/futures with mark and funding-rate "
+        "files, where `freqtrade backtesting` with trading_mode futures reads them "
+        "(default: %(default)s)",
     )
     g.add_argument(
         "--timeframes",
@@ -59,15 +71,19 @@ def register(subparsers) -> None:
 def run_generate(args: argparse.Namespace) -> int:
     from profitguard.cli import UsageError, parse_utc
     from profitguard.exchange import generate as gen
+    from profitguard.exchange.futures import futures_pair
     from profitguard.exchange.markets import split_pair
 
     try:
         end = parse_utc(args.end)
     except ValueError:
         raise UsageError(f"--end: not a date: {args.end!r} (e.g. 2026-01-01)") from None
+    futures = args.trading_mode == "futures"
+    if args.pairs is None:
+        args.pairs = list(gen.DEFAULT_FUTURES_PAIRS if futures else gen.DEFAULT_PAIRS)
     for pair in args.pairs:
         try:
-            split_pair(pair)
+            futures_pair(pair) if futures else split_pair(pair)
         except ValueError as exc:
             raise UsageError(f"--pairs: {exc}") from None
     from profitguard.exchange.store import scan
@@ -93,11 +109,14 @@ def run_generate(args: argparse.Namespace) -> int:
             end=end,
             seed=args.seed,
             data_format=args.data_format,
+            trading_mode=args.trading_mode,
         )
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    kinds = " of futures, mark and funding-rate data" if futures else ""
     print(
-        f"wrote {len(files)} files ({', '.join(args.pairs)} x {', '.join(args.timeframes)}, "
+        f"wrote {len(files)} files{kinds} ({', '.join(args.pairs)} x "
+        f"{', '.join(args.timeframes)}, "
         f"{args.days:g} days to {end.date()}, seed {args.seed}) to {args.datadir} "
         f"in {time.monotonic() - started:.1f}s"
         + (f", replacing {len(existing)} existing file(s)" if existing else "")

@@ -38,19 +38,23 @@ BINANCE_API_PATHS: dict[str, str] = {
     "papiV2": "/papi/v2",
 }
 
-_LITERAL_PAIR = re.compile(r"^[A-Za-z0-9]+/[A-Za-z0-9]+$")
+_LITERAL_PAIR = re.compile(r"^[A-Za-z0-9]+/[A-Za-z0-9]+(:[A-Za-z0-9]+)?$")
+# ccxt's market types load_markets asks for, per Freqtrade trading mode
+MARKET_TYPES = {"spot": "spot", "futures": "linear"}
 
 
-def ccxt_config(base_url: str = DEFAULT_URL) -> dict:
+def ccxt_config(base_url: str = DEFAULT_URL, trading_mode: str = "spot") -> dict:
     """The ``exchange.ccxt_config`` block pointing ccxt's binance at ``base_url``.
 
-    Spot markets only (``fetchMarkets.types``), so load_markets asks for
-    /api/v3/exchangeInfo and nothing on the futures hosts.
+    One market type (``fetchMarkets.types``): spot markets ask for /api/v3/exchangeInfo
+    only, futures (USDⓈ-M, ccxt's "linear") for /fapi/v1/exchangeInfo only.
     """
+    if trading_mode not in MARKET_TYPES:
+        raise ValueError(f"'trading_mode' must be spot or futures, was {trading_mode!r}")
     base_url = base_url.rstrip("/")
     return {
         "urls": {"api": {key: base_url + path for key, path in BINANCE_API_PATHS.items()}},
-        "options": {"fetchMarkets": {"types": ["spot"]}},
+        "options": {"fetchMarkets": {"types": [MARKET_TYPES[trading_mode]]}},
     }
 
 
@@ -94,13 +98,15 @@ def freqtrade_config(
     stake_amount: float | str = 100,
     dry_run_wallet: float = 1000,
     market_orders: bool = True,
+    trading_mode: str = "spot",
     **overrides,
 ) -> dict:
     """A complete dry-run Freqtrade config talking to the offline exchange at ``exchange_url``.
 
     ``market_orders`` uses market entries and exits priced from the order book's
     other side, which fill at once in dry-run; with False, limit orders on the same
-    side, as Freqtrade's sample config. ``overrides`` replace top-level keys.
+    side, as Freqtrade's sample config. ``trading_mode="futures"``: USDⓈ-M futures with
+    isolated margin (``pairs`` as ``BTC/USDT:USDT``). ``overrides`` replace top-level keys.
     """
     price_side = "other" if market_orders else "same"
     order_type = "market" if market_orders else "limit"
@@ -112,8 +118,8 @@ def freqtrade_config(
         "dry_run": True,
         "dry_run_wallet": dry_run_wallet,
         "cancel_open_orders_on_exit": False,
-        "trading_mode": "spot",
-        "margin_mode": "",
+        "trading_mode": trading_mode,
+        "margin_mode": "isolated" if trading_mode == "futures" else "",
         "unfilledtimeout": {"entry": 10, "exit": 10, "exit_timeout_count": 0, "unit": "minutes"},
         "entry_pricing": {
             "price_side": price_side,
@@ -137,7 +143,7 @@ def freqtrade_config(
             "key": "",
             "secret": "",
             "enable_ws": False,
-            "ccxt_config": ccxt_config(exchange_url),
+            "ccxt_config": ccxt_config(exchange_url, trading_mode),
             "ccxt_async_config": {},
             "pair_whitelist": list(pairs),
             "pair_blacklist": [],

@@ -15,6 +15,12 @@ The model, per minute, in log price:
 Cross pairs (e.g. ETH/BTC) are the ratio of their USDT legs when both are generated.
 1m candles are generated, 5m (and any coarser timeframe) are aggregated from them, so
 ``--timeframe-detail 1m`` sees the same market. Same seed and arguments, same bytes.
+
+Futures (``trading_mode="futures"``): the same prices as the spot pair, written where
+Freqtrade's backtester looks for USDⓈ-M futures data (``futures/BTC_USDT_USDT-5m-futures``),
+with hourly mark candles (``-1h-mark``: the futures price) and a funding rate every
+8 hours (``-1h-funding_rate``, named by Freqtrade's funding timeframe for Binance):
+0.01% plus a seeded premium that leans with the last 8 hours' move.
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ from profitguard.exchange.markets import (
 )
 
 DEFAULT_PAIRS = ("BTC/USDT", "ETH/USDT", "SOL/USDT", "ETH/BTC")
+DEFAULT_FUTURES_PAIRS = ("BTC/USDT:USDT", "ETH/USDT:USDT", "SOL/USDT:USDT")
 DEFAULT_TIMEFRAMES = ("5m", "1m")
 DEFAULT_DAYS = 60
 DEFAULT_END = datetime(2026, 1, 1, tzinfo=UTC)
@@ -56,6 +63,11 @@ PAIR_GAPS_PER_DAY = 0.3
 MARKET_GAPS_PER_DAY = 0.1
 GAP_MEDIAN = 0.025
 OUTAGES_PER_30_DAYS = 2
+TRADING_MODES = ("spot", "futures")
+MARK_TIMEFRAME = "1h"  # Freqtrade's mark_ohlcv_timeframe and funding_fee_timeframe (Binance)
+FUNDING_TIMEFRAME = "1h"
+FUNDING_INTERVAL_MS = 8 * 60 * MINUTE_MS
+BASE_FUNDING_RATE = 0.0001
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -240,11 +252,21 @@ def generate(
     end: datetime = DEFAULT_END,
     seed: int = DEFAULT_SEED,
     data_format: str = "feather",
+    trading_mode: str = "spot",
 ) -> list[Path]:
     """Write ``pairs`` x ``timeframes`` OHLCV ending at ``end`` into ``datadir``.
 
-    Timeframes must be whole multiples of a minute. Returns the files written.
+    Timeframes must be whole multiples of a minute. ``trading_mode="futures"``: the
+    perpetuals of ``pairs`` (``BTC/USDT`` or ``BTC/USDT:USDT``), with mark and funding
+    files. Returns the files written.
     """
+    if trading_mode not in TRADING_MODES:
+        raise ValueError(f"'trading_mode' must be spot or futures, was {trading_mode!r}")
+    if trading_mode == "futures":
+        return _generate_futures(
+            datadir, pairs=pairs, timeframes=timeframes, days=days, end=end, seed=seed,
+            data_format=data_format,
+        )  # fmt: skip
     minutes = round(days * MINUTES_PER_DAY) if math.isfinite(days) else 0
     if minutes < 1:
         raise ValueError(f"'days' must be at least one minute (1/1440), was {days!r}")
@@ -265,24 +287,89 @@ def generate(
     ]
 
 
+def _generate_futures(
+    datadir: Path, *, pairs, timeframes, days, end, seed, data_format
+) -> list[Path]:
+    from profitguard.exchange.futures import futures_pair
+
+    perpetuals = {futures_pair(p): p.split(":", 1)[0] for p in pairs}
+    files: list[Path] = []
+    minutes = round(days * MINUTES_PER_DAY) if math.isfinite(days) else 0
+    if minutes < 1:
+        raise ValueError(f"'days' must be at least one minute (1/1440), was {days!r}")
+    end_ms = int(end.timestamp() * 1000) // MINUTE_MS * MINUTE_MS
+    minute_data = generate_minutes(
+        list(perpetuals.values()), seed=seed, start_ms=end_ms - minutes * MINUTE_MS,
+        minutes=minutes,
+    )  # fmt: skip
+    for pair, spot in perpetuals.items():
+        candles = minute_data[spot]
+        for tf in timeframes:
+            ms = timeframe_ms(tf)
+            if ms % MINUTE_MS:
+                raise ValueError(f"timeframes must be whole minutes, got {[tf]}")
+            data = candles if ms == MINUTE_MS else resample(candles, ms)
+            files.append(write_candles(datadir, pair, tf, data, data_format, "futures"))
+        mark = resample(candles, timeframe_ms(MARK_TIMEFRAME))
+        files.append(write_candles(datadir, pair, MARK_TIMEFRAME, mark, data_format, "mark"))
+        times, rates = funding_rates(_rng(seed, f"{pair} funding"), candles)
+        files.append(write_funding_rates(datadir, pair, times, rates, data_format))
+    return files
+
+
+def funding_rates(rng: np.random.Generator, candles: Candles) -> tuple[np.ndarray, np.ndarray]:
+    """A rate at every 8h funding moment the candles cover: 0.01% plus a premium that
+    leans with the last 8 hours' move (longs pay more after a rise), rounded to 1e-8."""
+    if not len(candles):
+        return np.empty(0, dtype=np.int64), np.empty(0)
+    first = -(-int(candles.ts[0]) // FUNDING_INTERVAL_MS) * FUNDING_INTERVAL_MS
+    times = np.arange(first, int(candles.ts[-1]) + 1, FUNDING_INTERVAL_MS, dtype=np.int64)
+    at = np.clip(np.searchsorted(candles.ts, times, side="right") - 1, 0, len(candles) - 1)
+    before = np.clip(np.searchsorted(candles.ts, times - FUNDING_INTERVAL_MS) - 1, 0, None)
+    move = candles.close[at] / candles.close[before] - 1.0
+    premium = 0.003 * np.tanh(move * 5) + rng.normal(0.0, 0.00005, len(times))
+    rates = np.clip(BASE_FUNDING_RATE + premium, -0.0075, 0.0075)
+    return times, np.round(rates, 8)
+
+
+def write_funding_rates(
+    datadir: Path, pair: str, times: np.ndarray, rates: np.ndarray, data_format: str = "feather"
+) -> Path:
+    """Store a funding-rate history as Freqtrade does (``date, funding_rate``)."""
+    import pandas as pd
+    from freqtrade.data.history import get_datahandler
+    from freqtrade.enums import CandleType
+
+    frame = pd.DataFrame(
+        {"date": pd.to_datetime(times, unit="ms", utc=True), "funding_rate": rates}
+    )
+    handler = get_datahandler(Path(datadir), data_format)
+    handler.ohlcv_store(pair, FUNDING_TIMEFRAME, frame, CandleType.FUNDING_RATE)
+    return handler._pair_data_filename(
+        Path(datadir), pair, FUNDING_TIMEFRAME, CandleType.FUNDING_RATE
+    )
+
+
 def write_candles(
     datadir: Path,
     pair: str,
     timeframe: str,
     candles: Candles | list,
     data_format: str = "feather",
+    candle_type: str = "spot",
 ) -> Path:
-    """Store spot candles (or ``[[ts_ms, o, h, l, c, v], ...]`` rows) as Freqtrade would;
-    returns the file written."""
+    """Store candles (or ``[[ts_ms, o, h, l, c, v], ...]`` rows) as Freqtrade would;
+    ``candle_type`` "futures" or "mark" for futures data. Returns the file written."""
     from freqtrade.data.history import get_datahandler
     from freqtrade.enums import CandleType
 
     if not isinstance(candles, Candles):
         candles = Candles.from_rows(candles)
+    ctype = CandleType.from_string(candle_type)
     Path(datadir).mkdir(parents=True, exist_ok=True)
     handler = get_datahandler(Path(datadir), data_format)
-    handler.ohlcv_store(pair, timeframe, to_dataframe(candles), CandleType.SPOT)
-    return handler._pair_data_filename(Path(datadir), pair, timeframe, CandleType.SPOT)
+    handler.ohlcv_store(pair, timeframe, to_dataframe(candles), ctype)
+    return handler._pair_data_filename(Path(datadir), pair, timeframe, ctype)
 
 
 def to_dataframe(candles: Candles):

@@ -77,35 +77,54 @@ def build_api(
     clock=None,
 ) -> BinanceSpotApi:
     """Markets for ``pairs`` and every pair found in ``datadir``, with a history feed,
-    or a replay feed when ``replay`` is given (its clock starting at ``now_ms``)."""
+    or a replay feed when ``replay`` is given (its clock starting at ``now_ms``).
+    Futures pairs (``BTC/USDT:USDT``) and the data in ``datadir/futures`` are served
+    on ``/fapi`` (see ``profitguard.exchange.futures``)."""
+    from profitguard.exchange.futures import build_futures_api, is_futures_pair
+
+    spot_pairs = [p for p in pairs if not is_futures_pair(p)]
+    t0 = int(time.time() * 1000) if now_ms is None else now_ms
     store = CandleStore(Path(datadir)) if datadir is not None else CandleStore.empty()
-    if replay is None:
-        feed = HistoryFeed(store)
-    else:
-        sources: dict[str, ReplaySource] = {}
-        for pair in store.pairs():
-            if replay.timeframe not in store.timeframes(pair):
-                logger.warning(
-                    "replay: %s has no %s data in %s, it is not replayed",
-                    pair,
-                    replay.timeframe,
-                    store.datadir,
-                )
-                continue
-            candles = store.candles(pair, replay.timeframe)
-            sources[pair] = ReplaySource(
-                candles, replay.timeframe, _start_index(candles, replay.start_ms)
-            )
-        sources.update(replay.sources)
-        t0 = int(time.time() * 1000) if now_ms is None else now_ms
-        feed = ReplayFeed(
-            sources,
-            t0_ms=t0,
-            seconds_per_candle=replay.seconds_per_candle,
-            history_seconds_per_candle=replay.history_seconds_per_candle,
+    spot_sources = {k: v for k, v in (replay.sources if replay else {}).items()
+                    if not is_futures_pair(k)}  # fmt: skip
+    feed = _feed(store, replay, spot_sources, t0)
+    futures_feed = None
+    if replay is not None:
+        futures_store = (
+            CandleStore(Path(datadir), "futures") if datadir is not None else CandleStore.empty()
         )
-    markets = build_markets(set(pairs) | set(feed.pairs()), feed)
-    return BinanceSpotApi(markets, feed, clock=clock)
+        futures_sources = {k: v for k, v in replay.sources.items() if is_futures_pair(k)}
+        futures_feed = _feed(futures_store, replay, futures_sources, t0)
+    futures = build_futures_api(datadir=datadir, pairs=pairs, replay_feed=futures_feed, clock=clock)
+    markets = build_markets(set(spot_pairs) | set(feed.pairs()), feed)
+    return BinanceSpotApi(markets, feed, clock=clock, futures=futures)
+
+
+def _feed(store: CandleStore, replay: ReplayOptions | None, scripted: dict, t0: int):
+    """A history feed of ``store``, or its replay (plus ``scripted`` sources) from ``t0``."""
+    if replay is None:
+        return HistoryFeed(store)
+    sources: dict[str, ReplaySource] = {}
+    for pair in store.pairs():
+        if replay.timeframe not in store.timeframes(pair):
+            logger.warning(
+                "replay: %s has no %s data in %s, it is not replayed",
+                pair,
+                replay.timeframe,
+                store.datadir,
+            )
+            continue
+        candles = store.candles(pair, replay.timeframe)
+        sources[pair] = ReplaySource(
+            candles, replay.timeframe, _start_index(candles, replay.start_ms)
+        )
+    sources.update(scripted)
+    return ReplayFeed(
+        sources,
+        t0_ms=t0,
+        seconds_per_candle=replay.seconds_per_candle,
+        history_seconds_per_candle=replay.history_seconds_per_candle,
+    )
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -2,8 +2,9 @@
 
 Reads feather, parquet, json and json.gz files named as Freqtrade names spot data
 (``BTC_USDT-5m.feather``) with pyarrow and the json module only, so the server starts
-without importing pandas or Freqtrade. Futures data (the ``futures/`` folder) is not
-served: the offline exchange is spot only.
+without importing pandas or Freqtrade. Futures data lives where Freqtrade keeps it, in
+the ``futures/`` folder, one candle type per file (``BTC_USDT_USDT-5m-futures.feather``,
+``-1h-mark``, ``-1h-funding_rate``): ``scan(datadir, "mark")`` finds one type.
 """
 
 from __future__ import annotations
@@ -30,9 +31,15 @@ _FILE_RE = re.compile(
 )
 
 
-def pair_from_filename(stem: str) -> str:
-    """Freqtrade's rule: the first '_' separates base and quote ('ETH_BTC' -> 'ETH/BTC')."""
-    return stem.replace("_", "/", 1)
+SPOT = "spot"
+FUTURES_DIR = "futures"
+
+
+def pair_from_filename(stem: str, candle_type: str = SPOT) -> str:
+    """Freqtrade's rule: the first '_' separates base and quote ('ETH_BTC' -> 'ETH/BTC');
+    in futures files the second one the settle currency ('BTC_USDT_USDT' -> 'BTC/USDT:USDT')."""
+    pair = stem.replace("_", "/", 1)
+    return pair if candle_type == SPOT else pair.replace("_", ":", 1)
 
 
 def pair_to_filename(pair: str) -> str:
@@ -50,21 +57,24 @@ class DataFile:
     fmt: str
 
 
-def scan(datadir: Path) -> dict[tuple[str, str], DataFile]:
-    """Spot OHLCV files in ``datadir`` keyed by (pair, timeframe)."""
+def scan(datadir: Path, candle_type: str = SPOT) -> dict[tuple[str, str], DataFile]:
+    """OHLCV files of one candle type keyed by (pair, timeframe): spot files in
+    ``datadir``, the other types (futures, mark, funding_rate) in ``datadir/futures``."""
     found: dict[tuple[str, str], DataFile] = {}
-    if not datadir.is_dir():
+    folder = datadir if candle_type == SPOT else datadir / FUTURES_DIR
+    if not folder.is_dir():
         return found
-    for path in sorted(datadir.iterdir()):
+    for path in sorted(folder.iterdir()):
         match = _FILE_RE.match(path.name)
         if not match or not path.is_file() or "_" not in match["pair"]:
             continue
-        if match["ctype"] not in (None, "spot"):
+        if (match["ctype"] or SPOT) != candle_type:
             continue
         timeframe = match["tf"].replace("Mo", "M")
         if timeframe.endswith("M"):
             continue  # calendar months are not served
-        data = DataFile(pair_from_filename(match["pair"]), timeframe, path, match["ext"])
+        pair = pair_from_filename(match["pair"], candle_type)
+        data = DataFile(pair, timeframe, path, match["ext"])
         key = (data.pair, data.timeframe)
         previous = found.get(key)
         if previous is None or FORMATS.index(data.fmt) < FORMATS.index(previous.fmt):
@@ -75,7 +85,10 @@ def scan(datadir: Path) -> dict[tuple[str, str], DataFile]:
 
 
 def read_candles(path: Path) -> Candles:
-    """Read one Freqtrade OHLCV file into candles (open times in epoch ms)."""
+    """Read one Freqtrade OHLCV file into candles (open times in epoch ms).
+
+    A funding-rate file (``date, funding_rate``; older files kept the rate in ``open``)
+    reads as candles whose four prices are the rate, with no volume."""
     name = path.name
     if name.endswith((".json", ".json.gz")):
         opener = gzip.open if name.endswith(".gz") else open
@@ -84,6 +97,11 @@ def read_candles(path: Path) -> Candles:
         if not rows:
             return Candles.empty()
         arr = np.asarray(rows, dtype=np.float64)[:, :6]
+        if arr.shape[1] == 2:  # date, funding_rate
+            rate = arr[:, 1]
+            return Candles.from_columns(
+                arr[:, 0].astype(np.int64), rate, rate, rate, rate, 0 * rate
+            )
         return Candles.from_columns(arr[:, 0].astype(np.int64), *arr[:, 1:].T)
     import pyarrow as pa
 
@@ -99,6 +117,9 @@ def read_candles(path: Path) -> Candles:
     if pa.types.is_timestamp(date.type):
         date = date.cast(pa.timestamp("ms", tz=date.type.tz)).cast(pa.int64())
     ts = date.to_numpy().astype(np.int64)
+    if "funding_rate" in table.column_names:
+        rate = table.column("funding_rate").to_numpy().astype(np.float64)
+        return Candles.from_columns(ts, rate, rate, rate, rate, np.zeros_like(rate))
     cols = [
         table.column(c).to_numpy().astype(np.float64)
         for c in ("open", "high", "low", "close", "volume")
@@ -109,9 +130,10 @@ def read_candles(path: Path) -> Candles:
 class CandleStore:
     """Lazily loaded candles of one data directory, safe to share between threads."""
 
-    def __init__(self, datadir: Path | None) -> None:
+    def __init__(self, datadir: Path | None, candle_type: str = SPOT) -> None:
         self.datadir = Path(datadir) if datadir is not None else None
-        self.files = scan(self.datadir) if self.datadir is not None else {}
+        self.candle_type = candle_type
+        self.files = scan(self.datadir, candle_type) if self.datadir is not None else {}
         self._cache: dict[tuple[str, str], Candles] = {}
         self._lock = threading.Lock()
 

@@ -39,7 +39,7 @@ from profitguard.engine import make_plan
 from profitguard.freqtrade import ledger
 from profitguard.freqtrade.trades import STATE_KEY, CorruptTradeState, TradeMemo, original_amount
 from profitguard.risk import rules
-from profitguard.risk.book import Account, ClosedTrade, OpenPosition, Proposal
+from profitguard.risk.book import Account, ClosedTrade, MarginTerms, OpenPosition, Proposal
 from profitguard.risk.checks import Check, Figure, Rule, Unit
 from profitguard.risk.config import RiskConfig, SizingMethod
 from profitguard.risk.guard_copy import GuardCopy
@@ -347,16 +347,18 @@ class RiskGate:
         plan = make_plan(
             self.strategy.exits_in_force, side=side, entry=rate, initial_stop=stop, amount=amount
         )
+        stake = amount * rate / leverage
         proposal = Proposal(
             pair=pair,
             is_short=side == "short",
             rate=rate,
             amount=amount,
-            stake=amount * rate / leverage,
+            stake=stake,
             initial_stop=stop,
             first_target=plan.tp_prices[0] if plan.tp_prices else None,
             signal_close=_last(analyzed, "close"),
             confidence=self._confidence(analyzed),
+            margin=self._margin_terms(pair, stake, leverage),
         )
         verdict = evaluate(
             self.config,
@@ -372,6 +374,20 @@ class RiskGate:
             self._refused(pair, verdict.refusal, now)
             return False
         return True
+
+    def _margin_terms(self, pair: str, stake: float, leverage: float) -> MarginTerms | None:
+        """Futures: the pair's isolated-margin terms from Freqtrade's leverage tiers (the
+        bracket Freqtrade picks for this stake) and its `liquidation_buffer`; spot: None."""
+        if self.strategy.config.get("trading_mode") != "futures":
+            return None
+        exchange = self.strategy.dp._exchange
+        rate, amount = exchange.get_maintenance_ratio_and_amt(pair, stake)
+        return MarginTerms(
+            leverage=leverage,
+            maintenance_rate=float(rate),
+            maintenance_amount=float(amount or 0.0),
+            buffer=float(exchange.liquidation_buffer),
+        )
 
     def failed(self, pair: str, exc: Exception, now: datetime) -> None:
         """The gate itself failed on an entry: counted and sent as a GATE_ERROR refusal."""

@@ -31,7 +31,7 @@ from typing import Any, ClassVar
 from freqtrade.constants import DEFAULT_AMOUNT_RESERVE_PERCENT
 from freqtrade.enums import ExitCheckTuple, ExitType, RunMode
 from freqtrade.exceptions import OperationalException
-from freqtrade.strategy import IStrategy, stoploss_from_absolute
+from freqtrade.strategy import IStrategy
 from pandas import DataFrame
 
 from profitguard.engine import (
@@ -60,6 +60,7 @@ from profitguard.freqtrade.trades import (
     filled_exits,
     fills_signature,
     original_amount,
+    stop_ratio,
 )
 from profitguard.risk.config import check_min_balance
 
@@ -223,7 +224,7 @@ class ProfitGuardStrategy(IStrategy):
         try:
             self._pg_tick(current_time)
             decision = self._pg_decide(trade, current_rate, current_time, fire=False)
-            return stoploss_from_absolute(
+            return stop_ratio(
                 decision.stop, current_rate, is_short=trade.is_short, leverage=trade.leverage
             )
         except Exception as exc:

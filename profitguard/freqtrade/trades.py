@@ -96,6 +96,35 @@ def exit_minimum(
     return min_stake * reserve(stoploss) / reserve(0.0)
 
 
+def stop_ratio(stop: float, rate: float, *, is_short: bool, leverage: float) -> float:
+    """Freqtrade's `stoploss_from_absolute`, made exact for Freqtrade's round trip.
+
+    Freqtrade rebuilds the stop as rate * (1 -/+ ratio / leverage) and rounds it to
+    the tick towards the tight side (up for a long, down for a short), so a rebuilt
+    stop a float hair on the tight side of `stop` would land a whole tick tighter.
+    The ratio is raised by the few ulps that put the rebuilt stop on `stop` or an
+    ulp on its loose side, which the rounding then brings back onto the tick.
+    """
+    from freqtrade.strategy import stoploss_from_absolute
+
+    ratio = stoploss_from_absolute(stop, rate, is_short=is_short, leverage=leverage)
+    if not ratio > 0:
+        return ratio
+
+    def rebuilt(r: float) -> float:  # LocalTrade.adjust_stop_loss, before rounding
+        return rate * (1 + abs(r / leverage)) if is_short else rate * (1 - abs(r / leverage))
+
+    gap = rebuilt(ratio) - stop
+    if (gap < 0) if is_short else (gap > 0):  # on the tight side: step back
+        ratio += abs(gap) / rate * leverage
+        for _ in range(64):
+            back = rebuilt(ratio)
+            if (back >= stop) if is_short else (back <= stop):
+                break
+            ratio = math.nextafter(ratio, math.inf)
+    return ratio
+
+
 def exit_stake(trade: Any, amount: float, step: float | None) -> float:
     """The negative stake that makes Freqtrade exit exactly `amount` of `trade`.
 

@@ -7,7 +7,7 @@ the admin's pause and kill switch, persisted atomically. The Freqtrade glue is
 `profitguard.freqtrade.gate`.
 """
 
-from profitguard.risk.book import Account, ClosedTrade, OpenPosition, Proposal
+from profitguard.risk.book import Account, ClosedTrade, MarginTerms, OpenPosition, Proposal
 from profitguard.risk.checks import Check, Figure, Rule, Unit
 from profitguard.risk.config import RiskConfig, SizingConfig, SizingMethod
 from profitguard.risk.pipeline import Verdict, account_state, evaluate
@@ -21,6 +21,7 @@ __all__ = [
     "Figure",
     "GuardState",
     "GuardStateError",
+    "MarginTerms",
     "OpenPosition",
     "Proposal",
     "RiskConfig",

@@ -60,8 +60,20 @@ class Account:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class MarginTerms:
+    """An isolated-margin position's terms, as the exchange's leverage bracket sets them."""
+
+    leverage: float
+    maintenance_rate: float  # maintenance margin rate of the bracket (0.004 = 0.4%)
+    maintenance_amount: float = 0.0  # the bracket's maintenance amount ("cum"), stake currency
+    buffer: float = 0.0  # Freqtrade's `liquidation_buffer`: the share of the entry-to-
+    # liquidation distance it keeps clear (0.05 = stop 5% of the way before liquidation)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Proposal:
-    """The entry Freqtrade is about to place."""
+    """The entry Freqtrade is about to place. `amount` is the whole position (with
+    leverage) and `stake` the margin it ties up; risk is the position's, not the margin's."""
 
     pair: str
     is_short: bool
@@ -72,6 +84,7 @@ class Proposal:
     first_target: float | None  # the first take-profit price; None: the exits have none
     signal_close: float | None  # the close of the signal candle
     confidence: float | None = None  # the signal's confidence, when the strategy supplies one
+    margin: MarginTerms | None = None  # futures: the terms of its isolated margin; spot: None
 
     @property
     def base(self) -> str:

@@ -28,6 +28,7 @@ class Rule(StrEnum):
     STAKE_CAP = "STAKE_CAP"
     ASSET_EXPOSURE = "ASSET_EXPOSURE"
     HEAT = "PORTFOLIO_HEAT"
+    LIQUIDATION = "LIQUIDATION"  # the initial stop is not inside the liquidation price
     REWARD_RISK = "REWARD_RISK"
     SLIPPAGE = "ENTRY_SLIPPAGE"
     CONFIDENCE = "SIGNAL_CONFIDENCE"

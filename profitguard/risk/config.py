@@ -123,6 +123,8 @@ class RiskConfig:
     loss_streak_cooldown_minutes: float | None = None  # None: paused until reset/resume
     min_balance: float | None = USD_MIN_BALANCE  # equity, stake currency (see above)
     min_reward_risk: float | None = 1.5  # first target's distance / initial stop's distance
+    # futures: the initial stop's distance from the entry / the liquidation price's
+    max_stop_to_liquidation: float | None = 1.0
     max_entry_slippage: float | None = 0.005  # entry rate vs the signal candle's close
     max_asset_exposure: float | None = 0.20  # open stakes in one base asset / equity
     max_correlated_positions: int | None = 2
@@ -143,6 +145,7 @@ class RiskConfig:
             "max_weekly_loss",
             "max_monthly_loss",
             "max_asset_exposure",
+            "max_stop_to_liquidation",
         ):
             if getattr(self, name) is not None:
                 _ratio(getattr(self, name), f"{p}.{name}")

@@ -3,8 +3,8 @@
 Order (the order of `Rule`): the guard file (unreadable → refused), the kill
 switch, the admin's pause, then the account limits (minimum balance, daily /
 weekly / monthly realized loss, losing streak), then the entry limits (open
-positions, stake cap, asset exposure, heat, reward:risk, slippage, confidence,
-correlation). Evaluation stops at the first refusal, so each refused entry is
+positions, stake cap, asset exposure, heat, liquidation (futures), reward:risk,
+slippage, confidence, correlation). Evaluation stops at the first refusal, so each refused entry is
 counted once, under the rule that refused it, and the costly correlation runs
 last.
 
@@ -103,6 +103,8 @@ def entry_checks(
         yield rules.asset_exposure(config.max_asset_exposure, account, proposal)
     if config.max_heat is not None:
         yield rules.portfolio_heat(config.max_heat, account, proposal)
+    if config.max_stop_to_liquidation is not None and proposal.margin is not None:
+        yield rules.liquidation(config.max_stop_to_liquidation, proposal)
     if config.min_reward_risk is not None:
         yield rules.reward_risk(config.min_reward_risk, proposal)
     if config.max_entry_slippage is not None:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
-from profitguard.risk.book import Account, ClosedTrade, Proposal
+from profitguard.risk.book import Account, ClosedTrade, MarginTerms, Proposal
 from profitguard.risk.checks import Check, Figure, Rule, Unit
 
 EPS = 1e-9
@@ -271,6 +271,55 @@ def portfolio_heat(limit: float, account: Account, proposal: Proposal) -> Check:
         Figure("heat", heat, Unit.PCT),
         Figure("limit", limit, Unit.PCT),
         (Figure("open", held, Unit.PCT), Figure("entry", new, Unit.PCT)),
+    )
+
+
+def isolated_liquidation_price(
+    *, is_short: bool, entry: float, amount: float, margin: float, terms: MarginTerms
+) -> float:
+    """Where an isolated position of `amount` at `entry` with `margin` is liquidated,
+    moved by `terms.buffer` of the distance towards the entry (never below 0).
+
+    Binance's isolated formula, the one Freqtrade's `Binance.dry_run_liquidation_price`
+    computes (no cross-margin terms), and Freqtrade's `liquidation_buffer` on top:
+    liq = (margin + cum - side * amount * entry) / (amount * mmr - side * amount),
+    side = 1 for a long, -1 for a short.
+    """
+    side = -1.0 if is_short else 1.0
+    liq = (margin + terms.maintenance_amount - side * amount * entry) / (
+        amount * terms.maintenance_rate - side * amount
+    )
+    gap = abs(entry - liq) * terms.buffer
+    return max(liq - gap if is_short else liq + gap, 0.0)
+
+
+def liquidation(limit: float, proposal: Proposal) -> Check:
+    """The initial stop's distance from the entry over the liquidation price's distance:
+    refused above `limit` (1.0: the stop must lie inside the liquidation price)."""
+    terms = proposal.margin
+    if terms is None:
+        raise ValueError(f"no margin terms for {proposal.pair}: the rule is for futures only")
+    liq = isolated_liquidation_price(
+        is_short=proposal.is_short,
+        entry=proposal.rate,
+        amount=proposal.amount,
+        margin=proposal.stake,
+        terms=terms,
+    )
+    room = liq - proposal.rate if proposal.is_short else proposal.rate - liq
+    stop_distance = abs(proposal.rate - proposal.initial_stop)
+    ratio = stop_distance / room if room > 0 else math.inf
+    return Check(
+        Rule.LIQUIDATION,
+        not exceeds(ratio, limit) and math.isfinite(ratio),
+        Figure("stop_to_liquidation", ratio, Unit.PCT),
+        Figure("limit", limit, Unit.PCT),
+        (
+            Figure("stop", proposal.initial_stop, Unit.PRICE),
+            Figure("liquidation", liq, Unit.PRICE),
+            Figure("leverage", terms.leverage),
+            Figure("maintenance", terms.maintenance_rate, Unit.PCT),
+        ),
     )
 
 

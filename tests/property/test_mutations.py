@@ -143,9 +143,42 @@ MUTATIONS = [
 ]
 
 
+ADAPTER_TESTS = "tests/unit/test_adapter_strategy.py"
+
+# The adapter's side and leverage handling: dropping either must fail a unit test
+# that runs both sides at leverage 1 and 3.
+ADAPTER_MUTATIONS = [
+    pytest.param(
+        "freqtrade/strategy.py",
+        "decision.stop, current_rate, is_short=trade.is_short, leverage=trade.leverage",
+        "decision.stop, current_rate, is_short=False, leverage=1.0",
+        "test_custom_stoploss_when_peak_climbs_the_ladder_then_freqtrade_stop_at_the_lock",
+        id="custom-stoploss-as-long-1x",
+    ),
+    pytest.param(
+        "freqtrade/strategy.py",
+        "return exit_stake(trade, decision.exit_amount, step_), exit_tag(decision.exit_tags)",
+        "return -decision.exit_amount * trade.open_rate, exit_tag(decision.exit_tags)",
+        "test_adjust_when_levels_reached_then_freqtrade_exits_each_levels_amount",
+        id="exit-stake-as-1x",
+    ),
+]
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(("file", "old", "new", "prop"), MUTATIONS)
 def test_property_when_its_rule_is_broken_then_fails(tmp_path, file, old, new, prop):
+    node = prop if "::" in prop else f"{PROPERTIES}::{prop}"
+    _fails_when_mutated(tmp_path, file, old, new, node)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("file", "old", "new", "test"), ADAPTER_MUTATIONS)
+def test_adapter_test_when_side_or_leverage_dropped_then_fails(tmp_path, file, old, new, test):
+    _fails_when_mutated(tmp_path, file, old, new, f"{ADAPTER_TESTS}::{test}")
+
+
+def _fails_when_mutated(tmp_path, file: str, old: str, new: str, node: str) -> None:
     shutil.copytree(ROOT / "profitguard", tmp_path / "profitguard")
     shutil.copytree(
         ROOT / "tests", tmp_path / "tests", ignore=shutil.ignore_patterns("__pycache__")
@@ -162,7 +195,7 @@ def test_property_when_its_rule_is_broken_then_fails(tmp_path, file, old, new, p
             sys.executable,
             "-m",
             "pytest",
-            prop if "::" in prop else f"{PROPERTIES}::{prop}",
+            node,
             "-x",
             "-q",
             "-p",

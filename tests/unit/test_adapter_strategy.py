@@ -310,11 +310,13 @@ def test_restart_when_a_level_was_skipped_then_the_same_decisions_as_without_res
     assert adjust(after, trade, 104.5, min_stake=4.0) == expected
 
 
-def fill(trade, amount: float, price: float, tag: str, *, status: str = "closed", filled=None):
+def fill(
+    trade, amount: float, price: float, tag: str, *, status="closed", filled=None, side="sell"
+):
     """Freqtrade records an exit order on the trade (filled, or cancelled unfilled)."""
     from tests.unit.test_adapter_trades import make_order
 
-    order = make_order("sell", amount, price, tag=tag, status=status)
+    order = make_order(side, amount, price, tag=tag, status=status, ft_pair=trade.pair)
     order.filled = amount if filled is None else filled
     trade.orders.append(order)
     trade.recalc_trade_from_orders()
@@ -433,3 +435,120 @@ def test_new_candle_when_dry_run_then_trade_state_carries_on():
     strategy.ft_advise_signals(frame, {"pair": trade.pair})  # Freqtrade, on each new candle
     stop_of(strategy, trade, 104.0, at=OPENED + timedelta(minutes=5))
     assert strategy._pg_memos[trade.id] is memo  # not thrown away and reloaded
+
+
+# ------------------------------------------------ both sides, leverage 1 and 3
+#
+# Entry 100, initial stop 2% away (98 long, 102 short): 1R = 2. Prices are mirrored
+# for a short (`at(r)`), so every assertion holds for both sides. Freqtrade's own
+# code turns what the strategy returns into the stop and the amount it acts on:
+# `LocalTrade.adjust_stop_loss` for the ratio and the backtester's stake-to-amount
+# conversion for the exit stake (`freqtrade_amount`).
+
+SIDES = pytest.mark.parametrize("is_short", [False, True], ids=["long", "short"])
+LEVERAGES = pytest.mark.parametrize("leverage", [1.0, 3.0], ids=["1x", "3x"])
+
+
+def at(r: float, is_short: bool) -> float:
+    """The price `r` R into profit (negative: into loss) from entry 100 with 1R = 2."""
+    return 100.0 - 2.0 * r if is_short else 100.0 + 2.0 * r
+
+
+def freqtrade_stop(trade, rate: float, ratio: float | None) -> float | None:
+    """Where Freqtrade puts the stop for what custom_stoploss returned
+    (IStrategy.ft_stoploss_adjust: a falsy ratio changes nothing)."""
+    if ratio:
+        trade.adjust_stop_loss(rate, ratio, allow_refresh=True)
+    return trade.stop_loss
+
+
+@SIDES
+@LEVERAGES
+def test_custom_stoploss_when_entry_filled_then_freqtrade_places_the_initial_stop(
+    is_short, leverage
+):
+    from tests.unit.test_adapter_trades import make_trade as trade_of
+
+    strategy = started()
+    trade = trade_of(10.0, 100.0, is_short=is_short, leverage=leverage)
+    ratio = stop_of(strategy, trade, 100.0, after_fill=True)
+    assert freqtrade_stop(trade, 100.0, ratio) == pytest.approx(at(-1, is_short))
+
+
+@SIDES
+@LEVERAGES
+@pytest.mark.parametrize(
+    ("peak_r", "stop_r"), [(1.0, 0.0), (1.5, 0.5), (2.25, 1.0), (3.0, 1.5), (4.5, 2.0)]
+)
+def test_custom_stoploss_when_peak_climbs_the_ladder_then_freqtrade_stop_at_the_lock(
+    is_short, leverage, peak_r, stop_r
+):
+    from tests.unit.test_adapter_trades import make_trade as trade_of
+
+    strategy = started()
+    trade = trade_of(10.0, 100.0, is_short=is_short, leverage=leverage)
+    stop_of(strategy, trade, 100.0)
+    rate = at(peak_r, is_short)
+    ratio = stop_of(strategy, trade, rate, at=OPENED + timedelta(minutes=5))
+    assert ratio == pytest.approx(
+        stoploss_from_absolute(at(stop_r, is_short), rate, is_short=is_short, leverage=leverage)
+    )
+    assert freqtrade_stop(trade, rate, ratio) == pytest.approx(at(stop_r, is_short))
+
+
+@SIDES
+@LEVERAGES
+def test_adjust_when_levels_reached_then_freqtrade_exits_each_levels_amount(is_short, leverage):
+    from tests.unit.test_adapter_trades import freqtrade_amount
+    from tests.unit.test_adapter_trades import make_trade as trade_of
+
+    strategy = started()
+    trade = trade_of(10.0, 100.0, is_short=is_short, leverage=leverage)
+    later = OPENED + timedelta(minutes=5)
+    for level, r, amount in (("tp1", 2.25, 5.0), ("tp2", 3.25, 2.5), ("tp3", 4.25, 2.5)):
+        rate = at(r, is_short)
+        stop_of(strategy, trade, rate, at=later)
+        stake, tag = adjust(strategy, trade, rate, at=later)
+        assert tag == level
+        assert stake < 0
+        assert freqtrade_amount(trade, stake) == pytest.approx(amount)
+        fill(trade, amount, rate, level, side="buy" if is_short else "sell")
+        later += timedelta(minutes=5)
+
+
+@SIDES
+@LEVERAGES
+def test_adjust_when_price_through_the_stop_then_everything_whatever_the_side(is_short, leverage):
+    from tests.unit.test_adapter_trades import freqtrade_amount
+    from tests.unit.test_adapter_trades import make_trade as trade_of
+
+    strategy = started()
+    trade = trade_of(10.0, 100.0, is_short=is_short, leverage=leverage)
+    stop_of(strategy, trade, 100.0)
+    stake, tag = adjust(strategy, trade, at(-1.5, is_short))
+    assert tag == "stop"
+    assert freqtrade_amount(trade, stake) == pytest.approx(10.0)
+
+
+@SIDES
+@LEVERAGES
+@pytest.mark.parametrize("peak_r", [1.0, 1.25, 1.5, 2.25, 3.0, 4.5])
+def test_custom_stoploss_when_prices_on_a_tick_grid_then_freqtrade_stop_exactly_at_the_lock(
+    is_short, leverage, peak_r
+):
+    """Freqtrade rounds the stop it rebuilds from the ratio to the tick, towards the
+    tight side (up for a long, down for a short): a ratio whose float round trip lands
+    a hair on the tight side of the engine's stop put the stop a whole tick tighter
+    (breakeven 100 became 99.9 for a short at 3x, and the backtest stopped it there)."""
+    from ccxt import TICK_SIZE
+
+    from tests.unit.test_adapter_trades import make_trade as trade_of
+
+    strategy = started()
+    trade = trade_of(30.0, 100.0, is_short=is_short, leverage=leverage)
+    trade.price_precision, trade.precision_mode_price = 0.1, TICK_SIZE
+    stop_of(strategy, trade, 100.0)
+    rate = at(peak_r, is_short)
+    ratio = stop_of(strategy, trade, rate, at=OPENED + timedelta(minutes=5))
+    lock = {1.0: 0.0, 1.25: 0.0, 1.5: 0.5, 2.25: 1.0, 3.0: 1.5, 4.5: 2.0}[peak_r]
+    assert freqtrade_stop(trade, rate, ratio) == at(lock, is_short)

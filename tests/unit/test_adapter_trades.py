@@ -8,6 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 from ccxt import DECIMAL_PLACES, TICK_SIZE
+from freqtrade.enums import TradingMode
 from freqtrade.exchange.exchange import Exchange
 from freqtrade.exchange.exchange_utils import amount_to_contract_precision
 from freqtrade.persistence import LocalTrade, Order
@@ -58,30 +59,35 @@ def make_trade(
     exits: tuple[tuple[float, float, str | None], ...] = (),
     *,
     is_short: bool = False,
+    leverage: float = 1.0,
     step: float | None = 0.001,
     mode: int = TICK_SIZE,
 ) -> LocalTrade:
-    """A spot trade with one filled entry and the given filled exits (amount, price, tag)."""
+    """A trade with one filled entry and the given filled exits (amount, price, tag):
+    spot, or a futures position (`is_short` or `leverage` > 1) whose stake is the
+    margin, amount * price / leverage, as Freqtrade records it."""
     entry, exit_ = ("sell", "buy") if is_short else ("buy", "sell")
+    futures = is_short or leverage != 1.0
     trade = LocalTrade(
         id=1,
-        pair="BTC/USDT",
+        pair="BTC/USDT:USDT" if futures else "BTC/USDT",
         exchange="binance",
         open_rate=price,
         open_date=OPENED,
         amount=amount,
-        stake_amount=amount * price,
+        stake_amount=amount * price / leverage,
+        trading_mode=TradingMode.FUTURES if futures else TradingMode.SPOT,
         fee_open=0.0,
         fee_close=0.0,
         is_open=True,
         is_short=is_short,
-        leverage=1.0,
+        leverage=leverage,
         amount_precision=step,
         precision_mode=mode,
     )
-    trade.orders.append(make_order(entry, amount, price))
+    trade.orders.append(make_order(entry, amount, price, ft_pair=trade.pair))
     for exit_amount, exit_price, tag in exits:
-        trade.orders.append(make_order(exit_, exit_amount, exit_price, tag=tag))
+        trade.orders.append(make_order(exit_, exit_amount, exit_price, tag=tag, ft_pair=trade.pair))
     trade.recalc_trade_from_orders()
     return trade
 
@@ -223,3 +229,30 @@ def test_exit_minimum_when_live_then_at_least_what_freqtrade_checks_the_remainde
 def test_exit_minimum_when_backtesting_then_the_figure_freqtrade_handed_over():
     assert exit_minimum(6.0, -0.10, 0.05, live=False) == 6.0
     assert exit_minimum(None, -0.10, 0.05, live=False) == 0.0
+
+
+@given(
+    is_short=st.booleans(),
+    leverage=st.sampled_from([1.0, 2.0, 3.0, 5.0, 10.0, 20.0, 125.0]),
+    tick_exp=st.integers(-4, 1),
+    rate_ticks=st.integers(1_000, 10_000_000),
+    away=st.floats(0.0001, 0.5),
+)
+def test_stop_ratio_when_freqtrade_rebuilds_and_rounds_then_the_stop_on_its_tick(
+    is_short, leverage, tick_exp, rate_ticks, away
+):
+    """A stop on the tick grid comes back from Freqtrade's own round trip
+    (LocalTrade.adjust_stop_loss: ratio -> price -> rounded to the tight side) as itself."""
+    from profitguard.freqtrade.trades import stop_ratio
+
+    tick = 10.0**tick_exp
+    rate = round(rate_ticks * tick, 8)
+    stop_ticks = round(rate_ticks * (1 + away if is_short else 1 - away))
+    stop = round(stop_ticks * tick, 8)
+    if stop <= 0 or stop == rate:
+        return
+    trade = make_trade(1.0, rate, is_short=is_short, leverage=leverage)
+    trade.price_precision, trade.precision_mode_price = tick, TICK_SIZE
+    ratio = stop_ratio(stop, rate, is_short=is_short, leverage=leverage)
+    trade.adjust_stop_loss(rate, ratio, allow_refresh=True)
+    assert trade.stop_loss == stop

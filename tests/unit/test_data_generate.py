@@ -103,3 +103,43 @@ def test_generate_minutes_when_30_days_then_big_daily_moves_both_ways(minutes_30
     daily = c.close / c.open - 1
     assert daily.max() > 0.04
     assert daily.min() < -0.04
+
+
+def test_generate_when_futures_then_freqtrades_futures_layout_and_same_prices_as_spot(tmp_path):
+    from freqtrade.data.history import load_pair_history
+    from freqtrade.enums import CandleType
+
+    spot = gen.generate(tmp_path / "spot", pairs=("BTC/USDT",), days=2, end=END, seed=5)
+    files = gen.generate(
+        tmp_path / "fut", pairs=("BTC/USDT",), days=2, end=END, seed=5, trading_mode="futures"
+    )
+    assert sorted(p.relative_to(tmp_path / "fut").as_posix() for p in files) == [
+        "futures/BTC_USDT_USDT-1h-funding_rate.feather",
+        "futures/BTC_USDT_USDT-1h-mark.feather",
+        "futures/BTC_USDT_USDT-1m-futures.feather",
+        "futures/BTC_USDT_USDT-5m-futures.feather",
+    ]
+    five = read_candles(tmp_path / "fut/futures/BTC_USDT_USDT-5m-futures.feather")
+    assert np.array_equal(five.close, read_candles(spot[0]).close)
+    # Freqtrade's own loader finds each file under the names its backtester asks for
+    for timeframe, ctype in (("5m", "futures"), ("1h", "mark"), ("1h", "funding_rate")):
+        frame = load_pair_history(
+            pair="BTC/USDT:USDT",
+            timeframe=timeframe,
+            datadir=tmp_path / "fut",
+            candle_type=CandleType.from_string(ctype),
+            fill_up_missing=False,
+        )
+        assert len(frame) > 0, ctype
+    funding = load_pair_history(
+        pair="BTC/USDT:USDT", timeframe="1h", datadir=tmp_path / "fut",
+        candle_type=CandleType.FUNDING_RATE, fill_up_missing=False,
+    )  # fmt: skip
+    hours = funding["date"].dt.hour.unique().tolist()
+    assert sorted(hours) == [0, 8, 16]  # Binance funds every 8 hours
+    assert funding["funding_rate"].abs().max() < 0.0075
+
+
+def test_generate_when_futures_pair_not_linear_then_error(tmp_path):
+    with pytest.raises(ValueError, match="not a linear"):
+        gen.generate(tmp_path, pairs=("BTC/USDT:BTC",), days=1, end=END, trading_mode="futures")
