@@ -76,6 +76,21 @@ def register(subparsers) -> None:
         default=None,
         help='replay: JSON {"PAIR": [price, ...]} scripted paths, one candle per step',
     )
+    parser.add_argument(
+        "--faults",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help='inject faults from a JSON scenario {"seed": N, "faults": [rules]} '
+        "(docs/live-trading.md)",
+    )
+    parser.add_argument(
+        "--fault-seed",
+        type=int,
+        default=None,
+        metavar="N",
+        help="seed for --faults (default: the file's seed)",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log every request")
     parser.set_defaults(func=run)
 
@@ -136,7 +151,27 @@ def run(args: argparse.Namespace) -> int:
     elif args.script is not None:
         raise UsageError("--script needs --mode replay")
 
-    api = build_api(datadir=datadir, pairs=ftc.whitelist_pairs(config), replay=replay)
+    from profitguard.exchange.private import account_from_config
+
+    faults = None
+    if args.faults is not None:
+        from profitguard.exchange.faults import FaultPlan
+
+        try:
+            faults = FaultPlan.from_file(args.faults, args.fault_seed)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+    elif args.fault_seed is not None:
+        raise UsageError("--fault-seed needs --faults")
+    credentials, balances = account_from_config(config)
+    api = build_api(
+        datadir=datadir,
+        pairs=ftc.whitelist_pairs(config),
+        replay=replay,
+        credentials=credentials,
+        balances=balances,
+        faults=faults,
+    )
     if not api.markets:
         raise UsageError(
             f"nothing to serve: no pairs in the config's whitelist and no OHLCV files in "
@@ -155,6 +190,20 @@ def run(args: argparse.Namespace) -> int:
         ", ".join(sorted(api.markets)),
         datadir,
     )
+    if credentials is not None:
+        logging.getLogger("profitguard.exchange").info(
+            "signed endpoints on for the config's API key; account: %s; ledger at %s%s",
+            ", ".join(f"{v:g} {k}" for k, v in balances.items()),
+            server.url,
+            "/_profitguard/ledger",
+        )
+    if faults is not None:
+        logging.getLogger("profitguard.exchange").info(
+            "injecting faults from %s (%d rules, seed %d)",
+            args.faults,
+            len(faults.rules),
+            faults.seed,
+        )
     serve(server)
     return 0
 

@@ -94,13 +94,16 @@ def freqtrade_config(
     stake_amount: float | str = 100,
     dry_run_wallet: float = 1000,
     market_orders: bool = True,
+    key: str = "",
+    secret: str = "",
     **overrides,
 ) -> dict:
     """A complete dry-run Freqtrade config talking to the offline exchange at ``exchange_url``.
 
     ``market_orders`` uses market entries and exits priced from the order book's
     other side, which fill at once in dry-run; with False, limit orders on the same
-    side, as Freqtrade's sample config. ``overrides`` replace top-level keys.
+    side, as Freqtrade's sample config. ``key``/``secret``: the API key live mode
+    (``dry_run=False``) signs with. ``overrides`` replace top-level keys.
     """
     price_side = "other" if market_orders else "same"
     order_type = "market" if market_orders else "limit"
@@ -134,8 +137,8 @@ def freqtrade_config(
         },
         "exchange": {
             "name": "binance",
-            "key": "",
-            "secret": "",
+            "key": key,
+            "secret": secret,
             "enable_ws": False,
             "ccxt_config": ccxt_config(exchange_url),
             "ccxt_async_config": {},
