@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+import urllib.error
 import urllib.request
 
 import ccxt
@@ -123,3 +124,49 @@ def test_server_when_no_host_given_then_binds_loopback():
         assert server.server_address[0] == "127.0.0.1"
     finally:
         server.server_close()
+
+
+def test_http_faults_when_injected_then_ccxt_sees_what_binance_would_send():
+    from profitguard.exchange.faults import FaultPlan
+
+    rules = [
+        {"kind": "http_error", "endpoint": "GET /api/v3/account", "count": 1, "status": 502},
+        {"kind": "rate_limit", "endpoint": "GET /api/v3/account", "count": 1, "after": 1},
+        {"kind": "ban", "endpoint": "GET /api/v3/account", "count": 1, "after": 2},
+        {"kind": "slow", "endpoint": "GET /api/v3/openOrders", "count": 1, "delay_s": 1.5},
+        {"kind": "drop", "endpoint": "POST /api/v3/order", "count": 1},
+    ]
+    plan = FaultPlan.from_dict({"seed": 5, "faults": rules})
+    replay = ReplayOptions(
+        seconds_per_candle=1, timeframe="1m",
+        sources={"RST/USDT": scripted_source(PRICES, "1m", history=36)},
+    )  # fmt: skip
+    with start_exchange(
+        replay=replay, credentials=Credentials(KEY, SECRET), balances={"USDT": 5000.0},
+        faults=plan,
+    ) as exchange:  # fmt: skip
+        api = client(exchange)
+        api.timeout = 1000  # ms
+        with pytest.raises(ccxt.OperationFailed):  # 502 with -1001: retried by Freqtrade
+            api.fetch_balance()
+        with pytest.raises(ccxt.DDoSProtection):  # 429
+            api.fetch_balance()
+        with pytest.raises(ccxt.DDoSProtection):  # 418
+            api.fetch_balance()
+        assert api.fetch_balance()["total"]["USDT"] == 5000
+        with pytest.raises(ccxt.RequestTimeout):
+            api.fetch_open_orders("RST/USDT")
+        with pytest.raises(ccxt.NetworkError):  # the answer is cut off ...
+            api.create_order("RST/USDT", "market", "buy", 1)
+        book = ledger(exchange)  # ... but the order went through
+        assert [o["status"] for o in book["orders"]] == ["FILLED"]
+        assert book["faults"]["injected"] == {
+            "http_error": 1, "rate_limit": 1, "ban": 1, "slow": 1, "drop": 1,
+        }  # fmt: skip
+        # the 429 and the 418 carry Retry-After, as Binance's do
+        plan.rules[1].fired = 0
+        plan.rules[1].seen = 1  # past its "after"
+        request = urllib.request.Request(exchange.url + "/api/v3/account")
+        with pytest.raises(urllib.error.HTTPError) as err:
+            urllib.request.urlopen(request, timeout=5)
+        assert err.value.code == 429 and err.value.headers["Retry-After"] == "1"
