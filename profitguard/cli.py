@@ -20,6 +20,7 @@ SUBCOMMANDS: dict[str, str] = {
     "data": "profitguard.exchange.data_cli",
     "demo": "profitguard.demo",
     "guard": "profitguard.risk.cli",
+    "chaos": "profitguard.commands.chaos",
 }
 
 
