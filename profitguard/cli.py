@@ -23,6 +23,7 @@ SUBCOMMANDS: dict[str, str] = {
     "offline": "profitguard.commands.offline",
     "report": "profitguard.commands.report",
     "compare": "profitguard.commands.compare",
+    "chaos": "profitguard.commands.chaos",
 }
 
 

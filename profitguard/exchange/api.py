@@ -25,6 +25,7 @@ from profitguard.exchange.candles import (
     Candles,
     kline_rows,
 )
+from profitguard.exchange.faults import FaultPlan
 from profitguard.exchange.feeds import Feed
 from profitguard.exchange.markets import (
     USD_QUOTE,
@@ -117,6 +118,9 @@ class BinanceSpotApi:
         self.unserved: Counter[str] = Counter()
         self._lock = threading.Lock()
         self._update_id = 0
+        # signed endpoints and the ledger (profitguard.exchange.private), when keys are set
+        self.private = None
+        self.faults = FaultPlan.none()
         self.routes: dict[str, Callable[[dict[str, str], int], object]] = {
             "ping": lambda q, now: {},
             "time": lambda q, now: {"serverTime": now},
@@ -132,12 +136,23 @@ class BinanceSpotApi:
 
     # -- dispatch -------------------------------------------------------------------
 
-    def handle(self, method: str, path: str, query: dict[str, str]) -> tuple[int, object]:
+    def handle(
+        self,
+        method: str,
+        path: str,
+        query: dict[str, str],
+        *,
+        raw_query: str = "",
+        body: str = "",
+        headers: dict[str, str] | None = None,
+    ) -> tuple[int, object]:
         endpoint = f"{method} {path}"
         with self._lock:
             self.hits[endpoint] += 1
         if method == "GET" and path == STATS_PATH:
             return 200, self.stats()
+        if self.private is not None and self.private.serves(method, path):
+            return self.private.handle(method, path, raw_query, body, headers or {})
         if self.futures is not None and path.startswith("/fapi/"):
             return self.futures.handle(method, path, query)
         route = self._route(path)

@@ -84,6 +84,21 @@ def add_feed_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help='replay: JSON {"PAIR": [price, ...]} scripted paths, one candle per step',
     )
+    parser.add_argument(
+        "--faults",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help='inject faults from a JSON scenario {"seed": N, "faults": [rules]} '
+        "(docs/live-trading.md)",
+    )
+    parser.add_argument(
+        "--fault-seed",
+        type=int,
+        default=None,
+        metavar="N",
+        help="seed for --faults (default: the file's seed)",
+    )
 
 
 def _parse_date_ms(text: str) -> int:
@@ -188,7 +203,27 @@ def build_exchange_api(args: argparse.Namespace, config: dict):
         raise UsageError(f"--datadir: no such directory: {datadir}")
     pairs = ftc.whitelist_pairs(config)
     replay = replay_options(args, datadir, pairs)
-    api = build_api(datadir=datadir, pairs=pairs, replay=replay)
+    faults = None
+    if args.faults is not None:
+        from profitguard.exchange.faults import FaultPlan
+
+        try:
+            faults = FaultPlan.from_file(args.faults, args.fault_seed)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+    elif args.fault_seed is not None:
+        raise UsageError("--fault-seed needs --faults")
+    from profitguard.exchange.private import account_from_config
+
+    credentials, balances = account_from_config(config)
+    api = build_api(
+        datadir=datadir,
+        pairs=pairs,
+        replay=replay,
+        credentials=credentials,
+        balances=balances,
+        faults=faults,
+    )
     if not api.markets and (api.futures is None or not api.futures.markets):
         raise UsageError(
             f"nothing to serve: no pairs in the config's whitelist and no OHLCV files in "
@@ -229,6 +264,20 @@ def run(args: argparse.Namespace) -> int:
     if futures:
         logging.getLogger("profitguard.exchange").info(
             "and USDⓈ-M futures on %s/fapi: %s", server.url, ", ".join(futures)
+        )
+    if api.private is not None:
+        logging.getLogger("profitguard.exchange").info(
+            "signed endpoints on for the config's API key; account: %s; ledger at %s%s",
+            ", ".join(f"{v:g} {k}" for k, v in api.private.ledger.free.items()),
+            server.url,
+            "/_profitguard/ledger",
+        )
+    if args.faults is not None:
+        logging.getLogger("profitguard.exchange").info(
+            "injecting faults from %s (%d rules, seed %d)",
+            args.faults,
+            len(api.faults.rules),
+            api.faults.seed,
         )
     serve(server)
     return 0

@@ -50,6 +50,8 @@ class Feed(Protocol):
 
     def reference_price(self, pair: str) -> float | None: ...
 
+    def path_points(self, pair: str, start_ms: int, end_ms: int) -> list[tuple[float, float]]: ...
+
 
 def source_for_interval(timeframes: list[str], interval_ms: int) -> str | None:
     """The coarsest stored timeframe that tiles ``interval_ms`` exactly, or None."""
@@ -94,6 +96,11 @@ class HistoryFeed:
 
     def reference_price(self, pair: str) -> float | None:
         return self.last_price(pair, 0)
+
+    def path_points(self, pair: str, start_ms: int, end_ms: int) -> list[tuple[float, float]]:
+        """History has no clock: the price stays at the last close."""
+        price = self.last_price(pair, end_ms)
+        return [] if price is None else [(start_ms, price), (end_ms, price)]
 
     def window(self, pair: str, start_ms: int, end_ms: int, now_ms: int) -> Ohlcv | None:
         """History has no wall clock: the window is taken back from the last candle."""
@@ -197,6 +204,23 @@ class ReplayFeed:
 
     def reference_price(self, pair: str) -> float | None:
         return self.last_price(pair, self.t0_ms)
+
+    def path_points(self, pair: str, start_ms: int, end_ms: int) -> list[tuple[float, float]]:
+        """(time, price) corners of the replayed walk from ``start_ms`` to ``end_ms``:
+        the price moves linearly between them, so a resting order meets it there."""
+        if pair not in self._paths or end_ms < start_ms:
+            return []
+        path, clock = self._paths[pair], self._clocks[pair]
+        p0, p1 = float(clock.position(start_ms)), float(clock.position(end_ms))
+        lo = int(np.searchsorted(path.flat_pos, p0, side="right"))
+        hi = int(np.searchsorted(path.flat_pos, p1, side="left"))
+        points = [(float(start_ms), float(path.price_at(p0)))]
+        points += [
+            (clock.time_at(float(pos)), float(val))
+            for pos, val in zip(path.flat_pos[lo:hi], path.flat_val[lo:hi], strict=True)
+        ]
+        points.append((float(end_ms), float(path.price_before(p1))))
+        return points
 
     def window(self, pair: str, start_ms: int, end_ms: int, now_ms: int) -> Ohlcv | None:
         if pair not in self._paths:

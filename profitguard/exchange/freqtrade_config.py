@@ -99,6 +99,8 @@ def freqtrade_config(
     dry_run_wallet: float = 1000,
     market_orders: bool = True,
     trading_mode: str = "spot",
+    key: str = "",
+    secret: str = "",
     **overrides,
 ) -> dict:
     """A complete dry-run Freqtrade config talking to the offline exchange at ``exchange_url``.
@@ -106,7 +108,8 @@ def freqtrade_config(
     ``market_orders`` uses market entries and exits priced from the order book's
     other side, which fill at once in dry-run; with False, limit orders on the same
     side, as Freqtrade's sample config. ``trading_mode="futures"``: USDⓈ-M futures with
-    isolated margin (``pairs`` as ``BTC/USDT:USDT``). ``overrides`` replace top-level keys.
+    isolated margin (``pairs`` as ``BTC/USDT:USDT``). ``key``/``secret``: the API key
+    live mode (``dry_run=False``) signs with. ``overrides`` replace top-level keys.
     """
     price_side = "other" if market_orders else "same"
     order_type = "market" if market_orders else "limit"
@@ -140,8 +143,8 @@ def freqtrade_config(
         },
         "exchange": {
             "name": "binance",
-            "key": "",
-            "secret": "",
+            "key": key,
+            "secret": secret,
             "enable_ws": False,
             "ccxt_config": ccxt_config(exchange_url, trading_mode),
             "ccxt_async_config": {},

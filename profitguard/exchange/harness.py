@@ -62,10 +62,12 @@ def start_exchange(
     replay: ReplayOptions | None = None,
     host: str = "127.0.0.1",
     port: int = 0,
+    **private,
 ) -> RunningExchange:
     """Start serving ``datadir`` (history, or live replay with ``replay``) on ``port``
-    (0: a free one). Markets: ``pairs`` plus every pair with data."""
-    api = build_api(datadir=datadir, pairs=list(pairs), replay=replay)
+    (0: a free one). Markets: ``pairs`` plus every pair with data. ``private``:
+    ``credentials``, ``balances``, ``faults`` (see ``build_api``)."""
+    api = build_api(datadir=datadir, pairs=list(pairs), replay=replay, **private)
     return RunningExchange(ExchangeServer(api, host, port).start())
 
 

@@ -11,6 +11,7 @@ import errno
 import json
 import logging
 import signal
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ import numpy as np
 
 from profitguard.exchange.api import BinanceSpotApi, build_markets
 from profitguard.exchange.candles import Candles, timeframe_ms
+from profitguard.exchange.faults import FaultPlan
 from profitguard.exchange.feeds import (
     HistoryFeed,
     ReplayFeed,
@@ -75,11 +77,16 @@ def build_api(
     replay: ReplayOptions | None = None,
     now_ms: int | None = None,
     clock=None,
+    credentials=None,
+    balances: dict[str, float] | None = None,
+    faults: FaultPlan | None = None,
 ) -> BinanceSpotApi:
     """Markets for ``pairs`` and every pair found in ``datadir``, with a history feed,
     or a replay feed when ``replay`` is given (its clock starting at ``now_ms``).
     Futures pairs (``BTC/USDT:USDT``) and the data in ``datadir/futures`` are served
-    on ``/fapi`` (see ``profitguard.exchange.futures``)."""
+    on ``/fapi`` (see ``profitguard.exchange.futures``). ``credentials``
+    (``private.Credentials``) switch on the signed endpoints, with an account holding
+    ``balances``; ``faults`` injects the plan's faults."""
     from profitguard.exchange.futures import build_futures_api, is_futures_pair
 
     spot_pairs = [p for p in pairs if not is_futures_pair(p)]
@@ -97,7 +104,20 @@ def build_api(
         futures_feed = _feed(futures_store, replay, futures_sources, t0)
     futures = build_futures_api(datadir=datadir, pairs=pairs, replay_feed=futures_feed, clock=clock)
     markets = build_markets(set(spot_pairs) | set(feed.pairs()), feed)
-    return BinanceSpotApi(markets, feed, clock=clock, futures=futures)
+    api = BinanceSpotApi(markets, feed, clock=clock, futures=futures)
+    api.faults = faults or FaultPlan.none()
+    if credentials is not None:
+        from profitguard.exchange.private import PrivateApi
+
+        api.private = PrivateApi(
+            credentials=credentials,
+            by_symbol=api.by_symbol,
+            feed=feed,
+            clock=api.clock,
+            balances=balances,
+            faults=api.faults,
+        )
+    return api
 
 
 def _feed(store: CandleStore, replay: ReplayOptions | None, scripted: dict, t0: int):
@@ -136,15 +156,61 @@ class _Handler(BaseHTTPRequestHandler):
         parts = urlsplit(self.path)
         query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
         length = int(self.headers.get("Content-Length") or 0)
-        if length:
-            self.rfile.read(length)
+        raw_body = self.rfile.read(length).decode(errors="replace") if length else ""
+        api = self.server.api
+        fault = None
+        if not parts.path.startswith("/_profitguard/"):
+            fault = api.faults.http_fault(f"{method} {parts.path}")
+        if fault is not None and fault[0] in ("ban", "rate_limit", "http_error"):
+            self._answer_fault(*fault)
+            return
         try:
-            status, body = self.server.api.handle(method, parts.path, query)
+            status, body = api.handle(
+                method,
+                parts.path,
+                query,
+                raw_query=parts.query,
+                body=raw_body,
+                headers=dict(self.headers.items()),
+            )
         except Exception:
-            logger.exception("error answering %s %s", method, self.path)
+            logger.exception("error answering %s %s", method, parts.path)
             status, body = 500, {"code": -1000, "msg": "An unknown error occurred."}
         data = json.dumps(body, separators=(",", ":")).encode()
+        if fault is not None and fault[0] == "slow":
+            time.sleep(float(fault[1]["delay_s"]))
         self.send_response(status)
+        self.send_header("Content-Type", "application/json;charset=UTF-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        if fault is not None and fault[0] == "drop":
+            # the request took effect; its answer is cut off half-way
+            self.wfile.write(data[: len(data) // 2])
+            self.wfile.flush()
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return
+        self.wfile.write(data)
+
+    def _answer_fault(self, kind: str, settings: dict) -> None:
+        """Binance's answers to an overloaded or banned client, or a server error."""
+        if kind == "http_error":
+            status = int(settings["status"])
+            body = {"code": -1001, "msg": "Internal error; unable to process your request."}
+        elif kind == "rate_limit":
+            status = 429
+            body = {
+                "code": -1003,
+                "msg": "Too much request weight used; current limit is "
+                "6000 request weight per 1 MINUTE.",
+            }
+        else:
+            status = 418
+            body = {"code": -1003, "msg": "Way too much request weight used; IP banned."}
+        data = json.dumps(body, separators=(",", ":")).encode()
+        self.send_response(status)
+        if kind in ("rate_limit", "ban"):
+            self.send_header("Retry-After", str(settings["retry_after"]))
         self.send_header("Content-Type", "application/json;charset=UTF-8")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()

@@ -1,0 +1,352 @@
+"""What must hold after a live run, whatever faults and kills it went through.
+
+Pure functions of a ``RunRecord`` (the ledger, the bot's database, what the runner
+saw of each bot process); each returns the violations it found, as data. The
+ledger is the truth for amounts; the bot's records give tags and stops.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+EPS = 1e-9
+# Time the bot needs to act on a price once it is up: a loop (1 s) plus Freqtrade's
+# own retries of a failed request (2 s, then 5 s).
+LEVEL_GRACE_S = 12.0
+# How long a level's price must hold while the bot runs for it to count as reached.
+LEVEL_HOLD_S = 3.0
+# After a restart the stop must rest again within one bot loop of the bot being back;
+# "back" is the first loop's heartbeat, the check looks at the third (two loops later).
+STOP_TAGS = ("stop_loss", "trailing_stop_loss", "stoploss", "stop", "emergency_exit")
+
+
+@dataclass
+class Life:
+    """One bot process: wall-clock seconds of its start, first loops and end."""
+
+    started: float
+    ended: float = 0.0
+    killed: bool = False
+    heartbeats: list[float] = field(default_factory=list)
+    stops_at_end: dict[int, float] = field(default_factory=dict)  # trade id -> stop (DB)
+
+    @property
+    def back(self) -> float | None:
+        return self.heartbeats[0] if self.heartbeats else None
+
+    @property
+    def settled(self) -> float | None:
+        """One full loop after the bot is back (the third loop starts)."""
+        return self.heartbeats[2] if len(self.heartbeats) >= 3 else None
+
+
+@dataclass
+class Violation:
+    check: str
+    detail: str
+
+    def __str__(self) -> str:
+        return f"{self.check}: {self.detail}"
+
+
+@dataclass
+class RunRecord:
+    ledger: dict
+    trades: list[dict]
+    orders: list[dict]
+    custom: list[dict]
+    lives: list[Life]
+    samples: list[tuple[float, dict[int, tuple[bool, float]]]]  # (time, id -> (open, stop))
+    levels_r: tuple[float, ...]
+    price: Callable[[str, float], float]  # (pair, wall-clock seconds) -> replayed price
+    stoploss_on_exchange: bool
+    end: float
+    step: float  # the market's lot step
+    paused_at: float | None = None
+    guard_paused_after: bool | None = None
+    tagged: list[dict] = field(default_factory=list)
+
+
+def _tags(order: dict) -> list[str]:
+    return [t for t in (order.get("tag") or "").split(",") if t]
+
+
+def _filled_sells(record: RunRecord, trade_id: int) -> list[dict]:
+    return [
+        o
+        for o in record.tagged
+        if o["trade_id"] == trade_id and o["side"] == "sell" and o["filled"] > 0
+    ]
+
+
+def _bought_net(fills: list[dict], base: str) -> float:
+    return sum(
+        f["amount"] - (f["fee"] if f["fee_asset"] == base else 0.0)
+        for f in fills
+        if f["side"] == "BUY"
+    )
+
+
+def no_over_close(record: RunRecord) -> list[Violation]:
+    """Never more sold than bought: per market on the ledger, and per trade."""
+    out = []
+    pairs = {f["pair"] for f in record.ledger["fills"]}
+    for pair in sorted(pairs):
+        base = pair.split("/")[0]
+        fills = [f for f in record.ledger["fills"] if f["pair"] == pair]
+        bought = _bought_net(fills, base)
+        sold = sum(f["amount"] for f in fills if f["side"] == "SELL")
+        if sold > bought + EPS:
+            out.append(Violation("over_close", f"{pair}: sold {sold:g} > bought {bought:g}"))
+    for trade in record.trades:
+        mine = [o for o in record.tagged if o["trade_id"] == trade["id"]]
+        base = trade["pair"].split("/")[0]
+        fills = [f for o in mine for f in o["fills"]]
+        bought = _bought_net(fills, base)
+        sold = sum(f["amount"] for f in fills if f["side"] == "SELL")
+        if sold > bought + EPS:
+            out.append(
+                Violation("over_close", f"trade {trade['id']}: sold {sold:g} > bought {bought:g}")
+            )
+    return out
+
+
+def levels_once(record: RunRecord) -> list[Violation]:
+    """No take-profit level executed twice on one trade."""
+    out = []
+    for trade in record.trades:
+        seen: dict[str, int] = {}
+        for order in _filled_sells(record, trade["id"]):
+            for tag in _tags(order):
+                if tag.startswith("tp"):
+                    seen[tag] = seen.get(tag, 0) + 1
+        out += [
+            Violation("level_repeated", f"trade {trade['id']}: {tag} filled {n} times")
+            for tag, n in sorted(seen.items())
+            if n > 1
+        ]
+    return out
+
+
+def _state(record: RunRecord, trade_id: int) -> dict | None:
+    for row in record.custom:
+        if row["ft_trade_id"] == trade_id and row["cd_key"] == "profitguard":
+            try:
+                return json.loads(row["cd_value"])
+            except ValueError:
+                return None
+    return None
+
+
+def _alive(record: RunRecord) -> list[tuple[float, float]]:
+    return [(life.back, life.ended) for life in record.lives if life.back is not None]
+
+
+def _first_hold(
+    record: RunRecord, pair: str, level: float, start: float, stop: float
+) -> float | None:
+    """The first time in [start, stop) at which the price stays at or above ``level``
+    for ``LEVEL_HOLD_S`` while the bot runs, or None."""
+    for lo, hi in _alive(record):
+        lo, hi = max(lo, start), min(hi, stop)
+        t, since = lo, None
+        while t < hi:
+            if record.price(pair, t) >= level:
+                since = t if since is None else since
+                if t - since >= LEVEL_HOLD_S:
+                    return since
+            else:
+                since = None
+            t += 0.25
+    return None
+
+
+def _ts(value) -> float:
+    from datetime import UTC, datetime
+
+    if value is None:
+        return float("inf")
+    moment = datetime.fromisoformat(str(value))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.timestamp()
+
+
+def levels_not_lost(record: RunRecord) -> list[Violation]:
+    """Every level the price reached while the bot ran and held the trade was taken,
+    skipped (recorded), or overtaken by an exit of all that remained soon after."""
+    out = []
+    for trade in record.trades:
+        state = _state(record, trade["id"])
+        if state is None:
+            continue
+        entry, initial = trade["open_rate"], state["initial_stop"]
+        risk = entry - initial
+        if not risk > 0:
+            continue
+        sells = _filled_sells(record, trade["id"])
+        taken = {tag for o in sells for tag in _tags(o)}
+        last_exit = max((f["time"] / 1000 for o in sells for f in o["fills"]), default=None)
+        closed_at = _ts(trade["close_date"]) if not trade["is_open"] else record.end
+        opened = _ts(trade["open_date"])
+        for k, level_r in enumerate(record.levels_r, start=1):
+            tag = f"tp{k}"
+            if tag in taken or state.get("skipped", 0) >= k:
+                continue
+            reached = _first_hold(record, trade["pair"], entry + level_r * risk, opened, closed_at)
+            if reached is None:
+                continue
+            if (
+                not trade["is_open"]
+                and last_exit is not None
+                and last_exit <= reached + (LEVEL_GRACE_S)
+            ):
+                continue  # everything was gone before the bot could act on it
+            if trade["is_open"] and record.end - reached < LEVEL_GRACE_S:
+                continue  # reached just before the run ended
+            out.append(
+                Violation(
+                    "level_lost",
+                    f"trade {trade['id']}: {tag} ({entry + level_r * risk:.4g}) reached at "
+                    f"+{reached - record.lives[0].started:.1f}s, never executed",
+                )
+            )
+    return out
+
+
+def _stop_samples(record: RunRecord, trade_id: int, start: float, stop: float) -> list[float]:
+    return [
+        s[trade_id][1]
+        for t, s in record.samples
+        if start <= t < stop and trade_id in s and s[trade_id][0] and s[trade_id][1]
+    ]
+
+
+def stop_never_looser_after_restart(record: RunRecord) -> list[Violation]:
+    """The stop in force after a restart is never looser than before it (long)."""
+    out = []
+    for before, after in zip(record.lives, record.lives[1:], strict=False):
+        if not before.killed or after.back is None:
+            continue
+        for trade_id, stop in before.stops_at_end.items():
+            later = _stop_samples(record, trade_id, after.back, after.ended)
+            if later and min(later) < stop - EPS:
+                out.append(
+                    Violation(
+                        "stop_loosened",
+                        f"trade {trade_id}: stop {stop:g} before the kill at "
+                        f"+{before.ended - record.lives[0].started:.1f}s, {min(later):g} after",
+                    )
+                )
+        if record.stoploss_on_exchange:
+            out += _exchange_stop_not_lower(record, before, after)
+    return out
+
+
+def _exchange_stop_not_lower(record: RunRecord, before: Life, after: Life) -> list[Violation]:
+    out = []
+    stops = [o for o in record.ledger["orders"] if o["type"] == "STOP_LOSS_LIMIT"]
+    resting = [
+        o
+        for o in stops
+        if o["time"] / 1000 <= before.ended
+        and (o["status"] in ("NEW", "PARTIALLY_FILLED") or o["update_time"] / 1000 > before.ended)
+    ]
+    for old in resting:
+        newer = [o for o in stops if o["pair"] == old["pair"] and o["time"] / 1000 > after.started]
+        lower = [o for o in newer if o["stop_price"] < old["stop_price"] - EPS]
+        if lower:
+            out.append(
+                Violation(
+                    "stop_loosened",
+                    f"{old['pair']}: exchange stop {old['stop_price']:g} resting at the kill, "
+                    f"replaced by {lower[0]['stop_price']:g} after the restart",
+                )
+            )
+    return out
+
+
+def _position(record: RunRecord, pair: str, at: float) -> float:
+    base = pair.split("/")[0]
+    fills = [f for f in record.ledger["fills"] if f["pair"] == pair and f["time"] / 1000 <= at]
+    return _bought_net(fills, base) - sum(f["amount"] for f in fills if f["side"] == "SELL")
+
+
+def protected_after_restart(record: RunRecord) -> list[Violation]:
+    """With the stop on the exchange, an open position has a resting stop again one
+    bot loop after the bot is back from a restart."""
+    if not record.stoploss_on_exchange:
+        return []
+    out = []
+    orders = record.ledger["orders"]
+    for life in record.lives[1:]:
+        at = life.settled
+        if at is None:
+            continue
+        for pair in sorted({o["pair"] for o in orders}):
+            if _position(record, pair, at) < record.step - EPS:
+                continue
+            resting = any(
+                o["type"] == "STOP_LOSS_LIMIT"
+                and o["pair"] == pair
+                and o["time"] / 1000 <= at
+                and (o["status"] in ("NEW", "PARTIALLY_FILLED") or o["update_time"] / 1000 > at)
+                for o in orders
+            )
+            exiting = any(
+                o["side"] == "sell"
+                and o["type"] != "STOP_LOSS_LIMIT"
+                and o["pair"] == pair
+                and at - 3 <= o["time"] / 1000 <= at + 3
+                for o in orders
+            )
+            if not resting and not exiting:
+                out.append(
+                    Violation(
+                        "unprotected",
+                        f"{pair}: {_position(record, pair, at):g} held without a resting stop "
+                        f"one loop after the restart at "
+                        f"+{life.started - record.lives[0].started:.1f}s",
+                    )
+                )
+    return out
+
+
+def gate_state_survives(record: RunRecord) -> list[Violation]:
+    """A pause set before a kill is still in force after the restart: the guard file
+    says so and no entry is placed after it."""
+    if record.paused_at is None:
+        return []
+    out = []
+    if record.guard_paused_after is not True:
+        out.append(Violation("gate_state_lost", "the guard file no longer says paused"))
+    late = [
+        o
+        for o in record.ledger["orders"]
+        if o["side"] == "buy" and o["time"] / 1000 > record.paused_at + LEVEL_GRACE_S
+    ]
+    if late:
+        out.append(
+            Violation(
+                "gate_state_lost",
+                f"{len(late)} entry order(s) after the pause "
+                f"(first at +{late[0]['time'] / 1000 - record.paused_at:.1f}s)",
+            )
+        )
+    return out
+
+
+CHECKS = (
+    no_over_close,
+    levels_once,
+    levels_not_lost,
+    stop_never_looser_after_restart,
+    protected_after_restart,
+    gate_state_survives,
+)
+
+
+def check_run(record: RunRecord) -> list[Violation]:
+    return [v for check in CHECKS for v in check(record)]

@@ -1,0 +1,82 @@
+"""The chaos scenarios: faults at the exchange, kills of the bot, the stop's home.
+
+Each scenario runs the sample strategy live against the offline exchange on the
+same replayed path (rises with pullbacks that take the levels, and drops that hit
+the stop), injects its faults and SIGKILLs the bot at its kill moments, restarting
+it on the same database each time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Kill moments (see runner.KILL_CONDITIONS): the bot is killed when one holds.
+KILLS = ("before_tp1", "tp_resting", "after_fill", "between_levels", "random")
+
+# Fault rules (profitguard.exchange.faults) combined below.
+F_5XX = {"kind": "http_error", "endpoint": "GET /api/v3/*", "probability": 0.04, "status": 503}
+F_5XX_ORDER = {"kind": "http_error", "endpoint": "POST /api/v3/order", "count": 2, "status": 502}
+F_429 = {"kind": "rate_limit", "endpoint": "GET /api/v3/*", "probability": 0.02, "retry_after": 1}
+F_418 = {"kind": "ban", "endpoint": "GET /api/v3/depth", "count": 2, "retry_after": 1}
+F_SLOW = {"kind": "slow", "endpoint": "GET /api/v3/order", "count": 2, "delay_s": 4.0}
+F_DROP_ORDER = {"kind": "drop", "endpoint": "POST /api/v3/order", "count": 1, "after": 1}
+F_DROP = {"kind": "drop", "endpoint": "GET /api/v3/*", "probability": 0.02}
+F_REJECT = {"kind": "reject", "probability": 0.25, "reason": "insufficient_balance"}
+F_FILTER = {"kind": "reject", "count": 1, "after": 1, "reason": "LOT_SIZE"}
+F_PARTIAL = {"kind": "partial_fill", "probability": 0.6, "pieces": 3, "interval_ms": 1500}
+F_CANCEL = {"kind": "fill_on_cancel", "probability": 0.5}
+F_LAG = {"kind": "status_lag", "probability": 0.3, "lag_ms": 2000}
+F_GAP = {"kind": "price_gap", "probability": 1.0, "gap": 0.02, "hold_ms": 4000}
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    faults: tuple[dict, ...]
+    kills: tuple[str, ...]
+    stoploss_on_exchange: bool = False
+    limit_exits: bool = False  # exits as resting limit orders (take-profits rest)
+    pause: bool = False  # pause the risk gate before the first kill
+
+    def __post_init__(self) -> None:
+        unknown = [k for k in self.kills if k not in KILLS]
+        if unknown:
+            raise ValueError(f"scenario {self.name!r}: unknown kill moments {unknown}")
+
+
+SCENARIOS: tuple[Scenario, ...] = (
+    Scenario("5xx-kill-before-tp1", (F_5XX,), ("before_tp1",)),
+    Scenario("5xx-kill-before-tp1-soe", (F_5XX, F_LAG), ("before_tp1",), stoploss_on_exchange=True),
+    Scenario("429-tp-resting", (F_429, F_PARTIAL), ("tp_resting",), limit_exits=True),
+    Scenario("418-after-fill", (F_418, F_5XX), ("after_fill", "random")),
+    Scenario("slow-between-levels", (F_SLOW, F_LAG), ("between_levels",), limit_exits=True),
+    Scenario("drop-order-after-fill", (F_DROP_ORDER, F_5XX), ("after_fill",)),
+    Scenario("drop-order-soe", (F_DROP_ORDER, F_DROP), ("after_fill",), stoploss_on_exchange=True),
+    Scenario("reject-between-levels", (F_REJECT, F_429), ("between_levels", "random")),
+    Scenario("filter-reject-before-tp1", (F_FILTER, F_5XX), ("before_tp1",)),
+    Scenario(
+        "partial-tp-resting", (F_PARTIAL, F_LAG), ("tp_resting", "after_fill"), limit_exits=True
+    ),
+    Scenario("cancel-race-soe", (F_CANCEL, F_5XX), ("between_levels",), stoploss_on_exchange=True),
+    Scenario("cancel-race-limit-exits", (F_CANCEL, F_PARTIAL), ("tp_resting",), limit_exits=True),
+    Scenario("lag-random", (F_LAG, F_DROP), ("random", "random")),
+    Scenario("gap-through-stop-soe", (F_GAP, F_5XX), ("before_tp1",), stoploss_on_exchange=True),
+    Scenario("gap-soe-after-fill", (F_GAP, F_LAG), ("after_fill",), stoploss_on_exchange=True),
+    Scenario("pause-survives-restart", (F_5XX,), ("between_levels",), pause=True),
+    Scenario(
+        "pause-survives-soe", (F_429, F_LAG), ("after_fill",), stoploss_on_exchange=True, pause=True
+    ),
+    Scenario("5xx-orders-before-tp1", (F_5XX_ORDER, F_DROP), ("before_tp1", "after_fill")),
+    Scenario(
+        "mixed-soe-between-levels",
+        (F_5XX, F_429, F_REJECT),
+        ("between_levels", "random"),
+        stoploss_on_exchange=True,
+    ),
+    Scenario(
+        "mixed-limit-exits",
+        (F_SLOW, F_PARTIAL, F_CANCEL, F_418),
+        ("tp_resting", "random"),
+        limit_exits=True,
+    ),
+)

@@ -1,0 +1,115 @@
+"""`profitguard chaos`: the live-mode reliability suite.
+
+Runs the sample strategy live (dry_run false) against the offline exchange under
+seeded faults, SIGKILLs and restarts the bot, and checks the exchange's ledger and
+the bot's database after each run. One line per run, then the totals; exit status
+1 when any check was broken.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "chaos",
+        help="live trading against the offline exchange under faults and killed bots",
+        description=__doc__.split("\n\n")[0],
+    )
+    parser.add_argument("--runs", type=int, default=20, help="runs (scenarios in turn; default 20)")
+    parser.add_argument("--seed", type=int, default=1, help="seed of faults and kills (default 1)")
+    parser.add_argument(
+        "--scenario",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="run only these scenarios (repeatable; default: all, in turn)",
+    )
+    parser.add_argument(
+        "--duration",
+        type=float,
+        default=80.0,
+        metavar="SECONDS",
+        help="trading time of each run after the bot first came up (default 80)",
+    )
+    parser.add_argument(
+        "--workdir",
+        default=None,
+        help="keep each run's user_data (config, database, bot logs) here (default: a "
+        "temporary directory, removed afterwards)",
+    )
+    parser.add_argument("--list", action="store_true", help="list the scenarios and exit")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import tempfile
+    from pathlib import Path
+
+    from profitguard.chaos.scenarios import SCENARIOS
+    from profitguard.cli import UsageError
+
+    if args.list:
+        for s in SCENARIOS:
+            kinds = ",".join(sorted({f["kind"] for f in s.faults}))
+            flags = [
+                name
+                for name, on in (
+                    ("stoploss_on_exchange", s.stoploss_on_exchange),
+                    ("limit_exits", s.limit_exits),
+                    ("pause", s.pause),
+                )
+                if on
+            ]
+            print(f"{s.name:<28} faults={kinds} kills={','.join(s.kills)} {' '.join(flags)}")
+        return 0
+    if args.runs < 1:
+        raise UsageError(f"--runs must be >= 1, was {args.runs}")
+    if not args.duration > 0:
+        raise UsageError(f"--duration must be > 0, was {args.duration}")
+    known = {s.name: s for s in SCENARIOS}
+    for name in args.scenario:
+        if name not in known:
+            import difflib
+
+            close = difflib.get_close_matches(name, known, n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise UsageError(f"--scenario: unknown {name!r}.{hint} (see --list)")
+    chosen = [known[n] for n in args.scenario] or list(SCENARIOS)
+
+    from profitguard.chaos.runner import run_scenario
+
+    if args.workdir is not None:
+        return _run_all(chosen, args, Path(args.workdir), run_scenario)
+    with tempfile.TemporaryDirectory(prefix="profitguard-chaos-") as tmp:
+        return _run_all(chosen, args, Path(tmp), run_scenario)
+
+
+def _run_all(chosen, args, workdir, run_scenario) -> int:
+    import time
+
+    started = time.monotonic()
+    restarts = faults = violations = 0
+    for i in range(args.runs):
+        scenario = chosen[i % len(chosen)]
+        result = run_scenario(
+            scenario, seed=args.seed + i // len(chosen), root=workdir / f"run-{i + 1:02d}",
+            duration_s=args.duration,
+        )  # fmt: skip
+        print(f"{i + 1:>3} {result.line()}", flush=True)
+        for violation in result.violations:
+            print(f"      VIOLATION {violation}", flush=True)
+        for note in result.notes:
+            print(f"      note: {note}", flush=True)
+        restarts += result.restarts
+        faults += result.faults
+        violations += len(result.violations)
+    minutes = (time.monotonic() - started) / 60
+    print(f"seed: {args.seed}")
+    print(f"time: {minutes:.1f} min")
+    print(f"runs: {args.runs}")
+    print(f"restarts: {restarts}")
+    print(f"faults injected: {faults}")
+    print(f"violations: {violations}")
+    return 1 if violations else 0

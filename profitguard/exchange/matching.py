@@ -1,0 +1,419 @@
+"""The matching engine: orders checked against the filters, filled against the replay.
+
+Market orders (and limit orders that cross the book when placed) fill at once
+against the synthetic order book around the current price, level by level. Resting
+limit orders fill at their price when the replayed price path reaches it; a
+STOP_LOSS_LIMIT triggers when the path reaches its stop price and then works as a
+limit order. The path is the same piecewise-linear walk the ticker and the book
+follow, so an order fills at the moment (and in the order) the price met it.
+Matching is lazy: every request first advances the engine to the current time.
+Fees: ``FEE_RATE`` of each fill, charged in the asset received.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable
+
+from profitguard.exchange.api import ApiError
+from profitguard.exchange.book import synth_book
+from profitguard.exchange.faults import FaultPlan
+from profitguard.exchange.ledger import InsufficientBalance, Ledger, Order, q
+from profitguard.exchange.markets import MarketSpec
+
+FEE_RATE = 0.001  # Binance spot's base rate, maker and taker
+BOOK_DEPTH = 50
+ORDER_TYPES = ("MARKET", "LIMIT", "STOP_LOSS_LIMIT")
+TIME_IN_FORCE = ("GTC", "IOC", "FOK")
+_GRID_TOLERANCE = 1e-6  # of a step: what counts as "on the grid" for a float
+
+
+def insufficient_balance() -> ApiError:
+    return ApiError(400, -2010, "Account has insufficient balance for requested action.")
+
+
+def filter_failure(name: str) -> ApiError:
+    return ApiError(400, -1013, f"Filter failure: {name}")
+
+
+def _missing(name: str) -> ApiError:
+    return ApiError(
+        400, -1102, f"Mandatory parameter '{name}' was not sent, was empty/null, or malformed."
+    )
+
+
+def _number(params: dict[str, str], name: str, required: bool) -> float | None:
+    raw = params.get(name)
+    if raw is None or raw == "":
+        if required:
+            raise _missing(name)
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ApiError(400, -1100, f"Illegal characters found in parameter '{name}'.") from None
+    if not math.isfinite(value) or value <= 0:
+        raise _missing(name)
+    return value
+
+
+def on_grid(value: float, step: float) -> bool:
+    steps = value / step
+    return abs(steps - round(steps)) <= _GRID_TOLERANCE
+
+
+def floor_to_step(value: float, step: float) -> float:
+    return q(math.floor(value / step + _GRID_TOLERANCE) * step)
+
+
+def check_filters(spec: MarketSpec, *, qty: float, price: float | None, ref_price: float) -> None:
+    """PRICE_FILTER, LOT_SIZE and NOTIONAL as Binance applies them (-1013)."""
+    if price is not None and (price < spec.tick_size or not on_grid(price, spec.tick_size)):
+        raise filter_failure("PRICE_FILTER")
+    if qty < spec.step_size or qty > spec.max_qty or not on_grid(qty, spec.step_size):
+        raise filter_failure("LOT_SIZE")
+    if qty * (price if price is not None else ref_price) < spec.min_notional - 1e-12:
+        raise filter_failure("NOTIONAL")
+
+
+class MatchingEngine:
+    """Places, cancels and fills orders of one account (``ledger``) against ``feed``."""
+
+    def __init__(
+        self,
+        by_symbol: dict[str, MarketSpec],
+        feed,
+        ledger: Ledger,
+        clock: Callable[[], int],
+        faults: FaultPlan | None = None,
+        fee_rate: float = FEE_RATE,
+    ) -> None:
+        self.by_symbol = by_symbol
+        self.feed = feed
+        self.ledger = ledger
+        self.clock = clock
+        self.faults = faults or FaultPlan.none()
+        self.fee_rate = fee_rate
+        # order id -> (pieces, ms between pieces, time the price reached the order)
+        self._pieces: dict[int, list] = {}
+        self._blocked_until: dict[int, float] = {}
+
+    # -- prices ---------------------------------------------------------------------
+
+    def price(self, spec: MarketSpec, now: int) -> float:
+        price = self.feed.last_price(spec.pair, now)
+        return price if price is not None and price > 0 else spec.price_level
+
+    # -- placing --------------------------------------------------------------------
+
+    def place(self, params: dict[str, str], now: int) -> Order:
+        """A new order from Binance's ``POST /api/v3/order`` parameters (ApiError when
+        refused: nothing is booked then)."""
+        spec = self._spec(params)
+        side = params.get("side", "").upper()
+        if side not in ("BUY", "SELL"):
+            raise ApiError(400, -1117, "Invalid side.") if side else _missing("side")
+        kind = params.get("type", "").upper()
+        if kind not in ORDER_TYPES:
+            raise ApiError(400, -1116, "Invalid orderType.") if kind else _missing("type")
+        limited = kind != "MARKET"
+        tif = params.get("timeInForce", "GTC" if not limited else "").upper()
+        if limited and not tif:
+            raise _missing("timeInForce")
+        if limited and tif not in TIME_IN_FORCE:
+            raise ApiError(400, -1115, "Invalid timeInForce.")
+        price = _number(params, "price", required=limited) if limited else None
+        stop = _number(params, "stopPrice", required=kind == "STOP_LOSS_LIMIT")
+        with self.ledger.lock:
+            self.advance(now)
+            current = self.price(spec, now)
+            qty = _number(params, "quantity", required=False)
+            if qty is None:
+                quote_qty = _number(params, "quoteOrderQty", required=False)
+                if quote_qty is None or kind != "MARKET":
+                    raise _missing("quantity")
+                qty = floor_to_step(quote_qty / current, spec.step_size)
+            check_filters(spec, qty=qty, price=price, ref_price=current)
+            if stop is not None and not on_grid(stop, spec.tick_size):
+                raise filter_failure("PRICE_FILTER")
+            client_id = params.get("newClientOrderId") or ""
+            if client_id and any(
+                o.client_order_id == client_id and o.spec is spec and o.is_open
+                for o in self.ledger.orders.values()
+            ):
+                raise ApiError(400, -2010, "Duplicate order sent.")
+            reject = self.faults.fire("reject", f"POST /api/v3/order {spec.pair}")
+            if reject is not None:
+                raise (
+                    insufficient_balance()
+                    if reject.get("reason", "insufficient_balance") == "insufficient_balance"
+                    else filter_failure(reject.get("reason", "LOT_SIZE"))
+                )
+            if kind == "STOP_LOSS_LIMIT" and (
+                (side == "SELL" and current <= stop) or (side == "BUY" and current >= stop)
+            ):
+                raise ApiError(400, -2010, "Order would trigger immediately.")
+            order_id = self.ledger.new_order_id()
+            order = Order(
+                order_id=order_id,
+                client_order_id=client_id or f"pg-{order_id}",
+                spec=spec,
+                side=side,
+                type=kind,
+                time_in_force=tif or "GTC",
+                price=price or 0.0,
+                stop_price=stop or 0.0,
+                orig_qty=qty,
+                time=now,
+                update_time=now,
+                checked_ms=now,
+            )
+            self._lock_for(order, current)
+            self.ledger.orders[order_id] = order
+            order.snapshot(now)
+            partial = self.faults.fire("partial_fill", f"POST /api/v3/order {spec.pair}")
+            if partial is not None and kind != "MARKET":
+                self._pieces[order_id] = [
+                    max(2, int(partial.get("pieces", 3))),
+                    float(partial.get("interval_ms", 2000)),
+                    None,
+                ]
+            if kind != "STOP_LOSS_LIMIT":
+                self._take(order, current, now, limit=price)
+            return order
+
+    def _lock_for(self, order: Order, current: float) -> None:
+        spec = order.spec
+        try:
+            if order.side == "SELL":
+                self.ledger.lock_funds(order, spec.base, order.orig_qty)
+            elif order.type == "MARKET":
+                book = synth_book(spec, current, BOOK_DEPTH)
+                needed = self._book_cost(book.asks, order.orig_qty)
+                if self.ledger.free.get(spec.quote, 0.0) + 1e-12 < needed:
+                    raise InsufficientBalance(spec.quote)
+            else:
+                self.ledger.lock_funds(order, spec.quote, q(order.orig_qty * order.price))
+        except InsufficientBalance:
+            raise insufficient_balance() from None
+
+    @staticmethod
+    def _book_cost(levels, qty: float) -> float:
+        cost, left = 0.0, qty
+        for level_price, level_qty in levels:
+            take = min(left, level_qty)
+            cost += take * level_price
+            left -= take
+            if left <= 1e-12:
+                break
+        return cost
+
+    def _take(self, order: Order, current: float, now: int, limit: float | None) -> None:
+        """Fill what crosses the book now (taker); a limit order rests with the rest."""
+        book = synth_book(order.spec, current, BOOK_DEPTH)
+        levels = book.asks if order.side == "BUY" else book.bids
+        for level_price, level_qty in levels:
+            if order.remaining <= 0:
+                break
+            if limit is not None and (
+                level_price > limit if order.side == "BUY" else level_price < limit
+            ):
+                break
+            qty = min(order.remaining, level_qty)
+            self.ledger.apply_fill(
+                order, price=level_price, qty=qty, fee_rate=self.fee_rate, time=now, maker=False
+            )
+        if order.is_open and (order.type == "MARKET" or order.time_in_force in ("IOC", "FOK")):
+            self._close(order, "EXPIRED", now)
+
+    # -- cancelling -----------------------------------------------------------------
+
+    def find(self, params: dict[str, str]) -> Order:
+        """The order named by ``orderId`` or ``origClientOrderId`` (-2013 if none)."""
+        spec = self._spec(params)
+        raw_id = params.get("orderId")
+        client_id = params.get("origClientOrderId")
+        if not raw_id and not client_id:
+            raise ApiError(
+                400,
+                -1102,
+                "Param 'origClientOrderId' or 'orderId' must be sent, but both were empty/null!",
+            )
+        with self.ledger.lock:
+            if raw_id:
+                try:
+                    order = self.ledger.orders.get(int(raw_id))
+                except ValueError:
+                    raise ApiError(
+                        400, -1100, "Illegal characters found in parameter 'orderId'."
+                    ) from None
+            else:
+                matches = [
+                    o
+                    for o in self.ledger.orders.values()
+                    if o.client_order_id == client_id and o.spec is spec
+                ]
+                order = matches[-1] if matches else None
+            if order is None or order.spec is not spec:
+                raise ApiError(400, -2013, "Order does not exist.")
+            return order
+
+    def cancel(self, params: dict[str, str], now: int) -> Order:
+        with self.ledger.lock:
+            self.advance(now)
+            try:
+                order = self.find(params)
+            except ApiError as err:
+                if err.code == -2013:
+                    raise ApiError(400, -2011, "Unknown order sent.") from None
+                raise
+            if not order.is_open:
+                raise ApiError(400, -2011, "Unknown order sent.")
+            fault = self.faults.fire("fill_on_cancel", f"DELETE /api/v3/order {order.spec.pair}")
+            if fault is not None:
+                # the fill reached the matching engine before the cancel did
+                self._fill_rest(order, now)
+                raise ApiError(400, -2011, "Unknown order sent.")
+            self._close(order, "CANCELED", now)
+            return order
+
+    def _fill_rest(self, order: Order, now: int) -> None:
+        price = order.price if order.type != "MARKET" else self.price(order.spec, now)
+        if order.type == "STOP_LOSS_LIMIT" and not order.triggered:
+            order.triggered = True
+            price = order.stop_price
+        self.ledger.apply_fill(
+            order, price=price, qty=order.remaining, fee_rate=self.fee_rate, time=now, maker=True
+        )
+
+    def _close(self, order: Order, status: str, now: int) -> None:
+        self.ledger.release(order)
+        order.status = status
+        order.update_time = now
+        order.snapshot(now)
+        self._pieces.pop(order.order_id, None)
+
+    # -- matching resting orders ----------------------------------------------------
+
+    def advance(self, now: int) -> None:
+        """Walk every open order along the price path up to ``now``."""
+        with self.ledger.lock:
+            for order in [o for o in self.ledger.orders.values() if o.is_open]:
+                if order.checked_ms < now:
+                    self._walk(order, now)
+                    order.checked_ms = now
+
+    def _walk(self, order: Order, now: int) -> None:
+        points = self.feed.path_points(order.spec.pair, order.checked_ms, now)
+        pieces = self._pieces.get(order.order_id)
+        if pieces is not None and pieces[2] is not None:
+            self._fill_pieces(order, now)
+            return
+        for (ta, pa), (tb, pb) in itertools.pairwise(points):
+            if not order.is_open:
+                return
+            if order.type == "STOP_LOSS_LIMIT" and not order.triggered:
+                crossed = self._crossing(
+                    ta, pa, tb, pb, order.stop_price, falling=order.side == "SELL"
+                )
+                if crossed is None:
+                    continue
+                self._trigger(order, crossed, now)
+                if (
+                    not order.is_open
+                    or self._pieces.get(order.order_id, [0, 0, None])[2] is not None
+                ):
+                    break
+                continue
+            blocked = self._blocked_until.get(order.order_id)
+            if blocked is not None:
+                if tb <= blocked:
+                    continue
+                ta, pa = blocked, pa + (pb - pa) * (blocked - ta) / (tb - ta) if tb > ta else pb
+            crossed = self._crossing(ta, pa, tb, pb, order.price, falling=order.side == "BUY")
+            if crossed is not None:
+                self._reached(order, crossed, order.price, now, maker=True)
+                break
+        if pieces is not None and pieces[2] is not None:
+            self._fill_pieces(order, now)
+
+    @staticmethod
+    def _crossing(ta, pa, tb, pb, level: float, *, falling: bool) -> float | None:
+        """When the segment (ta, pa) -> (tb, pb) reaches ``level`` from above
+        (``falling``) or from below, or None."""
+        if falling:
+            if pa <= level:
+                return ta
+            if pb > level:
+                return None
+        else:
+            if pa >= level:
+                return ta
+            if pb < level:
+                return None
+        return ta + (tb - ta) * (level - pa) / (pb - pa)
+
+    def _trigger(self, order: Order, at: float, now: int) -> None:
+        t = int(at)
+        order.triggered = True
+        order.update_time = t
+        price = order.stop_price
+        gap = self.faults.fire("price_gap", f"stop {order.spec.pair}")
+        if gap is not None:
+            ratio = float(gap.get("gap", 0.03))
+            price = price * (1 - ratio) if order.side == "SELL" else price * (1 + ratio)
+        executable = price >= order.price if order.side == "SELL" else price <= order.price
+        order.snapshot(t)
+        if executable:
+            self._reached(order, t, price, now, maker=False)
+        else:
+            # the market went through the limit: nothing fills until it comes back
+            self._blocked_until[order.order_id] = t + float(gap.get("hold_ms", 5000))
+
+    def _reached(self, order: Order, at: float, price: float, now: int, *, maker: bool) -> None:
+        t = int(at)
+        pieces = self._pieces.get(order.order_id)
+        if pieces is None:
+            self.ledger.apply_fill(
+                order, price=price, qty=order.remaining, fee_rate=self.fee_rate, time=t, maker=maker
+            )
+            return
+        pieces[2] = (t, price, maker)
+        self._fill_pieces(order, now)
+
+    def _fill_pieces(self, order: Order, now: int) -> None:
+        """A partly filled order: one more piece every ``interval_ms`` after the price
+        reached it, each an equal share of the original amount, the last the rest."""
+        count, interval, (start, price, maker) = self._pieces[order.order_id]
+        piece = floor_to_step(order.orig_qty / count, order.spec.step_size)
+        done = len(order.fills)
+        while order.is_open and start + done * interval <= now:
+            last = done >= count - 1 or piece <= 0 or order.remaining - piece < order.spec.step_size
+            qty = order.remaining if last else piece
+            self.ledger.apply_fill(
+                order,
+                price=price,
+                qty=qty,
+                fee_rate=self.fee_rate,
+                time=int(start + done * interval),
+                maker=maker,
+            )
+            done += 1
+        if not order.is_open:
+            self._pieces.pop(order.order_id, None)
+
+    def _piece_start(self, order: Order):
+        pieces = self._pieces.get(order.order_id)
+        return None if pieces is None else pieces[2]
+
+    # -- helpers --------------------------------------------------------------------
+
+    def _spec(self, params: dict[str, str]) -> MarketSpec:
+        symbol = params.get("symbol")
+        if not symbol:
+            raise _missing("symbol")
+        spec = self.by_symbol.get(symbol)
+        if spec is None:
+            raise ApiError(400, -1121, "Invalid symbol.")
+        return spec

@@ -1,0 +1,162 @@
+"""`freqtrade trade` with dry_run false: real orders on the offline exchange's ledger.
+
+The exchange replays a scripted path (one 1m candle a second); the bot signs its
+requests with the config's key; every order and fill is read back from the
+exchange's ledger and joined with the bot's own order records for the tags.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from profitguard.chaos.records import db_orders, db_trades, fetch_ledger, tagged_ledger_orders
+from profitguard.exchange.private import Credentials
+from tests.exchange_fixtures import ReplayOptions, scripted_source
+
+REPO = Path(__file__).resolve().parents[2]
+SAMPLE = REPO / "user_data" / "strategies" / "ProfitGuardSample.py"
+ALWAYS_IN = Path(__file__).parent / "strategies" / "AlwaysIn.py"
+KEY, SECRET = "live-test-key", "live-test-secret-never-logged"
+
+pytestmark = pytest.mark.slow
+
+
+def zigzag(start: float, steps: int, up: float = 0.3, down: float = 0.15) -> list[float]:
+    """A rising path with pullbacks (RSI about 67: the sample's breakout entry fires)."""
+    path = [start]
+    for i in range(steps):
+        path.append(round(path[-1] + (up if i % 2 == 0 else -down), 4))
+    return path
+
+
+def ramp(a: float, b: float, n: int) -> list[float]:
+    return list(np.linspace(a, b, n + 1)[1:])
+
+
+def live_run(offline_exchange, freqtrade_workspace, *, path, history, strategy, **config):
+    replay = ReplayOptions(
+        seconds_per_candle=1.0,
+        timeframe="1m",
+        sources={"RST/USDT": scripted_source(path, "1m", history=history)},
+    )
+    exchange = offline_exchange(
+        replay=replay, credentials=Credentials(KEY, SECRET), balances={"USDT": 10_000.0}
+    )
+    ws = freqtrade_workspace(
+        exchange,
+        pairs=["RST/USDT"],
+        strategies=[strategy],
+        timeframe="1m",
+        max_open_trades=1,
+        dry_run=False,
+        key=KEY,
+        secret=SECRET,
+        dry_run_wallet=10_000,
+        internals={"process_throttle_secs": 1},
+        **config,
+    )
+    return exchange, ws
+
+
+def tagged(exchange, ws) -> list[dict]:
+    return tagged_ledger_orders(fetch_ledger(exchange.url), db_orders(ws.db_path))
+
+
+def test_live_sample_when_price_rises_then_tp1_to_tp3_are_exchange_orders(
+    offline_exchange, freqtrade_workspace
+):
+    exchange, ws = live_run(
+        offline_exchange,
+        freqtrade_workspace,
+        path=zigzag(100.0, 420),
+        history=300,
+        strategy=SAMPLE,
+        stake_amount="unlimited",
+    )
+
+    def first_trade_done() -> bool:
+        filled = [o for o in tagged(exchange, ws) if o["status"] == "FILLED"]
+        return {"tp1", "tp2", "tp3"} <= {o["tag"] for o in filled if o["trade_id"] == 1}
+
+    run = ws.run_until("trade", "--strategy", "ProfitGuardSample", until=first_trade_done,
+                       timeout=180)  # fmt: skip
+    assert first_trade_done(), run.stdout[-4000:]
+    assert "Traceback" not in run.running
+    assert SECRET not in run.stdout  # neither Freqtrade nor ccxt logged it
+
+    orders = [o for o in tagged(exchange, ws) if o["trade_id"] == 1]
+    entry = orders[0]
+    assert (entry["side"], entry["type"], entry["status"]) == ("buy", "MARKET", "FILLED")
+    exits = [o for o in orders if o["side"] == "sell" and o["status"] == "FILLED"]
+    assert [o["tag"] for o in exits] == ["tp1", "tp2", "tp3"]
+    assert all(o["client_order_id"] for o in exits)  # the id ccxt sent with each order
+    bought = sum(f["amount"] - f["fee"] for f in entry["fills"])  # the fee is taken in RST
+    sold = [sum(f["amount"] for f in o["fills"]) for o in exits]
+    assert sum(sold) <= bought + 1e-9
+    assert sold[0] == pytest.approx(bought / 2, abs=0.002)  # 50%, rounded to the lot step
+    assert sold[1] == pytest.approx(bought / 4, abs=0.002)
+    assert bought - sum(sold) < 0.001  # what is left is dust below one lot step
+    trade = db_trades(ws.db_path)[0]
+    assert not trade["is_open"] and trade["exit_reason"] == "tp3"
+
+
+# Entry near 100 with a 2% stop (1R ~ 2): past TP1 (~104) the ladder holds 1R (~102),
+# then the price falls through it and the stop resting on the exchange fills.
+STOP_PATH = [100.0] * 141 + ramp(100.0, 105.0, 25) + [105.0] * 20 + ramp(105.0, 99.0, 20)
+STOP_PATH += [99.0] * 60
+
+
+@pytest.mark.parametrize("on_exchange", [True, False])
+def test_live_when_price_turns_after_tp1_then_stop_exits_the_rest(
+    offline_exchange, freqtrade_workspace, on_exchange
+):
+    exchange, ws = live_run(
+        offline_exchange,
+        freqtrade_workspace,
+        path=STOP_PATH,
+        history=120,
+        strategy=ALWAYS_IN,
+        stake_amount=1000,
+        order_types={
+            "entry": "market",
+            "exit": "market",
+            "emergency_exit": "market",
+            "force_entry": "market",
+            "force_exit": "market",
+            "stoploss": "limit",
+            "stoploss_on_exchange": on_exchange,
+            "stoploss_on_exchange_interval": 2,
+        },
+    )
+
+    def first_trade_closed() -> bool:
+        trades = db_trades(ws.db_path)
+        return bool(trades) and not trades[0]["is_open"]
+
+    run = ws.run_until("trade", "--strategy", "AlwaysIn", until=first_trade_closed, timeout=200)
+    assert first_trade_closed(), run.stdout[-4000:]
+    assert "Traceback" not in run.running
+
+    orders = [o for o in tagged(exchange, ws) if o["trade_id"] == 1]
+    entry_price = orders[0]["fills"][0]["price"]
+    risk = entry_price * 0.02
+    filled_exits = [o for o in orders if o["side"] == "sell" and o["status"] == "FILLED"]
+    assert filled_exits[0]["tag"] == "tp1"
+    last = filled_exits[-1]
+    exit_price = last["fills"][-1]["price"]
+    assert len(filled_exits) == 2
+    stops = [o for o in orders if o["type"] == "STOP_LOSS_LIMIT"]
+    if on_exchange:
+        # the stop rested on the exchange, was moved up (never down) and filled there
+        assert last["type"] == "STOP_LOSS_LIMIT" and last["tag"] == "stoploss"
+        prices = [o["stop_price"] for o in stops]
+        assert prices == sorted(prices) and prices[0] < entry_price < prices[-1]
+        assert last["stop_price"] >= entry_price + 0.9 * risk
+    else:
+        assert stops == []
+        # the bot saw the stop hit and sent the exit itself (order_types.stoploss: limit)
+        assert last["type"] == "LIMIT" and last["tag"] in ("stop_loss", "trailing_stop_loss")
+    assert exit_price >= entry_price + 0.8 * risk  # the 1R stop, not breakeven
