@@ -3,7 +3,7 @@
 `python benchmarks/freqtrade_probe.py OUT.json <freqtrade args...>` runs Freqtrade as
 `python -m freqtrade` would, timing every `Backtesting.backtest` call (the loop
 where strategy callbacks run: data loading and indicators excluded) and the peak
-resident memory of the process.
+resident memory and CPU time of the process.
 
 Benchmark-only switches (environment variables, this process only):
 
@@ -102,6 +102,7 @@ if __name__ == "__main__":
                     "loops_s": loops,
                     "loops_cpu_s": loops_cpu,
                     "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                    "process_cpu_s": time.process_time(),  # the whole run, start-up included
                     "trade_copies": copies if _trade_copy == "time" else None,
                 },
                 fh,
