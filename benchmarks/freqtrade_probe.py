@@ -3,32 +3,85 @@
 `python benchmarks/freqtrade_probe.py OUT.json <freqtrade args...>` runs Freqtrade as
 `python -m freqtrade` would, timing every `Backtesting.backtest` call (the loop
 where strategy callbacks run: data loading and indicators excluded) and the peak
-resident memory of the process.
+resident memory and CPU time of the process.
+
+Benchmark-only switches (environment variables, this process only):
+
+- `PROFITGUARD_BENCH_TRADE_COPY=skip`: Freqtrade's `strategy_safe_wrapper` hands a
+  strategy's own hooks a deep copy of the trade; this skips that copy (every hook
+  gets the trade itself), to measure what the copy costs;
+- `PROFITGUARD_BENCH_TRADE_COPY=time`: keep the copy and time it (calls and CPU
+  seconds in the JSON);
+- `PROFITGUARD_BENCH_PROFILE=PATH`: cProfile the backtest loops into PATH (pstats).
 """
 
 import json
+import os
 import resource
 import runpy
 import sys
 import time
 
 from freqtrade.optimize import backtesting
+from freqtrade.strategy import strategy_wrapper
 
 loops: list[float] = []  # wall seconds of each backtest loop
 loops_cpu: list[float] = []  # CPU seconds of the same (steadier on a busy machine)
+copies = {"calls": 0, "cpu_s": 0.0}
 _backtest = backtesting.Backtesting.backtest
+_profile_path = os.environ.get("PROFITGUARD_BENCH_PROFILE")
+_profiler = None
+if _profile_path:
+    import cProfile
+
+    _profiler = cProfile.Profile()
 
 
 def _timed(self, *args, **kwargs):
     start, start_cpu = time.perf_counter(), time.process_time()
+    if _profiler is not None:
+        _profiler.enable()
     try:
         return _backtest(self, *args, **kwargs)
     finally:
+        if _profiler is not None:
+            _profiler.disable()
         loops.append(time.perf_counter() - start)
         loops_cpu.append(time.process_time() - start_cpu)
 
 
 backtesting.Backtesting.backtest = _timed
+
+# `strategy_safe_wrapper` calls its module's `deepcopy` only to copy `trade` for a
+# strategy's own (overridden) hooks: rebinding that name reaches exactly that copy.
+_trade_copy = os.environ.get("PROFITGUARD_BENCH_TRADE_COPY", "")
+if _trade_copy == "skip":
+    strategy_wrapper.deepcopy = lambda trade: trade
+elif _trade_copy == "time":
+    _deepcopy = strategy_wrapper.deepcopy
+    _clock = time.thread_time_ns  # CPU time: waiting for the shared CPU is not counted
+
+    def _reading_ns(samples: int = 2001) -> int:
+        """What the clock reads around nothing (its own cost), the median."""
+        readings = []
+        for _ in range(samples):
+            t0 = _clock()
+            readings.append(_clock() - t0)
+        return sorted(readings)[samples // 2]
+
+    _reading = _reading_ns()
+
+    def _timed_copy(trade):
+        start = _clock()
+        try:
+            return _deepcopy(trade)
+        finally:
+            copies["cpu_s"] += (_clock() - start - _reading) / 1e9
+            copies["calls"] += 1
+
+    strategy_wrapper.deepcopy = _timed_copy
+elif _trade_copy:
+    raise SystemExit(f"PROFITGUARD_BENCH_TRADE_COPY must be 'skip' or 'time', was {_trade_copy!r}")
 
 if __name__ == "__main__":
     out, args = sys.argv[1], sys.argv[2:]
@@ -40,6 +93,8 @@ if __name__ == "__main__":
         # Freqtrade ends with sys.exit(None) on success
         code = 0 if exc.code is None else exc.code if isinstance(exc.code, int) else 1
     finally:
+        if _profiler is not None:
+            _profiler.dump_stats(_profile_path)
         with open(out, "w") as fh:
             json.dump(
                 {
@@ -47,6 +102,8 @@ if __name__ == "__main__":
                     "loops_s": loops,
                     "loops_cpu_s": loops_cpu,
                     "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                    "process_cpu_s": time.process_time(),  # the whole run, start-up included
+                    "trade_copies": copies if _trade_copy == "time" else None,
                 },
                 fh,
             )
