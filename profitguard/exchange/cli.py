@@ -188,7 +188,8 @@ def build_exchange_api(args: argparse.Namespace, config: dict):
         raise UsageError(f"--datadir: no such directory: {datadir}")
     pairs = ftc.whitelist_pairs(config)
     replay = replay_options(args, datadir, pairs)
-    api = build_api(datadir=datadir, pairs=pairs, replay=replay)
+    # no data directory yet: scripted replays and placeholder markets still work
+    api = build_api(datadir=datadir if datadir.is_dir() else None, pairs=pairs, replay=replay)
     if not api.markets:
         raise UsageError(
             f"nothing to serve: no pairs in the config's whitelist and no OHLCV files in "
