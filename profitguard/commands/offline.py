@@ -14,7 +14,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -127,15 +126,9 @@ def run(args: argparse.Namespace) -> int:
     return run_offline(parse_command(args.argv), args)
 
 
-def run_offline(
-    command: Command,
-    feed_args: argparse.Namespace,
-    *,
-    after: Callable[[object], None] | None = None,
-) -> int:
+def run_offline(command: Command, feed_args: argparse.Namespace) -> int:
     """Serve what ``command`` needs on a free port, run it, stop the exchange; the
-    command's exit status (130 when interrupted). ``after(exchange)`` runs once the
-    command has ended, before the exchange stops."""
+    command's exit status (130 when interrupted)."""
     from profitguard.cli import UsageError
     from profitguard.exchange import freqtrade_config as ftc
     from profitguard.exchange.cli import build_exchange_api
@@ -171,8 +164,6 @@ def run_offline(
                 flush=True,
             )
             status = _run_command(argv, offline_env())
-            if after is not None:
-                after(server)
             unserved = api.stats()["unserved"]
             if unserved:
                 print(
