@@ -14,7 +14,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,7 +39,10 @@ def register(subparsers) -> None:
     add_feed_arguments(parser)
     parser.add_argument("-v", "--verbose", action="store_true", help="log every request")
     parser.add_argument(
-        "command", nargs=argparse.REMAINDER, help="after --: the command, e.g. freqtrade trade ..."
+        "argv",
+        metavar="COMMAND",
+        nargs=argparse.REMAINDER,
+        help="after --: the command, e.g. freqtrade trade ...",
     )
     parser.set_defaults(func=run)
 
@@ -121,18 +123,12 @@ def run(args: argparse.Namespace) -> int:
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(asctime)s %(name)s %(levelname)s: %(message)s",
     )
-    return run_offline(parse_command(args.command), args)
+    return run_offline(parse_command(args.argv), args)
 
 
-def run_offline(
-    command: Command,
-    feed_args: argparse.Namespace,
-    *,
-    after: Callable[[object], None] | None = None,
-) -> int:
+def run_offline(command: Command, feed_args: argparse.Namespace) -> int:
     """Serve what ``command`` needs on a free port, run it, stop the exchange; the
-    command's exit status (130 when interrupted). ``after(exchange)`` runs once the
-    command has ended, before the exchange stops."""
+    command's exit status (130 when interrupted)."""
     from profitguard.cli import UsageError
     from profitguard.exchange import freqtrade_config as ftc
     from profitguard.exchange.cli import build_exchange_api
@@ -147,15 +143,12 @@ def run_offline(
         )
     userdir = command.userdir or config.get("user_data_dir") or "user_data"
     datadir = Path(command.datadir) if command.datadir else ftc.config_datadir(config, userdir)
-    feed = argparse.Namespace(**{**vars(feed_args), "datadir": datadir})
-    try:
-        api, _ = build_exchange_api(feed, config)
-    except UsageError as exc:
-        if not datadir.is_dir():
-            raise UsageError(
-                f"no market data in {datadir}: `profitguard data generate` writes some"
-            ) from None
-        raise exc
+    if not datadir.is_dir() and feed_args.script is None:
+        raise UsageError(f"no market data in {datadir}: `profitguard data generate` writes some")
+    feed = argparse.Namespace(**{**vars(feed_args), "datadir": None})
+    if datadir.is_dir():
+        feed.datadir = datadir
+    api, _ = build_exchange_api(feed, config)
     server = ExchangeServer(api, "127.0.0.1", 0).start()
     try:
         with tempfile.TemporaryDirectory(prefix="profitguard-offline-") as tmp:
@@ -171,8 +164,6 @@ def run_offline(
                 flush=True,
             )
             status = _run_command(argv, offline_env())
-            if after is not None:
-                after(server)
             unserved = api.stats()["unserved"]
             if unserved:
                 print(
@@ -185,27 +176,28 @@ def run_offline(
 
 
 def _run_command(argv: list[str], env: dict[str, str]) -> int:
-    """Run ``argv`` to its end; SIGTERM is passed on, Ctrl-C waits for it to stop."""
+    """Run ``argv`` to its end; Ctrl-C (SIGINT) and SIGTERM are passed on to it, and
+    it gets ``STOP_GRACE_S`` seconds to stop before it is killed."""
     from profitguard.cli import UsageError
 
     try:
-        proc = subprocess.Popen(argv, env=env)
+        # its own process group: a Ctrl-C reaches it once, passed on from here
+        proc = subprocess.Popen(argv, env=env, process_group=0)
     except OSError as exc:
         raise UsageError(f"cannot run {argv[0]!r}: {exc.strerror}") from None
     previous = signal.getsignal(signal.SIGTERM)
     signal.signal(signal.SIGTERM, lambda *_: proc.send_signal(signal.SIGTERM))
     try:
-        while True:
+        try:
+            return proc.wait()
+        except KeyboardInterrupt:
+            proc.send_signal(signal.SIGINT)
             try:
-                return proc.wait()
-            except KeyboardInterrupt:
-                # the terminal sent SIGINT to the command too; give it time to stop
-                try:
-                    proc.wait(STOP_GRACE_S)
-                except (subprocess.TimeoutExpired, KeyboardInterrupt):
-                    proc.kill()
-                    proc.wait()
-                return proc.returncode if proc.returncode > 0 else 130
+                proc.wait(STOP_GRACE_S)
+            except (subprocess.TimeoutExpired, KeyboardInterrupt):
+                proc.kill()
+                proc.wait()
+            return proc.returncode if proc.returncode > 0 else 130
     finally:
         signal.signal(signal.SIGTERM, previous)
         if proc.poll() is None:  # pragma: no cover - an error above

@@ -216,8 +216,9 @@ def build_exchange_api(args: argparse.Namespace, config: dict):
     from profitguard.exchange.private import account_from_config
 
     credentials, balances = account_from_config(config)
+    # no data directory yet: scripted replays and placeholder markets still work
     api = build_api(
-        datadir=datadir,
+        datadir=datadir if datadir.is_dir() else None,
         pairs=pairs,
         replay=replay,
         credentials=credentials,

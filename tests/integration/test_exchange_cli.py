@@ -216,27 +216,22 @@ def test_data_generate_when_bad_arguments_then_usage_error(tmp_path, args, messa
     assert message in result.stderr
 
 
-def test_data_generate_when_files_exist_then_refused_without_force(tmp_path):
-    def generate(*extra: str) -> subprocess.CompletedProcess:
-        args = ("--datadir", str(tmp_path), "--pairs", "BTC/USDT", "--days", "1",
-                "--timeframes", "5m", *extra)  # fmt: skip
-        return subprocess.run(
-            profitguard("data", "generate", *args),
-            capture_output=True,
-            text=True,
-            timeout=120,
-            cwd=tmp_path,
-        )
+def test_data_generate_when_files_exist_then_refused_without_force(tmp_path, capsys):
+    from profitguard.cli import main
 
-    assert generate().returncode == 0
+    def generate(*extra: str) -> int:
+        return main(["data", "generate", "--datadir", str(tmp_path), "--pairs", "BTC/USDT",
+                     "--days", "0.05", "--timeframes", "5m", *extra])  # fmt: skip
+
+    assert generate() == 0
     written = (tmp_path / "BTC_USDT-5m.feather").stat().st_mtime_ns
+    capsys.readouterr()
 
-    refused = generate("--seed", "7")
-    assert refused.returncode == 2
-    assert "would overwrite 1 file(s)" in refused.stderr
-    assert "BTC_USDT-5m.feather): pass --force to replace them" in refused.stderr
+    assert generate("--seed", "7") == 2
+    err = capsys.readouterr().err
+    assert "would overwrite 1 file(s)" in err
+    assert "BTC_USDT-5m.feather): pass --force to replace them" in err
     assert (tmp_path / "BTC_USDT-5m.feather").stat().st_mtime_ns == written
 
-    forced = generate("--seed", "7", "--force")
-    assert forced.returncode == 0, forced.stderr
-    assert "replacing 1 existing file(s)" in forced.stdout
+    assert generate("--seed", "7", "--force") == 0
+    assert "replacing 1 existing file(s)" in capsys.readouterr().out

@@ -1,5 +1,7 @@
 """What a new user meets in the first hour, run with the real freqtrade."""
 
+from pathlib import Path
+
 import pytest
 
 from profitguard.exchange import generate as gen
@@ -102,3 +104,60 @@ def test_backtest_when_the_gate_refuses_then_its_summary_says_how_freqtrade_coun
     assert "Rejected Entry signals" in result.stdout
     summary = result.stdout[result.stdout.index("profitguard risk gate (ProfitGuardSample") :]
     assert "not in\n  Freqtrade's 'Rejected Entry signals'" in summary
+
+
+def test_readme_dry_run_when_started_then_a_ladder_moves_and_tp1_fills_within_minutes(tmp_path):
+    """The README's dry-run section as a user runs it: one command, then Ctrl-C."""
+    import shutil
+    import signal
+    import sqlite3
+    import subprocess
+    import sys
+    import time
+
+    repo = SAMPLE_STRATEGIES.parents[1]
+    shutil.copytree(repo / "user_data", tmp_path / "user_data", ignore=_generated)
+    freqtrade = str(Path(sys.executable).with_name("freqtrade"))
+    entry = "import sys; from profitguard.cli import main; sys.exit(main())"
+    argv = [
+        sys.executable, "-c", entry, "offline", "--mode", "replay", "--replay-timeframe", "1m",
+        "--speed", "5", "--script", "user_data/replay/quick.json", "--",
+        freqtrade, "trade", "--config", "user_data/config.json",
+        "--config", "user_data/config-dry-run.json", "--strategy", "ProfitGuardQuickSample",
+    ]  # fmt: skip
+    db = tmp_path / "tradesv3.dryrun.sqlite"
+
+    def tp1_filled() -> bool:
+        if not db.exists():
+            return False
+        try:
+            with sqlite3.connect(db, timeout=5) as conn:
+                query = (
+                    "SELECT count(*) FROM orders WHERE ft_order_tag = 'tp1' AND status = 'closed'"
+                )
+                return conn.execute(query).fetchone()[0] > 0
+        except sqlite3.OperationalError:  # tables not created yet
+            return False
+
+    log = tmp_path / "run.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen(argv, cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + 300  # the README promises under five minutes
+            while time.monotonic() < deadline and proc.poll() is None and not tp1_filled():
+                time.sleep(2)
+        finally:
+            proc.send_signal(signal.SIGINT)  # Ctrl-C: the command and the exchange stop
+            status = proc.wait(60)
+    output = log.read_text()
+
+    assert tp1_filled(), output[-4000:]
+    assert "stop moved to breakeven or better" in output  # the ladder moved
+    assert "take-profit tp1 filled" in output
+    assert "entry refused" not in output
+    assert status != 0 or "profitguard offline" in output  # stopped, not crashed
+
+
+def _generated(directory: str, names: list[str]) -> list[str]:
+    """Leave out what runs write into user_data (data, results, logs, databases)."""
+    return [n for n in names if n in ("data", "backtest_results", "hyperopt_results", "logs")]
