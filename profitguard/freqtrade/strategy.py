@@ -47,6 +47,7 @@ from profitguard.engine import (
 from profitguard.freqtrade import ledger, notify
 from profitguard.freqtrade.gate import KILL_TAG, RiskGate
 from profitguard.freqtrade.plotting import TradeSpan, ladder_columns
+from profitguard.freqtrade.prices import price_tick, snap_candles
 from profitguard.freqtrade.settings import ProfitGuardSettings, load_settings
 from profitguard.freqtrade.trades import (
     STATE_KEY,
@@ -294,13 +295,26 @@ class ProfitGuardStrategy(IStrategy):
 
         Backtesting (each hyperopt epoch too) calls it before the run's first candle,
         so the run starts afresh: no state of the previous run, the ladders asked for
-        again (`exit_config_key`), the ledger of initial stops emptied. The time going
+        again (`exit_config_key`), the ledger of initial stops emptied. The candles'
+        float noise is snapped onto the price tick there, so that the backtester
+        fills each exit on the candle the engine decided it (`prices`). The time going
         backwards would catch most new runs, but not one that starts within two
         candles of where the last run's final callback was. Dry-run and live call it
         on every candle and have no runs: their state carries on."""
         if not self._pg_persist:
             self._pg_clock = None  # the next callback starts the run afresh (`_pg_tick`)
-        return super().ft_advise_signals(dataframe, metadata)
+        dataframe = super().ft_advise_signals(dataframe, metadata)
+        if self.config.get("runmode") in (RunMode.BACKTEST, RunMode.HYPEROPT):
+            # the backtester fills exits against these candles: prices on the tick, so
+            # an exit priced at the open or the low fills there (`prices`)
+            dataframe = snap_candles(dataframe, self._pg_price_tick(metadata["pair"]))
+        return dataframe
+
+    def _pg_price_tick(self, pair: str) -> float | None:
+        exchange = getattr(self.dp, "_exchange", None)
+        if exchange is None:
+            return None
+        return price_tick(exchange.get_precision_price(pair), exchange.precision_mode_price)
 
     # ------------------------------------------------- the risk gate (§4)
 
