@@ -287,6 +287,7 @@ class ProfitGuardStrategy(IStrategy):
             # the backtester calls before, with the order covering all of it.
             if not trade.is_open or (not self._pg_persist and order.safe_filled >= trade.amount):
                 self._pg_memos.pop(trade.id, None)
+                self._pg_forget_failures(trade.id)
         except Exception as exc:
             self._pg_failed("order_filled", trade, exc, order=getattr(order, "order_id", None))
 
@@ -462,6 +463,7 @@ class ProfitGuardStrategy(IStrategy):
             self._pg_memos.clear()
             self._pg_frames.clear()
             if not self._pg_persist:  # backtesting: per-run state of the gate and ledger
+                self._pg_failures.clear()  # trade ids start again with each run
                 self._pg_gate.start_run()
                 ledger.start_run()
             key = self.exit_config_key()
@@ -610,23 +612,39 @@ class ProfitGuardStrategy(IStrategy):
             log.critical("profitguard %s failed for %s; entry refused", hook, pair, exc_info=True)
 
     def _pg_failed(self, hook: str, trade: Any, exc: Exception, **inputs: Any) -> None:
-        """Log a callback failure once per trade, hook and error."""
-        key = (hook, getattr(trade, "id", None), type(exc), str(exc))
+        """Log a callback failure, and send it (dry-run and live), once per trade (or
+        pair), hook and cause. The key holds no message text, so a message with a
+        changing figure is one key; a trade's keys are forgotten when it closes."""
+        trade_id = getattr(trade, "id", None)
+        key = (trade_id if trade is not None else inputs.get("pair"), hook, type(exc))
         if key in self._pg_failures:
             return
         self._pg_failures.add(key)
         described = ", ".join(f"{k}={v!r}" for k, v in inputs.items())
+        outcome = "the stop is left where it is" if hook == "custom_stoploss" else "no order placed"
         log.error(
             "profitguard %s failed for trade %s (%s): %s: %s [%s]; %s",
             hook,
-            getattr(trade, "id", None),
+            trade_id,
             getattr(trade, "pair", None),
             type(exc).__name__,
             exc,
             described,
-            "the stop is left where it is" if hook == "custom_stoploss" else "no order placed",
+            outcome,
             exc_info=exc,
         )
+        if self._pg_notify:
+            try:
+                self.dp.send_msg(
+                    f"profitguard {hook} failed for trade {trade_id} "
+                    f"({getattr(trade, 'pair', inputs.get('pair'))}): {type(exc).__name__}: "
+                    f"{exc}; {outcome}"
+                )
+            except Exception:  # a failing message must not hide the failure
+                log.exception("profitguard: sending the failure of %s failed", hook)
+
+    def _pg_forget_failures(self, trade_id: int) -> None:
+        self._pg_failures = {k for k in self._pg_failures if k[0] != trade_id}
 
 
 def trade_spans(strategy: IStrategy, pair: str, runmode: RunMode) -> list[TradeSpan]:
