@@ -48,9 +48,10 @@ from profitguard.freqtrade import ledger, notify
 from profitguard.freqtrade.gate import KILL_TAG, RiskGate
 from profitguard.freqtrade.plotting import TradeSpan, ladder_columns
 from profitguard.freqtrade.prices import price_tick, snap_candles
-from profitguard.freqtrade.settings import ProfitGuardSettings, load_settings
+from profitguard.freqtrade.settings import SECTION, ProfitGuardSettings, load_settings
 from profitguard.freqtrade.trades import (
     STATE_KEY,
+    CorruptTradeState,
     TradeMemo,
     amount_step,
     exit_minimum,
@@ -114,7 +115,8 @@ class ProfitGuardStrategy(IStrategy):
         Called when an entry fills (and by position sizing, before it). When not
         overridden: `initial_stop.atr_multiple` ATRs from the entry if `dataframe`
         has the `initial_stop.atr_column` column (its last row), else
-        `initial_stop.pct` (a ratio) of the entry.
+        `initial_stop.pct` (a ratio) of the entry. When the settings name the ATR
+        column or multiple, a missing value is an error (the entry is refused).
 
         :param pair: the pair, e.g. "BTC/USDT"
         :param side: "long" or "short"
@@ -129,6 +131,12 @@ class ProfitGuardStrategy(IStrategy):
         atr = last_positive(dataframe, settings.atr_column)
         if atr is not None:
             return entry_rate - sign * settings.atr_multiple * atr
+        if self.profitguard_settings.atr_initial_stop:  # asked for: never the pct instead
+            raise ValueError(
+                f"'{SECTION}.initial_stop.atr_column' {settings.atr_column!r} has no value "
+                f"> 0 on the last candle of {pair} "
+                f"({_last_value(dataframe, settings.atr_column)!r}): no ATR stop to place"
+            )
         return entry_rate * (1.0 - sign * settings.pct)
 
     def exit_config(self) -> ProtectionConfig:
@@ -420,6 +428,7 @@ class ProfitGuardStrategy(IStrategy):
         trades) and dry-run/live (open trades, for FreqUI). Backtesting and hyperopt
         skip them. A failure to draw is logged and never affects trading."""
         dataframe = super().advise_indicators(dataframe, metadata)
+        self._pg_check_columns(dataframe, metadata.get("pair"))
         runmode = self.config.get("runmode")
         if runmode not in (RunMode.PLOT, RunMode.DRY_RUN, RunMode.LIVE, RunMode.WEBSERVER):
             return dataframe
@@ -439,6 +448,26 @@ class ProfitGuardStrategy(IStrategy):
             return dataframe
 
     # -------------------------------------------------------------- helpers
+
+    def _pg_check_columns(self, dataframe: DataFrame, pair: str | None) -> None:
+        """The ATR column the settings ask for must be in the analyzed frame: an error
+        here stops the bot (and a backtest) instead of a silent 2% stop or a trailing
+        stop that never moves."""
+        column = self.profitguard_settings.initial_stop.atr_column
+        if column in dataframe.columns:
+            return
+        users = []
+        if self.profitguard_settings.atr_initial_stop:
+            users.append("the initial stop")
+        if self._pg_exits.trail_atr_multiple is not None:
+            users.append(f"'{SECTION}.exits.trail_atr_multiple'")
+        if users:
+            raise OperationalException(
+                f"profitguard: '{SECTION}.initial_stop.atr_column' is {column!r}, used by "
+                f"{' and '.join(users)}, but the analyzed dataframe of {pair} has no such "
+                f"column (columns: {', '.join(map(str, dataframe.columns))}); add it in "
+                "populate_indicators or name the right one"
+            )
 
     def analyzed(self, pair: str) -> DataFrame:
         """The pair's analyzed dataframe up to the last closed candle (no lookahead).
@@ -506,6 +535,13 @@ class ProfitGuardStrategy(IStrategy):
             record = trade.get_custom_data(STATE_KEY)
             if record is not None:
                 memo = TradeMemo.from_record(record, trade_id=trade.id, opened_at=trade.open_date)
+            elif _stop_already_placed(trade):
+                # today's candles would give another initial stop, another R
+                raise CorruptTradeState(
+                    f"trade {trade.id}: custom data '{STATE_KEY}' is missing, but its stop was "
+                    f"already placed ({trade.stop_loss!r}); the initial stop (one R) is not "
+                    "recomputed from today's candles"
+                )
         else:
             stop = ledger.initial_stop_of(trade)
         if memo is None:
@@ -575,7 +611,17 @@ class ProfitGuardStrategy(IStrategy):
         atr = None
         if plan.atr_multiple is not None:
             column = self.profitguard_settings.initial_stop.atr_column
-            atr = last_positive(self.analyzed(trade.pair), column)
+            frame = self.analyzed(trade.pair)
+            atr = last_positive(frame, column)
+            if atr is None:  # reported, not silent: the stop holds (it never loosens)
+                self._pg_failed(
+                    "chandelier trailing",
+                    trade,
+                    ValueError(
+                        f"'{column}' is {_last_value(frame, column)!r} on the last candle; "
+                        "the ATR trailing stop does not move until it has a value > 0"
+                    ),
+                )
         decision = step(
             position, rate, now, atr=atr, fire_take_profits=fire, min_notional=min_notional
         )
@@ -621,7 +667,7 @@ class ProfitGuardStrategy(IStrategy):
             return
         self._pg_failures.add(key)
         described = ", ".join(f"{k}={v!r}" for k, v in inputs.items())
-        outcome = "the stop is left where it is" if hook == "custom_stoploss" else "no order placed"
+        outcome = _OUTCOMES.get(hook, "no order placed")
         log.error(
             "profitguard %s failed for trade %s (%s): %s: %s [%s]; %s",
             hook,
@@ -645,6 +691,13 @@ class ProfitGuardStrategy(IStrategy):
 
     def _pg_forget_failures(self, trade_id: int) -> None:
         self._pg_failures = {k for k in self._pg_failures if k[0] != trade_id}
+
+
+# what a failure of a hook leaves behind, for its message (default: no order placed)
+_OUTCOMES = {
+    "custom_stoploss": "the stop is left where it is",
+    "chandelier trailing": "the other stops still apply",
+}
 
 
 def trade_spans(strategy: IStrategy, pair: str, runmode: RunMode) -> list[TradeSpan]:
@@ -694,6 +747,21 @@ def last_positive(dataframe: DataFrame | None, column: str) -> float | None:
     if value is None or not math.isfinite(value) or value <= 0:
         return None
     return float(value)
+
+
+def _last_value(dataframe: DataFrame | None, column: str) -> Any:
+    """The last value of `column`, for messages (None without one)."""
+    if dataframe is None or dataframe.empty or column not in dataframe.columns:
+        return None
+    value = dataframe[column].iat[-1]
+    return value.item() if hasattr(value, "item") else value
+
+
+def _stop_already_placed(trade: Any) -> bool:
+    """Whether our stop has moved the trade's stop off the one Freqtrade set at entry
+    (its `stoploss` backstop): a trade without a record then lost it."""
+    stop, initial = trade.stop_loss, trade.initial_stop_loss
+    return bool(stop) and bool(initial) and not math.isclose(stop, initial, rel_tol=1e-12)
 
 
 def _check_initial_stop(stop: Any, entry: float, side: str) -> None:
