@@ -319,3 +319,24 @@ def test_backtest_when_exit_candle_prices_carry_float_noise_then_exit_fills_on_t
     assert tp1[2] == pytest.approx(104.2 * SCALE, rel=1e-9)
     low, _ = candle_of(datafile, tp1_candle)
     assert tp1[2] < low  # the stored low is noise above the price it filled at
+
+
+def test_backtest_when_atr_column_asked_for_is_missing_then_stops_naming_it(
+    offline_exchange, freqtrade_workspace, tmp_path
+):
+    datadir = tmp_path / "data"
+    write_candles(datadir, "LAD/USDT", "5m", rows(R_LADDER_PATHS["LAD/USDT"]))
+    exchange = offline_exchange(datadir=datadir)
+    ws = freqtrade_workspace(
+        exchange,
+        pairs=["LAD/USDT"],
+        strategies=[STRATEGIES / "ScriptedEntries.py"],
+        datadir=datadir,
+        profitguard={"initial_stop": {"atr_column": "atr14"}},
+    )
+    result = ws.run("backtesting", "--strategy", "ScriptedEntries", "--cache", "none")
+    assert result.returncode != 0
+    assert (
+        "'profitguard.initial_stop.atr_column' is 'atr14', used by the initial stop, but the "
+        "analyzed dataframe of LAD/USDT has no such column" in result.stdout
+    )
