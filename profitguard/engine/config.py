@@ -147,6 +147,13 @@ class ProtectionConfig:
                 )
             level = _above_zero(f"{prefix}take_profits[{i}].level", lv.level)
             _above_zero(f"{prefix}take_profits[{i}].fraction", lv.fraction)
+            if self.tp_unit is LevelUnit.PCT and level >= 1:
+                raise ConfigError(
+                    f"'{prefix}take_profits[{i}].level' is {lv.level!r} with 'tp_unit' 'pct', "
+                    f"a profit of {level:.0%}: levels in 'pct' are ratios (0.03 = +3%); did you "
+                    f"mean {level / 100:g}?",
+                    field=f"{prefix}take_profits[{i}].level",
+                )
             if i and level <= levels[i - 1].level:
                 raise ConfigError(
                     f"'{prefix}take_profits' levels must be strictly ascending, "
@@ -232,17 +239,17 @@ class ProtectionConfig:
             elif key == "stop_ladder":
                 value = parse_stop_ladder(value, name=f"{prefix}stop_ladder")
             values[key] = value
-        config = replace(base, source=source, **values)
-        if config.tp_unit is not base.tp_unit and "take_profits" not in raw and base.take_profits:
+        unit = _enum(f"{prefix}tp_unit", LevelUnit, values.get("tp_unit", base.tp_unit))
+        if unit is not base.tp_unit and "take_profits" not in raw and base.take_profits:
             # the preset's levels read in another unit: 2R would become +200%
             levels = ", ".join(f"{lv.level:g}" for lv in base.take_profits)
             raise ConfigError(
-                f"'{prefix}tp_unit' is {config.tp_unit.value!r} but the take-profit levels are "
+                f"'{prefix}tp_unit' is {unit.value!r} but the take-profit levels are "
                 f"the preset's, in {base.tp_unit.value!r} ({levels}); give "
-                f"'{prefix}take_profits' in {config.tp_unit.value!r} too, or a preset in that unit",
+                f"'{prefix}take_profits' in {unit.value!r} too, or a preset in that unit",
                 field=f"{prefix}tp_unit",
             )
-        return config
+        return replace(base, source=source, **values)
 
 
 def unknown_key_message(name: str, key: str, known: Iterable[str]) -> str:

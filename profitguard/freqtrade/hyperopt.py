@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import copy
 import logging
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from freqtrade.enums import RunMode
@@ -59,6 +60,9 @@ FREQTRADE_EXIT_SPACES = ("roi", "stoploss", "trailing")
 class _ParameterLadders(ProfitGuardStrategy):
     """The ladders from the `profitguard` hyperopt space, validated at start-up."""
 
+    # the preset the parameters' defaults reproduce; the only one the settings may name
+    ladder_preset: ClassVar[str] = "r_ladder"
+
     def __init_subclass__(cls, **kwargs: Any) -> None:
         # Parameters are class attributes and Freqtrade sets their values in place:
         # each strategy class gets its own copies, so two strategies in one process
@@ -85,6 +89,7 @@ class _ParameterLadders(ProfitGuardStrategy):
     def ft_bot_start(self, **kwargs: Any) -> None:
         """`ProfitGuardStrategy`'s start-up, then: the space must hold valid ladders
         only, and the settings must not also set what the parameters replace."""
+        self._check_preset()
         super().ft_bot_start(**kwargs)
         try:
             self._check_ranges()
@@ -109,6 +114,19 @@ class _ParameterLadders(ProfitGuardStrategy):
                     f"'{SPACE}'); remove the setting, or subclass ProfitGuardStrategy instead "
                     "to use it"
                 )
+
+    def _check_preset(self) -> None:
+        """A preset other than the one the parameters are shaped after is refused: its
+        ladders would be replaced by the parameters' (`none` would run them silently)."""
+        exits = merged_section(self.profitguard_config, self.config).get("exits", {})
+        name = exits.get("preset") if isinstance(exits, Mapping) else None
+        if name is not None and name != self.ladder_preset:
+            raise OperationalException(
+                f"profitguard: '{SECTION}.exits.preset' is {name!r}, but "
+                f"{type(self).__name__} takes its ladders from its hyperopt parameters (space "
+                f"'{SPACE}'), shaped after {self.ladder_preset!r}; remove the setting (or set "
+                f"{self.ladder_preset!r}), or subclass ProfitGuardStrategy instead to use it"
+            )
 
     def _check_ranges(self) -> None:
         """Every point of the declared space must map to a valid ladder."""
@@ -171,6 +189,7 @@ class ProfitGuardPctHyperoptStrategy(_ParameterLadders):
     """
 
     profitguard_config: ClassVar[dict[str, Any]] = {"exits": {"preset": "scaled_pct"}}
+    ladder_preset: ClassVar[str] = "scaled_pct"
 
     pg_tp1_pct = DecimalParameter(0.01, 0.06, default=0.03, decimals=3, space=SPACE)
     pg_tp2_step_pct = DecimalParameter(0.005, 0.04, default=0.02, decimals=3, space=SPACE)

@@ -33,7 +33,8 @@ class InitialStopSettings:
     """How the initial stop (one R) is placed when a trade opens.
 
     With an `atr_column` in the dataframe: `atr_multiple` ATRs from the entry;
-    otherwise `pct` (a ratio: 0.02 = 2%) from the entry.
+    otherwise `pct` (a ratio: 0.02 = 2%) from the entry. Setting `atr_column` or
+    `atr_multiple` asks for the ATR stop: the column must then exist.
     """
 
     pct: float = 0.02
@@ -71,6 +72,9 @@ class ProfitGuardSettings:
     initial_stop: InitialStopSettings = InitialStopSettings()
     notifications: bool = True
     risk: RiskConfig = field(default_factory=RiskConfig)
+    # `initial_stop.atr_column` or `.atr_multiple` was set: the ATR stop is asked for,
+    # and a frame without the column (or a missing value) is an error, not the pct stop
+    atr_initial_stop: bool = False
 
 
 _SUBSECTIONS = ("exits", "initial_stop", "notifications", "risk")
@@ -130,4 +134,5 @@ def load_settings(
             source=f"{SECTION}.risk",
             stake_currency=config.get("stake_currency"),
         ),
+        atr_initial_stop="atr_column" in raw_stop or "atr_multiple" in raw_stop,
     )

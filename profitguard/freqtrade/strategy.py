@@ -48,10 +48,12 @@ from profitguard.freqtrade import ledger, notify
 from profitguard.freqtrade.gate import KILL_TAG, RiskGate
 from profitguard.freqtrade.initial_stop import show_initial_stop
 from profitguard.freqtrade.plotting import TradeSpan, ladder_columns
-from profitguard.freqtrade.settings import ProfitGuardSettings, load_settings
+from profitguard.freqtrade.prices import price_tick, snap_candles
+from profitguard.freqtrade.settings import SECTION, ProfitGuardSettings, load_settings
 from profitguard.freqtrade.startup import kill_switch_order_type_error
 from profitguard.freqtrade.trades import (
     STATE_KEY,
+    CorruptTradeState,
     TradeMemo,
     amount_step,
     exit_minimum,
@@ -117,7 +119,8 @@ class ProfitGuardStrategy(IStrategy):
         Called when an entry fills (and by position sizing, before it). When not
         overridden: `initial_stop.atr_multiple` ATRs from the entry if `dataframe`
         has the `initial_stop.atr_column` column (its last row), else
-        `initial_stop.pct` (a ratio) of the entry.
+        `initial_stop.pct` (a ratio) of the entry. When the settings name the ATR
+        column or multiple, a missing value is an error (the entry is refused).
 
         :param pair: the pair, e.g. "BTC/USDT"
         :param side: "long" or "short"
@@ -132,6 +135,12 @@ class ProfitGuardStrategy(IStrategy):
         atr = last_positive(dataframe, settings.atr_column)
         if atr is not None:
             return entry_rate - sign * settings.atr_multiple * atr
+        if self.profitguard_settings.atr_initial_stop:  # asked for: never the pct instead
+            raise ValueError(
+                f"'{SECTION}.initial_stop.atr_column' {settings.atr_column!r} has no value "
+                f"> 0 on the last candle of {pair} "
+                f"({_last_value(dataframe, settings.atr_column)!r}): no ATR stop to place"
+            )
         return entry_rate * (1.0 - sign * settings.pct)
 
     def exit_config(self) -> ProtectionConfig:
@@ -323,6 +332,7 @@ class ProfitGuardStrategy(IStrategy):
             # the backtester calls before, with the order covering all of it.
             if not trade.is_open or (not self._pg_persist and order.safe_filled >= trade.amount):
                 self._pg_memos.pop(trade.id, None)
+                self._pg_forget_failures(trade.id)
         except Exception as exc:
             self._pg_failed("order_filled", trade, exc, order=getattr(order, "order_id", None))
 
@@ -331,13 +341,26 @@ class ProfitGuardStrategy(IStrategy):
 
         Backtesting (each hyperopt epoch too) calls it before the run's first candle,
         so the run starts afresh: no state of the previous run, the ladders asked for
-        again (`exit_config_key`), the ledger of initial stops emptied. The time going
+        again (`exit_config_key`), the ledger of initial stops emptied. The candles'
+        float noise is snapped onto the price tick there, so that the backtester
+        fills each exit on the candle the engine decided it (`prices`). The time going
         backwards would catch most new runs, but not one that starts within two
         candles of where the last run's final callback was. Dry-run and live call it
         on every candle and have no runs: their state carries on."""
         if not self._pg_persist:
             self._pg_clock = None  # the next callback starts the run afresh (`_pg_tick`)
-        return super().ft_advise_signals(dataframe, metadata)
+        dataframe = super().ft_advise_signals(dataframe, metadata)
+        if self.config.get("runmode") in (RunMode.BACKTEST, RunMode.HYPEROPT):
+            # the backtester fills exits against these candles: prices on the tick, so
+            # an exit priced at the open or the low fills there (`prices`)
+            dataframe = snap_candles(dataframe, self._pg_price_tick(metadata["pair"]))
+        return dataframe
+
+    def _pg_price_tick(self, pair: str) -> float | None:
+        exchange = getattr(self.dp, "_exchange", None)
+        if exchange is None:
+            return None
+        return price_tick(exchange.get_precision_price(pair), exchange.precision_mode_price)
 
     # ------------------------------------------------- the risk gate (§4)
 
@@ -449,6 +472,7 @@ class ProfitGuardStrategy(IStrategy):
         trades) and dry-run/live (open trades, for FreqUI). Backtesting and hyperopt
         skip them. A failure to draw is logged and never affects trading."""
         dataframe = super().advise_indicators(dataframe, metadata)
+        self._pg_check_columns(dataframe, metadata.get("pair"))
         runmode = self.config.get("runmode")
         if runmode not in (RunMode.PLOT, RunMode.DRY_RUN, RunMode.LIVE, RunMode.WEBSERVER):
             return dataframe
@@ -468,6 +492,26 @@ class ProfitGuardStrategy(IStrategy):
             return dataframe
 
     # -------------------------------------------------------------- helpers
+
+    def _pg_check_columns(self, dataframe: DataFrame, pair: str | None) -> None:
+        """The ATR column the settings ask for must be in the analyzed frame: an error
+        here stops the bot (and a backtest) instead of a silent 2% stop or a trailing
+        stop that never moves."""
+        column = self.profitguard_settings.initial_stop.atr_column
+        if column in dataframe.columns:
+            return
+        users = []
+        if self.profitguard_settings.atr_initial_stop:
+            users.append("the initial stop")
+        if self._pg_exits.trail_atr_multiple is not None:
+            users.append(f"'{SECTION}.exits.trail_atr_multiple'")
+        if users:
+            raise OperationalException(
+                f"profitguard: '{SECTION}.initial_stop.atr_column' is {column!r}, used by "
+                f"{' and '.join(users)}, but the analyzed dataframe of {pair} has no such "
+                f"column (columns: {', '.join(map(str, dataframe.columns))}); add it in "
+                "populate_indicators or name the right one"
+            )
 
     def analyzed(self, pair: str) -> DataFrame:
         """The pair's analyzed dataframe up to the last closed candle (no lookahead).
@@ -492,6 +536,7 @@ class ProfitGuardStrategy(IStrategy):
             self._pg_memos.clear()
             self._pg_frames.clear()
             if not self._pg_persist:  # backtesting: per-run state of the gate and ledger
+                self._pg_failures.clear()  # trade ids start again with each run
                 self._pg_gate.start_run()
                 ledger.start_run()
             key = self.exit_config_key()
@@ -534,6 +579,13 @@ class ProfitGuardStrategy(IStrategy):
             record = trade.get_custom_data(STATE_KEY)
             if record is not None:
                 memo = TradeMemo.from_record(record, trade_id=trade.id, opened_at=trade.open_date)
+            elif _stop_already_placed(trade):
+                # today's candles would give another initial stop, another R
+                raise CorruptTradeState(
+                    f"trade {trade.id}: custom data '{STATE_KEY}' is missing, but its stop was "
+                    f"already placed ({trade.stop_loss!r}); the initial stop (one R) is not "
+                    "recomputed from today's candles"
+                )
         else:
             stop = ledger.initial_stop_of(trade)
         if memo is None:
@@ -603,7 +655,17 @@ class ProfitGuardStrategy(IStrategy):
         atr = None
         if plan.atr_multiple is not None:
             column = self.profitguard_settings.initial_stop.atr_column
-            atr = last_positive(self.analyzed(trade.pair), column)
+            frame = self.analyzed(trade.pair)
+            atr = last_positive(frame, column)
+            if atr is None:  # reported, not silent: the stop holds (it never loosens)
+                self._pg_failed(
+                    "chandelier trailing",
+                    trade,
+                    ValueError(
+                        f"'{column}' is {_last_value(frame, column)!r} on the last candle; "
+                        "the ATR trailing stop does not move until it has a value > 0"
+                    ),
+                )
         decision = step(
             position, rate, now, atr=atr, fire_take_profits=fire, min_notional=min_notional
         )
@@ -640,23 +702,46 @@ class ProfitGuardStrategy(IStrategy):
             log.critical("profitguard %s failed for %s; entry refused", hook, pair, exc_info=True)
 
     def _pg_failed(self, hook: str, trade: Any, exc: Exception, **inputs: Any) -> None:
-        """Log a callback failure once per trade, hook and error."""
-        key = (hook, getattr(trade, "id", None), type(exc), str(exc))
+        """Log a callback failure, and send it (dry-run and live), once per trade (or
+        pair), hook and cause. The key holds no message text, so a message with a
+        changing figure is one key; a trade's keys are forgotten when it closes."""
+        trade_id = getattr(trade, "id", None)
+        key = (trade_id if trade is not None else inputs.get("pair"), hook, type(exc))
         if key in self._pg_failures:
             return
         self._pg_failures.add(key)
         described = ", ".join(f"{k}={v!r}" for k, v in inputs.items())
+        outcome = _OUTCOMES.get(hook, "no order placed")
         log.error(
             "profitguard %s failed for trade %s (%s): %s: %s [%s]; %s",
             hook,
-            getattr(trade, "id", None),
+            trade_id,
             getattr(trade, "pair", None),
             type(exc).__name__,
             exc,
             described,
-            "the stop is left where it is" if hook == "custom_stoploss" else "no order placed",
+            outcome,
             exc_info=exc,
         )
+        if self._pg_notify:
+            try:
+                self.dp.send_msg(
+                    f"profitguard {hook} failed for trade {trade_id} "
+                    f"({getattr(trade, 'pair', inputs.get('pair'))}): {type(exc).__name__}: "
+                    f"{exc}; {outcome}"
+                )
+            except Exception:  # a failing message must not hide the failure
+                log.exception("profitguard: sending the failure of %s failed", hook)
+
+    def _pg_forget_failures(self, trade_id: int) -> None:
+        self._pg_failures = {k for k in self._pg_failures if k[0] != trade_id}
+
+
+# what a failure of a hook leaves behind, for its message (default: no order placed)
+_OUTCOMES = {
+    "custom_stoploss": "the stop is left where it is",
+    "chandelier trailing": "the other stops still apply",
+}
 
 
 def trade_spans(strategy: IStrategy, pair: str, runmode: RunMode) -> list[TradeSpan]:
@@ -706,6 +791,21 @@ def last_positive(dataframe: DataFrame | None, column: str) -> float | None:
     if value is None or not math.isfinite(value) or value <= 0:
         return None
     return float(value)
+
+
+def _last_value(dataframe: DataFrame | None, column: str) -> Any:
+    """The last value of `column`, for messages (None without one)."""
+    if dataframe is None or dataframe.empty or column not in dataframe.columns:
+        return None
+    value = dataframe[column].iat[-1]
+    return value.item() if hasattr(value, "item") else value
+
+
+def _stop_already_placed(trade: Any) -> bool:
+    """Whether our stop has moved the trade's stop off the one Freqtrade set at entry
+    (its `stoploss` backstop): a trade without a record then lost it."""
+    stop, initial = trade.stop_loss, trade.initial_stop_loss
+    return bool(stop) and bool(initial) and not math.isclose(stop, initial, rel_tol=1e-12)
 
 
 def _check_initial_stop(stop: Any, entry: float, side: str) -> None:

@@ -18,6 +18,7 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from tests.exchange_fixtures import last_backtest_stats, write_candles
@@ -255,3 +256,87 @@ def test_plot_dataframe_when_backtest_exists_then_stop_and_target_lines_drawn(r_
     for line in ("pg_stop", "pg_entry", "pg_tp1", "pg_tp2", "pg_tp3"):
         assert f'"name":"{line}"' in page, line
     assert "profitguard advise_indicators" not in result.stdout  # drawn without errors
+
+
+# BTC-quoted prices with binary noise, as stored candles carry it: the open of the
+# TP1 candle is also its low, 1 ulp above the tick (0.00006252 on a 1e-8 tick).
+# Rounded to the tick, an exit priced there lands just below the low.
+SCALE = 6e-7  # 100 -> 0.00006
+TICK = 1e-8
+
+
+def noisy(price: float) -> float:
+    """`price` on the tick, then one ulp above it: what float storage leaves."""
+    return float(np.nextafter(round(price * SCALE, 8), 1.0))
+
+
+def scaled(candle: tuple[float, float, float, float]) -> tuple[float, ...]:
+    return tuple(round(p * SCALE, 8) for p in candle)
+
+
+NOISY_PATH = [
+    scaled(ENTRY),
+    scaled((102.3, 104.6, 102.2, 104.2)),  # high passes TP1 (104): stop 1R (102)
+    (noisy(104.2), round(104.4 * SCALE, 8), noisy(104.2), round(104.3 * SCALE, 8)),  # TP1
+    *[scaled((104.3, 104.5, 104.25, 104.4))] * 4,
+]
+
+
+def test_backtest_when_exit_candle_prices_carry_float_noise_then_exit_fills_on_that_candle(
+    offline_exchange, freqtrade_workspace, tmp_path
+):
+    datadir = tmp_path / "data"
+    flat = [round(p * SCALE, 8) for p in FLAT]
+    warm = [flat] * 30
+    ohlc = [*warm, *NOISY_PATH, *[NOISY_PATH[-1]] * 20]
+    candles = [
+        [int((START + i * STEP).timestamp() * 1000), *c, 777.0 if i == 29 else 10.0]
+        for i, c in enumerate(ohlc)
+    ]
+    datafile = write_candles(datadir, "NOI/BTC", "5m", candles)
+    exchange = offline_exchange(datadir=datadir)
+    ws = freqtrade_workspace(
+        exchange,
+        pairs=["NOI/BTC"],
+        strategies=[STRATEGIES / "ScriptedEntries.py"],
+        datadir=datadir,
+        stake_currency="BTC",
+        stake_amount=0.01,
+        dry_run_wallet=1.0,
+        max_open_trades=1,
+        profitguard={"risk": {"min_balance": None}},
+    )
+    result = ws.run(
+        "backtesting", "--strategy", "ScriptedEntries", "--cache", "none", "--export", "trades"
+    )
+    assert result.returncode == 0, result.stdout[-5000:]
+    stats = last_backtest_stats(ws)["strategy"]["ScriptedEntries"]
+    assert stats["timedout_exit_orders"] == 0
+    (trade,) = stats["trades"]
+    tp1 = exits(trade)[0]
+    tp1_candle = (START + 32 * STEP).isoformat()
+    assert (tp1[0], tp1[3]) == ("tp1", tp1_candle)  # filled on the candle the engine fired
+    assert tp1[2] == pytest.approx(104.2 * SCALE, rel=1e-9)
+    low, _ = candle_of(datafile, tp1_candle)
+    assert tp1[2] < low  # the stored low is noise above the price it filled at
+
+
+def test_backtest_when_atr_column_asked_for_is_missing_then_stops_naming_it(
+    offline_exchange, freqtrade_workspace, tmp_path
+):
+    datadir = tmp_path / "data"
+    write_candles(datadir, "LAD/USDT", "5m", rows(R_LADDER_PATHS["LAD/USDT"]))
+    exchange = offline_exchange(datadir=datadir)
+    ws = freqtrade_workspace(
+        exchange,
+        pairs=["LAD/USDT"],
+        strategies=[STRATEGIES / "ScriptedEntries.py"],
+        datadir=datadir,
+        profitguard={"initial_stop": {"atr_column": "atr14"}},
+    )
+    result = ws.run("backtesting", "--strategy", "ScriptedEntries", "--cache", "none")
+    assert result.returncode != 0
+    assert (
+        "'profitguard.initial_stop.atr_column' is 'atr14', used by the initial stop, but the "
+        "analyzed dataframe of LAD/USDT has no such column" in result.stdout
+    )

@@ -125,14 +125,32 @@ def test_ledger_when_dry_run_then_nothing_recorded():
         ),
         (
             {"profitguard": {"exits": {"preset": "scaled_pct"}}},
-            r"parameters are in 'r' \(profitguard.pg_tp1_r\) but 'profitguard.exits.tp_unit' "
-            r"is 'pct'",
+            r"'profitguard.exits.preset' is 'scaled_pct', but Tunable takes its ladders from its "
+            r"hyperopt parameters \(space 'profitguard'\), shaped after 'r_ladder'",
         ),
     ],
 )
 def test_bot_start_when_settings_clash_with_parameters_then_refuses(config, match):
     with pytest.raises(OperationalException, match=match):
         started(Tunable, **config)
+
+
+@pytest.mark.parametrize(
+    ("cls", "preset"), [(Tunable, "none"), (TunablePct, "none"), (TunablePct, "r_ladder")]
+)
+def test_bot_start_when_preset_would_be_replaced_by_the_parameters_then_refuses(cls, preset):
+    # 'none' has no ladders, the parameters would put theirs back: never silently
+    with pytest.raises(OperationalException, match=rf"'profitguard.exits.preset' is '{preset}'"):
+        started(cls, profitguard={"exits": {"preset": preset}})
+
+
+@pytest.mark.parametrize(("cls", "preset"), [(Tunable, "r_ladder"), (TunablePct, "scaled_pct")])
+def test_bot_start_when_preset_is_the_parameters_own_then_starts(cls, preset):
+    strategy = started(cls, profitguard={"exits": {"preset": preset}})
+    assert (
+        strategy.exits_in_force.take_profits
+        == (R_LADDER if preset == "r_ladder" else SCALED_PCT).take_profits
+    )
 
 
 def test_bot_start_when_loaded_value_invalid_then_refuses_naming_the_parameter():

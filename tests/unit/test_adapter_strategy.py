@@ -221,6 +221,37 @@ def test_custom_stoploss_when_record_corrupt_then_none_and_logged_once(caplog):
     assert "'profitguard.initial_stop' is 'oops'" in errors[0].getMessage()
 
 
+def test_callback_failure_when_record_corrupt_then_sent_once_per_hook_and_cause(monkeypatch):
+    strategy = started(runmode=RunMode.DRY_RUN)
+    sent = []
+    monkeypatch.setattr(strategy.dp, "send_msg", lambda message, **kw: sent.append(message))
+    trade = make_trade(10.0, 100.0)
+    trade.set_custom_data(STATE_KEY, {"v": 1, "initial_stop": "oops"})
+    for rate in (101.0, 102.0, 103.0):
+        assert stop_of(strategy, trade, rate) is None
+    assert adjust(strategy, trade, 110.0) is None
+    assert len(sent) == 2  # custom_stoploss and adjust_trade_position, once each
+    assert "custom_stoploss failed for trade 1 (BTC/USDT)" in sent[0]
+    assert "'profitguard.initial_stop' is 'oops'" in sent[0]
+    assert "the stop is left where it is" in sent[0]
+    assert "adjust_trade_position failed for trade 1" in sent[1]
+
+
+def test_callback_failure_when_messages_differ_then_one_key_per_trade_hook_and_cause(monkeypatch):
+    strategy = started(runmode=RunMode.DRY_RUN)
+    sent = []
+    monkeypatch.setattr(strategy.dp, "send_msg", lambda message, **kw: sent.append(message))
+    trade = make_trade(10.0, 100.0)
+    for i in range(50):  # a message holding a changing figure must not grow the set
+        strategy._pg_failed("custom_stoploss", trade, ValueError(f"rate {i}"))
+    assert len(sent) == 1
+    assert len(strategy._pg_failures) == 1
+    fill(trade, 10.0, 101.0, "stop")  # the trade closes: its keys are forgotten
+    trade.is_open = False
+    strategy.order_filled(trade.pair, trade, trade.orders[-1], OPENED)
+    assert not strategy._pg_failures
+
+
 def test_custom_stoploss_when_initial_stop_hook_returns_wrong_side_then_none(caplog):
     class Broken(Fixture):
         def initial_stop(self, pair, side, entry_rate, current_time, dataframe, **kwargs):

@@ -70,6 +70,21 @@ SL = StopLadderStep
         ({"trail_pct": 1.5}, r"'trail_pct' must be in \(0, 1\), was 1.5"),
         ({"trail_activation_pct": -0.01}, "'trail_activation_pct' must be >= 0, was -0.01"),
         ({"trail_atr_multiple": 0}, "'trail_atr_multiple' must be > 0, was 0"),
+        (  # +300%: a percent typed where a ratio belongs
+            {
+                "tp_unit": "pct",
+                "take_profits": (TP(level=3, fraction=0.5), TP(level=5, fraction=0.5)),
+            },
+            r"'take_profits\[0\].level' is 3 with 'tp_unit' 'pct', a profit of 300%: levels in "
+            r"'pct' are ratios \(0.03 = \+3%\); did you mean 0.03\?",
+        ),
+        (
+            {
+                "tp_unit": "pct",
+                "take_profits": (TP(level=0.5, fraction=0.5), TP(level=1, fraction=0.5)),
+            },
+            r"'take_profits\[1\].level' is 1 with 'tp_unit' 'pct'",
+        ),
     ],
 )
 def test_config_when_value_invalid_then_error_names_field_and_value(kwargs, match):
