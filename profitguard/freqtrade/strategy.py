@@ -48,7 +48,7 @@ from profitguard.freqtrade import ledger, notify
 from profitguard.freqtrade.gate import KILL_TAG, RiskGate
 from profitguard.freqtrade.plotting import TradeSpan, ladder_columns
 from profitguard.freqtrade.settings import ProfitGuardSettings, load_settings
-from profitguard.freqtrade.startup import kill_switch_order_type_error
+from profitguard.freqtrade.startup import kill_switch_order_type_error, other_exits
 from profitguard.freqtrade.trades import (
     STATE_KEY,
     TradeMemo,
@@ -161,6 +161,8 @@ class ProfitGuardStrategy(IStrategy):
         problem = kill_switch_order_type_error(self.order_types)
         if problem is not None:
             raise OperationalException(f"profitguard: {problem}")
+        for warning in other_exits(self):
+            log.warning(warning)
         for attribute in ("use_custom_stoploss", "position_adjustment_enable"):
             if not getattr(self, attribute):
                 raise OperationalException(
