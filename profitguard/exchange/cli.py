@@ -249,6 +249,9 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--port must be in 0..65535, was {args.port}")
     api, datadir = build_exchange_api(args, config)
     futures = sorted(api.futures.markets) if api.futures is not None else []
+    warning = host_warning(args.host)
+    if warning is not None:
+        logging.getLogger("profitguard.exchange").warning("profitguard exchange: %s", warning)
     try:
         server = ExchangeServer(api, args.host, args.port)
     except PortInUseError as exc:
@@ -282,6 +285,21 @@ def run(args: argparse.Namespace) -> int:
         )
     serve(server)
     return 0
+
+
+def host_warning(host: str) -> str | None:
+    """Why serving on `host` is a risk (None for a loopback address)."""
+    import ipaddress
+
+    try:
+        if host == "localhost" or ipaddress.ip_address(host).is_loopback:
+            return None
+    except ValueError:
+        pass  # a host name: not known to be loopback
+    return (
+        f"--host {host} is not loopback: any machine that reaches it can read the data and "
+        "place orders here (this exchange checks no key); use 127.0.0.1 unless you mean it"
+    )
 
 
 def _load_script(path: Path, timeframe: str) -> dict:

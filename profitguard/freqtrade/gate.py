@@ -204,6 +204,7 @@ class RiskGate:
             amount=trade.amount,
             stop=self._stop_in_force(trade),
             stake=trade.stake_amount,
+            opened_at=trade.open_date_utc,
         )
 
     def _stop_in_force(self, trade: Any) -> float:

@@ -50,7 +50,7 @@ from profitguard.freqtrade.initial_stop import show_initial_stop
 from profitguard.freqtrade.plotting import TradeSpan, ladder_columns
 from profitguard.freqtrade.prices import price_tick, snap_candles
 from profitguard.freqtrade.settings import SECTION, ProfitGuardSettings, load_settings
-from profitguard.freqtrade.startup import kill_switch_order_type_error
+from profitguard.freqtrade.startup import kill_switch_order_type_error, other_exits
 from profitguard.freqtrade.trades import (
     STATE_KEY,
     CorruptTradeState,
@@ -180,6 +180,8 @@ class ProfitGuardStrategy(IStrategy):
         problem = kill_switch_order_type_error(self.order_types)
         if problem is not None:
             raise OperationalException(f"profitguard: {problem}")
+        for warning in other_exits(self):
+            log.warning(warning)
         for attribute in ("use_custom_stoploss", "position_adjustment_enable"):
             if not getattr(self, attribute):
                 raise OperationalException(

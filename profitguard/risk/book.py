@@ -21,6 +21,7 @@ class OpenPosition:
     amount: float  # the amount still open
     stop: float  # the stop in force
     stake: float  # the stake still tied up (at the entry price)
+    opened_at: datetime | None = None  # UTC (the losing streak's one trade after a cooldown)
 
     @property
     def base(self) -> str:

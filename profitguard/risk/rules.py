@@ -17,7 +17,7 @@ import bisect
 import itertools
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
@@ -118,50 +118,59 @@ def period_loss(limit: float, period: Period, account: Account) -> Check:
 
 @dataclass(frozen=True, slots=True)
 class Streak:
-    losses: int  # consecutive losing trades counted now
-    paused_until: datetime | None  # when paused by a cooldown
+    losses: int  # consecutive losing trades now
+    paused_until: datetime | None  # when paused by the cooldown
     paused: bool
+    # the cooldown is over but the streak is still at the limit: one trade at a time,
+    # the trades entered from this time on (None: no such restriction)
+    one_trade_from: datetime | None = None
 
 
 @dataclass(slots=True)
 class StreakFold:
     """The losing-streak rule folded over closed trades, oldest first.
 
-    Once `limit` losses in a row close, entries pause: until a reset when there is
-    no `cooldown` (the count then goes on until a win), else until the last of them
-    closed + `cooldown`, after which the count restarts; a trade that closes while
-    paused counts towards the next streak. Only trades closed after `since` (the
-    last reset) count. The fold does not depend on the time it is asked at, so it
-    can be extended as trades close (`extend`) and asked at any later time (`at`).
+    The streak is the number of trades closed at a loss (profit after fees below 0)
+    in a row, counting only trades closed after `since` (the last reset or resume);
+    a trade closed at a profit or at 0 ends it. Once it reaches `limit`:
+    - without a `cooldown`, entries pause until a reset or resume, whatever closes
+      afterwards (the count goes on up to the first win, for the record);
+    - with a `cooldown`, entries pause until `cooldown` after the last loss closed.
+      The streak is not forgotten when the cooldown ends: one trade may open, and
+      no other while it is open; each further loss pauses again for `cooldown`
+      from its close; a win ends the streak and lifts all of it.
+    The fold does not depend on the time it is asked at, so it can be extended as
+    trades close (`extend`) and asked at any later time (`at`).
     """
 
     limit: int
     since: datetime | None
     cooldown: timedelta | None
     losses: int = 0
+    last_loss: datetime | None = None
     until_reset: bool = False  # reached without a cooldown
     counting: bool = True  # after reaching it without a cooldown: until the first win
-    pauses: list[tuple[datetime, int]] = field(default_factory=list)  # (until, losses)
     last_closed: datetime | None = None
 
     def add(self, trade: ClosedTrade) -> None:
         if self.since is not None and trade.closed_at <= self.since:
             return
         self.last_closed = trade.closed_at
+        lost = trade.profit < 0
         if self.until_reset:
             if self.counting:
-                if trade.profit >= 0:
-                    self.counting = False
-                else:
+                if lost:
                     self.losses += 1
+                else:
+                    self.counting = False
             return
-        self.losses = self.losses + 1 if trade.profit < 0 else 0
-        if self.losses >= self.limit:
-            if self.cooldown is None:
-                self.until_reset = True
-                return
-            self.pauses.append((trade.closed_at + self.cooldown, self.losses))
-            self.losses = 0
+        if not lost:
+            self.losses, self.last_loss = 0, None
+            return
+        self.losses += 1
+        self.last_loss = trade.closed_at
+        if self.losses >= self.limit and self.cooldown is None:
+            self.until_reset = True
 
     def extend(self, closed: Sequence[ClosedTrade]) -> StreakFold:
         for trade in closed:
@@ -169,14 +178,15 @@ class StreakFold:
         return self
 
     def at(self, now: datetime) -> Streak:
-        """The streak as of `now` (trades closed up to `now` folded in)."""
+        """The streak as of `now` (every trade closed up to `now` folded in)."""
         if self.until_reset:
             return Streak(self.losses, None, True)
-        i = bisect.bisect_right(self.pauses, now, key=lambda pause: pause[0])
-        if i < len(self.pauses):  # the first pause still running: it decides
-            until, losses = self.pauses[i]
-            return Streak(losses, until, True)
-        return Streak(self.losses, None, False)
+        if self.losses < self.limit or self.cooldown is None or self.last_loss is None:
+            return Streak(self.losses, None, False)
+        until = self.last_loss + self.cooldown
+        if now < until:
+            return Streak(self.losses, until, True)
+        return Streak(self.losses, None, False, one_trade_from=until)
 
 
 def losing_streak(
@@ -200,6 +210,8 @@ def loss_streak(
     since: datetime | None,
     cooldown: timedelta | None,
 ) -> Check:
+    """Paused while the streak is at the limit (see `StreakFold`); after a cooldown, also
+    while the one trade entered since it ended is open."""
     fold = account.streak
     if fold is not None and (fold.limit, fold.since, fold.cooldown) == (limit, since, cooldown):
         streak = fold.at(account.now)  # kept up to date as trades close (the adapter's)
@@ -207,13 +219,22 @@ def loss_streak(
         streak = losing_streak(
             limit, account.closed, since=since, now=account.now, cooldown=cooldown
         )
+    paused = streak.paused
     extra: tuple[Figure, ...] = ()
     if streak.paused:
         until = streak.paused_until if streak.paused_until is not None else "reset"
         extra = (Figure("until", until, Unit.TIME),)
+    elif streak.one_trade_from is not None:
+        after = streak.one_trade_from
+        waiting = sorted(
+            p.pair for p in account.positions if p.opened_at is not None and p.opened_at >= after
+        )
+        if waiting:  # the one trade after the cooldown is open: its close decides
+            paused = True
+            extra = (Figure("one trade open", ", ".join(waiting), Unit.TEXT),)
     return Check(
         Rule.LOSS_STREAK,
-        not streak.paused,
+        not paused,
         Figure("losses", streak.losses, Unit.COUNT),
         Figure("limit", limit, Unit.COUNT),
         extra,

@@ -102,6 +102,34 @@ def test_backtest_when_three_losses_in_a_row_then_entries_paused_until_the_coold
     )
 
 
+def test_backtest_when_the_streak_goes_on_after_the_cooldown_then_one_trade_and_paused_again(
+    offline_exchange, freqtrade_workspace, tmp_path
+):
+    # Three losses (as above), the cooldown over at 51 (04:15). Both pairs signal at 53:
+    # STK enters at 54 (the one trade after the cooldown), TWO is refused while it is
+    # open. STK's trade loses at 55: four in a row, paused again at once until 67
+    # (05:35), so STK's entry at 58 is refused.
+    shapes = {30: ENTRY, 31: DROP, 34: ENTRY, 35: DROP, 38: ENTRY, 39: DROP, 54: ENTRY, 55: DROP}
+    data = {
+        "STK/USDT": rows(80, {29, 33, 37, 53, 57}, shapes),
+        "TWO/USDT": rows(80, {53}, {}),
+    }
+    risk = {"loss_streak_cooldown_minutes": 60}
+    trades, output = backtest(
+        offline_exchange, freqtrade_workspace, tmp_path, data, risk=risk, stake_amount=1000,
+        dry_run_wallet=100_000,
+    )  # fmt: skip
+
+    assert opened(trades) == [at(30), at(34), at(38), at(54)]
+    assert [t["pair"] for t in trades] == ["STK/USDT"] * 4
+    assert all(t["profit_abs"] < 0 for t in trades)
+    streak = "CONSECUTIVE_LOSSES: losses={}, limit=3, {}"
+    assert refusals(output) == [
+        ("TWO/USDT", at(54)[:16], streak.format(3, "one trade open=STK/USDT")),
+        ("STK/USDT", at(58)[:16], streak.format(4, f"until={at(67)[:16]} UTC")),
+    ]
+
+
 def test_backtest_when_daily_loss_limit_reached_then_paused_until_the_next_utc_day(
     offline_exchange, freqtrade_workspace, tmp_path
 ):

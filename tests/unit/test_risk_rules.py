@@ -15,10 +15,18 @@ NOW = datetime(2024, 3, 13, 15, 0, tzinfo=UTC)  # a Wednesday
 
 
 def position(
-    pair="BTC/USDT", *, entry=100.0, amount=1.0, stop=98.0, stake=None, is_short=False
+    pair="BTC/USDT",
+    *,
+    entry=100.0,
+    amount=1.0,
+    stop=98.0,
+    stake=None,
+    is_short=False,
+    opened_at=None,
 ) -> OpenPosition:
     return OpenPosition(
         pair=pair,
+        opened_at=opened_at,
         is_short=is_short,
         entry=entry,
         amount=amount,
@@ -201,8 +209,45 @@ def test_loss_streak_when_cooldown_then_paused_until_it_passes(after, passed):
     assert check.passed is passed
     if not passed:
         assert check.evidence["until"] == third + timedelta(hours=1)
-    else:
-        assert check.evidence["losses"] == 0  # a new count after the cooldown
+    assert check.evidence["losses"] == 3  # the streak is not forgotten after the cooldown
+
+
+def cooled_down(*profits_after, positions=()):
+    """Three losses an hour apart, a one-hour cooldown over, then `profits_after` closing
+    every 10 minutes from the cooldown's end; checked 5 minutes after the last (or after
+    the cooldown's end)."""
+    third = NOW - timedelta(hours=5)
+    trades = [closed(-1, at=third - timedelta(hours=h)) for h in (2, 1, 0)]
+    end = third + timedelta(hours=1)
+    trades += [
+        closed(p, at=end + timedelta(minutes=10 * (i + 1))) for i, p in enumerate(profits_after)
+    ]
+    now = max(trades[-1].closed_at, end) + timedelta(minutes=5)
+    acct = account(closed=trades, now=now, positions=positions)
+    return rules.loss_streak(3, acct, since=None, cooldown=timedelta(hours=1)), end
+
+
+def test_loss_streak_when_cooldown_over_then_one_trade_at_a_time():
+    cooled, end = cooled_down()
+    assert cooled.passed  # the first trade after the cooldown may open
+    older = position("BTC/USDT", opened_at=end - timedelta(minutes=1))
+    assert cooled_down(positions=[older])[0].passed  # opened before: not the one trade
+    probe = position("ETH/USDT", opened_at=end + timedelta(minutes=1))
+    waiting, _ = cooled_down(positions=[older, probe])
+    assert not waiting.passed
+    assert waiting.message() == ("CONSECUTIVE_LOSSES: losses=3, limit=3, one trade open=ETH/USDT")
+
+
+def test_loss_streak_when_a_loss_closes_after_the_cooldown_then_paused_again_at_once():
+    check, end = cooled_down(-1)
+    assert not check.passed
+    assert check.evidence["losses"] == 4
+    assert check.evidence["until"] == end + timedelta(minutes=10) + timedelta(hours=1)
+
+
+def test_loss_streak_when_a_win_closes_after_the_cooldown_then_the_streak_is_over():
+    check, _ = cooled_down(-1, +2)
+    assert check.passed and check.evidence["losses"] == 0
 
 
 def test_losing_streak_when_trades_close_later_than_now_then_ignored():

@@ -1,0 +1,38 @@
+"""`profitguard exchange --host`: an address other than loopback is warned about, by name."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+
+from profitguard.cli import main
+from profitguard.exchange import server as exchange_server
+from profitguard.exchange.cli import host_warning
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.2", "localhost", "::1"])
+def test_host_warning_when_loopback_then_none(host):
+    assert host_warning(host) is None
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "192.168.1.5", "::", "exchange.lan"])
+def test_host_warning_when_not_loopback_then_names_the_host(host):
+    assert host_warning(host).startswith(f"--host {host} is not loopback: any machine")
+
+
+def test_exchange_when_host_not_loopback_then_warned_at_start(tmp_path, monkeypatch, caplog):
+    class NoServer:  # nothing is bound in a test: the warning comes before the server
+        def __init__(self, api, host, port):
+            raise exchange_server.PortInUseError(98, "not started in this test")
+
+    monkeypatch.setattr(exchange_server, "ExchangeServer", NoServer)
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"exchange": {"pair_whitelist": ["BTC/USDT"]}}))
+    (tmp_path / "data").mkdir()
+    with caplog.at_level(logging.WARNING, logger="profitguard.exchange"):
+        status = main(["exchange", "--config", str(config), "--datadir", str(tmp_path / "data"),
+                       "--host", "0.0.0.0"])  # fmt: skip
+    assert status == 1
+    assert "profitguard exchange: --host 0.0.0.0 is not loopback" in caplog.text
