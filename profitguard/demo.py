@@ -14,6 +14,9 @@ from pathlib import Path
 
 # The strategy the demo backtests (user_data/strategies/ProfitGuardSample.py).
 DEMO_STRATEGY = "ProfitGuardSample"
+# `--futures`: longs and shorts at 3x on USDⓈ-M futures (ProfitGuardFuturesSample.py)
+FUTURES_STRATEGY = "ProfitGuardFuturesSample"
+FUTURES_CONFIG = "config.futures.json"
 DEMO_TIMEFRAMES = ("5m", "1m")
 DEFAULT_USERDIR = Path("user_data")
 
@@ -31,7 +34,15 @@ def register(subparsers) -> None:
         help="Freqtrade user directory holding config.json (default: %(default)s)",
     )
     parser.add_argument(
-        "--strategy", default=DEMO_STRATEGY, help="strategy to backtest (default: %(default)s)"
+        "--strategy",
+        default=None,
+        help=f"strategy to backtest (default: {DEMO_STRATEGY}; with --futures {FUTURES_STRATEGY})",
+    )
+    parser.add_argument(
+        "--futures",
+        action="store_true",
+        help=f"Binance USDⓈ-M futures: {FUTURES_STRATEGY} (long and short, 3x, isolated "
+        f"margin) with {FUTURES_CONFIG}, on generated futures, mark and funding-rate data",
     )
     parser.add_argument(
         "--no-detail", action="store_true", help="skip --timeframe-detail 1m (faster, coarser)"
@@ -50,7 +61,9 @@ def run(args: argparse.Namespace) -> int:
 
     if importlib.util.find_spec("freqtrade") is None:
         raise UsageError("Freqtrade is not installed here; `./run demo` installs everything")
-    config_path = args.userdir / "config.json"
+    if args.strategy is None:
+        args.strategy = FUTURES_STRATEGY if args.futures else DEMO_STRATEGY
+    config_path = args.userdir / (FUTURES_CONFIG if args.futures else "config.json")
     if not config_path.is_file():
         raise UsageError(
             f"no {config_path}: run the demo from the repository root, or pass --userdir"
@@ -62,10 +75,10 @@ def run(args: argparse.Namespace) -> int:
     datadir = ftc.config_datadir(config, args.userdir)
     started = time.monotonic()
 
-    missing = _missing_data(datadir, pairs)
+    missing = _missing_data(datadir, pairs, args.futures)
     if missing:
         _step(f"generating demo data into {datadir} (missing: {', '.join(missing[:3])}...)")
-        if not _generate(datadir, pairs):
+        if not _generate(datadir, pairs, args.futures):
             return 1
     else:
         _step(f"using the data in {datadir}")
@@ -82,20 +95,31 @@ def run(args: argparse.Namespace) -> int:
     return status
 
 
-def _missing_data(datadir: Path, pairs: list[str]) -> list[str]:
+def _missing_data(datadir: Path, pairs: list[str], futures: bool = False) -> list[str]:
+    from profitguard.exchange import generate as gen
     from profitguard.exchange.store import scan
 
-    have = scan(datadir)
-    return [f"{p} {tf}" for p in pairs for tf in DEMO_TIMEFRAMES if (p, tf) not in have]
+    if not futures:
+        have = scan(datadir)
+        return [f"{p} {tf}" for p in pairs for tf in DEMO_TIMEFRAMES if (p, tf) not in have]
+    wanted = [(tf, "futures") for tf in DEMO_TIMEFRAMES]
+    wanted += [(gen.MARK_TIMEFRAME, "mark"), (gen.FUNDING_TIMEFRAME, "funding_rate")]
+    found = {ctype: scan(datadir, ctype) for ctype in ("futures", "mark", "funding_rate")}
+    return [
+        f"{p} {tf} {ctype}" for p in pairs for tf, ctype in wanted if (p, tf) not in found[ctype]
+    ]
 
 
-def _generate(datadir: Path, pairs: list[str]) -> bool:
+def _generate(datadir: Path, pairs: list[str], futures: bool = False) -> bool:
     from profitguard.exchange import generate as gen
 
     t = time.monotonic()
-    wanted = tuple(dict.fromkeys([*pairs, *gen.DEFAULT_PAIRS]))
+    if futures:
+        wanted, mode = tuple(pairs), "futures"
+    else:
+        wanted, mode = tuple(dict.fromkeys([*pairs, *gen.DEFAULT_PAIRS])), "spot"
     try:
-        files = gen.generate(datadir, pairs=wanted, timeframes=DEMO_TIMEFRAMES)
+        files = gen.generate(datadir, pairs=wanted, timeframes=DEMO_TIMEFRAMES, trading_mode=mode)
     except (OSError, ValueError) as exc:
         print(f"profitguard demo: error: generating data failed: {exc}", file=sys.stderr)
         return False
@@ -121,11 +145,15 @@ def _backtest(args, config_path: Path, config: dict, pairs: list[str], datadir: 
         except PortInUseError:
             exchange = start_exchange(datadir=datadir, pairs=pairs, port=0)
             override = Path(override_dir.name) / "exchange-port.json"
-            ftc.write_config(override, {"exchange": {"ccxt_config": ftc.ccxt_config(exchange.url)}})
+            mode = config.get("trading_mode", "spot")
+            override_config = {"exchange": {"ccxt_config": ftc.ccxt_config(exchange.url, mode)}}
+            ftc.write_config(override, override_config)
             extra_config = ["--config", str(override)]
             _step(f"port {wanted_port} is busy; using {exchange.url} instead")
         with exchange:
-            _step(f"offline exchange serving {len(exchange.api.markets)} markets on {exchange.url}")
+            futures = exchange.api.futures.markets if exchange.api.futures is not None else {}
+            served = len(exchange.api.markets) + len(futures)
+            _step(f"offline exchange serving {served} markets on {exchange.url}")
             results = args.userdir / "backtest_results"
             before = set(results.glob("*.zip")) if results.is_dir() else set()
             argv = freqtrade_argv(
@@ -175,6 +203,14 @@ def _print_exits_by_level(result: Path, strategy: str, currency: str) -> None:
     if rows:
         _step(f"exit orders by level, from {result.name} (partial exits included)")
         print(render(rows, currency), flush=True)
+    shorts = [t for t in trades if t.get("is_short")]
+    if shorts:
+        # Freqtrade names a stop `trailing_stop_loss` once it moved from where it started
+        moved = sum(1 for t in shorts if t.get("exit_reason") == "trailing_stop_loss")
+        _step(
+            f"shorts only ({len(shorts)} trades; {moved} left at a stop the ladder had moved down)"
+        )
+        print(render(exits_by_level(shorts), currency), flush=True)
 
 
 def _port_of(url: str) -> int:
