@@ -29,7 +29,9 @@ STRATEGIES = [
     Path(__file__).parent / "strategies" / "ScriptedFutures.py",
     ROOT / "user_data" / "strategies" / "ProfitGuardFuturesSample.py",
 ]
-START = datetime(2024, 1, 1, tzinfo=UTC)
+# the scripted entries open at 07:50 (after 30 warm-up candles): Binance funds at 08:00
+START = datetime(2024, 1, 1, 5, 20, tzinfo=UTC)
+FUNDING_AT = [datetime(2024, 1, 1, 8 * i, tzinfo=UTC) for i in range(3)]
 STEP = timedelta(minutes=5)
 FLAT = (100.0, 100.0, 100.0, 100.0)
 LEVERAGE = 3.0
@@ -103,8 +105,7 @@ def write_futures_data(datadir: Path, pair: str, side: str, path, warmup=30, tai
     )
     handler.ohlcv_store(pair, "1h", hourly.reset_index(), CandleType.MARK)
     funding = pd.DataFrame(
-        {"date": pd.to_datetime([START + timedelta(hours=8 * i) for i in range(3)], utc=True),
-         "funding_rate": [FUNDING_RATE] * 3}
+        {"date": pd.to_datetime(FUNDING_AT, utc=True), "funding_rate": [FUNDING_RATE] * 3}
     )  # fmt: skip
     handler.ohlcv_store(pair, "1h", funding, CandleType.FUNDING_RATE)
     return handler._pair_data_filename(datadir, pair, "5m", CandleType.FUTURES)
@@ -198,6 +199,23 @@ def test_backtest_when_short_walks_the_ladder_then_tp1_tp2_tp3_as_simulate_short
     ]
     assert trade["exit_reason"] == "tp3"
     assert_parity(trade, files["BTC/USDT:USDT"])
+
+
+def test_backtest_when_short_held_over_a_funding_time_then_its_funding_is_in_its_r(futures_run):
+    """Held over 08:00 at a positive rate, the short receives 30 x mark 98 x 0.01%; the
+    R the hyperopt loss scores (`trade_r`: net profit over the initial risk) counts it."""
+    from profitguard.freqtrade.loss import trade_r
+
+    trades, _, _, _ = futures_run
+    trade = trades["BTC/USDT:USDT"]
+    assert trade["funding_fees"] == pytest.approx(30 * 98.0 * FUNDING_RATE)
+    exits_ = [o for o in trade["orders"] if not o["ft_is_entry"]]
+    gross = sum((100.0 - o["safe_price"]) * o["amount"] for o in exits_)  # 180
+    fees = 3000 * trade["fee_open"] + sum(
+        o["safe_price"] * o["amount"] * trade["fee_close"] for o in exits_
+    )
+    risk = 30 * 2.0  # 30 contracts, 2 from the entry to the initial stop
+    assert trade_r(trade, 102.0) == pytest.approx((gross - fees + trade["funding_fees"]) / risk)
 
 
 def test_backtest_when_short_passes_tp1_then_ladder_stop_down_at_1r(futures_run):
