@@ -68,6 +68,10 @@ PATHS = {
         (100.2, 100.8, 99.6, 99.9),
         (99.9, 100.0, 97.5, 98.0),  # high 102.5 crosses 102: stopped at the initial stop
     ])),
+    "BNB/USDT:USDT": ("short", mirror([  # at 50x: liquidated before its 2% stop, refused
+        ENTRY,
+        (99.9, 100.0, 97.5, 98.0),
+    ])),
     "XRP/USDT:USDT": ("long", [  # the same ladder for a 3x long
         ENTRY,
         (100.2, 102.5, 100.1, 102.0),
@@ -248,7 +252,17 @@ def test_backtest_when_long_at_3x_then_the_same_ladder(futures_run):
     assert_parity(trade, files["XRP/USDT:USDT"])
 
 
-def test_backtest_when_futures_then_nothing_unserved_and_no_entry_refused(futures_run):
-    _, _, unserved, output = futures_run
+def test_backtest_when_stop_beyond_liquidation_then_entry_refused_with_the_figures(futures_run):
+    """50x short at 100 with 0.5% maintenance (Freqtrade's BNB tier for this stake):
+    liquidated at 102 / 1.005 = 101.49, 101.42 with Freqtrade's 5% buffer; the stop at
+    102 lies beyond it. The 3x entries pass the same rule."""
+    trades, _, unserved, output = futures_run
+    assert "BNB/USDT:USDT" not in trades
+    assert "5 entries checked, 1 refused" in output
+    flat = " ".join(output.split())  # Freqtrade's console wraps long log lines
+    assert (
+        "entry refused for BNB/USDT:USDT (candle 2024-01-01 07:50 UTC): LIQUIDATION: "
+        "stop_to_liquidation=141.1%, limit=100.0%, stop=102, liquidation=101.41791, "
+        "leverage=50.00, maintenance=0.5%"
+    ) in flat
     assert unserved == {}
-    assert "4 entries checked, 0 refused" in output  # LIQUIDATION included: 3x stops fit
