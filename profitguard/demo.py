@@ -14,6 +14,9 @@ from pathlib import Path
 
 # The strategy the demo backtests (user_data/strategies/ProfitGuardSample.py).
 DEMO_STRATEGY = "ProfitGuardSample"
+# `--futures`: longs and shorts at 3x on USDⓈ-M futures (ProfitGuardFuturesSample.py)
+FUTURES_STRATEGY = "ProfitGuardFuturesSample"
+FUTURES_CONFIG = "config.futures.json"
 DEMO_TIMEFRAMES = ("5m", "1m")
 DEFAULT_USERDIR = Path("user_data")
 
@@ -31,7 +34,15 @@ def register(subparsers) -> None:
         help="Freqtrade user directory holding config.json (default: %(default)s)",
     )
     parser.add_argument(
-        "--strategy", default=DEMO_STRATEGY, help="strategy to backtest (default: %(default)s)"
+        "--strategy",
+        default=None,
+        help=f"strategy to backtest (default: {DEMO_STRATEGY}; with --futures {FUTURES_STRATEGY})",
+    )
+    parser.add_argument(
+        "--futures",
+        action="store_true",
+        help=f"Binance USDⓈ-M futures: {FUTURES_STRATEGY} (long and short, 3x, isolated "
+        f"margin) with {FUTURES_CONFIG}, on generated futures, mark and funding-rate data",
     )
     parser.add_argument(
         "--no-detail", action="store_true", help="skip --timeframe-detail 1m (faster, coarser)"
@@ -50,7 +61,9 @@ def run(args: argparse.Namespace) -> int:
 
     if importlib.util.find_spec("freqtrade") is None:
         raise UsageError("Freqtrade is not installed here; `./run demo` installs everything")
-    config_path = args.userdir / "config.json"
+    if args.strategy is None:
+        args.strategy = FUTURES_STRATEGY if args.futures else DEMO_STRATEGY
+    config_path = args.userdir / (FUTURES_CONFIG if args.futures else "config.json")
     if not config_path.is_file():
         raise UsageError(
             f"no {config_path}: run the demo from the repository root, or pass --userdir"
@@ -62,10 +75,10 @@ def run(args: argparse.Namespace) -> int:
     datadir = ftc.config_datadir(config, args.userdir)
     started = time.monotonic()
 
-    missing = _missing_data(datadir, pairs)
+    missing = _missing_data(datadir, pairs, args.futures)
     if missing:
         _step(f"generating demo data into {datadir} (missing: {', '.join(missing[:3])}...)")
-        if not _generate(datadir, pairs):
+        if not _generate(datadir, pairs, args.futures):
             return 1
     else:
         _step(f"using the data in {datadir}")
@@ -82,20 +95,31 @@ def run(args: argparse.Namespace) -> int:
     return status
 
 
-def _missing_data(datadir: Path, pairs: list[str]) -> list[str]:
+def _missing_data(datadir: Path, pairs: list[str], futures: bool = False) -> list[str]:
+    from profitguard.exchange import generate as gen
     from profitguard.exchange.store import scan
 
-    have = scan(datadir)
-    return [f"{p} {tf}" for p in pairs for tf in DEMO_TIMEFRAMES if (p, tf) not in have]
+    if not futures:
+        have = scan(datadir)
+        return [f"{p} {tf}" for p in pairs for tf in DEMO_TIMEFRAMES if (p, tf) not in have]
+    wanted = [(tf, "futures") for tf in DEMO_TIMEFRAMES]
+    wanted += [(gen.MARK_TIMEFRAME, "mark"), (gen.FUNDING_TIMEFRAME, "funding_rate")]
+    found = {ctype: scan(datadir, ctype) for ctype in ("futures", "mark", "funding_rate")}
+    return [
+        f"{p} {tf} {ctype}" for p in pairs for tf, ctype in wanted if (p, tf) not in found[ctype]
+    ]
 
 
-def _generate(datadir: Path, pairs: list[str]) -> bool:
+def _generate(datadir: Path, pairs: list[str], futures: bool = False) -> bool:
     from profitguard.exchange import generate as gen
 
     t = time.monotonic()
-    wanted = tuple(dict.fromkeys([*pairs, *gen.DEFAULT_PAIRS]))
+    if futures:
+        wanted, mode = tuple(pairs), "futures"
+    else:
+        wanted, mode = tuple(dict.fromkeys([*pairs, *gen.DEFAULT_PAIRS])), "spot"
     try:
-        files = gen.generate(datadir, pairs=wanted, timeframes=DEMO_TIMEFRAMES)
+        files = gen.generate(datadir, pairs=wanted, timeframes=DEMO_TIMEFRAMES, trading_mode=mode)
     except (OSError, ValueError) as exc:
         print(f"profitguard demo: error: generating data failed: {exc}", file=sys.stderr)
         return False
@@ -140,8 +164,33 @@ def _backtest(args, config_path: Path, config: dict, pairs: list[str], datadir: 
         return 1
     _step(f"results: {new[-1]}")
     _print_r_report(new[-1], config_path, args)
+    if config.get("trading_mode") == "futures":
+        _print_shorts(new[-1], args.strategy)
     _step(f"by hand: `{shown}` (docs/offline-exchange.md)")
     return 0
+
+
+def _print_shorts(result: Path, strategy: str) -> None:
+    """The shorts' take-profits and stops, read from Freqtrade's own result file."""
+    from freqtrade.data.btanalysis import load_backtest_stats
+
+    trades = load_backtest_stats(result)["strategy"][strategy]["trades"]
+    shorts = [t for t in trades if t.get("is_short")]
+    levels: dict[str, int] = {}
+    for trade in shorts:
+        for order in trade.get("orders", []):
+            if order.get("ft_is_entry"):
+                continue
+            for tag in (order.get("ft_order_tag") or "").split(","):
+                if tag.startswith("tp"):
+                    levels[tag] = levels.get(tag, 0) + 1
+    # Freqtrade names a stop `trailing_stop_loss` once it has moved from where it started
+    moved = sum(1 for t in shorts if t.get("exit_reason") == "trailing_stop_loss")
+    taken = ", ".join(f"{tag} {count}" for tag, count in sorted(levels.items())) or "none"
+    _step(
+        f"shorts: {len(shorts)} trades; take-profits filled: {taken}; "
+        f"{moved} left at a stop the ladder had moved down"
+    )
 
 
 def _print_r_report(result: Path, config_path: Path, args) -> None:

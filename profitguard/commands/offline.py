@@ -149,17 +149,20 @@ def run_offline(command: Command, feed_args: argparse.Namespace) -> int:
     if datadir.is_dir():
         feed.datadir = datadir
     api, _ = build_exchange_api(feed, config)
+    trading_mode = config.get("trading_mode", "spot")
+    futures = trading_mode == "futures" and api.futures is not None
+    markets = len(api.futures.markets) if futures else len(api.markets)
     server = ExchangeServer(api, "127.0.0.1", 0).start()
     try:
         with tempfile.TemporaryDirectory(prefix="profitguard-offline-") as tmp:
             overlay = ftc.write_config(
                 Path(tmp) / "offline-exchange.json",
-                {"exchange": {"ccxt_config": ftc.ccxt_config(server.url)}},
+                {"exchange": {"ccxt_config": ftc.ccxt_config(server.url, trading_mode)}},
             )
             argv = [*command.argv, "--config", str(overlay)]
             print(
-                f"profitguard offline: exchange on {server.url} ({api.feed.mode}, "
-                f"{len(api.markets)} markets, data {datadir}); running: {' '.join(command.argv)}",
+                f"profitguard offline: exchange on {server.url} ({api.feed.mode}, {markets} "
+                f"{trading_mode} markets, data {datadir}); running: {' '.join(command.argv)}",
                 file=sys.stderr,
                 flush=True,
             )

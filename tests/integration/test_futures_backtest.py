@@ -29,7 +29,9 @@ STRATEGIES = [
     Path(__file__).parent / "strategies" / "ScriptedFutures.py",
     ROOT / "user_data" / "strategies" / "ProfitGuardFuturesSample.py",
 ]
-START = datetime(2024, 1, 1, tzinfo=UTC)
+# the scripted entries open at 07:50 (after 30 warm-up candles): Binance funds at 08:00
+START = datetime(2024, 1, 1, 5, 20, tzinfo=UTC)
+FUNDING_AT = [datetime(2024, 1, 1, 8 * i, tzinfo=UTC) for i in range(3)]
 STEP = timedelta(minutes=5)
 FLAT = (100.0, 100.0, 100.0, 100.0)
 LEVERAGE = 3.0
@@ -65,6 +67,10 @@ PATHS = {
         ENTRY,
         (100.2, 100.8, 99.6, 99.9),
         (99.9, 100.0, 97.5, 98.0),  # high 102.5 crosses 102: stopped at the initial stop
+    ])),
+    "BNB/USDT:USDT": ("short", mirror([  # at 50x: liquidated before its 2% stop, refused
+        ENTRY,
+        (99.9, 100.0, 97.5, 98.0),
     ])),
     "XRP/USDT:USDT": ("long", [  # the same ladder for a 3x long
         ENTRY,
@@ -103,8 +109,7 @@ def write_futures_data(datadir: Path, pair: str, side: str, path, warmup=30, tai
     )
     handler.ohlcv_store(pair, "1h", hourly.reset_index(), CandleType.MARK)
     funding = pd.DataFrame(
-        {"date": pd.to_datetime([START + timedelta(hours=8 * i) for i in range(3)], utc=True),
-         "funding_rate": [FUNDING_RATE] * 3}
+        {"date": pd.to_datetime(FUNDING_AT, utc=True), "funding_rate": [FUNDING_RATE] * 3}
     )  # fmt: skip
     handler.ohlcv_store(pair, "1h", funding, CandleType.FUNDING_RATE)
     return handler._pair_data_filename(datadir, pair, "5m", CandleType.FUTURES)
@@ -200,6 +205,23 @@ def test_backtest_when_short_walks_the_ladder_then_tp1_tp2_tp3_as_simulate_short
     assert_parity(trade, files["BTC/USDT:USDT"])
 
 
+def test_backtest_when_short_held_over_a_funding_time_then_its_funding_is_in_its_r(futures_run):
+    """Held over 08:00 at a positive rate, the short receives 30 x mark 98 x 0.01%; the
+    R the hyperopt loss scores (`trade_r`: net profit over the initial risk) counts it."""
+    from profitguard.freqtrade.loss import trade_r
+
+    trades, _, _, _ = futures_run
+    trade = trades["BTC/USDT:USDT"]
+    assert trade["funding_fees"] == pytest.approx(30 * 98.0 * FUNDING_RATE)
+    exits_ = [o for o in trade["orders"] if not o["ft_is_entry"]]
+    gross = sum((100.0 - o["safe_price"]) * o["amount"] for o in exits_)  # 180
+    fees = 3000 * trade["fee_open"] + sum(
+        o["safe_price"] * o["amount"] * trade["fee_close"] for o in exits_
+    )
+    risk = 30 * 2.0  # 30 contracts, 2 from the entry to the initial stop
+    assert trade_r(trade, 102.0) == pytest.approx((gross - fees + trade["funding_fees"]) / risk)
+
+
 def test_backtest_when_short_passes_tp1_then_ladder_stop_down_at_1r(futures_run):
     trades, files, _, _ = futures_run
     trade = trades["ETH/USDT:USDT"]
@@ -230,7 +252,17 @@ def test_backtest_when_long_at_3x_then_the_same_ladder(futures_run):
     assert_parity(trade, files["XRP/USDT:USDT"])
 
 
-def test_backtest_when_futures_then_nothing_unserved_and_no_entry_refused(futures_run):
-    _, _, unserved, output = futures_run
+def test_backtest_when_stop_beyond_liquidation_then_entry_refused_with_the_figures(futures_run):
+    """50x short at 100 with 0.5% maintenance (Freqtrade's BNB tier for this stake):
+    liquidated at 102 / 1.005 = 101.49, 101.42 with Freqtrade's 5% buffer; the stop at
+    102 lies beyond it. The 3x entries pass the same rule."""
+    trades, _, unserved, output = futures_run
+    assert "BNB/USDT:USDT" not in trades
+    assert "5 entries checked, 1 refused" in output
+    flat = " ".join(output.split())  # Freqtrade's console wraps long log lines
+    assert (
+        "entry refused for BNB/USDT:USDT (candle 2024-01-01 07:50 UTC): LIQUIDATION: "
+        "stop_to_liquidation=141.1%, limit=100.0%, stop=102, liquidation=101.41791, "
+        "leverage=50.00, maintenance=0.5%"
+    ) in flat
     assert unserved == {}
-    assert "4 entries checked, 0 refused" in output  # LIQUIDATION included: 3x stops fit

@@ -143,3 +143,20 @@ def test_generate_when_futures_then_freqtrades_futures_layout_and_same_prices_as
 def test_generate_when_futures_pair_not_linear_then_error(tmp_path):
     with pytest.raises(ValueError, match="not a linear"):
         gen.generate(tmp_path, pairs=("BTC/USDT:BTC",), days=1, end=END, trading_mode="futures")
+
+
+def test_data_generate_cli_when_futures_then_perpetuals_with_mark_and_funding(tmp_path, capsys):
+    from profitguard.cli import main
+    from profitguard.demo import _missing_data
+
+    pairs = ["BTC/USDT:USDT"]
+    assert _missing_data(tmp_path, pairs, futures=True)
+    argv = ["data", "generate", "--trading-mode", "futures", "--datadir", str(tmp_path),
+            "--pairs", "BTC/USDT", "--days", "1"]  # fmt: skip
+    assert main(argv) == 0
+    assert capsys.readouterr().out.startswith(
+        "wrote 4 files of futures, mark and funding-rate data (BTC/USDT x 5m, 1m, 1 days"
+    )
+    assert _missing_data(tmp_path, pairs, futures=True) == []  # what demo --futures needs
+    assert main([*argv[:-4], "--pairs", "BTC/USD:BTC"]) == 2
+    assert "--pairs: not a linear (USDⓈ-M) pair: 'BTC/USD:BTC'" in capsys.readouterr().err

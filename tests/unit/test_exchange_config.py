@@ -97,3 +97,22 @@ def test_validate_when_config_invalid_then_freqtrade_rejects_it():
     config["api_server"] = {"enabled": False}  # Freqtrade wants the whole block
     with pytest.raises(ConfigurationError, match="listen_ip_address"):
         validate(config)
+
+
+def test_shipped_futures_config_when_loaded_then_the_spot_config_on_usdm_futures():
+    futures = load_json_config(SHIPPED.with_name("config.futures.json"))
+    validate(futures)
+    assert (futures["trading_mode"], futures["margin_mode"]) == ("futures", "isolated")
+    assert futures["exchange"]["ccxt_config"] == ccxt_config(DEFAULT_URL, "futures")
+    assert whitelist_pairs(futures) == ["BTC/USDT:USDT", "ETH/USDT:USDT", "SOL/USDT:USDT"]
+    spot = load_json_config(SHIPPED)
+    differs = {"trading_mode", "margin_mode", "exchange"}
+    assert {k: v for k, v in futures.items() if k not in differs} == {
+        k: v for k, v in spot.items() if k not in differs
+    }
+
+
+def test_ccxt_config_when_futures_then_only_linear_markets_and_unknown_mode_refused():
+    assert ccxt_config(trading_mode="futures")["options"] == {"fetchMarkets": {"types": ["linear"]}}
+    with pytest.raises(ValueError, match="'trading_mode' must be spot or futures, was 'margin'"):
+        ccxt_config(trading_mode="margin")

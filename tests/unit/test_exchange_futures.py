@@ -83,3 +83,24 @@ def test_funding_when_replay_then_every_8h_of_the_clock_at_the_last_stored_rate(
     assert set(values) == {0.0003}
     _, default = FundingSource(None, live=True).history(now, None)
     assert set(default) == {DEFAULT_FUNDING_RATE}
+
+
+def test_funding_when_history_without_a_funding_file_then_default_rate_every_8h(tmp_path):
+    from profitguard.exchange.generate import write_candles
+    from profitguard.exchange.server import build_api
+
+    step = 5 * 60_000
+    rows = [[i * step, 100.0, 101.0, 99.0, 100.5, 1.0] for i in range(24 * 12 + 1)]  # 24h
+    write_candles(tmp_path, "ABC/USDT:USDT", "5m", rows, candle_type="futures")
+    api = build_api(datadir=tmp_path, clock=lambda: 10**13)
+    status, body = api.handle(
+        "GET", "/fapi/v1/fundingRate", {"symbol": "ABCUSDT", "startTime": "0"}
+    )
+    assert status == 200
+    assert [r["fundingTime"] for r in body] == [0, FUNDING_INTERVAL_MS, 2 * FUNDING_INTERVAL_MS,
+                                                3 * FUNDING_INTERVAL_MS]  # fmt: skip
+    assert {r["fundingRate"] for r in body} == {f"{DEFAULT_FUNDING_RATE:.8f}"}
+    status, premium = api.handle("GET", "/fapi/v1/premiumIndex", {"symbol": "ABCUSDT"})
+    assert premium["markPrice"] == "100.50000000"  # no mark file: the futures price
+    status, spot = api.handle("GET", "/api/v3/exchangeInfo", {})
+    assert spot["symbols"] == []  # futures data is not a spot market

@@ -1,9 +1,11 @@
 """ProfitGuardFuturesSample with its entries written into the data: volume 777 = enter
 short, 778 = enter long. Its exits, its leverage (3x) and the risk gate are the
 sample's; the initial stop is 2% from the entry (the scripted paths have no ATR) and
-the stake is Freqtrade's `stake_amount` (the margin), so the amounts are known."""
+the stake is Freqtrade's `stake_amount` (the margin), so the amounts are known.
+BNB/USDT:USDT trades at 50x instead: too much for a 2% stop (the gate refuses it)."""
 
 import sys
+from datetime import datetime
 from pathlib import Path
 
 from pandas import DataFrame
@@ -31,3 +33,20 @@ class ScriptedFutures(ProfitGuardFuturesSample):
         dataframe.loc[dataframe["volume"] == SHORT_MARK, "enter_short"] = 1
         dataframe.loc[dataframe["volume"] == LONG_MARK, "enter_long"] = 1
         return dataframe
+
+    def leverage(
+        self,
+        pair: str,
+        current_time: datetime,
+        current_rate: float,
+        proposed_leverage: float,
+        max_leverage: float,
+        entry_tag: str | None,
+        side: str,
+        **kwargs,
+    ) -> float:
+        if pair.startswith("BNB/"):
+            return min(50.0, max_leverage)
+        return super().leverage(
+            pair, current_time, current_rate, proposed_leverage, max_leverage, entry_tag, side
+        )
