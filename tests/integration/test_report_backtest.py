@@ -106,3 +106,29 @@ def test_report_when_backtested_then_tables_and_parity(run):
     assert "Expectancy (R per trade)" in out
     n = len(trades)
     assert f"parity: {n} of {n} trades match the engine exactly" in out, out[-2000:]
+
+
+def test_compare_when_default_policies_then_four_on_identical_entries(run):
+    trades, ws = run
+    done = profitguard(ws, "compare", "--strategy", "ScriptedEntries", "--json")
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout)
+    policies = result["policies"]
+    assert [p["name"] for p in policies] == [
+        "strategy",
+        "scaled_pct",
+        "fixed 2%/5%",
+        "freqtrade trailing",
+    ]
+    assert result["entries_identical"]
+    assert {p["entries"] for p in policies} == {len(trades)}
+    for p in policies:
+        assert {"name", "entries", "trades", "win_rate", "expectancy_r", "profit_pct"} <= set(p)
+        assert {"max_drawdown", "profit_factor"} <= set(p)
+    # the strategy's own run is the report's: the same R, trade for trade
+    report = json.loads(profitguard(ws, "report", "--json").stdout)
+    assert sorted(policies[0]["r_values"]) == pytest.approx(
+        sorted(t["r"] for t in report["trades"])
+    )
+    # other exits, other outcomes on the same entries
+    assert policies[2]["r_values"] != policies[0]["r_values"]
