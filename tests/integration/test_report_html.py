@@ -51,7 +51,10 @@ def drawn(dom: str, chart_id: str) -> bool:
     has_svg = "main-svg" in segment
     marks = segment.count('class="point"') + len(re.findall(r'class="js-line"[^>]* d="M', segment))
     marks += len(re.findall(r'd="M[^"]+"[^>]*class="js-line"', segment))
-    return has_svg and marks > 0
+    # a half-drawn plot leaves its tick labels unplaced (no transform): all at 0
+    ticks = re.findall(r'class="[xy]tick"><text([^>]*)>', segment)
+    placed = all("transform=" in attributes for attributes in ticks)
+    return has_svg and marks > 0 and bool(ticks) and placed
 
 
 @pytest.fixture(scope="module")
