@@ -79,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(f"argument --params: no such file: {str(p)!r}")
     files = config_files(args)
     strategy_name = args.strategy or DEFAULT_STRATEGY
-    config = fs.load_config(files, args.userdir, strategy_name)
+    config = fs.load_config(files, args.userdir, strategy_name, datadir=args.datadir)
     fs.quiet_freqtrade()
     from freqtrade.resolvers import StrategyResolver
 
@@ -122,6 +122,8 @@ def run(args: argparse.Namespace) -> int:
                     str(override),
                     "--userdir",
                     str(config["user_data_dir"]),
+                    "--datadir",
+                    str(config["datadir"]),
                     "--strategy",
                     name,
                     "--strategy-path",

@@ -31,6 +31,9 @@ def add_common(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("-s", "--strategy", help="strategy (default: the result's)")
     parser.add_argument(
+        "--datadir", type=Path, help="candle data directory (default: the config's)"
+    )
+    parser.add_argument(
         "--json", action="store_true", help="print one JSON object instead of tables"
     )
     parser.add_argument(
@@ -82,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
     from profitguard.report.records import ResultError, latest_result, load_backtest, load_db
 
     limit = None if args.trades == "all" else _positive_int(args.trades)
-    config = fs.load_config(config_files(args), args.userdir, args.strategy)
+    config = fs.load_config(config_files(args), args.userdir, args.strategy, datadir=args.datadir)
     fs.quiet_freqtrade()  # after the config: loading it sets Freqtrade's logging up
     try:
         if args.db is not None:

@@ -30,7 +30,9 @@ def load_config(
         args["user_data_dir"] = str(userdir)
     if strategy:
         args["strategy"] = strategy
-    args.update({k: v for k, v in extra.items() if v is not None})
+    for name, value in extra.items():
+        if value is not None:
+            args[name] = str(value) if isinstance(value, Path) else value
     logging.disable(logging.INFO)  # Freqtrade logs each setting it reads
     try:
         return Configuration(args, RunMode.OTHER).get_config()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import itertools
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -42,9 +43,13 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 def _figure_div(fig, div_id: str) -> str:
     import plotly.io as pio
 
-    fig.update_layout(margin={"l": 50, "r": 20, "t": 50, "b": 40}, height=380)
+    fig.update_layout(margin={"l": 50, "r": 20, "t": 50, "b": 40}, height=380, width=600)
     return pio.to_html(
-        fig, include_plotlyjs=False, full_html=False, div_id=div_id, config={"displaylogo": False}
+        fig,
+        include_plotlyjs=False,
+        full_html=False,
+        div_id=div_id,
+        config={"displaylogo": False, "responsive": False},
     ).replace("<div>", '<div class="pg-chart">', 1)
 
 
@@ -60,15 +65,32 @@ def _page(title: str, note: str, body: str) -> str:
     )
 
 
+BIN_R = 0.25
+
+
+def r_bins(rs: Sequence[float]) -> tuple[list[float], list[int]]:
+    """Histogram of `rs` in bins of BIN_R (centers, counts), empty bins included."""
+    if not rs:
+        return [], []
+    first = math.floor(min(rs) / BIN_R)
+    counts = [0] * (math.floor(max(rs) / BIN_R) - first + 1)
+    for r in rs:
+        counts[math.floor(r / BIN_R) - first] += 1
+    return [(first + i + 0.5) * BIN_R for i in range(len(counts))], counts
+
+
 def report_charts(report) -> list[str]:
     import plotly.graph_objects as go
 
     rows = report.trades
     rs = [t.r for t in rows]
     charts = []
-    hist = go.Figure(go.Histogram(x=rs, xbins={"size": 0.25}, marker_color="#1f77b4"))
+    centers, counts = r_bins(rs)
+    hist = go.Figure(go.Bar(x=centers, y=counts, width=BIN_R * 0.9, marker_color="#1f77b4"))
     hist.update_layout(
-        title="R distribution (fees included)", xaxis_title="R", yaxis_title="trades"
+        title=f"R distribution (fees included; bins of {BIN_R:g}R)",
+        xaxis_title="R",
+        yaxis_title="trades",
     )
     charts.append(_figure_div(hist, "chart-r-histogram"))
 
