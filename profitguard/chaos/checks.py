@@ -246,23 +246,30 @@ def stop_never_looser_after_restart(record: RunRecord) -> list[Violation]:
 
 
 def _exchange_stop_not_lower(record: RunRecord, before: Life, after: Life) -> list[Violation]:
+    """The stops of a trade placed after the restart sit at or above the one that
+    rested on the exchange when the bot was killed."""
     out = []
-    stops = [o for o in record.ledger["orders"] if o["type"] == "STOP_LOSS_LIMIT"]
+    stops = [o for o in record.tagged if o["type"] == "STOP_LOSS_LIMIT"]
     resting = [
         o
         for o in stops
-        if o["time"] / 1000 <= before.ended
+        if o["trade_id"] is not None
+        and o["time"] / 1000 <= before.ended
         and (o["status"] in ("NEW", "PARTIALLY_FILLED") or o["update_time"] / 1000 > before.ended)
     ]
     for old in resting:
-        newer = [o for o in stops if o["pair"] == old["pair"] and o["time"] / 1000 > after.started]
+        newer = [
+            o
+            for o in stops
+            if o["trade_id"] == old["trade_id"] and o["time"] / 1000 > after.started
+        ]
         lower = [o for o in newer if o["stop_price"] < old["stop_price"] - EPS]
         if lower:
             out.append(
                 Violation(
                     "stop_loosened",
-                    f"{old['pair']}: exchange stop {old['stop_price']:g} resting at the kill, "
-                    f"replaced by {lower[0]['stop_price']:g} after the restart",
+                    f"trade {old['trade_id']}: exchange stop {old['stop_price']:g} resting at "
+                    f"the kill, replaced by {lower[0]['stop_price']:g} after the restart",
                 )
             )
     return out

@@ -301,6 +301,7 @@ def run_scenario(
     finally:
         exchange.stop()
     violations = check_run(record)
+    _save(root / "chaos-record.json", record, violations)
     exits: dict[str, int] = {}
     for order in record.tagged:
         if order["side"] == "sell" and order["filled"] > 0 and order["tag"]:
@@ -316,6 +317,23 @@ def run_scenario(
         seconds=time.monotonic() - started,
         notes=notes,
     )
+
+
+def _save(path: Path, record: RunRecord, violations: list[Violation]) -> None:
+    """What the checks read, for a post-mortem (the bot's logs are next to it)."""
+    from dataclasses import asdict
+
+    data = {
+        "violations": [str(v) for v in violations],
+        "lives": [asdict(life) for life in record.lives],
+        "samples": record.samples,
+        "tagged": record.tagged,
+        "ledger": record.ledger,
+        "trades": record.trades,
+        "custom": record.custom,
+        "paused_at": record.paused_at,
+    }
+    path.write_text(json.dumps(data, indent=1, default=str))
 
 
 def _record(exchange, ws, scenario, lives, samples, paused_at) -> RunRecord:
