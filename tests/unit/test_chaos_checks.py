@@ -171,3 +171,16 @@ def test_stop_never_looser_when_a_new_trade_has_a_lower_stop_then_no_violation()
         )
         == []
     )
+
+
+def test_levels_not_lost_when_exchange_refused_the_exit_and_bot_logged_it_then_a_note():
+    from profitguard.chaos.checks import check_run
+
+    def price(pair, t):
+        return 102.5 if t >= T0 + 10 else 100.0
+
+    lives = [Life(started=T0, ended=T0 + 100, heartbeats=[T0 + 1], refusals=[T0 + 11])]
+    rec = record([BUY], trades=[trade()], custom=[custom_state()], price=price, lives=lives)
+    violations, notes = check_run(rec)
+    assert violations == []
+    assert [n.check for n in notes] == ["level_refused"] and "tp1" in notes[0].detail
