@@ -20,6 +20,9 @@ LEVEL_HOLD_S = 3.0
 # After a restart the stop must rest again within one bot loop of the bot being back;
 # "back" is the first loop's heartbeat, the check looks at the third (two loops later).
 STOP_TAGS = ("stop_loss", "trailing_stop_loss", "stoploss", "stop", "emergency_exit")
+# Findings that are not violations: a level the exchange refused, with the reason in
+# the bot's log ("skipped with a logged reason"); listed under the run, not counted.
+NOTES = ("level_refused",)
 
 
 @dataclass
@@ -30,6 +33,7 @@ class Life:
     ended: float = 0.0
     killed: bool = False
     heartbeats: list[float] = field(default_factory=list)
+    refusals: list[float] = field(default_factory=list)  # exit orders the bot logged refused
     stops_at_end: dict[int, float] = field(default_factory=dict)  # trade id -> stop (DB)
 
     @property
@@ -206,6 +210,19 @@ def levels_not_lost(record: RunRecord) -> list[Violation]:
                 continue  # everything was gone before the bot could act on it
             if trade["is_open"] and record.end - reached < LEVEL_GRACE_S:
                 continue  # reached just before the run ended
+            refused = [
+                t for life in record.lives for t in life.refusals if reached <= t <= closed_at
+            ]
+            if refused:
+                out.append(
+                    Violation(
+                        "level_refused",
+                        f"trade {trade['id']}: {tag} not executed: the exchange refused its "
+                        f"exit order {len(refused)} time(s), logged by the bot from "
+                        f"+{refused[0] - record.lives[0].started:.1f}s",
+                    )
+                )
+                continue
             out.append(
                 Violation(
                     "level_lost",
@@ -246,23 +263,30 @@ def stop_never_looser_after_restart(record: RunRecord) -> list[Violation]:
 
 
 def _exchange_stop_not_lower(record: RunRecord, before: Life, after: Life) -> list[Violation]:
+    """The stops of a trade placed after the restart sit at or above the one that
+    rested on the exchange when the bot was killed."""
     out = []
-    stops = [o for o in record.ledger["orders"] if o["type"] == "STOP_LOSS_LIMIT"]
+    stops = [o for o in record.tagged if o["type"] == "STOP_LOSS_LIMIT"]
     resting = [
         o
         for o in stops
-        if o["time"] / 1000 <= before.ended
+        if o["trade_id"] is not None
+        and o["time"] / 1000 <= before.ended
         and (o["status"] in ("NEW", "PARTIALLY_FILLED") or o["update_time"] / 1000 > before.ended)
     ]
     for old in resting:
-        newer = [o for o in stops if o["pair"] == old["pair"] and o["time"] / 1000 > after.started]
+        newer = [
+            o
+            for o in stops
+            if o["trade_id"] == old["trade_id"] and o["time"] / 1000 > after.started
+        ]
         lower = [o for o in newer if o["stop_price"] < old["stop_price"] - EPS]
         if lower:
             out.append(
                 Violation(
                     "stop_loosened",
-                    f"{old['pair']}: exchange stop {old['stop_price']:g} resting at the kill, "
-                    f"replaced by {lower[0]['stop_price']:g} after the restart",
+                    f"trade {old['trade_id']}: exchange stop {old['stop_price']:g} resting at "
+                    f"the kill, replaced by {lower[0]['stop_price']:g} after the restart",
                 )
             )
     return out
@@ -348,5 +372,7 @@ CHECKS = (
 )
 
 
-def check_run(record: RunRecord) -> list[Violation]:
-    return [v for check in CHECKS for v in check(record)]
+def check_run(record: RunRecord) -> tuple[list[Violation], list[Violation]]:
+    """(violations, notes): every check's findings, the notes (``NOTES``) apart."""
+    found = [v for check in CHECKS for v in check(record)]
+    return [v for v in found if v.check not in NOTES], [v for v in found if v.check in NOTES]

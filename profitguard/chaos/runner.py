@@ -41,7 +41,10 @@ STRATEGY_FILE = Path(__file__).resolve().parents[2] / "user_data" / "strategies"
 POLL_S = 0.5
 HISTORY = 300
 CCXT_TIMEOUT_MS = 3000
-_HEARTBEAT = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) .*Bot heartbeat")
+_STAMP = r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) "
+_HEARTBEAT = re.compile(_STAMP + r".*Bot heartbeat")
+# Freqtrade's log line when the exchange refuses an exit (or partial exit) order
+_REFUSED_EXIT = re.compile(_STAMP + r".*(Unable to place order|Unable to exit trade)")
 
 
 def zigzag(start: float, steps: int, up: float = 0.3, down: float = 0.15) -> list[float]:
@@ -86,12 +89,13 @@ class ScenarioResult:
         )
 
 
-def _heartbeats(log: Path) -> list[float]:
+def _log_times(log: Path, pattern: re.Pattern) -> list[float]:
+    """Times of the log lines matching ``pattern`` (Freqtrade logs local time)."""
     if not log.exists():
         return []
     out = []
     for line in log.read_text(errors="replace").splitlines():
-        match = _HEARTBEAT.match(line)
+        match = pattern.match(line)
         if match:
             out.append(datetime.strptime(match.group(1), "%Y-%m-%d %H:%M:%S,%f").timestamp())
     return out
@@ -113,7 +117,11 @@ class _Bot:
         self.life = Life(started=time.time())
 
     def refresh(self) -> None:
-        self.life.heartbeats = _heartbeats(self.log)
+        self.life.heartbeats = _log_times(self.log, _HEARTBEAT)
+
+    def _final_refresh(self) -> None:
+        self.refresh()
+        self.life.refusals = _log_times(self.log, _REFUSED_EXIT)
 
     def kill(self) -> None:
         if self.proc.poll() is None:
@@ -129,7 +137,7 @@ class _Bot:
         self.life.ended = time.time()
         self.life.killed = killed
         self.out.close()
-        self.refresh()
+        self._final_refresh()
 
 
 def _workspace(root: Path, url: str, scenario: Scenario, key: str, secret: str) -> Workspace:
@@ -300,7 +308,9 @@ def run_scenario(
         record = _record(exchange, ws, scenario, lives, samples, paused_at)
     finally:
         exchange.stop()
-    violations = check_run(record)
+    violations, findings = check_run(record)
+    notes += [str(n) for n in findings]
+    _save(root / "chaos-record.json", record, violations + findings)
     exits: dict[str, int] = {}
     for order in record.tagged:
         if order["side"] == "sell" and order["filled"] > 0 and order["tag"]:
@@ -316,6 +326,23 @@ def run_scenario(
         seconds=time.monotonic() - started,
         notes=notes,
     )
+
+
+def _save(path: Path, record: RunRecord, violations: list[Violation]) -> None:
+    """What the checks read, for a post-mortem (the bot's logs are next to it)."""
+    from dataclasses import asdict
+
+    data = {
+        "violations": [str(v) for v in violations],
+        "lives": [asdict(life) for life in record.lives],
+        "samples": record.samples,
+        "tagged": record.tagged,
+        "ledger": record.ledger,
+        "trades": record.trades,
+        "custom": record.custom,
+        "paused_at": record.paused_at,
+    }
+    path.write_text(json.dumps(data, indent=1, default=str))
 
 
 def _record(exchange, ws, scenario, lives, samples, paused_at) -> RunRecord:

@@ -31,11 +31,11 @@ def clock():
     return Clock()
 
 
-def make_api(clock, faults=None, balances=None):
+def make_api(clock, faults=None, balances=None, prices=PRICES):
     replay = ReplayOptions(
         seconds_per_candle=1,
         timeframe="1m",
-        sources={"RST/USDT": scripted_source(PRICES, "1m", history=5)},
+        sources={"RST/USDT": scripted_source(prices, "1m", history=5)},
     )
     return build_api(
         datadir=None,
@@ -211,10 +211,8 @@ def test_limit_sell_when_price_path_reaches_it_then_fills_at_limit_at_that_time(
     assert fill["fee"] == pytest.approx(103 * 2 * 0.001)
 
 
-def test_stop_loss_limit_when_price_falls_through_stop_then_fills_and_would_trigger_refused(clock):
+def test_stop_loss_limit_when_stop_at_price_then_refused_and_resting_stop_untouched(clock):
     api = make_api(clock)
-    # a falling path: reuse the rising one backwards by selling a stop above... instead
-    # check the immediate-trigger rule and a stop that fills once reached
     order(api, side="BUY", type="MARKET", quantity="2")
     status, body = order(
         api, side="SELL", type="STOP_LOSS_LIMIT", quantity="1", price="100", stopPrice="101",
@@ -347,3 +345,32 @@ def test_fault_plan_when_same_seed_then_same_firings():
 def test_fault_plan_when_bad_rule_then_error_names_it(rule, match):
     with pytest.raises(ValueError, match=match):
         plan(rule)
+
+
+FALLING = [100.0] * 11 + [100.0 - i for i in range(1, 30)]
+
+
+@pytest.mark.parametrize("gap", [False, True])
+def test_stop_loss_limit_when_path_falls_through_stop_then_fills_at_stop_unless_gapped(clock, gap):
+    faults = plan({"kind": "price_gap", "count": 1, "gap": 0.02, "hold_ms": 4000}) if gap else None
+    api = make_api(clock, faults, prices=FALLING)
+    order(api, side="BUY", type="MARKET", quantity="2")
+    _, stop = order(
+        api, side="SELL", type="STOP_LOSS_LIMIT", quantity="1", price="97.5", stopPrice="98",
+        timeInForce="GTC",
+    )  # fmt: skip
+    assert stop["status"] == "NEW"
+    clock.now += 9_000  # the path passes 98 at about 7.5 s, then keeps falling
+    _, view = signed(api, "GET", "/api/v3/order", {"symbol": "RSTUSDT", "orderId": stop["orderId"]})
+    assert view["isWorking"] is True  # triggered either way
+    if gap:
+        # the market jumped to 96.04, through the 97.5 limit: nothing fills, the order
+        # rests (the real danger of a stop-limit) and the base stays locked
+        assert view["status"] == "NEW" and view["executedQty"] == "0.00000000"
+        assert ledger(api)["balances"]["RST"]["locked"] == 1
+        assert api.faults.injected["price_gap"] == 1
+    else:
+        fills = [f for f in ledger(api)["fills"] if f["order_id"] == stop["orderId"]]
+        assert view["status"] == "FILLED"
+        assert [(f["price"], f["amount"], f["maker"]) for f in fills] == [(98, 1, False)]
+        assert T0 + 6_000 < fills[0]["time"] < T0 + 9_000

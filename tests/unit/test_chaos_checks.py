@@ -1,0 +1,186 @@
+"""The chaos suite's checks, each shown to catch what it is for (and pass otherwise)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from profitguard.chaos.checks import (
+    Life,
+    RunRecord,
+    gate_state_survives,
+    levels_not_lost,
+    levels_once,
+    no_over_close,
+    protected_after_restart,
+    stop_never_looser_after_restart,
+)
+
+T0 = 1_000_000.0  # wall-clock seconds
+PAIR = "RST/USDT"
+
+
+def fill(side, amount, price=100.0, t=T0, fee=0.0, fee_asset="USDT", order_id=1):
+    return {"pair": PAIR, "side": side, "amount": amount, "price": price, "fee": fee,
+            "fee_asset": fee_asset, "time": int(t * 1000), "order_id": order_id}  # fmt: skip
+
+
+def order(order_id, side, kind="MARKET", *, fills=(), status="FILLED", tag=None, trade_id=1,
+          stop=0.0, t=T0, updated=None):  # fmt: skip
+    return {
+        "order_id": order_id, "pair": PAIR, "side": side, "type": kind, "status": status,
+        "stop_price": stop, "time": int(t * 1000), "update_time": int((updated or t) * 1000),
+        "filled": sum(f["amount"] for f in fills), "fills": list(fills), "tag": tag,
+        "trade_id": trade_id, "client_order_id": f"c{order_id}",
+    }  # fmt: skip
+
+
+def record(orders=(), *, trades=(), custom=(), lives=None, samples=(), soe=False, price=None,
+           paused_at=None, guard_paused=None, end=T0 + 100):  # fmt: skip
+    orders = list(orders)
+    return RunRecord(
+        ledger={"orders": orders, "fills": [f for o in orders for f in o["fills"]]},
+        trades=list(trades),
+        orders=[],
+        custom=list(custom),
+        lives=lives or [Life(started=T0, ended=end, heartbeats=[T0 + 1, T0 + 2, T0 + 3])],
+        samples=list(samples),
+        levels_r=(2.0, 3.0, 4.0),
+        price=price or (lambda pair, t: 100.0),
+        stoploss_on_exchange=soe,
+        end=end,
+        step=0.001,
+        paused_at=paused_at,
+        guard_paused_after=guard_paused,
+        tagged=orders,
+    )
+
+
+def trade(is_open=True, open_rate=100.0, close_date=None):
+    return {"id": 1, "pair": PAIR, "is_open": is_open, "open_rate": open_rate,
+            "open_date": "1970-01-12 13:46:40", "close_date": close_date}  # fmt: skip
+
+
+BUY = order(1, "buy", fills=[fill("BUY", 1.0, fee=0.001, fee_asset="RST")], tag="buy")
+
+
+@pytest.mark.parametrize(("sold", "broken"), [(0.999, False), (1.0, True)])
+def test_no_over_close_when_selling_more_than_bought_net_of_fee_then_violation(sold, broken):
+    sell = order(2, "sell", fills=[fill("SELL", sold, order_id=2)], tag="tp1")
+    found = no_over_close(record([BUY, sell], trades=[trade()]))
+    assert bool(found) is broken
+    if broken:
+        assert {v.check for v in found} == {"over_close"}
+
+
+def test_levels_once_when_tp1_filled_twice_then_violation():
+    tp1 = [order(i, "sell", fills=[fill("SELL", 0.2, order_id=i)], tag=t)
+           for i, t in ((2, "tp1"), (3, "tp1,tp2"))]  # fmt: skip
+    found = levels_once(record([BUY, *tp1], trades=[trade()]))
+    assert [str(v) for v in found] == ["level_repeated: trade 1: tp1 filled 2 times"]
+    assert levels_once(record([BUY, tp1[0]], trades=[trade()])) == []
+
+
+def custom_state(initial_stop=99.0):
+    value = json.dumps({"initial_stop": initial_stop, "best": 100.0, "skipped": 0})
+    return {"ft_trade_id": 1, "cd_key": "profitguard", "cd_value": value}
+
+
+def test_levels_not_lost_when_price_held_above_tp1_while_bot_ran_then_lost_unless_taken():
+    # risk 1 (entry 100, stop 99): tp1 at 102; the price sits at 102.5 from +10 s
+    def price(pair, t):
+        return 102.5 if t >= T0 + 10 else 100.0
+
+    found = levels_not_lost(record([BUY], trades=[trade()], custom=[custom_state()], price=price))
+    assert [v.check for v in found] == ["level_lost"] and "tp1" in found[0].detail
+    tp1 = order(2, "sell", fills=[fill("SELL", 0.5, order_id=2)], tag="tp1")
+    assert (
+        levels_not_lost(record([BUY, tp1], trades=[trade()], custom=[custom_state()], price=price))
+        == []
+    )
+
+
+def test_levels_not_lost_when_level_reached_only_while_bot_was_down_then_no_violation():
+    def price(pair, t):
+        return 102.5 if T0 + 20 <= t < T0 + 30 else 100.0
+
+    lives = [
+        Life(started=T0, ended=T0 + 19, killed=True, heartbeats=[T0 + 1]),
+        Life(started=T0 + 19, ended=T0 + 100, heartbeats=[T0 + 31]),
+    ]
+    assert (
+        levels_not_lost(
+            record([BUY], trades=[trade()], custom=[custom_state()], price=price, lives=lives)
+        )
+        == []
+    )
+
+
+def restart_lives():
+    return [
+        Life(started=T0, ended=T0 + 20, killed=True, heartbeats=[T0 + 1],
+             stops_at_end={1: 101.0}),
+        Life(started=T0 + 20, ended=T0 + 60, heartbeats=[T0 + 30, T0 + 31, T0 + 32]),
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(("after", "broken"), [(101.0, False), (101.5, False), (99.0, True)])
+def test_stop_never_looser_when_stop_after_restart_lower_then_violation(after, broken):
+    samples = [(T0 + 10, {1: (True, 101.0)}), (T0 + 35, {1: (True, after)})]
+    found = stop_never_looser_after_restart(
+        record([BUY], trades=[trade()], lives=restart_lives(), samples=samples)
+    )
+    assert bool(found) is broken
+
+
+def test_stop_never_looser_when_exchange_stop_replaced_lower_after_restart_then_violation():
+    old = order(2, "sell", "STOP_LOSS_LIMIT", status="NEW", stop=101.0, t=T0 + 5)
+    lower = order(3, "sell", "STOP_LOSS_LIMIT", status="NEW", stop=100.0, t=T0 + 33)
+    found = stop_never_looser_after_restart(
+        record([BUY, old, lower], trades=[trade()], lives=restart_lives(), soe=True)
+    )
+    assert [v.check for v in found] == ["stop_loosened"]
+
+
+@pytest.mark.parametrize(("placed_at", "broken"), [(T0 + 31, False), (T0 + 40, True)])
+def test_protected_after_restart_when_no_resting_stop_one_loop_after_back_then_violation(
+    placed_at, broken
+):
+    stop = order(2, "sell", "STOP_LOSS_LIMIT", status="NEW", stop=99.0, t=placed_at)
+    found = protected_after_restart(
+        record([BUY, stop], trades=[trade()], lives=restart_lives(), soe=True)
+    )
+    assert bool(found) is broken
+
+
+def test_gate_state_survives_when_entry_after_pause_or_guard_reset_then_violation():
+    late_buy = order(5, "buy", fills=[fill("BUY", 1.0, t=T0 + 50)], t=T0 + 50, trade_id=2)
+    assert gate_state_survives(record([BUY], paused_at=T0 + 5, guard_paused=True)) == []
+    found = gate_state_survives(record([BUY, late_buy], paused_at=T0 + 5, guard_paused=False))
+    assert [v.check for v in found] == ["gate_state_lost", "gate_state_lost"]
+
+
+def test_stop_never_looser_when_a_new_trade_has_a_lower_stop_then_no_violation():
+    old = order(2, "sell", "STOP_LOSS_LIMIT", status="NEW", stop=101.0, t=T0 + 5)
+    other_trade = order(3, "sell", "STOP_LOSS_LIMIT", status="NEW", stop=95.0, t=T0 + 33,
+                        trade_id=2)  # fmt: skip
+    assert (
+        stop_never_looser_after_restart(
+            record([BUY, old, other_trade], trades=[trade()], lives=restart_lives(), soe=True)
+        )
+        == []
+    )
+
+
+def test_levels_not_lost_when_exchange_refused_the_exit_and_bot_logged_it_then_a_note():
+    from profitguard.chaos.checks import check_run
+
+    def price(pair, t):
+        return 102.5 if t >= T0 + 10 else 100.0
+
+    lives = [Life(started=T0, ended=T0 + 100, heartbeats=[T0 + 1], refusals=[T0 + 11])]
+    rec = record([BUY], trades=[trade()], custom=[custom_state()], price=price, lives=lives)
+    violations, notes = check_run(rec)
+    assert violations == []
+    assert [n.check for n in notes] == ["level_refused"] and "tp1" in notes[0].detail
