@@ -26,8 +26,16 @@ def initial_ratio(stop: float, open_rate: float, *, is_short: bool, leverage: fl
     return -abs(stoploss_from_absolute(stop, open_rate, is_short=is_short, leverage=leverage))
 
 
-def show_initial_stop(trade: Any, stop: float) -> bool:
-    """Write `stop` as `trade`'s initial stop (price and ratio); True if it changed."""
+def show_initial_stop(trade: Any, stop: float, *, keep_across_restart: bool = False) -> bool:
+    """Write `stop` as `trade`'s initial stop (price and ratio); True if it changed.
+
+    `keep_across_restart` (dry-run and live): Freqtrade's start-up
+    (`Trade.stoploss_reinitialization`) resets the stop of every open trade whose
+    initial ratio differs from the strategy's `stoploss` and whose stop has not
+    trailed, to that backstop: a restart would loosen the stop until the next
+    `custom_stoploss` call succeeds. A trade marked as trailed keeps its stop."""
+    if keep_across_restart and not trade.is_stop_loss_trailing:
+        trade.is_stop_loss_trailing = True
     if trade.initial_stop_loss == stop:
         return False
     trade.initial_stop_loss = float(stop)

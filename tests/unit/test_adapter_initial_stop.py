@@ -46,3 +46,33 @@ def test_show_initial_stop_when_leveraged_then_ratio_times_leverage_as_freqtrade
     show_initial_stop(trade, 98.0)
     assert trade.initial_stop_loss_pct == pytest.approx(-0.06)
     assert trade.to_json()["initial_stop_loss_abs"] == 98.0  # what the export and the API show
+
+
+@pytest.mark.parametrize("keep", [True, False])
+def test_initial_stop_when_bot_restarts_then_freqtrades_startup_keeps_the_stop(tmp_path, keep):
+    """Freqtrade's start-up resets the stop of a trade whose initial ratio differs from
+    the strategy's `stoploss` (the backstop) unless the stop has trailed: in dry-run and
+    live the record is written so that a restart never loosens the stop."""
+    from freqtrade.persistence import Trade, init_db
+
+    init_db(f"sqlite:///{tmp_path / 'trades.sqlite'}")
+    try:
+        trade = Trade(
+            pair="BTC/USDT", stake_amount=100.0, amount=1.0, open_rate=100.0, fee_open=0.001,
+            fee_close=0.001, open_date=datetime(2025, 1, 1, tzinfo=UTC), exchange="binance",
+            is_open=True,
+        )  # fmt: skip
+        trade.adjust_stop_loss(trade.open_rate, -0.10, initial=True)  # Freqtrade's backstop
+        trade.adjust_stop_loss(trade.open_rate, -0.02, allow_refresh=True)  # after the fill
+        show_initial_stop(trade, 98.0, keep_across_restart=keep)
+        Trade.session.add(trade)
+        Trade.commit()
+
+        Trade.stoploss_reinitialization(-0.10)  # the bot starting again
+
+        if keep:
+            assert (trade.stop_loss, trade.initial_stop_loss) == (98.0, 98.0)
+        else:  # what the flag prevents (backtesting never restarts): both back to the backstop
+            assert (trade.stop_loss, trade.initial_stop_loss) == (90.0, 90.0)
+    finally:
+        Trade.session.remove()
