@@ -5,6 +5,7 @@ run that needed the internet would fail here.
 """
 
 import itertools
+import re
 import shutil
 import subprocess
 import sys
@@ -155,3 +156,35 @@ def test_demo_when_fresh_user_dir_then_generates_data_and_backtests(tmp_path):
     table = result.stdout.split("exit orders by level", 1)[1]
     for level in ("tp1", "tp2", "tp3", "stop"):
         assert f"\n {level} " in table or f"\n{level} " in table, level
+
+
+def test_demo_futures_when_fresh_user_dir_then_shorts_take_the_levels_and_stops_move_down(
+    tmp_path,
+):
+    repo = Path(__file__).resolve().parents[2]
+    userdir = tmp_path / "user_data"
+    shutil.copytree(repo / "user_data" / "strategies", userdir / "strategies")
+    shutil.copy(repo / "user_data" / "config.futures.json", userdir / "config.futures.json")
+    entry = "import sys; from profitguard.cli import main; sys.exit(main())"
+
+    result = subprocess.run(
+        [sys.executable, "-c", entry, "demo", "--futures", "--no-detail"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=900,
+    )
+
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "ProfitGuardFuturesSample" in result.stdout
+    futures = userdir / "data" / "binance" / "futures"
+    for name in ("BTC_USDT_USDT-5m-futures", "BTC_USDT_USDT-1h-mark",
+                 "BTC_USDT_USDT-1h-funding_rate"):  # fmt: skip
+        assert (futures / f"{name}.feather").is_file(), name
+    shorts = result.stdout.split("==> shorts only (", 1)[1]
+    moved = int(shorts.split("; ", 1)[1].split(" ", 1)[0])
+    assert moved > 0  # shorts left at stops the ladder had moved down
+    table = shorts.split("\n", 1)[1].split("==>", 1)[0]
+    for level in ("tp1", "tp2", "tp3", "stop"):
+        assert re.search(rf"^\s*{level}\s+[1-9]", table, re.MULTILINE), (level, table)
