@@ -194,6 +194,7 @@ class ProfitGuardStrategy(IStrategy):
         self._pg_memos: dict[int, TradeMemo] = {}
         self._pg_frames: dict[str, tuple[datetime | None, DataFrame]] = {}
         self._pg_failures: set[tuple] = set()
+        self._pg_ticks: dict[str, float | None] = {}
         self._pg_clock: datetime | None = None
         self._pg_run_gap = timedelta(seconds=2 * _timeframe_seconds(self.timeframe))
         self._pg_exits = self.profitguard_settings.exits
@@ -359,10 +360,16 @@ class ProfitGuardStrategy(IStrategy):
         return dataframe
 
     def _pg_price_tick(self, pair: str) -> float | None:
-        exchange = getattr(self.dp, "_exchange", None)
-        if exchange is None:
-            return None
-        return price_tick(exchange.get_precision_price(pair), exchange.precision_mode_price)
+        """The pair's price tick, kept: hyperopt's workers get the strategy without a
+        live exchange, after the main process analyzed every pair (and asked here)."""
+        if pair not in self._pg_ticks:
+            exchange = getattr(self.dp, "_exchange", None)
+            try:
+                tick = price_tick(exchange.get_precision_price(pair), exchange.precision_mode_price)
+            except AttributeError:  # no exchange (a hyperopt worker): nothing to ask
+                return None
+            self._pg_ticks[pair] = tick
+        return self._pg_ticks[pair]
 
     # ------------------------------------------------- the risk gate (§4)
 
@@ -476,6 +483,8 @@ class ProfitGuardStrategy(IStrategy):
         dataframe = super().advise_indicators(dataframe, metadata)
         self._pg_check_columns(dataframe, metadata.get("pair"))
         runmode = self.config.get("runmode")
+        if runmode in (RunMode.BACKTEST, RunMode.HYPEROPT):
+            self._pg_price_tick(metadata["pair"])  # asked while the exchange is there
         if runmode not in (RunMode.PLOT, RunMode.DRY_RUN, RunMode.LIVE, RunMode.WEBSERVER):
             return dataframe
         try:
