@@ -168,3 +168,14 @@ def test_guard_kill_when_no_trades_database_yet_then_file_only_with_a_note(userd
     assert "note: no trades database at" in captured.err
     assert st.read_state(userdir / st.GUARD_FILE).halted
     assert not (userdir.parent / "tradesv3.dryrun.sqlite").exists()  # never created here
+
+
+def test_guard_kill_when_the_database_cannot_be_read_then_warned_and_the_file_written(
+    userdir, capsys
+):
+    url = f"sqlite:///{userdir / 'tradesv3.dryrun.sqlite'}"
+    (userdir / "tradesv3.dryrun.sqlite").write_text("not a database")
+    (userdir / "config.json").write_text(json.dumps({"stake_currency": "USDT", "db_url": url}))
+    assert guard("kill", "--reason", "incident") == 0
+    assert "warning: " in capsys.readouterr().err
+    assert st.read_state(userdir / st.GUARD_FILE).halted
