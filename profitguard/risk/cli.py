@@ -106,6 +106,7 @@ def bot_copy(configs: list[Path], db_url: str | None) -> Any:
 
 def run(args: argparse.Namespace) -> int:
     from profitguard.risk import state as st
+    from profitguard.risk.guard_copy import GuardCopyError
 
     config = load_config(args.config)
     userdir = user_data_dir(args.config, args.userdir, config)
@@ -114,7 +115,13 @@ def run(args: argparse.Namespace) -> int:
     path = userdir / st.GUARD_FILE
     now = datetime.now(UTC)
     copy = bot_copy(args.config, args.db_url)
-    recorded = copy.load() if copy is not None else None
+    recorded = None
+    if copy is not None:
+        try:
+            recorded = copy.load()
+        except GuardCopyError as exc:
+            print(f"warning: {exc}: the guard file alone is used", file=sys.stderr)
+            copy = None
     if args.action == "status":
         return show_status(
             path, userdir / st.STATUS_FILE, now, as_json=args.json, config=config, copy=recorded
@@ -148,7 +155,10 @@ def run(args: argparse.Namespace) -> int:
         except st.GuardActionError as exc:
             raise UsageError(str(exc)) from None
         if copy is not None:
-            copy.save(new)  # first: a file lost or torn after this lifts nothing
+            try:
+                copy.save(new)  # first: a file lost or torn after this lifts nothing
+            except GuardCopyError as exc:
+                print(f"warning: {exc}: the guard file alone holds it", file=sys.stderr)
         st.write_state(path, new)
     print(f"{args.action}: done; {_describe(new)}")
     if args.action == "kill":

@@ -272,9 +272,10 @@ class GuardFile:
                     self._state, self._error = GuardState(), None
         except OSError as exc:
             # there, but it cannot be looked at: what was in force stays in force
+            recorded = self._recorded if self._key is not None else self._load_copy()
             raise GuardStateError(
                 f"{self.path}: cannot be read: {exc}",
-                last_good=kept_state(self._last_good, self._recorded),
+                last_good=kept_state(self._last_good, recorded),
             ) from None
         else:
             key = (st.st_ino, st.st_mtime_ns, st.st_size)

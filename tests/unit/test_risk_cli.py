@@ -237,3 +237,14 @@ def test_guard_status_when_bot_figures_older_than_a_few_loops_then_marked_stale(
     assert "computed now from the trades database" in out  # no trades yet: the limits
     assert guard("status", "--json") == 0
     assert json.loads(capsys.readouterr().out)["bot_stale"] is True
+
+
+def test_guard_kill_when_the_database_cannot_be_read_then_warned_and_the_file_written(
+    userdir, capsys
+):
+    url = f"sqlite:///{userdir / 'tradesv3.dryrun.sqlite'}"
+    (userdir / "tradesv3.dryrun.sqlite").write_text("not a database")
+    (userdir / "config.json").write_text(json.dumps({"stake_currency": "USDT", "db_url": url}))
+    assert guard("kill", "--reason", "incident") == 0
+    assert "warning: " in capsys.readouterr().err
+    assert st.read_state(userdir / st.GUARD_FILE).halted

@@ -205,12 +205,17 @@ def test_guard_file_when_never_written_then_fresh_active_state(tmp_path, copy):
     assert copy.load() is None
 
 
-def test_guard_file_when_stat_fails_then_error_keeps_the_kill_switch(tmp_path, monkeypatch):
+@pytest.mark.parametrize("first_read", [True, False])
+def test_guard_file_when_stat_fails_then_error_keeps_the_kill_switch(
+    tmp_path, monkeypatch, copy, first_read
+):
     path = tmp_path / st.GUARD_FILE
     killed = st.kill(GuardState(), "k", NOW)
     st.write_state(path, killed)
-    guard = GuardFile(path)
-    assert guard.read().halted
+    copy.save(killed)
+    guard = GuardFile(path, copy)
+    if not first_read:
+        assert guard.read().halted  # read before; else the recorded copy keeps it
     real_stat = os.stat
 
     def failing_stat(target, *args, **kwargs):
