@@ -262,7 +262,8 @@ class ProfitGuardStrategy(IStrategy):
             try:
                 memo = self._pg_known_memo(trade)
                 if memo is not None:
-                    show_initial_stop(trade, memo.initial_stop, keep_across_restart=self._pg_persist)
+                    keep = self._pg_persist
+                    show_initial_stop(trade, memo.initial_stop, keep_across_restart=keep)
             except Exception as exc:  # a record only: never stops the stop update
                 self._pg_failed("ft_stoploss_adjust (initial stop record)", trade, exc)
 
