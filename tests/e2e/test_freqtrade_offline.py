@@ -151,11 +151,15 @@ def test_demo_when_fresh_user_dir_then_generates_data_and_backtests(tmp_path):
     assert "STRATEGY SUMMARY" in result.stdout
     assert "==> results: user_data/backtest_results/backtest-result-" in result.stdout
     assert (userdir / "data" / "binance" / "BTC_USDT-1m.feather").is_file()
-    # the sample strategy's ladders at work: partial exits by level, from Freqtrade's results
+    # the sample strategy's ladders at work, from Freqtrade's results: the report in R
     assert "ProfitGuardSample" in result.stdout
-    table = result.stdout.split("exit orders by level", 1)[1]
-    for level in ("tp1", "tp2", "tp3", "stop"):
-        assert f"\n {level} " in table or f"\n{level} " in table, level
+    assert "==> the backtest in R: profitguard report --file" in result.stdout
+    levels = result.stdout.split("TAKE-PROFIT LEVELS", 1)[1].split("EXITS BY KIND", 1)[0]
+    for level in ("tp1", "tp2", "tp3"):  # each filled at least once
+        assert re.search(rf"{level} .* [1-9]\d* \(", levels), (level, levels)
+    kinds = result.stdout.split("EXITS BY KIND", 1)[1].split("PER PAIR", 1)[0]
+    assert "ladder stop" in kinds and "initial stop" in kinds, kinds
+    assert "Expectancy (R per trade)" in result.stdout
 
 
 def test_demo_futures_when_fresh_user_dir_then_shorts_take_the_levels_and_stops_move_down(
@@ -182,9 +186,13 @@ def test_demo_futures_when_fresh_user_dir_then_shorts_take_the_levels_and_stops_
     for name in ("BTC_USDT_USDT-5m-futures", "BTC_USDT_USDT-1h-mark",
                  "BTC_USDT_USDT-1h-funding_rate"):  # fmt: skip
         assert (futures / f"{name}.feather").is_file(), name
-    shorts = result.stdout.split("==> shorts only (", 1)[1]
-    moved = int(shorts.split("; ", 1)[1].split(" ", 1)[0])
-    assert moved > 0  # shorts left at stops the ladder had moved down
-    table = shorts.split("\n", 1)[1].split("==>", 1)[0]
-    for level in ("tp1", "tp2", "tp3", "stop"):
-        assert re.search(rf"^\s*{level}\s+[1-9]", table, re.MULTILINE), (level, table)
+    shorts = re.search(
+        r"==> shorts: (\d+) trades; take-profits filled: (.*); (\d+) left at a stop the "
+        r"ladder had moved down",
+        result.stdout,
+    )
+    assert shorts, result.stdout[-3000:]
+    assert int(shorts[3]) > 0  # shorts left at stops the ladder had moved down
+    filled = dict(item.split(" ") for item in shorts[2].split(", "))
+    for level in ("tp1", "tp2", "tp3"):
+        assert int(filled.get(level, 0)) > 0, (level, shorts[0])
