@@ -43,7 +43,13 @@ from profitguard.risk.book import Account, ClosedTrade, MarginTerms, OpenPositio
 from profitguard.risk.checks import Check, Figure, Rule, Unit
 from profitguard.risk.config import RiskConfig, SizingMethod
 from profitguard.risk.guard_copy import GuardCopy
-from profitguard.risk.pipeline import account_state, entry_limits, evaluate, portfolio_checks
+from profitguard.risk.pipeline import (
+    account_state,
+    entry_limits,
+    evaluate,
+    in_force,
+    portfolio_checks,
+)
 from profitguard.risk.report import refusal_table
 from profitguard.risk.rules import StreakFold
 from profitguard.risk.sizing import size
@@ -173,7 +179,8 @@ class RiskGate:
 
         positions = [self._position(t) for t in Trade.get_trades_proxy(is_open=True)]
         closed = self._closed_trades()
-        since = guard.streak_since if isinstance(guard, GuardState) else None
+        kept = in_force(guard) if guard is not None else None
+        since = kept.streak_since if kept is not None else None
         return Account(
             now=now,
             equity=self.equity(),

@@ -42,6 +42,12 @@ class Verdict:
         return self.refusal is None
 
 
+def in_force(guard: GuardState | GuardStateError) -> GuardState | None:
+    """The admin's state the account limits go by: the file's, or the one kept in force
+    while the file cannot be trusted (its losing-streak reset, for one)."""
+    return guard if isinstance(guard, GuardState) else guard.last_good
+
+
 def guard_checks(guard: GuardState | GuardStateError) -> list[Check]:
     """The admin's switches (or the reason they cannot be read)."""
     if isinstance(guard, GuardStateError):
@@ -133,7 +139,7 @@ def account_state(
 ) -> tuple[TradingState, list[Check]]:
     """The trading state and every guard and account check (for status and state changes)."""
     checks = guard_checks(guard)
-    checks += account_checks(config, guard if isinstance(guard, GuardState) else None, account)
+    checks += account_checks(config, in_force(guard), account)
     return state_of(checks), checks
 
 
@@ -149,7 +155,7 @@ def evaluate(
     switches = guard_checks(guard)
     state_checks = itertools.chain(
         switches,
-        account_checks(config, guard if isinstance(guard, GuardState) else None, account),
+        account_checks(config, in_force(guard), account),
     )
     for check in state_checks:
         done.append(check)

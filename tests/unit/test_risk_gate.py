@@ -521,3 +521,18 @@ def test_kill_switch_when_guard_file_lost_while_the_bot_was_down_then_restarts_h
     assert exits(after, trade, 101.0) == [KILL_EXIT]
     assert confirm(after) is False
     assert set(after._pg_gate.refusals) == {"GUARD_STATE_UNREADABLE"}
+
+
+def test_loop_when_guard_file_torn_after_a_resume_then_the_streak_still_counts_from_it(tmp_path):
+    strategy = started(tmp_path)
+    for i in range(3):
+        closed_trade(i + 1, -50.0, NOW - timedelta(hours=3 - i))
+    resumed = st.resume(st.GuardState(), NOW - timedelta(minutes=30))
+    st.write_state(tmp_path / st.GUARD_FILE, resumed)
+    strategy.bot_loop_start(current_time=NOW)
+    (tmp_path / st.GUARD_FILE).write_text("{")  # torn after the bot read it
+    strategy._pg_gate._last_status = -math.inf
+    strategy.bot_loop_start(current_time=NOW)
+    status = json.loads((tmp_path / st.STATUS_FILE).read_text())
+    failed = [c["rule"] for c in status["checks"] if not c["passed"]]
+    assert failed == ["GUARD_STATE_UNREADABLE"]  # the losses before the resume still do not count
