@@ -21,8 +21,11 @@ def _pct(value: float | None) -> str:
 
 def print_table(rows: Sequence[Sequence[str]], headers: Sequence[str], title: str) -> None:
     from freqtrade.util.rich_tables import print_rich_table
+    from rich.table import Column
 
-    print_rich_table(rows, headers, summary=title)
+    # the row names ("ladder stop", a pair) stay on one line in a narrow terminal
+    first = Column(headers[0], justify="right", no_wrap=True)
+    print_rich_table(rows, [first, *headers[1:]], summary=title)
 
 
 def summary_rows(summary: Summary) -> list[tuple[str, str]]:
