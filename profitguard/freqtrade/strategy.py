@@ -17,8 +17,9 @@ terms:
   and `bot_loop_start` are the risk gate, sizing and kill switch
   (`profitguard.freqtrade.gate`).
 
-Callbacks fail closed: an error is logged once with the trade and the inputs, the
-stop is left where it is (never loosened) and no order is placed.
+Callbacks fail closed: an error is logged (and sent, in dry-run and live) once per
+trade, hook and cause with the trade and the inputs, the stop is left where it is
+(never loosened) and no order is placed.
 """
 
 from __future__ import annotations
