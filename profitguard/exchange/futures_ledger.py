@@ -42,6 +42,13 @@ class FuturesOrder(Order):
     close_position: bool = False
     position_side: str = "BOTH"
     working_type: str = "CONTRACT_PRICE"
+    algo_id: int | None = None  # a conditional (algo) order: hidden until it triggers
+    client_algo_id: str = ""
+
+    @property
+    def hidden(self) -> bool:
+        """An algo order not yet triggered: the plain order endpoints do not know it."""
+        return self.algo_id is not None and not self.triggered
 
     @property
     def avg_price(self) -> float:
@@ -85,6 +92,7 @@ class FuturesOrder(Order):
             "reduce_only": self.reduce_only,
             "close_position": self.close_position,
             "position_side": self.position_side,
+            "algo_id": self.algo_id,
         }
 
 

@@ -26,7 +26,8 @@ from profitguard.exchange.futures_account import (
     liquidation_price,
     unrealized_pnl,
 )
-from profitguard.exchange.futures_ledger import FuturesLedger, FuturesOrder, Position
+from profitguard.exchange.futures_algo import AlgoOrders
+from profitguard.exchange.futures_ledger import STOP_TYPES, FuturesLedger, FuturesOrder, Position
 from profitguard.exchange.futures_matching import FuturesMatchingEngine
 from profitguard.exchange.ledger import q
 from profitguard.exchange.markets import fmt
@@ -44,7 +45,7 @@ INCOME_DEFAULT_LIMIT = 100
 INCOME_MAX_LIMIT = 1000
 
 
-class FuturesPrivateApi(PrivateApi):
+class FuturesPrivateApi(AlgoOrders, PrivateApi):
     """Routes signed /fapi requests; owns the futures ledger and matching engine.
 
     ``spot``: the spot private API, whose ledger lends its lock and ids and which
@@ -94,6 +95,7 @@ class FuturesPrivateApi(PrivateApi):
             ("GET", v1 + "allOrders"): self.all_orders,
             ("GET", v1 + "userTrades"): self.user_trades,
             ("GET", v1 + "income"): self.income,
+            **self.algo_routes(),
         }
 
     def handle(self, method, path, raw_query, body, headers):
@@ -374,6 +376,12 @@ class FuturesPrivateApi(PrivateApi):
     # -- orders ---------------------------------------------------------------------
 
     def new_order(self, params: dict[str, str], now: int) -> dict:
+        if params.get("type", "").upper() in STOP_TYPES:
+            raise ApiError(
+                400, -4120,
+                "Order type not supported for this endpoint. "
+                "Please use the Algo Order API endpoints instead.",
+            )  # fmt: skip
         with self.ledger.lock:
             self._advance(now)
             order: FuturesOrder = self.engine.place(params, now)  # type: ignore[assignment]
@@ -384,9 +392,25 @@ class FuturesPrivateApi(PrivateApi):
             )  # fmt: skip
             return order.binance_view()
 
+    def _find_plain(self, params: dict[str, str], unknown: int = -2013) -> FuturesOrder:
+        """The order named as the plain order endpoints name it (not an algo order that
+        has not triggered: Binance's plain endpoints do not know those)."""
+        try:
+            order: FuturesOrder = self.engine.find(params)  # type: ignore[assignment]
+        except ApiError as err:
+            if err.code == -2013 and unknown != -2013:
+                raise ApiError(400, unknown, "Unknown order sent.") from None
+            raise
+        if order.hidden:
+            if unknown == -2013:
+                raise ApiError(400, -2013, "Order does not exist.")
+            raise ApiError(400, unknown, "Unknown order sent.")
+        return order
+
     def cancel_order(self, params: dict[str, str], now: int) -> dict:
         with self.ledger.lock:
             self._advance(now)
+            self._find_plain(params, unknown=-2011)
             order = self.engine.cancel(params, now)
         logger.info("futures order %d %s cancelled", order.order_id, order.client_order_id)
         return order.binance_view()
@@ -394,25 +418,40 @@ class FuturesPrivateApi(PrivateApi):
     def query_order(self, params: dict[str, str], now: int) -> dict:
         with self.ledger.lock:
             self._advance(now)
-        return super().query_order(params, now)
+            self._find_plain(params)
+            return super().query_order(params, now)
 
     def query_open_order(self, params: dict[str, str], now: int) -> dict:
         with self.ledger.lock:
             self._advance(now)
-            order = self.engine.find(params)
+            order = self._find_plain(params)
             if not order.is_open:
                 raise ApiError(400, -2013, "Order does not exist.")
             return order.binance_view()
 
+    def _plain_orders(self, params: dict[str, str]) -> list[FuturesOrder]:
+        spec = self._spec_of(params) if params.get("symbol") else None
+        return [
+            o
+            for o in self.ledger.orders.values()
+            if not o.hidden and (spec is None or o.spec is spec)
+        ]
+
     def open_orders(self, params: dict[str, str], now: int) -> list:
         with self.ledger.lock:
             self._advance(now)
-        return super().open_orders(params, now)
+            return [o.binance_view() for o in self._plain_orders(params) if o.is_open]
 
     def all_orders(self, params: dict[str, str], now: int) -> list:
         with self.ledger.lock:
             self._advance(now)
-        return super().all_orders(params, now)
+            self._spec_of(params)  # the symbol is mandatory
+            orders = self._plain_orders(params)
+            if params.get("orderId"):
+                orders = [o for o in orders if o.order_id >= int(params["orderId"])]
+            orders = _in_window(orders, params, lambda o: o.time)
+            limit = min(int(params.get("limit") or ALL_ORDERS_DEFAULT_LIMIT), ALL_ORDERS_MAX_LIMIT)
+            return [o.binance_view() for o in orders[:limit]]
 
     def user_trades(self, params: dict[str, str], now: int) -> list:
         with self.ledger.lock:

@@ -125,3 +125,22 @@ def test_ccxt_futures_when_leverage_above_brackets_then_refused(exchange):
     with pytest.raises(ccxt.BadRequest):
         api.set_leverage(1000, PAIR)
     assert api.fetch_leverage(PAIR)["longLeverage"] == 20  # Binance's default, unchanged
+
+
+def test_ccxt_futures_when_stop_market_then_algo_order_fetched_and_cancelled(exchange):
+    """As Freqtrade's stoploss on exchange sends it: a reduce-only STOP_MARKET, which
+    ccxt routes to the algo-order endpoints."""
+    api = client(exchange)
+    api.set_leverage(3, PAIR)
+    api.create_order(PAIR, "market", "sell", 2)
+    params = {"stopPrice": 103, "reduceOnly": True, "workingType": "MARK_PRICE"}
+    stop = api.create_order(PAIR, "STOP_MARKET", "buy", 2, params=params)
+    assert (stop["status"], stop["triggerPrice"], stop["reduceOnly"]) == ("open", 103, True)
+    fetched = api.fetch_order(stop["id"], PAIR, params={"stop": True})
+    assert (fetched["id"], fetched["status"], fetched["amount"]) == (stop["id"], "open", 2)
+    assert api.fetch_open_orders(PAIR) == []  # plain orders: the stop is an algo order
+    assert [o["id"] for o in api.fetch_open_orders(PAIR, params={"trigger": True})] == [stop["id"]]
+    cancelled = api.cancel_order(stop["id"], PAIR, params={"trigger": True})
+    assert cancelled["id"] == stop["id"]
+    assert api.fetch_order(stop["id"], PAIR, params={"stop": True})["status"] == "canceled"
+    assert exchange.stats()["unserved"] == {}

@@ -116,3 +116,79 @@ def test_live_futures_when_price_falls_then_short_takes_tp1_to_tp3_as_reduce_onl
         "GET /fapi/v3/positionRisk",
     } <= set(stats["hits"]), stats["hits"]
     assert entry_price * 1.25 < trade["liquidation_price"] < entry_price * 4 / 3
+
+
+# Short near 100 with a 2% stop (1R ~ 2): past TP1 (~96) the ladder holds the stop at
+# 1R in profit (~98), then the price rises through it and the stop on the exchange fills.
+STOP_PATH = [100.0] * 136 + ramp(100.0, 95.0, 15) + [95.0] * 20 + ramp(95.0, 101.0, 20)
+STOP_PATH += [101.0] * 60
+
+
+def test_live_futures_when_price_turns_after_tp1_then_stop_on_exchange_covers_the_rest(
+    offline_exchange, freqtrade_workspace
+):
+    replay = ReplayOptions(
+        seconds_per_candle=1.0,
+        timeframe="1m",
+        sources={PAIR: scripted_source(STOP_PATH, "1m", history=120)},
+    )
+    exchange = offline_exchange(
+        replay=replay, credentials=Credentials(KEY, SECRET), balances={"USDT": 10_000.0}
+    )
+    ws = freqtrade_workspace(
+        exchange,
+        pairs=[PAIR],
+        strategies=STRATEGIES,
+        timeframe="1m",
+        max_open_trades=1,
+        stake_amount=300,
+        dry_run=False,
+        key=KEY,
+        secret=SECRET,
+        dry_run_wallet=10_000,
+        trading_mode="futures",
+        internals={"process_throttle_secs": 1},
+        order_types={
+            "entry": "market",
+            "exit": "market",
+            "emergency_exit": "market",
+            "force_entry": "market",
+            "force_exit": "market",
+            "stoploss": "market",
+            "stoploss_on_exchange": True,
+            "stoploss_on_exchange_interval": 2,
+        },
+    )
+
+    def first_closed() -> bool:
+        trades = db_trades(ws.db_path)
+        return bool(trades) and not trades[0]["is_open"]
+
+    run = ws.run_until("trade", "--strategy", "AlwaysShort", until=first_closed, timeout=240)
+    assert first_closed(), run.stdout[-4000:]
+    assert "Traceback" not in run.running, run.running[-4000:]
+
+    # the bot knows a conditional order by its algo id, the ledger by the actual order's
+    bot = {str(o["order_id"]): o for o in db_orders(ws.db_path) if o["order_id"]}
+    orders = []
+    for o in fetch_ledger(exchange.url)["orders"]:
+        mine = bot.get(str(o["algo_id"] if o["algo_id"] is not None else o["order_id"]))
+        if mine is not None and mine["ft_trade_id"] == 1:
+            tag = "stoploss" if mine["ft_order_side"] == "stoploss" else mine["ft_order_tag"]
+            orders.append({**o, "tag": tag})
+    entry = orders[0]
+    entry_price = entry["fills"][0]["price"]
+    filled = [o for o in orders if o["side"] == "buy" and o["status"] == "FILLED"]
+    assert [o["tag"] for o in filled] == ["tp1", "stoploss"]
+    assert all(o["reduce_only"] for o in filled)
+    stop = filled[-1]
+    assert stop["type"] == "STOP_MARKET" and stop["algo_id"] is not None
+    stops = [o["stop_price"] for o in orders if o["type"] == "STOP_MARKET"]
+    # placed above the entry, moved down past it (never up), filled at its price
+    assert stops == sorted(stops, reverse=True) and stops[0] > entry_price > stops[-1]
+    assert stop["fills"][0]["price"] == stop["stop_price"] <= entry_price - 0.9 * 0.02 * 100
+    covered = sum(f["amount"] for o in filled for f in o["fills"])
+    assert covered == pytest.approx(sum(f["amount"] for f in entry["fills"]), abs=1e-9)
+    trade = db_trades(ws.db_path)[0]
+    assert trade["exit_reason"] == "stoploss_on_exchange"
+    assert exchange.stats()["unserved"] == {}

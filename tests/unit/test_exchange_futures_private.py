@@ -231,19 +231,41 @@ def test_limit_reduce_only_buy_when_path_reaches_it_then_fills_at_limit_as_maker
     assert fill["maker"] and fill["fee"] == pytest.approx(95 * 0.0002)
 
 
-def test_stop_market_when_position_shrank_then_fills_only_the_rest_and_expires(api, clock):
-    """A reduce-only stop sized for the whole short, after a take-profit covered a
-    third: when it triggers it buys back only what is left, never a long."""
+def algo(api, **params):
+    return signed(
+        api, "POST", "/fapi/v1/algoOrder", {"symbol": SYMBOL, "algoType": "CONDITIONAL", **params}
+    )
+
+
+def get_algo(api, algo_id) -> dict:
+    return ok(signed(api, "GET", "/fapi/v1/algoOrder", {"symbol": SYMBOL, "algoId": algo_id}))
+
+
+def get_order(api, order_id) -> dict:
+    return ok(signed(api, "GET", "/fapi/v1/order", {"symbol": SYMBOL, "orderId": order_id}))
+
+
+def test_stop_market_when_sent_as_plain_order_then_4120_use_algo_endpoint(api):
     short_three_at_3x(api)
-    # a buy-stop below the market would trigger at once; a take-profit buys on the fall
-    _status, body = order(api, side="BUY", type="STOP_MARKET", stopPrice="99", quantity="3",
-                         reduceOnly="true")  # fmt: skip
-    assert body["code"] == -2021  # at 100 a buy-stop at 99 would trigger at once
-    stop = ok(order(api, side="BUY", type="TAKE_PROFIT_MARKET", stopPrice="96", quantity="3",
-                    reduceOnly="true"))  # fmt: skip
+    status, body = order(api, side="BUY", type="STOP_MARKET", stopPrice="102", quantity="3")
+    assert (status, body["code"]) == (400, -4120)
+    assert len(ledger(api)["orders"]) == 1
+
+
+def test_take_profit_when_position_shrank_then_fills_only_the_rest_and_expires(api, clock):
+    """A reduce-only conditional order sized for the whole short, after a market buy
+    covered a third: when it triggers it buys back only what is left, never a long."""
+    short_three_at_3x(api)
+    status, body = algo(api, side="BUY", type="STOP_MARKET", triggerPrice="99", quantity="3",
+                        reduceOnly="true")  # fmt: skip
+    assert (status, body["code"]) == (400, -2021)  # at 100 a buy-stop at 99 triggers at once
+    take = ok(algo(api, side="BUY", type="TAKE_PROFIT_MARKET", triggerPrice="96", quantity="3",
+                   reduceOnly="true"))  # fmt: skip
     ok(order(api, side="BUY", type="MARKET", quantity="1", reduceOnly="true"))
     clock.now += 20_000
-    got = ok(signed(api, "GET", "/fapi/v1/order", {"symbol": SYMBOL, "orderId": stop["orderId"]}))
+    done = get_algo(api, take["algoId"])
+    assert done["algoStatus"] == "FINISHED"
+    got = get_order(api, done["actualOrderId"])
     assert (got["status"], *numbers(got)) == ("EXPIRED", 2.0, 96.0)
     assert float(position(api)["positionAmt"]) == 0.0
     assert ok(signed(api, "GET", "/fapi/v1/openOrders", {"symbol": SYMBOL})) == []
@@ -258,12 +280,35 @@ def test_stop_market_when_price_rises_through_it_then_short_closed_at_stop(clock
     api = build_api(datadir=None, replay=replay, now_ms=T0, clock=clock,
                     credentials=Credentials(KEY, SECRET), balances={"USDT": 1000.0})  # fmt: skip
     short_three_at_3x(api)
-    stop = ok(order(api, side="BUY", type="STOP_MARKET", stopPrice="102", closePosition="true"))
-    assert stop["closePosition"] and stop["reduceOnly"]
+    stop = ok(algo(api, side="BUY", type="STOP_MARKET", triggerPrice="102", closePosition="true",
+                   clientAlgoId="stop-1"))  # fmt: skip
+    assert (stop["closePosition"], stop["reduceOnly"], stop["algoStatus"]) == (True, True, "NEW")
+    # not triggered: an algo order, unknown to the plain order endpoints
+    assert ok(signed(api, "GET", "/fapi/v1/openOrders", {"symbol": SYMBOL})) == []
+    opened = ok(signed(api, "GET", "/fapi/v1/openAlgoOrders", {"symbol": SYMBOL}))
+    assert [o["clientAlgoId"] for o in opened] == ["stop-1"]
     clock.now += 20_000
-    got = ok(signed(api, "GET", "/fapi/v1/order", {"symbol": SYMBOL, "orderId": stop["orderId"]}))
+    done = get_algo(api, stop["algoId"])
+    assert (done["algoStatus"], float(done["actualPrice"])) == ("FINISHED", 102.0)
+    got = get_order(api, done["actualOrderId"])
     assert (got["status"], *numbers(got)) == ("FILLED", 3.0, 102.0)
     assert float(position(api)["positionAmt"]) == 0.0
+    book = ledger(api)
+    assert book["orders"][-1]["algo_id"] == stop["algoId"]
+    assert book["orders"][-1]["reduce_only"]
+
+
+def test_algo_order_when_cancelled_then_canceled_and_not_open(api):
+    short_three_at_3x(api)
+    stop = ok(algo(api, side="BUY", type="STOP_MARKET", triggerPrice="110", quantity="3",
+                   reduceOnly="true"))  # fmt: skip
+    named = {"symbol": SYMBOL, "algoId": stop["algoId"]}
+    gone = ok(signed(api, "DELETE", "/fapi/v1/algoOrder", named))
+    assert gone["code"] == "200"
+    assert get_algo(api, stop["algoId"])["algoStatus"] == "CANCELED"
+    assert ok(signed(api, "GET", "/fapi/v1/openAlgoOrders", {"symbol": SYMBOL})) == []
+    status, body = signed(api, "DELETE", "/fapi/v1/algoOrder", named)
+    assert (status, body["code"]) == (400, -2011)
 
 
 def test_cancel_when_open_then_margin_reservation_released(api):
