@@ -142,7 +142,6 @@ class FuturesLedger:
     orders: dict[int, FuturesOrder] = field(default_factory=dict)
     fills: list[FuturesFill] = field(default_factory=list)
     income: list[Income] = field(default_factory=list)
-    funded_until: dict[str, int] = field(default_factory=dict)  # pair -> last funding time
 
     @property
     def lock(self):

@@ -70,7 +70,7 @@ class FuturesPrivateApi(AlgoOrders, PrivateApi):
         self.spot, self.public = spot, public
         self.ledger = FuturesLedger(spot.ledger, {k: q(v) for k, v in wallet.items()})  # type: ignore[assignment]
         self.engine = FuturesMatchingEngine(by_symbol, public.feed, self.ledger, clock, self.faults)  # type: ignore[arg-type]
-        self.opened_ms = clock()
+        self.funded_until = clock()  # funding is charged from the exchange's start on
         v1 = "/fapi/v1/"
         self.routes = {
             ("GET", "/fapi/v2/account"): self.account,
@@ -119,19 +119,32 @@ class FuturesPrivateApi(AlgoOrders, PrivateApi):
     # -- time passes ----------------------------------------------------------------
 
     def _advance(self, now: int) -> None:
-        """Match resting orders up to ``now``, then charge the funding moments passed."""
+        """Match resting orders up to ``now``, stopping at each funding moment passed to
+        charge the positions open at that moment."""
+        for t in self._funding_moments(now):
+            self.engine.advance(t)
+            for pair, pos in self.ledger.positions.items():
+                if pos.amount:
+                    spec = self.public.markets[pair]
+                    times, rates = self.public._funding(spec, now)
+                    rate = float(rates[times == t][-1]) if (times == t).any() else None
+                    if rate is not None:
+                        mark = self.public._mark(spec, t)
+                        self.ledger.charge_funding(pair, spec.symbol, t, mark, rate)
         self.engine.advance(now)
+        self.funded_until = max(self.funded_until, now)
+
+    def _funding_moments(self, now: int) -> list[int]:
+        """The funding moments of the markets with a position, after the last charged
+        one and up to ``now``, in time order."""
+        moments: set[int] = set()
         for pair, pos in self.ledger.positions.items():
-            since = self.ledger.funded_until.get(pair, self.opened_ms)
-            self.ledger.funded_until[pair] = now
-            if pos.amount == 0:
-                continue
-            spec = self.public.markets[pair]
-            times, rates = self.public._funding(spec, now)
-            for t, rate in zip(times, rates, strict=True):
-                if since < t <= now:
-                    mark = self.public._mark(spec, int(t))
-                    self.ledger.charge_funding(pair, spec.symbol, int(t), mark, float(rate))
+            if pos.amount or any(
+                o.is_open and o.spec.pair == pair for o in self.ledger.orders.values()
+            ):
+                times, _ = self.public._funding(self.public.markets[pair], now)
+                moments.update(int(t) for t in times if self.funded_until < t <= now)
+        return sorted(moments)
 
     def _spec_of(self, params: dict[str, str]) -> FuturesSpec:
         return self.engine._spec(params)  # type: ignore[return-value]
@@ -418,8 +431,11 @@ class FuturesPrivateApi(AlgoOrders, PrivateApi):
     def query_order(self, params: dict[str, str], now: int) -> dict:
         with self.ledger.lock:
             self._advance(now)
-            self._find_plain(params)
-            return super().query_order(params, now)
+            order = self._find_plain(params)
+            lag = self.faults.fire("status_lag", f"GET /fapi/v1/order {order.spec.pair}")
+            if lag is not None:
+                return self._lagged(order, now - int(lag.get("lag_ms", 3000)))
+            return order.binance_view()
 
     def query_open_order(self, params: dict[str, str], now: int) -> dict:
         with self.ledger.lock:

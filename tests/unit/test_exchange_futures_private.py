@@ -337,6 +337,28 @@ def test_funding_when_a_funding_moment_passes_then_short_receives_it_in_income(a
     assert len(ok(signed(api, "GET", "/fapi/v1/income", {"incomeType": "FUNDING_FEE"}))) == 1
 
 
+def test_funding_when_position_opened_after_the_moment_then_not_charged_for_it(clock):
+    """A resting order that opened the position 8 s after a funding moment, seen by a
+    request later: the position was flat at that moment and pays nothing for it."""
+    clock.now = T0 - 5000
+    replay = ReplayOptions(
+        seconds_per_candle=1, timeframe="1m",
+        sources={PAIR: scripted_source(PRICES, "1m", history=5)},
+    )  # fmt: skip
+    api = build_api(datadir=None, replay=replay, now_ms=clock.now, clock=clock,
+                    credentials=Credentials(KEY, SECRET), balances={"USDT": 1000.0})  # fmt: skip
+    ok(order(api, side="BUY", type="LIMIT", quantity="1", price="97"))  # opens a long
+    clock.now = T0 + 20_000
+    assert float(position(api)["positionAmt"]) == 1.0
+    kind = {"incomeType": "FUNDING_FEE"}
+    assert ok(signed(api, "GET", "/fapi/v1/income", kind)) == []
+    clock.now = T0 + EIGHT_HOURS + 1
+    rows = ok(signed(api, "GET", "/fapi/v1/income", kind))
+    assert [(r["time"], float(r["income"])) for r in rows] == [
+        (T0 + EIGHT_HOURS, pytest.approx(-80 * 0.0001))  # a long pays
+    ]
+
+
 # -- what Freqtrade asks at start-up ----------------------------------------------------
 
 
