@@ -298,6 +298,22 @@ def _position(record: RunRecord, pair: str, at: float) -> float:
     return _bought_net(fills, base) - sum(f["amount"] for f in fills if f["side"] == "SELL")
 
 
+def _held_by_trade(record: RunRecord, trade: dict, at: float) -> float:
+    """What the trade holds at ``at`` by the ledger: the pair's position then, less what
+    was there before its first fill (dust earlier trades left behind)."""
+    fills = [
+        f["time"] / 1000
+        for o in record.tagged
+        if o["trade_id"] == trade["id"] and o["side"] == "buy"
+        for f in o["fills"]
+    ]
+    if not fills or min(fills) > at:
+        return 0.0
+    return _position(record, trade["pair"], at) - _position(
+        record, trade["pair"], min(fills) - 1e-3
+    )
+
+
 def protected_after_restart(record: RunRecord) -> list[Violation]:
     """With the stop on the exchange, an open position has a resting stop again one
     bot loop after the bot is back from a restart."""
@@ -309,8 +325,12 @@ def protected_after_restart(record: RunRecord) -> list[Violation]:
         at = life.settled
         if at is None:
             continue
-        for pair in sorted({o["pair"] for o in orders}):
-            if _position(record, pair, at) < record.step - EPS:
+        for trade in record.trades:
+            if not _ts(trade["open_date"]) <= at < _ts(trade["close_date"]):
+                continue
+            pair = trade["pair"]
+            held = _held_by_trade(record, trade, at)
+            if held < record.step - EPS:
                 continue
             resting = any(
                 o["type"] == "STOP_LOSS_LIMIT"
@@ -330,9 +350,8 @@ def protected_after_restart(record: RunRecord) -> list[Violation]:
                 out.append(
                     Violation(
                         "unprotected",
-                        f"{pair}: {_position(record, pair, at):g} held without a resting stop "
-                        f"one loop after the restart at "
-                        f"+{life.started - record.lives[0].started:.1f}s",
+                        f"trade {trade['id']}: {held:g} {pair} held without a resting stop one "
+                        f"loop after the restart at +{life.started - record.lives[0].started:.1f}s",
                     )
                 )
     return out

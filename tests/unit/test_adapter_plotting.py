@@ -44,3 +44,22 @@ def test_ladder_columns_when_initial_stop_hook_called_then_it_sees_only_earlier_
     trade = TradeSpan(START + timedelta(minutes=15), None, 100.0, 1, False)
     ladder_columns(df, [trade], R_LADDER, lambda s, r, w, before: seen.append(len(before)) or 98)
     assert seen == [3]  # candles before the entry candle only: no lookahead
+
+
+def test_trade_spans_when_open_trade_entry_not_filled_yet_then_no_line(monkeypatch):
+    """Live, after a restart, with the entry order still resting: nothing to draw (the
+    chaos suite found the lines failing with 'amount must be > 0' in the bot's log)."""
+    from datetime import UTC, datetime
+    from types import SimpleNamespace
+
+    from freqtrade.enums import RunMode
+    from freqtrade.persistence import Trade
+
+    from profitguard.freqtrade.strategy import trade_spans
+
+    waiting = SimpleNamespace(
+        open_date_utc=datetime(2026, 1, 1, tzinfo=UTC), open_rate=100.0, is_short=False,
+        entry_side="buy", select_filled_orders=lambda side: [],
+    )  # fmt: skip
+    monkeypatch.setattr(Trade, "get_trades_proxy", staticmethod(lambda **kw: [waiting]))
+    assert trade_spans(None, "RST/USDT", RunMode.LIVE) == []

@@ -184,3 +184,15 @@ def test_levels_not_lost_when_exchange_refused_the_exit_and_bot_logged_it_then_a
     violations, notes = check_run(rec)
     assert violations == []
     assert [n.check for n in notes] == ["level_refused"] and "tp1" in notes[0].detail
+
+
+def test_protected_after_restart_when_only_dust_of_earlier_trades_is_held_then_no_violation():
+    # trade 1 closed long ago leaving 0.004 (fees taken in the base); nothing open now
+    sell = order(2, "sell", fills=[fill("SELL", 0.995, order_id=2)], tag="tp3")
+    closed = {**trade(is_open=False), "close_date": "1970-01-12 13:46:50"}
+    assert (
+        protected_after_restart(
+            record([BUY, sell], trades=[closed], lives=restart_lives(), soe=True)
+        )
+        == []
+    )
