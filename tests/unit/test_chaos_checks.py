@@ -196,3 +196,17 @@ def test_protected_after_restart_when_only_dust_of_earlier_trades_is_held_then_n
         )
         == []
     )
+
+
+def test_levels_not_overfilled_when_untagged_exit_then_tp1_again_closes_all_then_violation():
+    """What the chaos suite saw (drop-order-after-fill): an adopted untagged exit of
+    half, then tp1 again for the other half."""
+    from profitguard.chaos.checks import levels_not_overfilled
+
+    buy = order(1, "buy", fills=[fill("BUY", 1.0)], tag="buy")
+    adopted = order(2, "sell", fills=[fill("SELL", 0.5, t=T0 + 5, order_id=2)], tag="sell")
+    tp1 = order(3, "sell", fills=[fill("SELL", 0.5, t=T0 + 9, order_id=3)], tag="tp1")
+    found = levels_not_overfilled(record([buy, adopted, tp1], trades=[trade()]))
+    assert [v.check for v in found] == ["level_repeated"]
+    tp2 = order(3, "sell", fills=[fill("SELL", 0.25, t=T0 + 9, order_id=3)], tag="tp2")
+    assert levels_not_overfilled(record([buy, adopted, tp2], trades=[trade()])) == []
