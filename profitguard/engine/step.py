@@ -246,6 +246,12 @@ def rebuild(
         levels = parse_tp_tags(record.tags)
         if levels:
             paid = max(paid, *levels)
+        elif not record.tags:
+            # an exit without a tag (an order adopted after a restart, a manual exit):
+            # the levels whose whole share the confirmed amount already covers are paid
+            slack = plan.amount_step or plan.amount * 1e-9
+            covered = sum(1 for cum in plan.tp_cum[1:] if cum * plan.amount <= closed + slack)
+            paid = max(paid, min(covered, len(plan.tp_x)))
         stopped = stopped or STOP_TAG in record.tags
     if paid > len(plan.tp_x):
         raise PositionError(f"exit tags name level {paid}, the ladder has {len(plan.tp_x)}")
