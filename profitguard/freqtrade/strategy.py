@@ -786,7 +786,7 @@ def trade_spans(strategy: IStrategy, pair: str, runmode: RunMode) -> list[TradeS
         return spans
     from freqtrade.persistence import Trade
 
-    return [
+    spans = [
         TradeSpan(
             open_date=t.open_date_utc,
             close_date=None,
@@ -796,6 +796,7 @@ def trade_spans(strategy: IStrategy, pair: str, runmode: RunMode) -> list[TradeS
         )
         for t in Trade.get_trades_proxy(pair=pair, is_open=True)
     ]
+    return [span for span in spans if span.amount > 0]  # an entry not filled yet: no line
 
 
 def last_positive(dataframe: DataFrame | None, column: str) -> float | None:
