@@ -15,6 +15,7 @@ made it. The check is one comparison, so backtests pay nothing measurable for it
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from freqtrade.strategy import stoploss_from_absolute
@@ -43,3 +44,16 @@ def show_initial_stop(trade: Any, stop: float, *, keep_across_restart: bool = Fa
         stop, trade.open_rate, is_short=bool(trade.is_short), leverage=trade.leverage or 1.0
     )
     return True
+
+
+def check_initial_stop(stop: Any, entry: float, side: str) -> None:
+    """What the strategy's `initial_stop()` returned must be a price on the losing side
+    of the entry (a ValueError naming it otherwise)."""
+    if isinstance(stop, bool) or not isinstance(stop, int | float) or not math.isfinite(stop):
+        raise ValueError(f"initial_stop() must return a price, returned {stop!r}")
+    if stop <= 0 or (side == "long" and stop >= entry) or (side == "short" and stop <= entry):
+        where = "above" if side == "short" else "below"
+        raise ValueError(
+            f"initial_stop() must return a price {where} the entry {entry!r} "
+            f"for a {side}, returned {stop!r}"
+        )

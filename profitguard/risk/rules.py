@@ -102,7 +102,11 @@ def period_loss(limit: float, period: Period, account: Account) -> Check:
     """Realized loss of the period so far, as a ratio of the equity it started with.
 
     Reached: entries pause until the period rolls over."""
-    pnl = realized_pnl(account.closed, period_start(account.now, period), account.now)
+    start = period_start(account.now, period)
+    if account.pnl_since is not None:
+        pnl = account.pnl_since(start, account.now)
+    else:
+        pnl = realized_pnl(account.closed, start, account.now)
     loss = max(0.0, -pnl)
     start_equity = account.equity + loss
     ratio = loss / start_equity if start_equity > 0 else (math.inf if loss else 0.0)
