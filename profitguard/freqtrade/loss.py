@@ -34,6 +34,7 @@ from freqtrade.optimize.hyperopt_loss.hyperopt_loss_interface import IHyperOptLo
 from pandas import DataFrame
 
 from profitguard.freqtrade import ledger
+from profitguard.risk.book import r_multiple
 
 
 def max_drawdown(r_values: Iterable[float]) -> float:
@@ -56,8 +57,19 @@ def r_score(r_values: Sequence[float], drawdown_weight: float = 1.0) -> float:
 def trade_r(row: Any, initial_stop: float) -> float:
     """R of one result row (`profit_abs`, `open_rate`, `orders`) given its initial stop."""
     entered = math.fsum(o["amount"] for o in row["orders"] if o["ft_is_entry"])
-    risk = abs(float(row["open_rate"]) - initial_stop) * entered
-    return float(row["profit_abs"]) / risk
+    r = r_multiple(
+        float(row["profit_abs"]),
+        entry=float(row["open_rate"]),
+        initial_stop=initial_stop,
+        amount=entered,
+    )
+    if r is None:
+        raise OperationalException(
+            f"ProfitGuardRLoss: the {row['pair']} trade opened at {row['open_date']} "
+            f"risked nothing (entry {row['open_rate']!r}, initial stop {initial_stop!r}, "
+            f"amount {entered!r}): no R to measure it in"
+        )
+    return r
 
 
 def r_multiples(results: DataFrame) -> list[float]:

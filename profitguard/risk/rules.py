@@ -270,32 +270,48 @@ def stake_cap(limit: float, equity: float, stake: float) -> Check:
     )
 
 
-def asset_exposure(limit: float, account: Account, proposal: Proposal) -> Check:
-    """Open stakes in the entry's base asset plus the entry's, as a ratio of equity."""
-    held = math.fsum(p.stake for p in account.positions if p.base == proposal.base)
-    ratio = (held + proposal.stake) / account.equity if account.equity > 0 else math.inf
+def asset_exposure(limit: float, account: Account, proposal: Proposal | None = None) -> Check:
+    """Open stakes in the entry's base asset plus the entry's, as a ratio of equity.
+
+    With no entry (where the account stands): the asset held most."""
+    if proposal is None:
+        held_by: dict[str, list[float]] = {}
+        for position in account.positions:
+            held_by.setdefault(position.base, []).append(position.stake)
+        totals = {base: math.fsum(stakes) for base, stakes in held_by.items()}
+        asset, held = max(totals.items(), key=lambda kv: kv[1], default=("-", 0.0))
+        stake = 0.0
+    else:
+        asset, stake = proposal.base, proposal.stake
+        held = math.fsum(p.stake for p in account.positions if p.base == asset)
+    ratio = (held + stake) / account.equity if account.equity > 0 else math.inf
     return Check(
         Rule.ASSET_EXPOSURE,
         not exceeds(ratio, limit),
         Figure("exposure", ratio, Unit.PCT),
         Figure("limit", limit, Unit.PCT),
-        (Figure("asset", proposal.base, Unit.TEXT),),
+        (Figure("asset", asset, Unit.TEXT),),
     )
 
 
-def portfolio_heat(limit: float, account: Account, proposal: Proposal) -> Check:
-    """Open risk to the stops in force plus the entry's risk to its initial stop, / equity."""
+def portfolio_heat(limit: float, account: Account, proposal: Proposal | None = None) -> Check:
+    """Open risk to the stops in force plus the entry's risk to its initial stop, / equity.
+
+    With no entry (where the account stands): the open risk alone."""
     if account.equity <= 0:
         held, new = math.inf, math.inf
     else:
-        held, new = account.heat, proposal.risk / account.equity
+        held = account.heat
+        new = proposal.risk / account.equity if proposal is not None else 0.0
     heat = held + new
     return Check(
         Rule.HEAT,
         not exceeds(heat, limit),
         Figure("heat", heat, Unit.PCT),
         Figure("limit", limit, Unit.PCT),
-        (Figure("open", held, Unit.PCT), Figure("entry", new, Unit.PCT)),
+        (Figure("open", held, Unit.PCT), Figure("entry", new, Unit.PCT))
+        if proposal is not None
+        else (),
     )
 
 
