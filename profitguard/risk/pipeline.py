@@ -219,10 +219,13 @@ def evaluate(
     config: RiskConfig,
     guard: GuardState | GuardStateError,
     account: Account,
-    proposal: Proposal,
+    proposal: Proposal | Callable[[], Proposal],
     correlations: Callable[[], Sequence[Correlation]] = tuple,
 ) -> Verdict:
-    """The gate's verdict on `proposal`: checks in order up to the first refusal."""
+    """The gate's verdict on `proposal`: checks in order up to the first refusal.
+
+    `proposal` may be a function making it: it is only asked for when the guard and the
+    account checks all pass (an entry refused for the account costs no entry figures)."""
     done: list[Check] = []
     switches = guard_checks(guard)
     state_checks = itertools.chain(
@@ -235,6 +238,8 @@ def evaluate(
             # the state from every switch, as `account_state` has it: a kill switch kept on
             # behind an unreadable guard file is HALTED, whichever check refused first
             return Verdict(state_of([*switches, check]), tuple(done))
+    if callable(proposal):
+        proposal = proposal()
     for check in entry_checks(config, account, proposal, correlations):
         done.append(check)
         if not check.passed:

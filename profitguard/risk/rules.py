@@ -14,6 +14,7 @@ limit on paper is treated as equal.
 from __future__ import annotations
 
 import bisect
+import functools
 import itertools
 import math
 from collections.abc import Sequence
@@ -107,8 +108,15 @@ def period_loss(limit: float, period: Period, account: Account) -> Check:
         pnl = account.pnl_since(start, account.now)
     else:
         pnl = realized_pnl(account.closed, start, account.now)
+    return _period_loss(limit, period, start, account.equity, pnl)
+
+
+@functools.lru_cache(maxsize=256)
+def _period_loss(limit: float, period: Period, start: datetime, equity: float, pnl: float) -> Check:
+    """`period_loss` from its figures (kept: every entry of a candle, and of the candles
+    until a trade closes or opens, asks with the same ones; a Check is immutable)."""
     loss = max(0.0, -pnl)
-    start_equity = account.equity + loss
+    start_equity = equity + loss
     ratio = loss / start_equity if start_equity > 0 else (math.inf if loss else 0.0)
     paused = loss > 0 and reaches(ratio, limit)
     return Check(
@@ -116,7 +124,7 @@ def period_loss(limit: float, period: Period, account: Account) -> Check:
         not paused,
         Figure("loss", ratio, Unit.PCT),
         Figure("limit", limit, Unit.PCT),
-        (Figure("until", period_end(account.now, period), Unit.TIME),) if paused else (),
+        (Figure("until", period_end(start, period), Unit.TIME),) if paused else (),
     )
 
 

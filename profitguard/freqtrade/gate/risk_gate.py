@@ -185,14 +185,35 @@ class RiskGate:
         """confirm_trade_entry: every rule in order; False at the first refusal."""
         guard = self.guard()
         account = self.book.at(now, guard)
+        leverage = self._leverage.pop(pair, 1.0)
+        verdict = evaluate(
+            self.config,
+            guard,
+            account,
+            lambda: self._proposal(
+                pair, amount=amount, rate=rate, now=now, side=side, leverage=leverage
+            ),
+            lambda: self.correlations.of(pair, (p.pair for p in account.positions)),
+        )
+        self.log.checked += 1
+        self.log.note_state(verdict.state, verdict.checks)
+        self.last_entry = (pair, now, verdict.checks)  # as JSON only in the status file
+        if verdict.refusal is not None:
+            self.log.refused(pair, verdict.refusal, now)
+            return False
+        return True
+
+    def _proposal(
+        self, pair: str, *, amount: float, rate: float, now: datetime, side: str, leverage: float
+    ) -> Proposal:
+        """The entry as the entry limits read it."""
         analyzed = self.host.analyzed(pair)
         stop = self.stops.of(pair, side, rate, now, analyzed)
-        leverage = self._leverage.pop(pair, 1.0)
         plan = make_plan(
             self.host.exits_in_force, side=side, entry=rate, initial_stop=stop, amount=amount
         )
         stake = amount * rate / leverage
-        proposal = Proposal(
+        return Proposal(
             pair=pair,
             is_short=side == "short",
             rate=rate,
@@ -204,20 +225,6 @@ class RiskGate:
             confidence=confidence(analyzed, self.config.confidence_column),
             margin=self._margin_terms(pair, stake, leverage),
         )
-        verdict = evaluate(
-            self.config,
-            guard,
-            account,
-            proposal,
-            lambda: self.correlations.of(pair, (p.pair for p in account.positions)),
-        )
-        self.log.checked += 1
-        self.log.note_state(verdict.state, verdict.checks)
-        self.last_entry = (pair, now, verdict.checks)  # as JSON only in the status file
-        if verdict.refusal is not None:
-            self.log.refused(pair, verdict.refusal, now)
-            return False
-        return True
 
     def _margin_terms(self, pair: str, stake: float, leverage: float) -> MarginTerms | None:
         """Futures: the pair's isolated-margin terms from Freqtrade's leverage tiers (the
