@@ -122,3 +122,32 @@ def test_r_multiple_when_long_short_or_no_risk_then_profit_over_the_risk_taken(
     profit, entry, stop, amount, r
 ):
     assert r_multiple(profit, entry=entry, initial_stop=stop, amount=amount) == r
+
+
+def imports_of(path) -> set[str]:
+    import ast
+
+    tree = ast.parse(path.read_text())
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+    return names
+
+
+def test_imports_when_read_then_gate_and_strategy_apart_and_risk_free_of_freqtrade():
+    from pathlib import Path
+
+    package = Path(__file__).resolve().parents[2] / "profitguard"
+    for module in (package / "freqtrade" / "gate").glob("*.py"):
+        assert "profitguard.freqtrade.strategy" not in imports_of(module), module
+    strategy = imports_of(package / "freqtrade" / "strategy.py")
+    assert not {m for m in strategy if m.startswith("profitguard.freqtrade.gate.")}, strategy
+    for module in (package / "risk").glob("*.py"):
+        if module.name == "cli.py":  # the guard command reads Freqtrade's config files
+            continue
+        found = {m for m in imports_of(module) if m.split(".")[0] == "freqtrade"}
+        found |= {m for m in imports_of(module) if m.startswith("profitguard.freqtrade")}
+        assert not found, (module, found)
