@@ -24,14 +24,29 @@ class Tail:
 
     def __init__(self, frame: Any, n: int) -> None:
         # int64 in the column's unit (object arrays of Timestamps are 1000x slower)
-        self._array = frame["date"].array[-2 * n :]
+        self._array = column_array(frame, "date")[-2 * n :]
         self.unit = self._array.unit
         self.dates = self._array.asi8
-        self.closes = frame["close"].to_numpy()[-2 * n :]
+        self.closes = np.asarray(column_array(frame, "close")[-2 * n :])
         self.increasing = bool(np.all(self.dates[1:] > self.dates[:-1]))
 
     def in_ms(self) -> Any:
         return self.dates if self.unit == "ms" else self._array.as_unit("ms").asi8
+
+
+def column_array(frame: DataFrame, column: str) -> Any:
+    """The column's values (pandas' array, as `frame[column].array`).
+
+    A fresh dataframe (Freqtrade slices a new one per pair and candle) builds a Series
+    for each column read, most of a tail's cost; pandas' own column getter does not.
+    Where that getter is missing or the name is not one column, the public way."""
+    where = frame.columns.get_loc(column)
+    if isinstance(where, int) and _GET_COLUMN_ARRAY is not None:
+        return _GET_COLUMN_ARRAY(frame, where)
+    return frame[column].array
+
+
+_GET_COLUMN_ARRAY = getattr(DataFrame, "_get_column_array", None)
 
 
 def shared_closes(a: Any, b: Any, n: int) -> tuple[list[float], list[float]]:
