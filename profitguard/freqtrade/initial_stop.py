@@ -46,6 +46,19 @@ def show_initial_stop(trade: Any, stop: float, *, keep_across_restart: bool = Fa
     return True
 
 
+def recorded_initial_stop(trade: Any, backstop: float) -> float | None:
+    """The initial stop `show_initial_stop` wrote on `trade`, or None while the trade
+    still carries Freqtrade's own (the strategy's `backstop` ratio): a second copy of
+    the one R, for a trade whose custom-data record was lost."""
+    ratio, stop = trade.initial_stop_loss_pct, trade.initial_stop_loss
+    if ratio is None or not ratio < 0 or not stop or not math.isfinite(stop):
+        return None  # none placed yet
+    if math.isclose(ratio, -abs(backstop), rel_tol=1e-9):
+        return None  # Freqtrade's backstop
+    on_the_loss_side = stop > trade.open_rate if trade.is_short else stop < trade.open_rate
+    return float(stop) if on_the_loss_side else None
+
+
 def check_initial_stop(stop: Any, entry: float, side: str) -> None:
     """What the strategy's `initial_stop()` returned must be a price on the losing side
     of the entry (a ValueError naming it otherwise)."""
