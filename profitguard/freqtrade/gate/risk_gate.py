@@ -27,7 +27,7 @@ from profitguard.freqtrade.gate.correlations import Correlations
 from profitguard.freqtrade.gate.frames import confidence, last_value
 from profitguard.freqtrade.gate.history import ClosedHistory
 from profitguard.freqtrade.gate.host import GateHost
-from profitguard.freqtrade.gate.refusals import RefusalLog
+from profitguard.freqtrade.gate.refusals import RefusalLog, log
 from profitguard.freqtrade.gate.sizing import EntryStop, Sizer
 from profitguard.freqtrade.gate.status import StatusFile
 from profitguard.risk.book import MarginTerms, Proposal
@@ -94,7 +94,7 @@ class RiskGate:
     def start_run(self) -> None:
         """A new backtest run or hyperopt epoch (the strategy tells): start afresh."""
         if self.summary_per_run and self.log.checked:
-            logging.getLogger("profitguard.freqtrade.gate").info(self.summary_line("epoch"))
+            log.info(self.summary_line("epoch"))
         self.log.start_run()
         self.history.forget()
         self.correlations.forget()
