@@ -222,12 +222,9 @@ class ProtectionConfig:
             raise ConfigError(
                 f"{source or 'config'!r} must be a mapping, was {raw!r}", field=source
             )
-        known = {"preset", *(f.name for f in fields(cls) if f.name != "source")}
-        for key in raw:
-            if key not in known:
-                raise ConfigError(
-                    unknown_key_message(f"{prefix}{key}", key, known), field=f"{prefix}{key}"
-                )
+        check_known_keys(
+            raw, {"preset", *(f.name for f in fields(cls) if f.name != "source")}, source
+        )
 
         base = preset(raw.get("preset", "r_ladder"), source=f"{prefix}preset")
         values: dict[str, Any] = {}
@@ -250,6 +247,16 @@ class ProtectionConfig:
                 field=f"{prefix}tp_unit",
             )
         return replace(base, source=source, **values)
+
+
+def check_known_keys(raw: Iterable[str], known: Iterable[str], where: str = "") -> None:
+    """Every key of `raw` is a known setting; the first unknown one is a ConfigError
+    naming it (`where.key`) and the closest known one."""
+    known = frozenset(known)
+    for key in raw:
+        if key not in known:
+            name = f"{where}.{key}" if where else str(key)
+            raise ConfigError(unknown_key_message(name, key, known), field=name)
 
 
 def unknown_key_message(name: str, key: str, known: Iterable[str]) -> str:

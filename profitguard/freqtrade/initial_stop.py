@@ -57,3 +57,16 @@ def recorded_initial_stop(trade: Any, backstop: float) -> float | None:
         return None  # Freqtrade's backstop
     on_the_loss_side = stop > trade.open_rate if trade.is_short else stop < trade.open_rate
     return float(stop) if on_the_loss_side else None
+
+
+def check_initial_stop(stop: Any, entry: float, side: str) -> None:
+    """What the strategy's `initial_stop()` returned must be a price on the losing side
+    of the entry (a ValueError naming it otherwise)."""
+    if isinstance(stop, bool) or not isinstance(stop, int | float) or not math.isfinite(stop):
+        raise ValueError(f"initial_stop() must return a price, returned {stop!r}")
+    if stop <= 0 or (side == "long" and stop >= entry) or (side == "short" and stop <= entry):
+        where = "above" if side == "short" else "below"
+        raise ValueError(
+            f"initial_stop() must return a price {where} the entry {entry!r} "
+            f"for a {side}, returned {stop!r}"
+        )

@@ -26,7 +26,7 @@ defines a subclass of this one.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from freqtrade.exceptions import OperationalException
@@ -34,16 +34,8 @@ from freqtrade.optimize.hyperopt_loss.hyperopt_loss_interface import IHyperOptLo
 from pandas import DataFrame
 
 from profitguard.freqtrade import ledger
-
-
-def max_drawdown(r_values: Iterable[float]) -> float:
-    """The largest fall of the cumulative sum from a previous high (the start counts: 0)."""
-    total = peak = worst = 0.0
-    for r in r_values:
-        total += r
-        peak = max(peak, total)
-        worst = max(worst, peak - total)
-    return worst
+from profitguard.report.analytics import max_drawdown
+from profitguard.risk.book import r_multiple
 
 
 def r_score(r_values: Sequence[float], drawdown_weight: float = 1.0) -> float:
@@ -56,8 +48,19 @@ def r_score(r_values: Sequence[float], drawdown_weight: float = 1.0) -> float:
 def trade_r(row: Any, initial_stop: float) -> float:
     """R of one result row (`profit_abs`, `open_rate`, `orders`) given its initial stop."""
     entered = math.fsum(o["amount"] for o in row["orders"] if o["ft_is_entry"])
-    risk = abs(float(row["open_rate"]) - initial_stop) * entered
-    return float(row["profit_abs"]) / risk
+    r = r_multiple(
+        float(row["profit_abs"]),
+        entry=float(row["open_rate"]),
+        initial_stop=initial_stop,
+        amount=entered,
+    )
+    if r is None:
+        raise OperationalException(
+            f"ProfitGuardRLoss: the {row['pair']} trade opened at {row['open_date']} "
+            f"risked nothing (entry {row['open_rate']!r}, initial stop {initial_stop!r}, "
+            f"amount {entered!r}): no R to measure it in"
+        )
+    return r
 
 
 def r_multiples(results: DataFrame) -> list[float]:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from profitguard.engine import ConfigError, ProtectionConfig
-from profitguard.engine.config import unknown_key_message
+from profitguard.engine.config import check_known_keys
 from profitguard.risk.config import RiskConfig
 
 SECTION = "profitguard"
@@ -91,11 +91,8 @@ def merged_section(strategy_section: Mapping[str, Any], config: Mapping[str, Any
     base = _mapping(strategy_section, "profitguard_config")
     override = _mapping(config.get(SECTION, {}), SECTION)
     merged: dict[str, Any] = {}
+    check_known_keys((*base, *override), _SUBSECTIONS, SECTION)
     for key in (*base, *override):
-        if key not in _SUBSECTIONS:
-            raise ConfigError(
-                unknown_key_message(f"{SECTION}.{key}", key, _SUBSECTIONS), field=f"{SECTION}.{key}"
-            )
         if key in merged:
             continue
         if key in override and key in base and isinstance(base[key], Mapping):
@@ -114,11 +111,9 @@ def load_settings(
         _mapping(section.get("exits", {}), f"{SECTION}.exits"), source=f"{SECTION}.exits"
     )
     raw_stop = _mapping(section.get("initial_stop", {}), f"{SECTION}.initial_stop")
-    known = [f.name for f in fields(InitialStopSettings)]
-    for key in raw_stop:
-        if key not in known:
-            where = f"{SECTION}.initial_stop.{key}"
-            raise ConfigError(unknown_key_message(where, key, known), field=where)
+    check_known_keys(
+        raw_stop, (f.name for f in fields(InitialStopSettings)), f"{SECTION}.initial_stop"
+    )
     notifications = section.get("notifications", True)
     if not isinstance(notifications, bool):
         raise ConfigError(

@@ -46,8 +46,12 @@ from profitguard.engine import (
     step,
 )
 from profitguard.freqtrade import ledger, notify
-from profitguard.freqtrade.gate import KILL_TAG, RiskGate
-from profitguard.freqtrade.initial_stop import recorded_initial_stop, show_initial_stop
+from profitguard.freqtrade.gate import RiskGate
+from profitguard.freqtrade.initial_stop import (
+    check_initial_stop,
+    recorded_initial_stop,
+    show_initial_stop,
+)
 from profitguard.freqtrade.plotting import TradeSpan, ladder_columns
 from profitguard.freqtrade.prices import price_tick, snap_candles
 from profitguard.freqtrade.settings import SECTION, ProfitGuardSettings, load_settings
@@ -66,6 +70,7 @@ from profitguard.freqtrade.trades import (
     stop_ratio,
 )
 from profitguard.risk.config import check_min_balance
+from profitguard.tags import KILL_TAG
 
 log = logging.getLogger(__name__)
 
@@ -609,7 +614,7 @@ class ProfitGuardStrategy(IStrategy):
                 stop = self.initial_stop(
                     trade.pair, side, trade.open_rate, now, dataframe=self.analyzed(trade.pair)
                 )
-                _check_initial_stop(stop, trade.open_rate, side)
+                check_initial_stop(stop, trade.open_rate, side)
             memo = TradeMemo(
                 trade_id=trade.id,
                 opened_at=trade.open_date,
@@ -822,17 +827,6 @@ def _stop_already_placed(trade: Any) -> bool:
     (its `stoploss` backstop): a trade without a record then lost it."""
     stop, initial = trade.stop_loss, trade.initial_stop_loss
     return bool(stop) and bool(initial) and not math.isclose(stop, initial, rel_tol=1e-12)
-
-
-def _check_initial_stop(stop: Any, entry: float, side: str) -> None:
-    if isinstance(stop, bool) or not isinstance(stop, int | float) or not math.isfinite(stop):
-        raise ValueError(f"initial_stop() must return a price, returned {stop!r}")
-    if stop <= 0 or (side == "long" and stop >= entry) or (side == "short" and stop <= entry):
-        where = "above" if side == "short" else "below"
-        raise ValueError(
-            f"initial_stop() must return a price {where} the entry {entry!r} "
-            f"for a {side}, returned {stop!r}"
-        )
 
 
 def _timeframe_seconds(timeframe: str | None) -> int:

@@ -7,7 +7,7 @@ Amounts are in base currency, prices and money in the stake currency.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -53,6 +53,9 @@ class Account:
     # `closed` folded by the losing-streak rule so far, when the caller keeps one
     # up to date (else the rule folds `closed` itself)
     streak: Any = None
+    # the realized profit of the trades closed in [start, now], when the caller keeps
+    # the sums (`rules.realized_pnl` of `closed`, else the rule sums `closed` itself)
+    pnl_since: Callable[[datetime, datetime], float] | None = None
 
     @property
     def heat(self) -> float:
@@ -99,3 +102,10 @@ class Proposal:
 def base_asset(pair: str) -> str:
     """'BTC/USDT' -> 'BTC'; 'BTC/USDT:USDT' -> 'BTC'."""
     return pair.split("/", 1)[0]
+
+
+def r_multiple(profit: float, *, entry: float, initial_stop: float, amount: float) -> float | None:
+    """A closed trade's net profit in R: `profit / (amount entered * |entry - initial stop|)`
+    (the risk it opened with); None when that risk is 0 (no R to measure in)."""
+    risk = amount * abs(entry - initial_stop)
+    return profit / risk if risk > 0 else None

@@ -177,9 +177,9 @@ def admin_state(path: Path, recorded: Any) -> Any:
 
 
 def _state_of(guard: Any) -> str:
-    if guard.halted:
-        return "HALTED"
-    return "REDUCING" if guard.paused else "ACTIVE"
+    from profitguard.risk.pipeline import guard_checks, state_of
+
+    return state_of(guard_checks(guard)).value
 
 
 def _switch(on: bool, since: datetime | None, reason: str | None) -> str:

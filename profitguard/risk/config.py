@@ -13,7 +13,7 @@ from enum import StrEnum
 from typing import Any
 
 from profitguard.engine import ConfigError
-from profitguard.engine.config import _enum, _number, unknown_key_message
+from profitguard.engine.config import _above_zero, _enum, _number, check_known_keys
 
 SECTION = "profitguard.risk"
 # Stake currencies whose unit is about one US dollar: the only ones `min_balance`
@@ -29,7 +29,7 @@ class SizingMethod(StrEnum):
     FIXED = "fixed"  # a fixed stake (or Freqtrade's own stake_amount)
 
 
-def _ratio(value: Any, name: str, *, upper_open: bool = False) -> None:
+def _ratio(name: str, value: Any, *, upper_open: bool = False) -> None:
     number = _number(name, value)
     if number <= 0 or number > 1 or (upper_open and number >= 1):
         interval = "(0, 1)" if upper_open else "(0, 1]"
@@ -38,35 +38,30 @@ def _ratio(value: Any, name: str, *, upper_open: bool = False) -> None:
         )
 
 
-def _count(value: Any, name: str, *, minimum: int = 1) -> None:
+def _count(name: str, value: Any, *, minimum: int = 1) -> None:
     if isinstance(value, bool) or not isinstance(value, int):
         raise ConfigError(f"'{name}' must be a whole number, was {value!r}", field=name)
     if value < minimum:
         raise ConfigError(f"'{name}' must be >= {minimum}, was {value!r}", field=name)
 
 
-def _positive(value: Any, name: str, *, zero: bool = False) -> None:
-    number = _number(name, value)
-    if number < 0 or (number == 0 and not zero):
-        raise ConfigError(f"'{name}' must be {'>=' if zero else '>'} 0, was {value!r}", field=name)
+def _not_negative(name: str, value: Any) -> None:
+    if _number(name, value) < 0:
+        raise ConfigError(f"'{name}' must be >= 0, was {value!r}", field=name)
 
 
-def _at_most(value: int, name: str, bound: int, bound_name: str) -> None:
+def _at_most(name: str, value: int, bound: int, bound_name: str) -> None:
     if value > bound:
         raise ConfigError(f"'{name}' must be <= {bound_name} ({bound}), was {value!r}", field=name)
 
 
-def _column(value: Any, name: str) -> None:
+def _column(name: str, value: Any) -> None:
     if not isinstance(value, str) or not value:
         raise ConfigError(f"'{name}' must be a column name, was {value!r}", field=name)
 
 
 def _check_keys(raw: Mapping[str, Any], cls: type, prefix: str) -> None:
-    known = [f.name for f in fields(cls) if f.name != "source"]
-    for key in raw:
-        if key not in known:
-            where = f"{prefix}.{key}"
-            raise ConfigError(unknown_key_message(where, key, known), field=where)
+    check_known_keys(raw, (f.name for f in fields(cls) if f.name != "source"), prefix)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -88,15 +83,15 @@ class SizingConfig:
         p = self.source
         object.__setattr__(self, "method", _enum(f"{p}.method", SizingMethod, self.method))
         for name in ("risk_per_trade", "kelly_max_risk", "atr_risk", "kelly_fraction"):
-            _ratio(getattr(self, name), f"{p}.{name}")
-        _count(self.kelly_lookback, f"{p}.kelly_lookback", minimum=2)
-        _count(self.kelly_min_trades, f"{p}.kelly_min_trades", minimum=2)
+            _ratio(f"{p}.{name}", getattr(self, name))
+        _count(f"{p}.kelly_lookback", self.kelly_lookback, minimum=2)
+        _count(f"{p}.kelly_min_trades", self.kelly_min_trades, minimum=2)
         _at_most(
-            self.kelly_min_trades, f"{p}.kelly_min_trades", self.kelly_lookback, "kelly_lookback"
+            f"{p}.kelly_min_trades", self.kelly_min_trades, self.kelly_lookback, "kelly_lookback"
         )
-        _column(self.atr_column, f"{p}.atr_column")
+        _column(f"{p}.atr_column", self.atr_column)
         if self.fixed_stake is not None:
-            _positive(self.fixed_stake, f"{p}.fixed_stake")
+            _above_zero(f"{p}.fixed_stake", self.fixed_stake)
 
     @classmethod
     def from_mapping(cls, raw: Any, *, source: str = f"{SECTION}.sizing") -> SizingConfig:
@@ -148,30 +143,30 @@ class RiskConfig:
             "max_stop_to_liquidation",
         ):
             if getattr(self, name) is not None:
-                _ratio(getattr(self, name), f"{p}.{name}")
+                _ratio(f"{p}.{name}", getattr(self, name))
         if self.max_entry_slippage is not None:
-            _ratio(self.max_entry_slippage, f"{p}.max_entry_slippage", upper_open=True)
+            _ratio(f"{p}.max_entry_slippage", self.max_entry_slippage, upper_open=True)
         if self.min_confidence is not None:
-            _ratio(self.min_confidence, f"{p}.min_confidence")
+            _ratio(f"{p}.min_confidence", self.min_confidence)
         for name in ("max_open_positions", "max_consecutive_losses", "max_correlated_positions"):
             if getattr(self, name) is not None:
-                _count(getattr(self, name), f"{p}.{name}")
+                _count(f"{p}.{name}", getattr(self, name))
         if self.loss_streak_cooldown_minutes is not None:
-            _positive(self.loss_streak_cooldown_minutes, f"{p}.loss_streak_cooldown_minutes")
+            _above_zero(f"{p}.loss_streak_cooldown_minutes", self.loss_streak_cooldown_minutes)
         if self.min_balance is not None:
-            _positive(self.min_balance, f"{p}.min_balance", zero=True)
+            _not_negative(f"{p}.min_balance", self.min_balance)
         if self.min_reward_risk is not None:
-            _positive(self.min_reward_risk, f"{p}.min_reward_risk")
-        _ratio(self.correlation_threshold, f"{p}.correlation_threshold", upper_open=True)
-        _count(self.correlation_window, f"{p}.correlation_window", minimum=2)
-        _count(self.correlation_min_candles, f"{p}.correlation_min_candles", minimum=2)
+            _above_zero(f"{p}.min_reward_risk", self.min_reward_risk)
+        _ratio(f"{p}.correlation_threshold", self.correlation_threshold, upper_open=True)
+        _count(f"{p}.correlation_window", self.correlation_window, minimum=2)
+        _count(f"{p}.correlation_min_candles", self.correlation_min_candles, minimum=2)
         _at_most(
-            self.correlation_min_candles,
             f"{p}.correlation_min_candles",
+            self.correlation_min_candles,
             self.correlation_window,
             "correlation_window",
         )
-        _column(self.confidence_column, f"{p}.confidence_column")
+        _column(f"{p}.confidence_column", self.confidence_column)
         if not isinstance(self.sizing, SizingConfig):
             raise ConfigError(
                 f"'{p}.sizing' must be a SizingConfig, was {self.sizing!r}", field=f"{p}.sizing"

@@ -94,36 +94,108 @@ def account_checks(
         )
 
 
+Correlations = Callable[[], Sequence[Correlation]]
+
+
+@dataclass(frozen=True, slots=True)
+class EntryRule:
+    """One limit on an entry, on while its setting (a `RiskConfig` field) is not None.
+
+    `check` decides on an entry (None: the rule does not apply to it). For the status,
+    `standing` is where the account stands with no entry, or `limit` the limit alone
+    of a rule only an entry has a figure for; neither leaves the rule out."""
+
+    setting: str
+    check: Callable[[RiskConfig, Account, Proposal, Correlations], Check | None]
+    standing: Callable[[RiskConfig, Account], Check] | None = None
+    limit: tuple[Rule, Callable[[RiskConfig], Figure]] | None = None
+
+
+def _stake_cap_standing(config: RiskConfig, account: Account) -> Check:
+    return Check(
+        Rule.STAKE_CAP,
+        True,
+        Figure("cap", config.max_stake_ratio * account.equity, Unit.MONEY),
+        Figure("limit", config.max_stake_ratio, Unit.PCT),
+    )
+
+
+# In the order they are checked (the order of `Rule`): the costly correlation runs last.
+ENTRY_RULES: tuple[EntryRule, ...] = (
+    EntryRule(
+        "max_open_positions",
+        lambda c, a, p, _: rules.max_positions(c.max_open_positions, len(a.positions)),
+        lambda c, a: rules.max_positions(c.max_open_positions, len(a.positions)),
+    ),
+    EntryRule(
+        "max_stake_ratio",
+        lambda c, a, p, _: rules.stake_cap(c.max_stake_ratio, a.equity, p.stake),
+        _stake_cap_standing,
+    ),
+    EntryRule(
+        "max_asset_exposure",
+        lambda c, a, p, _: rules.asset_exposure(c.max_asset_exposure, a, p),
+        lambda c, a: rules.asset_exposure(c.max_asset_exposure, a),
+    ),
+    EntryRule(
+        "max_heat",
+        lambda c, a, p, _: rules.portfolio_heat(c.max_heat, a, p),
+        lambda c, a: rules.portfolio_heat(c.max_heat, a),
+    ),
+    EntryRule(
+        "max_stop_to_liquidation",  # futures only: a spot entry has no margin terms
+        lambda c, a, p, _: (
+            rules.liquidation(c.max_stop_to_liquidation, p) if p.margin is not None else None
+        ),
+        None,
+    ),
+    EntryRule(
+        "min_reward_risk",
+        lambda c, a, p, _: rules.reward_risk(c.min_reward_risk, p),
+        limit=(Rule.REWARD_RISK, lambda c: Figure("limit", c.min_reward_risk)),
+    ),
+    EntryRule(
+        "max_entry_slippage",
+        lambda c, a, p, _: rules.entry_slippage(c.max_entry_slippage, p),
+        limit=(Rule.SLIPPAGE, lambda c: Figure("limit", c.max_entry_slippage, Unit.PCT)),
+    ),
+    EntryRule(
+        "min_confidence",
+        lambda c, a, p, _: rules.signal_confidence(c.min_confidence, p.confidence),
+        limit=(Rule.CONFIDENCE, lambda c: Figure("limit", c.min_confidence)),
+    ),
+    EntryRule(
+        "max_correlated_positions",
+        lambda c, a, p, correlations: rules.correlated_positions(
+            c.max_correlated_positions,
+            c.correlation_threshold,
+            c.correlation_min_candles,
+            correlations() if a.positions else (),
+        ),
+        limit=(
+            Rule.CORRELATION,
+            lambda c: Figure(
+                "limit",
+                f"{c.max_correlated_positions} above {c.correlation_threshold:.2f}",
+                Unit.TEXT,
+            ),
+        ),
+    ),
+)
+
+
 def entry_checks(
     config: RiskConfig,
     account: Account,
     proposal: Proposal,
-    correlations: Callable[[], Sequence[Correlation]],
+    correlations: Correlations,
 ) -> Iterator[Check]:
     """The limits on one entry, in order; `correlations` is only asked when reached."""
-    if config.max_open_positions is not None:
-        yield rules.max_positions(config.max_open_positions, len(account.positions))
-    if config.max_stake_ratio is not None:
-        yield rules.stake_cap(config.max_stake_ratio, account.equity, proposal.stake)
-    if config.max_asset_exposure is not None:
-        yield rules.asset_exposure(config.max_asset_exposure, account, proposal)
-    if config.max_heat is not None:
-        yield rules.portfolio_heat(config.max_heat, account, proposal)
-    if config.max_stop_to_liquidation is not None and proposal.margin is not None:
-        yield rules.liquidation(config.max_stop_to_liquidation, proposal)
-    if config.min_reward_risk is not None:
-        yield rules.reward_risk(config.min_reward_risk, proposal)
-    if config.max_entry_slippage is not None:
-        yield rules.entry_slippage(config.max_entry_slippage, proposal)
-    if config.min_confidence is not None:
-        yield rules.signal_confidence(config.min_confidence, proposal.confidence)
-    if config.max_correlated_positions is not None:
-        yield rules.correlated_positions(
-            config.max_correlated_positions,
-            config.correlation_threshold,
-            config.correlation_min_candles,
-            correlations() if account.positions else (),
-        )
+    for rule in ENTRY_RULES:
+        if getattr(config, rule.setting) is not None:
+            check = rule.check(config, account, proposal, correlations)
+            if check is not None:
+                yield check
 
 
 def state_of(checks: Sequence[Check]) -> TradingState:
@@ -147,10 +219,13 @@ def evaluate(
     config: RiskConfig,
     guard: GuardState | GuardStateError,
     account: Account,
-    proposal: Proposal,
+    proposal: Proposal | Callable[[], Proposal],
     correlations: Callable[[], Sequence[Correlation]] = tuple,
 ) -> Verdict:
-    """The gate's verdict on `proposal`: checks in order up to the first refusal."""
+    """The gate's verdict on `proposal`: checks in order up to the first refusal.
+
+    `proposal` may be a function making it: it is only asked for when the guard and the
+    account checks all pass (an entry refused for the account costs no entry figures)."""
     done: list[Check] = []
     switches = guard_checks(guard)
     state_checks = itertools.chain(
@@ -163,6 +238,8 @@ def evaluate(
             # the state from every switch, as `account_state` has it: a kill switch kept on
             # behind an unreadable guard file is HALTED, whichever check refused first
             return Verdict(state_of([*switches, check]), tuple(done))
+    if callable(proposal):
+        proposal = proposal()
     for check in entry_checks(config, account, proposal, correlations):
         done.append(check)
         if not check.passed:
@@ -172,65 +249,18 @@ def evaluate(
 
 def portfolio_checks(config: RiskConfig, account: Account) -> list[Check]:
     """Where the account stands against the entry limits, with no entry (for status)."""
-    checks: list[Check] = []
-    if config.max_open_positions is not None:
-        checks.append(rules.max_positions(config.max_open_positions, len(account.positions)))
-    if config.max_stake_ratio is not None:
-        checks.append(
-            Check(
-                Rule.STAKE_CAP,
-                True,
-                Figure("cap", config.max_stake_ratio * account.equity, Unit.MONEY),
-                Figure("limit", config.max_stake_ratio, Unit.PCT),
-            )
-        )
-    if config.max_asset_exposure is not None:
-        exposure: dict[str, float] = {}
-        for position in account.positions:
-            exposure[position.base] = exposure.get(position.base, 0.0) + position.stake
-        asset, held = max(exposure.items(), key=lambda kv: kv[1], default=("-", 0.0))
-        ratio = held / account.equity if account.equity > 0 else 0.0
-        checks.append(
-            Check(
-                Rule.ASSET_EXPOSURE,
-                not rules.exceeds(ratio, config.max_asset_exposure),
-                Figure("exposure", ratio, Unit.PCT),
-                Figure("limit", config.max_asset_exposure, Unit.PCT),
-                (Figure("asset", asset, Unit.TEXT),),
-            )
-        )
-    if config.max_heat is not None:
-        checks.append(
-            Check(
-                Rule.HEAT,
-                not rules.exceeds(account.heat, config.max_heat),
-                Figure("heat", account.heat, Unit.PCT),
-                Figure("limit", config.max_heat, Unit.PCT),
-            )
-        )
-    return checks
+    return [
+        rule.standing(config, account)
+        for rule in ENTRY_RULES
+        if rule.standing is not None and getattr(config, rule.setting) is not None
+    ]
 
 
 def entry_limits(config: RiskConfig) -> list[Check]:
     """The limits only an entry has a figure for (shown by status next to the last entry)."""
     per_entry = Figure("", "per entry", Unit.TEXT)
-    limits: list[Check] = []
-    if config.min_reward_risk is not None:
-        limits.append(
-            Check(Rule.REWARD_RISK, True, per_entry, Figure("limit", config.min_reward_risk))
-        )
-    if config.max_entry_slippage is not None:
-        limit = Figure("limit", config.max_entry_slippage, Unit.PCT)
-        limits.append(Check(Rule.SLIPPAGE, True, per_entry, limit))
-    if config.min_confidence is not None:
-        limits.append(
-            Check(Rule.CONFIDENCE, True, per_entry, Figure("limit", config.min_confidence))
-        )
-    if config.max_correlated_positions is not None:
-        limit = Figure(
-            "limit",
-            f"{config.max_correlated_positions} above {config.correlation_threshold:.2f}",
-            Unit.TEXT,
-        )
-        limits.append(Check(Rule.CORRELATION, True, per_entry, limit))
-    return limits
+    return [
+        Check(rule.limit[0], True, per_entry, rule.limit[1](config))
+        for rule in ENTRY_RULES
+        if rule.limit is not None and getattr(config, rule.setting) is not None
+    ]

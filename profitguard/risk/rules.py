@@ -14,6 +14,7 @@ limit on paper is treated as equal.
 from __future__ import annotations
 
 import bisect
+import functools
 import itertools
 import math
 from collections.abc import Sequence
@@ -102,9 +103,20 @@ def period_loss(limit: float, period: Period, account: Account) -> Check:
     """Realized loss of the period so far, as a ratio of the equity it started with.
 
     Reached: entries pause until the period rolls over."""
-    pnl = realized_pnl(account.closed, period_start(account.now, period), account.now)
+    start = period_start(account.now, period)
+    if account.pnl_since is not None:
+        pnl = account.pnl_since(start, account.now)
+    else:
+        pnl = realized_pnl(account.closed, start, account.now)
+    return _period_loss(limit, period, start, account.equity, pnl)
+
+
+@functools.lru_cache(maxsize=256)
+def _period_loss(limit: float, period: Period, start: datetime, equity: float, pnl: float) -> Check:
+    """`period_loss` from its figures (kept: every entry of a candle, and of the candles
+    until a trade closes or opens, asks with the same ones; a Check is immutable)."""
     loss = max(0.0, -pnl)
-    start_equity = account.equity + loss
+    start_equity = equity + loss
     ratio = loss / start_equity if start_equity > 0 else (math.inf if loss else 0.0)
     paused = loss > 0 and reaches(ratio, limit)
     return Check(
@@ -112,7 +124,7 @@ def period_loss(limit: float, period: Period, account: Account) -> Check:
         not paused,
         Figure("loss", ratio, Unit.PCT),
         Figure("limit", limit, Unit.PCT),
-        (Figure("until", period_end(account.now, period), Unit.TIME),) if paused else (),
+        (Figure("until", period_end(start, period), Unit.TIME),) if paused else (),
     )
 
 
@@ -266,32 +278,48 @@ def stake_cap(limit: float, equity: float, stake: float) -> Check:
     )
 
 
-def asset_exposure(limit: float, account: Account, proposal: Proposal) -> Check:
-    """Open stakes in the entry's base asset plus the entry's, as a ratio of equity."""
-    held = math.fsum(p.stake for p in account.positions if p.base == proposal.base)
-    ratio = (held + proposal.stake) / account.equity if account.equity > 0 else math.inf
+def asset_exposure(limit: float, account: Account, proposal: Proposal | None = None) -> Check:
+    """Open stakes in the entry's base asset plus the entry's, as a ratio of equity.
+
+    With no entry (where the account stands): the asset held most."""
+    if proposal is None:
+        held_by: dict[str, list[float]] = {}
+        for position in account.positions:
+            held_by.setdefault(position.base, []).append(position.stake)
+        totals = {base: math.fsum(stakes) for base, stakes in held_by.items()}
+        asset, held = max(totals.items(), key=lambda kv: kv[1], default=("-", 0.0))
+        stake = 0.0
+    else:
+        asset, stake = proposal.base, proposal.stake
+        held = math.fsum(p.stake for p in account.positions if p.base == asset)
+    ratio = (held + stake) / account.equity if account.equity > 0 else math.inf
     return Check(
         Rule.ASSET_EXPOSURE,
         not exceeds(ratio, limit),
         Figure("exposure", ratio, Unit.PCT),
         Figure("limit", limit, Unit.PCT),
-        (Figure("asset", proposal.base, Unit.TEXT),),
+        (Figure("asset", asset, Unit.TEXT),),
     )
 
 
-def portfolio_heat(limit: float, account: Account, proposal: Proposal) -> Check:
-    """Open risk to the stops in force plus the entry's risk to its initial stop, / equity."""
+def portfolio_heat(limit: float, account: Account, proposal: Proposal | None = None) -> Check:
+    """Open risk to the stops in force plus the entry's risk to its initial stop, / equity.
+
+    With no entry (where the account stands): the open risk alone."""
     if account.equity <= 0:
         held, new = math.inf, math.inf
     else:
-        held, new = account.heat, proposal.risk / account.equity
+        held = account.heat
+        new = proposal.risk / account.equity if proposal is not None else 0.0
     heat = held + new
     return Check(
         Rule.HEAT,
         not exceeds(heat, limit),
         Figure("heat", heat, Unit.PCT),
         Figure("limit", limit, Unit.PCT),
-        (Figure("open", held, Unit.PCT), Figure("entry", new, Unit.PCT)),
+        (Figure("open", held, Unit.PCT), Figure("entry", new, Unit.PCT))
+        if proposal is not None
+        else (),
     )
 
 

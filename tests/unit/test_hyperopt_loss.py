@@ -115,6 +115,13 @@ def test_loss_when_trade_has_no_recorded_stop_then_refuses_naming_it(run):
         ProfitGuardRLoss.hyperopt_loss_function(results=results)
 
 
+def test_loss_when_trade_risked_nothing_then_refuses_naming_it(run):
+    run("ETH/USDT", 0, 100.0)  # the initial stop at the entry: R is undefined
+    results = pd.DataFrame([row("ETH/USDT", 0, 30, 100.0, 30.0, 10.0)])
+    with pytest.raises(OperationalException, match=r"ETH/USDT trade .* risked nothing"):
+        ProfitGuardRLoss.hyperopt_loss_function(results=results)
+
+
 def test_loss_file_when_resolved_by_freqtrade_then_the_profitguard_loss():
     loss = HyperOptLossResolver.load_hyperoptloss(
         {

@@ -475,7 +475,7 @@ def test_kill_switch_when_guard_file_breaks_while_on_then_stays_on(tmp_path):
     strategy.bot_loop_start(current_time=NOW)
     (tmp_path / st.GUARD_FILE).write_text("{oops")
     assert exits(strategy, trade, 101.0) == [KILL_EXIT]
-    strategy._pg_gate._last_status = -math.inf  # the status file is rewritten once a second
+    strategy._pg_gate.status.last_written = -math.inf  # the status file is rewritten once a second
     strategy.bot_loop_start(current_time=NOW)
     status = json.loads((tmp_path / st.STATUS_FILE).read_text())
     assert status["state"] == "HALTED"
@@ -531,7 +531,7 @@ def test_loop_when_guard_file_torn_after_a_resume_then_the_streak_still_counts_f
     st.write_state(tmp_path / st.GUARD_FILE, resumed)
     strategy.bot_loop_start(current_time=NOW)
     (tmp_path / st.GUARD_FILE).write_text("{")  # torn after the bot read it
-    strategy._pg_gate._last_status = -math.inf
+    strategy._pg_gate.status.last_written = -math.inf
     strategy.bot_loop_start(current_time=NOW)
     status = json.loads((tmp_path / st.STATUS_FILE).read_text())
     failed = [c["rule"] for c in status["checks"] if not c["passed"]]

@@ -90,6 +90,37 @@ def test_evaluate_when_no_open_positions_then_correlation_not_computed():
     assert evaluate(CONFIG, GuardState(), account(), proposal(), no_correlations).allowed
 
 
+def test_evaluate_when_the_account_refuses_then_the_entry_is_never_made():
+    def no_proposal():
+        raise AssertionError("the entry's figures made although the account refused")
+
+    verdict = evaluate(CONFIG, GuardState(), account(9_400, closed=[closed(-600)]), no_proposal)
+    assert verdict.refusal.rule is Rule.DAILY_LOSS
+    made = evaluate(CONFIG, GuardState(), account(), proposal)  # asked for once it is reached
+    assert made == evaluate(CONFIG, GuardState(), account(), proposal())
+
+
+def test_entry_rules_when_every_limit_set_then_one_rule_each_in_the_order_of_rule():
+    from profitguard.risk.pipeline import ENTRY_RULES
+
+    settings = [rule.setting for rule in ENTRY_RULES]
+    assert len(set(settings)) == len(settings)
+    assert all(hasattr(CONFIG, setting) for setting in settings)
+    shown = [c.rule for c in portfolio_checks(CONFIG, account())]
+    assert shown == sorted(shown, key=list(Rule).index)
+
+
+def test_portfolio_checks_when_no_entry_then_heat_and_exposure_are_the_rules_own():
+    from profitguard.risk import rules
+
+    held = [position("BTC/USDT", stake=1500), position("ETH/USDT", amount=1000, stop=97)]
+    checks = {c.rule: c for c in portfolio_checks(CONFIG, account(positions=held))}
+    assert checks[Rule.HEAT] == rules.portfolio_heat(CONFIG.max_heat, account(positions=held))
+    assert checks[Rule.ASSET_EXPOSURE] == rules.asset_exposure(
+        CONFIG.max_asset_exposure, account(positions=held)
+    )
+
+
 def test_account_state_when_kill_and_loss_then_halted_with_every_check():
     state, checks = account_state(
         CONFIG, kill(GuardState(), "k", NOW), account(9_400, closed=[closed(-600)])

@@ -1,0 +1,27 @@
+"""The risk gate inside Freqtrade: entries, stakes, the kill switch and the status file.
+
+`ProfitGuardStrategy` builds one `RiskGate` and passes itself as its `GateHost` (the
+gate never imports the strategy). Its parts, one job each:
+- `account.AccountBook`: the account the rules read (equity, open positions with
+  their stops in force, the closed-trade history);
+- `history.ClosedHistory`: closed trades fetched incrementally, the losing streak and
+  the period sums, recomputed only when a trade closes;
+- `correlations.Correlations`: pairwise correlations, once per candle;
+- `sizing.Sizer`: the stake of an entry;
+- `refusals.RefusalLog`: refusals and trading-state changes counted, logged, sent;
+- `status.StatusFile`: the file `profitguard guard status` shows.
+
+Backtesting and hyperopt: the trade history is Freqtrade's simulated one as of
+the candle (no lookahead); the guard state is a fresh ACTIVE one for each run,
+never read from or written to disk; the refusal counts of the last run are
+printed when `freqtrade backtesting` ends. Dry-run and live: the guard file and
+the status file live in `user_data/`, the guard state's copy in the trades database.
+"""
+
+from profitguard.freqtrade.gate.correlations import shared_closes
+from profitguard.freqtrade.gate.host import GateHost
+from profitguard.freqtrade.gate.refusals import GATE_VS_FREQTRADE
+from profitguard.freqtrade.gate.risk_gate import RiskGate
+from profitguard.tags import KILL_TAG
+
+__all__ = ["GATE_VS_FREQTRADE", "KILL_TAG", "GateHost", "RiskGate", "shared_closes"]

@@ -1,0 +1,65 @@
+"""The account as the rules see it: equity from Freqtrade's wallets, the open trades
+with their stops in force, and the closed-trade history.
+
+Open positions and equity are read at every entry: between two entries of one candle
+another pair may have entered, or its exit callbacks moved a stop. The closed-trade
+part (streak, period sums) changes only when a trade closes (`ClosedHistory`)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from profitguard.freqtrade.gate.history import ClosedHistory
+from profitguard.freqtrade.gate.host import GateHost
+from profitguard.risk.book import Account, OpenPosition
+from profitguard.risk.config import RiskConfig
+from profitguard.risk.pipeline import in_force
+from profitguard.risk.state import GuardState, GuardStateError
+
+
+class AccountBook:
+    def __init__(self, host: GateHost, config: RiskConfig, history: ClosedHistory) -> None:
+        self.host = host
+        self.config = config
+        self.history = history
+        minutes = config.loss_streak_cooldown_minutes
+        self._cooldown = timedelta(minutes=minutes) if minutes is not None else None
+
+    def equity(self) -> float:
+        """The capital Freqtrade trades with: open stakes at cost plus the free stake
+        currency, times `tradable_balance_ratio` (or `available_capital` + closed profit)."""
+        wallets = getattr(self.host, "wallets", None)
+        if wallets is None:
+            raise RuntimeError("Freqtrade's wallets are not available: no equity to check")
+        return float(wallets.get_total_stake_amount())
+
+    def at(self, now: datetime, guard: GuardState | GuardStateError | None = None) -> Account:
+        """The account as of `now` (the streak counted from the guard's last reset)."""
+        from freqtrade.persistence import Trade
+
+        positions = [self._position(t) for t in Trade.get_trades_proxy(is_open=True)]
+        history = self.history
+        closed = history.trades()
+        kept = in_force(guard) if guard is not None else None
+        since = kept.streak_since if kept is not None else None
+        return Account(
+            now=now,
+            equity=self.equity(),
+            positions=positions,
+            closed=closed,
+            streak=history.streak(self.config.max_consecutive_losses, since, self._cooldown),
+            pnl_since=history.pnl_since,
+        )
+
+    def _position(self, trade: Any) -> OpenPosition:
+        stop = self.host.stop_in_force(trade)  # the engine's, else Freqtrade's
+        return OpenPosition(
+            pair=trade.pair,
+            is_short=trade.is_short,
+            entry=trade.open_rate,
+            amount=trade.amount,
+            stop=float(trade.stop_loss) if stop is None else stop,
+            stake=trade.stake_amount,
+            opened_at=trade.open_date_utc,
+        )

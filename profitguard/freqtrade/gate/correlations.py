@@ -1,0 +1,120 @@
+"""Correlation of returns between the entry's pair and each open position's pair, over
+the last `correlation_window` candles both analyzed dataframes hold (no lookahead).
+
+Computed once per candle: each pair's tail of dates and closes once per analyzed
+dataframe (the strategy hands out one per pair and candle), each pair pair's
+correlation once per pair of dataframes. Freqtrade asks again for a refused signal on
+every bot loop of the candle in dry-run and live; the answer cannot have changed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import numpy as np
+from pandas import DataFrame
+
+from profitguard.risk import rules
+
+
+class Tail:
+    """The last `2n` candles of a dataframe: dates as int64 and closes."""
+
+    __slots__ = ("_array", "closes", "dates", "increasing", "unit")
+
+    def __init__(self, frame: Any, n: int) -> None:
+        # int64 in the column's unit (object arrays of Timestamps are 1000x slower)
+        self._array = column_array(frame, "date")[-2 * n :]
+        self.unit = self._array.unit
+        self.dates = self._array.asi8
+        self.closes = np.asarray(column_array(frame, "close")[-2 * n :])
+        self.increasing = bool(np.all(self.dates[1:] > self.dates[:-1]))
+
+    def in_ms(self) -> Any:
+        return self.dates if self.unit == "ms" else self._array.as_unit("ms").asi8
+
+
+def column_array(frame: DataFrame, column: str) -> Any:
+    """The column's values (pandas' array, as `frame[column].array`).
+
+    A fresh dataframe (Freqtrade slices a new one per pair and candle) builds a Series
+    for each column read, most of a tail's cost; pandas' own column getter does not.
+    Where that getter is missing or the name is not one column, the public way."""
+    where = frame.columns.get_loc(column)
+    if isinstance(where, int) and _GET_COLUMN_ARRAY is not None:
+        return _GET_COLUMN_ARRAY(frame, where)
+    return frame[column].array
+
+
+_GET_COLUMN_ARRAY = getattr(DataFrame, "_get_column_array", None)
+
+
+def shared_closes(a: Any, b: Any, n: int) -> tuple[list[float], list[float]]:
+    """The closes of the last `n` candles both dataframes hold, oldest first.
+
+    Only a bounded tail of each is looked at (twice `n`, so a few gaps in one pair's
+    data still leave `n` shared candles): an entry's check stays cheap however long
+    the dataframes are."""
+    return _shared(Tail(a, n), Tail(b, n), n)
+
+
+def _shared(a: Tail, b: Tail, n: int) -> tuple[list[float], list[float]]:
+    if a.unit != b.unit:  # compared in milliseconds (candle times are whole ms)
+        dates_a, dates_b = a.in_ms(), b.in_ms()
+    else:
+        dates_a, dates_b = a.dates, b.dates
+    if (
+        a.increasing
+        and b.increasing
+        and len(dates_a) >= n
+        and len(dates_b) >= n
+        and np.array_equal(dates_a[-n:], dates_b[-n:])
+    ):
+        # the common case, both pairs hold the same last n candles: those are the last
+        # n shared ones (what the intersection below finds, without its sort)
+        return a.closes[-n:].tolist(), b.closes[-n:].tolist()
+    _, ia, ib = np.intersect1d(dates_a, dates_b, return_indices=True)
+    ia, ib = ia[-n:], ib[-n:]
+    return a.closes[ia].tolist(), b.closes[ib].tolist()
+
+
+class Correlations:
+    """The correlations the gate's last rule reads, cached per candle (see the module)."""
+
+    def __init__(self, analyzed: Callable[[str], DataFrame], window: int) -> None:
+        self.analyzed = analyzed
+        self.window = window
+        self.forget()
+
+    def forget(self) -> None:
+        self._tails: dict[str, tuple[DataFrame, Tail]] = {}
+        self._values: dict[tuple[str, str], tuple[DataFrame, DataFrame, float, int]] = {}
+
+    def of(self, pair: str, others: Iterable[str]) -> list[rules.Correlation]:
+        mine = self.analyzed(pair)
+        out = []
+        for other in sorted(set(others)):
+            theirs = self.analyzed(other)
+            if mine is None or theirs is None or mine.empty or theirs.empty:
+                out.append(rules.Correlation(other, 0.0, 0))
+                continue
+            key = (pair, other) if pair <= other else (other, pair)
+            frames = (mine, theirs) if pair <= other else (theirs, mine)
+            known = self._values.get(key)
+            if known is None or known[0] is not frames[0] or known[1] is not frames[1]:
+                # pearson is symmetric (exactly: its sums are fsum's), so is the pairing
+                closes_a, closes_b = _shared(
+                    self._tail(key[0], frames[0]), self._tail(key[1], frames[1]), self.window + 1
+                )
+                a, b = rules.returns(closes_a), rules.returns(closes_b)
+                known = (*frames, rules.pearson(a, b), len(a))
+                self._values[key] = known
+            out.append(rules.Correlation(other, known[2], known[3]))
+        return out
+
+    def _tail(self, pair: str, frame: DataFrame) -> Tail:
+        known = self._tails.get(pair)
+        if known is None or known[0] is not frame:
+            known = (frame, Tail(frame, self.window + 1))
+            self._tails[pair] = known
+        return known[1]

@@ -1,0 +1,279 @@
+"""`RiskGate`: the risk gate's Freqtrade hooks, put together from its parts.
+
+- `confirm` (confirm_trade_entry): the account (`AccountBook`) and the proposed
+  entry go through `risk.pipeline.evaluate`; a refusal is counted, logged and sent
+  (`RefusalLog`);
+- `stake` (custom_stake_amount): `Sizer`, within the stake cap and Freqtrade's
+  min/max stake;
+- `kill_due` (should_exit): while the kill switch is on, every open trade exits in
+  full with Freqtrade's emergency exit (a market order; exit reason `KILL_TAG`);
+- `loop` (bot_loop_start): re-reads the guard file, logs changes of trading state,
+  writes the status file (`StatusFile`).
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from freqtrade.exceptions import OperationalException
+
+from profitguard.engine import make_plan
+from profitguard.freqtrade.gate.account import AccountBook
+from profitguard.freqtrade.gate.correlations import Correlations
+from profitguard.freqtrade.gate.frames import confidence, last_value
+from profitguard.freqtrade.gate.history import ClosedHistory
+from profitguard.freqtrade.gate.host import GateHost
+from profitguard.freqtrade.gate.refusals import RefusalLog, log
+from profitguard.freqtrade.gate.sizing import EntryStop, Sizer
+from profitguard.freqtrade.gate.status import StatusFile
+from profitguard.risk.book import MarginTerms, Proposal
+from profitguard.risk.checks import Check
+from profitguard.risk.config import RiskConfig, SizingMethod
+from profitguard.risk.guard_copy import GuardCopy
+from profitguard.risk.pipeline import account_state, evaluate
+from profitguard.risk.state import (
+    GUARD_FILE,
+    STATUS_FILE,
+    GuardFile,
+    GuardState,
+    GuardStateError,
+    TradingState,
+)
+from profitguard.tags import KILL_TAG
+
+
+class RiskGate:
+    def __init__(
+        self,
+        host: GateHost,
+        config: RiskConfig,
+        *,
+        persistent: bool,
+        notify: bool,
+        timeframe_seconds: int,
+        summary_at_exit: bool = False,
+        summary_per_run: bool = False,
+    ) -> None:
+        self.host = host
+        self.config = config
+        self.persistent = persistent
+        self.summary_per_run = summary_per_run  # hyperopt: one summary line per epoch
+        self.guard_file: GuardFile | None = None
+        self.status: StatusFile | None = None
+        if persistent:
+            userdir = Path(host.config["user_data_dir"])
+            db_url = host.config.get("db_url")
+            if not db_url:  # Freqtrade sets it in dry-run and live: nowhere to keep the copy
+                raise OperationalException(
+                    "profitguard: no 'db_url' in the config: the kill switch is kept in the "
+                    "trades database too, so a lost guard file cannot lift it"
+                )
+            self.guard_file = GuardFile(userdir / GUARD_FILE, GuardCopy(db_url))
+            self.status = StatusFile(userdir / STATUS_FILE, config)
+        self.history = ClosedHistory(
+            persistent=persistent, with_r=config.sizing.method is SizingMethod.KELLY
+        )
+        self.book = AccountBook(host, config, self.history)
+        self.stops = EntryStop(host)
+        self.sizer = Sizer(host, config, self.book, self.history, self.stops)
+        self.correlations = Correlations(host.analyzed, config.correlation_window)
+        self.log = RefusalLog(
+            persistent=persistent,
+            per_run_summary=summary_per_run,
+            candle=timedelta(seconds=timeframe_seconds),
+            send=(lambda message: host.dp.send_msg(message)) if notify else None,
+        )
+        self.start_run()
+        if summary_at_exit:
+            atexit.register(self.print_summary)
+
+    def start_run(self) -> None:
+        """A new backtest run or hyperopt epoch (the strategy tells): start afresh."""
+        if self.summary_per_run and self.log.checked:
+            log.info(self.summary_line("epoch"))
+        self.log.start_run()
+        self.history.forget()
+        self.correlations.forget()
+        self.last_entry: tuple[str, datetime, tuple[Check, ...]] | None = None
+        self._leverage: dict[str, float] = {}
+        self._kill_logged: set[int] = set()
+
+    # the run's counts, as the summary and the tests read them
+    @property
+    def refusals(self) -> Any:
+        return self.log.refusals
+
+    @property
+    def checked(self) -> int:
+        return self.log.checked
+
+    @property
+    def state(self) -> TradingState:
+        return self.log.state
+
+    # ------------------------------------------------------------- the guard
+
+    def guard(self) -> GuardState | GuardStateError:
+        """The admin's switches (re-read when the file changed), or why they cannot be read."""
+        if self.guard_file is None:
+            return GuardState()
+        try:
+            return self.guard_file.read()
+        except GuardStateError as exc:
+            return exc
+
+    def halted(self) -> bool:
+        """The kill switch is on (or was, when last read, and the file is now broken)."""
+        guard = self.guard()
+        if isinstance(guard, GuardStateError):
+            return guard.last_good is not None and guard.last_good.halted
+        return guard.halted
+
+    def kill_due(self, trade: Any) -> bool:
+        """While the kill switch is on: `trade` is to exit in full now (False while its
+        kill order is open: placed already, wait for it)."""
+        if not self.halted() or not trade.has_open_position:
+            return False
+        if any(o.ft_order_tag == KILL_TAG for o in trade.open_orders):
+            return False
+        if trade.id not in self._kill_logged:
+            self._kill_logged.add(trade.id)
+            self.log.tell(
+                logging.WARNING,
+                f"profitguard: kill switch on: exiting {trade.pair} (trade {trade.id}) in full "
+                "with a market order",
+            )
+        return True
+
+    # ------------------------------------------------------------ the entry
+
+    def stake(
+        self,
+        pair: str,
+        *,
+        now: datetime,
+        rate: float,
+        proposed_stake: float,
+        min_stake: float | None,
+        max_stake: float,
+        leverage: float,
+        side: str,
+    ) -> float:
+        """custom_stake_amount: the sized stake, or 0 (no trade) with the reason logged."""
+        self._leverage[pair] = leverage
+        result = self.sizer.size(
+            pair,
+            now=now,
+            rate=rate,
+            proposed_stake=proposed_stake,
+            min_stake=min_stake,
+            max_stake=max_stake,
+            leverage=leverage,
+            side=side,
+        )
+        if result.refusal is not None:
+            self.log.checked += 1
+            self.log.refused(pair, result.refusal, now)
+            return 0.0
+        return result.stake
+
+    def confirm(self, pair: str, *, amount: float, rate: float, now: datetime, side: str) -> bool:
+        """confirm_trade_entry: every rule in order; False at the first refusal."""
+        guard = self.guard()
+        account = self.book.at(now, guard)
+        leverage = self._leverage.pop(pair, 1.0)
+        verdict = evaluate(
+            self.config,
+            guard,
+            account,
+            lambda: self._proposal(
+                pair, amount=amount, rate=rate, now=now, side=side, leverage=leverage
+            ),
+            lambda: self.correlations.of(pair, (p.pair for p in account.positions)),
+        )
+        self.log.checked += 1
+        self.log.note_state(verdict.state, verdict.checks)
+        self.last_entry = (pair, now, verdict.checks)  # as JSON only in the status file
+        if verdict.refusal is not None:
+            self.log.refused(pair, verdict.refusal, now)
+            return False
+        return True
+
+    def _proposal(
+        self, pair: str, *, amount: float, rate: float, now: datetime, side: str, leverage: float
+    ) -> Proposal:
+        """The entry as the entry limits read it."""
+        analyzed = self.host.analyzed(pair)
+        stop = self.stops.of(pair, side, rate, now, analyzed)
+        plan = make_plan(
+            self.host.exits_in_force, side=side, entry=rate, initial_stop=stop, amount=amount
+        )
+        stake = amount * rate / leverage
+        return Proposal(
+            pair=pair,
+            is_short=side == "short",
+            rate=rate,
+            amount=amount,
+            stake=stake,
+            initial_stop=stop,
+            first_target=plan.tp_prices[0] if plan.tp_prices else None,
+            signal_close=last_value(analyzed, "close"),
+            confidence=confidence(analyzed, self.config.confidence_column),
+            margin=self._margin_terms(pair, stake, leverage),
+        )
+
+    def _margin_terms(self, pair: str, stake: float, leverage: float) -> MarginTerms | None:
+        """Futures: the pair's isolated-margin terms from Freqtrade's leverage tiers (the
+        bracket Freqtrade picks for this stake) and its `liquidation_buffer`; spot: None."""
+        if self.host.config.get("trading_mode") != "futures":
+            return None
+        exchange = self.host.dp._exchange
+        rate, amount = exchange.get_maintenance_ratio_and_amt(pair, stake)
+        return MarginTerms(
+            leverage=leverage,
+            maintenance_rate=float(rate),
+            maintenance_amount=float(amount or 0.0),
+            buffer=float(exchange.liquidation_buffer),
+        )
+
+    def failed(self, pair: str, exc: Exception, now: datetime) -> None:
+        """The gate itself failed on an entry: counted and sent as a GATE_ERROR refusal."""
+        self.log.failed(pair, exc)
+
+    # ------------------------------------------------------ loop and status
+
+    def loop(self, now: datetime) -> None:
+        """Once per bot loop: trading state changes, and the status file (dry-run/live)."""
+        if self.status is None:
+            return
+        guard = self.guard()
+        account = self.book.at(now, guard)
+        state, checks = account_state(self.config, guard, account)
+        self.log.note_state(state, checks)
+        if not self.status.due():
+            return
+        self.status.write(
+            now,
+            state,
+            checks,
+            account,
+            last_entry=self.last_entry,
+            refusals=dict(self.log.refusals),
+            checked=self.log.checked,
+        )
+
+    def summary(self) -> str:
+        return self.log.summary(self.host.get_strategy_name())
+
+    def summary_line(self, run: str) -> str:
+        """One line: the refusal counts of the run (a hyperopt epoch)."""
+        return self.log.summary_line(self.host.get_strategy_name(), run)
+
+    def print_summary(self) -> None:
+        """At the end of `freqtrade backtesting`: the refusal counts of the last run."""
+        if self.log.checked:
+            print(self.summary(), flush=True)

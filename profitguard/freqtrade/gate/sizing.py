@@ -1,0 +1,84 @@
+"""The stake of an entry (`custom_stake_amount`): `risk.sizing.size` with the inputs
+it reads from Freqtrade: equity, the entry's initial stop, the recent R's (Kelly),
+the signal candle's ATR (volatility sizing)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from profitguard.freqtrade.gate.account import AccountBook
+from profitguard.freqtrade.gate.frames import last_value
+from profitguard.freqtrade.gate.history import ClosedHistory
+from profitguard.freqtrade.gate.host import GateHost
+from profitguard.freqtrade.initial_stop import check_initial_stop
+from profitguard.risk.config import RiskConfig, SizingMethod
+from profitguard.risk.sizing import Sizing, size
+
+
+class EntryStop:
+    """The strategy's initial stop for an entry, checked; asked once per entry (sizing
+    asks first, then the gate, with the same pair, side, rate and time)."""
+
+    def __init__(self, host: GateHost) -> None:
+        self.host = host
+        self._last: tuple[tuple, float] | None = None
+
+    def of(self, pair: str, side: str, rate: float, now: datetime, analyzed) -> float:
+        key = (pair, side, rate, now)
+        if self._last is not None and self._last[0] == key:
+            return self._last[1]  # sizing asked a moment ago, for this very entry
+        stop = self.host.initial_stop(pair, side, rate, now, dataframe=analyzed)
+        check_initial_stop(stop, rate, side)
+        self._last = (key, float(stop))
+        return float(stop)
+
+
+class Sizer:
+    def __init__(
+        self,
+        host: GateHost,
+        config: RiskConfig,
+        book: AccountBook,
+        history: ClosedHistory,
+        stops: EntryStop,
+    ) -> None:
+        self.host = host
+        self.config = config
+        self.book = book
+        self.history = history
+        self.stops = stops
+
+    def size(
+        self,
+        pair: str,
+        *,
+        now: datetime,
+        rate: float,
+        proposed_stake: float,
+        min_stake: float | None,
+        max_stake: float,
+        leverage: float,
+        side: str,
+    ) -> Sizing:
+        analyzed = self.host.analyzed(pair)
+        stop = self.stops.of(pair, side, rate, now, analyzed)
+        sizing = self.config.sizing
+        r_history: list[float] = []
+        if sizing.method is SizingMethod.KELLY:  # the last kelly_lookback R's, not the history
+            r_history = self.history.recent_r(sizing.kelly_lookback)
+        atr = None
+        if sizing.method is SizingMethod.VOLATILITY:
+            atr = last_value(analyzed, sizing.atr_column)
+        return size(
+            sizing,
+            equity=self.book.equity(),
+            rate=rate,
+            initial_stop=stop,
+            leverage=leverage,
+            proposed_stake=proposed_stake,
+            min_stake=min_stake,
+            max_stake=max_stake,
+            max_stake_ratio=self.config.max_stake_ratio,
+            r_history=r_history,
+            atr=atr,
+        )
