@@ -53,6 +53,8 @@ DAYS = 90
 SCALES = (1, 10, 50)
 # like for like: (pairs, days); 50 pairs over the last 30 days of the 90-day data
 LIKE_SCALES = ((3, 90), (50, 30))
+LIKE_TARGETS = {3: 1.05, 50: 1.10}  # sample / replay floor, loop CPU
+HYPEROPT_TARGET = 0.75  # sample / native, epochs per CPU-minute
 SECTIONS = ("engine", "overhead", "scale", "hyperopt", "like", "profile")
 COPY_ENV = "PROFITGUARD_BENCH_TRADE_COPY"
 
@@ -574,11 +576,12 @@ def hyperopt_section(hyp: dict | None) -> tuple[Section, dict]:
     if native:
         wall = hyp["epochs_per_min"] / native["epochs_per_min"]
         loops = hyp["loop_epochs_per_min"] / native["loop_epochs_per_min"]
+        loops_cpu = hyp["loop_cpu_epochs_per_min"] / native["loop_cpu_epochs_per_min"]
         lines += [
             "",
             f"hyperopt_vs_native (the sample's epochs per CPU-minute over BenchNative's): "
             f"**{keys['hyperopt_vs_native']}**; by wall time {wall:.3f}, by the loops alone "
-            f"{loops:.3f}.",
+            f"{loops:.3f} (wall) and {loops_cpu:.3f} (CPU). Target: at least {HYPEROPT_TARGET}.",
         ]
     else:
         lines += ["", "The native run failed: hyperopt_vs_native not measured."]
@@ -634,6 +637,11 @@ def like_section(likes: list[dict]) -> tuple[Section, dict]:
                 f"  Without Freqtrade's trade copy (both sides): **{_med(both):.3f}** "
                 f"(rounds: {', '.join(f'{x:.3f}' for x in both)})."
             )
+    notes += [
+        "",
+        f"Targets: at most {LIKE_TARGETS[3]} at 3 pairs and {LIKE_TARGETS[50]} at 50 pairs, "
+        "with the sample's peak RSS not above the floor's.",
+    ]
     return ("## 5. Like for like: the sample against a replay floor", [*lines, "", *notes]), keys
 
 
@@ -793,11 +801,11 @@ def build_sections(
     return sections, keys
 
 
-def render(info: dict, command: str, sections: list[Section], keys: dict) -> str:
+def render(info: dict, command: str, load: str, sections: list[Section], keys: dict) -> str:
     lines = [
         "# Benchmarks",
         "",
-        f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC with `{command}`.",
+        f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC with `{command}` ({load}).",
         "",
         f"Machine: {info['cpu']}, {info['cores']} cores, {info['implementation']} "
         f"{info['python']}, Freqtrade {info['freqtrade']}, {info['os']}. Shared and noisy: "
@@ -809,10 +817,10 @@ def render(info: dict, command: str, sections: list[Section], keys: dict) -> str
     return "\n".join(lines)
 
 
-def merge(old: str, command: str, sections: list[Section], keys: dict) -> str:
+def merge(old: str, command: str, load: str, sections: list[Section], keys: dict) -> str:
     """`old` RESULTS.md with `sections` replaced (or added before the figures) and
     their key lines updated; each replaced section says when and how it was measured."""
-    stamp = f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC with `{command}`."
+    stamp = f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC with `{command}` ({load})."
     head, *parts = old.split("\n## ")
     blocks = [(p.split("\n", 1)[0], p) for p in parts]  # (title, text without "## ")
     figures = next((text for title, text in blocks if title == "Figures"), "Figures\n")
@@ -867,6 +875,7 @@ def main(argv: list[str] | None = None) -> int:
     scales = (1, 3) if args.quick else SCALES
     like_scales = ((3, 10), (10, 5)) if args.quick else LIKE_SCALES
     info = machine()
+    load_at_start = os.getloadavg()[0]
     engine, over, scaled, hyp, likes, prof = [], [], [], None, [], None
     if "engine" in sections:
         print("1. engine", flush=True)
@@ -897,13 +906,15 @@ def main(argv: list[str] | None = None) -> int:
     command = "./run bench" + (" --quick" if args.quick else "")
     if sections != set(SECTIONS):
         command += f" --only {','.join(s for s in SECTIONS if s in sections)}"
+    # how busy the shared machine was (1-minute load average)
+    load = f"load average {load_at_start:.1f} at the start, {os.getloadavg()[0]:.1f} at the end"
     if args.quick and args.out == HERE / "RESULTS.md":
-        print(render(info, command, built, keys))
+        print(render(info, command, load, built, keys))
     elif sections == set(SECTIONS) or not args.out.exists():
-        args.out.write_text(render(info, command, built, keys))
+        args.out.write_text(render(info, command, load, built, keys))
         print(f"wrote {args.out}")
     else:
-        args.out.write_text(merge(args.out.read_text(), command, built, keys))
+        args.out.write_text(merge(args.out.read_text(), command, load, built, keys))
         print(f"updated {args.out}")
     for key, value in keys.items():
         print(f"{key}: {value}")

@@ -15,6 +15,7 @@ made it. The check is one comparison, so backtests pay nothing measurable for it
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from freqtrade.strategy import stoploss_from_absolute
@@ -43,3 +44,16 @@ def show_initial_stop(trade: Any, stop: float, *, keep_across_restart: bool = Fa
         stop, trade.open_rate, is_short=bool(trade.is_short), leverage=trade.leverage or 1.0
     )
     return True
+
+
+def recorded_initial_stop(trade: Any, backstop: float) -> float | None:
+    """The initial stop `show_initial_stop` wrote on `trade`, or None while the trade
+    still carries Freqtrade's own (the strategy's `backstop` ratio): a second copy of
+    the one R, for a trade whose custom-data record was lost."""
+    ratio, stop = trade.initial_stop_loss_pct, trade.initial_stop_loss
+    if ratio is None or not ratio < 0 or not stop or not math.isfinite(stop):
+        return None  # none placed yet
+    if math.isclose(ratio, -abs(backstop), rel_tol=1e-9):
+        return None  # Freqtrade's backstop
+    on_the_loss_side = stop > trade.open_rate if trade.is_short else stop < trade.open_rate
+    return float(stop) if on_the_loss_side else None

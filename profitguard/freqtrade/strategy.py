@@ -17,8 +17,9 @@ terms:
   and `bot_loop_start` are the risk gate, sizing and kill switch
   (`profitguard.freqtrade.gate`).
 
-Callbacks fail closed: an error is logged once with the trade and the inputs, the
-stop is left where it is (never loosened) and no order is placed.
+Callbacks fail closed: an error is logged (and sent, in dry-run and live) once per
+trade, hook and cause with the trade and the inputs, the stop is left where it is
+(never loosened) and no order is placed.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ from profitguard.engine import (
 )
 from profitguard.freqtrade import ledger, notify
 from profitguard.freqtrade.gate import KILL_TAG, RiskGate
-from profitguard.freqtrade.initial_stop import show_initial_stop
+from profitguard.freqtrade.initial_stop import recorded_initial_stop, show_initial_stop
 from profitguard.freqtrade.plotting import TradeSpan, ladder_columns
 from profitguard.freqtrade.prices import price_tick, snap_candles
 from profitguard.freqtrade.settings import SECTION, ProfitGuardSettings, load_settings
@@ -591,6 +592,8 @@ class ProfitGuardStrategy(IStrategy):
             record = trade.get_custom_data(STATE_KEY)
             if record is not None:
                 memo = TradeMemo.from_record(record, trade_id=trade.id, opened_at=trade.open_date)
+            elif (recorded := recorded_initial_stop(trade, self.stoploss)) is not None:
+                stop = recorded  # the record is lost, Freqtrade's copy of the one R is not
             elif _stop_already_placed(trade):
                 # today's candles would give another initial stop, another R
                 raise CorruptTradeState(

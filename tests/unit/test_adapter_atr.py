@@ -84,3 +84,18 @@ def test_record_when_missing_at_the_entry_fill_then_created():
     trade = make_trade(10.0, 100.0)
     trade.initial_stop_loss = trade.stop_loss = 90.0  # only the backstop so far
     assert stop_of(strategy, trade, 101.0) is not None
+
+
+def test_record_when_lost_but_freqtrade_holds_our_initial_stop_then_that_stop_is_kept():
+    """The record is lost while the stop never moved from our initial stop: the copy
+    written as the trade's initial stop gives the same R back (nothing recomputed)."""
+    from profitguard.freqtrade.initial_stop import show_initial_stop
+
+    strategy = started(runmode=RunMode.DRY_RUN)  # the pct stop would be 98
+    trade = make_trade(10.0, 100.0)
+    trade.initial_stop_loss, trade.initial_stop_loss_pct = 90.0, -0.10  # the backstop
+    show_initial_stop(trade, 97.0, keep_across_restart=True)  # ours, at the entry fill
+    trade.stop_loss = 97.0  # never moved since
+
+    assert stop_of(strategy, trade, 101.0) is not None
+    assert strategy._pg_memos[trade.id].initial_stop == 97.0
