@@ -16,10 +16,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 
 from profitguard.engine import Plan, ProtectionConfig, make_plan
+from profitguard.exit_tags import KILL_TAG, STOP_TAGS
 from profitguard.report.records import Fill, TradeRecord
 
-STOP_TAGS = frozenset({"stop", "stop_loss", "trailing_stop_loss", "stoploss_on_exchange"})
-KILL_TAG = "kill_switch"
 # exit kinds, in the order the report lists them after the take-profit levels
 INITIAL_STOP, LADDER_STOP, TRAILING, STOP_MOVED, KILL = (
     "initial stop",
