@@ -26,7 +26,7 @@ defines a subclass of this one.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from freqtrade.exceptions import OperationalException
@@ -34,16 +34,7 @@ from freqtrade.optimize.hyperopt_loss.hyperopt_loss_interface import IHyperOptLo
 from pandas import DataFrame
 
 from profitguard.freqtrade import ledger
-
-
-def max_drawdown(r_values: Iterable[float]) -> float:
-    """The largest fall of the cumulative sum from a previous high (the start counts: 0)."""
-    total = peak = worst = 0.0
-    for r in r_values:
-        total += r
-        peak = max(peak, total)
-        worst = max(worst, peak - total)
-    return worst
+from profitguard.report.analytics import max_drawdown
 
 
 def r_score(r_values: Sequence[float], drawdown_weight: float = 1.0) -> float:

@@ -172,6 +172,7 @@ def _mean(values: Sequence[float]) -> float | None:
 
 
 def max_drawdown(r_values: Iterable[float]) -> float:
+    """The largest fall of the cumulative sum from a previous high (the start counts: 0)."""
     total = peak = worst = 0.0
     for r in r_values:
         total += r
