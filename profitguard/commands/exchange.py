@@ -165,12 +165,17 @@ def _check_replay_data(datadir: Path, pairs: list[str], options, start_text: str
 
     from profitguard.exchange.store import CandleStore
 
-    store = CandleStore(datadir if datadir.is_dir() else None)
-    wanted = sorted((set(pairs) | set(store.pairs())) - set(options.sources))
+    root = datadir if datadir.is_dir() else None
+    spot, futures = CandleStore(root), CandleStore(root, "futures")  # futures: BTC/USDT:USDT
+
+    def store_of(pair: str) -> CandleStore:
+        return futures if ":" in pair else spot
+
+    wanted = sorted((set(pairs) | set(spot.pairs()) | set(futures.pairs())) - set(options.sources))
     timeframe = options.timeframe
-    missing = [p for p in wanted if timeframe not in store.timeframes(p)]
+    missing = [p for p in wanted if timeframe not in store_of(p).timeframes(p)]
     if missing:
-        have = sorted({tf for p in store.pairs() for tf in store.timeframes(p)})
+        have = sorted({tf for s in (spot, futures) for p in s.pairs() for tf in s.timeframes(p)})
         raise UsageError(
             f"--replay-timeframe: no {timeframe} data for {', '.join(missing)} in {datadir} "
             f"(timeframes there: {', '.join(have) or 'none'}; `profitguard data generate "
@@ -179,7 +184,7 @@ def _check_replay_data(datadir: Path, pairs: list[str], options, start_text: str
     if options.start_ms is None:
         return
     for pair in wanted:
-        candles = store.candles(pair, timeframe)
+        candles = store_of(pair).candles(pair, timeframe)
         if len(candles) and options.start_ms > int(candles.ts[-1]):
             last = datetime.fromtimestamp(int(candles.ts[-1]) / 1000, UTC)
             raise UsageError(
@@ -269,6 +274,11 @@ def run(args: argparse.Namespace) -> int:
             ", ".join(f"{v:g} {k}" for k, v in api.private.ledger.free.items()),
             server.url,
             "/_profitguard/ledger",
+        )
+    if api.futures_private is not None:
+        logging.getLogger("profitguard.exchange").info(
+            "signed /fapi endpoints on too; futures wallet: %s",
+            ", ".join(f"{v:g} {k}" for k, v in api.futures_private.ledger.wallet.items()),
         )
     if args.faults is not None:
         logging.getLogger("profitguard.exchange").info(

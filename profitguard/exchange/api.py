@@ -120,6 +120,8 @@ class BinanceSpotApi:
         self._update_id = 0
         # signed endpoints and the ledger (profitguard.exchange.private), when keys are set
         self.private = None
+        # signed /fapi endpoints (profitguard.exchange.futures_private), keys and futures set
+        self.futures_private = None
         self.faults = FaultPlan.none()
         self.routes: dict[str, Callable[[dict[str, str], int], object]] = {
             "ping": lambda q, now: {},
@@ -151,6 +153,8 @@ class BinanceSpotApi:
             self.hits[endpoint] += 1
         if method == "GET" and path == STATS_PATH:
             return 200, self.stats()
+        if self.futures_private is not None and self.futures_private.serves(method, path):
+            return self.futures_private.handle(method, path, raw_query, body, headers or {})
         if self.private is not None and self.private.serves(method, path):
             return self.private.handle(method, path, raw_query, body, headers or {})
         if self.futures is not None and path.startswith("/fapi/"):

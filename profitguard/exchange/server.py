@@ -117,6 +117,17 @@ def build_api(
             balances=balances,
             faults=api.faults,
         )
+        if futures is not None:
+            from profitguard.exchange.futures_private import FuturesPrivateApi, futures_wallet
+
+            api.futures_private = FuturesPrivateApi(
+                credentials=credentials,
+                spot=api.private,
+                public=futures,
+                clock=api.clock,
+                wallet=futures_wallet(balances or {}, futures),
+                faults=api.faults,
+            )
     return api
 
 

@@ -235,3 +235,21 @@ def test_data_generate_when_files_exist_then_refused_without_force(tmp_path, cap
 
     assert generate("--seed", "7", "--force") == 0
     assert "replacing 1 existing file(s)" in capsys.readouterr().out
+
+
+def test_replay_check_when_futures_data_only_then_futures_pairs_found(tmp_path):
+    """Futures pairs are replayed from <datadir>/futures (their data was looked for
+    among the spot files, so a futures-only data dir could not be replayed)."""
+    from profitguard.cli import UsageError
+    from profitguard.exchange.cli import _check_replay_data
+    from profitguard.exchange.server import ReplayOptions
+
+    rows = [[T0 + i * 300_000, 100.0, 101.0, 99.0, 100.5, 3.0] for i in range(50)]
+    (tmp_path / "futures").mkdir()
+    (tmp_path / "futures" / "BTC_USDT_USDT-5m-futures.json").write_text(json.dumps(rows))
+    pairs = ["BTC/USDT:USDT"]
+    _check_replay_data(tmp_path, pairs, ReplayOptions(timeframe="5m"), None)
+    with pytest.raises(UsageError, match="no 1h data for BTC/USDT:USDT"):
+        _check_replay_data(tmp_path, pairs, ReplayOptions(timeframe="1h"), None)
+    with pytest.raises(UsageError, match=r"after the data ends \(BTC/USDT:USDT 5m"):
+        _check_replay_data(tmp_path, pairs, ReplayOptions(start_ms=T0 * 2), "later")
