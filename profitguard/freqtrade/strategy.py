@@ -191,12 +191,11 @@ class ProfitGuardStrategy(IStrategy):
             self.profitguard_settings.exits,
             persist=self._pg_persist,
             initial_stop=self._pg_initial_stop_of,
-            backstop=lambda: self.stoploss,
+            backstop=self._pg_backstop,
             atr_column=self.profitguard_settings.initial_stop.atr_column,
-            # looked up at each call: a subclass (or a test) may replace these
-            analyzed=lambda pair: self.analyzed(pair),
+            analyzed=self._pg_analyzed,
             notifier=self._pg_notifier,
-            report=lambda hook, trade, exc: self._pg_failed(hook, trade, exc),
+            report=self._pg_report,
         )
         self._pg_exits_key: Any = object()
         self._pg_gate = RiskGate(
@@ -553,6 +552,19 @@ class ProfitGuardStrategy(IStrategy):
         return self.initial_stop(
             trade.pair, side, trade.open_rate, now, dataframe=self.analyzed(trade.pair)
         )
+
+    # What the tracker asks the strategy for: methods (not lambdas, so that hyperopt
+    # can pickle the strategy), each looking up the strategy's own at every call, as
+    # a subclass or a test may replace it.
+
+    def _pg_backstop(self) -> float:
+        return self.stoploss
+
+    def _pg_analyzed(self, pair: str) -> DataFrame:
+        return self.analyzed(pair)
+
+    def _pg_report(self, hook: str, trade: Any, exc: Exception) -> None:
+        self._pg_failed(hook, trade, exc)
 
     def _pg_send(self, message: str) -> None:
         self.dp.send_msg(message)
