@@ -68,6 +68,7 @@ class RunRecord:
     paused_at: float | None = None
     guard_paused_after: bool | None = None
     tagged: list[dict] = field(default_factory=list)
+    tp_fractions: tuple[float, ...] = (0.5, 0.25, 0.25)  # of the original amount, per level
 
 
 def _tags(order: dict) -> list[str]:
@@ -128,6 +129,34 @@ def levels_once(record: RunRecord) -> list[Violation]:
             for tag, n in sorted(seen.items())
             if n > 1
         ]
+    return out
+
+
+def levels_not_overfilled(record: RunRecord) -> list[Violation]:
+    """After a take-profit below the last level, the trade has closed no more than the
+    ladder's share up to that level (an untagged exit counts: amounts, not tags)."""
+    out = []
+    for trade in record.trades:
+        mine = [o for o in record.tagged if o["trade_id"] == trade["id"]]
+        bought = _bought_net([f for o in mine for f in o["fills"]], trade["pair"].split("/")[0])
+        sells = sorted(
+            _filled_sells(record, trade["id"]), key=lambda o: min(f["time"] for f in o["fills"])
+        )
+        closed = 0.0
+        for order in sells:
+            closed += order["filled"]
+            levels = [int(t[2:]) for t in _tags(order) if t.startswith("tp") and t[2:].isdigit()]
+            if not levels or max(levels) >= len(record.tp_fractions):
+                continue
+            allowed = sum(record.tp_fractions[: max(levels)]) * bought + 2 * record.step
+            if closed > allowed + EPS:
+                out.append(
+                    Violation(
+                        "level_repeated",
+                        f"trade {trade['id']}: {closed:g} of {bought:g} closed by "
+                        f"tp{max(levels)}, its ladder share is {allowed - 2 * record.step:g}",
+                    )
+                )
     return out
 
 
@@ -295,6 +324,22 @@ def _position(record: RunRecord, pair: str, at: float) -> float:
     return _bought_net(fills, base) - sum(f["amount"] for f in fills if f["side"] == "SELL")
 
 
+def _held_by_trade(record: RunRecord, trade: dict, at: float) -> float:
+    """What the trade holds at ``at`` by the ledger: the pair's position then, less what
+    was there before its first fill (dust earlier trades left behind)."""
+    fills = [
+        f["time"] / 1000
+        for o in record.tagged
+        if o["trade_id"] == trade["id"] and o["side"] == "buy"
+        for f in o["fills"]
+    ]
+    if not fills or min(fills) > at:
+        return 0.0
+    return _position(record, trade["pair"], at) - _position(
+        record, trade["pair"], min(fills) - 1e-3
+    )
+
+
 def protected_after_restart(record: RunRecord) -> list[Violation]:
     """With the stop on the exchange, an open position has a resting stop again one
     bot loop after the bot is back from a restart."""
@@ -306,8 +351,12 @@ def protected_after_restart(record: RunRecord) -> list[Violation]:
         at = life.settled
         if at is None:
             continue
-        for pair in sorted({o["pair"] for o in orders}):
-            if _position(record, pair, at) < record.step - EPS:
+        for trade in record.trades:
+            if not _ts(trade["open_date"]) <= at < _ts(trade["close_date"]):
+                continue
+            pair = trade["pair"]
+            held = _held_by_trade(record, trade, at)
+            if held < record.step - EPS:
                 continue
             resting = any(
                 o["type"] == "STOP_LOSS_LIMIT"
@@ -327,9 +376,8 @@ def protected_after_restart(record: RunRecord) -> list[Violation]:
                 out.append(
                     Violation(
                         "unprotected",
-                        f"{pair}: {_position(record, pair, at):g} held without a resting stop "
-                        f"one loop after the restart at "
-                        f"+{life.started - record.lives[0].started:.1f}s",
+                        f"trade {trade['id']}: {held:g} {pair} held without a resting stop one "
+                        f"loop after the restart at +{life.started - record.lives[0].started:.1f}s",
                     )
                 )
     return out
@@ -362,6 +410,7 @@ def gate_state_survives(record: RunRecord) -> list[Violation]:
 CHECKS = (
     no_over_close,
     levels_once,
+    levels_not_overfilled,
     levels_not_lost,
     stop_never_looser_after_restart,
     protected_after_restart,

@@ -362,6 +362,7 @@ def _record(exchange, ws, scenario, lives, samples, paused_at) -> RunRecord:
         lives=lives,
         samples=samples,
         levels_r=tuple(level.level for level in preset("r_ladder").take_profits),
+        tp_fractions=tuple(level.fraction for level in preset("r_ladder").take_profits),
         price=lambda pair, t: float(feed.last_price(pair, int(t * 1000))),
         stoploss_on_exchange=scenario.stoploss_on_exchange,
         end=lives[-1].ended,

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 KILLS = ("before_tp1", "tp_resting", "after_fill", "between_levels", "random")
 
 # Fault rules (profitguard.exchange.faults) combined below.
-F_5XX = {"kind": "http_error", "endpoint": "GET /api/v3/*", "probability": 0.04, "status": 503}
+F_5XX = {"kind": "http_error", "endpoint": "GET /api/v3/*", "probability": 0.06, "status": 503}
 F_5XX_ORDER = {"kind": "http_error", "endpoint": "POST /api/v3/order", "count": 2, "status": 502}
 F_429 = {"kind": "rate_limit", "endpoint": "GET /api/v3/*", "probability": 0.02, "retry_after": 1}
 F_418 = {"kind": "ban", "endpoint": "GET /api/v3/depth", "count": 2, "retry_after": 1}

@@ -111,7 +111,7 @@ def open_trade_spans(pair: str) -> list[TradeSpan]:
     """The open `pair` trades of the bot (dry-run and live: FreqUI's charts)."""
     from freqtrade.persistence import Trade
 
-    return [
+    spans = [
         TradeSpan(
             open_date=t.open_date_utc,
             close_date=None,
@@ -121,3 +121,4 @@ def open_trade_spans(pair: str) -> list[TradeSpan]:
         )
         for t in Trade.get_trades_proxy(pair=pair, is_open=True)
     ]
+    return [span for span in spans if span.amount > 0]  # an entry not filled yet: no line

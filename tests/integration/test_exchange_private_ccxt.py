@@ -170,4 +170,5 @@ def test_http_faults_when_injected_then_ccxt_sees_what_binance_would_send():
         with pytest.raises(urllib.error.HTTPError) as err:
             urllib.request.urlopen(request, timeout=5)
         assert err.value.code == 429 and err.value.headers["Retry-After"] == "1"
-        err.value.close()  # its response's socket
+        err.value.close()
+        api.session.close()

@@ -65,8 +65,13 @@ def tagged(exchange, ws) -> list[dict]:
     return tagged_ledger_orders(fetch_ledger(exchange.url), db_orders(ws.db_path))
 
 
+# The sample enters on a breakout of the served 1m candles, which aggregate 60
+# replayed candles each once the replay runs: when it enters depends on when the bot
+# starts, so the stop on the exchange is shown with AlwaysIn below (and by the chaos
+# suite); here the sample runs with Freqtrade's default, the stop in the bot.
+@pytest.mark.parametrize("on_exchange", [False])
 def test_live_sample_when_price_rises_then_tp1_to_tp3_are_exchange_orders(
-    offline_exchange, freqtrade_workspace
+    offline_exchange, freqtrade_workspace, on_exchange
 ):
     exchange, ws = live_run(
         offline_exchange,
@@ -75,6 +80,16 @@ def test_live_sample_when_price_rises_then_tp1_to_tp3_are_exchange_orders(
         history=300,
         strategy=SAMPLE,
         stake_amount="unlimited",
+        order_types={
+            "entry": "market",
+            "exit": "market",
+            "emergency_exit": "market",
+            "force_entry": "market",
+            "force_exit": "market",
+            "stoploss": "limit",
+            "stoploss_on_exchange": on_exchange,
+            "stoploss_on_exchange_interval": 2,
+        },
     )
 
     def first_trade_done() -> bool:
@@ -101,6 +116,16 @@ def test_live_sample_when_price_rises_then_tp1_to_tp3_are_exchange_orders(
     assert bought - sum(sold) < 0.001  # what is left is dust below one lot step
     trade = db_trades(ws.db_path)[0]
     assert not trade["is_open"] and trade["exit_reason"] == "tp3"
+    stops = [o for o in orders if o["type"] == "STOP_LOSS_LIMIT"]
+    if on_exchange:
+        # profitguard's stop rested on the exchange, replaced higher as the ladder
+        # tightened, and none is left behind once the trade is closed
+        prices = [o["stop_price"] for o in stops]
+        assert len(prices) >= 2 and prices == sorted(prices), prices
+        assert prices[0] < entry["fills"][0]["price"] < prices[-1]
+        assert all(o["status"] == "CANCELED" for o in stops)
+    else:
+        assert stops == []
 
 
 # Entry near 100 with a 2% stop (1R ~ 2): past TP1 (~104) the ladder holds 1R (~102),

@@ -76,3 +76,21 @@ def test_advise_indicators_when_dry_run_entry_pending_then_no_error_logged(tmp_p
         out = strategy.advise_indicators(df, {"pair": trade.pair})
     assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
     assert np.isnan(out["pg_stop"]).all()
+
+
+def test_trade_spans_when_open_trade_entry_not_filled_yet_then_no_line(monkeypatch):
+    """Live, after a restart, with the entry order still resting: nothing to draw (the
+    chaos suite found the lines failing with 'amount must be > 0' in the bot's log)."""
+    from datetime import UTC, datetime
+    from types import SimpleNamespace
+
+    from freqtrade.persistence import Trade
+
+    from profitguard.freqtrade.plotting import open_trade_spans
+
+    waiting = SimpleNamespace(
+        open_date_utc=datetime(2026, 1, 1, tzinfo=UTC), open_rate=100.0, is_short=False,
+        entry_side="buy", select_filled_orders=lambda side: [],
+    )  # fmt: skip
+    monkeypatch.setattr(Trade, "get_trades_proxy", staticmethod(lambda **kw: [waiting]))
+    assert open_trade_spans("RST/USDT") == []

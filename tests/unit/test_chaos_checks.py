@@ -184,3 +184,29 @@ def test_levels_not_lost_when_exchange_refused_the_exit_and_bot_logged_it_then_a
     violations, notes = check_run(rec)
     assert violations == []
     assert [n.check for n in notes] == ["level_refused"] and "tp1" in notes[0].detail
+
+
+def test_protected_after_restart_when_only_dust_of_earlier_trades_is_held_then_no_violation():
+    # trade 1 closed long ago leaving 0.004 (fees taken in the base); nothing open now
+    sell = order(2, "sell", fills=[fill("SELL", 0.995, order_id=2)], tag="tp3")
+    closed = {**trade(is_open=False), "close_date": "1970-01-12 13:46:50"}
+    assert (
+        protected_after_restart(
+            record([BUY, sell], trades=[closed], lives=restart_lives(), soe=True)
+        )
+        == []
+    )
+
+
+def test_levels_not_overfilled_when_untagged_exit_then_tp1_again_closes_all_then_violation():
+    """What the chaos suite saw (drop-order-after-fill): an adopted untagged exit of
+    half, then tp1 again for the other half."""
+    from profitguard.chaos.checks import levels_not_overfilled
+
+    buy = order(1, "buy", fills=[fill("BUY", 1.0)], tag="buy")
+    adopted = order(2, "sell", fills=[fill("SELL", 0.5, t=T0 + 5, order_id=2)], tag="sell")
+    tp1 = order(3, "sell", fills=[fill("SELL", 0.5, t=T0 + 9, order_id=3)], tag="tp1")
+    found = levels_not_overfilled(record([buy, adopted, tp1], trades=[trade()]))
+    assert [v.check for v in found] == ["level_repeated"]
+    tp2 = order(3, "sell", fills=[fill("SELL", 0.25, t=T0 + 9, order_id=3)], tag="tp2")
+    assert levels_not_overfilled(record([buy, adopted, tp2], trades=[trade()])) == []
