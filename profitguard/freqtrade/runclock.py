@@ -17,19 +17,20 @@ from datetime import datetime, timedelta
 class RunClock:
     """The latest callback time of the current run (None before its first callback)."""
 
-    def __init__(self, candle_seconds: int) -> None:
+    def __init__(self, candle_seconds: int, start_run: Callable[[], None]) -> None:
         self.now: datetime | None = None
         self.run_gap = timedelta(seconds=2 * candle_seconds)
+        self._start_run = start_run  # what a new run resets
 
     def restart(self) -> None:
         """The next callback starts a new run."""
         self.now = None
 
-    def advance(self, now: datetime, start_run: Callable[[], None]) -> None:
+    def advance(self, now: datetime) -> None:
         """Move to `now`; at a new run, `start_run()` first (if it fails, the next
         callback tries again: the run has not started)."""
         if self.now is None or now < self.now - self.run_gap:
-            start_run()
+            self._start_run()
             self.now = now  # the new run's clock: its next callback is not another start
         elif now > self.now:
             self.now = now

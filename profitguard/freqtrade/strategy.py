@@ -186,7 +186,7 @@ class ProfitGuardStrategy(IStrategy):
         self._pg_notifier = Notifier(send)
         self._pg_frames: dict[str, tuple[datetime | None, DataFrame]] = {}
         self._pg_ticks: dict[str, float | None] = {}
-        self._pg_clock = RunClock(_timeframe_seconds(self.timeframe))
+        self._pg_clock = RunClock(_timeframe_seconds(self.timeframe), self._pg_start_run)
         self._pg_tracker = TradeTracker(
             self.profitguard_settings.exits,
             persist=self._pg_persist,
@@ -427,6 +427,7 @@ class ProfitGuardStrategy(IStrategy):
     def _pg_kill_exits(
         self, trade: Any, rate: float, exits: list[ExitCheckTuple]
     ) -> list[ExitCheckTuple]:
+        """While the kill switch is on, the kill exit instead of Freqtrade's `exits`."""
         if not self._pg_gate.halted():
             return exits
         if self._pg_gate.kill_due(trade):
@@ -469,6 +470,7 @@ class ProfitGuardStrategy(IStrategy):
         inputs=lambda a: dict(a["metadata"]),
     )
     def _pg_chart_lines(self, dataframe: DataFrame, metadata: dict, runmode: RunMode) -> DataFrame:
+        """`dataframe` with the stop and target lines of the trades a chart shows."""
         pair = metadata["pair"]
         if runmode is RunMode.PLOT:
             results = Path(self.config["user_data_dir"]) / "backtest_results"
@@ -530,7 +532,7 @@ class ProfitGuardStrategy(IStrategy):
         return self._pg_tracker.stop_in_force(trade)
 
     def _pg_tick(self, now: datetime) -> None:
-        self._pg_clock.advance(now, self._pg_start_run)
+        self._pg_clock.advance(now)
 
     def _pg_start_run(self) -> None:
         """A new backtest run or hyperopt epoch starts afresh: trade memos, the ladders
