@@ -11,31 +11,21 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from datetime import UTC, datetime
+
+from profitguard.commands.usage import UsageError
 
 # subcommand -> module that registers it
 SUBCOMMANDS: dict[str, str] = {
-    "simulate": "profitguard.simulate",
-    "exchange": "profitguard.exchange.cli",
-    "data": "profitguard.exchange.data_cli",
-    "demo": "profitguard.demo",
-    "guard": "profitguard.risk.cli",
+    "simulate": "profitguard.commands.simulate",
+    "exchange": "profitguard.commands.exchange",
+    "data": "profitguard.commands.data",
+    "demo": "profitguard.commands.demo",
+    "guard": "profitguard.commands.guard",
     "offline": "profitguard.commands.offline",
     "report": "profitguard.commands.report",
     "compare": "profitguard.commands.compare",
     "chaos": "profitguard.commands.chaos",
 }
-
-
-class UsageError(Exception):
-    """Bad command-line input: reported on one line, exit status 2."""
-
-
-def parse_utc(text: str) -> datetime:
-    """An ISO date or time from the command line, UTC unless it names its zone
-    (ValueError when it is neither)."""
-    moment = datetime.fromisoformat(text)
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 class _Parser(argparse.ArgumentParser):

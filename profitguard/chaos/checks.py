@@ -17,9 +17,6 @@ EPS = 1e-9
 LEVEL_GRACE_S = 12.0
 # How long a level's price must hold while the bot runs for it to count as reached.
 LEVEL_HOLD_S = 3.0
-# After a restart the stop must rest again within one bot loop of the bot being back;
-# "back" is the first loop's heartbeat, the check looks at the third (two loops later).
-STOP_TAGS = ("stop_loss", "trailing_stop_loss", "stoploss", "stop", "emergency_exit")
 # Findings that are not violations: a level the exchange refused, with the reason in
 # the bot's log ("skipped with a logged reason"); listed under the run, not counted.
 NOTES = ("level_refused",)

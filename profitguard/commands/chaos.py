@@ -48,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from profitguard.chaos.scenarios import SCENARIOS
-    from profitguard.cli import UsageError
+    from profitguard.commands.usage import UsageError
 
     if args.list:
         for s in SCENARIOS:

@@ -53,7 +53,7 @@ def register(subparsers) -> None:
 
 
 def _fixed(text: str) -> tuple[float, float]:
-    from profitguard.cli import UsageError
+    from profitguard.commands.usage import UsageError
 
     try:
         stop, target = (float(x) for x in text.split(":"))
@@ -65,7 +65,7 @@ def _fixed(text: str) -> tuple[float, float]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from profitguard.cli import UsageError
+    from profitguard.commands.usage import UsageError
     from profitguard.exchange import freqtrade_config as ftc
     from profitguard.exchange.harness import freqtrade_argv, offline_env, start_exchange
     from profitguard.report import freqtrade_setup as fs

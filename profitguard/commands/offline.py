@@ -28,7 +28,7 @@ STOP_GRACE_S = 30.0
 
 
 def register(subparsers) -> None:
-    from profitguard.exchange.cli import add_feed_arguments
+    from profitguard.commands.exchange import add_feed_arguments
 
     parser = subparsers.add_parser(
         "offline",
@@ -61,7 +61,7 @@ def parse_command(argv: list[str]) -> Command:
     """Find the Freqtrade invocation in ``argv`` (``freqtrade SUB ...`` or
     ``python -m freqtrade SUB ...``) and the options that locate its data; without a
     ``--config``, the command gets ``user_data/config.json``."""
-    from profitguard.cli import UsageError
+    from profitguard.commands.usage import UsageError
 
     if argv and argv[0] == "--":
         argv = argv[1:]
@@ -102,7 +102,7 @@ def parse_command(argv: list[str]) -> Command:
 
 def load_config(configs: list[str]) -> dict:
     """The command's configs merged as Freqtrade merges them (later files win)."""
-    from profitguard.cli import UsageError
+    from profitguard.commands.usage import UsageError
 
     for path in configs:
         if path != "-" and not Path(path).is_file():
@@ -129,9 +129,9 @@ def run(args: argparse.Namespace) -> int:
 def run_offline(command: Command, feed_args: argparse.Namespace) -> int:
     """Serve what ``command`` needs on a free port, run it, stop the exchange; the
     command's exit status (130 when interrupted)."""
-    from profitguard.cli import UsageError
+    from profitguard.commands.exchange import build_exchange_api
+    from profitguard.commands.usage import UsageError
     from profitguard.exchange import freqtrade_config as ftc
-    from profitguard.exchange.cli import build_exchange_api
     from profitguard.exchange.harness import offline_env
     from profitguard.exchange.server import ExchangeServer
 
@@ -181,7 +181,7 @@ def run_offline(command: Command, feed_args: argparse.Namespace) -> int:
 def _run_command(argv: list[str], env: dict[str, str]) -> int:
     """Run ``argv`` to its end; Ctrl-C (SIGINT) and SIGTERM are passed on to it, and
     it gets ``STOP_GRACE_S`` seconds to stop before it is killed."""
-    from profitguard.cli import UsageError
+    from profitguard.commands.usage import UsageError
 
     try:
         # its own process group: a Ctrl-C reaches it once, passed on from here

@@ -69,7 +69,7 @@ def register(subparsers) -> None:
 
 
 def config_files(args) -> list[Path]:
-    from profitguard.cli import UsageError
+    from profitguard.commands.usage import UsageError
 
     files = args.config or [DEFAULT_CONFIG]
     for f in files:
@@ -79,7 +79,7 @@ def config_files(args) -> list[Path]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from profitguard.cli import UsageError
+    from profitguard.commands.usage import UsageError
     from profitguard.report import freqtrade_setup as fs
     from profitguard.report.build import build_report
     from profitguard.report.records import ResultError, latest_result, load_backtest, load_db
@@ -148,7 +148,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _positive_int(text: str) -> int:
-    from profitguard.cli import UsageError
+    from profitguard.commands.usage import UsageError
 
     if not text.isdigit() or int(text) < 1:
         raise UsageError(f"argument --trades: a number > 0 or 'all', was {text!r}")

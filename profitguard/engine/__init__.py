@@ -13,7 +13,14 @@ from profitguard.engine.config import (
     TakeProfitStop,
     preset,
 )
-from profitguard.engine.position import Plan, Position, PositionError, make_plan, open_position
+from profitguard.engine.position import (
+    Plan,
+    Position,
+    PositionError,
+    check_initial_stop,
+    make_plan,
+    open_position,
+)
 from profitguard.engine.states import IllegalTransition, ProtectionState
 from profitguard.engine.step import (
     STOP_TAG,
@@ -49,6 +56,7 @@ __all__ = [
     "StopLadderStep",
     "TakeProfitLevel",
     "TakeProfitStop",
+    "check_initial_stop",
     "levels_reached",
     "make_plan",
     "open_position",

@@ -128,6 +128,24 @@ class Position(NamedTuple):
         return (self.stop_x - self.plan.entry_x) / self.plan.risk
 
 
+def check_initial_stop(*, side: str, entry: float, initial_stop: float) -> tuple[float, float]:
+    """(entry, initial stop) as floats, when the stop can define one R: a finite price
+    > 0 on the loss side of the entry (below it for a long, above it for a short)."""
+    if side not in ("long", "short"):
+        raise PositionError(f"'side' must be 'long' or 'short', was {side!r}", field="side")
+    entry = _positive("entry", entry)
+    initial_stop = _positive("initial_stop", initial_stop)
+    is_short = side == "short"
+    if (not is_short and initial_stop >= entry) or (is_short and initial_stop <= entry):
+        where = "above" if is_short else "below"
+        raise PositionError(
+            f"'initial_stop' must be {where} the entry ({entry!r}) for a {side}, "
+            f"was {initial_stop!r}",
+            field="initial_stop",
+        )
+    return entry, initial_stop
+
+
 def make_plan(
     config: ProtectionConfig,
     *,
@@ -139,11 +157,8 @@ def make_plan(
     min_amount: float = 0.0,
 ) -> Plan:
     """Validate the opening values and precompute the signed prices of every rule."""
-    if side not in ("long", "short"):
-        raise PositionError(f"'side' must be 'long' or 'short', was {side!r}", field="side")
+    entry, initial_stop = check_initial_stop(side=side, entry=entry, initial_stop=initial_stop)
     is_short = side == "short"
-    entry = _positive("entry", entry)
-    initial_stop = _positive("initial_stop", initial_stop)
     amount = _positive("amount", amount)
     if amount_step is not None:
         amount_step = _positive("amount_step", amount_step)
@@ -154,13 +169,6 @@ def make_plan(
     if not math.isfinite(min_amount) or min_amount < 0:
         raise PositionError(
             f"'min_amount' must be a finite number >= 0, was {min_amount!r}", field="min_amount"
-        )
-    if (not is_short and initial_stop >= entry) or (is_short and initial_stop <= entry):
-        where = "above" if is_short else "below"
-        raise PositionError(
-            f"'initial_stop' must be {where} the entry ({entry!r}) for a {side}, "
-            f"was {initial_stop!r}",
-            field="initial_stop",
         )
 
     sign = -1.0 if is_short else 1.0

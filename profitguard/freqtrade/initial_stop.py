@@ -20,6 +20,9 @@ from typing import Any
 
 from freqtrade.strategy import stoploss_from_absolute
 
+from profitguard.engine import PositionError
+from profitguard.engine import check_initial_stop as engine_check_initial_stop
+
 
 def initial_ratio(stop: float, open_rate: float, *, is_short: bool, leverage: float) -> float:
     """Freqtrade's `initial_stop_loss_pct` for `stop`: the loss ratio from the entry
@@ -60,13 +63,9 @@ def recorded_initial_stop(trade: Any, backstop: float) -> float | None:
 
 
 def check_initial_stop(stop: Any, entry: float, side: str) -> None:
-    """What the strategy's `initial_stop()` returned must be a price on the losing side
-    of the entry (a ValueError naming it otherwise)."""
-    if isinstance(stop, bool) or not isinstance(stop, int | float) or not math.isfinite(stop):
-        raise ValueError(f"initial_stop() must return a price, returned {stop!r}")
-    if stop <= 0 or (side == "long" and stop >= entry) or (side == "short" and stop <= entry):
-        where = "above" if side == "short" else "below"
-        raise ValueError(
-            f"initial_stop() must return a price {where} the entry {entry!r} "
-            f"for a {side}, returned {stop!r}"
-        )
+    """What the strategy's `initial_stop()` returned must define one R (the engine's
+    rule, which the plan checks again): a ValueError naming the hook otherwise."""
+    try:
+        engine_check_initial_stop(side=side, entry=entry, initial_stop=stop)
+    except PositionError as exc:
+        raise ValueError(f"initial_stop() returned {stop!r}: {exc}") from None

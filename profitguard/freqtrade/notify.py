@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from profitguard.engine import Position
-
-STOP_REASONS = frozenset({"stop", "stop_loss", "trailing_stop_loss", "stoploss_on_exchange"})
+from profitguard.exit_tags import STOP_TAGS
 
 
 def _r(trade: Any, price: float, initial_stop: float) -> float:
@@ -32,9 +32,43 @@ def exit_filled(trade: Any, order: Any, initial_stop: float) -> str | None:
             f"profitguard: {trade.pair} (trade {trade.id}) take-profit {tag} filled: "
             f"{order.safe_filled:.8g} at {price:.8g} ({r:+.2f}R)"
         )
-    if tag in STOP_REASONS:
+    if tag in STOP_TAGS:
         return (
             f"profitguard: {trade.pair} (trade {trade.id}) stopped out: "
             f"{order.safe_filled:.8g} at {price:.8g} ({r:+.2f}R)"
         )
     return None
+
+
+class Notifier:
+    """Sends profitguard's messages about a trade, each once (dry-run and live, when
+    `notifications` are on; `send` None: nothing is sent). What was sent is kept in
+    the trade's memo (`notified`), so a restart does not send it again."""
+
+    def __init__(self, send: Callable[[str], None] | None) -> None:
+        self.send = send
+
+    @property
+    def enabled(self) -> bool:
+        return self.send is not None
+
+    def breakeven(self, trade: Any, memo: Any, position: Position) -> None:
+        """Once the stop reaches the entry (or better)."""
+        if self.send is None or position.stop_x < position.plan.entry_x:
+            return
+        if "breakeven" not in memo.notified:
+            memo.notified.add("breakeven")
+            self.send(breakeven(trade, position))
+
+    def exit_filled(
+        self, trade: Any, order: Any, memo: Any, save: Callable[[Any, Any], None]
+    ) -> None:
+        """A take-profit fill or a stop-out, once per order; the memo is saved first."""
+        if self.send is None:
+            return
+        message = exit_filled(trade, order, memo.initial_stop)
+        key = f"order:{order.order_id}"
+        if message and key not in memo.notified:
+            memo.notified.add(key)
+            save(trade, memo)
+            self.send(message)

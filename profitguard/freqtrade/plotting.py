@@ -14,11 +14,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from profitguard.engine import Candle, ProtectionConfig, open_position, replay_candles
+from profitguard.freqtrade.trades import original_amount
 
 InitialStop = Callable[[str, float, datetime, pd.DataFrame], float]
 
@@ -79,3 +81,44 @@ def ladder_columns(
     for name, values in columns.items():
         out[name] = values
     return out
+
+
+def backtest_trade_spans(pair: str, results: Path, strategy_name: str) -> list[TradeSpan]:
+    """The `pair` trades of the latest backtest of `strategy_name` in `results` (the
+    directory of backtest results), for `plot-dataframe`."""
+    from freqtrade.data.btanalysis import load_backtest_data
+
+    try:
+        trades = load_backtest_data(results, strategy=strategy_name)
+    except ValueError:  # no backtest results yet: nothing to draw
+        return []
+    spans = []
+    for row in trades[trades["pair"] == pair].itertuples():
+        entries = [o for o in row.orders if o["ft_is_entry"]]
+        spans.append(
+            TradeSpan(
+                open_date=row.open_date.to_pydatetime(),
+                close_date=row.close_date.to_pydatetime(),
+                open_rate=float(row.open_rate),
+                amount=sum(o["amount"] for o in entries),
+                is_short=bool(row.is_short),
+            )
+        )
+    return spans
+
+
+def open_trade_spans(pair: str) -> list[TradeSpan]:
+    """The open `pair` trades of the bot (dry-run and live: FreqUI's charts)."""
+    from freqtrade.persistence import Trade
+
+    spans = [
+        TradeSpan(
+            open_date=t.open_date_utc,
+            close_date=None,
+            open_rate=t.open_rate,
+            amount=original_amount(t),
+            is_short=t.is_short,
+        )
+        for t in Trade.get_trades_proxy(pair=pair, is_open=True)
+    ]
+    return [span for span in spans if span.amount > 0]  # an entry not filled yet: no line

@@ -17,16 +17,20 @@ terms:
   and `bot_loop_start` are the risk gate, sizing and kill switch
   (`profitguard.freqtrade.gate`).
 
-Callbacks fail closed: an error is logged (and sent, in dry-run and live) once per
-trade, hook and cause with the trade and the inputs, the stop is left where it is
-(never loosened) and no order is placed.
+Callbacks fail closed (`failures.fail_closed`): an error is logged (and sent, in
+dry-run and live) once per trade, hook and cause with the trade and the inputs, the
+stop is left where it is (never loosened) and no order is placed.
+
+The class only maps Freqtrade's hooks onto profitguard's parts: the per-trade
+tracker (`tracker`), the run clock (`runclock`), notifications (`notify`), the stop
+and target lines (`plotting`) and the risk gate (`gate`).
 """
 
 from __future__ import annotations
 
 import logging
-import math
-from datetime import datetime, timedelta
+from datetime import datetime
+from pathlib import Path
 from typing import Any, ClassVar
 
 from freqtrade.constants import DEFAULT_AMOUNT_RESERVE_PERCENT
@@ -35,42 +39,22 @@ from freqtrade.exceptions import OperationalException
 from freqtrade.strategy import IStrategy
 from pandas import DataFrame
 
-from profitguard.engine import (
-    STOP_TAG,
-    ConfigError,
-    Decision,
-    Position,
-    ProtectionConfig,
-    make_plan,
-    rebuild,
-    step,
-)
-from profitguard.freqtrade import ledger, notify
+from profitguard.engine import STOP_TAG, ConfigError, ProtectionConfig
+from profitguard.exit_tags import KILL_TAG
+from profitguard.freqtrade import ledger
+from profitguard.freqtrade.columns import last_positive, last_value
+from profitguard.freqtrade.failures import FailureLog, fail_closed
 from profitguard.freqtrade.gate import RiskGate
-from profitguard.freqtrade.initial_stop import (
-    check_initial_stop,
-    recorded_initial_stop,
-    show_initial_stop,
-)
-from profitguard.freqtrade.plotting import TradeSpan, ladder_columns
+from profitguard.freqtrade.initial_stop import show_initial_stop
+from profitguard.freqtrade.notify import Notifier
+from profitguard.freqtrade.plotting import backtest_trade_spans, ladder_columns, open_trade_spans
 from profitguard.freqtrade.prices import price_tick, snap_candles
+from profitguard.freqtrade.runclock import RunClock
 from profitguard.freqtrade.settings import SECTION, ProfitGuardSettings, load_settings
 from profitguard.freqtrade.startup import kill_switch_order_type_error, other_exits
-from profitguard.freqtrade.trades import (
-    STATE_KEY,
-    CorruptTradeState,
-    TradeMemo,
-    amount_step,
-    exit_minimum,
-    exit_stake,
-    exit_tag,
-    filled_exits,
-    fills_signature,
-    original_amount,
-    stop_ratio,
-)
+from profitguard.freqtrade.tracker import TradeTracker
+from profitguard.freqtrade.trades import amount_step, exit_minimum, exit_stake, exit_tag, stop_ratio
 from profitguard.risk.config import check_min_balance
-from profitguard.tags import KILL_TAG
 
 log = logging.getLogger(__name__)
 
@@ -145,7 +129,7 @@ class ProfitGuardStrategy(IStrategy):
             raise ValueError(
                 f"'{SECTION}.initial_stop.atr_column' {settings.atr_column!r} has no value "
                 f"> 0 on the last candle of {pair} "
-                f"({_last_value(dataframe, settings.atr_column)!r}): no ATR stop to place"
+                f"({last_value(dataframe, settings.atr_column)!r}): no ATR stop to place"
             )
         return entry_rate * (1.0 - sign * settings.pct)
 
@@ -196,20 +180,29 @@ class ProfitGuardStrategy(IStrategy):
                 )
         runmode = self.config.get("runmode")
         self._pg_persist = runmode in (RunMode.DRY_RUN, RunMode.LIVE)
-        self._pg_notify = self._pg_persist and self.profitguard_settings.notifications
-        self._pg_memos: dict[int, TradeMemo] = {}
+        notify = self._pg_persist and self.profitguard_settings.notifications
+        send = self._pg_send if notify else None
+        self._pg_failures = FailureLog(send)
+        self._pg_notifier = Notifier(send)
         self._pg_frames: dict[str, tuple[datetime | None, DataFrame]] = {}
-        self._pg_failures: set[tuple] = set()
         self._pg_ticks: dict[str, float | None] = {}
-        self._pg_clock: datetime | None = None
-        self._pg_run_gap = timedelta(seconds=2 * _timeframe_seconds(self.timeframe))
-        self._pg_exits = self.profitguard_settings.exits
+        self._pg_clock = RunClock(_timeframe_seconds(self.timeframe), self._pg_start_run)
+        self._pg_tracker = TradeTracker(
+            self.profitguard_settings.exits,
+            persist=self._pg_persist,
+            initial_stop=self._pg_initial_stop_of,
+            backstop=self._pg_backstop,
+            atr_column=self.profitguard_settings.initial_stop.atr_column,
+            analyzed=self._pg_analyzed,
+            notifier=self._pg_notifier,
+            report=self._pg_report,
+        )
         self._pg_exits_key: Any = object()
         self._pg_gate = RiskGate(
             self,
             self.profitguard_settings.risk,
             persistent=self._pg_persist,
-            notify=self._pg_notify,
+            notify=notify,
             timeframe_seconds=_timeframe_seconds(self.timeframe),
             summary_at_exit=runmode is RunMode.BACKTEST,
             summary_per_run=runmode is RunMode.HYPEROPT,
@@ -218,11 +211,12 @@ class ProfitGuardStrategy(IStrategy):
         # The ladders in force from the start, now that hyperopt parameter values are
         # loaded: a bad value stops the bot here, not later in a callback.
         try:
-            self._pg_exits = self.exit_config()
+            self._pg_tracker.exits = self.exit_config()
         except ConfigError as exc:
             raise OperationalException(f"profitguard: {exc}") from None
         self._pg_exits_key = self.exit_config_key()
 
+    @fail_closed(None, inputs=lambda a: {"rate": a["current_rate"], "after_fill": a["after_fill"]})
     def custom_stoploss(
         self,
         pair: str,
@@ -239,15 +233,11 @@ class ProfitGuardStrategy(IStrategy):
         otherwise; that price updates the peak and the stop, take-profits wait
         for `adjust_trade_position`. On error: None (the stop stays where it is).
         """
-        try:
-            self._pg_tick(current_time)
-            decision = self._pg_decide(trade, current_rate, current_time, fire=False)
-            return stop_ratio(
-                decision.stop, current_rate, is_short=trade.is_short, leverage=trade.leverage
-            )
-        except Exception as exc:
-            self._pg_failed("custom_stoploss", trade, exc, rate=current_rate, after_fill=after_fill)
-            return None
+        self._pg_tick(current_time)
+        decision = self._pg_tracker.decide(trade, current_rate, current_time, fire=False)
+        return stop_ratio(
+            decision.stop, current_rate, is_short=trade.is_short, leverage=trade.leverage
+        )
 
     def ft_stoploss_adjust(
         self,
@@ -265,14 +255,18 @@ class ProfitGuardStrategy(IStrategy):
             current_rate, trade, current_time, current_profit, force_stoploss, *args, **kwargs
         )
         if kwargs.get("after_fill") or self._pg_persist:
-            try:
-                memo = self._pg_known_memo(trade)
-                if memo is not None:
-                    keep = self._pg_persist
-                    show_initial_stop(trade, memo.initial_stop, keep_across_restart=keep)
-            except Exception as exc:  # a record only: never stops the stop update
-                self._pg_failed("ft_stoploss_adjust (initial stop record)", trade, exc)
+            self._pg_show_initial_stop(trade)
 
+    @fail_closed(None, hook="ft_stoploss_adjust (initial stop record)")
+    def _pg_show_initial_stop(self, trade: Any) -> None:
+        """A record only: a failure never stops the stop update."""
+        memo = self._pg_tracker.known(trade)
+        if memo is not None:
+            show_initial_stop(trade, memo.initial_stop, keep_across_restart=self._pg_persist)
+
+    @fail_closed(
+        None, inputs=lambda a: {"rate": a["current_exit_rate"], "min_stake": a["min_stake"]}
+    )
     def adjust_trade_position(
         self,
         trade: Any,
@@ -293,72 +287,59 @@ class ProfitGuardStrategy(IStrategy):
         order of the trade is open nothing new is placed; a cancelled order does not
         count, and its level is asked for again. On error: None (no order).
         """
-        try:
-            self._pg_tick(current_time)
-            if self._pg_gate.halted():
-                return None  # the kill switch exits it in full (`should_exit`), at market
-            if trade.has_open_orders:
-                return None
-            minimum = exit_minimum(
-                min_stake,
-                self.stoploss,
-                self.config.get("amount_reserve_percent", DEFAULT_AMOUNT_RESERVE_PERCENT),
-                live=self._pg_persist,
-            )
-            decision = self._pg_decide(
-                trade, current_exit_rate, current_time, fire=True, min_notional=minimum
-            )
-            if not decision.exit_amount:
-                return None
-            if STOP_TAG in decision.exit_tags:
-                return -trade.stake_amount, STOP_TAG  # through the stop already: all of it
-            step_ = amount_step(trade)
-            return exit_stake(trade, decision.exit_amount, step_), exit_tag(decision.exit_tags)
-        except Exception as exc:
-            self._pg_failed(
-                "adjust_trade_position", trade, exc, rate=current_exit_rate, min_stake=min_stake
-            )
+        self._pg_tick(current_time)
+        if self._pg_gate.halted():
+            return None  # the kill switch exits it in full (`should_exit`), at market
+        if trade.has_open_orders:
             return None
+        minimum = exit_minimum(
+            min_stake,
+            self.stoploss,
+            self.config.get("amount_reserve_percent", DEFAULT_AMOUNT_RESERVE_PERCENT),
+            live=self._pg_persist,
+        )
+        decision = self._pg_tracker.decide(
+            trade, current_exit_rate, current_time, fire=True, min_notional=minimum
+        )
+        if not decision.exit_amount:
+            return None
+        if STOP_TAG in decision.exit_tags:
+            return -trade.stake_amount, STOP_TAG  # through the stop already: all of it
+        return exit_stake(trade, decision.exit_amount, amount_step(trade)), exit_tag(
+            decision.exit_tags
+        )
 
+    @fail_closed(None, inputs=lambda a: {"order": getattr(a["order"], "order_id", None)})
     def order_filled(
         self, pair: str, trade: Any, order: Any, current_time: datetime, **kwargs: Any
     ) -> None:
         """Place the initial stop when the entry fills; notify take-profit fills and stops."""
-        try:
-            self._pg_tick(current_time)
-            if order.ft_order_side == trade.entry_side:
-                self._pg_memo(trade, current_time)
-                return
-            if self._pg_notify:
-                memo = self._pg_memo(trade, current_time)
-                message = notify.exit_filled(trade, order, memo.initial_stop)
-                key = f"order:{order.order_id}"
-                if message and key not in memo.notified:
-                    memo.notified.add(key)
-                    self._pg_save(trade, memo)
-                    self.dp.send_msg(message)
-            # The last exit: forget the trade. Dry-run and live call after updating the
-            # trade (closed by now; a partial exit has already taken its amount off);
-            # the backtester calls before, with the order covering all of it.
-            if not trade.is_open or (not self._pg_persist and order.safe_filled >= trade.amount):
-                self._pg_memos.pop(trade.id, None)
-                self._pg_forget_failures(trade.id)
-        except Exception as exc:
-            self._pg_failed("order_filled", trade, exc, order=getattr(order, "order_id", None))
+        self._pg_tick(current_time)
+        if order.ft_order_side == trade.entry_side:
+            self._pg_tracker.memo(trade, current_time)
+            return
+        if self._pg_notifier.enabled:
+            memo = self._pg_tracker.memo(trade, current_time)
+            self._pg_notifier.exit_filled(trade, order, memo, self._pg_tracker.save)
+        # The last exit: forget the trade. Dry-run and live call after updating the
+        # trade (closed by now; a partial exit has already taken its amount off);
+        # the backtester calls before, with the order covering all of it.
+        if not trade.is_open or (not self._pg_persist and order.safe_filled >= trade.amount):
+            self._pg_tracker.forget(trade.id)
+            self._pg_failures.forget(trade.id)
 
     def ft_advise_signals(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
         """Freqtrade's signals; called for every pair before each backtest run.
 
         Backtesting (each hyperopt epoch too) calls it before the run's first candle,
-        so the run starts afresh: no state of the previous run, the ladders asked for
-        again (`exit_config_key`), the ledger of initial stops emptied. The candles'
-        float noise is snapped onto the price tick there, so that the backtester
-        fills each exit on the candle the engine decided it (`prices`). The time going
-        backwards would catch most new runs, but not one that starts within two
-        candles of where the last run's final callback was. Dry-run and live call it
-        on every candle and have no runs: their state carries on."""
+        so the run starts afresh (`runclock`): no state of the previous run, the
+        ladders asked for again (`exit_config_key`), the ledger of initial stops
+        emptied. The candles' float noise is snapped onto the price tick there, so
+        that the backtester fills each exit on the candle the engine decided it
+        (`prices`). Dry-run and live call it on every candle and have no runs: their
+        state carries on."""
         if not self._pg_persist:
-            self._pg_clock = None  # the next callback starts the run afresh (`_pg_tick`)
+            self._pg_clock.restart()
         dataframe = super().ft_advise_signals(dataframe, metadata)
         if self.config.get("runmode") in (RunMode.BACKTEST, RunMode.HYPEROPT):
             # the backtester fills exits against these candles: prices on the tick, so
@@ -380,6 +361,7 @@ class ProfitGuardStrategy(IStrategy):
 
     # ------------------------------------------------- the risk gate (§4)
 
+    @fail_closed(False, entry=True, inputs=lambda a: {"rate": a["rate"]})
     def confirm_trade_entry(
         self,
         pair: str,
@@ -395,15 +377,10 @@ class ProfitGuardStrategy(IStrategy):
         """The risk gate: every rule in order, False at the first refusal (logged, sent).
 
         On error: False (Freqtrade would otherwise enter), logged once."""
-        try:
-            self._pg_tick(current_time)
-            return self._pg_gate.confirm(
-                pair, amount=amount, rate=rate, now=current_time, side=side
-            )
-        except Exception as exc:
-            self._pg_refused_on_error("confirm_trade_entry", pair, exc, current_time, rate=rate)
-            return False
+        self._pg_tick(current_time)
+        return self._pg_gate.confirm(pair, amount=amount, rate=rate, now=current_time, side=side)
 
+    @fail_closed(0.0, entry=True, inputs=lambda a: {"rate": a["current_rate"]})
     def custom_stake_amount(
         self,
         pair: str,
@@ -420,23 +397,17 @@ class ProfitGuardStrategy(IStrategy):
         """Position sizing (`risk.sizing`), within the stake cap and Freqtrade's min/max stake.
 
         0 skips the trade. On error: 0 (Freqtrade would otherwise use its own stake)."""
-        try:
-            self._pg_tick(current_time)
-            return self._pg_gate.stake(
-                pair,
-                now=current_time,
-                rate=current_rate,
-                proposed_stake=proposed_stake,
-                min_stake=min_stake,
-                max_stake=max_stake,
-                leverage=leverage,
-                side=side,
-            )
-        except Exception as exc:
-            self._pg_refused_on_error(
-                "custom_stake_amount", pair, exc, current_time, rate=current_rate
-            )
-            return 0.0
+        self._pg_tick(current_time)
+        return self._pg_gate.stake(
+            pair,
+            now=current_time,
+            rate=current_rate,
+            proposed_stake=proposed_stake,
+            min_stake=min_stake,
+            max_stake=max_stake,
+            leverage=leverage,
+            side=side,
+        )
 
     def should_exit(
         self, trade: Any, rate: float, current_time: datetime, **kwargs: Any
@@ -450,36 +421,33 @@ class ProfitGuardStrategy(IStrategy):
         exits = super().should_exit(trade, rate, current_time, **kwargs)
         if not self._pg_persist:
             return exits  # backtesting and hyperopt have no kill switch
-        try:
-            if not self._pg_gate.halted():
-                return exits
-            kill = self._pg_gate.kill_due(trade)
-        except Exception as exc:
-            self._pg_failed("should_exit", trade, exc, rate=rate)
+        return self._pg_kill_exits(trade, rate, exits)
+
+    @fail_closed(lambda a: a["exits"], hook="should_exit", inputs=lambda a: {"rate": a["rate"]})
+    def _pg_kill_exits(
+        self, trade: Any, rate: float, exits: list[ExitCheckTuple]
+    ) -> list[ExitCheckTuple]:
+        """While the kill switch is on, the kill exit instead of Freqtrade's `exits`."""
+        if not self._pg_gate.halted():
             return exits
-        if kill:
+        if self._pg_gate.kill_due(trade):
             return [ExitCheckTuple(exit_type=ExitType.EMERGENCY_EXIT, exit_reason=KILL_TAG)]
         return []  # its kill order is open: nothing may replace it
 
+    @fail_closed(False)
     def check_entry_timeout(
         self, pair: str, trade: Any, order: Any, current_time: datetime, **kwargs: Any
     ) -> bool:
         """Cancel open entry orders while the kill switch is on."""
-        try:
-            return self._pg_gate.halted()
-        except Exception as exc:
-            self._pg_failed("check_entry_timeout", trade, exc)
-            return False
+        return self._pg_gate.halted()
 
+    @fail_closed(None)
     def bot_loop_start(self, current_time: datetime, **kwargs: Any) -> None:
         """Re-read the guard file, log trading-state changes, write the status file.
 
         Call `super().bot_loop_start(current_time, **kwargs)` when you override it."""
-        try:
-            self._pg_tick(current_time)
-            self._pg_gate.loop(current_time)
-        except Exception as exc:
-            self._pg_failed("bot_loop_start", None, exc)
+        self._pg_tick(current_time)
+        self._pg_gate.loop(current_time)
 
     def advise_indicators(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
         """Freqtrade's indicators, then the stop and target lines (`pg_*` columns).
@@ -494,20 +462,29 @@ class ProfitGuardStrategy(IStrategy):
             self._pg_price_tick(metadata["pair"])  # asked while the exchange is there
         if runmode not in (RunMode.PLOT, RunMode.DRY_RUN, RunMode.LIVE, RunMode.WEBSERVER):
             return dataframe
-        try:
-            pair = metadata["pair"]
-            spans = trade_spans(self, pair, runmode)
-            return ladder_columns(
-                dataframe,
-                spans,
-                self._pg_exits,
-                lambda side, rate, when, before: self.initial_stop(
-                    pair, side, rate, when, dataframe=before
-                ),
-            )
-        except Exception as exc:
-            self._pg_failed("advise_indicators (stop and target lines)", None, exc, **metadata)
-            return dataframe
+        return self._pg_chart_lines(dataframe, metadata, runmode)
+
+    @fail_closed(
+        lambda a: a["dataframe"],
+        hook="advise_indicators (stop and target lines)",
+        inputs=lambda a: dict(a["metadata"]),
+    )
+    def _pg_chart_lines(self, dataframe: DataFrame, metadata: dict, runmode: RunMode) -> DataFrame:
+        """`dataframe` with the stop and target lines of the trades a chart shows."""
+        pair = metadata["pair"]
+        if runmode is RunMode.PLOT:
+            results = Path(self.config["user_data_dir"]) / "backtest_results"
+            spans = backtest_trade_spans(pair, results, self.get_strategy_name())
+        else:
+            spans = open_trade_spans(pair)
+        return ladder_columns(
+            dataframe,
+            spans,
+            self.exits_in_force,
+            lambda side, rate, when, before: self.initial_stop(
+                pair, side, rate, when, dataframe=before
+            ),
+        )
 
     # -------------------------------------------------------------- helpers
 
@@ -521,7 +498,7 @@ class ProfitGuardStrategy(IStrategy):
         users = []
         if self.profitguard_settings.atr_initial_stop:
             users.append("the initial stop")
-        if self._pg_exits.trail_atr_multiple is not None:
+        if self.exits_in_force.trail_atr_multiple is not None:
             users.append(f"'{SECTION}.exits.trail_atr_multiple'")
         if users:
             raise OperationalException(
@@ -537,296 +514,79 @@ class ProfitGuardStrategy(IStrategy):
         Kept for the current callback time: it changes only with the candle, and
         sizing, the gate and the initial stop all ask for it within one."""
         cached = self._pg_frames.get(pair)
-        if cached is not None and cached[0] == self._pg_clock:
+        if cached is not None and cached[0] == self._pg_clock.now:
             return cached[1]
         dataframe, _ = self.dp.get_analyzed_dataframe(pair, self.timeframe)
-        self._pg_frames[pair] = (self._pg_clock, dataframe)
+        self._pg_frames[pair] = (self._pg_clock.now, dataframe)
         return dataframe
-
-    def _pg_tick(self, now: datetime) -> None:
-        """Start afresh at a new backtest run or hyperopt epoch: trade memos, the
-        ladders in force and the risk gate's per-run state.
-
-        `ft_advise_signals` marks each run's start (in backtesting); as a safety net,
-        time running backwards does too. Detail candles of one pair may precede
-        another pair's main candle, so only a jump back of more than two candles counts."""
-        if self._pg_clock is None or now < self._pg_clock - self._pg_run_gap:
-            self._pg_memos.clear()
-            self._pg_frames.clear()
-            if not self._pg_persist:  # backtesting: per-run state of the gate and ledger
-                self._pg_failures.clear()  # trade ids start again with each run
-                self._pg_gate.start_run()
-                ledger.start_run()
-            key = self.exit_config_key()
-            if key != self._pg_exits_key:
-                self._pg_exits = self.exit_config()
-                self._pg_exits_key = key
-            self._pg_clock = now  # the new run's clock: its next callback is not another start
-        elif now > self._pg_clock:
-            self._pg_clock = now
 
     @property
     def exits_in_force(self) -> ProtectionConfig:
         """The ladders of the current run (a hyperopt epoch's, or the settings')."""
-        return self._pg_exits
+        return self._pg_tracker.exits
 
     def stop_in_force(self, trade: Any) -> float | None:
         """The engine's stop in force for an open trade known in memory, else None.
 
         For the risk gate (portfolio heat); never creates state."""
-        memo = self._pg_known_memo(trade)
-        if memo is None or original_amount(trade) <= 0:
-            return None
-        return self._pg_position(trade, memo).stop
+        return self._pg_tracker.stop_in_force(trade)
 
-    def _pg_known_memo(self, trade: Any) -> TradeMemo | None:
-        memo = self._pg_memos.get(trade.id)
-        return memo if memo is not None and memo.opened_at == trade.open_date else None
+    def _pg_tick(self, now: datetime) -> None:
+        self._pg_clock.advance(now)
 
-    def _pg_memo(self, trade: Any, now: datetime) -> TradeMemo:
-        """The trade's memo: from memory, else from its stored record, else new.
+    def _pg_start_run(self) -> None:
+        """A new backtest run or hyperopt epoch starts afresh: trade memos, the ladders
+        in force and the risk gate's per-run state (`runclock`)."""
+        self._pg_tracker.clear()
+        self._pg_frames.clear()
+        if not self._pg_persist:  # backtesting: per-run state of the gate and ledger
+            self._pg_failures.clear()  # trade ids start again with each run
+            self._pg_gate.start_run()
+            ledger.start_run()
+        key = self.exit_config_key()
+        if key != self._pg_exits_key:
+            self._pg_tracker.exits = self.exit_config()
+            self._pg_exits_key = key
 
-        Dry-run and live store the record in the trade's custom data (restarts);
-        backtesting keeps only the initial stop, in the run's ledger (custom data is
-        a list Freqtrade scans on every access there, and nothing restarts)."""
-        memo = self._pg_known_memo(trade)
-        if memo is not None:
-            return memo
-        stop = None
-        if self._pg_persist:
-            record = trade.get_custom_data(STATE_KEY)
-            if record is not None:
-                memo = TradeMemo.from_record(record, trade_id=trade.id, opened_at=trade.open_date)
-            elif (recorded := recorded_initial_stop(trade, self.stoploss)) is not None:
-                stop = recorded  # the record is lost, Freqtrade's copy of the one R is not
-            elif _stop_already_placed(trade):
-                # today's candles would give another initial stop, another R
-                raise CorruptTradeState(
-                    f"trade {trade.id}: custom data '{STATE_KEY}' is missing, but its stop was "
-                    f"already placed ({trade.stop_loss!r}); the initial stop (one R) is not "
-                    "recomputed from today's candles"
-                )
-        else:
-            stop = ledger.initial_stop_of(trade)
-        if memo is None:
-            if stop is None:
-                side = "short" if trade.is_short else "long"
-                stop = self.initial_stop(
-                    trade.pair, side, trade.open_rate, now, dataframe=self.analyzed(trade.pair)
-                )
-                check_initial_stop(stop, trade.open_rate, side)
-            memo = TradeMemo(
-                trade_id=trade.id,
-                opened_at=trade.open_date,
-                initial_stop=float(stop),
-                best=trade.open_rate,
-                worst=trade.open_rate,
-            )
-            if self._pg_persist:
-                self._pg_save(trade, memo)
-            else:
-                ledger.record(trade, memo.initial_stop)  # R for sizing and the hyperopt loss
-        self._pg_memos[trade.id] = memo
-        return memo
-
-    def _pg_position(self, trade: Any, memo: TradeMemo) -> Position:
-        """The engine state of `trade` from its confirmed fills and its memo.
-
-        Rebuilt only when the fills changed: otherwise the confirmed state after
-        the last price (kept by `_pg_decide`) is the state."""
-        fills = fills_signature(trade)
-        cached = memo.position
-        if cached is not None and memo.fills == fills and cached.plan.config is self._pg_exits:
-            return cached
-        amount = original_amount(trade)
-        key = (trade.open_rate, amount, memo.initial_stop)
-        if memo.plan is None or memo.plan_key != key or memo.plan.config is not self._pg_exits:
-            memo.plan = make_plan(
-                self._pg_exits,
-                side="short" if trade.is_short else "long",
-                entry=trade.open_rate,
-                initial_stop=memo.initial_stop,
-                amount=amount,
-                amount_step=amount_step(trade),
-            )
-            memo.plan_key = key
-        if trade.is_short:
-            best = min(memo.best, trade.min_rate or memo.best)
-            worst = max(memo.worst, trade.max_rate or memo.worst)
-        else:
-            best = max(memo.best, trade.max_rate or memo.best)
-            worst = min(memo.worst, trade.min_rate or memo.worst)
-        memo.position = rebuild(
-            memo.plan,
-            exits=filled_exits(trade),
-            best_price=best,
-            worst_price=worst,
-            stop_floor=memo.stop_floor,
+    def _pg_initial_stop_of(self, trade: Any, now: datetime) -> Any:
+        """What the `initial_stop` hook gives for `trade` (the tracker checks it)."""
+        side = "short" if trade.is_short else "long"
+        return self.initial_stop(
+            trade.pair, side, trade.open_rate, now, dataframe=self.analyzed(trade.pair)
         )
-        memo.fills = fills
-        return memo.position
 
-    def _pg_decide(
-        self, trade: Any, rate: float, now: datetime, *, fire: bool, min_notional: float = 0.0
-    ) -> Decision:
-        memo = self._pg_memo(trade, now)
-        position = self._pg_position(trade, memo)
-        plan = position.plan
-        atr = None
-        if plan.atr_multiple is not None:
-            column = self.profitguard_settings.initial_stop.atr_column
-            frame = self.analyzed(trade.pair)
-            atr = last_positive(frame, column)
-            if atr is None:  # reported, not silent: the stop holds (it never loosens)
-                self._pg_failed(
-                    "chandelier trailing",
-                    trade,
-                    ValueError(
-                        f"'{column}' is {_last_value(frame, column)!r} on the last candle; "
-                        "the ATR trailing stop does not move until it has a value > 0"
-                    ),
-                )
-        decision = step(
-            position, rate, now, atr=atr, fire_take_profits=fire, min_notional=min_notional
-        )
-        after = decision.position
-        if not decision.exit_amount:
-            memo.position = after  # confirmed: no order rides on it (an exit waits for its fill)
-        memo.best, memo.worst = after.peak_price, plan.sign * after.worst_x
-        if plan.atr_multiple is not None:
-            memo.stop_floor = after.stop
-        if self._pg_notify and after.stop_x >= plan.entry_x and "breakeven" not in memo.notified:
-            memo.notified.add("breakeven")
-            self.dp.send_msg(notify.breakeven(trade, after))
-        self._pg_save(trade, memo)
-        return decision
+    # What the tracker asks the strategy for: methods (not lambdas, so that hyperopt
+    # can pickle the strategy), each looking up the strategy's own at every call, as
+    # a subclass or a test may replace it.
 
-    def _pg_save(self, trade: Any, memo: TradeMemo) -> None:
-        """Write the memo to custom data when it changed (dry-run and live: restarts)."""
-        if not self._pg_persist:
-            return
-        record = memo.record()
-        if record != memo.written:
-            trade.set_custom_data(STATE_KEY, record)
-            memo.written = record
+    def _pg_backstop(self) -> float:
+        return self.stoploss
 
-    def _pg_refused_on_error(
-        self, hook: str, pair: str, exc: Exception, now: datetime, **inputs: Any
-    ) -> None:
-        """Report an error of the gate or of sizing (logged, counted and sent as a
-        GATE_ERROR refusal); never raises, so the caller refuses."""
-        try:
-            self._pg_failed(hook, None, exc, pair=pair, **inputs)
-            self._pg_gate.failed(pair, exc, now)
-        except Exception:  # a failing report must not turn the refusal into an entry
-            log.critical("profitguard %s failed for %s; entry refused", hook, pair, exc_info=True)
+    def _pg_analyzed(self, pair: str) -> DataFrame:
+        return self.analyzed(pair)
+
+    def _pg_report(self, hook: str, trade: Any, exc: Exception) -> None:
+        self._pg_failed(hook, trade, exc)
+
+    def _pg_send(self, message: str) -> None:
+        self.dp.send_msg(message)
 
     def _pg_failed(self, hook: str, trade: Any, exc: Exception, **inputs: Any) -> None:
         """Log a callback failure, and send it (dry-run and live), once per trade (or
-        pair), hook and cause. The key holds no message text, so a message with a
-        changing figure is one key; a trade's keys are forgotten when it closes."""
-        trade_id = getattr(trade, "id", None)
-        key = (trade_id if trade is not None else inputs.get("pair"), hook, type(exc))
-        if key in self._pg_failures:
+        pair), hook and cause (`failures.FailureLog`)."""
+        self._pg_failures.report(hook, trade, exc, **inputs)
+
+    def _pg_report_failure(
+        self, hook: str, exc: Exception, arguments: dict, inputs: dict, *, entry: bool
+    ) -> None:
+        """`fail_closed`'s report: a trade hook's failure once; an entry hook's is also
+        counted and sent as the gate's GATE_ERROR refusal of the pair."""
+        if not entry:
+            self._pg_failed(hook, arguments.get("trade"), exc, **inputs)
             return
-        self._pg_failures.add(key)
-        described = ", ".join(f"{k}={v!r}" for k, v in inputs.items())
-        outcome = _OUTCOMES.get(hook, "no order placed")
-        log.error(
-            "profitguard %s failed for trade %s (%s): %s: %s [%s]; %s",
-            hook,
-            trade_id,
-            getattr(trade, "pair", None),
-            type(exc).__name__,
-            exc,
-            described,
-            outcome,
-            exc_info=exc,
-        )
-        if self._pg_notify:
-            try:
-                self.dp.send_msg(
-                    f"profitguard {hook} failed for trade {trade_id} "
-                    f"({getattr(trade, 'pair', inputs.get('pair'))}): {type(exc).__name__}: "
-                    f"{exc}; {outcome}"
-                )
-            except Exception:  # a failing message must not hide the failure
-                log.exception("profitguard: sending the failure of %s failed", hook)
-
-    def _pg_forget_failures(self, trade_id: int) -> None:
-        self._pg_failures = {k for k in self._pg_failures if k[0] != trade_id}
-
-
-# what a failure of a hook leaves behind, for its message (default: no order placed)
-_OUTCOMES = {
-    "custom_stoploss": "the stop is left where it is",
-    "chandelier trailing": "the other stops still apply",
-}
-
-
-def trade_spans(strategy: IStrategy, pair: str, runmode: RunMode) -> list[TradeSpan]:
-    """The trades whose lines a chart of `pair` shows."""
-    if runmode is RunMode.PLOT:
-        from pathlib import Path
-
-        from freqtrade.data.btanalysis import load_backtest_data
-
-        results = Path(strategy.config["user_data_dir"]) / "backtest_results"
-        try:
-            trades = load_backtest_data(results, strategy=strategy.get_strategy_name())
-        except ValueError:  # no backtest results yet: nothing to draw
-            return []
-        spans = []
-        for row in trades[trades["pair"] == pair].itertuples():
-            entries = [o for o in row.orders if o["ft_is_entry"]]
-            spans.append(
-                TradeSpan(
-                    open_date=row.open_date.to_pydatetime(),
-                    close_date=row.close_date.to_pydatetime(),
-                    open_rate=float(row.open_rate),
-                    amount=sum(o["amount"] for o in entries),
-                    is_short=bool(row.is_short),
-                )
-            )
-        return spans
-    from freqtrade.persistence import Trade
-
-    spans = [
-        TradeSpan(
-            open_date=t.open_date_utc,
-            close_date=None,
-            open_rate=t.open_rate,
-            amount=original_amount(t),
-            is_short=t.is_short,
-        )
-        for t in Trade.get_trades_proxy(pair=pair, is_open=True)
-    ]
-    return [span for span in spans if span.amount > 0]  # an entry not filled yet: no line
-
-
-def last_positive(dataframe: DataFrame | None, column: str) -> float | None:
-    """The last value of `column`, or None (no frame, no column, NaN, not > 0)."""
-    if dataframe is None or dataframe.empty or column not in dataframe.columns:
-        return None
-    value = dataframe[column].iat[-1]
-    if value is None or not math.isfinite(value) or value <= 0:
-        return None
-    return float(value)
-
-
-def _last_value(dataframe: DataFrame | None, column: str) -> Any:
-    """The last value of `column`, for messages (None without one)."""
-    if dataframe is None or dataframe.empty or column not in dataframe.columns:
-        return None
-    value = dataframe[column].iat[-1]
-    return value.item() if hasattr(value, "item") else value
-
-
-def _stop_already_placed(trade: Any) -> bool:
-    """Whether our stop has moved the trade's stop off the one Freqtrade set at entry
-    (its `stoploss` backstop): a trade without a record then lost it."""
-    stop, initial = trade.stop_loss, trade.initial_stop_loss
-    return bool(stop) and bool(initial) and not math.isclose(stop, initial, rel_tol=1e-12)
+        pair = arguments["pair"]
+        self._pg_failed(hook, None, exc, pair=pair, **inputs)
+        self._pg_gate.failed(pair, exc, arguments["current_time"])
 
 
 def _timeframe_seconds(timeframe: str | None) -> int:

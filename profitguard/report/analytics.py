@@ -16,10 +16,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 
 from profitguard.engine import Plan, ProtectionConfig, make_plan
+from profitguard.exit_tags import KILL_TAG, STOP_TAGS
 from profitguard.report.records import Fill, TradeRecord
-from profitguard.tags import KILL_TAG
 
-STOP_TAGS = frozenset({"stop", "stop_loss", "trailing_stop_loss", "stoploss_on_exchange"})
 # exit kinds, in the order the report lists them after the take-profit levels
 INITIAL_STOP, LADDER_STOP, TRAILING, STOP_MOVED, KILL = (
     "initial stop",
@@ -173,6 +172,7 @@ def _mean(values: Sequence[float]) -> float | None:
 
 
 def max_drawdown(r_values: Iterable[float]) -> float:
+    """The largest fall of the cumulative sum from a previous high (the start counts: 0)."""
     total = peak = worst = 0.0
     for r in r_values:
         total += r

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from profitguard.engine import STOP_TAG, Candle, ProtectionConfig, make_plan, open_position, step
-from profitguard.report.analytics import KILL_TAG, STOP_TAGS
+from profitguard.exit_tags import KILL_TAG, STOP_TAGS
 from profitguard.report.records import Fill, TradeRecord
 
 EXACT, WITHIN_TICK, DIFFERS = "exact", "within one tick", "differs"

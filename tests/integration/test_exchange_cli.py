@@ -240,8 +240,8 @@ def test_data_generate_when_files_exist_then_refused_without_force(tmp_path, cap
 def test_replay_check_when_futures_data_only_then_futures_pairs_found(tmp_path):
     """Futures pairs are replayed from <datadir>/futures (their data was looked for
     among the spot files, so a futures-only data dir could not be replayed)."""
-    from profitguard.cli import UsageError
-    from profitguard.exchange.cli import _check_replay_data
+    from profitguard.commands.exchange import _check_replay_data
+    from profitguard.commands.usage import UsageError
     from profitguard.exchange.server import ReplayOptions
 
     rows = [[T0 + i * 300_000, 100.0, 101.0, 99.0, 100.5, 3.0] for i in range(50)]

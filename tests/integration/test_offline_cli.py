@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from profitguard.cli import UsageError
 from profitguard.commands.offline import parse_command
+from profitguard.commands.usage import UsageError
 from profitguard.exchange import generate as gen
 
 REPO = Path(__file__).resolve().parents[2]

@@ -129,7 +129,9 @@ def test_dry_run_when_restarted_after_tp1_then_tp2_and_stop_follow_and_tp1_never
     assert len(tags) == 3 and tags[2] in ("stop_loss", "trailing_stop_loss", "stop")
     amount = trade["amount"] + sum(o["filled"] for o in orders[:2])  # amount is what was left
     step = step_size(100.0, min_notional_for_quote("USDT"))  # the exchange's lot step here
-    tp1, tp2 = (math.floor(amount * f / step + 1e-9) * step for f in (0.5, 0.25))
+    # each level closes its cumulative share, on the step (50%, then 75% of the amount)
+    tp1, upto_tp2 = (math.floor(amount * f / step + 1e-9) * step for f in (0.5, 0.75))
+    tp2 = upto_tp2 - tp1
     assert [o["filled"] for o in orders] == pytest.approx([tp1, tp2, amount - tp1 - tp2])
     risk = entry - state["initial_stop"]
     stop_15r = entry + 1.5 * risk

@@ -98,4 +98,4 @@ def test_record_when_lost_but_freqtrade_holds_our_initial_stop_then_that_stop_is
     trade.stop_loss = 97.0  # never moved since
 
     assert stop_of(strategy, trade, 101.0) is not None
-    assert strategy._pg_memos[trade.id].initial_stop == 97.0
+    assert strategy._pg_tracker.memos[trade.id].initial_stop == 97.0

@@ -56,11 +56,11 @@ def test_strategy_when_not_opted_in_then_no_parameters_and_ladders_from_settings
     assert SPACE not in detect_all_parameters(Fixture)
     strategy = started(Fixture, profitguard={"exits": {"preset": "scaled_pct"}})
     assert strategy.exit_config() == SCALED_PCT
-    assert strategy._pg_exits == SCALED_PCT
+    assert strategy.exits_in_force == SCALED_PCT
     new_run(strategy)
     trade = make_trade(10.0, 100.0)
     stop_of(strategy, trade, 103.5)  # +3.5%: the scaled_pct ladder is in force
-    assert strategy._pg_exits == SCALED_PCT
+    assert strategy.exits_in_force == SCALED_PCT
 
 
 @pytest.mark.parametrize(("cls", "preset"), [(Tunable, R_LADDER), (TunablePct, SCALED_PCT)])
@@ -68,7 +68,7 @@ def test_strategy_when_opted_in_with_default_values_then_exactly_the_preset(cls,
     strategy = started(cls)
     assert set(detect_all_parameters(cls)) == {SPACE}
     assert strategy.exit_config() == preset
-    assert strategy._pg_exits == preset
+    assert strategy.exits_in_force == preset
 
 
 def test_new_run_when_parameter_values_change_then_the_new_ladder_without_time_jump():
@@ -87,7 +87,7 @@ def test_new_run_when_parameter_values_change_then_the_new_ladder_without_time_j
     new_run(strategy)
     ratio = stop_of(strategy, trade, 104.5, at=at)  # the same time: no jump backwards
     assert ratio == pytest.approx(stoploss_from_absolute(100.8, 104.5))
-    assert strategy._pg_exits.stop_ladder[2].lock_r == pytest.approx(0.4)
+    assert strategy.exits_in_force.stop_ladder[2].lock_r == pytest.approx(0.4)
 
 
 def test_ledger_when_backtest_entry_fills_then_initial_stop_recorded_until_next_run():

@@ -84,14 +84,13 @@ def test_trade_spans_when_open_trade_entry_not_filled_yet_then_no_line(monkeypat
     from datetime import UTC, datetime
     from types import SimpleNamespace
 
-    from freqtrade.enums import RunMode
     from freqtrade.persistence import Trade
 
-    from profitguard.freqtrade.strategy import trade_spans
+    from profitguard.freqtrade.plotting import open_trade_spans
 
     waiting = SimpleNamespace(
         open_date_utc=datetime(2026, 1, 1, tzinfo=UTC), open_rate=100.0, is_short=False,
         entry_side="buy", select_filled_orders=lambda side: [],
     )  # fmt: skip
     monkeypatch.setattr(Trade, "get_trades_proxy", staticmethod(lambda **kw: [waiting]))
-    assert trade_spans(None, "RST/USDT", RunMode.LIVE) == []
+    assert open_trade_spans("RST/USDT") == []

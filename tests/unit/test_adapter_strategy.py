@@ -245,11 +245,11 @@ def test_callback_failure_when_messages_differ_then_one_key_per_trade_hook_and_c
     for i in range(50):  # a message holding a changing figure must not grow the set
         strategy._pg_failed("custom_stoploss", trade, ValueError(f"rate {i}"))
     assert len(sent) == 1
-    assert len(strategy._pg_failures) == 1
+    assert len(strategy._pg_failures.keys) == 1
     fill(trade, 10.0, 101.0, "stop")  # the trade closes: its keys are forgotten
     trade.is_open = False
     strategy.order_filled(trade.pair, trade, trade.orders[-1], OPENED)
-    assert not strategy._pg_failures
+    assert not strategy._pg_failures.keys
 
 
 def test_custom_stoploss_when_initial_stop_hook_returns_wrong_side_then_none(caplog):
@@ -261,7 +261,9 @@ def test_custom_stoploss_when_initial_stop_hook_returns_wrong_side_then_none(cap
     trade = make_trade(10.0, 100.0)
     with caplog.at_level(logging.ERROR):
         assert stop_of(strategy, trade, 100.0) is None
-    assert "initial_stop() must return a price below the entry 100.0" in caplog.text
+    assert "initial_stop() returned 101.0: 'initial_stop' must be below the entry (100.0)" in (
+        caplog.text
+    )
 
 
 def test_callbacks_when_backtest_restarts_then_state_of_the_previous_run_is_dropped():
@@ -439,14 +441,14 @@ def test_order_filled_when_dry_run_partial_exit_leaves_as_much_then_trade_kept_i
     strategy = started(runmode=RunMode.DRY_RUN)
     trade = make_trade(10.0, 100.0)
     strategy.order_filled(trade.pair, trade, trade.orders[0], OPENED)
-    memo = strategy._pg_memos[trade.id]
+    memo = strategy._pg_tracker.memos[trade.id]
     fill(trade, 5.0, 104.5, "tp1")  # as in dry-run: the trade is updated first (5 left)
     strategy.order_filled(trade.pair, trade, trade.orders[-1], OPENED)
-    assert strategy._pg_memos[trade.id] is memo  # still open: not forgotten and reloaded
+    assert strategy._pg_tracker.memos[trade.id] is memo  # still open: not forgotten and reloaded
     fill(trade, 5.0, 102.0, "stop_loss")
     trade.is_open = False  # the last exit closes it before the callback
     strategy.order_filled(trade.pair, trade, trade.orders[-1], OPENED)
-    assert trade.id not in strategy._pg_memos
+    assert trade.id not in strategy._pg_tracker.memos
 
 
 def test_notifications_when_backtesting_then_nothing_is_sent():
@@ -460,12 +462,12 @@ def test_new_candle_when_dry_run_then_trade_state_carries_on():
     strategy = started(runmode=RunMode.DRY_RUN)
     trade = make_trade(10.0, 100.0)
     stop_of(strategy, trade, 104.5)
-    memo = strategy._pg_memos[trade.id]
+    memo = strategy._pg_tracker.memos[trade.id]
     frame = DataFrame({"date": [OPENED], "open": [1.0], "high": [1.0], "low": [1.0],
                        "close": [1.0], "volume": [1.0]})  # fmt: skip
     strategy.ft_advise_signals(frame, {"pair": trade.pair})  # Freqtrade, on each new candle
     stop_of(strategy, trade, 104.0, at=OPENED + timedelta(minutes=5))
-    assert strategy._pg_memos[trade.id] is memo  # not thrown away and reloaded
+    assert strategy._pg_tracker.memos[trade.id] is memo  # not thrown away and reloaded
 
 
 # ------------------------------------------------ both sides, leverage 1 and 3

@@ -147,7 +147,7 @@ def test_generate_when_futures_pair_not_linear_then_error(tmp_path):
 
 def test_data_generate_cli_when_futures_then_perpetuals_with_mark_and_funding(tmp_path, capsys):
     from profitguard.cli import main
-    from profitguard.demo import _missing_data
+    from profitguard.commands.demo import _missing_data
 
     pairs = ["BTC/USDT:USDT"]
     assert _missing_data(tmp_path, pairs, futures=True)

@@ -8,8 +8,8 @@ import logging
 import pytest
 
 from profitguard.cli import main
+from profitguard.commands.exchange import host_warning
 from profitguard.exchange import server as exchange_server
-from profitguard.exchange.cli import host_warning
 
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.2", "localhost", "::1"])

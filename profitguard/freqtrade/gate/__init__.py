@@ -18,10 +18,10 @@ printed when `freqtrade backtesting` ends. Dry-run and live: the guard file and
 the status file live in `user_data/`, the guard state's copy in the trades database.
 """
 
+from profitguard.exit_tags import KILL_TAG
 from profitguard.freqtrade.gate.correlations import shared_closes
 from profitguard.freqtrade.gate.host import GateHost
 from profitguard.freqtrade.gate.refusals import GATE_VS_FREQTRADE
 from profitguard.freqtrade.gate.risk_gate import RiskGate
-from profitguard.tags import KILL_TAG
 
 __all__ = ["GATE_VS_FREQTRADE", "KILL_TAG", "GateHost", "RiskGate", "shared_closes"]

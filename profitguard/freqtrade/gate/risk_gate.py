@@ -22,6 +22,7 @@ from typing import Any
 from freqtrade.exceptions import OperationalException
 
 from profitguard.engine import make_plan
+from profitguard.exit_tags import KILL_TAG
 from profitguard.freqtrade.gate.account import AccountBook
 from profitguard.freqtrade.gate.correlations import Correlations
 from profitguard.freqtrade.gate.frames import confidence, last_value
@@ -43,7 +44,6 @@ from profitguard.risk.state import (
     GuardStateError,
     TradingState,
 )
-from profitguard.tags import KILL_TAG
 
 
 class RiskGate:

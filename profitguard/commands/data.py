@@ -6,6 +6,8 @@ import argparse
 import time
 from pathlib import Path
 
+from profitguard.commands.usage import UsageError, parse_utc
+
 DEFAULT_DATADIR = Path("user_data/data/binance")
 
 
@@ -69,7 +71,6 @@ def register(subparsers) -> None:
 
 
 def run_generate(args: argparse.Namespace) -> int:
-    from profitguard.cli import UsageError, parse_utc
     from profitguard.exchange import generate as gen
     from profitguard.exchange.futures import futures_pair
     from profitguard.exchange.markets import split_pair

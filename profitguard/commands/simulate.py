@@ -20,10 +20,11 @@ import json
 import logging
 import math
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from profitguard import userfiles
+from profitguard.commands.usage import UsageError, parse_utc
 from profitguard.engine import (
     Candle,
     ConfigError,
@@ -36,7 +37,7 @@ from profitguard.engine import (
     replay,
     replay_candles,
 )
-from profitguard.engine.ladder_space import SPACE, ladder_from_params, replaced_settings, tp_unit_of
+from profitguard.engine.ladder_space import ladder_from_params, replaced_settings, tp_unit_of
 
 # engine field -> the flag that sets it, so an error names what the user typed
 _FLAG_OF_FIELD = {
@@ -148,28 +149,14 @@ def register(subparsers: Any) -> None:
 
 
 def load_params(path: Path) -> tuple[str, dict[str, Any]]:
-    """(strategy name, values of the `profitguard` space) of a Freqtrade params file."""
-    from profitguard.cli import UsageError
-
-    if not path.is_file():
-        raise UsageError(f"argument --params: no such file: {str(path)!r}")
+    """(strategy name, values of the `profitguard` space) of the --params file."""
     try:
-        content = json.loads(path.read_text())
-    except (ValueError, OSError) as exc:
-        raise UsageError(f"argument --params: {str(path)!r} is not JSON: {exc}") from None
-    params = content.get("params") if isinstance(content, dict) else None
-    values = params.get(SPACE) if isinstance(params, dict) else None
-    if not isinstance(values, dict) or not values:
-        raise UsageError(
-            f"argument --params: {str(path)!r} has no 'params.{SPACE}' values (expected a "
-            "params file written by freqtrade hyperopt for a ProfitGuardHyperoptStrategy)"
-        )
-    return str(content.get("strategy_name", "?")), values
+        return userfiles.load_params(path)
+    except ValueError as exc:
+        raise UsageError(f"argument --params: {exc}") from None
 
 
 def config_from_args(args: argparse.Namespace) -> ProtectionConfig:
-    from profitguard.cli import UsageError
-
     values = None
     if args.params is not None:
         _, values = load_params(args.params)
@@ -199,8 +186,6 @@ def config_from_args(args: argparse.Namespace) -> ProtectionConfig:
 
 
 def run(args: argparse.Namespace) -> int:
-    from profitguard.cli import UsageError
-
     logging.basicConfig(level=logging.WARNING, format="warning: %(message)s", stream=sys.stderr)
     if args.atr is not None and args.trail_atr_mult is None:
         raise UsageError("argument --atr: needs --trail-atr-mult")
@@ -312,8 +297,6 @@ def skipped_levels(
 
 def _time(text: str) -> int:
     """ms since the epoch, from digits (ms) or an ISO time (UTC unless it says otherwise)."""
-    from profitguard.cli import parse_utc
-
     if text.isdigit():
         return int(text)
     try:
@@ -323,46 +306,15 @@ def _time(text: str) -> int:
 
 
 def load_candles(path: Path, start: str | None) -> list[Candle]:
-    """Candles from a Freqtrade OHLCV file, from `start` (ms or ISO) on."""
-    from profitguard.cli import UsageError
-
+    """Candles of the --candles file, from `start` (ms or ISO) on."""
     try:
         since = _time(start) if start is not None else None
     except ValueError as exc:
         raise UsageError(f"argument --from: {exc}") from None
-    if not path.is_file():
-        raise UsageError(f"argument --candles: no such file: {str(path)!r}")
     try:
-        if path.suffix == ".json":
-            rows = json.loads(path.read_text())
-            stamped = [
-                (int(r[0]), float(r[1]), float(r[2]), float(r[3]), float(r[4])) for r in rows
-            ]
-        elif path.suffix in (".feather", ".parquet"):
-            import pandas as pd
-
-            frame = pd.read_feather(path) if path.suffix == ".feather" else pd.read_parquet(path)
-            dates = pd.to_datetime(frame["date"], utc=True).dt.as_unit("ms").astype("int64")
-            stamped = list(
-                zip(
-                    dates.tolist(),
-                    *(frame[c].astype(float).tolist() for c in ("open", "high", "low", "close")),
-                    strict=True,
-                )
-            )
-        else:
-            raise UsageError(
-                f"argument --candles: {str(path)!r} is not .json, .feather or .parquet"
-            )
-    except (ValueError, KeyError, IndexError, TypeError, OSError) as exc:
-        raise UsageError(
-            f"argument --candles: {str(path)!r} is not Freqtrade OHLCV: {exc}"
-        ) from None
-    candles = [
-        Candle(datetime.fromtimestamp(ts / 1000, UTC), o, h, lo, c)
-        for ts, o, h, lo, c in stamped
-        if since is None or ts >= since
-    ]
+        candles = userfiles.load_candles(path, since)
+    except ValueError as exc:
+        raise UsageError(f"argument --candles: {exc}") from None
     if not candles:
         raise UsageError(f"argument --candles: no candles in {str(path)!r} from {start!r}")
     return candles

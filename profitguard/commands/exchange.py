@@ -7,6 +7,7 @@ import logging
 import sys
 from pathlib import Path
 
+from profitguard.commands.usage import UsageError, parse_utc
 from profitguard.exchange.freqtrade_config import DEFAULT_HOST, DEFAULT_PORT
 
 DEFAULT_CONFIG = Path("user_data/config.json")
@@ -102,8 +103,6 @@ def add_feed_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _parse_date_ms(text: str) -> int:
-    from profitguard.cli import UsageError, parse_utc
-
     try:
         return int(parse_utc(text).timestamp() * 1000)
     except ValueError:
@@ -112,7 +111,6 @@ def _parse_date_ms(text: str) -> int:
 
 def read_config(path: Path | None) -> dict:
     """The Freqtrade config at ``path`` ({} for None); a UsageError naming --config."""
-    from profitguard.cli import UsageError
     from profitguard.exchange import freqtrade_config as ftc
 
     if path is None:
@@ -128,7 +126,6 @@ def read_config(path: Path | None) -> dict:
 def replay_options(args: argparse.Namespace, datadir: Path, pairs: list[str]):
     """The replay settings of ``args`` (None in history mode), checked against the data:
     each setting that cannot work is a UsageError naming its flag."""
-    from profitguard.cli import UsageError
     from profitguard.exchange.server import ReplayOptions
 
     if args.mode != "replay":
@@ -166,7 +163,6 @@ def _check_replay_data(datadir: Path, pairs: list[str], options, start_text: str
     """Every pair to replay has data of the replayed timeframe, reaching the start."""
     from datetime import UTC, datetime
 
-    from profitguard.cli import UsageError
     from profitguard.exchange.store import CandleStore
 
     root = datadir if datadir.is_dir() else None
@@ -199,7 +195,6 @@ def _check_replay_data(datadir: Path, pairs: list[str], options, start_text: str
 
 def build_exchange_api(args: argparse.Namespace, config: dict):
     """The exchange ``args`` and ``config`` describe: its markets, history or replay."""
-    from profitguard.cli import UsageError
     from profitguard.exchange import freqtrade_config as ftc
     from profitguard.exchange.server import build_api
 
@@ -239,7 +234,6 @@ def build_exchange_api(args: argparse.Namespace, config: dict):
 
 
 def run(args: argparse.Namespace) -> int:
-    from profitguard.cli import UsageError
     from profitguard.exchange.server import ExchangeServer, PortInUseError, serve
 
     logging.basicConfig(

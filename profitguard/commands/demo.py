@@ -12,6 +12,8 @@ import sys
 import time
 from pathlib import Path
 
+from profitguard.commands.usage import UsageError
+
 # The strategy the demo backtests (user_data/strategies/ProfitGuardSample.py).
 DEMO_STRATEGY = "ProfitGuardSample"
 # `--futures`: longs and shorts at 3x on USDⓈ-M futures (ProfitGuardFuturesSample.py)
@@ -56,8 +58,6 @@ def _step(message: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import importlib.util
-
-    from profitguard.cli import UsageError
 
     if importlib.util.find_spec("freqtrade") is None:
         raise UsageError("Freqtrade is not installed here; `./run demo` installs everything")
@@ -131,8 +131,8 @@ def _backtest(args, config_path: Path, config: dict, pairs: list[str], datadir: 
     """`profitguard offline -- freqtrade backtesting ...`, the path the README shows."""
     from dataclasses import replace
 
+    from profitguard.commands.exchange import default_feed_args
     from profitguard.commands.offline import parse_command, run_offline
-    from profitguard.exchange.cli import default_feed_args
     from profitguard.exchange.harness import freqtrade_argv
 
     results = args.userdir / "backtest_results"

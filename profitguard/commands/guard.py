@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from profitguard.cli import UsageError
+from profitguard.commands.usage import UsageError
 
 ACTIONS = ("status", "pause", "resume", "kill", "reset")
 

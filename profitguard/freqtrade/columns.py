@@ -1,0 +1,33 @@
+"""The last value of an analyzed dataframe's column: what a callback may use now.
+
+Freqtrade hands callbacks the dataframe up to the last closed candle (no lookahead),
+so its last row is the latest value a decision may see.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from pandas import DataFrame
+
+
+def last_raw(dataframe: DataFrame | None, column: str) -> Any:
+    """The last cell of `column` as stored (None: no frame, no rows, no such column)."""
+    if dataframe is None or dataframe.empty or column not in dataframe.columns:
+        return None
+    return dataframe[column].iat[-1]
+
+
+def last_value(dataframe: DataFrame | None, column: str) -> Any:
+    """The last value of `column` as a Python value, for messages (None without one)."""
+    value = last_raw(dataframe, column)
+    return value.item() if hasattr(value, "item") else value
+
+
+def last_positive(dataframe: DataFrame | None, column: str) -> float | None:
+    """The last value of `column`, or None (no frame, no column, NaN, not > 0)."""
+    value = last_raw(dataframe, column)
+    if value is None or not math.isfinite(value) or value <= 0:
+        return None
+    return float(value)
