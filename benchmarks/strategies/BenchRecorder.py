@@ -124,7 +124,7 @@ class BenchRecorder(ProfitGuardSample):
         return timing
 
     def _bench_time_engine(self) -> None:
-        from profitguard.freqtrade import strategy as adapter
+        from profitguard.freqtrade import tracker as adapter  # the per-trade tracker calls it
 
         if not getattr(adapter.step, "_bench_timed", False):
             adapter.step = self._bench_timing("engine step", adapter.step, nested=True)
