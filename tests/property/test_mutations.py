@@ -157,8 +157,8 @@ ADAPTER_MUTATIONS = [
     ),
     pytest.param(
         "freqtrade/strategy.py",
-        "return exit_stake(trade, decision.exit_amount, step_), exit_tag(decision.exit_tags)",
-        "return -decision.exit_amount * trade.open_rate, exit_tag(decision.exit_tags)",
+        "return exit_stake(trade, decision.exit_amount, amount_step(trade)), exit_tag(",
+        "return -decision.exit_amount * trade.open_rate, exit_tag(",
         "test_adjust_when_levels_reached_then_freqtrade_exits_each_levels_amount",
         id="exit-stake-as-1x",
     ),
