@@ -105,18 +105,9 @@ class FuturesMatchingEngine(MatchingEngine):
             if stop is not None and not on_grid(stop, spec.tick_size):
                 raise filter_failure("PRICE_FILTER")
             client_id = params.get("newClientOrderId") or ""
-            if client_id and any(
-                o.client_order_id == client_id and o.spec is spec and o.is_open
-                for o in self.ledger.orders.values()
-            ):
+            if self._client_id_in_use(spec, client_id):
                 raise ApiError(400, -4116, "ClientOrderId is duplicated.")
-            reject = self.faults.fire("reject", f"POST /fapi/v1/order {spec.pair}")
-            if reject is not None:
-                raise (
-                    margin_insufficient()
-                    if reject.get("reason", "insufficient_balance") == "insufficient_balance"
-                    else filter_failure(reject.get("reason", "LOT_SIZE"))
-                )
+            self._injected_reject(f"POST /fapi/v1/order {spec.pair}", margin_insufficient)
             if (reduce_only or close_position) and reduce_only_refusal(pos.amount, side, qty):
                 raise reduce_only_rejected()
             if kind in STOP_TYPES and self._would_trigger(kind, side, stop, current):

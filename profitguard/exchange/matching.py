@@ -80,6 +80,21 @@ def check_filters(spec: MarketSpec, *, qty: float, price: float | None, ref_pric
 class MatchingEngine:
     """Places, cancels and fills orders of one account (``ledger``) against ``feed``."""
 
+    def _client_id_in_use(self, spec: MarketSpec, client_id: str) -> bool:
+        """An open order of the market already carries `client_id` (Binance refuses it)."""
+        return bool(client_id) and any(
+            o.client_order_id == client_id and o.spec is spec and o.is_open
+            for o in self.ledger.orders.values()
+        )
+
+    def _injected_reject(self, endpoint: str, insufficient: Callable[[], ApiError]) -> None:
+        """Raise the order reject the fault plan injects at `endpoint`, if any: a balance
+        refusal (`insufficient`, the market's own error) or a filter failure."""
+        reject = self.faults.fire("reject", endpoint)
+        if reject is not None:
+            reason = reject.get("reason", "insufficient_balance")
+            raise insufficient() if reason == "insufficient_balance" else filter_failure(reason)
+
     def __init__(
         self,
         by_symbol: dict[str, MarketSpec],
@@ -138,18 +153,9 @@ class MatchingEngine:
             if stop is not None and not on_grid(stop, spec.tick_size):
                 raise filter_failure("PRICE_FILTER")
             client_id = params.get("newClientOrderId") or ""
-            if client_id and any(
-                o.client_order_id == client_id and o.spec is spec and o.is_open
-                for o in self.ledger.orders.values()
-            ):
+            if self._client_id_in_use(spec, client_id):
                 raise ApiError(400, -2010, "Duplicate order sent.")
-            reject = self.faults.fire("reject", f"POST /api/v3/order {spec.pair}")
-            if reject is not None:
-                raise (
-                    insufficient_balance()
-                    if reject.get("reason", "insufficient_balance") == "insufficient_balance"
-                    else filter_failure(reject.get("reason", "LOT_SIZE"))
-                )
+            self._injected_reject(f"POST /api/v3/order {spec.pair}", insufficient_balance)
             if kind == "STOP_LOSS_LIMIT" and (
                 (side == "SELL" and current <= stop) or (side == "BUY" and current >= stop)
             ):
