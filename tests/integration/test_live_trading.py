@@ -18,6 +18,7 @@ from tests.exchange_fixtures import ReplayOptions, scripted_source
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "user_data" / "strategies" / "ProfitGuardSample.py"
+SAMPLE_ENTERS_NOW = Path(__file__).parent / "strategies" / "SampleEntersNow.py"
 ALWAYS_IN = Path(__file__).parent / "strategies" / "AlwaysIn.py"
 KEY, SECRET = "live-test-key", "live-test-secret-never-logged"
 
@@ -36,7 +37,7 @@ def ramp(a: float, b: float, n: int) -> list[float]:
     return list(np.linspace(a, b, n + 1)[1:])
 
 
-def live_run(offline_exchange, freqtrade_workspace, *, path, history, strategy, **config):
+def live_run(offline_exchange, freqtrade_workspace, *, path, history, strategies, **config):
     replay = ReplayOptions(
         seconds_per_candle=1.0,
         timeframe="1m",
@@ -48,7 +49,7 @@ def live_run(offline_exchange, freqtrade_workspace, *, path, history, strategy, 
     ws = freqtrade_workspace(
         exchange,
         pairs=["RST/USDT"],
-        strategies=[strategy],
+        strategies=strategies,
         timeframe="1m",
         max_open_trades=1,
         dry_run=False,
@@ -65,10 +66,12 @@ def tagged(exchange, ws) -> list[dict]:
     return tagged_ledger_orders(fetch_ledger(exchange.url), db_orders(ws.db_path))
 
 
-# The sample enters on a breakout of the served 1m candles, which aggregate 60
-# replayed candles each once the replay runs: when it enters depends on when the bot
-# starts, so the stop on the exchange is shown with AlwaysIn below (and by the chaos
-# suite); here the sample runs with Freqtrade's default, the stop in the bot.
+# The sample's exits as shipped (its ATR stop, r_ladder take-profits, sizing and
+# gate); SampleEntersNow only enters without waiting for a breakout, which on
+# replayed candles depends on the second the bot starts. The path rises for ten
+# replayed minutes, however long the bot takes to start. The stop on the exchange
+# is shown with AlwaysIn below (and by the chaos suite); here the sample runs with
+# Freqtrade's default, the stop in the bot.
 @pytest.mark.parametrize("on_exchange", [False])
 def test_live_sample_when_price_rises_then_tp1_to_tp3_are_exchange_orders(
     offline_exchange, freqtrade_workspace, on_exchange
@@ -76,9 +79,9 @@ def test_live_sample_when_price_rises_then_tp1_to_tp3_are_exchange_orders(
     exchange, ws = live_run(
         offline_exchange,
         freqtrade_workspace,
-        path=zigzag(100.0, 420),
+        path=zigzag(100.0, 900),
         history=300,
-        strategy=SAMPLE,
+        strategies=[SAMPLE, SAMPLE_ENTERS_NOW],
         stake_amount="unlimited",
         order_types={
             "entry": "market",
@@ -96,7 +99,7 @@ def test_live_sample_when_price_rises_then_tp1_to_tp3_are_exchange_orders(
         filled = [o for o in tagged(exchange, ws) if o["status"] == "FILLED"]
         return {"tp1", "tp2", "tp3"} <= {o["tag"] for o in filled if o["trade_id"] == 1}
 
-    run = ws.run_until("trade", "--strategy", "ProfitGuardSample", until=first_trade_done,
+    run = ws.run_until("trade", "--strategy", "SampleEntersNow", until=first_trade_done,
                        timeout=180)  # fmt: skip
     assert first_trade_done(), run.stdout[-4000:]
     assert "Traceback" not in run.running
@@ -146,7 +149,7 @@ def test_live_when_price_turns_after_tp1_then_stop_exits_the_rest(
         freqtrade_workspace,
         path=STOP_PATH,
         history=120,
-        strategy=ALWAYS_IN,
+        strategies=[ALWAYS_IN],
         stake_amount=1000,
         order_types={
             "entry": "market",
