@@ -241,7 +241,8 @@ def test_strategy_when_a_new_loop_starts_then_an_unplaced_exit_loses_its_id():
     stop_of(strategy, trade, 104.5)
     assert adjust(strategy, trade, 104.5)[1] == "tp1"  # Freqtrade did not place it
     strategy.bot_loop_start(current_time=OPENED + timedelta(minutes=1))
-    api_create(api, trade.pair, "market", "sell", 5.0)  # e.g. a forced exit, unannounced
+    # an exit of the same pair, side and type, unannounced (e.g. a replaced order)
+    api_create(api, trade.pair, strategy.order_types["exit"], "sell", 5.0)
     assert sent_id(api) is None
 
 
