@@ -1,9 +1,12 @@
 """What a live run left behind: the exchange's ledger and Freqtrade's database.
 
-The ledger is the ground truth of what was ordered and filled. Freqtrade sends no
-tag to the exchange (its orders carry ccxt's generated client ids), so an order's
-tag (``tp1``, ``stop_loss``, ...) comes from the bot's own order record, joined on
-the exchange's order id.
+The ledger is the ground truth of what was ordered and filled. In live mode
+profitguard's orders carry their tag in the client id (``pg-1-tp1-2``:
+`profitguard.freqtrade.client_ids`), but not every order does: a stop resting on the
+exchange keeps ccxt's id, and the ids change the tag's characters (``tp1.tp2``). So
+an order's ``tag`` (``tp1``, ``stop_loss``, ...) comes from the bot's own order
+record, joined on the exchange's order id, and ``client_tag`` is what its client id
+says (None for ccxt's ids).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import urllib.request
 from pathlib import Path
 
 from profitguard.exchange.private import LEDGER_PATH
+from profitguard.freqtrade.client_ids import tag_of
 
 
 def fetch_ledger(exchange_url: str, timeout: float = 10.0) -> dict:
@@ -46,7 +50,8 @@ def db_custom_data(db_path: Path) -> list[dict]:
 
 def tagged_ledger_orders(ledger: dict, orders: list[dict]) -> list[dict]:
     """The ledger's orders, each with the bot's ``tag`` and ``trade_id`` for it (None
-    when the bot has no record of the order: e.g. its answer was lost)."""
+    when the bot has no record of the order: e.g. its answer was lost), and the tag
+    its client id carries (``client_tag``)."""
     by_id = {str(o["order_id"]): o for o in orders if o.get("order_id") is not None}
     tagged = []
     for order in ledger["orders"]:
@@ -56,6 +61,11 @@ def tagged_ledger_orders(ledger: dict, orders: list[dict]) -> list[dict]:
             side = mine["ft_order_side"]
             tag = "stoploss" if side == "stoploss" else (mine["ft_order_tag"] or side)
         tagged.append(
-            {**order, "tag": tag, "trade_id": mine["ft_trade_id"] if mine is not None else None}
+            {
+                **order,
+                "tag": tag,
+                "trade_id": mine["ft_trade_id"] if mine is not None else None,
+                "client_tag": tag_of(order.get("client_order_id")),
+            }
         )
     return tagged

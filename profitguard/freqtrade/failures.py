@@ -23,6 +23,7 @@ log = logging.getLogger("profitguard.freqtrade.strategy")
 OUTCOMES = {
     "custom_stoploss": "the stop is left where it is",
     "chandelier trailing": "the other stops still apply",
+    "client order id": "the order is placed with ccxt's client id",
 }
 
 Arguments = dict[str, Any]

@@ -10,6 +10,7 @@ error naming the field and the value.
         "exits": {"preset": "r_ladder", "trail_pct": 0.03},
         "initial_stop": {"pct": 0.02, "atr_multiple": 2.0, "atr_column": "atr"},
         "notifications": true,
+        "client_order_ids": true,
         "risk": {"max_daily_loss": 0.05, "sizing": {"method": "fixed_fractional"}}
     }
 """
@@ -71,13 +72,15 @@ class ProfitGuardSettings:
     exits: ProtectionConfig
     initial_stop: InitialStopSettings = InitialStopSettings()
     notifications: bool = True
+    # live mode: orders carry their tag in the client order id (`client_ids`)
+    client_order_ids: bool = True
     risk: RiskConfig = field(default_factory=RiskConfig)
     # `initial_stop.atr_column` or `.atr_multiple` was set: the ATR stop is asked for,
     # and a frame without the column (or a missing value) is an error, not the pct stop
     atr_initial_stop: bool = False
 
 
-_SUBSECTIONS = ("exits", "initial_stop", "notifications", "risk")
+_SUBSECTIONS = ("exits", "initial_stop", "notifications", "client_order_ids", "risk")
 
 
 def _mapping(value: Any, where: str) -> Mapping[str, Any]:
@@ -102,6 +105,15 @@ def merged_section(strategy_section: Mapping[str, Any], config: Mapping[str, Any
     return merged
 
 
+def _flag(section: Mapping[str, Any], name: str) -> bool:
+    value = section.get(name, True)
+    if not isinstance(value, bool):
+        raise ConfigError(
+            f"'{SECTION}.{name}' must be true or false, was {value!r}", field=f"{SECTION}.{name}"
+        )
+    return value
+
+
 def load_settings(
     strategy_section: Mapping[str, Any], config: Mapping[str, Any]
 ) -> ProfitGuardSettings:
@@ -114,16 +126,13 @@ def load_settings(
     check_known_keys(
         raw_stop, (f.name for f in fields(InitialStopSettings)), f"{SECTION}.initial_stop"
     )
-    notifications = section.get("notifications", True)
-    if not isinstance(notifications, bool):
-        raise ConfigError(
-            f"'{SECTION}.notifications' must be true or false, was {notifications!r}",
-            field=f"{SECTION}.notifications",
-        )
+    notifications = _flag(section, "notifications")
+    client_order_ids = _flag(section, "client_order_ids")
     return ProfitGuardSettings(
         exits=exits,
         initial_stop=InitialStopSettings(**raw_stop),
         notifications=notifications,
+        client_order_ids=client_order_ids,
         risk=RiskConfig.from_mapping(
             section.get("risk", {}),
             source=f"{SECTION}.risk",

@@ -13,6 +13,9 @@ terms:
   `tp2`, …; one order for a gap), and exits at once when the price is already
   through the stop;
 - `order_filled` places the initial stop when the entry fills, and notifies fills;
+- in live mode, `confirm_trade_exit`, `adjust_trade_position` and
+  `confirm_trade_entry` announce the order Freqtrade places next, which then carries
+  its tag in the client order id (`client_ids`);
 - `confirm_trade_entry`, `custom_stake_amount`, `should_exit`, `check_entry_timeout`
   and `bot_loop_start` are the risk gate, sizing and kill switch
   (`profitguard.freqtrade.gate`).
@@ -42,6 +45,13 @@ from pandas import DataFrame
 from profitguard.engine import STOP_TAG, ConfigError, ProtectionConfig
 from profitguard.exit_tags import KILL_TAG
 from profitguard.freqtrade import ledger
+from profitguard.freqtrade.client_ids import (
+    ClientIdHookMissing,
+    ClientOrderIds,
+    entry_client_id,
+    exit_client_id,
+    install,
+)
 from profitguard.freqtrade.columns import last_positive, last_value
 from profitguard.freqtrade.failures import FailureLog, fail_closed
 from profitguard.freqtrade.gate import RiskGate
@@ -180,6 +190,7 @@ class ProfitGuardStrategy(IStrategy):
                 )
         runmode = self.config.get("runmode")
         self._pg_persist = runmode in (RunMode.DRY_RUN, RunMode.LIVE)
+        self._pg_client_ids = self._pg_install_client_ids(runmode)
         notify = self._pg_persist and self.profitguard_settings.notifications
         send = self._pg_send if notify else None
         self._pg_failures = FailureLog(send)
@@ -304,10 +315,13 @@ class ProfitGuardStrategy(IStrategy):
         if not decision.exit_amount:
             return None
         if STOP_TAG in decision.exit_tags:
+            self._pg_expect_exit(trade, self.order_types["exit"], STOP_TAG)
             return -trade.stake_amount, STOP_TAG  # through the stop already: all of it
-        return exit_stake(trade, decision.exit_amount, amount_step(trade)), exit_tag(
-            decision.exit_tags
-        )
+        tag = exit_tag(decision.exit_tags)
+        stake = exit_stake(trade, decision.exit_amount, amount_step(trade))
+        # Freqtrade places a partial exit with the "exit" order type, no confirm before it
+        self._pg_expect_exit(trade, self.order_types["exit"], tag)
+        return stake, tag
 
     @fail_closed(None, inputs=lambda a: {"order": getattr(a["order"], "order_id", None)})
     def order_filled(
@@ -347,6 +361,37 @@ class ProfitGuardStrategy(IStrategy):
             dataframe = snap_candles(dataframe, self._pg_price_tick(metadata["pair"]))
         return dataframe
 
+    def _pg_install_client_ids(self, runmode: RunMode | None) -> ClientOrderIds | None:
+        """Tags as client order ids (`client_ids`): live mode only, unless switched off.
+        A Freqtrade without the hook stops the bot here, naming it."""
+        if (
+            runmode is not RunMode.LIVE
+            or self.config.get("dry_run", True)
+            or not self.profitguard_settings.client_order_ids
+        ):
+            return None
+        ids = ClientOrderIds()
+        try:
+            install(getattr(self.dp, "_exchange", None), ids)
+        except ClientIdHookMissing as exc:
+            raise OperationalException(f"profitguard: {exc}") from None
+        log.info("profitguard: orders carry their tag in the client order id (pg-...)")
+        return ids
+
+    @fail_closed(None, hook="client order id")
+    def _pg_expect_exit(self, trade: Any, order_type: str, tag: str | None) -> None:
+        """Announce `trade`'s next exit order (live mode); an error only loses the id."""
+        if getattr(self, "_pg_client_ids", None) is None:
+            return
+        client_id = exit_client_id(trade.id, tag or "exit", len(trade.orders) + 1)
+        self._pg_client_ids.expect(trade.pair, trade.exit_side, order_type, client_id)
+
+    @fail_closed(None, hook="client order id")
+    def _pg_expect_entry(self, pair: str, side: str, order_type: str, tag: str | None) -> None:
+        """Announce the entry order the gate just confirmed (live mode)."""
+        millis = int(datetime.now().timestamp() * 1000)
+        self._pg_client_ids.expect(pair, side, order_type, entry_client_id(tag, millis))
+
     def _pg_price_tick(self, pair: str) -> float | None:
         """The pair's price tick, kept: hyperopt's workers get the strategy without a
         live exchange, after the main process analyzed every pair (and asked here)."""
@@ -378,7 +423,37 @@ class ProfitGuardStrategy(IStrategy):
 
         On error: False (Freqtrade would otherwise enter), logged once."""
         self._pg_tick(current_time)
-        return self._pg_gate.confirm(pair, amount=amount, rate=rate, now=current_time, side=side)
+        confirmed = self._pg_gate.confirm(
+            pair, amount=amount, rate=rate, now=current_time, side=side
+        )
+        if confirmed and getattr(self, "_pg_client_ids", None) is not None:
+            self._pg_expect_entry(pair, "sell" if side == "short" else "buy", order_type, entry_tag)
+        return confirmed
+
+    def confirm_trade_exit(
+        self,
+        pair: str,
+        trade: Any,
+        order_type: str,
+        amount: float,
+        rate: float,
+        time_in_force: str,
+        exit_reason: str,
+        current_time: datetime,
+        **kwargs: Any,
+    ) -> bool:
+        """Confirm every exit. Not overridden: True.
+
+        Freqtrade calls it right before it places a full exit (not a partial one);
+        in live mode the order is announced here, so that it carries `exit_reason`
+        in its client order id. An override that does not call
+        `super().confirm_trade_exit(...)` only loses that id (ccxt's is sent).
+
+        :param exit_reason: the exit's tag (`stop_loss`, `kill_switch`, `force_exit`, ...)
+        :return: True to place the exit order, False to refuse it
+        """
+        self._pg_expect_exit(trade, order_type, exit_reason)
+        return True
 
     @fail_closed(0.0, entry=True, inputs=lambda a: {"rate": a["current_rate"]})
     def custom_stake_amount(
@@ -446,6 +521,8 @@ class ProfitGuardStrategy(IStrategy):
         """Re-read the guard file, log trading-state changes, write the status file.
 
         Call `super().bot_loop_start(current_time, **kwargs)` when you override it."""
+        if getattr(self, "_pg_client_ids", None) is not None:
+            self._pg_client_ids.clear()  # an order announced last loop was not placed
         self._pg_tick(current_time)
         self._pg_gate.loop(current_time)
 

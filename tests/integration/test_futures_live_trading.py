@@ -88,6 +88,10 @@ def test_live_futures_when_price_falls_then_short_takes_tp1_to_tp3_as_reduce_onl
     assert entry["position_side"] == "BOTH" and entry["market"] == "futures"
     exits = [o for o in orders if o["side"] == "buy" and o["status"] == "FILLED"]
     assert [o["tag"] for o in exits] == ["tp1", "tp2", "tp3"]
+    # the exchange's own record names them too: pg-1-tp1-<n>, reduce-only BUYs
+    assert [o["client_tag"] for o in exits] == ["tp1", "tp2", "tp3"]
+    assert all(o["client_order_id"].startswith("pg-1-tp") for o in exits)
+    assert entry["client_tag"] == "entry"
     assert all(o["reduce_only"] for o in exits)
     shorted = sum(f["amount"] for f in entry["fills"])
     covered = [sum(f["amount"] for f in o["fills"]) for o in exits]

@@ -2,7 +2,9 @@
 
 The exchange replays a scripted path (one 1m candle a second); the bot signs its
 requests with the config's key; every order and fill is read back from the
-exchange's ledger and joined with the bot's own order records for the tags.
+exchange's ledger, whose client ids carry profitguard's tags (`pg-1-tp1-2`), and
+joined with the bot's own order records for the tags of the others (stops resting on
+the exchange keep ccxt's id).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import pytest
 
 from profitguard.chaos.records import db_orders, db_trades, fetch_ledger, tagged_ledger_orders
 from profitguard.exchange.private import Credentials
+from profitguard.freqtrade.client_ids import tag_of
 from tests.exchange_fixtures import ReplayOptions, scripted_source
 
 REPO = Path(__file__).resolve().parents[2]
@@ -95,9 +98,18 @@ def test_live_sample_when_price_rises_then_tp1_to_tp3_are_exchange_orders(
         },
     )
 
+    def filled_exit_ids() -> list[str]:
+        """The client ids of trade 1's filled exits, from the exchange's ledger alone."""
+        orders = fetch_ledger(exchange.url)["orders"]
+        return [
+            o["client_order_id"]
+            for o in orders
+            if o["side"] == "sell" and o["status"] == "FILLED"
+            and o["client_order_id"].startswith("pg-1-")
+        ]  # fmt: skip
+
     def first_trade_done() -> bool:
-        filled = [o for o in tagged(exchange, ws) if o["status"] == "FILLED"]
-        return {"tp1", "tp2", "tp3"} <= {o["tag"] for o in filled if o["trade_id"] == 1}
+        return {"tp1", "tp2", "tp3"} <= {tag_of(i) for i in filled_exit_ids()}
 
     run = ws.run_until("trade", "--strategy", "SampleEntersNow", until=first_trade_done,
                        timeout=180)  # fmt: skip
@@ -110,7 +122,10 @@ def test_live_sample_when_price_rises_then_tp1_to_tp3_are_exchange_orders(
     assert (entry["side"], entry["type"], entry["status"]) == ("buy", "MARKET", "FILLED")
     exits = [o for o in orders if o["side"] == "sell" and o["status"] == "FILLED"]
     assert [o["tag"] for o in exits] == ["tp1", "tp2", "tp3"]
-    assert all(o["client_order_id"] for o in exits)  # the id ccxt sent with each order
+    # the exchange's own record names each take-profit: pg-<trade>-<tag>-<n>
+    assert [tag_of(o["client_order_id"]) for o in exits] == ["tp1", "tp2", "tp3"]
+    assert [o["client_order_id"] for o in exits] == filled_exit_ids()
+    assert tag_of(entry["client_order_id"]) == "entry"
     bought = sum(f["amount"] - f["fee"] for f in entry["fills"])  # the fee is taken in RST
     sold = [sum(f["amount"] for f in o["fills"]) for o in exits]
     assert sum(sold) <= bought + 1e-9
@@ -183,6 +198,7 @@ def test_live_when_price_turns_after_tp1_then_stop_exits_the_rest(
     if on_exchange:
         # the stop rested on the exchange, was moved up (never down) and filled there
         assert last["type"] == "STOP_LOSS_LIMIT" and last["tag"] == "stoploss"
+        assert last["client_tag"] is None  # a stop on the exchange keeps ccxt's id
         prices = [o["stop_price"] for o in stops]
         assert prices == sorted(prices) and prices[0] < entry_price < prices[-1]
         assert last["stop_price"] >= entry_price + 0.9 * risk
@@ -190,4 +206,6 @@ def test_live_when_price_turns_after_tp1_then_stop_exits_the_rest(
         assert stops == []
         # the bot saw the stop hit and sent the exit itself (order_types.stoploss: limit)
         assert last["type"] == "LIMIT" and last["tag"] in ("stop_loss", "trailing_stop_loss")
+        assert last["client_tag"] == last["tag"]  # its client id: pg-1-stop_loss-<n>
+    assert filled_exits[0]["client_tag"] == "tp1"
     assert exit_price >= entry_price + 0.8 * risk  # the 1R stop, not breakeven

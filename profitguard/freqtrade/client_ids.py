@@ -1,0 +1,183 @@
+"""Client order ids that carry profitguard's tags to the exchange (live mode only).
+
+Freqtrade keeps an order's tag (`tp1`, `stop_loss`, `kill_switch`, ...) in its own
+database and lets ccxt send its generated client id (Binance: a broker prefix and a
+random string), so the exchange's order history cannot tell a take-profit from a
+stop. Freqtrade has no hook for the client id. This module is the one place that
+reaches into Freqtrade's internals for it:
+
+- the strategy tells `ClientOrderIds.expect` which order Freqtrade is about to
+  place: `confirm_trade_exit` (called right before a full exit's order, with the
+  exit reason), `adjust_trade_position` (right before a partial exit's order, whose
+  tag it returns) and `confirm_trade_entry` (right before an entry's order);
+- `install` wraps `create_order` of the ccxt instance inside Freqtrade's exchange
+  object (`exchange._api`) once, at bot start, in live mode. The wrapper attaches
+  the expected id as `newClientOrderId` when a plain market or limit order of that
+  pair and side is created, and consumes the expectation with the first order of the
+  pair and side, whatever it is: an expectation is never attached to a later order.
+  Freqtrade may decide not to place an order after the callback (an amount that
+  rounds to 0, a similar order already open, an error): every expectation is
+  dropped at the start of each bot loop (`bot_loop_start`).
+
+Stop-loss orders resting on the exchange (Freqtrade's `create_stoploss`, with no
+callback before it) keep ccxt's id: their tag is Freqtrade's exit reason,
+`stoploss_on_exchange`, known from the order type.
+
+An exit's id is `pg-<trade id>-<tag>-<n>`, `n` being one more than the number of
+the trade's orders Freqtrade has recorded: a new order after any known one gets a
+new id, while an order sent again after its answer was lost (Freqtrade never
+recorded it) gets the same id, which Binance refuses (-2010, duplicate) as long as
+the first one is still open instead of resting a second one. An entry's id is
+`pg-new-<tag>-<ms>` (the trade has no id before its first order). Characters that
+Binance does not allow in an id become `.` (`tp1,tp2` -> `tp1.tp2`), and a long tag
+is cut so that the id fits 36 characters.
+
+`profitguard.client_order_ids: false` in the config switches it off (ccxt's ids);
+when on and Freqtrade's exchange has no such hook, the bot stops at start-up with an
+error naming it.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from profitguard.engine import ConfigError
+
+PREFIX = "pg"
+MAX_LENGTH = 36  # Binance: ^[\.A-Z\:/a-z0-9_-]{1,36}$
+VALID_ID = re.compile(r"^[\.A-Z\:/a-z0-9_-]{1,36}$")
+_NOT_ALLOWED = re.compile(r"[^A-Za-z0-9_:/-]")  # '.' stands for every other character
+_OUR_ID = re.compile(rf"^{PREFIX}-(\d+|new)-(.+)-(\d+)$")
+# The orders the wrapper labels: the ones a callback announces. Stop orders
+# (`stop_loss_limit`, futures' `stop`/`stop_market`) keep ccxt's id.
+LABELLED_TYPES = frozenset({"market", "limit"})
+# ccxt's `create_order` as Freqtrade calls it (positionally, and by these names)
+HOOK = "exchange._api.create_order(symbol, type, side, amount, price, params)"
+HOOK_PARAMETERS = ("symbol", "type", "side", "amount", "price", "params")
+_MARK = "_profitguard_client_ids"
+
+
+class ClientIdHookMissing(ConfigError):
+    """Freqtrade's exchange has no `create_order` hook of the shape this module wraps."""
+
+
+def _tag_part(tag: str, room: int) -> str:
+    safe = _NOT_ALLOWED.sub(".", tag or "exit")
+    return safe[: max(room, 1)]
+
+
+def exit_client_id(trade_id: int, tag: str, n: int) -> str:
+    """`pg-<trade id>-<tag>-<n>` for the `n`-th order of a trade, within 36 characters."""
+    head, tail = f"{PREFIX}-{trade_id}-", f"-{n}"
+    return head + _tag_part(tag, MAX_LENGTH - len(head) - len(tail)) + tail
+
+
+def entry_client_id(tag: str | None, millis: int) -> str:
+    """`pg-new-<tag>-<ms>` for an entry placed at `millis` (ms since the epoch)."""
+    head, tail = f"{PREFIX}-new-", f"-{millis}"
+    return head + _tag_part(tag or "entry", MAX_LENGTH - len(head) - len(tail)) + tail
+
+
+def tag_of(client_id: str | None) -> str | None:
+    """The tag part of one of our ids (as sent: `tp1.tp2` for `tp1,tp2`), else None."""
+    match = _OUR_ID.match(client_id or "")
+    return match.group(2) if match else None
+
+
+@dataclass(frozen=True, slots=True)
+class Expected:
+    """An order a callback announced: its pair, side, order type and client id."""
+
+    pair: str
+    side: str
+    order_type: str
+    client_id: str
+
+
+class ClientOrderIds:
+    """The expected orders, at most one per (pair, side); safe across Freqtrade's
+    threads (the API server's forced exits place orders too)."""
+
+    def __init__(self) -> None:
+        self._expected: dict[tuple[str, str], Expected] = {}
+        self._lock = threading.Lock()
+
+    def expect(self, pair: str, side: str, order_type: str, client_id: str) -> None:
+        """The next order of `pair` and `side` is this one (replaces an earlier one)."""
+        if not VALID_ID.match(client_id):
+            raise ValueError(f"client order id {client_id!r} does not match {VALID_ID.pattern}")
+        with self._lock:
+            self._expected[(pair, side)] = Expected(pair, side, order_type, client_id)
+
+    def take(self, pair: str, side: str, order_type: str) -> str | None:
+        """The id for an order being created now, or None (ccxt's id). Any order of the
+        pair and side consumes the expectation; only the announced type gets its id."""
+        with self._lock:
+            expected = self._expected.pop((pair, side), None)
+        if expected is None or order_type.lower() not in LABELLED_TYPES:
+            return None
+        return expected.client_id if expected.order_type == order_type.lower() else None
+
+    def clear(self) -> None:
+        """Drop every expectation (a new bot loop: what was not placed never will be)."""
+        with self._lock:
+            self._expected.clear()
+
+    def pending(self) -> list[Expected]:
+        with self._lock:
+            return list(self._expected.values())
+
+
+def _hook(exchange: Any) -> tuple[Any, Callable[..., Any], inspect.Signature]:
+    """Freqtrade's ccxt instance, its `create_order` and that method's signature;
+    `ClientIdHookMissing` naming the hook when any part is not what is wrapped."""
+    api = getattr(exchange, "_api", None)
+    create = getattr(api, "create_order", None)
+    if not callable(create):
+        raise ClientIdHookMissing(
+            f"'client_order_ids': Freqtrade's {HOOK} is missing "
+            f"(exchange {type(exchange).__name__}, api {type(api).__name__}): set "
+            "'profitguard.client_order_ids' to false to run with ccxt's ids",
+            field="profitguard.client_order_ids",
+        )
+    signature = inspect.signature(create)
+    names = tuple(signature.parameters)[: len(HOOK_PARAMETERS)]
+    if names != HOOK_PARAMETERS:
+        raise ClientIdHookMissing(
+            f"'client_order_ids': Freqtrade's {HOOK} has the parameters {names}: set "
+            "'profitguard.client_order_ids' to false to run with ccxt's ids",
+            field="profitguard.client_order_ids",
+        )
+    return api, create, signature
+
+
+def install(exchange: Any, ids: ClientOrderIds) -> None:
+    """Wrap `exchange._api.create_order` so that it sends the ids `ids` expects.
+
+    Once per ccxt instance; raises `ClientIdHookMissing` (naming the hook) when the
+    pinned Freqtrade/ccxt shape is not there."""
+    installed = getattr(getattr(exchange, "_api", None), "create_order", None)
+    if getattr(installed, _MARK, None) is not None:
+        setattr(installed, _MARK, ids)  # a new strategy on the same exchange: its ids
+        return
+    api, create, signature = _hook(exchange)
+
+    def create_order(*args: Any, **kwargs: Any) -> Any:
+        bound = signature.bind(*args, **kwargs)
+        arguments = bound.arguments
+        params = dict(arguments.get("params") or {})
+        own = getattr(create_order, _MARK)
+        client_id = own.take(arguments["symbol"], arguments["side"], str(arguments["type"]))
+        named = "newClientOrderId" in params or "clientOrderId" in params
+        if client_id is not None and not named:
+            params["newClientOrderId"] = client_id
+            arguments["params"] = params
+        return create(*bound.args, **bound.kwargs)
+
+    setattr(create_order, _MARK, ids)
+    api.create_order = create_order

@@ -1,0 +1,86 @@
+"""The client id hook against the pinned Freqtrade and ccxt, over loopback.
+
+`profitguard.freqtrade.client_ids` wraps `create_order` of the ccxt instance inside
+Freqtrade's exchange object: this fails when either side changes how that call is
+made or what ccxt does with `newClientOrderId` (the bot would then stop at start-up,
+or send ccxt's ids).
+"""
+
+from __future__ import annotations
+
+import inspect
+
+import ccxt
+import pytest
+from freqtrade.enums import RunMode
+from freqtrade.resolvers import ExchangeResolver
+
+from profitguard.chaos.records import fetch_ledger
+from profitguard.exchange.feeds import scripted_source
+from profitguard.exchange.freqtrade_config import freqtrade_config
+from profitguard.exchange.harness import start_exchange
+from profitguard.exchange.private import Credentials
+from profitguard.exchange.server import ReplayOptions
+from profitguard.freqtrade.client_ids import HOOK_PARAMETERS, ClientOrderIds, install
+
+KEY, SECRET = "contract-key", "contract-secret"
+
+
+@pytest.fixture
+def freqtrade_exchange():
+    replay = ReplayOptions(
+        seconds_per_candle=0.5,
+        timeframe="1m",
+        sources={"RST/USDT": scripted_source([100.0] * 80, "1m", history=36)},
+    )
+    with start_exchange(
+        replay=replay, credentials=Credentials(KEY, SECRET), balances={"USDT": 5000.0}
+    ) as running:
+        config = freqtrade_config(
+            exchange_url=running.url, pairs=["RST/USDT"], key=KEY, secret=SECRET,
+            dry_run=False, timeframe="1m",
+        )  # fmt: skip
+        config["runmode"] = RunMode.LIVE
+        exchange = ExchangeResolver.load_exchange(config, validate=False)
+        try:
+            yield running, exchange
+        finally:
+            exchange.close()
+
+
+def test_ccxt_binance_create_order_when_pinned_then_the_wrapped_signature():
+    names = tuple(inspect.signature(ccxt.binance.create_order).parameters)
+    assert names[1:] == HOOK_PARAMETERS  # after self
+
+
+def test_freqtrade_orders_when_announced_then_the_ledger_shows_our_ids(freqtrade_exchange):
+    server, exchange = freqtrade_exchange
+    ids = ClientOrderIds()
+    install(exchange, ids)
+    ids.expect("RST/USDT", "buy", "market", "pg-new-entry-1")
+    entry = exchange.create_order(
+        pair="RST/USDT", ordertype="market", side="buy", amount=10, rate=100, leverage=1.0
+    )
+    assert (entry["status"], entry["clientOrderId"]) == ("closed", "pg-new-entry-1")
+    # a stop resting on the exchange (Freqtrade's create_stoploss, named arguments)
+    # is never given an announced id: ccxt's, and the announcement is gone
+    ids.expect("RST/USDT", "sell", "market", "pg-1-tp1-2")
+    stop = exchange.create_stoploss(
+        pair="RST/USDT", amount=5, stop_price=95, order_types={"stoploss": "limit"},
+        side="sell", leverage=1.0,
+    )  # fmt: skip
+    assert stop["clientOrderId"].startswith("x-") and ids.pending() == []
+    ids.expect("RST/USDT", "sell", "limit", "pg-1-tp1-3")
+    take = exchange.create_order(
+        pair="RST/USDT", ordertype="limit", side="sell", amount=4, rate=110, leverage=1.0,
+        initial_order=False,
+    )  # fmt: skip
+    assert take["clientOrderId"] == "pg-1-tp1-3"
+    plain = exchange.create_order(
+        pair="RST/USDT", ordertype="limit", side="sell", amount=0.5, rate=111, leverage=1.0,
+        initial_order=False,
+    )  # fmt: skip
+    ledger = [o["client_order_id"] for o in fetch_ledger(server.url)["orders"]]
+    assert ledger[:2] == ["pg-new-entry-1", stop["clientOrderId"]]
+    assert ledger[2:] == ["pg-1-tp1-3", plain["clientOrderId"]]
+    assert plain["clientOrderId"].startswith("x-")  # nothing announced: ccxt's id
