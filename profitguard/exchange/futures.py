@@ -24,7 +24,7 @@ import json
 import logging
 import math
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from functools import cache
 from pathlib import Path
 
@@ -38,7 +38,7 @@ from profitguard.exchange.markets import (
     fmt,
     market_spec,
     min_notional_for_quote,
-    power_of_ten_at_most,
+    price_and_lot_filters,
     split_pair,
 )
 
@@ -165,32 +165,16 @@ class FuturesSpec(MarketSpec):
 
     brackets: tuple[Bracket, ...] = ()
 
-    @property
-    def base(self) -> str:
-        return split_futures_pair(self.pair)[0]
-
-    @property
-    def quote(self) -> str:
-        return split_futures_pair(self.pair)[1]
-
-    @property
-    def symbol(self) -> str:
-        return self.base + self.quote
+    def assets(self) -> tuple[str, str]:
+        return split_futures_pair(self.pair)[:2]
 
 
 def futures_spec(pair: str, price_level: float) -> FuturesSpec:
     """Filters for the perpetual ``pair`` trading around ``price_level``."""
     base, quote, _ = split_futures_pair(pair)
     spot = market_spec(f"{base}/{quote}", price_level, min_notional_for_quote(quote))
-    return FuturesSpec(
-        pair=pair,
-        price_level=spot.price_level,
-        tick_size=spot.tick_size,
-        step_size=spot.step_size,
-        min_notional=spot.min_notional,
-        max_qty=spot.max_qty,
-        brackets=brackets_for(pair),
-    )
+    filters = {f.name: getattr(spot, f.name) for f in fields(spot)}
+    return FuturesSpec(**{**filters, "pair": pair}, brackets=brackets_for(pair))
 
 
 def _decimals(step: float) -> int:
@@ -225,18 +209,7 @@ def exchange_info_symbol(spec: FuturesSpec) -> dict:
         "marketTakeBound": "0.05",
         "maxMoveOrderLimit": 10000,
         "filters": [
-            {
-                "filterType": "PRICE_FILTER",
-                "minPrice": fmt(tick),
-                "maxPrice": fmt(max(power_of_ten_at_most(spec.price_level) * 10_000, 1.0)),
-                "tickSize": fmt(tick),
-            },
-            {
-                "filterType": "LOT_SIZE",
-                "minQty": fmt(step),
-                "maxQty": fmt(spec.max_qty),
-                "stepSize": fmt(step),
-            },
+            *price_and_lot_filters(spec),
             {
                 "filterType": "MARKET_LOT_SIZE",
                 "minQty": fmt(step),

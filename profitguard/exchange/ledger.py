@@ -46,18 +46,9 @@ class Fill:
            asset: str, time: int, maker: bool, **extra: Any) -> Self:  # fmt: skip
         """A fill of ``order`` (``extra``: a subclass's own fields)."""
         return cls(
-            trade_id=trade_id,
-            order_id=order.order_id,
-            pair=order.spec.pair,
-            side=order.side,
-            price=price,
-            qty=qty,
-            commission=commission,
-            commission_asset=asset,
-            time=time,
-            is_maker=maker,
-            **extra,
-        )
+            trade_id, order.order_id, order.spec.pair, order.side, price, qty, commission,
+            asset, time, maker, **extra,
+        )  # fmt: skip
 
     @property
     def quote_qty(self) -> float:
