@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from profitguard.exchange.api import ApiError, BinanceSpotApi, _int_param
+from profitguard.exchange.api import BinanceSpotApi, _int_param, limit_param
 from profitguard.exchange.candles import INTERVALS_MS, Candles
 from profitguard.exchange.feeds import Feed, HistoryFeed
 from profitguard.exchange.markets import (
@@ -391,10 +391,7 @@ class BinanceFuturesApi(BinanceSpotApi):
     def funding_rate(self, query: dict[str, str], now: int) -> list:
         """``GET /fapi/v1/fundingRate``: oldest first; without ``startTime`` the latest."""
         spec = self._spec(query)
-        limit = _int_param(query, "limit")
-        limit = FUNDING_DEFAULT_LIMIT if limit is None else limit
-        if not 1 <= limit <= FUNDING_MAX_LIMIT:
-            raise ApiError(400, -1130, "Data sent for parameter 'limit' is not valid.")
+        limit = limit_param(query, FUNDING_DEFAULT_LIMIT, FUNDING_MAX_LIMIT)
         start, end = _int_param(query, "startTime"), _int_param(query, "endTime")
         times, rates = self._funding(spec, now)
         keep = np.ones(len(times), dtype=bool)

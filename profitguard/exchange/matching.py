@@ -17,7 +17,7 @@ import math
 from collections.abc import Callable
 from typing import TypeVar
 
-from profitguard.exchange.api import ApiError
+from profitguard.exchange.api import ApiError, _missing, spec_of
 from profitguard.exchange.book import synth_book
 from profitguard.exchange.faults import FaultPlan
 from profitguard.exchange.ledger import InsufficientBalance, Ledger, Order, q
@@ -37,12 +37,6 @@ def insufficient_balance() -> ApiError:
 
 def filter_failure(name: str) -> ApiError:
     return ApiError(400, -1013, f"Filter failure: {name}")
-
-
-def _missing(name: str) -> ApiError:
-    return ApiError(
-        400, -1102, f"Mandatory parameter '{name}' was not sent, was empty/null, or malformed."
-    )
 
 
 def _number(params: dict[str, str], name: str, required: bool) -> float | None:
@@ -467,10 +461,4 @@ class MatchingEngine:
     # -- helpers --------------------------------------------------------------------
 
     def _spec(self, params: dict[str, str]) -> MarketSpec:
-        symbol = params.get("symbol")
-        if not symbol:
-            raise _missing("symbol")
-        spec = self.by_symbol.get(symbol)
-        if spec is None:
-            raise ApiError(400, -1121, "Invalid symbol.")
-        return spec
+        return spec_of(self.by_symbol, params)
