@@ -140,12 +140,7 @@ def _backtest(args, config_path: Path, config: dict, pairs: list[str], datadir: 
     command = [
         "freqtrade",
         "backtesting",
-        "--config",
-        str(config_path),
-        "--userdir",
-        str(args.userdir),
-        "--strategy",
-        args.strategy,
+        *_run_args(config_path, args),
         *([] if args.no_detail else ["--timeframe-detail", "1m"]),
     ]
     shown = "profitguard offline -- " + " ".join(command)
@@ -168,6 +163,12 @@ def _backtest(args, config_path: Path, config: dict, pairs: list[str], datadir: 
         _print_shorts(new[-1], args.strategy)
     _step(f"by hand: `{shown}` (docs/offline-exchange.md)")
     return 0
+
+
+def _run_args(config_path: Path, args) -> list[str]:
+    """The demo's config, user directory and strategy, as Freqtrade's flags."""
+    return ["--config", str(config_path), "--userdir", str(args.userdir),
+            "--strategy", args.strategy]  # fmt: skip
 
 
 def _print_shorts(result: Path, strategy: str) -> None:
@@ -203,12 +204,7 @@ def _print_r_report(result: Path, config_path: Path, args) -> None:
             "report",
             "--file",
             str(result),
-            "--config",
-            str(config_path),
-            "--userdir",
-            str(args.userdir),
-            "--strategy",
-            args.strategy,
+            *_run_args(config_path, args),
             "--trades",
             "5",
         ]

@@ -107,6 +107,22 @@ def _normalized(levels: tuple[TakeProfitLevel, ...]) -> tuple[TakeProfitLevel, .
     return tuple(replace(lv, fraction=lv.fraction / total) for lv in levels)
 
 
+def _instance(name: str, item: Any, cls: type) -> None:
+    if not isinstance(item, cls):
+        raise ConfigError(f"'{name}' must be a {cls.__name__}, was {item!r}", field=name)
+
+
+def _ascending(name: str, what: str, item: str, i: int, items: tuple, attr: str) -> None:
+    """`items[i].attr` must be above `items[i - 1].attr` (ladders only ever climb)."""
+    value, before = getattr(items[i], attr), getattr(items[i - 1], attr)
+    if value <= before:
+        raise ConfigError(
+            f"'{name}' {what} must be strictly ascending, "
+            f"{item} {i + 1} is {value!r} after {before!r}",
+            field=f"{name}[{i}].{attr}",
+        )
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ProtectionConfig:
     """How a position is protected and scaled out. Defaults are the `r_ladder` preset."""
@@ -140,11 +156,7 @@ class ProtectionConfig:
 
         levels = tuple(self.take_profits)
         for i, lv in enumerate(levels):
-            if not isinstance(lv, TakeProfitLevel):
-                raise ConfigError(
-                    f"'{prefix}take_profits[{i}]' must be a TakeProfitLevel, was {lv!r}",
-                    field=f"{prefix}take_profits[{i}]",
-                )
+            _instance(f"{prefix}take_profits[{i}]", lv, TakeProfitLevel)
             level = _above_zero(f"{prefix}take_profits[{i}].level", lv.level)
             _above_zero(f"{prefix}take_profits[{i}].fraction", lv.fraction)
             if self.tp_unit is LevelUnit.PCT and level >= 1:
@@ -154,21 +166,13 @@ class ProtectionConfig:
                     f"mean {level / 100:g}?",
                     field=f"{prefix}take_profits[{i}].level",
                 )
-            if i and level <= levels[i - 1].level:
-                raise ConfigError(
-                    f"'{prefix}take_profits' levels must be strictly ascending, "
-                    f"level {i + 1} is {lv.level!r} after {levels[i - 1].level!r}",
-                    field=f"{prefix}take_profits[{i}].level",
-                )
+            if i:
+                _ascending(f"{prefix}take_profits", "levels", "level", i, levels, "level")
         set_(self, "take_profits", _normalized(levels) if levels else ())
 
         steps = tuple(self.stop_ladder)
         for i, st in enumerate(steps):
-            if not isinstance(st, StopLadderStep):
-                raise ConfigError(
-                    f"'{prefix}stop_ladder[{i}]' must be a StopLadderStep, was {st!r}",
-                    field=f"{prefix}stop_ladder[{i}]",
-                )
+            _instance(f"{prefix}stop_ladder[{i}]", st, StopLadderStep)
             trigger = _above_zero(f"{prefix}stop_ladder[{i}].trigger_r", st.trigger_r)
             lock = _number(f"{prefix}stop_ladder[{i}].lock_r", st.lock_r)
             if not -1.0 < lock < trigger:
@@ -177,18 +181,9 @@ class ProtectionConfig:
                     f"and below its trigger ({st.trigger_r!r}R), was {st.lock_r!r}",
                     field=f"{prefix}stop_ladder[{i}].lock_r",
                 )
-            if i and trigger <= steps[i - 1].trigger_r:
-                raise ConfigError(
-                    f"'{prefix}stop_ladder' triggers must be strictly ascending, "
-                    f"step {i + 1} is {st.trigger_r!r} after {steps[i - 1].trigger_r!r}",
-                    field=f"{prefix}stop_ladder[{i}].trigger_r",
-                )
-            if i and lock <= steps[i - 1].lock_r:
-                raise ConfigError(
-                    f"'{prefix}stop_ladder' locks must be strictly ascending, "
-                    f"step {i + 1} is {st.lock_r!r} after {steps[i - 1].lock_r!r}",
-                    field=f"{prefix}stop_ladder[{i}].lock_r",
-                )
+            if i:
+                _ascending(f"{prefix}stop_ladder", "triggers", "step", i, steps, "trigger_r")
+                _ascending(f"{prefix}stop_ladder", "locks", "step", i, steps, "lock_r")
         set_(self, "stop_ladder", steps)
 
         if self.trail_pct is not None:

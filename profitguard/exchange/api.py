@@ -63,6 +63,26 @@ def _missing(name: str) -> ApiError:
     )
 
 
+def limit_param(query: dict[str, str], default: int, most: int) -> int:
+    """``limit`` (``default`` when not sent), refused outside 1..``most`` (-1130)."""
+    limit = _int_param(query, "limit")
+    limit = default if limit is None else limit
+    if not 1 <= limit <= most:
+        raise ApiError(400, -1130, "Data sent for parameter 'limit' is not valid.")
+    return limit
+
+
+def spec_of(by_symbol: dict[str, MarketSpec], query: dict[str, str]) -> MarketSpec:
+    """The market named by ``symbol`` (-1102 when not sent, -1121 when unknown)."""
+    symbol = query.get("symbol")
+    if not symbol:
+        raise _missing("symbol")
+    spec = by_symbol.get(symbol)
+    if spec is None:
+        raise _bad_symbol()
+    return spec
+
+
 def _int_param(query: dict[str, str], name: str) -> int | None:
     raw = query.get(name)
     if raw is None or raw == "":
@@ -196,13 +216,7 @@ class BinanceSpotApi:
     # -- helpers --------------------------------------------------------------------
 
     def _spec(self, query: dict[str, str]) -> MarketSpec:
-        symbol = query.get("symbol")
-        if not symbol:
-            raise _missing("symbol")
-        spec = self.by_symbol.get(symbol)
-        if spec is None:
-            raise _bad_symbol()
-        return spec
+        return spec_of(self.by_symbol, query)
 
     def _specs(self, query: dict[str, str]) -> list[MarketSpec] | MarketSpec:
         """``symbol=X`` -> one market; ``symbols=["X","Y"]`` or nothing -> a list."""
@@ -241,10 +255,7 @@ class BinanceSpotApi:
             if interval == "1M":
                 return []
             raise ApiError(400, -1120, "Invalid interval.")
-        limit = _int_param(query, "limit")
-        limit = KLINES_DEFAULT_LIMIT if limit is None else limit
-        if not 1 <= limit <= KLINES_MAX_LIMIT:
-            raise ApiError(400, -1130, "Data sent for parameter 'limit' is not valid.")
+        limit = limit_param(query, KLINES_DEFAULT_LIMIT, KLINES_MAX_LIMIT)
         start, end = _int_param(query, "startTime"), _int_param(query, "endTime")
         if start is not None and end is not None and start > end:
             raise ApiError(400, -1128, "Combination of optional parameters invalid.")
@@ -322,10 +333,7 @@ class BinanceSpotApi:
 
     def depth(self, query: dict[str, str], now: int) -> dict:
         spec = self._spec(query)
-        limit = _int_param(query, "limit")
-        limit = DEPTH_DEFAULT_LIMIT if limit is None else limit
-        if not 1 <= limit <= DEPTH_MAX_LIMIT:
-            raise ApiError(400, -1130, "Data sent for parameter 'limit' is not valid.")
+        limit = limit_param(query, DEPTH_DEFAULT_LIMIT, DEPTH_MAX_LIMIT)
         book = synth_book(spec, self._price(spec, now), limit)
         with self._lock:
             self._update_id += 1

@@ -24,13 +24,13 @@ import json
 import logging
 import math
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from functools import cache
 from pathlib import Path
 
 import numpy as np
 
-from profitguard.exchange.api import ApiError, BinanceSpotApi, _int_param
+from profitguard.exchange.api import BinanceSpotApi, _int_param, limit_param
 from profitguard.exchange.candles import INTERVALS_MS, Candles
 from profitguard.exchange.feeds import Feed, HistoryFeed
 from profitguard.exchange.markets import (
@@ -38,7 +38,7 @@ from profitguard.exchange.markets import (
     fmt,
     market_spec,
     min_notional_for_quote,
-    power_of_ten_at_most,
+    price_and_lot_filters,
     split_pair,
 )
 
@@ -165,32 +165,16 @@ class FuturesSpec(MarketSpec):
 
     brackets: tuple[Bracket, ...] = ()
 
-    @property
-    def base(self) -> str:
-        return split_futures_pair(self.pair)[0]
-
-    @property
-    def quote(self) -> str:
-        return split_futures_pair(self.pair)[1]
-
-    @property
-    def symbol(self) -> str:
-        return self.base + self.quote
+    def assets(self) -> tuple[str, str]:
+        return split_futures_pair(self.pair)[:2]
 
 
 def futures_spec(pair: str, price_level: float) -> FuturesSpec:
     """Filters for the perpetual ``pair`` trading around ``price_level``."""
     base, quote, _ = split_futures_pair(pair)
     spot = market_spec(f"{base}/{quote}", price_level, min_notional_for_quote(quote))
-    return FuturesSpec(
-        pair=pair,
-        price_level=spot.price_level,
-        tick_size=spot.tick_size,
-        step_size=spot.step_size,
-        min_notional=spot.min_notional,
-        max_qty=spot.max_qty,
-        brackets=brackets_for(pair),
-    )
+    filters = {f.name: getattr(spot, f.name) for f in fields(spot)}
+    return FuturesSpec(**{**filters, "pair": pair}, brackets=brackets_for(pair))
 
 
 def _decimals(step: float) -> int:
@@ -225,18 +209,7 @@ def exchange_info_symbol(spec: FuturesSpec) -> dict:
         "marketTakeBound": "0.05",
         "maxMoveOrderLimit": 10000,
         "filters": [
-            {
-                "filterType": "PRICE_FILTER",
-                "minPrice": fmt(tick),
-                "maxPrice": fmt(max(power_of_ten_at_most(spec.price_level) * 10_000, 1.0)),
-                "tickSize": fmt(tick),
-            },
-            {
-                "filterType": "LOT_SIZE",
-                "minQty": fmt(step),
-                "maxQty": fmt(spec.max_qty),
-                "stepSize": fmt(step),
-            },
+            *price_and_lot_filters(spec),
             {
                 "filterType": "MARKET_LOT_SIZE",
                 "minQty": fmt(step),
@@ -418,10 +391,7 @@ class BinanceFuturesApi(BinanceSpotApi):
     def funding_rate(self, query: dict[str, str], now: int) -> list:
         """``GET /fapi/v1/fundingRate``: oldest first; without ``startTime`` the latest."""
         spec = self._spec(query)
-        limit = _int_param(query, "limit")
-        limit = FUNDING_DEFAULT_LIMIT if limit is None else limit
-        if not 1 <= limit <= FUNDING_MAX_LIMIT:
-            raise ApiError(400, -1130, "Data sent for parameter 'limit' is not valid.")
+        limit = limit_param(query, FUNDING_DEFAULT_LIMIT, FUNDING_MAX_LIMIT)
         start, end = _int_param(query, "startTime"), _int_param(query, "endTime")
         times, rates = self._funding(spec, now)
         keep = np.ones(len(times), dtype=bool)

@@ -223,28 +223,14 @@ class FuturesLedger:
         commission = q(notional * (MAKER_FEE if maker else TAKER_FEE))
         pnl = q(effect.realized_pnl)
         self.wallet[asset] = q(self.wallet.get(asset, 0.0) + pnl - commission)
-        fill = FuturesFill(
-            trade_id=self.new_trade_id(),
-            order_id=order.order_id,
-            pair=spec.pair,
-            side=order.side,
-            price=price,
-            qty=qty,
-            commission=commission,
-            commission_asset=asset,
-            time=time,
-            is_maker=maker,
-            realized_pnl=pnl,
-        )
+        fill = FuturesFill.of(
+            order, self.new_trade_id(), price=price, qty=qty, commission=commission,
+            asset=asset, time=time, maker=maker, realized_pnl=pnl,
+        )  # fmt: skip
         self._book_income(spec.symbol, "REALIZED_PNL", pnl, asset, time, fill.trade_id)
         self._book_income(spec.symbol, "COMMISSION", -commission, asset, time, fill.trade_id)
-        order.fills.append(fill)
         self.fills.append(fill)
-        order.executed_qty = q(order.executed_qty + qty)
-        order.cum_quote = q(order.cum_quote + notional)
-        order.update_time = time
-        order.status = "FILLED" if order.remaining <= 0 else "PARTIALLY_FILLED"
-        if order.status == "FILLED":
+        if order.add_fill(fill, notional):
             self.release(order)
         elif (order.reduce_only or order.close_position) and pos.amount == 0:
             self._expire(order, time, snapshot=False)  # nothing left to reduce

@@ -27,11 +27,8 @@ from profitguard.exchange.matching import (
     BOOK_DEPTH,
     TIME_IN_FORCE,
     MatchingEngine,
-    _missing,
     _number,
     check_filters,
-    filter_failure,
-    on_grid,
 )
 
 FUTURES_ORDER_TYPES = ("MARKET", "LIMIT", *STOP_TYPES)
@@ -56,15 +53,12 @@ class FuturesMatchingEngine(MatchingEngine):
     """Places, cancels and fills /fapi orders of the futures account (``ledger``)."""
 
     ledger: FuturesLedger  # type: ignore[assignment]
+    ORDER_ENDPOINT = "POST /fapi/v1/order"
+    DUPLICATE_CLIENT_ID = (-4116, "ClientOrderId is duplicated.")
+    insufficient = staticmethod(margin_insufficient)
 
     def place(self, params: dict[str, str], now: int) -> FuturesOrder:  # type: ignore[override]
-        spec = self._spec(params)
-        side = params.get("side", "").upper()
-        if side not in ("BUY", "SELL"):
-            raise ApiError(400, -1117, "Invalid side.") if side else _missing("side")
-        kind = params.get("type", "").upper()
-        if kind not in FUTURES_ORDER_TYPES:
-            raise ApiError(400, -1116, "Invalid orderType.") if kind else _missing("type")
+        spec, side, kind = self._market_side_type(params, FUTURES_ORDER_TYPES)
         position_side = params.get("positionSide", "BOTH").upper()
         if position_side != "BOTH":
             raise ApiError(400, -4061, "Order's position side does not match user's setting.")
@@ -102,12 +96,7 @@ class FuturesMatchingEngine(MatchingEngine):
                         f"Order's notional must be no smaller than {spec.min_notional} "
                         "(unless you choose reduce only).",
                     ) from None  # fmt: skip
-            if stop is not None and not on_grid(stop, spec.tick_size):
-                raise filter_failure("PRICE_FILTER")
-            client_id = params.get("newClientOrderId") or ""
-            if self._client_id_in_use(spec, client_id):
-                raise ApiError(400, -4116, "ClientOrderId is duplicated.")
-            self._injected_reject(f"POST /fapi/v1/order {spec.pair}", margin_insufficient)
+            client_id = self._admit(spec, params, stop)
             if (reduce_only or close_position) and reduce_only_refusal(pos.amount, side, qty):
                 raise reduce_only_rejected()
             if kind in STOP_TYPES and self._would_trigger(kind, side, stop, current):
@@ -118,34 +107,23 @@ class FuturesMatchingEngine(MatchingEngine):
                 reserve = self._margin_for(spec, opened, ref, pos.leverage, side, current)
                 if reserve > self.ledger.available(spec.quote) + 1e-9:
                     raise margin_insufficient()
-            order_id = self.ledger.new_order_id()
-            order = FuturesOrder(
-                order_id=order_id,
-                client_order_id=client_id or f"pg-{order_id}",
-                spec=spec,
-                side=side,
-                type=kind,
-                time_in_force=tif,
-                price=price or 0.0,
-                stop_price=stop or 0.0,
-                orig_qty=qty,
-                time=now,
-                update_time=now,
-                checked_ms=now,
+            order = self._new_order(
+                FuturesOrder,
+                spec,
+                side,
+                kind,
+                tif,
+                price,
+                stop,
+                qty,
+                client_id,
+                now,
                 reduce_only=reduce_only or close_position,
                 close_position=close_position,
                 working_type=params.get("workingType", "CONTRACT_PRICE").upper(),
             )
             self.ledger.reserve(order, reserve)
-            self.ledger.orders[order_id] = order
-            order.snapshot(now)
-            partial = self.faults.fire("partial_fill", f"POST /fapi/v1/order {spec.pair}")
-            if partial is not None and kind == "LIMIT":
-                self._pieces[order_id] = [
-                    max(2, int(partial.get("pieces", 3))),
-                    float(partial.get("interval_ms", 2000)),
-                    None,
-                ]
+            self._book(order, now, split=kind == "LIMIT")
             if kind not in STOP_TYPES:
                 self._take(order, current, now, limit=price)
             return order
@@ -183,14 +161,7 @@ class FuturesMatchingEngine(MatchingEngine):
 
     def _trigger_market(self, order: FuturesOrder, at: float, now: int) -> None:
         """A triggered stop fills at once, at its stop price (or worse through a gap)."""
-        t = int(at)
-        order.triggered = True
-        order.update_time = t
-        price = order.stop_price
-        gap = self.faults.fire("price_gap", f"stop {order.spec.pair}")
-        if gap is not None:
-            ratio = float(gap.get("gap", 0.03))
-            price = price * (1 - ratio) if order.side == "SELL" else price * (1 + ratio)
+        t, price, _ = self._triggered(order, at)
         if order.close_position:
             order.orig_qty = abs(self.ledger.position(order.spec.pair).amount) or order.orig_qty
         order.snapshot(t)

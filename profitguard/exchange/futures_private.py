@@ -32,11 +32,13 @@ from profitguard.exchange.futures_matching import FuturesMatchingEngine
 from profitguard.exchange.ledger import q
 from profitguard.exchange.markets import fmt
 from profitguard.exchange.private import (
-    ALL_ORDERS_DEFAULT_LIMIT,
-    ALL_ORDERS_MAX_LIMIT,
     LEDGER_PATH,
     Credentials,
     PrivateApi,
+    fills_asked,
+    in_window,
+    orders_asked,
+    page_size,
 )
 
 logger = logging.getLogger(__name__)
@@ -462,24 +464,13 @@ class FuturesPrivateApi(AlgoOrders, PrivateApi):
         with self.ledger.lock:
             self._advance(now)
             self._spec_of(params)  # the symbol is mandatory
-            orders = self._plain_orders(params)
-            if params.get("orderId"):
-                orders = [o for o in orders if o.order_id >= int(params["orderId"])]
-            orders = _in_window(orders, params, lambda o: o.time)
-            limit = min(int(params.get("limit") or ALL_ORDERS_DEFAULT_LIMIT), ALL_ORDERS_MAX_LIMIT)
-            return [o.binance_view() for o in orders[:limit]]
+            return [o.binance_view() for o in orders_asked(self._plain_orders(params), params)]
 
     def user_trades(self, params: dict[str, str], now: int) -> list:
         with self.ledger.lock:
             self._advance(now)
             spec = self._spec_of(params)
-            fills = [f for f in self.ledger.fills if f.pair == spec.pair]
-            if params.get("orderId"):
-                fills = [f for f in fills if f.order_id == int(params["orderId"])]
-            if params.get("fromId"):
-                fills = [f for f in fills if f.trade_id >= int(params["fromId"])]
-            fills = _in_window(fills, params, lambda f: f.time)
-            limit = min(int(params.get("limit") or ALL_ORDERS_DEFAULT_LIMIT), ALL_ORDERS_MAX_LIMIT)
+            fills = fills_asked([f for f in self.ledger.fills if f.pair == spec.pair], params)
             return [
                 {
                     "symbol": spec.symbol,
@@ -497,7 +488,7 @@ class FuturesPrivateApi(AlgoOrders, PrivateApi):
                     "buyer": f.side == "BUY",
                     "maker": f.is_maker,
                 }
-                for f in fills[:limit]
+                for f in fills
             ]
 
     def income(self, params: dict[str, str], now: int) -> list:
@@ -510,18 +501,9 @@ class FuturesPrivateApi(AlgoOrders, PrivateApi):
                 rows = [r for r in rows if r.symbol == symbol]
             if params.get("incomeType"):
                 rows = [r for r in rows if r.income_type == params["incomeType"]]
-            rows = _in_window(rows, params, lambda r: r.time)
-            limit = min(int(params.get("limit") or INCOME_DEFAULT_LIMIT), INCOME_MAX_LIMIT)
+            rows = in_window(rows, params)
+            limit = page_size(params, INCOME_DEFAULT_LIMIT, INCOME_MAX_LIMIT)
             return [r.binance_view() for r in rows[:limit]]
-
-
-def _in_window(rows: list, params: dict[str, str], time_of) -> list:
-    start, end = params.get("startTime"), params.get("endTime")
-    if start:
-        rows = [r for r in rows if time_of(r) >= int(start)]
-    if end:
-        rows = [r for r in rows if time_of(r) <= int(end)]
-    return rows
 
 
 def futures_wallet(balances: dict[str, float], public: BinanceFuturesApi) -> dict[str, float]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from typing import Any, Self
 
 from profitguard.exchange.markets import MarketSpec, fmt
 
@@ -39,6 +40,15 @@ class Fill:
     commission_asset: str
     time: int
     is_maker: bool
+
+    @classmethod
+    def of(cls, order: Order, trade_id: int, *, price: float, qty: float, commission: float,
+           asset: str, time: int, maker: bool, **extra: Any) -> Self:  # fmt: skip
+        """A fill of ``order`` (``extra``: a subclass's own fields)."""
+        return cls(
+            trade_id, order.order_id, order.spec.pair, order.side, price, qty, commission,
+            asset, time, maker, **extra,
+        )  # fmt: skip
 
     @property
     def quote_qty(self) -> float:
@@ -93,6 +103,16 @@ class Order:
     @property
     def remaining(self) -> float:
         return q(self.orig_qty - self.executed_qty)
+
+    def add_fill(self, fill: Fill, quote: float) -> bool:
+        """Book ``fill`` (worth ``quote``) on the order: its filled amount, cost, time and
+        status. True once the order is FILLED (its ledger then releases what it holds)."""
+        self.fills.append(fill)
+        self.executed_qty = q(self.executed_qty + fill.qty)
+        self.cum_quote = q(self.cum_quote + quote)
+        self.update_time = fill.time
+        self.status = "FILLED" if self.remaining <= 0 else "PARTIALLY_FILLED"
+        return self.status == "FILLED"
 
     def binance_view(self) -> dict:
         """The order as ``GET /api/v3/order`` shows it."""
@@ -218,25 +238,12 @@ class Ledger:
             self._spend(order, spec.base, qty)
             commission, asset = q(quote * fee_rate), spec.quote
             self.free[spec.quote] = q(self.free.get(spec.quote, 0.0) + quote - commission)
-        fill = Fill(
-            trade_id=self.new_trade_id(),
-            order_id=order.order_id,
-            pair=spec.pair,
-            side=order.side,
-            price=price,
-            qty=qty,
-            commission=commission,
-            commission_asset=asset,
-            time=time,
-            is_maker=maker,
-        )
-        order.fills.append(fill)
+        fill = Fill.of(
+            order, self.new_trade_id(), price=price, qty=qty, commission=commission,
+            asset=asset, time=time, maker=maker,
+        )  # fmt: skip
         self.fills.append(fill)
-        order.executed_qty = q(order.executed_qty + qty)
-        order.cum_quote = q(order.cum_quote + quote)
-        order.update_time = time
-        order.status = "FILLED" if order.remaining <= 0 else "PARTIALLY_FILLED"
-        if order.status == "FILLED":
+        if order.add_fill(fill, quote):
             self.release(order)
         order.snapshot(time)
         return fill

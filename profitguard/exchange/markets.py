@@ -100,17 +100,22 @@ class MarketSpec:
     min_notional: float
     max_qty: float
 
+    def assets(self) -> tuple[str, str]:
+        """(base, quote) of ``pair`` (a futures market overrides how it is split)."""
+        return split_pair(self.pair)
+
     @property
     def base(self) -> str:
-        return split_pair(self.pair)[0]
+        return self.assets()[0]
 
     @property
     def quote(self) -> str:
-        return split_pair(self.pair)[1]
+        return self.assets()[1]
 
     @property
     def symbol(self) -> str:
-        return symbol_id(self.pair)
+        """Binance's market id: base and quote run together ('BTCUSDT')."""
+        return self.base + self.quote
 
     def price(self, value: float) -> str:
         """A price as the exchange shows it: on the tick grid, 8 decimals."""
@@ -145,9 +150,27 @@ def market_spec(pair: str, price_level: float, min_notional: float) -> MarketSpe
     )
 
 
+def price_and_lot_filters(spec: MarketSpec) -> list[dict]:
+    """PRICE_FILTER and LOT_SIZE of ``exchangeInfo``, spot and futures alike."""
+    tick, step = spec.tick_size, spec.step_size
+    return [
+        {
+            "filterType": "PRICE_FILTER",
+            "minPrice": fmt(tick),
+            "maxPrice": fmt(max(power_of_ten_at_most(spec.price_level) * 10_000, 1.0)),
+            "tickSize": fmt(tick),
+        },
+        {
+            "filterType": "LOT_SIZE",
+            "minQty": fmt(step),
+            "maxQty": fmt(spec.max_qty),
+            "stepSize": fmt(step),
+        },
+    ]
+
+
 def exchange_info_symbol(spec: MarketSpec) -> dict:
     """The ``symbols[]`` entry of ``GET /api/v3/exchangeInfo`` for one market."""
-    tick = spec.tick_size
     return {
         "symbol": spec.symbol,
         "status": "TRADING",
@@ -177,18 +200,7 @@ def exchange_info_symbol(spec: MarketSpec) -> dict:
         "isSpotTradingAllowed": True,
         "isMarginTradingAllowed": False,
         "filters": [
-            {
-                "filterType": "PRICE_FILTER",
-                "minPrice": fmt(tick),
-                "maxPrice": fmt(max(power_of_ten_at_most(spec.price_level) * 10_000, 1.0)),
-                "tickSize": fmt(tick),
-            },
-            {
-                "filterType": "LOT_SIZE",
-                "minQty": fmt(spec.step_size),
-                "maxQty": fmt(spec.max_qty),
-                "stepSize": fmt(spec.step_size),
-            },
+            *price_and_lot_filters(spec),
             {"filterType": "ICEBERG_PARTS", "limit": 10},
             {
                 "filterType": "MARKET_LOT_SIZE",

@@ -15,8 +15,9 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Callable
+from typing import TypeVar
 
-from profitguard.exchange.api import ApiError
+from profitguard.exchange.api import ApiError, _missing, spec_of
 from profitguard.exchange.book import synth_book
 from profitguard.exchange.faults import FaultPlan
 from profitguard.exchange.ledger import InsufficientBalance, Ledger, Order, q
@@ -26,6 +27,7 @@ FEE_RATE = 0.001  # Binance spot's base rate, maker and taker
 BOOK_DEPTH = 50
 ORDER_TYPES = ("MARKET", "LIMIT", "STOP_LOSS_LIMIT")
 TIME_IN_FORCE = ("GTC", "IOC", "FOK")
+OrderT = TypeVar("OrderT", bound=Order)
 _GRID_TOLERANCE = 1e-6  # of a step: what counts as "on the grid" for a float
 
 
@@ -35,12 +37,6 @@ def insufficient_balance() -> ApiError:
 
 def filter_failure(name: str) -> ApiError:
     return ApiError(400, -1013, f"Filter failure: {name}")
-
-
-def _missing(name: str) -> ApiError:
-    return ApiError(
-        400, -1102, f"Mandatory parameter '{name}' was not sent, was empty/null, or malformed."
-    )
 
 
 def _number(params: dict[str, str], name: str, required: bool) -> float | None:
@@ -80,20 +76,18 @@ def check_filters(spec: MarketSpec, *, qty: float, price: float | None, ref_pric
 class MatchingEngine:
     """Places, cancels and fills orders of one account (``ledger``) against ``feed``."""
 
+    # what differs between markets in placing an order: its endpoint, the refusal of a
+    # client id in use, and of an order the account cannot pay for
+    ORDER_ENDPOINT = "POST /api/v3/order"
+    DUPLICATE_CLIENT_ID = (-2010, "Duplicate order sent.")
+    insufficient = staticmethod(insufficient_balance)
+
     def _client_id_in_use(self, spec: MarketSpec, client_id: str) -> bool:
         """An open order of the market already carries `client_id` (Binance refuses it)."""
         return bool(client_id) and any(
             o.client_order_id == client_id and o.spec is spec and o.is_open
             for o in self.ledger.orders.values()
         )
-
-    def _injected_reject(self, endpoint: str, insufficient: Callable[[], ApiError]) -> None:
-        """Raise the order reject the fault plan injects at `endpoint`, if any: a balance
-        refusal (`insufficient`, the market's own error) or a filter failure."""
-        reject = self.faults.fire("reject", endpoint)
-        if reject is not None:
-            reason = reject.get("reason", "insufficient_balance")
-            raise insufficient() if reason == "insufficient_balance" else filter_failure(reason)
 
     def __init__(
         self,
@@ -125,13 +119,7 @@ class MatchingEngine:
     def place(self, params: dict[str, str], now: int) -> Order:
         """A new order from Binance's ``POST /api/v3/order`` parameters (ApiError when
         refused: nothing is booked then)."""
-        spec = self._spec(params)
-        side = params.get("side", "").upper()
-        if side not in ("BUY", "SELL"):
-            raise ApiError(400, -1117, "Invalid side.") if side else _missing("side")
-        kind = params.get("type", "").upper()
-        if kind not in ORDER_TYPES:
-            raise ApiError(400, -1116, "Invalid orderType.") if kind else _missing("type")
+        spec, side, kind = self._market_side_type(params, ORDER_TYPES)
         limited = kind != "MARKET"
         tif = params.get("timeInForce", "GTC" if not limited else "").upper()
         if limited and not tif:
@@ -150,44 +138,95 @@ class MatchingEngine:
                     raise _missing("quantity")
                 qty = floor_to_step(quote_qty / current, spec.step_size)
             check_filters(spec, qty=qty, price=price, ref_price=current)
-            if stop is not None and not on_grid(stop, spec.tick_size):
-                raise filter_failure("PRICE_FILTER")
-            client_id = params.get("newClientOrderId") or ""
-            if self._client_id_in_use(spec, client_id):
-                raise ApiError(400, -2010, "Duplicate order sent.")
-            self._injected_reject(f"POST /api/v3/order {spec.pair}", insufficient_balance)
+            client_id = self._admit(spec, params, stop)
             if kind == "STOP_LOSS_LIMIT" and (
                 (side == "SELL" and current <= stop) or (side == "BUY" and current >= stop)
             ):
                 raise ApiError(400, -2010, "Order would trigger immediately.")
-            order_id = self.ledger.new_order_id()
-            order = Order(
-                order_id=order_id,
-                client_order_id=client_id or f"pg-{order_id}",
-                spec=spec,
-                side=side,
-                type=kind,
-                time_in_force=tif or "GTC",
-                price=price or 0.0,
-                stop_price=stop or 0.0,
-                orig_qty=qty,
-                time=now,
-                update_time=now,
-                checked_ms=now,
+            order = self._new_order(
+                Order, spec, side, kind, tif or "GTC", price, stop, qty, client_id, now
             )
             self._lock_for(order, current)
-            self.ledger.orders[order_id] = order
-            order.snapshot(now)
-            partial = self.faults.fire("partial_fill", f"POST /api/v3/order {spec.pair}")
-            if partial is not None and kind != "MARKET":
-                self._pieces[order_id] = [
-                    max(2, int(partial.get("pieces", 3))),
-                    float(partial.get("interval_ms", 2000)),
-                    None,
-                ]
+            self._book(order, now, split=kind != "MARKET")
             if kind != "STOP_LOSS_LIMIT":
                 self._take(order, current, now, limit=price)
             return order
+
+    def _market_side_type(
+        self, params: dict[str, str], order_types: tuple[str, ...]
+    ) -> tuple[MarketSpec, str, str]:
+        """The order's market, side and type, each checked as Binance checks them."""
+        spec = self._spec(params)
+        side = params.get("side", "").upper()
+        if side not in ("BUY", "SELL"):
+            raise ApiError(400, -1117, "Invalid side.") if side else _missing("side")
+        kind = params.get("type", "").upper()
+        if kind not in order_types:
+            raise ApiError(400, -1116, "Invalid orderType.") if kind else _missing("type")
+        return spec, side, kind
+
+    def _admit(self, spec: MarketSpec, params: dict[str, str], stop: float | None) -> str:
+        """The checks after the filters, in Binance's order: the stop price on the tick
+        grid, the client id not on an open order of the market, then the reject the
+        fault plan injects, if any (a balance refusal, the market's own error, or a
+        filter failure). Returns the client id asked for ('' for none)."""
+        if stop is not None and not on_grid(stop, spec.tick_size):
+            raise filter_failure("PRICE_FILTER")
+        client_id = params.get("newClientOrderId") or ""
+        if self._client_id_in_use(spec, client_id):
+            raise ApiError(400, *self.DUPLICATE_CLIENT_ID)
+        reject = self.faults.fire("reject", f"{self.ORDER_ENDPOINT} {spec.pair}")
+        if reject is not None:
+            reason = reject.get("reason", "insufficient_balance")
+            if reason == "insufficient_balance":
+                raise self.insufficient()
+            raise filter_failure(reason)
+        return client_id
+
+    def _new_order(
+        self,
+        cls: type[OrderT],
+        spec: MarketSpec,
+        side: str,
+        kind: str,
+        tif: str,
+        price: float | None,
+        stop: float | None,
+        qty: float,
+        client_id: str,
+        now: int,
+        **extra,
+    ) -> OrderT:
+        """A new order (of the market's `cls`) with the next id; `pg-<id>` when the
+        client named none."""
+        order_id = self.ledger.new_order_id()
+        return cls(
+            order_id=order_id,
+            client_order_id=client_id or f"pg-{order_id}",
+            spec=spec,
+            side=side,
+            type=kind,
+            time_in_force=tif,
+            price=price or 0.0,
+            stop_price=stop or 0.0,
+            orig_qty=qty,
+            time=now,
+            update_time=now,
+            checked_ms=now,
+            **extra,
+        )
+
+    def _book(self, order: Order, now: int, *, split: bool) -> None:
+        """Book a new order; the fault plan may make it fill in pieces (when `split`)."""
+        self.ledger.orders[order.order_id] = order
+        order.snapshot(now)
+        partial = self.faults.fire("partial_fill", f"{self.ORDER_ENDPOINT} {order.spec.pair}")
+        if partial is not None and split:
+            self._pieces[order.order_id] = [
+                max(2, int(partial.get("pieces", 3))),
+                float(partial.get("interval_ms", 2000)),
+                None,
+            ]
 
     def _lock_for(self, order: Order, current: float) -> None:
         spec = order.spec
@@ -360,7 +399,9 @@ class MatchingEngine:
                 return None
         return ta + (tb - ta) * (level - pa) / (pb - pa)
 
-    def _trigger(self, order: Order, at: float, now: int) -> None:
+    def _triggered(self, order: Order, at: float) -> tuple[int, float, dict | None]:
+        """Mark a stop triggered at `at`: its time, the price it meets (its stop price, or
+        worse through an injected gap) and the gap fault (None: no gap)."""
         t = int(at)
         order.triggered = True
         order.update_time = t
@@ -369,6 +410,10 @@ class MatchingEngine:
         if gap is not None:
             ratio = float(gap.get("gap", 0.03))
             price = price * (1 - ratio) if order.side == "SELL" else price * (1 + ratio)
+        return t, price, gap
+
+    def _trigger(self, order: Order, at: float, now: int) -> None:
+        t, price, gap = self._triggered(order, at)
         executable = price >= order.price if order.side == "SELL" else price <= order.price
         order.snapshot(t)
         if executable:
@@ -416,10 +461,4 @@ class MatchingEngine:
     # -- helpers --------------------------------------------------------------------
 
     def _spec(self, params: dict[str, str]) -> MarketSpec:
-        symbol = params.get("symbol")
-        if not symbol:
-            raise _missing("symbol")
-        spec = self.by_symbol.get(symbol)
-        if spec is None:
-            raise ApiError(400, -1121, "Invalid symbol.")
-        return spec
+        return spec_of(self.by_symbol, params)

@@ -33,6 +33,39 @@ ALL_ORDERS_DEFAULT_LIMIT = 500
 ALL_ORDERS_MAX_LIMIT = 1000
 
 
+def in_window(rows: list, params: dict[str, str], time_of=lambda row: row.time) -> list:
+    """The rows from ``startTime`` to ``endTime`` (ms, both included), when given."""
+    start, end = params.get("startTime"), params.get("endTime")
+    if start:
+        rows = [r for r in rows if time_of(r) >= int(start)]
+    if end:
+        rows = [r for r in rows if time_of(r) <= int(end)]
+    return rows
+
+
+def page_size(params: dict[str, str], default: int, most: int) -> int:
+    return min(int(params.get("limit") or default), most)
+
+
+def orders_asked(orders: list, params: dict[str, str]) -> list:
+    """``allOrders``: from ``orderId`` on, in the time window, at most ``limit``."""
+    if params.get("orderId"):
+        orders = [o for o in orders if o.order_id >= int(params["orderId"])]
+    orders = in_window(orders, params)
+    return orders[: page_size(params, ALL_ORDERS_DEFAULT_LIMIT, ALL_ORDERS_MAX_LIMIT)]
+
+
+def fills_asked(fills: list, params: dict[str, str]) -> list:
+    """``myTrades`` / ``userTrades``: of ``orderId``, from ``fromId`` on, in the time
+    window, at most ``limit``."""
+    if params.get("orderId"):
+        fills = [f for f in fills if f.order_id == int(params["orderId"])]
+    if params.get("fromId"):
+        fills = [f for f in fills if f.trade_id >= int(params["fromId"])]
+    fills = in_window(fills, params)
+    return fills[: page_size(params, ALL_ORDERS_DEFAULT_LIMIT, ALL_ORDERS_MAX_LIMIT)]
+
+
 @dataclass(frozen=True)
 class Credentials:
     """The one API key the exchange accepts. The secret never shows in a repr."""
@@ -282,31 +315,13 @@ class PrivateApi:
             self.engine.advance(now)
             spec = self.engine._spec(params)
             orders = [o for o in self.ledger.orders.values() if o.spec is spec]
-            if params.get("orderId"):
-                orders = [o for o in orders if o.order_id >= int(params["orderId"])]
-            start, end = params.get("startTime"), params.get("endTime")
-            if start:
-                orders = [o for o in orders if o.time >= int(start)]
-            if end:
-                orders = [o for o in orders if o.time <= int(end)]
-            limit = min(int(params.get("limit") or ALL_ORDERS_DEFAULT_LIMIT), ALL_ORDERS_MAX_LIMIT)
-            return [o.binance_view() for o in orders[:limit]]
+            return [o.binance_view() for o in orders_asked(orders, params)]
 
     def my_trades(self, params: dict[str, str], now: int) -> list:
         with self.ledger.lock:
             self.engine.advance(now)
             spec = self.engine._spec(params)
-            fills = [f for f in self.ledger.fills if f.pair == spec.pair]
-            if params.get("orderId"):
-                fills = [f for f in fills if f.order_id == int(params["orderId"])]
-            if params.get("fromId"):
-                fills = [f for f in fills if f.trade_id >= int(params["fromId"])]
-            start, end = params.get("startTime"), params.get("endTime")
-            if start:
-                fills = [f for f in fills if f.time >= int(start)]
-            if end:
-                fills = [f for f in fills if f.time <= int(end)]
-            limit = min(int(params.get("limit") or ALL_ORDERS_DEFAULT_LIMIT), ALL_ORDERS_MAX_LIMIT)
+            fills = fills_asked([f for f in self.ledger.fills if f.pair == spec.pair], params)
             return [
                 {
                     "symbol": spec.symbol,
@@ -323,7 +338,7 @@ class PrivateApi:
                     "isMaker": f.is_maker,
                     "isBestMatch": True,
                 }
-                for f in fills[:limit]
+                for f in fills
             ]
 
     def coins(self, params: dict[str, str], now: int) -> list:

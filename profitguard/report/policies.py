@@ -18,22 +18,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from profitguard.risk.checks import Rule
+from profitguard.risk.registry import RULES
+
 # The gate's entry rules, off: what an exit policy does must not change which
 # entries happen (losing streaks, loss limits, heat, open positions depend on exits).
+# The liquidation check stays: it depends on the entry's stop, not on the exits.
 NEUTRAL_RISK: dict[str, Any] = {
-    "max_stake_ratio": None,
-    "max_open_positions": None,
-    "max_heat": None,
-    "max_daily_loss": None,
-    "max_weekly_loss": None,
-    "max_monthly_loss": None,
-    "max_consecutive_losses": None,
-    "min_balance": None,
-    "min_reward_risk": None,
-    "max_entry_slippage": None,
-    "max_asset_exposure": None,
-    "max_correlated_positions": None,
-    "min_confidence": None,
+    **{rule.settings[0].key: None for rule in RULES if rule.code is not Rule.LIQUIDATION},
     "sizing": {"method": "fixed"},
 }
 

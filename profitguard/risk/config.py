@@ -8,18 +8,16 @@ field and the value; an unknown key suggests the closest known one.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, make_dataclass
 from enum import StrEnum
 from typing import Any
 
 from profitguard.engine import ConfigError
-from profitguard.engine.config import _above_zero, _enum, _number, check_known_keys
+from profitguard.engine.config import _enum, check_known_keys
+from profitguard.risk import validators
+from profitguard.risk.registry import RULES, USD_LIKE_STAKES, USD_MIN_BALANCE, Registry
 
 SECTION = "profitguard.risk"
-# Stake currencies whose unit is about one US dollar: the only ones `min_balance`
-# has a default for (100 of them). In BTC or ETH, 100 would be a fortune.
-USD_LIKE_STAKES = frozenset({"USDT", "USDC", "FDUSD", "USD", "DAI"})
-USD_MIN_BALANCE = 100.0
 
 
 class SizingMethod(StrEnum):
@@ -27,37 +25,6 @@ class SizingMethod(StrEnum):
     KELLY = "kelly"  # fractional Kelly from recent closed trades (in R)
     VOLATILITY = "volatility"  # one ATR move costs a ratio of equity
     FIXED = "fixed"  # a fixed stake (or Freqtrade's own stake_amount)
-
-
-def _ratio(name: str, value: Any, *, upper_open: bool = False) -> None:
-    number = _number(name, value)
-    if number <= 0 or number > 1 or (upper_open and number >= 1):
-        interval = "(0, 1)" if upper_open else "(0, 1]"
-        raise ConfigError(
-            f"'{name}' must be in {interval} (a ratio: 0.05 = 5%), was {value!r}", field=name
-        )
-
-
-def _count(name: str, value: Any, *, minimum: int = 1) -> None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ConfigError(f"'{name}' must be a whole number, was {value!r}", field=name)
-    if value < minimum:
-        raise ConfigError(f"'{name}' must be >= {minimum}, was {value!r}", field=name)
-
-
-def _not_negative(name: str, value: Any) -> None:
-    if _number(name, value) < 0:
-        raise ConfigError(f"'{name}' must be >= 0, was {value!r}", field=name)
-
-
-def _at_most(name: str, value: int, bound: int, bound_name: str) -> None:
-    if value > bound:
-        raise ConfigError(f"'{name}' must be <= {bound_name} ({bound}), was {value!r}", field=name)
-
-
-def _column(name: str, value: Any) -> None:
-    if not isinstance(value, str) or not value:
-        raise ConfigError(f"'{name}' must be a column name, was {value!r}", field=name)
 
 
 def _check_keys(raw: Mapping[str, Any], cls: type, prefix: str) -> None:
@@ -83,15 +50,15 @@ class SizingConfig:
         p = self.source
         object.__setattr__(self, "method", _enum(f"{p}.method", SizingMethod, self.method))
         for name in ("risk_per_trade", "kelly_max_risk", "atr_risk", "kelly_fraction"):
-            _ratio(f"{p}.{name}", getattr(self, name))
-        _count(f"{p}.kelly_lookback", self.kelly_lookback, minimum=2)
-        _count(f"{p}.kelly_min_trades", self.kelly_min_trades, minimum=2)
-        _at_most(
+            validators.ratio(f"{p}.{name}", getattr(self, name))
+        validators.count_of_two(f"{p}.kelly_lookback", self.kelly_lookback)
+        validators.count_of_two(f"{p}.kelly_min_trades", self.kelly_min_trades)
+        validators.at_most(
             f"{p}.kelly_min_trades", self.kelly_min_trades, self.kelly_lookback, "kelly_lookback"
         )
-        _column(f"{p}.atr_column", self.atr_column)
+        validators.column(f"{p}.atr_column", self.atr_column)
         if self.fixed_stake is not None:
-            _above_zero(f"{p}.fixed_stake", self.fixed_stake)
+            validators.above_zero(f"{p}.fixed_stake", self.fixed_stake)
 
     @classmethod
     def from_mapping(cls, raw: Any, *, source: str = f"{SECTION}.sizing") -> SizingConfig:
@@ -101,81 +68,28 @@ class SizingConfig:
         return cls(**raw, source=source)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RiskConfig:
-    """The pre-trade risk gate. Ratios of equity; None turns a rule off.
+class _RiskConfigBase:
+    """What every config made by `config_class` does: validate once, build from JSON."""
 
-    `min_balance` defaults to 100 here; `from_mapping` with the stake currency keeps
-    that default for USD-like stakes only (none otherwise)."""
-
-    max_stake_ratio: float | None = 0.10  # the stake is reduced to fit, not refused
-    max_open_positions: int | None = 5
-    max_heat: float | None = 0.30  # open risk to the stops in force / equity
-    max_daily_loss: float | None = 0.05  # realized, UTC day
-    max_weekly_loss: float | None = 0.10  # realized, UTC ISO week (from Monday)
-    max_monthly_loss: float | None = 0.20  # realized, UTC calendar month
-    max_consecutive_losses: int | None = 3
-    loss_streak_cooldown_minutes: float | None = None  # None: paused until reset/resume
-    min_balance: float | None = USD_MIN_BALANCE  # equity, stake currency (see above)
-    min_reward_risk: float | None = 1.5  # first target's distance / initial stop's distance
-    # futures: the initial stop's distance from the entry / the liquidation price's
-    max_stop_to_liquidation: float | None = 1.0
-    max_entry_slippage: float | None = 0.005  # entry rate vs the signal candle's close
-    max_asset_exposure: float | None = 0.20  # open stakes in one base asset / equity
-    max_correlated_positions: int | None = 2
-    correlation_threshold: float = 0.8
-    correlation_window: int = 100  # candles of returns
-    correlation_min_candles: int = 20  # fewer returns in common: the entry is refused
-    min_confidence: float | None = 0.70  # only when the dataframe has `confidence_column`
-    confidence_column: str = "confidence"
-    sizing: SizingConfig = SizingConfig()
-    source: str = field(default=SECTION, compare=False, repr=False)
+    __slots__ = ()
+    rules: Registry  # the registry the class was made from (a class attribute)
 
     def __post_init__(self) -> None:
         p = self.source
-        for name in (
-            "max_stake_ratio",
-            "max_heat",
-            "max_daily_loss",
-            "max_weekly_loss",
-            "max_monthly_loss",
-            "max_asset_exposure",
-            "max_stop_to_liquidation",
-        ):
-            if getattr(self, name) is not None:
-                _ratio(f"{p}.{name}", getattr(self, name))
-        if self.max_entry_slippage is not None:
-            _ratio(f"{p}.max_entry_slippage", self.max_entry_slippage, upper_open=True)
-        if self.min_confidence is not None:
-            _ratio(f"{p}.min_confidence", self.min_confidence)
-        for name in ("max_open_positions", "max_consecutive_losses", "max_correlated_positions"):
-            if getattr(self, name) is not None:
-                _count(f"{p}.{name}", getattr(self, name))
-        if self.loss_streak_cooldown_minutes is not None:
-            _above_zero(f"{p}.loss_streak_cooldown_minutes", self.loss_streak_cooldown_minutes)
-        if self.min_balance is not None:
-            _not_negative(f"{p}.min_balance", self.min_balance)
-        if self.min_reward_risk is not None:
-            _above_zero(f"{p}.min_reward_risk", self.min_reward_risk)
-        _ratio(f"{p}.correlation_threshold", self.correlation_threshold, upper_open=True)
-        _count(f"{p}.correlation_window", self.correlation_window, minimum=2)
-        _count(f"{p}.correlation_min_candles", self.correlation_min_candles, minimum=2)
-        _at_most(
-            f"{p}.correlation_min_candles",
-            self.correlation_min_candles,
-            self.correlation_window,
-            "correlation_window",
-        )
-        _column(f"{p}.confidence_column", self.confidence_column)
+        for rule in self.rules:
+            for setting in rule.settings:
+                value = getattr(self, setting.key)
+                if value is not None or not setting.optional:
+                    setting.validate(f"{p}.{setting.key}", value)
+            if rule.validate_together is not None:
+                rule.validate_together(self, p)
         if not isinstance(self.sizing, SizingConfig):
             raise ConfigError(
                 f"'{p}.sizing' must be a SizingConfig, was {self.sizing!r}", field=f"{p}.sizing"
             )
 
     @classmethod
-    def from_mapping(
-        cls, raw: Any, *, source: str = SECTION, stake_currency: str | None = None
-    ) -> RiskConfig:
+    def from_mapping(cls, raw: Any, *, source: str = SECTION, stake_currency: str | None = None):
         """Build from JSON-like data (the config's / strategy's `risk` section).
 
         With `stake_currency`, an unset `min_balance` is 100 for a USD-like stake and
@@ -191,6 +105,40 @@ class RiskConfig:
                 values["sizing"], source=f"{source}.sizing"
             )
         return cls(**values, source=source)
+
+
+def config_class(rules: Registry, name: str, doc: str | None = None) -> type:
+    """A frozen, keyword-only settings class with one field per setting of `rules` (its
+    default), plus `sizing` and `source`; validated by each setting's validator."""
+    keys = [s.key for rule in rules for s in rule.settings]
+    if len(set(keys)) != len(keys):
+        raise ValueError(f"a setting is declared twice in the rules of {name}: {keys}")
+    specs: list[tuple[str, Any, Any]] = [
+        (s.key, Any, field(default=s.default)) for rule in rules for s in rule.settings
+    ]
+    specs.append(("sizing", SizingConfig, field(default=SizingConfig())))
+    specs.append(("source", str, field(default=SECTION, compare=False, repr=False)))
+    cls = make_dataclass(
+        name,
+        specs,
+        bases=(_RiskConfigBase,),
+        namespace={"rules": rules, "__doc__": doc, "__module__": __name__},
+        frozen=True,
+        slots=True,
+        kw_only=True,
+    )
+    return cls
+
+
+RiskConfig = config_class(
+    RULES,
+    "RiskConfig",
+    """The pre-trade risk gate: one field per setting of `registry.RULES` (ratios of
+    equity; None turns a rule off), plus `sizing`.
+
+    `min_balance` defaults to 100 here; `from_mapping` with the stake currency keeps
+    that default for USD-like stakes only (none otherwise).""",
+)
 
 
 def default_min_balance(stake_currency: str) -> float | None:

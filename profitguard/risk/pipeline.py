@@ -1,12 +1,12 @@
 """The gate: every rule, in a fixed order, over one proposed entry; the first refusal wins.
 
-Order (the order of `Rule`): the guard file (unreadable → refused), the kill
-switch, the admin's pause, then the account limits (minimum balance, daily /
-weekly / monthly realized loss, losing streak), then the entry limits (open
-positions, stake cap, asset exposure, heat, liquidation (futures), reward:risk,
-slippage, confidence, correlation). Evaluation stops at the first refusal, so each refused entry is
-counted once, under the rule that refused it, and the costly correlation runs
-last.
+Order (the order of `Rule`, as `registry.RULES` lists them): the guard file
+(unreadable → refused), the kill switch, the admin's pause, then the account
+limits (minimum balance, daily / weekly / monthly realized loss, losing streak),
+then the entry limits (open positions, stake cap, asset exposure, heat,
+liquidation (futures), reward:risk, slippage, confidence, correlation).
+Evaluation stops at the first refusal, so each refused entry is counted once,
+under the rule that refused it, and the costly correlation runs last.
 
 The trading state follows from the same checks: HALTED when the kill switch is
 on; REDUCING when any guard or account check fails (entries paused, exits go
@@ -18,13 +18,12 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from profitguard.risk import rules
 from profitguard.risk.book import Account, Proposal
 from profitguard.risk.checks import Check, Figure, Rule, Unit
-from profitguard.risk.config import RiskConfig
-from profitguard.risk.rules import Correlation, Period
+from profitguard.risk.registry import Config, Correlations
+from profitguard.risk.rules import Correlation
 from profitguard.risk.state import GuardState, GuardStateError, TradingState
 
 
@@ -71,129 +70,23 @@ def _switch(rule: Rule, on: bool, reason: str | None, since: datetime | None) ->
     return Check(rule, not on, Figure("on", on, Unit.TEXT), None, evidence)
 
 
-def account_checks(
-    config: RiskConfig, guard: GuardState | None, account: Account
-) -> Iterator[Check]:
+def account_checks(config: Config, guard: GuardState | None, account: Account) -> Iterator[Check]:
     """The limits that pause every entry of the account, in order."""
-    if config.min_balance is not None:
-        yield rules.min_balance(config.min_balance, account.equity)
-    for period, limit in (
-        (Period.DAY, config.max_daily_loss),
-        (Period.WEEK, config.max_weekly_loss),
-        (Period.MONTH, config.max_monthly_loss),
-    ):
-        if limit is not None:
-            yield rules.period_loss(limit, period, account)
-    if config.max_consecutive_losses is not None:
-        cooldown = config.loss_streak_cooldown_minutes
-        yield rules.loss_streak(
-            config.max_consecutive_losses,
-            account,
-            since=guard.streak_since if guard is not None else None,
-            cooldown=timedelta(minutes=cooldown) if cooldown is not None else None,
-        )
-
-
-Correlations = Callable[[], Sequence[Correlation]]
-
-
-@dataclass(frozen=True, slots=True)
-class EntryRule:
-    """One limit on an entry, on while its setting (a `RiskConfig` field) is not None.
-
-    `check` decides on an entry (None: the rule does not apply to it). For the status,
-    `standing` is where the account stands with no entry, or `limit` the limit alone
-    of a rule only an entry has a figure for; neither leaves the rule out."""
-
-    setting: str
-    check: Callable[[RiskConfig, Account, Proposal, Correlations], Check | None]
-    standing: Callable[[RiskConfig, Account], Check] | None = None
-    limit: tuple[Rule, Callable[[RiskConfig], Figure]] | None = None
-
-
-def _stake_cap_standing(config: RiskConfig, account: Account) -> Check:
-    return Check(
-        Rule.STAKE_CAP,
-        True,
-        Figure("cap", config.max_stake_ratio * account.equity, Unit.MONEY),
-        Figure("limit", config.max_stake_ratio, Unit.PCT),
-    )
-
-
-# In the order they are checked (the order of `Rule`): the costly correlation runs last.
-ENTRY_RULES: tuple[EntryRule, ...] = (
-    EntryRule(
-        "max_open_positions",
-        lambda c, a, p, _: rules.max_positions(c.max_open_positions, len(a.positions)),
-        lambda c, a: rules.max_positions(c.max_open_positions, len(a.positions)),
-    ),
-    EntryRule(
-        "max_stake_ratio",
-        lambda c, a, p, _: rules.stake_cap(c.max_stake_ratio, a.equity, p.stake),
-        _stake_cap_standing,
-    ),
-    EntryRule(
-        "max_asset_exposure",
-        lambda c, a, p, _: rules.asset_exposure(c.max_asset_exposure, a, p),
-        lambda c, a: rules.asset_exposure(c.max_asset_exposure, a),
-    ),
-    EntryRule(
-        "max_heat",
-        lambda c, a, p, _: rules.portfolio_heat(c.max_heat, a, p),
-        lambda c, a: rules.portfolio_heat(c.max_heat, a),
-    ),
-    EntryRule(
-        "max_stop_to_liquidation",  # futures only: a spot entry has no margin terms
-        lambda c, a, p, _: (
-            rules.liquidation(c.max_stop_to_liquidation, p) if p.margin is not None else None
-        ),
-        None,
-    ),
-    EntryRule(
-        "min_reward_risk",
-        lambda c, a, p, _: rules.reward_risk(c.min_reward_risk, p),
-        limit=(Rule.REWARD_RISK, lambda c: Figure("limit", c.min_reward_risk)),
-    ),
-    EntryRule(
-        "max_entry_slippage",
-        lambda c, a, p, _: rules.entry_slippage(c.max_entry_slippage, p),
-        limit=(Rule.SLIPPAGE, lambda c: Figure("limit", c.max_entry_slippage, Unit.PCT)),
-    ),
-    EntryRule(
-        "min_confidence",
-        lambda c, a, p, _: rules.signal_confidence(c.min_confidence, p.confidence),
-        limit=(Rule.CONFIDENCE, lambda c: Figure("limit", c.min_confidence)),
-    ),
-    EntryRule(
-        "max_correlated_positions",
-        lambda c, a, p, correlations: rules.correlated_positions(
-            c.max_correlated_positions,
-            c.correlation_threshold,
-            c.correlation_min_candles,
-            correlations() if a.positions else (),
-        ),
-        limit=(
-            Rule.CORRELATION,
-            lambda c: Figure(
-                "limit",
-                f"{c.max_correlated_positions} above {c.correlation_threshold:.2f}",
-                Unit.TEXT,
-            ),
-        ),
-    ),
-)
+    for rule in config.rules:
+        if rule.account is not None and rule.on(config):
+            yield rule.account(config, guard, account)
 
 
 def entry_checks(
-    config: RiskConfig,
+    config: Config,
     account: Account,
     proposal: Proposal,
     correlations: Correlations,
 ) -> Iterator[Check]:
     """The limits on one entry, in order; `correlations` is only asked when reached."""
-    for rule in ENTRY_RULES:
-        if getattr(config, rule.setting) is not None:
-            check = rule.check(config, account, proposal, correlations)
+    for rule in config.rules:
+        if rule.entry is not None and rule.on(config):
+            check = rule.entry(config, account, proposal, correlations)
             if check is not None:
                 yield check
 
@@ -207,7 +100,7 @@ def state_of(checks: Sequence[Check]) -> TradingState:
 
 
 def account_state(
-    config: RiskConfig, guard: GuardState | GuardStateError, account: Account
+    config: Config, guard: GuardState | GuardStateError, account: Account
 ) -> tuple[TradingState, list[Check]]:
     """The trading state and every guard and account check (for status and state changes)."""
     checks = guard_checks(guard)
@@ -216,7 +109,7 @@ def account_state(
 
 
 def evaluate(
-    config: RiskConfig,
+    config: Config,
     guard: GuardState | GuardStateError,
     account: Account,
     proposal: Proposal | Callable[[], Proposal],
@@ -247,20 +140,20 @@ def evaluate(
     return Verdict(TradingState.ACTIVE, tuple(done))
 
 
-def portfolio_checks(config: RiskConfig, account: Account) -> list[Check]:
+def portfolio_checks(config: Config, account: Account) -> list[Check]:
     """Where the account stands against the entry limits, with no entry (for status)."""
     return [
         rule.standing(config, account)
-        for rule in ENTRY_RULES
-        if rule.standing is not None and getattr(config, rule.setting) is not None
+        for rule in config.rules
+        if rule.standing is not None and rule.on(config)
     ]
 
 
-def entry_limits(config: RiskConfig) -> list[Check]:
+def entry_limits(config: Config) -> list[Check]:
     """The limits only an entry has a figure for (shown by status next to the last entry)."""
     per_entry = Figure("", "per entry", Unit.TEXT)
     return [
-        Check(rule.limit[0], True, per_entry, rule.limit[1](config))
-        for rule in ENTRY_RULES
-        if rule.limit is not None and getattr(config, rule.setting) is not None
+        Check(rule.code, True, per_entry, rule.limit(config))
+        for rule in config.rules
+        if rule.limit is not None and rule.on(config)
     ]

@@ -256,6 +256,22 @@ def loss_streak(
 # -------------------------------------------------------------- entry limits
 
 
+def _of_equity(amount: float, equity: float) -> float:
+    """`amount` as a ratio of equity (inf with no equity: every limit refuses)."""
+    return amount / equity if equity > 0 else math.inf
+
+
+def _at_most(rule: Rule, name: str, ratio: float, limit: float, *extra: Figure) -> Check:
+    """A ratio an entry may bring up to its limit, never past it."""
+    return Check(
+        rule,
+        not exceeds(ratio, limit),
+        Figure(name, ratio, Unit.PCT),
+        Figure("limit", limit, Unit.PCT),
+        extra,
+    )
+
+
 def max_positions(limit: int, open_count: int) -> Check:
     """Refused when `limit` positions are open already."""
     return Check(
@@ -268,14 +284,8 @@ def max_positions(limit: int, open_count: int) -> Check:
 
 def stake_cap(limit: float, equity: float, stake: float) -> Check:
     """The stake of the entry as a ratio of equity (sizing reduces it to fit first)."""
-    ratio = stake / equity if equity > 0 else math.inf
-    return Check(
-        Rule.STAKE_CAP,
-        not exceeds(ratio, limit),
-        Figure("stake", ratio, Unit.PCT),
-        Figure("limit", limit, Unit.PCT),
-        (Figure("amount", stake, Unit.MONEY),),
-    )
+    amount = Figure("amount", stake, Unit.MONEY)
+    return _at_most(Rule.STAKE_CAP, "stake", _of_equity(stake, equity), limit, amount)
 
 
 def asset_exposure(limit: float, account: Account, proposal: Proposal | None = None) -> Check:
@@ -292,14 +302,9 @@ def asset_exposure(limit: float, account: Account, proposal: Proposal | None = N
     else:
         asset, stake = proposal.base, proposal.stake
         held = math.fsum(p.stake for p in account.positions if p.base == asset)
-    ratio = (held + stake) / account.equity if account.equity > 0 else math.inf
-    return Check(
-        Rule.ASSET_EXPOSURE,
-        not exceeds(ratio, limit),
-        Figure("exposure", ratio, Unit.PCT),
-        Figure("limit", limit, Unit.PCT),
-        (Figure("asset", asset, Unit.TEXT),),
-    )
+    ratio = _of_equity(held + stake, account.equity)
+    named = Figure("asset", asset, Unit.TEXT)
+    return _at_most(Rule.ASSET_EXPOSURE, "exposure", ratio, limit, named)
 
 
 def portfolio_heat(limit: float, account: Account, proposal: Proposal | None = None) -> Check:
@@ -311,16 +316,8 @@ def portfolio_heat(limit: float, account: Account, proposal: Proposal | None = N
     else:
         held = account.heat
         new = proposal.risk / account.equity if proposal is not None else 0.0
-    heat = held + new
-    return Check(
-        Rule.HEAT,
-        not exceeds(heat, limit),
-        Figure("heat", heat, Unit.PCT),
-        Figure("limit", limit, Unit.PCT),
-        (Figure("open", held, Unit.PCT), Figure("entry", new, Unit.PCT))
-        if proposal is not None
-        else (),
-    )
+    shares = (Figure("open", held, Unit.PCT), Figure("entry", new, Unit.PCT))
+    return _at_most(Rule.HEAT, "heat", held + new, limit, *(shares if proposal is not None else ()))
 
 
 def isolated_liquidation_price(
@@ -410,14 +407,8 @@ def entry_slippage(limit: float, proposal: Proposal) -> Check:
             (Figure("signal_close", "unknown", Unit.TEXT),),
         )
     worse = proposal.rate - close if not proposal.is_short else close - proposal.rate
-    ratio = worse / close
-    return Check(
-        Rule.SLIPPAGE,
-        not exceeds(ratio, limit),
-        Figure("slippage", ratio, Unit.PCT),
-        Figure("limit", limit, Unit.PCT),
-        (Figure("rate", proposal.rate, Unit.PRICE), Figure("close", close, Unit.PRICE)),
-    )
+    prices = (Figure("rate", proposal.rate, Unit.PRICE), Figure("close", close, Unit.PRICE))
+    return _at_most(Rule.SLIPPAGE, "slippage", worse / close, limit, *prices)
 
 
 def signal_confidence(limit: float, confidence: float | None) -> Check:

@@ -100,12 +100,12 @@ def test_evaluate_when_the_account_refuses_then_the_entry_is_never_made():
     assert made == evaluate(CONFIG, GuardState(), account(), proposal())
 
 
-def test_entry_rules_when_every_limit_set_then_one_rule_each_in_the_order_of_rule():
-    from profitguard.risk.pipeline import ENTRY_RULES
+def test_registry_when_every_limit_set_then_one_rule_each_in_the_order_of_rule():
+    from profitguard.risk.registry import RULES
 
-    settings = [rule.setting for rule in ENTRY_RULES]
-    assert len(set(settings)) == len(settings)
-    assert all(hasattr(CONFIG, setting) for setting in settings)
+    codes = [rule.code for rule in RULES]
+    assert codes == sorted(set(codes), key=list(Rule).index)
+    assert all(hasattr(CONFIG, s.key) for rule in RULES for s in rule.settings)
     shown = [c.rule for c in portfolio_checks(CONFIG, account())]
     assert shown == sorted(shown, key=list(Rule).index)
 

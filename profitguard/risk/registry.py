@@ -1,0 +1,201 @@
+"""Every risk rule, declared once: its refusal code, its settings (key, default,
+validator), where it runs (account or entry) and how it checks.
+
+Adding a rule is one `RuleSpec` in `RULES` (plus the pure function in `rules` it
+calls, and its test). The settings of `RiskConfig`, their validation, the order
+the gate checks in, the status page's rows and the refusal counts all follow from
+this table. A rule is on while its first setting is not None.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from profitguard.risk import rules, validators
+from profitguard.risk.book import Account, Proposal
+from profitguard.risk.checks import Check, Figure, Rule, Unit
+from profitguard.risk.rules import Correlation, Period
+from profitguard.risk.state import GuardState
+
+# Stake currencies whose unit is about one US dollar: the only ones `min_balance`
+# has a default for (100 of them). In BTC or ETH, 100 would be a fortune.
+USD_LIKE_STAKES = frozenset({"USDT", "USDC", "FDUSD", "USD", "DAI"})
+USD_MIN_BALANCE = 100.0
+
+Config = Any  # a config class made from a registry (`config.config_class`)
+Correlations = Callable[[], Sequence[Correlation]]
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    """One `risk` key: its default and the check its value passes (`validate(name, value)`).
+
+    `optional`: None is allowed (for a rule's first setting, None turns the rule off)."""
+
+    key: str
+    default: Any
+    validate: Callable[[str, Any], None]
+    optional: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class RuleSpec:
+    """One rule. Exactly one of `account` (a limit that pauses every entry) and `entry`
+    (a limit on one entry; None from it: the rule does not apply to that entry).
+
+    For the status page, an entry rule has `standing` (where the account stands with no
+    entry) or `limit` (the limit alone, for a rule only an entry has a figure for).
+    `validate_together(config, prefix)` checks settings against each other."""
+
+    code: Rule
+    settings: tuple[Setting, ...]
+    account: Callable[[Config, GuardState | None, Account], Check] | None = None
+    entry: Callable[[Config, Account, Proposal, Correlations], Check | None] | None = None
+    standing: Callable[[Config, Account], Check] | None = None
+    limit: Callable[[Config], Figure] | None = None
+    validate_together: Callable[[Config, str], None] | None = None
+
+    def on(self, config: Config) -> bool:
+        return getattr(config, self.settings[0].key) is not None
+
+
+Registry = tuple[RuleSpec, ...]
+
+
+def _loss_streak(c: Config, guard: GuardState | None, a: Account) -> Check:
+    cooldown = c.loss_streak_cooldown_minutes
+    return rules.loss_streak(
+        c.max_consecutive_losses,
+        a,
+        since=guard.streak_since if guard is not None else None,
+        cooldown=timedelta(minutes=cooldown) if cooldown is not None else None,
+    )
+
+
+def _period(key: str, period: Period, default: float) -> RuleSpec:
+    return RuleSpec(
+        rules.PERIOD_RULE[period],
+        (Setting(key, default, validators.ratio),),
+        account=lambda c, g, a: rules.period_loss(getattr(c, key), period, a),
+    )
+
+
+def _stake_cap_standing(c: Config, a: Account) -> Check:
+    return Check(
+        Rule.STAKE_CAP,
+        True,
+        Figure("cap", c.max_stake_ratio * a.equity, Unit.MONEY),
+        Figure("limit", c.max_stake_ratio, Unit.PCT),
+    )
+
+
+def _correlation_window(c: Config, prefix: str) -> None:
+    validators.at_most(
+        f"{prefix}.correlation_min_candles",
+        c.correlation_min_candles,
+        c.correlation_window,
+        "correlation_window",
+    )
+
+
+# Account limits first, then entry limits, each in the order of `Rule`: the costly
+# correlation runs last.
+RULES: Registry = (
+    RuleSpec(
+        Rule.MIN_BALANCE,
+        (Setting("min_balance", USD_MIN_BALANCE, validators.not_negative),),
+        account=lambda c, g, a: rules.min_balance(c.min_balance, a.equity),
+    ),
+    _period("max_daily_loss", Period.DAY, 0.05),  # realized, UTC day
+    _period("max_weekly_loss", Period.WEEK, 0.10),  # realized, UTC ISO week (from Monday)
+    _period("max_monthly_loss", Period.MONTH, 0.20),  # realized, UTC calendar month
+    RuleSpec(
+        Rule.LOSS_STREAK,
+        (
+            Setting("max_consecutive_losses", 3, validators.count),
+            # None: paused until reset/resume
+            Setting("loss_streak_cooldown_minutes", None, validators.above_zero),
+        ),
+        account=_loss_streak,
+    ),
+    RuleSpec(
+        Rule.MAX_POSITIONS,
+        (Setting("max_open_positions", 5, validators.count),),
+        entry=lambda c, a, p, _: rules.max_positions(c.max_open_positions, len(a.positions)),
+        standing=lambda c, a: rules.max_positions(c.max_open_positions, len(a.positions)),
+    ),
+    RuleSpec(
+        Rule.STAKE_CAP,  # the stake is reduced to fit, not refused
+        (Setting("max_stake_ratio", 0.10, validators.ratio),),
+        entry=lambda c, a, p, _: rules.stake_cap(c.max_stake_ratio, a.equity, p.stake),
+        standing=_stake_cap_standing,
+    ),
+    RuleSpec(
+        Rule.ASSET_EXPOSURE,  # open stakes in one base asset / equity
+        (Setting("max_asset_exposure", 0.20, validators.ratio),),
+        entry=lambda c, a, p, _: rules.asset_exposure(c.max_asset_exposure, a, p),
+        standing=lambda c, a: rules.asset_exposure(c.max_asset_exposure, a),
+    ),
+    RuleSpec(
+        Rule.HEAT,  # open risk to the stops in force / equity
+        (Setting("max_heat", 0.30, validators.ratio),),
+        entry=lambda c, a, p, _: rules.portfolio_heat(c.max_heat, a, p),
+        standing=lambda c, a: rules.portfolio_heat(c.max_heat, a),
+    ),
+    RuleSpec(
+        # futures only (a spot entry has no margin terms): the initial stop's distance
+        # from the entry / the liquidation price's
+        Rule.LIQUIDATION,
+        (Setting("max_stop_to_liquidation", 1.0, validators.ratio),),
+        entry=lambda c, a, p, _: (
+            rules.liquidation(c.max_stop_to_liquidation, p) if p.margin is not None else None
+        ),
+    ),
+    RuleSpec(
+        Rule.REWARD_RISK,  # first target's distance / initial stop's distance
+        (Setting("min_reward_risk", 1.5, validators.above_zero),),
+        entry=lambda c, a, p, _: rules.reward_risk(c.min_reward_risk, p),
+        limit=lambda c: Figure("limit", c.min_reward_risk),
+    ),
+    RuleSpec(
+        Rule.SLIPPAGE,  # entry rate vs the signal candle's close
+        (Setting("max_entry_slippage", 0.005, validators.ratio_below_one),),
+        entry=lambda c, a, p, _: rules.entry_slippage(c.max_entry_slippage, p),
+        limit=lambda c: Figure("limit", c.max_entry_slippage, Unit.PCT),
+    ),
+    RuleSpec(
+        Rule.CONFIDENCE,  # only when the dataframe has `confidence_column`
+        (
+            Setting("min_confidence", 0.70, validators.ratio),
+            Setting("confidence_column", "confidence", validators.column, optional=False),
+        ),
+        entry=lambda c, a, p, _: rules.signal_confidence(c.min_confidence, p.confidence),
+        limit=lambda c: Figure("limit", c.min_confidence),
+    ),
+    RuleSpec(
+        Rule.CORRELATION,
+        (
+            Setting("max_correlated_positions", 2, validators.count),
+            Setting("correlation_threshold", 0.8, validators.ratio_below_one, optional=False),
+            # candles of returns
+            Setting("correlation_window", 100, validators.count_of_two, optional=False),
+            # fewer returns in common: the entry is refused
+            Setting("correlation_min_candles", 20, validators.count_of_two, optional=False),
+        ),
+        entry=lambda c, a, p, correlations: rules.correlated_positions(
+            c.max_correlated_positions,
+            c.correlation_threshold,
+            c.correlation_min_candles,
+            correlations() if a.positions else (),
+        ),
+        limit=lambda c: Figure(
+            "limit",
+            f"{c.max_correlated_positions} above {c.correlation_threshold:.2f}",
+            Unit.TEXT,
+        ),
+        validate_together=_correlation_window,
+    ),
+)
