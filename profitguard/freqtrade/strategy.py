@@ -41,7 +41,7 @@ from pandas import DataFrame
 
 from profitguard.engine import STOP_TAG, ConfigError, ProtectionConfig
 from profitguard.exit_tags import KILL_TAG
-from profitguard.freqtrade import ledger
+from profitguard.freqtrade import ledger, trade_copy
 from profitguard.freqtrade.columns import last_positive, last_value
 from profitguard.freqtrade.failures import FailureLog, fail_closed
 from profitguard.freqtrade.gate import RiskGate
@@ -82,6 +82,13 @@ class ProfitGuardStrategy(IStrategy):
     trailing_stop = False
 
     profitguard_config: ClassVar[dict[str, Any]] = {}
+
+    # These hooks, as defined here, only read the trade: Freqtrade hands them the trade
+    # itself in backtesting and hyperopt, not its copy (`trade_copy`). An override in a
+    # subclass is not listed here and gets the copy.
+    _pg_hooks_given_the_trade: ClassVar[frozenset[str]] = frozenset(
+        {"custom_stoploss", "adjust_trade_position", "order_filled", "check_entry_timeout"}
+    )
 
     plot_config: ClassVar[dict[str, Any]] = {
         "main_plot": {
@@ -342,6 +349,9 @@ class ProfitGuardStrategy(IStrategy):
             self._pg_clock.restart()
         dataframe = super().ft_advise_signals(dataframe, metadata)
         if self.config.get("runmode") in (RunMode.BACKTEST, RunMode.HYPEROPT):
+            # before the run's first hook, in every process that backtests (hyperopt's
+            # workers get the strategy pickled and never start it)
+            trade_copy.install()
             # the backtester fills exits against these candles: prices on the tick, so
             # an exit priced at the open or the low fills there (`prices`)
             dataframe = snap_candles(dataframe, self._pg_price_tick(metadata["pair"]))
