@@ -343,8 +343,9 @@ class ProfitGuardStrategy(IStrategy):
         ladders asked for again (`exit_config_key`), the ledger of initial stops
         emptied. The candles' float noise is snapped onto the price tick there, so
         that the backtester fills each exit on the candle the engine decided it
-        (`prices`). Dry-run and live call it on every candle and have no runs: their
-        state carries on."""
+        (`prices`), and Freqtrade's copy of the trade is skipped for profitguard's own
+        hooks (`trade_copy`). Dry-run and live call it on every candle and have no
+        runs: their state carries on."""
         if not self._pg_persist:
             self._pg_clock.restart()
         dataframe = super().ft_advise_signals(dataframe, metadata)
