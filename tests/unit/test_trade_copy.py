@@ -15,6 +15,8 @@ import hashlib
 import importlib
 import inspect
 import logging
+import subprocess
+import sys
 from pathlib import Path
 from types import MethodType, SimpleNamespace
 
@@ -411,3 +413,51 @@ def test_ft_advise_signals_when_backtesting_then_skip_installed(monkeypatch):
     strategy.ft_advise_signals(frame, {"pair": "BTC/USDT"})
 
     assert calls
+
+
+WORKER = r"""
+import pickle
+import sys
+from types import SimpleNamespace
+
+from freqtrade.strategy import strategy_wrapper
+
+import profitguard.freqtrade.strategy as module
+from profitguard.freqtrade import trade_copy
+
+strategy = pickle.loads(sys.stdin.buffer.read())
+base = next(k for k in type(strategy).__mro__ if k.__name__ == "ProfitGuardStrategy")
+assert base is not module.ProfitGuardStrategy, "not pickled by value"
+assert trade_copy.install()
+trade, seen = SimpleNamespace(pair="BTC/USDT", orders=[], entry_side="buy"), []
+strategy._pg_tracker.memo = lambda t, now: seen.append(t)
+order = SimpleNamespace(ft_order_side="buy", order_id="1")
+strategy_wrapper.strategy_safe_wrapper(strategy.order_filled)(
+    pair="BTC/USDT", trade=trade, order=order, current_time=None
+)
+print(seen[0] is trade)
+"""
+
+
+def test_skip_when_strategy_pickled_by_value_into_a_hyperopt_worker_then_still_applies():
+    """Freqtrade's hyperopt pickles the modules of a strategy's base classes by value
+    (`HyperOptimizer.hyperopt_pickle_magic`) into fresh worker processes: there,
+    ProfitGuardStrategy is another class object, and its hooks are still its own."""
+    cloudpickle = pytest.importorskip("cloudpickle")
+    from profitguard.freqtrade import hyperopt, strategy
+
+    strategy_instance = started(Sample)
+    modules = (sys.modules[__name__], hyperopt, strategy)
+    for module in modules:
+        cloudpickle.register_pickle_by_value(module)
+    try:
+        blob = cloudpickle.dumps(strategy_instance)
+    finally:
+        for module in modules:
+            cloudpickle.unregister_pickle_by_value(module)
+    result = subprocess.run(
+        [sys.executable, "-c", WORKER], input=blob, capture_output=True, timeout=120
+    )
+
+    assert result.returncode == 0, result.stderr.decode()[-2000:]
+    assert result.stdout.decode().split() == ["True"]
