@@ -104,7 +104,7 @@ def skipping(copy: Callable[..., Any]) -> Callable[..., Any]:
 
     def copy_unless_profitguard_hook(x: Any, *args: Any, **kwargs: Any) -> Any:
         caller = sys._getframe(1)
-        if caller.f_code is _WRAPPER_CODE and _WRAPPER_CODE is not None:
+        if caller.f_code is _WRAPPER_CODE:
             local = caller.f_locals
             arguments = local.get("kwargs")
             if (
