@@ -8,10 +8,15 @@ resident memory and CPU time of the process.
 Benchmark-only switches (environment variables, this process only):
 
 - `PROFITGUARD_BENCH_TRADE_COPY=skip`: Freqtrade's `strategy_safe_wrapper` hands a
-  strategy's own hooks a deep copy of the trade; this skips that copy (every hook
-  gets the trade itself), to measure what the copy costs;
-- `PROFITGUARD_BENCH_TRADE_COPY=time`: keep the copy and time it (calls and CPU
-  seconds in the JSON);
+  strategy's own hooks a deep copy of the trade (profitguard skips it for its own
+  hooks in backtesting: `profitguard.freqtrade.trade_copy`); this skips that copy for
+  every strategy's hooks (every hook gets the trade itself), to measure what the copy
+  costs;
+- `PROFITGUARD_BENCH_TRADE_COPY=keep`: profitguard's skip is not installed, so its
+  hooks get Freqtrade's copy like any strategy's (what the skip saves);
+- `PROFITGUARD_BENCH_TRADE_COPY=time`: time every copy Freqtrade makes (calls and CPU
+  seconds in the JSON; profitguard's skip, installed over it, leaves out the copies
+  it skips);
 - `PROFITGUARD_BENCH_PROFILE=PATH`: cProfile the backtest loops into PATH (pstats).
 """
 
@@ -54,9 +59,15 @@ backtesting.Backtesting.backtest = _timed
 
 # `strategy_safe_wrapper` calls its module's `deepcopy` only to copy `trade` for a
 # strategy's own (overridden) hooks: rebinding that name reaches exactly that copy.
+# profitguard's skip, installed later (at the first backtest run), wraps what is
+# bound here and falls back to it.
 _trade_copy = os.environ.get("PROFITGUARD_BENCH_TRADE_COPY", "")
 if _trade_copy == "skip":
     strategy_wrapper.deepcopy = lambda trade: trade
+elif _trade_copy == "keep":
+    from profitguard.freqtrade import trade_copy
+
+    trade_copy.install = lambda: False
 elif _trade_copy == "time":
     _deepcopy = strategy_wrapper.deepcopy
     _clock = time.thread_time_ns  # CPU time: waiting for the shared CPU is not counted
@@ -81,7 +92,9 @@ elif _trade_copy == "time":
 
     strategy_wrapper.deepcopy = _timed_copy
 elif _trade_copy:
-    raise SystemExit(f"PROFITGUARD_BENCH_TRADE_COPY must be 'skip' or 'time', was {_trade_copy!r}")
+    raise SystemExit(
+        f"PROFITGUARD_BENCH_TRADE_COPY must be 'skip', 'keep' or 'time', was {_trade_copy!r}"
+    )
 
 if __name__ == "__main__":
     out, args = sys.argv[1], sys.argv[2:]

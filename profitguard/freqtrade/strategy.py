@@ -44,7 +44,7 @@ from pandas import DataFrame
 
 from profitguard.engine import STOP_TAG, ConfigError, ProtectionConfig
 from profitguard.exit_tags import KILL_TAG
-from profitguard.freqtrade import ledger
+from profitguard.freqtrade import ledger, trade_copy
 from profitguard.freqtrade.client_ids import (
     ClientIdHookMissing,
     ClientOrderIds,
@@ -92,6 +92,13 @@ class ProfitGuardStrategy(IStrategy):
     trailing_stop = False
 
     profitguard_config: ClassVar[dict[str, Any]] = {}
+
+    # These hooks, as defined here, only read the trade: Freqtrade hands them the trade
+    # itself in backtesting and hyperopt, not its copy (`trade_copy`). An override in a
+    # subclass is not listed here and gets the copy.
+    _pg_hooks_given_the_trade: ClassVar[frozenset[str]] = frozenset(
+        {"custom_stoploss", "adjust_trade_position", "order_filled", "check_entry_timeout"}
+    )
 
     plot_config: ClassVar[dict[str, Any]] = {
         "main_plot": {
@@ -350,12 +357,16 @@ class ProfitGuardStrategy(IStrategy):
         ladders asked for again (`exit_config_key`), the ledger of initial stops
         emptied. The candles' float noise is snapped onto the price tick there, so
         that the backtester fills each exit on the candle the engine decided it
-        (`prices`). Dry-run and live call it on every candle and have no runs: their
-        state carries on."""
+        (`prices`), and Freqtrade's copy of the trade is skipped for profitguard's own
+        hooks (`trade_copy`). Dry-run and live call it on every candle and have no
+        runs: their state carries on."""
         if not self._pg_persist:
             self._pg_clock.restart()
         dataframe = super().ft_advise_signals(dataframe, metadata)
         if self.config.get("runmode") in (RunMode.BACKTEST, RunMode.HYPEROPT):
+            # before the run's first hook, in every process that backtests (hyperopt's
+            # workers get the strategy pickled and never start it)
+            trade_copy.install()
             # the backtester fills exits against these candles: prices on the tick, so
             # an exit priced at the open or the low fills there (`prices`)
             dataframe = snap_candles(dataframe, self._pg_price_tick(metadata["pair"]))

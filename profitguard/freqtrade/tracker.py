@@ -5,8 +5,9 @@ orders (what closed, by amount) plus the memo: the initial stop (one R), the bes
 and worst prices seen, the ATR stop floor and what was notified. Dry-run and live
 keep the memo in the trade's custom data too (restarts); backtesting keeps only the
 initial stop, in the run's ledger (custom data is a list Freqtrade scans on every
-access there, and nothing restarts). Nothing lives on the trade object: Freqtrade
-hands callbacks a copy of it.
+access there, and nothing restarts). Nothing lives on the trade object, and nothing
+on it is changed: Freqtrade hands callbacks a copy of it in dry-run and live, and in
+backtesting the trade itself (`trade_copy`).
 """
 
 from __future__ import annotations

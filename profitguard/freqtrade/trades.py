@@ -3,8 +3,9 @@
 The engine state of a trade is rebuilt from Freqtrade's own records: its filled
 orders (the source of truth for what was closed; the amounts, not the tags, say
 which levels are done) plus a small persisted record in the trade's custom data
-(the initial stop, the peak). Nothing lives on the trade object itself: Freqtrade
-hands callbacks a copy of it.
+(the initial stop, the peak). Nothing lives on the trade object itself, and nothing
+on it is changed: Freqtrade hands callbacks a copy of it in dry-run and live, and in
+backtesting the trade itself (`trade_copy`).
 """
 
 from __future__ import annotations
