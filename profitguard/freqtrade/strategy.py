@@ -47,6 +47,7 @@ from profitguard.freqtrade.failures import FailureLog, fail_closed
 from profitguard.freqtrade.gate import RiskGate
 from profitguard.freqtrade.initial_stop import show_initial_stop
 from profitguard.freqtrade.notify import Notifier
+from profitguard.freqtrade.overrides import guard_overrides, refuse_unguarded
 from profitguard.freqtrade.plotting import backtest_trade_spans, ladder_columns, open_trade_spans
 from profitguard.freqtrade.prices import price_tick, snap_candles
 from profitguard.freqtrade.runclock import RunClock
@@ -92,6 +93,12 @@ class ProfitGuardStrategy(IStrategy):
             "pg_tp3": {"color": "#2ca02c"},
         },
     }
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """A subclass's override of a Freqtrade hook implemented here keeps
+        profitguard's part, with or without `super()` (`overrides`)."""
+        super().__init_subclass__(**kwargs)
+        guard_overrides(cls)
 
     # ------------------------------------------------------------------ hooks
 
@@ -153,7 +160,9 @@ class ProfitGuardStrategy(IStrategy):
         """Validate the profitguard settings before anything else runs.
 
         Runs before the user's `bot_start`; a bad setting stops the bot with an
-        error naming the field and the value."""
+        error naming the field and the value, and so does an override of a hook
+        profitguard cannot guard (`overrides.refuse_unguarded`)."""
+        refuse_unguarded(type(self))
         try:
             self.profitguard_settings: ProfitGuardSettings = load_settings(
                 self.profitguard_config, self.config
