@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import logging
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -46,6 +47,8 @@ from freqtrade.exceptions import OperationalException
 from freqtrade.strategy import IStrategy
 
 from profitguard.freqtrade.failures import fail_closed
+
+log = logging.getLogger("profitguard.freqtrade.strategy")
 
 GUARDED_MARK = "_pg_guarded_override"  # on each wrapper: the hook's name
 CLASS_MARK = "_pg_overrides_checked"  # in each processed class's __dict__
@@ -324,6 +327,11 @@ def _guarded(name: str, rule: Rule, theirs: Callable, owner: type, ours: Callabl
                 setattr(owner, name, stand_in)
                 try:
                     answer = checked_theirs(self, *args, **kwargs)
+                except Exception:  # escaped fail_closed (its report could not bind them)
+                    if rule.on_error is None:
+                        raise
+                    log.critical("profitguard %s override failed", name, exc_info=True)
+                    answer = _FAILED
                 finally:
                     setattr(owner, name, ours)
             if not call.ran:

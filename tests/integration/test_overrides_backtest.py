@@ -9,6 +9,7 @@ signal; entry 100, initial stop 98, 1R = 2): both must make the same trades.
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -49,13 +50,11 @@ def rows(path, signal: int, length: int = 70) -> list[list[float]]:
     ]
 
 
-def test_backtest_when_hooks_overridden_without_super_then_ladder_and_gate_still_act(
-    offline_exchange, freqtrade_workspace, tmp_path
-):
+def workspace(offline_exchange, freqtrade_workspace, tmp_path):
     datadir = tmp_path / "data"
     for pair, path in PATHS.items():
         write_candles(datadir, pair, "5m", rows(path, 30 if pair == "REF/USDT" else 29))
-    ws = freqtrade_workspace(
+    return freqtrade_workspace(
         offline_exchange(datadir=datadir),
         pairs=list(PATHS),
         strategies=[STRATEGIES / f"{name}.py" for name in NAMES],
@@ -65,6 +64,12 @@ def test_backtest_when_hooks_overridden_without_super_then_ladder_and_gate_still
         max_open_trades=3,
         profitguard={"risk": {"max_open_positions": 2, "sizing": {"method": "fixed"}}},
     )
+
+
+def test_backtest_when_hooks_overridden_without_super_then_ladder_and_gate_still_act(
+    offline_exchange, freqtrade_workspace, tmp_path
+):
+    ws = workspace(offline_exchange, freqtrade_workspace, tmp_path)
     result = ws.run(
         "backtesting", "--strategy-list", *NAMES, "--cache", "none", "--export", "trades"
     )
@@ -80,3 +85,22 @@ def test_backtest_when_hooks_overridden_without_super_then_ladder_and_gate_still
     assert overriding == plain
     refused = re.findall(r"entry refused for (\S+) \(candle [^)]+\): (\w+)", result.stdout)
     assert refused == [("REF/USDT", "MAX_OPEN_POSITIONS")] * 2  # once per strategy
+
+
+def test_hyperopt_when_hooks_overridden_without_super_then_every_epoch_guarded(
+    offline_exchange, freqtrade_workspace, tmp_path
+):
+    # two worker processes: the guarded hooks must survive the strategy's trip there
+    ws = workspace(offline_exchange, freqtrade_workspace, tmp_path)
+    result = ws.run(
+        "hyperopt", "--strategy", "OverridesWithoutSuper", "--spaces", "buy", "--epochs", "2",
+        "-j", "2", "--hyperopt-loss", "SharpeHyperOptLoss", "--min-trades", "1",
+        "--disable-param-export",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-5000:]
+    (results,) = (ws.userdir / "hyperopt_results").glob("*.fthypt")
+    epochs = [json.loads(line)["results_metrics"] for line in results.read_text().splitlines()]
+    assert [e["total_trades"] for e in epochs] == [2, 2]  # REF/USDT refused by the gate
+    assert [e["exit_reason_summary"] for e in epochs] == [epochs[0]["exit_reason_summary"]] * 2
+    reasons = {row["key"]: row["trades"] for row in epochs[0]["exit_reason_summary"]}
+    assert reasons == {"tp3": 1, "trailing_stop_loss": 1, "TOTAL": 2}  # the ladder's exits

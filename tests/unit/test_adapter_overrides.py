@@ -414,3 +414,11 @@ def test_grandchild_when_child_forgets_super_then_profitguard_once_and_both_run(
     # profitguard's own function is back in place after the call
     assert not hasattr(ProfitGuardStrategy.__dict__["bot_loop_start"], "_pg_guarded_override")
     assert ProfitGuardStrategy.__dict__["bot_loop_start"].__qualname__.startswith("ProfitGuard")
+
+
+def test_confirm_when_override_cannot_take_freqtrades_arguments_then_refused():
+    class Narrow(Fixture):
+        def confirm_trade_entry(self, pair):  # no **kwargs: Freqtrade's call raises
+            return True
+
+    assert confirm(started(Narrow)) is False
