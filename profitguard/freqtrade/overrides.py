@@ -298,6 +298,18 @@ def _guarded(name: str, rule: Rule, theirs: Callable, owner: type, ours: Callabl
     skip_after_fill = name == "custom_stoploss" and "after_fill" not in (
         inspect.getfullargspec(theirs).args
     )
+    # the stand-in is only needed where the override's code can reach profitguard's
+    # function (putting it on the class costs more than the rest of the call)
+    swap = _may_call(theirs, name)
+
+    def run_theirs(self: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return checked_theirs(self, *args, **kwargs)
+        except Exception:  # escaped fail_closed (its report could not bind the arguments)
+            if rule.on_error is None:
+                raise
+            log.critical("profitguard %s override failed", name, exc_info=True)
+            return _FAILED
 
     def stand_in(self: Any, *args: Any, **kwargs: Any) -> Any:
         """`owner.<name>` while an override runs: its super() call lands here."""
@@ -323,17 +335,14 @@ def _guarded(name: str, rule: Rule, theirs: Callable, owner: type, ours: Callabl
                 call.ran = True
             if skip_after_fill and kwargs.get("after_fill"):
                 answer = None
-            else:
+            elif swap:
                 setattr(owner, name, stand_in)
                 try:
-                    answer = checked_theirs(self, *args, **kwargs)
-                except Exception:  # escaped fail_closed (its report could not bind them)
-                    if rule.on_error is None:
-                        raise
-                    log.critical("profitguard %s override failed", name, exc_info=True)
-                    answer = _FAILED
+                    answer = run_theirs(self, *args, **kwargs)
                 finally:
                     setattr(owner, name, ours)
+            else:
+                answer = run_theirs(self, *args, **kwargs)
             if not call.ran:
                 if rule.when is When.REQUIRE:
                     raise OperationalException(
@@ -359,6 +368,21 @@ def _guarded(name: str, rule: Rule, theirs: Callable, owner: type, ours: Callabl
     guarded.__signature__ = inspect.signature(ours)  # type: ignore[attr-defined]
     setattr(guarded, GUARDED_MARK, name)
     return guarded
+
+
+def _may_call(function: Callable, name: str) -> bool:
+    """Whether `function`'s code (its nested functions too) names `super`, `name` or
+    uses the `__class__` cell: only then can it reach profitguard's `name`."""
+    code = getattr(function, "__code__", None)
+    if code is None:
+        return True
+    pending = [code]
+    while pending:
+        code = pending.pop()
+        if "super" in code.co_names or name in code.co_names or "__class__" in code.co_freevars:
+            return True
+        pending.extend(c for c in code.co_consts if inspect.iscode(c))
+    return False
 
 
 def _checked(theirs: Callable, check: Callable[[Any], None]) -> Callable:

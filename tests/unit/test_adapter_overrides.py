@@ -12,13 +12,14 @@ from inspect import getfullargspec
 from typing import Any, ClassVar
 
 import pytest
-from freqtrade.enums import ExitType
+from freqtrade.enums import ExitCheckTuple, ExitType, RunMode
 from freqtrade.exceptions import OperationalException
 from freqtrade.persistence import LocalTrade, Trade
 from freqtrade.strategy import stoploss_from_absolute
 
+from profitguard.exit_tags import KILL_TAG
 from profitguard.freqtrade import ProfitGuardStrategy
-from profitguard.freqtrade.overrides import RULES, guarded_hooks, tighter_stop
+from profitguard.freqtrade.overrides import RULES, either_exit, guarded_hooks, tighter_stop
 from tests.unit.test_adapter_strategy import Fixture, adjust, stop_of
 from tests.unit.test_adapter_strategy import started as started_strategy
 from tests.unit.test_adapter_trades import OPENED, make_trade
@@ -311,8 +312,13 @@ class LoopWithSuper(Fixture):
         super().bot_loop_start(current_time, **kwargs)
 
 
+class LoopNamingOurs(Fixture):
+    def bot_loop_start(self, current_time, **kwargs):
+        ProfitGuardStrategy.bot_loop_start(self, current_time, **kwargs)  # not super()
+
+
 def test_bot_loop_start_when_overridden_then_gate_loop_runs_once():
-    for cls in (QuietLoop, LoopWithSuper):
+    for cls in (QuietLoop, LoopWithSuper, LoopNamingOurs):
         strategy = started(cls)
         calls = counting(strategy, strategy._pg_gate, "loop")
         strategy.bot_loop_start(current_time=OPENED)
@@ -336,16 +342,21 @@ def test_ft_bot_start_when_override_skips_super_then_profitguard_still_starts():
 # ------------------------------------------------------------------ should_exit
 
 
+def as_resolved(strategy):
+    """What Freqtrade's StrategyResolver sets before should_exit can run."""
+    for attribute, value in {"use_exit_signal": True, "exit_profit_only": False,
+                             "ignore_roi_if_entry_signal": False}.items():  # fmt: skip
+        setattr(strategy, attribute, value)
+    strategy.minimal_roi = {0: 100.0}
+    return strategy
+
+
 def test_should_exit_when_override_drops_the_stop_then_the_stop_exit_kept():
     class NoExits(Fixture):
         def should_exit(self, trade, rate, current_time, **kwargs):
             return []
 
-    strategy = started(NoExits)
-    for attribute, value in {"use_exit_signal": True, "exit_profit_only": False,
-                             "ignore_roi_if_entry_signal": False}.items():  # fmt: skip
-        setattr(strategy, attribute, value)
-    strategy.minimal_roi = {0: 100.0}
+    strategy = as_resolved(started(NoExits))
     trade = make_trade(10.0, 100.0)
     strategy.order_filled(trade.pair, trade, trade.orders[0], OPENED)
     exits = strategy.should_exit(trade, 97.0, OPENED, enter=False, exit_=False)
@@ -422,3 +433,37 @@ def test_confirm_when_override_cannot_take_freqtrades_arguments_then_refused():
             return True
 
     assert confirm(started(Narrow)) is False
+
+
+# ------------------------------------------------------------ the kill switch
+
+
+class OwnExits(Fixture):
+    def should_exit(self, trade, rate, current_time, **kwargs):
+        return [ExitCheckTuple(exit_type=ExitType.EXIT_SIGNAL)]  # no super()
+
+    def check_entry_timeout(self, pair, trade, order, current_time, **kwargs):
+        return False
+
+    def adjust_trade_position(self, trade, current_time, current_rate, current_profit,
+                              min_stake, max_stake, **kwargs):  # fmt: skip
+        return -1.0, "mine"
+
+
+def test_kill_switch_when_hooks_overridden_then_kill_exit_alone_entries_cancelled_no_orders():
+    strategy = as_resolved(started(OwnExits, runmode=RunMode.DRY_RUN))
+    counting(strategy, strategy._pg_gate, "halted", answer=True)
+    trade = make_trade(10.0, 100.0)
+    exits = strategy.should_exit(trade, 100.0, OPENED, enter=False, exit_=False)
+    assert exits == [ExitCheckTuple(exit_type=ExitType.EMERGENCY_EXIT, exit_reason=KILL_TAG)]
+    order = trade.orders[0]
+    assert strategy.check_entry_timeout(trade.pair, trade, order, OPENED) is True
+    assert adjust(strategy, trade, 100.5) is None
+
+
+@pytest.mark.parametrize(
+    ("ours", "theirs", "expected"),
+    [("tp_exit", "mine", "tp_exit"), (False, "mine", "mine"), ("", False, False)],
+)
+def test_either_exit_when_combined_then_profitguards_reason_first(ours, theirs, expected):
+    assert either_exit(None, ours, theirs, {}) == expected
