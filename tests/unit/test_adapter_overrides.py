@@ -467,3 +467,18 @@ def test_kill_switch_when_hooks_overridden_then_kill_exit_alone_entries_cancelle
 )
 def test_either_exit_when_combined_then_profitguards_reason_first(ours, theirs, expected):
     assert either_exit(None, ours, theirs, {}) == expected
+
+
+def test_ft_bot_start_when_hyperopt_strategy_override_skips_super_then_its_checks_run():
+    from profitguard.freqtrade.hyperopt import ProfitGuardHyperoptStrategy
+    from tests.unit.test_adapter_hyperopt import Tunable
+
+    class OwnStart(Tunable):
+        def ft_bot_start(self, **kwargs):
+            pass  # no super()
+
+    strategy = started(OwnStart)
+    assert strategy.exits_in_force == ProfitGuardHyperoptStrategy.exit_config(strategy)
+    # the ladder parameters' own start-up check (not only ProfitGuardStrategy's) ran
+    with pytest.raises(OperationalException, match=r"'profitguard.exits.trail_pct' is set, but"):
+        started(OwnStart, profitguard={"exits": {"trail_pct": 0.05}})
