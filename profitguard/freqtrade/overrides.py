@@ -40,6 +40,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
+from threading import get_ident
 from typing import Any
 
 from freqtrade.enums import ExitType
@@ -53,7 +54,8 @@ log = logging.getLogger("profitguard.freqtrade.strategy")
 GUARDED_MARK = "_pg_guarded_override"  # on each wrapper: the hook's name
 CLASS_MARK = "_pg_overrides_checked"  # in each processed class's __dict__
 REFUSED = "_pg_refused_overrides"  # in each processed class's __dict__: (hook, why)
-ACTIVE = "_pg_active_hooks"  # on the instance: hook -> _Call, while a guarded call runs
+# on the instance: (hook, thread) -> _Call, while a guarded call runs in that thread
+ACTIVE = "_pg_active_hooks"
 
 # exits profitguard owns in `should_exit`: a user's list may add exits, never drop these
 PROTECTIVE_EXITS = (
@@ -313,7 +315,7 @@ def _guarded(name: str, rule: Rule, theirs: Callable, owner: type, ours: Callabl
 
     def stand_in(self: Any, *args: Any, **kwargs: Any) -> Any:
         """`owner.<name>` while an override runs: its super() call lands here."""
-        call = self.__dict__.get(ACTIVE, {}).get(name)
+        call = self.__dict__.get(ACTIVE, {}).get((name, get_ident()))
         if call is None:  # another instance, or a call outside the guarded one
             return ours(self, *args, **kwargs)
         if not call.ran:
@@ -326,9 +328,10 @@ def _guarded(name: str, rule: Rule, theirs: Callable, owner: type, ours: Callabl
         active = self.__dict__.get(ACTIVE)
         if active is None:
             active = self.__dict__[ACTIVE] = {}
-        if name in active:  # inside an outer guarded call (a subclass's): it combines
+        key = (name, get_ident())
+        if key in active:  # inside an outer guarded call (a subclass's): it combines
             return theirs(self, *args, **kwargs)
-        call = active[name] = _Call()
+        call = active[key] = _Call()
         try:
             if rule.when is When.FIRST:
                 call.answer = ours(self, *args, **kwargs)
@@ -353,7 +356,7 @@ def _guarded(name: str, rule: Rule, theirs: Callable, owner: type, ours: Callabl
                 call.answer = ours(self, *args, **kwargs)
                 call.ran = True
         finally:
-            del active[name]
+            del active[key]
         if answer is _FAILED:
             return rule.on_error(self, call.answer)  # type: ignore[misc]
         try:

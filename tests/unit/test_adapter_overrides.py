@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import atexit
 import logging
+import threading
 from inspect import getfullargspec
 from typing import Any, ClassVar
 
@@ -482,3 +483,29 @@ def test_ft_bot_start_when_hyperopt_strategy_override_skips_super_then_its_check
     # the ladder parameters' own start-up check (not only ProfitGuardStrategy's) ran
     with pytest.raises(OperationalException, match=r"'profitguard.exits.trail_pct' is set, but"):
         started(OwnStart, profitguard={"exits": {"trail_pct": 0.05}})
+
+
+def test_hook_when_called_from_another_thread_during_an_override_then_its_own_answer():
+    entered, release = threading.Event(), threading.Event()
+
+    class Slow(Fixture):
+        def confirm_trade_entry(self, pair, **kwargs):
+            entered.set()
+            release.wait(10)
+            return super().confirm_trade_entry(pair, **kwargs)
+
+    strategy = started(Slow)
+    answers = iter([False, True])  # the gate refuses the first entry, lets the second in
+    calls = counting(strategy, strategy._pg_gate, "confirm")
+    strategy._pg_gate.confirm = lambda *a, **k: calls.append(k) or next(answers)
+    results = {}
+    worker = threading.Thread(target=lambda: results.setdefault("slow", confirm(strategy)))
+    worker.start()
+    assert entered.wait(10)
+    other = ProfitGuardStrategy.confirm_trade_entry(  # profitguard's hook, from this thread
+        strategy, pair="ETH/USDT", order_type="market", amount=1.0, rate=100.0,
+        time_in_force="GTC", current_time=OPENED, entry_tag=None, side="long",
+    )  # fmt: skip
+    release.set()
+    worker.join(10)
+    assert (results["slow"], other, len(calls)) == (False, True, 2)
