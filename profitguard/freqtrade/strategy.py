@@ -57,6 +57,7 @@ from profitguard.freqtrade.failures import FailureLog, fail_closed
 from profitguard.freqtrade.gate import RiskGate
 from profitguard.freqtrade.initial_stop import show_initial_stop
 from profitguard.freqtrade.notify import Notifier
+from profitguard.freqtrade.overrides import guard_overrides, refuse_unguarded
 from profitguard.freqtrade.plotting import backtest_trade_spans, ladder_columns, open_trade_spans
 from profitguard.freqtrade.prices import price_tick, snap_candles
 from profitguard.freqtrade.runclock import RunClock
@@ -109,6 +110,12 @@ class ProfitGuardStrategy(IStrategy):
             "pg_tp3": {"color": "#2ca02c"},
         },
     }
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """A subclass's override of a Freqtrade hook implemented here keeps
+        profitguard's part, with or without `super()` (`overrides`)."""
+        super().__init_subclass__(**kwargs)
+        guard_overrides(cls)
 
     # ------------------------------------------------------------------ hooks
 
@@ -170,7 +177,10 @@ class ProfitGuardStrategy(IStrategy):
         """Validate the profitguard settings before anything else runs.
 
         Runs before the user's `bot_start`; a bad setting stops the bot with an
-        error naming the field and the value."""
+        error naming the field and the value, and so does an override of a hook
+        profitguard cannot guard (`overrides.refuse_unguarded`). Overridden: this runs
+        at your super() call, or right after your override if it makes none."""
+        refuse_unguarded(type(self))
         try:
             self.profitguard_settings: ProfitGuardSettings = load_settings(
                 self.profitguard_config, self.config
@@ -250,6 +260,7 @@ class ProfitGuardStrategy(IStrategy):
         Sees the candle high (low for a short) in backtesting, the live exit rate
         otherwise; that price updates the peak and the stop, take-profits wait
         for `adjust_trade_position`. On error: None (the stop stays where it is).
+        Overridden: Freqtrade gets the tighter of your stop and this one (`overrides`).
         """
         self._pg_tick(current_time)
         decision = self._pg_tracker.decide(trade, current_rate, current_time, fire=False)
@@ -268,7 +279,8 @@ class ProfitGuardStrategy(IStrategy):
         **kwargs: Any,
     ) -> None:
         """Freqtrade's stop update (`custom_stoploss` inside), then profitguard's initial
-        stop written as the trade's initial stop (`profitguard.freqtrade.initial_stop`)."""
+        stop written as the trade's initial stop (`profitguard.freqtrade.initial_stop`).
+        Overridden: this runs at your super() call, or after your override."""
         super().ft_stoploss_adjust(
             current_rate, trade, current_time, current_profit, force_stoploss, *args, **kwargs
         )
@@ -304,6 +316,7 @@ class ProfitGuardStrategy(IStrategy):
         Sees the candle open in backtesting, the live exit rate otherwise. While an
         order of the trade is open nothing new is placed; a cancelled order does not
         count, and its level is asked for again. On error: None (no order).
+        Overridden: this exit, when there is one, is placed instead of your answer.
         """
         self._pg_tick(current_time)
         if self._pg_gate.halted():
@@ -334,7 +347,9 @@ class ProfitGuardStrategy(IStrategy):
     def order_filled(
         self, pair: str, trade: Any, order: Any, current_time: datetime, **kwargs: Any
     ) -> None:
-        """Place the initial stop when the entry fills; notify take-profit fills and stops."""
+        """Place the initial stop when the entry fills; notify take-profit fills and stops.
+
+        Overridden: this runs first, once, whether or not you call super()."""
         self._pg_tick(current_time)
         if order.ft_order_side == trade.entry_side:
             self._pg_tracker.memo(trade, current_time)
@@ -359,7 +374,8 @@ class ProfitGuardStrategy(IStrategy):
         that the backtester fills each exit on the candle the engine decided it
         (`prices`), and Freqtrade's copy of the trade is skipped for profitguard's own
         hooks (`trade_copy`). Dry-run and live call it on every candle and have no
-        runs: their state carries on."""
+        runs: their state carries on. Overridden: call super() and build on its result
+        (an override that does not stops the run, naming it)."""
         if not self._pg_persist:
             self._pg_clock.restart()
         dataframe = super().ft_advise_signals(dataframe, metadata)
@@ -432,7 +448,8 @@ class ProfitGuardStrategy(IStrategy):
     ) -> bool:
         """The risk gate: every rule in order, False at the first refusal (logged, sent).
 
-        On error: False (Freqtrade would otherwise enter), logged once."""
+        On error: False (Freqtrade would otherwise enter), logged once. Overridden: the
+        entry goes ahead only if your override and the gate both confirm."""
         self._pg_tick(current_time)
         confirmed = self._pg_gate.confirm(
             pair, amount=amount, rate=rate, now=current_time, side=side
@@ -482,7 +499,9 @@ class ProfitGuardStrategy(IStrategy):
     ) -> float:
         """Position sizing (`risk.sizing`), within the stake cap and Freqtrade's min/max stake.
 
-        0 skips the trade. On error: 0 (Freqtrade would otherwise use its own stake)."""
+        0 skips the trade. On error: 0 (Freqtrade would otherwise use its own stake).
+        Overridden: the smaller of your stake and this one (anything else than a stake
+        >= 0 from yours: 0)."""
         self._pg_tick(current_time)
         return self._pg_gate.stake(
             pair,
@@ -503,7 +522,9 @@ class ProfitGuardStrategy(IStrategy):
         The kill exit is Freqtrade's emergency exit: a market order for the whole trade
         (its `order_types["emergency_exit"]`, which must be "market"), whatever the exit
         order type, with `use_exit_signal` on or off; an open take-profit order is
-        cancelled for it. On error: Freqtrade's exits alone."""
+        cancelled for it. On error: Freqtrade's exits alone. Overridden: your exits, with
+        the stop and kill exits of this answer that yours left out put first (while the
+        kill switch is on: this answer alone)."""
         exits = super().should_exit(trade, rate, current_time, **kwargs)
         if not self._pg_persist:
             return exits  # backtesting and hyperopt have no kill switch
@@ -524,14 +545,16 @@ class ProfitGuardStrategy(IStrategy):
     def check_entry_timeout(
         self, pair: str, trade: Any, order: Any, current_time: datetime, **kwargs: Any
     ) -> bool:
-        """Cancel open entry orders while the kill switch is on."""
+        """Cancel open entry orders while the kill switch is on.
+
+        Overridden: cancelled when either your override or the kill switch says so."""
         return self._pg_gate.halted()
 
     @fail_closed(None)
     def bot_loop_start(self, current_time: datetime, **kwargs: Any) -> None:
         """Re-read the guard file, log trading-state changes, write the status file.
 
-        Call `super().bot_loop_start(current_time, **kwargs)` when you override it."""
+        Overridden: this runs first, once, whether or not you call super()."""
         if getattr(self, "_pg_client_ids", None) is not None:
             self._pg_client_ids.clear()  # an order announced last loop was not placed
         self._pg_tick(current_time)
@@ -542,7 +565,8 @@ class ProfitGuardStrategy(IStrategy):
 
         The lines are drawn where a chart is: `plot-dataframe` (the latest backtest's
         trades) and dry-run/live (open trades, for FreqUI). Backtesting and hyperopt
-        skip them. A failure to draw is logged and never affects trading."""
+        skip them. A failure to draw is logged and never affects trading. Overridden:
+        call super() and build on its result (an override that does not stops the run)."""
         dataframe = super().advise_indicators(dataframe, metadata)
         self._pg_check_columns(dataframe, metadata.get("pair"))
         runmode = self.config.get("runmode")
