@@ -528,9 +528,7 @@ def confirm_exit(strategy, exit_reason: str) -> Any:
 
 
 @pytest.mark.parametrize("reason", ["stop_loss", "trailing_stop_loss", "liquidation", KILL_TAG])
-def test_confirm_exit_when_override_refuses_a_stop_or_kill_exit_then_it_goes_ahead(
-    reason, caplog
-):
+def test_confirm_exit_when_override_refuses_a_stop_or_kill_exit_then_it_goes_ahead(reason, caplog):
     strategy = started(HoldsEveryExit)
     with caplog.at_level(logging.WARNING):
         assert confirm_exit(strategy, reason) is True
