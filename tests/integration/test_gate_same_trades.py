@@ -99,7 +99,9 @@ def test_backtest_of_the_sample_when_gate_on_then_same_trades_as_recorded(
     offline_exchange, freqtrade_workspace, datadir, setting
 ):
     trades, output = run(offline_exchange, freqtrade_workspace, datadir, RISK[setting])
-    refused = sorted(re.findall(r"entry refused for (\S+) \(candle ([^)]+) UTC\)", output))
+    refused = sorted(
+        list(r) for r in re.findall(r"entry refused for (\S+) \(candle ([^)]+) UTC\)", output)
+    )
     got = {"trades": trades, "refused": refused, "counts": refusal_table(output)}
     record = json.loads(RECORD.read_text()) if RECORD.exists() else {}
     if os.environ.get("PROFITGUARD_RECORD_GATE_TRADES"):
