@@ -1,9 +1,13 @@
 """The account as the rules see it: equity from Freqtrade's wallets, the open trades
 with their stops in force, and the closed-trade history.
 
-Open positions and equity are read at every entry: between two entries of one candle
-another pair may have entered, or its exit callbacks moved a stop. The closed-trade
-part (streak, period sums) changes only when a trade closes (`ClosedHistory`)."""
+The open positions are a snapshot, taken again only when something they are made of
+changed: the set of open trades, a trade's amount, stake, entry or Freqtrade stop, or
+(`GateHost.stops_revision`) an engine stop in force. So the entries of one candle
+(and `custom_stake_amount` then `confirm_trade_entry` of each) share one snapshot, and
+an entry that opened, a fill or a stop that moved in between is seen by the next. Equity
+is read at every entry (one call); the closed-trade part (streak, period sums) changes
+only when a trade closes (`ClosedHistory`)."""
 
 from __future__ import annotations
 
@@ -25,6 +29,11 @@ class AccountBook:
         self.history = history
         minutes = config.loss_streak_cooldown_minutes
         self._cooldown = timedelta(minutes=minutes) if minutes is not None else None
+        self.forget()
+
+    def forget(self) -> None:
+        """A new backtest run: no snapshot of the last one."""
+        self._snapshot: tuple[tuple, list[OpenPosition]] | None = None
 
     def equity(self) -> float:
         """The capital Freqtrade trades with: open stakes at cost plus the free stake
@@ -38,7 +47,7 @@ class AccountBook:
         """The account as of `now` (the streak counted from the guard's last reset)."""
         from freqtrade.persistence import Trade
 
-        positions = [self._position(t) for t in Trade.get_trades_proxy(is_open=True)]
+        positions = self.positions(Trade.get_trades_proxy(is_open=True))
         history = self.history
         closed = history.trades()
         kept = in_force(guard) if guard is not None else None
@@ -52,6 +61,19 @@ class AccountBook:
             pnl_since=history.pnl_since,
         )
 
+    def positions(self, trades: list[Any]) -> list[OpenPosition]:
+        """The open `trades` as positions: the snapshot while nothing they are made of
+        changed (see the module), else made afresh and kept."""
+        made_of = [_made_of(t) for t in trades]
+        snapshot = self._snapshot
+        if snapshot is not None and snapshot[0] == (self.host.stops_revision(), made_of):
+            return snapshot[1]
+        positions = [self._position(t) for t in trades]
+        # the revision after: asking a stop may have brought a trade's engine state up to
+        # its fills (a new revision), which these positions already show
+        self._snapshot = ((self.host.stops_revision(), made_of), positions)
+        return positions
+
     def _position(self, trade: Any) -> OpenPosition:
         stop = self.host.stop_in_force(trade)  # the engine's, else Freqtrade's
         return OpenPosition(
@@ -63,3 +85,18 @@ class AccountBook:
             stake=trade.stake_amount,
             opened_at=trade.open_date_utc,
         )
+
+
+def _made_of(trade: Any) -> tuple:
+    """What an open position is made of, besides the engine's stop in force (a trade id
+    comes again in the next backtest run: the open date tells them apart)."""
+    return (
+        trade.id,
+        trade.pair,
+        trade.is_short,
+        trade.open_rate,
+        trade.amount,
+        trade.stop_loss,
+        trade.stake_amount,
+        trade.open_date_utc,
+    )

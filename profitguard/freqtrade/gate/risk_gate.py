@@ -97,6 +97,7 @@ class RiskGate:
             log.info(self.summary_line("epoch"))
         self.log.start_run()
         self.history.forget()
+        self.book.forget()
         self.correlations.forget()
         self.last_entry: tuple[str, datetime, tuple[Check, ...]] | None = None
         self._leverage: dict[str, float] = {}
