@@ -98,5 +98,5 @@ def _made_of(trade: Any) -> tuple:
         trade.amount,
         trade.stop_loss,
         trade.stake_amount,
-        trade.open_date_utc,
+        trade.open_date,
     )
