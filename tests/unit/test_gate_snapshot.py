@@ -1,6 +1,7 @@
 """The gate's account snapshot (the open positions, kept while nothing they are made of
 changed) always equals the positions made afresh: after entries, fills, partial exits,
-stops moved by the engine or by Freqtrade, and trades gone, all within one candle."""
+orders placed, stops moved by the engine or by Freqtrade, and trades gone, all within
+one candle."""
 
 from __future__ import annotations
 
@@ -22,6 +23,8 @@ STEP = st.one_of(
     st.tuples(st.just("adjust"), st.integers(0, 5), RATES),
     st.tuples(st.just("partial"), st.integers(0, 5), RATES),
     st.tuples(st.just("freqtrade_stop"), st.integers(0, 5), RATES),
+    st.tuples(st.just("order_placed"), st.integers(0, 5), RATES),
+    st.tuples(st.just("peak"), st.integers(0, 5), RATES),
     st.tuples(st.just("gone"), st.integers(0, 5), st.none()),
 )
 
@@ -50,6 +53,12 @@ def apply(strategy, step, next_id: int) -> None:
         trade.orders.append(order)
         strategy.order_filled(trade.pair, trade, order, NOW)
         trade.recalc_trade_from_orders()
+    elif kind == "order_placed":  # an exit order open, nothing filled yet
+        order = make_order("sell", round(trade.amount * 0.3, 3), value, ft_pair=trade.pair,
+                           ft_is_open=True, status="open", filled=0.0)  # fmt: skip
+        trade.orders.append(order)
+    elif kind == "peak":  # Freqtrade's record of the candle's high moves
+        trade.max_rate = max(trade.max_rate or value, value)
     elif kind == "freqtrade_stop":
         trade.stop_loss = value * 0.9
     else:  # an entry order cancelled: the trade is removed, no callback

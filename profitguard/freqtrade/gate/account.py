@@ -16,6 +16,7 @@ from typing import Any
 
 from profitguard.freqtrade.gate.history import ClosedHistory
 from profitguard.freqtrade.gate.host import GateHost
+from profitguard.freqtrade.trades import fills_signature
 from profitguard.risk.book import Account, OpenPosition
 from profitguard.risk.config import RiskConfig
 from profitguard.risk.pipeline import in_force
@@ -89,14 +90,16 @@ class AccountBook:
 
 def _made_of(trade: Any) -> tuple:
     """What an open position is made of, besides the engine's stop in force (a trade id
-    comes again in the next backtest run: the open date tells them apart)."""
+    comes again in the next backtest run: the open date tells them apart), and the
+    fills the tracker rebuilds that stop from: while they are the same, asking for the
+    stop again would give the kept one and change nothing."""
     return (
         trade.id,
         trade.pair,
         trade.is_short,
         trade.open_rate,
-        trade.amount,
         trade.stop_loss,
         trade.stake_amount,
         trade.open_date,
+        fills_signature(trade),  # the amount, and the orders
     )
