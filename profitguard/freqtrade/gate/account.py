@@ -34,7 +34,7 @@ class AccountBook:
 
     def forget(self) -> None:
         """A new backtest run: no snapshot of the last one."""
-        self._snapshot: tuple[tuple, list[OpenPosition]] | None = None
+        self._snapshot: tuple[tuple, tuple[OpenPosition, ...]] | None = None
 
     def equity(self) -> float:
         """The capital Freqtrade trades with: open stakes at cost plus the free stake
@@ -62,14 +62,14 @@ class AccountBook:
             pnl_since=history.pnl_since,
         )
 
-    def positions(self, trades: list[Any]) -> list[OpenPosition]:
+    def positions(self, trades: list[Any]) -> tuple[OpenPosition, ...]:
         """The open `trades` as positions: the snapshot while nothing they are made of
         changed (see the module), else made afresh and kept."""
         made_of = [_made_of(t) for t in trades]
         snapshot = self._snapshot
         if snapshot is not None and snapshot[0] == (self.host.stops_revision(), made_of):
             return snapshot[1]
-        positions = [self._position(t) for t in trades]
+        positions = tuple(self._position(t) for t in trades)  # shared: immutable
         # the revision after: asking a stop may have brought a trade's engine state up to
         # its fills (a new revision), which these positions already show
         self._snapshot = ((self.host.stops_revision(), made_of), positions)
