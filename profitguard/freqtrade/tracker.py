@@ -64,8 +64,8 @@ class TradeTracker:
         self.exits = exits  # the ladders in force (a hyperopt epoch's, or the settings')
         self.persist = persist  # dry-run and live: memos saved in the trade's custom data
         self.memos: dict[int, TradeMemo] = {}
-        # changes whenever a stop in force may have: the risk gate's account snapshot
-        # keeps the open positions' stops until it does
+        # changes whenever a stop in force (`stop_in_force`) may have: the risk gate's
+        # account snapshot keeps the open positions' stops until it does
         self.revision = 0
         self._initial_stop = initial_stop
         self._backstop = backstop
@@ -204,7 +204,8 @@ class TradeTracker:
         after = decision.position
         if not decision.exit_amount:
             memo.position = after  # confirmed: no order rides on it (an exit waits for its fill)
-            self.revision += 1
+            if after.stop != position.stop:
+                self.revision += 1  # the stop in force moved
         memo.best, memo.worst = after.peak_price, plan.sign * after.worst_x
         if plan.atr_multiple is not None:
             memo.stop_floor = after.stop
