@@ -132,6 +132,22 @@ def test_pnl_since_when_trades_close_then_the_rule_sums_the_same_as_without_the_
     assert history.pnl_since(start, now) == rules.realized_pnl(history._sorted, start, now)
 
 
+@given(
+    hours=hs.lists(hs.integers(0, 24 * 40), max_size=12),
+    now_hours=hs.lists(hs.integers(0, 24 * 45), min_size=1, max_size=5),
+)
+def test_pnl_since_when_now_before_or_after_the_last_close_then_the_rule_sum(hours, now_hours):
+    history = ClosedHistory(persistent=False, with_r=False)
+    for i, hour in enumerate(hours):
+        history._add(i, closed(hour, float(i % 5) - 2.5))
+    for hour in now_hours:
+        now = START + timedelta(hours=hour)
+        for period in Period:
+            start = rules.period_start(now, period)
+            expected = rules.realized_pnl(history._sorted, start, now)
+            assert history.pnl_since(start, now) == expected
+
+
 @pytest.mark.parametrize(
     ("profit", "entry", "stop", "amount", "r"),
     [
