@@ -643,6 +643,10 @@ class ProfitGuardStrategy(IStrategy):
         For the risk gate (portfolio heat); never creates state."""
         return self._pg_tracker.stop_in_force(trade)
 
+    def stops_revision(self) -> int:
+        """Changes whenever `stop_in_force` of some trade may have (the gate's snapshot)."""
+        return self._pg_tracker.revision
+
     def _pg_tick(self, now: datetime) -> None:
         self._pg_clock.advance(now)
 

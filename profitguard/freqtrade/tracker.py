@@ -65,6 +65,9 @@ class TradeTracker:
         self.exits = exits  # the ladders in force (a hyperopt epoch's, or the settings')
         self.persist = persist  # dry-run and live: memos saved in the trade's custom data
         self.memos: dict[int, TradeMemo] = {}
+        # changes whenever a stop in force (`stop_in_force`) may have: the risk gate's
+        # account snapshot keeps the open positions' stops until it does
+        self.revision = 0
         self._initial_stop = initial_stop
         self._backstop = backstop
         self._atr_column = atr_column
@@ -75,10 +78,12 @@ class TradeTracker:
     def clear(self) -> None:
         """A new backtest run: no trade of the last one is open."""
         self.memos.clear()
+        self.revision += 1
 
     def forget(self, trade_id: int) -> None:
         """The trade closed."""
         self.memos.pop(trade_id, None)
+        self.revision += 1
 
     def known(self, trade: Any) -> TradeMemo | None:
         """The memo of `trade` in memory (None: not seen yet, or its id was reused)."""
@@ -123,6 +128,7 @@ class TradeTracker:
             else:
                 ledger.record(trade, memo.initial_stop)  # R for sizing and the hyperopt loss
         self.memos[trade.id] = memo
+        self.revision += 1
         return memo
 
     def position(self, trade: Any, memo: TradeMemo) -> Position:
@@ -160,6 +166,7 @@ class TradeTracker:
             stop_floor=memo.stop_floor,
         )
         memo.fills = fills
+        self.revision += 1
         return memo.position
 
     def stop_in_force(self, trade: Any) -> float | None:
@@ -198,6 +205,8 @@ class TradeTracker:
         after = decision.position
         if not decision.exit_amount:
             memo.position = after  # confirmed: no order rides on it (an exit waits for its fill)
+            if after.stop != position.stop:
+                self.revision += 1  # the stop in force moved
         memo.best, memo.worst = after.peak_price, plan.sign * after.worst_x
         if plan.atr_multiple is not None:
             memo.stop_floor = after.stop

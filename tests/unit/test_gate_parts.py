@@ -90,6 +90,28 @@ def test_correlations_when_the_next_candle_comes_then_computed_again():
     assert correlations.of("A/USDT", ["B/USDT"])[0].value < 0
 
 
+@given(
+    dates=hs.lists(hs.sets(hs.integers(0, 70), min_size=1, max_size=60), min_size=2, max_size=4),
+    window=hs.integers(1, 25),
+)
+def test_correlations_when_pairs_share_or_miss_candles_then_pearson_of_the_shared_closes(
+    dates, window
+):
+    """Each pairing as the rule defines it (its returns kept per pair are the same)."""
+    pairs = [f"P{i}/USDT" for i in range(len(dates))]
+    frames = {
+        pair: candles(sorted(d), [100.0 + ((i * 7 + k * 13) % 11) for k in sorted(d)])
+        for i, (pair, d) in enumerate(zip(pairs, dates, strict=True))
+    }
+    correlations = Correlations(frames.__getitem__, window=window)
+    for pair in pairs:
+        for got in correlations.of(pair, [p for p in pairs if p != pair]):
+            first, second = sorted((pair, got.pair))
+            closes_a, closes_b = shared_closes(frames[first], frames[second], window + 1)
+            a, b = rules.returns(closes_a), rules.returns(closes_b)
+            assert (got.value, got.samples) == (rules.pearson(a, b), len(a))
+
+
 def closed(hours: float, profit: float) -> ClosedTrade:
     return ClosedTrade(pair="BTC/USDT", closed_at=START + timedelta(hours=hours), profit=profit)
 
@@ -108,6 +130,22 @@ def test_pnl_since_when_trades_close_then_the_rule_sums_the_same_as_without_the_
     history._add(99, closed(1, -100.0))  # closed out of order: the sums are made again
     start = rules.period_start(now, Period.WEEK)
     assert history.pnl_since(start, now) == rules.realized_pnl(history._sorted, start, now)
+
+
+@given(
+    hours=hs.lists(hs.integers(0, 24 * 40), max_size=12),
+    now_hours=hs.lists(hs.integers(0, 24 * 45), min_size=1, max_size=5),
+)
+def test_pnl_since_when_now_before_or_after_the_last_close_then_the_rule_sum(hours, now_hours):
+    history = ClosedHistory(persistent=False, with_r=False)
+    for i, hour in enumerate(hours):
+        history._add(i, closed(hour, float(i % 5) - 2.5))
+    for hour in now_hours:
+        now = START + timedelta(hours=hour)
+        for period in Period:
+            start = rules.period_start(now, period)
+            expected = rules.realized_pnl(history._sorted, start, now)
+            assert history.pnl_since(start, now) == expected
 
 
 @pytest.mark.parametrize(

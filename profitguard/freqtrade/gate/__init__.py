@@ -3,7 +3,8 @@
 `ProfitGuardStrategy` builds one `RiskGate` and passes itself as its `GateHost` (the
 gate never imports the strategy). Its parts, one job each:
 - `account.AccountBook`: the account the rules read (equity, open positions with
-  their stops in force, the closed-trade history);
+  their stops in force, the closed-trade history); the open positions are one
+  snapshot until a trade opens, fills, moves its stop or goes;
 - `history.ClosedHistory`: closed trades fetched incrementally, the losing streak and
   the period sums, recomputed only when a trade closes;
 - `correlations.Correlations`: pairwise correlations, once per candle;

@@ -20,7 +20,7 @@ from profitguard.risk import rules
 class Tail:
     """The last `2n` candles of a dataframe: dates as int64 and closes."""
 
-    __slots__ = ("_array", "closes", "dates", "increasing", "unit")
+    __slots__ = ("_array", "_returns", "closes", "dates", "increasing", "unit")
 
     def __init__(self, frame: Any, n: int) -> None:
         # int64 in the column's unit (object arrays of Timestamps are 1000x slower)
@@ -29,6 +29,13 @@ class Tail:
         self.dates = self._array.asi8
         self.closes = np.asarray(column_array(frame, "close")[-2 * n :])
         self.increasing = bool(np.all(self.dates[1:] > self.dates[:-1]))
+        self._returns: tuple[int, list[float]] | None = None
+
+    def last_returns(self, n: int) -> list[float]:
+        """`rules.returns` of the last `n` closes (kept: the pair meets every open pair)."""
+        if self._returns is None or self._returns[0] != n:
+            self._returns = (n, rules.returns(self.closes[-n:].tolist()))
+        return self._returns[1]
 
     def in_ms(self) -> Any:
         return self.dates if self.unit == "ms" else self._array.as_unit("ms").asi8
@@ -58,21 +65,29 @@ def shared_closes(a: Any, b: Any, n: int) -> tuple[list[float], list[float]]:
     return _shared(Tail(a, n), Tail(b, n), n)
 
 
-def _shared(a: Tail, b: Tail, n: int) -> tuple[list[float], list[float]]:
+def _same_last(a: Tail, b: Tail, n: int) -> bool:
+    """Both pairs hold the same last `n` candles: those are the last `n` shared ones
+    (what intersecting the dates finds, without its sort). The common case."""
     if a.unit != b.unit:  # compared in milliseconds (candle times are whole ms)
         dates_a, dates_b = a.in_ms(), b.in_ms()
     else:
         dates_a, dates_b = a.dates, b.dates
-    if (
+    return (
         a.increasing
         and b.increasing
         and len(dates_a) >= n
         and len(dates_b) >= n
         and np.array_equal(dates_a[-n:], dates_b[-n:])
-    ):
-        # the common case, both pairs hold the same last n candles: those are the last
-        # n shared ones (what the intersection below finds, without its sort)
+    )
+
+
+def _shared(a: Tail, b: Tail, n: int) -> tuple[list[float], list[float]]:
+    if _same_last(a, b, n):
         return a.closes[-n:].tolist(), b.closes[-n:].tolist()
+    if a.unit != b.unit:
+        dates_a, dates_b = a.in_ms(), b.in_ms()
+    else:
+        dates_a, dates_b = a.dates, b.dates
     _, ia, ib = np.intersect1d(dates_a, dates_b, return_indices=True)
     ia, ib = ia[-n:], ib[-n:]
     return a.closes[ia].tolist(), b.closes[ib].tolist()
@@ -103,10 +118,13 @@ class Correlations:
             known = self._values.get(key)
             if known is None or known[0] is not frames[0] or known[1] is not frames[1]:
                 # pearson is symmetric (exactly: its sums are fsum's), so is the pairing
-                closes_a, closes_b = _shared(
-                    self._tail(key[0], frames[0]), self._tail(key[1], frames[1]), self.window + 1
-                )
-                a, b = rules.returns(closes_a), rules.returns(closes_b)
+                tail_a, tail_b = self._tail(key[0], frames[0]), self._tail(key[1], frames[1])
+                n = self.window + 1
+                if _same_last(tail_a, tail_b, n):
+                    a, b = tail_a.last_returns(n), tail_b.last_returns(n)
+                else:
+                    closes_a, closes_b = _shared(tail_a, tail_b, n)
+                    a, b = rules.returns(closes_a), rules.returns(closes_b)
                 known = (*frames, rules.pearson(a, b), len(a))
                 self._values[key] = known
             out.append(rules.Correlation(other, known[2], known[3]))

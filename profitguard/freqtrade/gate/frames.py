@@ -1,4 +1,4 @@
-"""Reading the analyzed dataframe's last candle (the signal candle)."""
+"""Reading the analyzed dataframe's last candle (the signal candle) as a number."""
 
 from __future__ import annotations
 
@@ -6,13 +6,13 @@ import math
 
 from pandas import DataFrame
 
+from profitguard.freqtrade.columns import last_raw
+
 
 def last_value(dataframe: DataFrame | None, column: str) -> float | None:
     """The last candle's `column` as a float; None when there is none or it is no number."""
-    if dataframe is None or dataframe.empty or column not in dataframe.columns:
-        return None
     try:
-        return float(_last_cell(dataframe, column))
+        return float(last_raw(dataframe, column))
     except (TypeError, ValueError):
         return None
 
@@ -23,13 +23,6 @@ def confidence(dataframe: DataFrame | None, column: str) -> float | None:
     if dataframe is None or dataframe.empty or column not in dataframe.columns:
         return None
     try:
-        return float(_last_cell(dataframe, column))
+        return float(last_raw(dataframe, column))
     except (TypeError, ValueError):
         return math.nan
-
-
-def _last_cell(dataframe: DataFrame, column: str) -> object:
-    where = dataframe.columns.get_loc(column)
-    if isinstance(where, int):  # by position: no Series built (three times faster)
-        return dataframe.iat[-1, where]
-    return dataframe[column].iat[-1]  # a duplicated column name, as pandas reads it

@@ -102,7 +102,10 @@ class ClosedHistory:
             self._pnl.clear()
             self._pnl_of = self.version
         closed = self._sorted
-        upto = bisect.bisect_right(closed, now, key=_closed_at)
+        if not closed or closed[-1].closed_at <= now:
+            upto = len(closed)  # every trade closed by now: backtesting, always
+        else:
+            upto = bisect.bisect_right(closed, now, key=_closed_at)
         key = (start, upto, len(closed))
         pnl = self._pnl.get(key)
         if pnl is None:

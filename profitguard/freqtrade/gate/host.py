@@ -40,6 +40,10 @@ class GateHost(Protocol):
         """The engine's stop of an open trade known in memory, else None."""
         ...
 
+    def stops_revision(self) -> int:
+        """A number that changes whenever `stop_in_force` of any trade may have."""
+        ...
+
     @property
     def exits_in_force(self) -> ProtectionConfig:
         """The ladders of the current run."""

@@ -29,7 +29,7 @@ from profitguard.freqtrade.gate.frames import confidence, last_value
 from profitguard.freqtrade.gate.history import ClosedHistory
 from profitguard.freqtrade.gate.host import GateHost
 from profitguard.freqtrade.gate.refusals import RefusalLog, log
-from profitguard.freqtrade.gate.sizing import EntryStop, Sizer
+from profitguard.freqtrade.gate.sizing import EntryStop, Sizer, StakeAsk
 from profitguard.freqtrade.gate.status import StatusFile
 from profitguard.risk.book import MarginTerms, Proposal
 from profitguard.risk.checks import Check
@@ -44,6 +44,10 @@ from profitguard.risk.state import (
     GuardStateError,
     TradingState,
 )
+
+# backtesting and hyperopt: every switch off (an immutable value, made once: the exit
+# callbacks ask `halted()` on every candle of every trade)
+_NO_GUARD = GuardState()
 
 
 class RiskGate:
@@ -97,6 +101,7 @@ class RiskGate:
             log.info(self.summary_line("epoch"))
         self.log.start_run()
         self.history.forget()
+        self.book.forget()
         self.correlations.forget()
         self.last_entry: tuple[str, datetime, tuple[Check, ...]] | None = None
         self._leverage: dict[str, float] = {}
@@ -120,7 +125,7 @@ class RiskGate:
     def guard(self) -> GuardState | GuardStateError:
         """The admin's switches (re-read when the file changed), or why they cannot be read."""
         if self.guard_file is None:
-            return GuardState()
+            return _NO_GUARD
         try:
             return self.guard_file.read()
         except GuardStateError as exc:
@@ -165,16 +170,8 @@ class RiskGate:
     ) -> float:
         """custom_stake_amount: the sized stake, or 0 (no trade) with the reason logged."""
         self._leverage[pair] = leverage
-        result = self.sizer.size(
-            pair,
-            now=now,
-            rate=rate,
-            proposed_stake=proposed_stake,
-            min_stake=min_stake,
-            max_stake=max_stake,
-            leverage=leverage,
-            side=side,
-        )
+        ask = StakeAsk(pair, now, rate, proposed_stake, min_stake, max_stake, leverage, side)
+        result = self.sizer.size(ask)
         if result.refusal is not None:
             self.log.checked += 1
             self.log.refused(pair, result.refusal, now)

@@ -4,6 +4,7 @@ the signal candle's ATR (volatility sizing)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from profitguard.freqtrade.gate.account import AccountBook
@@ -13,6 +14,20 @@ from profitguard.freqtrade.gate.host import GateHost
 from profitguard.freqtrade.initial_stop import check_initial_stop
 from profitguard.risk.config import RiskConfig, SizingMethod
 from profitguard.risk.sizing import Sizing, size
+
+
+@dataclass(frozen=True, slots=True)
+class StakeAsk:
+    """What `custom_stake_amount` asks: the stake of an entry of `pair` at `rate`."""
+
+    pair: str
+    now: datetime
+    rate: float
+    proposed_stake: float
+    min_stake: float | None
+    max_stake: float
+    leverage: float
+    side: str
 
 
 class EntryStop:
@@ -48,20 +63,9 @@ class Sizer:
         self.history = history
         self.stops = stops
 
-    def size(
-        self,
-        pair: str,
-        *,
-        now: datetime,
-        rate: float,
-        proposed_stake: float,
-        min_stake: float | None,
-        max_stake: float,
-        leverage: float,
-        side: str,
-    ) -> Sizing:
-        analyzed = self.host.analyzed(pair)
-        stop = self.stops.of(pair, side, rate, now, analyzed)
+    def size(self, ask: StakeAsk) -> Sizing:
+        analyzed = self.host.analyzed(ask.pair)
+        stop = self.stops.of(ask.pair, ask.side, ask.rate, ask.now, analyzed)
         sizing = self.config.sizing
         r_history: list[float] = []
         if sizing.method is SizingMethod.KELLY:  # the last kelly_lookback R's, not the history
@@ -72,12 +76,12 @@ class Sizer:
         return size(
             sizing,
             equity=self.book.equity(),
-            rate=rate,
+            rate=ask.rate,
             initial_stop=stop,
-            leverage=leverage,
-            proposed_stake=proposed_stake,
-            min_stake=min_stake,
-            max_stake=max_stake,
+            leverage=ask.leverage,
+            proposed_stake=ask.proposed_stake,
+            min_stake=ask.min_stake,
+            max_stake=ask.max_stake,
             max_stake_ratio=self.config.max_stake_ratio,
             r_history=r_history,
             atr=atr,
