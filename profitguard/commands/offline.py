@@ -183,13 +183,22 @@ def _run_command(argv: list[str], env: dict[str, str]) -> int:
     it gets ``STOP_GRACE_S`` seconds to stop before it is killed."""
     from profitguard.commands.usage import UsageError
 
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    # Handlers of our own before the command starts: a process started in the
+    # background by a shell inherits "ignore SIGINT", which the command would inherit
+    # too (exec keeps an ignored signal ignored, a handled one goes back to default),
+    # and then neither Ctrl-C nor a supervisor's SIGINT would stop anything.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    started: list[subprocess.Popen] = []
+    signal.signal(signal.SIGTERM, lambda *_: [p.send_signal(signal.SIGTERM) for p in started])
     try:
         # its own process group: a Ctrl-C reaches it once, passed on from here
         proc = subprocess.Popen(argv, env=env, process_group=0)
     except OSError as exc:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         raise UsageError(f"cannot run {argv[0]!r}: {exc.strerror}") from None
-    previous = signal.getsignal(signal.SIGTERM)
-    signal.signal(signal.SIGTERM, lambda *_: proc.send_signal(signal.SIGTERM))
+    started.append(proc)
     try:
         try:
             return proc.wait()
@@ -202,7 +211,8 @@ def _run_command(argv: list[str], env: dict[str, str]) -> int:
                 proc.wait()
             return proc.returncode if proc.returncode > 0 else 130
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         if proc.poll() is None:  # pragma: no cover - an error above
             proc.kill()
             proc.wait()

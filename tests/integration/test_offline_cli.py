@@ -147,3 +147,47 @@ def test_offline_when_freqtrade_hyperopt_then_runs_with_nothing_else_started(pro
 def test_offline_help_names_the_example():
     result = profitguard("offline", "--help", cwd=REPO, timeout=60)
     assert "profitguard offline -- freqtrade backtesting" in textwrap.dedent(result.stdout)
+
+
+SLEEPING_FREQTRADE = """\
+#!{python}
+import signal, sys, time
+print("fake-bot-up", signal.getsignal(signal.SIGINT) is signal.default_int_handler, flush=True)
+try:
+    time.sleep(120)
+except KeyboardInterrupt:
+    print("fake-bot-interrupted", flush=True)
+    sys.exit(0)
+"""
+
+
+def test_offline_when_started_with_sigint_ignored_then_sigint_still_stops_it(project):
+    """A shell's background job inherits "ignore SIGINT"; `offline` and its command still
+    stop on SIGINT (and the command gets it, so Freqtrade shuts down cleanly)."""
+    import signal
+    import time
+
+    fake = project / "freqtrade"
+    fake.write_text(SLEEPING_FREQTRADE.format(python=sys.executable))
+    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", ENTRY, "offline", "--", str(fake), "trade"],
+        cwd=project,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+    )
+    try:
+        deadline = time.monotonic() + 60
+        out = ""
+        while "fake-bot-up" not in out and time.monotonic() < deadline:
+            out += proc.stdout.readline()
+        assert "fake-bot-up True" in out, out
+        proc.send_signal(signal.SIGINT)
+        rest, _ = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert "fake-bot-interrupted" in out + rest
