@@ -31,7 +31,13 @@ from profitguard.chaos.scenarios import Scenario
 from profitguard.engine.config import preset
 from profitguard.exchange.faults import FaultPlan
 from profitguard.exchange.feeds import scripted_source
-from profitguard.exchange.harness import Workspace, offline_env, start_exchange, stop_process
+from profitguard.exchange.harness import (
+    Workspace,
+    offline_env,
+    sigint_reaches_bots,
+    start_exchange,
+    stop_process,
+)
 from profitguard.exchange.private import Credentials
 from profitguard.exchange.server import ReplayOptions
 
@@ -107,6 +113,7 @@ class _Bot:
     def __init__(self, ws: Workspace, number: int) -> None:
         self.log = ws.userdir / "logs" / f"chaos-life-{number}.log"
         self.out = self.log.open("w")
+        sigint_reaches_bots()
         self.proc = subprocess.Popen(
             ws.argv("trade", "--strategy", STRATEGY),
             cwd=ws.userdir.parent,

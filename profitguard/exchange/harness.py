@@ -17,6 +17,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -147,6 +148,7 @@ class Workspace:
         """Start ``freqtrade <command>``, stop it with SIGINT once ``until()`` is true or
         after ``timeout`` seconds, and return its exit status and output."""
         log = self.userdir / "logs" / f"{command}-{time.time_ns()}.log"
+        sigint_reaches_bots()
         with log.open("w") as out:
             proc = subprocess.Popen(
                 self.argv(command, *args),
@@ -185,6 +187,20 @@ class BotRun(subprocess.CompletedProcess):
     def __init__(self, *args, running: str, **kwargs):
         super().__init__(*args, **kwargs)
         self.running = running
+
+
+def sigint_reaches_bots() -> None:
+    """Make the bots started from here stop on SIGINT, as Freqtrade does on Ctrl-C.
+
+    A process a shell started in the background inherits "ignore SIGINT", and so would
+    every bot it starts (exec keeps an ignored signal ignored): `stop_process` would
+    then wait out its grace and kill the bot, which runs on meanwhile. A handler of
+    our own (the main thread only may set one) gives the bots the default back."""
+    if (
+        signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+        and threading.current_thread() is threading.main_thread()
+    ):
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def stop_process(proc: subprocess.Popen, grace: float = 30.0) -> int:
