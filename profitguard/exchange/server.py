@@ -12,6 +12,7 @@ import json
 import logging
 import signal
 import socket
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -261,6 +262,15 @@ class ExchangeServer(ThreadingHTTPServer):
                 ) from None
             raise
         self._thread: threading.Thread | None = None
+
+    def handle_error(self, request, client_address) -> None:
+        """A client that hung up mid-answer (a bot killed, a fault dropping the
+        connection) is routine here: one debug line, not socketserver's traceback."""
+        exc = sys.exc_info()[1]
+        if isinstance(exc, ConnectionError):
+            logger.debug("client %s went away: %r", client_address, exc)
+            return
+        super().handle_error(request, client_address)
 
     @property
     def url(self) -> str:

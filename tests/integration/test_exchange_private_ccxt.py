@@ -172,3 +172,23 @@ def test_http_faults_when_injected_then_ccxt_sees_what_binance_would_send():
         assert err.value.code == 429 and err.value.headers["Retry-After"] == "1"
         err.value.close()
         api.session.close()
+
+
+def test_server_when_a_client_hangs_up_mid_answer_then_no_traceback(capsys, caplog):
+    server = ExchangeServer(build_api(datadir=None, pairs=["BTC/USDT"]), port=0)
+    try:
+        for gone in (BrokenPipeError(32, "Broken pipe"), ConnectionResetError(104, "reset")):
+            try:
+                raise gone
+            except ConnectionError:
+                with caplog.at_level(logging.DEBUG, logger="profitguard.exchange.server"):
+                    server.handle_error(None, ("127.0.0.1", 1))
+        assert capsys.readouterr().err == ""
+        assert "went away" in caplog.text
+        try:
+            raise ValueError("a real error")
+        except ValueError:
+            server.handle_error(None, ("127.0.0.1", 1))
+        assert "ValueError: a real error" in capsys.readouterr().err  # still shown
+    finally:
+        server.server_close()
