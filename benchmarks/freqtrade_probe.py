@@ -96,6 +96,21 @@ elif _trade_copy:
         f"PROFITGUARD_BENCH_TRADE_COPY must be 'skip', 'keep' or 'time', was {_trade_copy!r}"
     )
 
+
+def peak_rss_mb() -> float:
+    """This process's own peak resident memory. Not `ru_maxrss`: Linux keeps that
+    across exec and starts it at the forking parent's size, so every run measured from
+    a big benchmark process read the parent's peak (all rows the same)."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 if __name__ == "__main__":
     out, args = sys.argv[1], sys.argv[2:]
     sys.argv = ["freqtrade", *args]
@@ -114,7 +129,7 @@ if __name__ == "__main__":
                     "exit": code,
                     "loops_s": loops,
                     "loops_cpu_s": loops_cpu,
-                    "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                    "peak_rss_mb": peak_rss_mb(),
                     "process_cpu_s": time.process_time(),  # the whole run, start-up included
                     "trade_copies": copies if _trade_copy == "time" else None,
                 },
