@@ -109,7 +109,11 @@ def test_live_sample_when_price_rises_then_tp1_to_tp3_are_exchange_orders(
         ]  # fmt: skip
 
     def first_trade_done() -> bool:
-        return {"tp1", "tp2", "tp3"} <= {tag_of(i) for i in filled_exit_ids()}
+        # the ledger shows the fill a moment before the bot has written its order and
+        # closed the trade: wait for both, or the join below misses tp3
+        trades = db_trades(ws.db_path)
+        closed = bool(trades) and not trades[0]["is_open"]
+        return closed and {"tp1", "tp2", "tp3"} <= {tag_of(i) for i in filled_exit_ids()}
 
     run = ws.run_until("trade", "--strategy", "SampleEntersNow", until=first_trade_done,
                        timeout=180)  # fmt: skip
