@@ -100,6 +100,8 @@ class ProfitGuardStrategy(IStrategy):
     _pg_hooks_given_the_trade: ClassVar[frozenset[str]] = frozenset(
         {"custom_stoploss", "adjust_trade_position", "order_filled", "check_entry_timeout"}
     )
+    # live mode only, set at bot start: the orders announced for their client ids
+    _pg_client_ids: ClientOrderIds | None = None
 
     plot_config: ClassVar[dict[str, Any]] = {
         "main_plot": {
@@ -408,7 +410,7 @@ class ProfitGuardStrategy(IStrategy):
     @fail_closed(None, hook="client order id")
     def _pg_expect_exit(self, trade: Any, order_type: str, tag: str | None) -> None:
         """Announce `trade`'s next exit order (live mode); an error only loses the id."""
-        if getattr(self, "_pg_client_ids", None) is None:
+        if self._pg_client_ids is None:
             return
         client_id = exit_client_id(trade.id, tag or "exit", len(trade.orders) + 1)
         self._pg_client_ids.expect(trade.pair, trade.exit_side, order_type, client_id)
@@ -454,7 +456,7 @@ class ProfitGuardStrategy(IStrategy):
         confirmed = self._pg_gate.confirm(
             pair, amount=amount, rate=rate, now=current_time, side=side
         )
-        if confirmed and getattr(self, "_pg_client_ids", None) is not None:
+        if confirmed and self._pg_client_ids is not None:
             self._pg_expect_entry(pair, "sell" if side == "short" else "buy", order_type, entry_tag)
         return confirmed
 
@@ -555,7 +557,7 @@ class ProfitGuardStrategy(IStrategy):
         """Re-read the guard file, log trading-state changes, write the status file.
 
         Overridden: this runs first, once, whether or not you call super()."""
-        if getattr(self, "_pg_client_ids", None) is not None:
+        if self._pg_client_ids is not None:
             self._pg_client_ids.clear()  # an order announced last loop was not placed
         self._pg_tick(current_time)
         self._pg_gate.loop(current_time)
