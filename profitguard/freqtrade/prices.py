@@ -47,10 +47,17 @@ def snap_to_tick(values: np.ndarray, tick: float) -> np.ndarray:
 
 
 def snap_candles(dataframe: DataFrame, tick: float | None) -> DataFrame:
-    """The frame with its OHLC columns snapped to `tick` (unchanged without one)."""
+    """The frame with its OHLC columns snapped to `tick` (unchanged without one).
+
+    Only a column with a price to snap is replaced: a new column keeps the old one's
+    memory alive beside it (the frame's other columns still view that block), a
+    column's worth per pair for the whole backtest."""
     if tick is None or dataframe.empty:
         return dataframe
     for column in PRICE_COLUMNS:
         if column in dataframe.columns:
-            dataframe[column] = snap_to_tick(dataframe[column].to_numpy(), tick)
+            values = dataframe[column].to_numpy()
+            snapped = snap_to_tick(values, tick)
+            if not np.array_equal(snapped, values):
+                dataframe[column] = snapped
     return dataframe

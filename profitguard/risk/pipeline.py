@@ -6,7 +6,9 @@ limits (minimum balance, daily / weekly / monthly realized loss, losing streak),
 then the entry limits (open positions, stake cap, asset exposure, heat,
 liquidation (futures), reward:risk, slippage, confidence, correlation).
 Evaluation stops at the first refusal, so each refused entry is counted once,
-under the rule that refused it, and the costly correlation runs last.
+under the rule that refused it, and the costly correlation runs last. The checks
+before the first that reads the entry (`screen`) need only the account: the adapter
+runs them before it sizes an entry, and an entry they refuse is never sized.
 
 The trading state follows from the same checks: HALTED when the kill switch is
 on; REDUCING when any guard or account check fails (entries paused, exits go
@@ -82,13 +84,25 @@ def entry_checks(
     account: Account,
     proposal: Proposal,
     correlations: Correlations,
+    *,
+    after_screen: bool = False,
 ) -> Iterator[Check]:
-    """The limits on one entry, in order; `correlations` is only asked when reached."""
-    for rule in config.rules:
-        if rule.entry is not None and rule.on(config):
-            check = rule.entry(config, account, proposal, correlations)
-            if check is not None:
-                yield check
+    """The limits on one entry, in order; `correlations` is only asked when reached.
+    `after_screen`: without those `screen` already checked."""
+    rules = _entry_rules(config)
+    for rule in rules[len(_screened(rules)) if after_screen else 0 :]:
+        check = rule.entry(config, account, proposal, correlations)
+        if check is not None:
+            yield check
+
+
+def _entry_rules(config: Config) -> list:
+    return [rule for rule in config.rules if rule.entry is not None and rule.on(config)]
+
+
+def _screened(entry_rules: list) -> list:
+    """The entry limits ahead of the first that reads the entry: they need the account only."""
+    return list(itertools.takewhile(lambda rule: not rule.reads_entry, entry_rules))
 
 
 def state_of(checks: Sequence[Check]) -> TradingState:
@@ -108,32 +122,49 @@ def account_state(
     return state_of(checks), checks
 
 
+def screen(config: Config, guard: GuardState | GuardStateError, account: Account) -> Verdict:
+    """The gate's verdict as far as it goes without the entry: the admin's switches, the
+    account limits, and the entry limits ahead of the first that reads the entry (the
+    open-positions count). Its checks begin `evaluate`'s: an entry refused here is
+    refused there by the same check, so it can be refused before it is sized."""
+    done: list[Check] = []
+    switches = guard_checks(guard)
+    for check in itertools.chain(switches, account_checks(config, in_force(guard), account)):
+        done.append(check)
+        if not check.passed:
+            # the state from every switch, as `account_state` has it: a kill switch kept on
+            # behind an unreadable guard file is HALTED, whichever check refused first
+            return Verdict(state_of([*switches, check]), tuple(done))
+    for rule in _screened(_entry_rules(config)):
+        check = rule.entry(config, account, None, tuple)
+        if check is not None:
+            done.append(check)
+            if not check.passed:
+                break
+    return Verdict(TradingState.ACTIVE, tuple(done))
+
+
 def evaluate(
     config: Config,
     guard: GuardState | GuardStateError,
     account: Account,
     proposal: Proposal | Callable[[], Proposal],
     correlations: Callable[[], Sequence[Correlation]] = tuple,
+    *,
+    screened: Verdict | None = None,
 ) -> Verdict:
     """The gate's verdict on `proposal`: checks in order up to the first refusal.
 
-    `proposal` may be a function making it: it is only asked for when the guard and the
-    account checks all pass (an entry refused for the account costs no entry figures)."""
-    done: list[Check] = []
-    switches = guard_checks(guard)
-    state_checks = itertools.chain(
-        switches,
-        account_checks(config, in_force(guard), account),
-    )
-    for check in state_checks:
-        done.append(check)
-        if not check.passed:
-            # the state from every switch, as `account_state` has it: a kill switch kept on
-            # behind an unreadable guard file is HALTED, whichever check refused first
-            return Verdict(state_of([*switches, check]), tuple(done))
+    `proposal` may be a function making it: it is only asked for when the `screen`
+    passes (an entry refused for the account costs no entry figures). `screened`:
+    `screen`'s verdict on this very guard and account, when the caller has it."""
+    verdict = screen(config, guard, account) if screened is None else screened
+    if verdict.refusal is not None:
+        return verdict
     if callable(proposal):
         proposal = proposal()
-    for check in entry_checks(config, account, proposal, correlations):
+    done = list(verdict.checks)
+    for check in entry_checks(config, account, proposal, correlations, after_screen=True):
         done.append(check)
         if not check.passed:
             break

@@ -48,7 +48,9 @@ class RuleSpec:
 
     For the status page, an entry rule has `standing` (where the account stands with no
     entry) or `limit` (the limit alone, for a rule only an entry has a figure for).
-    `validate_together(config, prefix)` checks settings against each other."""
+    `validate_together(config, prefix)` checks settings against each other.
+    `reads_entry` False: an entry rule that reads only the account (it gets no proposal),
+    so the gate can refuse by it before sizing the entry."""
 
     code: Rule
     settings: tuple[Setting, ...]
@@ -57,6 +59,7 @@ class RuleSpec:
     standing: Callable[[Config, Account], Check] | None = None
     limit: Callable[[Config], Figure] | None = None
     validate_together: Callable[[Config, str], None] | None = None
+    reads_entry: bool = True
 
     def on(self, config: Config) -> bool:
         return getattr(config, self.settings[0].key) is not None
@@ -126,6 +129,7 @@ RULES: Registry = (
         (Setting("max_open_positions", 5, validators.count),),
         entry=lambda c, a, p, _: rules.max_positions(c.max_open_positions, len(a.positions)),
         standing=lambda c, a: rules.max_positions(c.max_open_positions, len(a.positions)),
+        reads_entry=False,
     ),
     RuleSpec(
         Rule.STAKE_CAP,  # the stake is reduced to fit, not refused

@@ -2,8 +2,9 @@
 
 import numpy as np
 import pytest
+from pandas import DataFrame
 
-from profitguard.freqtrade.prices import price_tick, snap_to_tick
+from profitguard.freqtrade.prices import price_tick, snap_candles, snap_to_tick
 
 
 def test_snap_when_low_is_one_ulp_above_the_tick_then_the_ticks_float():
@@ -22,3 +23,18 @@ def test_snap_when_price_is_genuinely_off_the_tick_then_unchanged():
 )
 def test_price_tick_from_the_market_precision(precision, mode, tick):
     assert price_tick(precision, mode) == tick
+
+
+def test_snap_candles_when_only_the_low_is_noisy_then_only_the_low_is_replaced():
+    """A replaced column keeps the old one's memory alive for the whole backtest (the
+    frame's other columns view that block): clean columns stay as they are."""
+    frame = DataFrame({
+        "open": [0.0435, 0.0436], "high": [0.0437, 0.0438],
+        "low": [0.043500000000000004, 0.0434], "close": [0.0436, 0.0437], "volume": [1.0, 2.0],
+    })  # fmt: skip
+    before = {c: frame[c].to_numpy() for c in frame.columns}
+    snapped = snap_candles(frame, 1e-4)
+    assert snapped["low"].tolist() == [0.0435, 0.0434]
+    for column in ("open", "high", "close", "volume"):
+        assert np.shares_memory(snapped[column].to_numpy(), before[column]), column
+    assert not np.shares_memory(snapped["low"].to_numpy(), before["low"])

@@ -334,6 +334,47 @@ def test_stake_when_sizing_raises_then_zero_and_counted_as_refused(tmp_path):
     assert strategy._pg_gate.refusals == {"GATE_ERROR": 1}  # in the end-of-run counts too
 
 
+def test_stake_when_the_account_refuses_then_zero_before_the_entry_is_sized(tmp_path):
+    """Freqtrade asks the stake of every entry signal: one the open-positions count (or an
+    account limit, or a switch) refuses is refused there, under that rule, without
+    asking the initial stop or reading the candles (most signals of a wide whitelist)."""
+    strategy = started(tmp_path, risk={"max_open_positions": 1})
+    open_trade(1, "BTC/USDT")
+    asked = []
+    strategy.initial_stop = lambda *args, **kwargs: asked.append(args) or 90.0
+    read = strategy.dp.get_analyzed_dataframe
+    strategy.dp.get_analyzed_dataframe = lambda *args: asked.append(args) or read(*args)
+    assert stake(strategy) == 0
+    gate = strategy._pg_gate
+    assert asked == []
+    assert gate.refusals == {"MAX_OPEN_POSITIONS": 1}
+    assert gate.checked == 1  # counted once: Freqtrade asks no confirmation of a 0 stake
+    assert gate.last_entry[2][-1].rule.value == "MAX_OPEN_POSITIONS"
+
+
+def test_stake_when_kill_switch_on_then_refused_as_the_kill_switch_not_by_sizing(tmp_path):
+    strategy = started(tmp_path)
+    st.write_state(tmp_path / st.GUARD_FILE, st.kill(st.GuardState(), "drawdown", NOW))
+    assert stake(strategy, min_stake=1_500) == 0  # sizing alone would refuse it (SIZING)
+    assert strategy._pg_gate.refusals == {"KILL_SWITCH": 1}
+    assert strategy._pg_gate.state.name == "HALTED"
+
+
+def test_stake_then_confirm_when_the_account_passes_then_one_screen_and_the_same_verdict(
+    tmp_path,
+):
+    """custom_stake_amount then confirm_trade_entry of one entry share the screen of the
+    account, and a position opened after it is seen by the next entry's."""
+    strategy = started(tmp_path, risk={"max_open_positions": 2, "max_correlated_positions": None})
+    open_trade(1, "BTC/USDT")
+    assert stake(strategy) > 0
+    assert confirm(strategy, amount=10.0) is True, strategy._pg_gate.refusals
+    open_trade(2, "SOL/USDT")  # filled in between: the next entry sees it
+    assert stake(strategy, "XRP/USDT") == 0
+    assert strategy._pg_gate.refusals == {"MAX_OPEN_POSITIONS": 1}
+    assert strategy._pg_gate.checked == 2
+
+
 # ---------------------------------------------------------- kill switch
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from profitguard.risk.checks import Rule
 from profitguard.risk.config import RiskConfig
-from profitguard.risk.pipeline import account_state, evaluate, portfolio_checks
+from profitguard.risk.pipeline import account_state, evaluate, portfolio_checks, screen
 from profitguard.risk.report import refusal_table, status_text
 from profitguard.risk.rules import Correlation
 from profitguard.risk.state import GuardState, GuardStateError, TradingState, kill, pause
@@ -169,3 +169,29 @@ def test_status_text_when_bot_snapshot_then_every_figure_against_its_limit():
     assert "DAILY_LOSS_LIMIT    loss=6.0%, until=2024-03-14 00:00 UTC  5.0%" in text
     assert "  MIN_BALANCE         equity=9400.00" in text
     assert "1 entries checked, 1 refused" in text
+
+
+@pytest.mark.parametrize(
+    ("guard", "acct", "refused_by"),
+    [
+        (GuardState(), account(positions=[position()]), None),
+        (kill(GuardState(), "k", NOW), account(), Rule.KILL_SWITCH),
+        (GuardState(), account(9_400, closed=[closed(-600)]), Rule.DAILY_LOSS),
+        (GuardState(), account(positions=[position()] * 5), Rule.MAX_POSITIONS),
+    ],
+)
+def test_screen_when_asked_then_the_start_of_evaluates_checks_and_the_same_verdict(
+    guard, acct, refused_by
+):
+    """The screen is what the gate refuses by before sizing: its checks are the first of
+    `evaluate`'s, a refusal there is evaluate's, and evaluate given it decides the same."""
+    screened = screen(CONFIG, guard, acct)
+    full = evaluate(CONFIG, guard, acct, proposal(), lambda: [])
+    assert full.checks[: len(screened.checks)] == screened.checks
+    assert evaluate(CONFIG, guard, acct, proposal(), lambda: [], screened=screened) == full
+    if refused_by is None:
+        assert screened.refusal is None
+        assert screened.checks[-1].rule is Rule.MAX_POSITIONS  # no rule that reads the entry
+    else:
+        assert screened.refusal.rule is refused_by
+        assert screened == full

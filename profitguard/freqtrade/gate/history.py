@@ -30,6 +30,7 @@ class ClosedHistory:
     def __init__(self, *, persistent: bool, with_r: bool) -> None:
         self.persistent = persistent
         self.with_r = with_r  # R feeds Kelly sizing only: a custom-data read per trade
+        self.version = 0  # changes whenever the history does (forgotten included)
         self.forget()
 
     def forget(self) -> None:
@@ -42,7 +43,7 @@ class ClosedHistory:
         self._folded = 0
         self._pnl: dict[tuple[datetime, int, int], float] = {}
         self._pnl_of = -1  # `version` the period sums belong to
-        self.version = 0  # changes whenever the history does
+        self.version += 1  # never back to a number a forgotten history had
 
     def trades(self) -> list[ClosedTrade]:
         """Closed trades, oldest first, fetched incrementally (closed trades do not change):

@@ -3,8 +3,9 @@
 - `confirm` (confirm_trade_entry): the account (`AccountBook`) and the proposed
   entry go through `risk.pipeline.evaluate`; a refusal is counted, logged and sent
   (`RefusalLog`);
-- `stake` (custom_stake_amount): `Sizer`, within the stake cap and Freqtrade's
-  min/max stake;
+- `stake` (custom_stake_amount): an entry the account already refuses (`screen`:
+  the switches, the account limits, the open-positions count) is refused before it
+  is sized; else `Sizer`, within the stake cap and Freqtrade's min/max stake;
 - `kill_due` (should_exit): while the kill switch is on, every open trade exits in
   full with Freqtrade's emergency exit (a market order; exit reason `KILL_TAG`);
 - `loop` (bot_loop_start): re-reads the guard file, logs changes of trading state,
@@ -31,11 +32,11 @@ from profitguard.freqtrade.gate.host import GateHost
 from profitguard.freqtrade.gate.refusals import RefusalLog, log
 from profitguard.freqtrade.gate.sizing import EntryStop, Sizer, StakeAsk
 from profitguard.freqtrade.gate.status import StatusFile
-from profitguard.risk.book import MarginTerms, Proposal
+from profitguard.risk.book import Account, MarginTerms, Proposal
 from profitguard.risk.checks import Check
 from profitguard.risk.config import RiskConfig, SizingMethod
 from profitguard.risk.guard_copy import GuardCopy
-from profitguard.risk.pipeline import account_state, evaluate
+from profitguard.risk.pipeline import Verdict, account_state, evaluate, screen
 from profitguard.risk.state import (
     GUARD_FILE,
     STATUS_FILE,
@@ -104,6 +105,7 @@ class RiskGate:
         self.book.forget()
         self.correlations.forget()
         self.last_entry: tuple[str, datetime, tuple[Check, ...]] | None = None
+        self._screen: tuple[tuple, Account, Verdict] | None = None
         self._leverage: dict[str, float] = {}
         self._kill_logged: set[int] = set()
 
@@ -169,6 +171,10 @@ class RiskGate:
         side: str,
     ) -> float:
         """custom_stake_amount: the sized stake, or 0 (no trade) with the reason logged."""
+        _, verdict = self._screened(now, self.guard())
+        if verdict.refusal is not None:
+            self._checked(pair, now, verdict)
+            return 0.0
         self._leverage[pair] = leverage
         ask = StakeAsk(pair, now, rate, proposed_stake, min_stake, max_stake, leverage, side)
         result = self.sizer.size(ask)
@@ -181,7 +187,7 @@ class RiskGate:
     def confirm(self, pair: str, *, amount: float, rate: float, now: datetime, side: str) -> bool:
         """confirm_trade_entry: every rule in order; False at the first refusal."""
         guard = self.guard()
-        account = self.book.at(now, guard)
+        account, screened = self._screened(now, guard)
         leverage = self._leverage.pop(pair, 1.0)
         verdict = evaluate(
             self.config,
@@ -191,7 +197,26 @@ class RiskGate:
                 pair, amount=amount, rate=rate, now=now, side=side, leverage=leverage
             ),
             lambda: self.correlations.of(pair, (p.pair for p in account.positions)),
+            screened=screened,
         )
+        return self._checked(pair, now, verdict)
+
+    def _screened(
+        self, now: datetime, guard: GuardState | GuardStateError
+    ) -> tuple[Account, Verdict]:
+        """The account as of `now` and `screen`'s verdict on it: made again only when the
+        account or the guard changed (the entry signals of one candle share it)."""
+        account = self.book.at(now, guard)
+        key = (now, guard, account.equity, self.history.version, account.positions)
+        kept = self._screen
+        if kept is not None and kept[0] == key:
+            return kept[1], kept[2]
+        verdict = screen(self.config, guard, account)
+        self._screen = (key, account, verdict)
+        return account, verdict
+
+    def _checked(self, pair: str, now: datetime, verdict: Verdict) -> bool:
+        """Count the gate's verdict on an entry; log and send a refusal, or a change of state."""
         self.log.checked += 1
         self.log.note_state(verdict.state, verdict.checks)
         self.last_entry = (pair, now, verdict.checks)  # as JSON only in the status file
