@@ -40,13 +40,19 @@ error naming it.
 from __future__ import annotations
 
 import inspect
+import logging
 import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from freqtrade.enums import RunMode
+from freqtrade.exceptions import OperationalException
+
 from profitguard.engine import ConfigError
+
+log = logging.getLogger(__name__)
 
 PREFIX = "pg"
 MAX_LENGTH = 36  # Binance: ^[\.A-Z\:/a-z0-9_-]{1,36}$
@@ -181,3 +187,18 @@ def install(exchange: Any, ids: ClientOrderIds) -> None:
 
     setattr(create_order, _MARK, ids)
     api.create_order = create_order
+
+
+def client_ids_for_bot(config: dict, dp: Any, switched_on: bool) -> ClientOrderIds | None:
+    """The bot's table of announced orders, its hook installed: live mode only (not
+    dry-run), unless `client_order_ids` is switched off. A Freqtrade without the hook
+    stops the bot here, naming it."""
+    if config.get("runmode") is not RunMode.LIVE or config.get("dry_run", True) or not switched_on:
+        return None
+    ids = ClientOrderIds()
+    try:
+        install(getattr(dp, "_exchange", None), ids)
+    except ClientIdHookMissing as exc:
+        raise OperationalException(f"profitguard: {exc}") from None
+    log.info("profitguard: orders carry their tag in the client order id (pg-...)")
+    return ids

@@ -12,6 +12,8 @@ the tick (a tick size that changed since) is left alone.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from pandas import DataFrame
 
@@ -35,6 +37,26 @@ def price_tick(precision: float | None, mode: int | None) -> float | None:
     if mode == _DECIMAL_PLACES:
         return 10.0 ** -int(precision)
     return None
+
+
+class PriceTicks:
+    """Each pair's price tick, asked of Freqtrade's exchange once and kept: hyperopt's
+    workers get the strategy without a live exchange, after the main process analyzed
+    every pair (and asked here)."""
+
+    def __init__(self) -> None:
+        self._ticks: dict[str, float | None] = {}
+
+    def of(self, dp: Any, pair: str) -> float | None:
+        """`pair`'s tick, or None (no step, or no exchange to ask)."""
+        if pair not in self._ticks:
+            exchange = getattr(dp, "_exchange", None)
+            try:
+                tick = price_tick(exchange.get_precision_price(pair), exchange.precision_mode_price)
+            except AttributeError:  # no exchange (a hyperopt worker): nothing to ask
+                return None
+            self._ticks[pair] = tick
+        return self._ticks[pair]
 
 
 def snap_to_tick(values: np.ndarray, tick: float) -> np.ndarray:

@@ -1,15 +1,54 @@
-"""Start-up checks of the Freqtrade settings around the ladders.
+"""Start-up checks of the profitguard settings and the Freqtrade settings around the ladders.
 
 `ProfitGuardStrategy.ft_bot_start` runs them once the strategy is loaded (the
-config's values over the strategy's): a setting that would stop the kill switch
-from working is refused with an error naming it; Freqtrade's own exits set next to
-the ladders are warned about, naming them.
+config's values over the strategy's): a bad setting, or one that would stop the
+ladders or the kill switch from working, stops the bot with an error naming it;
+Freqtrade's own exits set next to the ladders are warned about, naming them.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any
+
+from freqtrade.exceptions import OperationalException
+
+from profitguard.engine import ConfigError
+from profitguard.freqtrade.settings import ProfitGuardSettings, load_settings
+from profitguard.risk.config import check_min_balance
+
+log = logging.getLogger(__name__)
+
+# What the ladders need from Freqtrade (ProfitGuardStrategy sets both; a config may not)
+REQUIRED_ON = ("use_custom_stoploss", "position_adjustment_enable")
+
+
+def checked_settings(strategy: Any) -> ProfitGuardSettings:
+    """The strategy's profitguard settings, the config's over its own, checked together
+    with Freqtrade's settings around them (`OperationalException` naming the field and
+    the value); Freqtrade's own exits beside the ladders are logged as warnings."""
+    try:
+        settings = load_settings(strategy.profitguard_config, strategy.config)
+        wallets = getattr(strategy, "wallets", None)
+        if wallets is not None:  # Freqtrade's, set before ft_bot_start in every mode
+            check_min_balance(
+                settings.risk, wallets.get_starting_balance(), strategy.config["stake_currency"]
+            )
+    except ConfigError as exc:
+        raise OperationalException(f"profitguard: {exc}") from None
+    problem = kill_switch_order_type_error(strategy.order_types)
+    if problem is not None:
+        raise OperationalException(f"profitguard: {problem}")
+    for warning in other_exits(strategy):
+        log.warning(warning)
+    for attribute in REQUIRED_ON:
+        if not getattr(strategy, attribute):
+            raise OperationalException(
+                f"profitguard: '{attribute}' must be true for the ladders to run, "
+                f"was {getattr(strategy, attribute)!r} (check the config and the strategy)"
+            )
+    return settings
 
 
 def kill_switch_order_type_error(order_types: Mapping[str, Any]) -> str | None:

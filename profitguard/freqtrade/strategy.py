@@ -31,7 +31,6 @@ and target lines (`plotting`) and the risk gate (`gate`).
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
@@ -46,28 +45,24 @@ from profitguard.engine import STOP_TAG, ConfigError, ProtectionConfig
 from profitguard.exit_tags import KILL_TAG
 from profitguard.freqtrade import ledger, trade_copy
 from profitguard.freqtrade.client_ids import (
-    ClientIdHookMissing,
     ClientOrderIds,
+    client_ids_for_bot,
     entry_client_id,
     exit_client_id,
-    install,
 )
-from profitguard.freqtrade.columns import last_positive, last_value
+from profitguard.freqtrade.columns import check_atr_column, last_positive, last_value
 from profitguard.freqtrade.failures import FailureLog, fail_closed
 from profitguard.freqtrade.gate import RiskGate
 from profitguard.freqtrade.initial_stop import show_initial_stop
 from profitguard.freqtrade.notify import Notifier
 from profitguard.freqtrade.overrides import guard_overrides, refuse_unguarded
 from profitguard.freqtrade.plotting import backtest_trade_spans, ladder_columns, open_trade_spans
-from profitguard.freqtrade.prices import price_tick, snap_candles
+from profitguard.freqtrade.prices import PriceTicks, snap_candles
 from profitguard.freqtrade.runclock import RunClock
-from profitguard.freqtrade.settings import SECTION, ProfitGuardSettings, load_settings
-from profitguard.freqtrade.startup import kill_switch_order_type_error, other_exits
+from profitguard.freqtrade.settings import SECTION, ProfitGuardSettings
+from profitguard.freqtrade.startup import checked_settings
 from profitguard.freqtrade.tracker import TradeTracker
 from profitguard.freqtrade.trades import amount_step, exit_minimum, exit_stake, exit_tag, stop_ratio
-from profitguard.risk.config import check_min_balance
-
-log = logging.getLogger(__name__)
 
 
 class ProfitGuardStrategy(IStrategy):
@@ -183,39 +178,18 @@ class ProfitGuardStrategy(IStrategy):
         profitguard cannot guard (`overrides.refuse_unguarded`). Overridden: this runs
         at your super() call, or right after your override if it makes none."""
         refuse_unguarded(type(self))
-        try:
-            self.profitguard_settings: ProfitGuardSettings = load_settings(
-                self.profitguard_config, self.config
-            )
-            wallets = getattr(self, "wallets", None)
-            if wallets is not None:  # Freqtrade's, set before ft_bot_start in every mode
-                check_min_balance(
-                    self.profitguard_settings.risk,
-                    wallets.get_starting_balance(),
-                    self.config["stake_currency"],
-                )
-        except ConfigError as exc:
-            raise OperationalException(f"profitguard: {exc}") from None
-        problem = kill_switch_order_type_error(self.order_types)
-        if problem is not None:
-            raise OperationalException(f"profitguard: {problem}")
-        for warning in other_exits(self):
-            log.warning(warning)
-        for attribute in ("use_custom_stoploss", "position_adjustment_enable"):
-            if not getattr(self, attribute):
-                raise OperationalException(
-                    f"profitguard: '{attribute}' must be true for the ladders to run, "
-                    f"was {getattr(self, attribute)!r} (check the config and the strategy)"
-                )
+        self.profitguard_settings: ProfitGuardSettings = checked_settings(self)
         runmode = self.config.get("runmode")
         self._pg_persist = runmode in (RunMode.DRY_RUN, RunMode.LIVE)
-        self._pg_client_ids = self._pg_install_client_ids(runmode)
+        self._pg_client_ids = client_ids_for_bot(
+            self.config, self.dp, self.profitguard_settings.client_order_ids
+        )
         notify = self._pg_persist and self.profitguard_settings.notifications
         send = self._pg_send if notify else None
         self._pg_failures = FailureLog(send)
         self._pg_notifier = Notifier(send)
         self._pg_frames: dict[str, tuple[datetime | None, DataFrame]] = {}
-        self._pg_ticks: dict[str, float | None] = {}
+        self._pg_ticks = PriceTicks()
         self._pg_clock = RunClock(_timeframe_seconds(self.timeframe), self._pg_start_run)
         self._pg_tracker = TradeTracker(
             self.profitguard_settings.exits,
@@ -387,25 +361,8 @@ class ProfitGuardStrategy(IStrategy):
             trade_copy.install()
             # the backtester fills exits against these candles: prices on the tick, so
             # an exit priced at the open or the low fills there (`prices`)
-            dataframe = snap_candles(dataframe, self._pg_price_tick(metadata["pair"]))
+            dataframe = snap_candles(dataframe, self._pg_ticks.of(self.dp, metadata["pair"]))
         return dataframe
-
-    def _pg_install_client_ids(self, runmode: RunMode | None) -> ClientOrderIds | None:
-        """Tags as client order ids (`client_ids`): live mode only, unless switched off.
-        A Freqtrade without the hook stops the bot here, naming it."""
-        if (
-            runmode is not RunMode.LIVE
-            or self.config.get("dry_run", True)
-            or not self.profitguard_settings.client_order_ids
-        ):
-            return None
-        ids = ClientOrderIds()
-        try:
-            install(getattr(self.dp, "_exchange", None), ids)
-        except ClientIdHookMissing as exc:
-            raise OperationalException(f"profitguard: {exc}") from None
-        log.info("profitguard: orders carry their tag in the client order id (pg-...)")
-        return ids
 
     @fail_closed(None, hook="client order id")
     def _pg_expect_exit(self, trade: Any, order_type: str, tag: str | None) -> None:
@@ -420,18 +377,6 @@ class ProfitGuardStrategy(IStrategy):
         """Announce the entry order the gate just confirmed (live mode)."""
         millis = int(datetime.now().timestamp() * 1000)
         self._pg_client_ids.expect(pair, side, order_type, entry_client_id(tag, millis))
-
-    def _pg_price_tick(self, pair: str) -> float | None:
-        """The pair's price tick, kept: hyperopt's workers get the strategy without a
-        live exchange, after the main process analyzed every pair (and asked here)."""
-        if pair not in self._pg_ticks:
-            exchange = getattr(self.dp, "_exchange", None)
-            try:
-                tick = price_tick(exchange.get_precision_price(pair), exchange.precision_mode_price)
-            except AttributeError:  # no exchange (a hyperopt worker): nothing to ask
-                return None
-            self._pg_ticks[pair] = tick
-        return self._pg_ticks[pair]
 
     # ------------------------------------------------- the risk gate (§4)
 
@@ -570,10 +515,15 @@ class ProfitGuardStrategy(IStrategy):
         skip them. A failure to draw is logged and never affects trading. Overridden:
         call super() and build on its result (an override that does not stops the run)."""
         dataframe = super().advise_indicators(dataframe, metadata)
-        self._pg_check_columns(dataframe, metadata.get("pair"))
+        check_atr_column(
+            dataframe,
+            metadata.get("pair"),
+            self.profitguard_settings,
+            trailing=self.exits_in_force.trail_atr_multiple is not None,
+        )
         runmode = self.config.get("runmode")
         if runmode in (RunMode.BACKTEST, RunMode.HYPEROPT):
-            self._pg_price_tick(metadata["pair"])  # asked while the exchange is there
+            self._pg_ticks.of(self.dp, metadata["pair"])  # asked while the exchange is there
         if runmode not in (RunMode.PLOT, RunMode.DRY_RUN, RunMode.LIVE, RunMode.WEBSERVER):
             return dataframe
         return self._pg_chart_lines(dataframe, metadata, runmode)
@@ -601,26 +551,6 @@ class ProfitGuardStrategy(IStrategy):
         )
 
     # -------------------------------------------------------------- helpers
-
-    def _pg_check_columns(self, dataframe: DataFrame, pair: str | None) -> None:
-        """The ATR column the settings ask for must be in the analyzed frame: an error
-        here stops the bot (and a backtest) instead of a silent 2% stop or a trailing
-        stop that never moves."""
-        column = self.profitguard_settings.initial_stop.atr_column
-        if column in dataframe.columns:
-            return
-        users = []
-        if self.profitguard_settings.atr_initial_stop:
-            users.append("the initial stop")
-        if self.exits_in_force.trail_atr_multiple is not None:
-            users.append(f"'{SECTION}.exits.trail_atr_multiple'")
-        if users:
-            raise OperationalException(
-                f"profitguard: '{SECTION}.initial_stop.atr_column' is {column!r}, used by "
-                f"{' and '.join(users)}, but the analyzed dataframe of {pair} has no such "
-                f"column (columns: {', '.join(map(str, dataframe.columns))}); add it in "
-                "populate_indicators or name the right one"
-            )
 
     def analyzed(self, pair: str) -> DataFrame:
         """The pair's analyzed dataframe up to the last closed candle (no lookahead).

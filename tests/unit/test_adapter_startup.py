@@ -15,7 +15,7 @@ def warnings(caplog) -> list[str]:
     return [
         r.getMessage()
         for r in caplog.records
-        if r.levelno == logging.WARNING and r.name == "profitguard.freqtrade.strategy"
+        if r.levelno == logging.WARNING and r.name == "profitguard.freqtrade.startup"
     ]
 
 
