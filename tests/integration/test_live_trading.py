@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from profitguard.chaos.records import db_orders, db_trades, fetch_ledger, tagged_ledger_orders
+from profitguard.engine import STOP_TAG
 from profitguard.exchange.private import Credentials
 from profitguard.freqtrade.client_ids import tag_of
 from tests.exchange_fixtures import ReplayOptions, scripted_source
@@ -208,8 +209,13 @@ def test_live_when_price_turns_after_tp1_then_stop_exits_the_rest(
         assert last["stop_price"] >= entry_price + 0.9 * risk
     else:
         assert stops == []
-        # the bot saw the stop hit and sent the exit itself (order_types.stoploss: limit)
-        assert last["type"] == "LIMIT" and last["tag"] in ("stop_loss", "trailing_stop_loss")
-        assert last["client_tag"] == last["tag"]  # its client id: pg-1-stop_loss-<n>
+        # the bot saw the stop hit and sent the exit itself: Freqtrade's stop check
+        # (order_types.stoploss: limit), or, when the price crossed the stop after that
+        # check and before adjust_trade_position in the same bot loop, the engine's exit
+        # through the stop (order_types.exit: market, tag "stop"), in full either way
+        exits_through_the_stop = {("LIMIT", "stop_loss"), ("LIMIT", "trailing_stop_loss"),
+                                  ("MARKET", STOP_TAG)}  # fmt: skip
+        assert (last["type"], last["tag"]) in exits_through_the_stop, last
+        assert last["client_tag"] == last["tag"]  # its client id: pg-1-<tag>-<n>
     assert filled_exits[0]["client_tag"] == "tp1"
     assert exit_price >= entry_price + 0.8 * risk  # the 1R stop, not breakeven
