@@ -12,6 +12,7 @@ from inspect import getfullargspec
 from pathlib import Path
 
 import pytest
+from freqtrade.enums import RunMode
 from freqtrade.resolvers import StrategyResolver
 
 from profitguard.freqtrade import ProfitGuardStrategy
@@ -60,6 +61,23 @@ def test_strategy_when_loaded_by_freqtrade_then_custom_stoploss_gets_the_after_f
     }
     strategy = StrategyResolver.load_strategy(config)
     assert strategy._ft_stop_uses_after_fill is True
+
+
+def test_strategy_when_started_outside_a_bot_then_no_dataprovider_needed(tmp_path):
+    """`profitguard report` loads the strategy as Freqtrade's commands do and starts it
+    for its ladders: no bot, no DataProvider (`dp`) on the strategy."""
+    from profitguard.report.freqtrade_setup import exits_of, load_strategy
+
+    config = {
+        "strategy": "ProfitGuardSample", "strategy_path": str(REPO / "user_data" / "strategies"),
+        "user_data_dir": tmp_path, "stake_currency": "USDT", "timeframe": "5m",
+        "max_open_trades": 3, "stake_amount": 100, "dry_run": True, "trading_mode": "spot",
+        "margin_mode": "", "entry_pricing": {}, "exit_pricing": {}, "runmode": RunMode.OTHER,
+    }  # fmt: skip
+    strategy = load_strategy(config)
+    assert not hasattr(strategy, "dp")
+    assert exits_of(strategy).take_profits
+    assert strategy._pg_client_ids is None
 
 
 class Hooks:
