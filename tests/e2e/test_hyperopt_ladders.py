@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import warnings
 from pathlib import Path
 
 import pytest
@@ -108,24 +109,29 @@ def test_backtest_when_params_file_written_then_reproduces_the_best_epoch(hypero
 def test_loss_when_recomputed_from_the_backtest_then_equals_the_reported_loss(hyperopted):
     """R from each trade's initial stop as the backtest export records it (profitguard
     writes its own there), independently of the ledger the loss reads; and each of
-    those stops is the sample's 2 ATR below the entry (ATR at the last closed candle,
-    recomputed here from the data file, to a small tolerance: Freqtrade's analyzed
-    frame may smooth the ATR from another start)."""
+    those stops is the sample's 2 ATR below the entry: the ATR at the last closed
+    candle, recomputed here from the data file with the missing candles filled in as
+    Freqtrade fills them when it loads the file (the generated BTC data has a gap,
+    and the ATR's smoothing carries the filled candles for a long while after it)."""
     import pandas as pd
     import talib.abstract as ta
+    from freqtrade.data.converter import ohlcv_fill_up_missing_data
 
     ws, first, _, _ = hyperopted
     trades = last_backtest_stats(ws)["strategy"]["ProfitGuardSample"]["trades"]
     atr = {}
     for pair in PAIRS:
-        frame = pd.read_feather(ws.datadir / f"{pair.replace('/', '_')}-5m.feather")
+        stored = pd.read_feather(ws.datadir / f"{pair.replace('/', '_')}-5m.feather")
+        with warnings.catch_warnings():  # Freqtrade's own use of pandas, as in its loading
+            warnings.simplefilter("ignore", DeprecationWarning)
+            frame = ohlcv_fill_up_missing_data(stored, "5m", pair)
         atr[pair] = pd.Series(ta.ATR(frame, timeperiod=14).values, index=frame["date"])
     r_values = []
     for t in sorted(trades, key=lambda t: (t["close_timestamp"], t["open_timestamp"], t["pair"])):
         opened = pd.Timestamp(t["open_timestamp"], unit="ms", tz="UTC")
         stop = t["initial_stop_loss_abs"]
         two_atr = 2.0 * atr[t["pair"]][opened - pd.Timedelta(minutes=5)]
-        assert t["open_rate"] - stop == pytest.approx(two_atr, rel=0.05), t
+        assert t["open_rate"] - stop == pytest.approx(two_atr, rel=1e-9), t
         entered = sum(o["amount"] for o in t["orders"] if o["ft_is_entry"])
         r_values.append(t["profit_abs"] / ((t["open_rate"] - stop) * entered))
     assert -r_score(r_values) == pytest.approx(best(first)["loss"], rel=1e-9, abs=1e-12)
