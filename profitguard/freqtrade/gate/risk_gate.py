@@ -84,7 +84,7 @@ class RiskGate:
         )
         self.book = AccountBook(host, config, self.history)
         self.stops = EntryStop(host)
-        self.sizer = Sizer(host, config, self.book, self.history, self.stops)
+        self.sizer = Sizer(host, config, self.history, self.stops)
         self.correlations = Correlations(host.analyzed, config.correlation_window)
         self.log = RefusalLog(
             persistent=persistent,
@@ -171,13 +171,13 @@ class RiskGate:
         side: str,
     ) -> float:
         """custom_stake_amount: the sized stake, or 0 (no trade) with the reason logged."""
-        _, verdict = self._screened(now, self.guard())
+        account, verdict = self._screened(now, self.guard())
         if verdict.refusal is not None:
             self._checked(pair, now, verdict)
             return 0.0
         self._leverage[pair] = leverage
         ask = StakeAsk(pair, now, rate, proposed_stake, min_stake, max_stake, leverage, side)
-        result = self.sizer.size(ask)
+        result = self.sizer.size(ask, account.equity)
         if result.refusal is not None:
             self.log.checked += 1
             self.log.refused(pair, result.refusal, now)

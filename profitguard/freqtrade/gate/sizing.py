@@ -1,13 +1,12 @@
-"""The stake of an entry (`custom_stake_amount`): `risk.sizing.size` with the inputs
-it reads from Freqtrade: equity, the entry's initial stop, the recent R's (Kelly),
-the signal candle's ATR (volatility sizing)."""
+"""The stake of an entry (`custom_stake_amount`): `risk.sizing.size` with the equity
+of the gate's account and the inputs it reads from Freqtrade: the entry's initial
+stop, the recent R's (Kelly), the signal candle's ATR (volatility sizing)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 
-from profitguard.freqtrade.gate.account import AccountBook
 from profitguard.freqtrade.gate.frames import last_value
 from profitguard.freqtrade.gate.history import ClosedHistory
 from profitguard.freqtrade.gate.host import GateHost
@@ -53,17 +52,16 @@ class Sizer:
         self,
         host: GateHost,
         config: RiskConfig,
-        book: AccountBook,
         history: ClosedHistory,
         stops: EntryStop,
     ) -> None:
         self.host = host
         self.config = config
-        self.book = book
         self.history = history
         self.stops = stops
 
-    def size(self, ask: StakeAsk) -> Sizing:
+    def size(self, ask: StakeAsk, equity: float) -> Sizing:
+        """`ask`'s stake with `equity` (the gate's account, read for this very entry)."""
         analyzed = self.host.analyzed(ask.pair)
         stop = self.stops.of(ask.pair, ask.side, ask.rate, ask.now, analyzed)
         sizing = self.config.sizing
@@ -75,7 +73,7 @@ class Sizer:
             atr = last_value(analyzed, sizing.atr_column)
         return size(
             sizing,
-            equity=self.book.equity(),
+            equity=equity,
             rate=ask.rate,
             initial_stop=stop,
             leverage=ask.leverage,
