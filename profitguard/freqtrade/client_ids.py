@@ -189,15 +189,22 @@ def install(exchange: Any, ids: ClientOrderIds) -> None:
     api.create_order = create_order
 
 
-def client_ids_for_bot(config: dict, dp: Any, switched_on: bool) -> ClientOrderIds | None:
-    """The bot's table of announced orders, its hook installed: live mode only (not
-    dry-run), unless `client_order_ids` is switched off. A Freqtrade without the hook
-    stops the bot here, naming it."""
-    if config.get("runmode") is not RunMode.LIVE or config.get("dry_run", True) or not switched_on:
+def client_ids_for_bot(strategy: Any) -> ClientOrderIds | None:
+    """The bot's table of announced orders, its hook installed in the exchange of
+    `strategy` (a ProfitGuardStrategy, its settings loaded): live mode only (not
+    dry-run), unless `client_order_ids` is switched off. Outside live mode nothing is
+    read of the bot (`profitguard report` starts a strategy with no DataProvider). A
+    Freqtrade without the hook stops the bot here, naming it."""
+    config = strategy.config
+    if (
+        config.get("runmode") is not RunMode.LIVE
+        or config.get("dry_run", True)
+        or not strategy.profitguard_settings.client_order_ids
+    ):
         return None
     ids = ClientOrderIds()
     try:
-        install(getattr(dp, "_exchange", None), ids)
+        install(getattr(strategy.dp, "_exchange", None), ids)
     except ClientIdHookMissing as exc:
         raise OperationalException(f"profitguard: {exc}") from None
     log.info("profitguard: orders carry their tag in the client order id (pg-...)")

@@ -181,9 +181,7 @@ class ProfitGuardStrategy(IStrategy):
         self.profitguard_settings: ProfitGuardSettings = checked_settings(self)
         runmode = self.config.get("runmode")
         self._pg_persist = runmode in (RunMode.DRY_RUN, RunMode.LIVE)
-        self._pg_client_ids = client_ids_for_bot(  # no `dp` outside a bot (`profitguard report`)
-            self.config, getattr(self, "dp", None), self.profitguard_settings.client_order_ids
-        )
+        self._pg_client_ids = client_ids_for_bot(self)
         notify = self._pg_persist and self.profitguard_settings.notifications
         send = self._pg_send if notify else None
         self._pg_failures = FailureLog(send)
