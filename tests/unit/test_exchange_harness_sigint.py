@@ -25,8 +25,15 @@ def test_sigint_reaches_bots_when_started_ignoring_sigint_then_children_get_the_
 
 
 def test_sigint_reaches_bots_when_sigint_handled_then_left_as_it_is():
+    """A handler of the caller's own (not Python's default, which it would set) stays."""
     from profitguard.exchange.harness import sigint_reaches_bots
 
-    before = signal.getsignal(signal.SIGINT)
-    sigint_reaches_bots()
-    assert signal.getsignal(signal.SIGINT) is before
+    def own(signum, frame):
+        raise KeyboardInterrupt
+
+    before = signal.signal(signal.SIGINT, own)
+    try:
+        sigint_reaches_bots()
+        assert signal.getsignal(signal.SIGINT) is own
+    finally:
+        signal.signal(signal.SIGINT, before)
