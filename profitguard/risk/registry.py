@@ -55,7 +55,8 @@ class RuleSpec:
     code: Rule
     settings: tuple[Setting, ...]
     account: Callable[[Config, GuardState | None, Account], Check] | None = None
-    entry: Callable[[Config, Account, Proposal, Correlations], Check | None] | None = None
+    # the proposal is None for a rule with `reads_entry` False (`pipeline.screen`)
+    entry: Callable[[Config, Account, Proposal | None, Correlations], Check | None] | None = None
     standing: Callable[[Config, Account], Check] | None = None
     limit: Callable[[Config], Figure] | None = None
     validate_together: Callable[[Config, str], None] | None = None
