@@ -25,8 +25,16 @@ from typing import Any
 from profitguard.engine import ConfigError, ProtectionConfig
 from profitguard.engine.config import check_known_keys
 from profitguard.risk.config import RiskConfig
+from profitguard.risk.registry import BACKTEST_STREAK_COOLDOWN_MINUTES
 
 SECTION = "profitguard"
+COOLDOWN = "loss_streak_cooldown_minutes"
+
+
+def backtesting(config: Mapping[str, Any]) -> bool:
+    """Freqtrade's run mode is backtesting or hyperopt (its `RunMode` values)."""
+    runmode = config.get("runmode")
+    return getattr(runmode, "value", runmode) in ("backtest", "hyperopt")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -128,13 +136,16 @@ def load_settings(
     )
     notifications = _flag(section, "notifications")
     client_order_ids = _flag(section, "client_order_ids")
+    risk = _mapping(section.get("risk", {}), f"{SECTION}.risk")
+    if backtesting(config) and COOLDOWN not in risk:
+        risk = {**risk, COOLDOWN: BACKTEST_STREAK_COOLDOWN_MINUTES}
     return ProfitGuardSettings(
         exits=exits,
         initial_stop=InitialStopSettings(**raw_stop),
         notifications=notifications,
         client_order_ids=client_order_ids,
         risk=RiskConfig.from_mapping(
-            section.get("risk", {}),
+            risk,
             source=f"{SECTION}.risk",
             stake_currency=config.get("stake_currency"),
         ),

@@ -15,7 +15,13 @@ from typing import Any
 from freqtrade.exceptions import OperationalException
 
 from profitguard.engine import ConfigError
-from profitguard.freqtrade.settings import ProfitGuardSettings, load_settings
+from profitguard.freqtrade.settings import (
+    COOLDOWN,
+    ProfitGuardSettings,
+    backtesting,
+    load_settings,
+    merged_section,
+)
 from profitguard.risk.config import check_min_balance
 
 log = logging.getLogger(__name__)
@@ -42,6 +48,9 @@ def checked_settings(strategy: Any) -> ProfitGuardSettings:
         raise OperationalException(f"profitguard: {problem}")
     for warning in other_exits(strategy):
         log.warning(warning)
+    note = streak_default_note(settings, strategy.profitguard_config, strategy.config)
+    if note is not None:
+        log.info(note)
     for attribute in REQUIRED_ON:
         if not getattr(strategy, attribute):
             raise OperationalException(
@@ -94,3 +103,18 @@ def other_exits(strategy: Any) -> list[str]:
             '(set minimal_roi to {"0": 100} to leave the exits to the ladders)'
         )
     return warnings
+
+
+def streak_default_note(
+    settings: ProfitGuardSettings, strategy_section: Mapping[str, Any], config: Mapping[str, Any]
+) -> str | None:
+    """The backtest's default cooldown after a losing streak, said once (None: not used)."""
+    risk = merged_section(strategy_section, config).get("risk", {})
+    if not backtesting(config) or COOLDOWN in risk or settings.risk.max_consecutive_losses is None:
+        return None
+    return (
+        f"profitguard: backtesting: after {settings.risk.max_consecutive_losses} losses in a "
+        f"row entries pause for {settings.risk.loss_streak_cooldown_minutes} minutes "
+        f"(profitguard.risk.{COOLDOWN} unset: Freqtrade's StoplossGuard default; dry-run and "
+        "live pause until 'profitguard guard resume')"
+    )

@@ -488,6 +488,8 @@ def test_print_summary_when_backtest_ran_then_table_on_stdout(tmp_path, capsys):
         "  rule            refused",
         "  ENTRY_SLIPPAGE        1",
         *GATE_VS_FREQTRADE.splitlines(),
+        "profitguard: warning: the risk gate refused 100% of the entry signals (1 of 1; "
+        "ENTRY_SLIPPAGE 1); see profitguard.risk.max_entry_slippage",
     ]
 
 

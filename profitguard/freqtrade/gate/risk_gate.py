@@ -218,7 +218,7 @@ class RiskGate:
     def _checked(self, pair: str, now: datetime, verdict: Verdict) -> bool:
         """Count the gate's verdict on an entry; log and send a refusal, or a change of state."""
         self.log.checked += 1
-        self.log.note_state(verdict.state, verdict.checks)
+        self.log.note_state(verdict.state, verdict.checks, now)
         self.last_entry = (pair, now, verdict.checks)  # as JSON only in the status file
         if verdict.refusal is not None:
             self.log.refused(pair, verdict.refusal, now)
@@ -275,7 +275,7 @@ class RiskGate:
         guard = self.guard()
         account = self.book.at(now, guard)
         state, checks = account_state(self.config, guard, account)
-        self.log.note_state(state, checks)
+        self.log.note_state(state, checks, now)
         if not self.status.due():
             return
         self.status.write(
@@ -299,3 +299,6 @@ class RiskGate:
         """At the end of `freqtrade backtesting`: the refusal counts of the last run."""
         if self.log.checked:
             print(self.summary(), flush=True)
+            warning = self.log.warning()
+            if warning is not None:
+                print(warning, flush=True)
