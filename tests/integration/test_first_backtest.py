@@ -54,7 +54,7 @@ def test_backtest_when_streak_pauses_until_resume_then_one_warning_line_naming_t
     gen.generate(datadir, pairs=tuple(PAIRS), timeframes=("5m",))
 
     until_resume = {"risk": {"loss_streak_cooldown_minutes": None}}
-    trades, output = backtest(offline_exchange, freqtrade_workspace, datadir, until_resume)
+    _, output = backtest(offline_exchange, freqtrade_workspace, datadir, until_resume)
 
     warnings = [line for line in output.splitlines() if "profitguard: warning" in line]
     assert len(warnings) == 1, warnings

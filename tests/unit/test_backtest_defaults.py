@@ -57,7 +57,8 @@ def test_run_warning_when_most_entries_refused_then_one_line_naming_rule_and_sha
 
 def test_run_warning_when_half_or_less_refused_and_quarter_or_less_paused_then_none():
     paused = {"CONSECUTIVE_LOSSES": timedelta(days=25)}
-    assert run_warning({"CONSECUTIVE_LOSSES": 50}, 100, paused, timedelta(days=100), SETTINGS) is None
+    refused = {"CONSECUTIVE_LOSSES": 50}
+    assert run_warning(refused, 100, paused, timedelta(days=100), SETTINGS) is None
 
 
 def test_run_warning_when_paused_over_a_quarter_then_names_the_rule_that_paused():
