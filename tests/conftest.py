@@ -7,6 +7,7 @@ runs the full one anywhere.
 
 import os
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 settings.register_profile(
@@ -22,3 +23,13 @@ settings.load_profile("ci" if os.environ.get("CI") else "dev")
 # The offline exchange fixtures (offline_exchange, freqtrade_workspace): see
 # tests/exchange_fixtures.py for how to backtest or dry-run a strategy with them.
 from tests.exchange_fixtures import freqtrade_workspace, offline_exchange  # noqa: E402, F401
+
+
+@pytest.fixture(autouse=True)
+def _bot_claims_released():
+    """A bot started in a test holds its guard files (`bot_identity.claim`) until the
+    process ends; each test gives its claims up, as a stopped bot would."""
+    yield
+    from profitguard.risk.bot_identity import release_all
+
+    release_all()

@@ -353,14 +353,17 @@ def _save(path: Path, record: RunRecord, violations: list[Violation]) -> None:
 
 
 def _record(exchange, ws, scenario, lives, samples, paused_at) -> RunRecord:
-    from profitguard.risk.state import GUARD_FILE, read_state
+    from profitguard.exchange.freqtrade_config import load_json_config
+    from profitguard.risk.bot_identity import identity_of
+    from profitguard.risk.state import read_state
 
     ledger = fetch_ledger(exchange.url)
     orders = db_orders(ws.db_path)
     feed = exchange.api.feed
     guard_paused = None
     if paused_at is not None:
-        guard_paused = read_state(ws.userdir / GUARD_FILE).paused
+        bot = identity_of(load_json_config(ws.config))
+        guard_paused = read_state(bot.guard_path(ws.userdir)).paused
     return RunRecord(
         ledger=ledger,
         trades=db_trades(ws.db_path),

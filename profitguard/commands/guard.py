@@ -1,6 +1,7 @@
 """`profitguard guard status|pause|resume|kill|reset`: the admin's switches for a running bot.
 
-The switches live in `<user_data_dir>/profitguard-guard.json`, which the bot
+Each bot's switches live in its own `<user_data_dir>/profitguard-<bot>-guard.json`
+(`<bot>`: the config's `bot_name`, else its trades database), which the bot
 re-reads at every loop: `kill` stops entries and makes the bot exit every open
 trade (exit tag `kill_switch`); `pause` stops entries only; `resume` lifts a pause
 (and restarts the losing-streak count); `reset --confirm` lifts everything,
@@ -10,7 +11,9 @@ the bot writes every loop, each rule's figure against its limit.
 The user data directory is Freqtrade's: `--userdir`, else the config's
 `user_data_dir`, else `./user_data`. The state is also kept in the bot's trades
 database (`--db-url`, else the config's `db_url`, else Freqtrade's default for its
-`dry_run`), written before the file, so a lost or torn file cannot lift a kill switch.
+`dry_run`), written before the file, so a lost, torn, hand-written or copied file
+cannot lift a kill switch: only `reset --confirm` does, and it fails when it cannot
+record the reset there.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import argparse
 import json
 import os
 import sys
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -78,20 +82,14 @@ def user_data_dir(configs: list[Path], userdir: Path | None, config: dict | None
     return Path(config.get("user_data_dir") or Path.cwd() / "user_data")
 
 
-def bot_copy(configs: list[Path], db_url: str | None) -> Any:
+def bot_copy(config: dict, db_url: str | None) -> Any:
     """The guard state's copy in the bot's trades database (None, with a note, when
     that database is unknown or does not exist: it is never created from here)."""
+    from profitguard.risk.bot_identity import resolved_db_url
     from profitguard.risk.guard_copy import GuardCopy, sqlite_file
 
-    if db_url is None and configs:
-        from freqtrade import constants
-        from freqtrade.configuration.load_config import load_from_files
-
-        config = load_from_files([str(c) for c in configs])
-        db_url = config.get("db_url")
-        if config.get("dry_run", True) and db_url in (None, constants.DEFAULT_DB_PROD_URL):
-            db_url = constants.DEFAULT_DB_DRYRUN_URL
-        db_url = db_url or constants.DEFAULT_DB_PROD_URL
+    if db_url is None and config:
+        db_url = resolved_db_url(config)
     database = sqlite_file(db_url) if db_url else None
     if db_url is None or (database is not None and not database.is_file()):
         where = f"no trades database at {database}" if database else "no trades database given"
@@ -106,31 +104,41 @@ def bot_copy(configs: list[Path], db_url: str | None) -> Any:
 
 def run(args: argparse.Namespace) -> int:
     from profitguard.risk import state as st
+    from profitguard.risk.bot_identity import identity_of
     from profitguard.risk.guard_copy import GuardCopyError
 
     config = load_config(args.config)
     userdir = user_data_dir(args.config, args.userdir, config)
     if not userdir.is_dir():
         raise UsageError(f"no user data directory at {userdir}")
-    path = userdir / st.GUARD_FILE
+    bot = identity_of(config, args.db_url)
+    path = bot.guard_path(userdir)
     now = datetime.now(UTC)
-    copy = bot_copy(args.config, args.db_url)
+    copy = bot_copy(config, args.db_url)
     recorded = None
     if copy is not None:
         try:
             recorded = copy.load()
         except GuardCopyError as exc:
+            if args.action == "reset":  # unrecorded, the bot would keep its kill switch on
+                raise UsageError(f"{exc}: the reset cannot be recorded; nothing written") from None
             print(f"warning: {exc}: the guard file alone is used", file=sys.stderr)
             copy = None
     if args.action == "status":
         return show_status(
-            path, userdir / st.STATUS_FILE, now, as_json=args.json, config=config, copy=recorded
+            path,
+            bot.status_path(userdir),
+            now,
+            as_json=args.json,
+            config=config,
+            copy=recorded,
+            bot=bot.label,
         )
     if args.action == "reset" and not args.confirm:
         raise UsageError("reset lifts the kill switch and every pause; run it again with --confirm")
     with st.locked(path):
         try:
-            current = admin_state(path, recorded)
+            current = admin_state(path, recorded, bot.label)
         except st.GuardStateError as exc:
             # A fresh file without the kill switch would lift one the broken file had on
             # (the bot keeps the last good state): only kill and reset --confirm may write it.
@@ -154,10 +162,15 @@ def run(args: argparse.Namespace) -> int:
                 new = st.reset(current, now)
         except st.GuardActionError as exc:
             raise UsageError(str(exc)) from None
+        new = replace(new, bot=bot.label)
         if copy is not None:
             try:
                 copy.save(new)  # first: a file lost or torn after this lifts nothing
             except GuardCopyError as exc:
+                if args.action == "reset":
+                    raise UsageError(
+                        f"{exc}: the reset cannot be recorded; nothing written"
+                    ) from None
                 print(f"warning: {exc}: the guard file alone holds it", file=sys.stderr)
         st.write_state(path, new)
     print(f"{args.action}: done; {_describe(new)}")
@@ -166,14 +179,18 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def admin_state(path: Path, recorded: Any) -> Any:
+def admin_state(path: Path, recorded: Any, bot: str | None = None) -> Any:
     """The state in force as the bot sees it: the file reconciled with the recorded copy
-    (the copy alone when the file is missing). Raises GuardStateError for a broken file."""
+    (the copy alone when the file is missing). Raises GuardStateError for a broken file
+    or one written for another bot than `bot`."""
     from profitguard.risk import state as st
 
     if recorded is not None and not path.exists():
         return recorded
-    return st.reconcile(st.read_state(path), recorded)
+    on_file = st.read_state(path)
+    if bot is not None and on_file.bot is not None and on_file.bot != bot:
+        raise st.GuardStateError(f"{path} was written for another bot ({on_file.bot})")
+    return st.reconcile(on_file, recorded)
 
 
 def _state_of(guard: Any) -> str:
@@ -304,6 +321,7 @@ def show_status(
     as_json: bool,
     config: dict | None = None,
     copy: Any = None,
+    bot: str | None = None,
 ) -> int:
     from profitguard.risk import state as st
     from profitguard.risk.report import checks_table, status_text
@@ -313,7 +331,7 @@ def show_status(
     age = _snapshot_age(snapshot, now)
     stale = snapshot is not None and (age is None or age > stale_after(config))
     try:
-        guard = admin_state(path, copy)
+        guard = admin_state(path, copy, bot)
     except st.GuardStateError as exc:
         if as_json:
             print(json.dumps({"guard_file": str(path), "error": str(exc), "bot": snapshot}))

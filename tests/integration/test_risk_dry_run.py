@@ -37,6 +37,14 @@ def guard(ws, *args: str) -> subprocess.CompletedProcess:
     )
 
 
+def bot_files(ws):
+    """The identity the workspace's bot keys its guard and status files by."""
+    from profitguard.exchange.freqtrade_config import load_json_config
+    from profitguard.risk.bot_identity import identity_of
+
+    return identity_of(load_json_config(ws.config))
+
+
 def orders(ws) -> list[dict]:
     """Orders in the workspace's dry-run database (empty if not readable yet)."""
     try:
@@ -86,7 +94,7 @@ def limit_exit_workspace(offline_exchange, freqtrade_workspace, pairs):
 def refused(ws, rule: str) -> bool:
     """The bot's status file counts a refusal by `rule`."""
     try:
-        status = json.loads((ws.userdir / "profitguard-status.json").read_text())
+        status = json.loads(bot_files(ws).status_path(ws.userdir).read_text())
     except (FileNotFoundError, ValueError):
         return False
     return status["refusals"].get(rule, 0) >= 1
@@ -218,7 +226,7 @@ def test_guard_kill_when_file_lost_while_the_bot_was_down_then_restart_exits_all
     assert len(held) == 2, first.stdout[-4000:]
     killed = guard(ws, "kill", "--reason", "while down")
     assert killed.returncode == 0, killed.stderr
-    guard_file = ws.userdir / "profitguard-guard.json"
+    guard_file = bot_files(ws).guard_path(ws.userdir)
     if breakage == "deleted":
         guard_file.unlink()
     else:

@@ -31,20 +31,13 @@ from profitguard.freqtrade.gate.history import ClosedHistory
 from profitguard.freqtrade.gate.host import GateHost
 from profitguard.freqtrade.gate.refusals import RefusalLog, log
 from profitguard.freqtrade.gate.sizing import EntryStop, Sizer, StakeAsk
-from profitguard.freqtrade.gate.status import StatusFile
+from profitguard.freqtrade.gate.status import StatusFile, own_files
 from profitguard.risk.book import Account, MarginTerms, Proposal
 from profitguard.risk.checks import Check
 from profitguard.risk.config import RiskConfig, SizingMethod
 from profitguard.risk.guard_copy import GuardCopy
 from profitguard.risk.pipeline import Verdict, account_state, evaluate, screen
-from profitguard.risk.state import (
-    GUARD_FILE,
-    STATUS_FILE,
-    GuardFile,
-    GuardState,
-    GuardStateError,
-    TradingState,
-)
+from profitguard.risk.state import GuardFile, GuardState, GuardStateError, TradingState
 
 # backtesting and hyperopt: every switch off (an immutable value, made once: the exit
 # callbacks ask `halted()` on every candle of every trade)
@@ -77,8 +70,9 @@ class RiskGate:
                     "profitguard: no 'db_url' in the config: the kill switch is kept in the "
                     "trades database too, so a lost guard file cannot lift it"
                 )
-            self.guard_file = GuardFile(userdir / GUARD_FILE, GuardCopy(db_url))
-            self.status = StatusFile(userdir / STATUS_FILE, config)
+            self.guard_file, self.status = own_files(
+                host.config, userdir, GuardCopy(db_url), config
+            )
         self.history = ClosedHistory(
             persistent=persistent, with_r=config.sizing.method is SizingMethod.KELLY
         )
