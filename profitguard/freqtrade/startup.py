@@ -51,6 +51,9 @@ def checked_settings(strategy: Any) -> ProfitGuardSettings:
     note = streak_default_note(settings, strategy.profitguard_config, strategy.config)
     if note is not None:
         log.info(note)
+    dropped = dropped_messages_warning(settings, strategy.config)
+    if dropped is not None:
+        log.warning(dropped)
     for attribute in REQUIRED_ON:
         if not getattr(strategy, attribute):
             raise OperationalException(
@@ -117,4 +120,34 @@ def streak_default_note(
         f"row entries pause for {settings.risk.loss_streak_cooldown_minutes} minutes "
         f"(profitguard.risk.{COOLDOWN} unset: Freqtrade's StoplossGuard default; dry-run and "
         "live pause until 'profitguard guard resume')"
+    )
+
+
+# Freqtrade's notification channels that deliver a strategy's `dp.send_msg` messages,
+# each only with `allow_custom_messages` on in its own section (rpc_manager.py)
+MESSAGE_CHANNELS = ("telegram", "discord", "webhook")
+
+
+def dropped_messages_warning(
+    settings: ProfitGuardSettings, config: Mapping[str, Any]
+) -> str | None:
+    """Dry-run and live, notifications on: the channels that are on but would drop
+    profitguard's messages, as one warning naming the setting (None: none would)."""
+    runmode = config.get("runmode")
+    if getattr(runmode, "value", runmode) not in ("dry_run", "live") or not settings.notifications:
+        return None
+    dropping = [
+        name
+        for name in MESSAGE_CHANNELS
+        if isinstance(config.get(name), Mapping)
+        and config[name].get("enabled", False)
+        and not config[name].get("allow_custom_messages", False)
+    ]
+    if not dropping:
+        return None
+    where = ", ".join(f"'{name}'" for name in dropping)
+    return (
+        f"profitguard: notifications are on, but Freqtrade drops them: set "
+        f'"allow_custom_messages": true in {where} of the config (or profitguard\'s '
+        f'"notifications": false to mean it)'
     )
