@@ -56,7 +56,12 @@ from profitguard.freqtrade.gate import RiskGate
 from profitguard.freqtrade.initial_stop import show_initial_stop
 from profitguard.freqtrade.notify import Notifier
 from profitguard.freqtrade.overrides import guard_overrides, refuse_unguarded
-from profitguard.freqtrade.plotting import backtest_trade_spans, ladder_columns, open_trade_spans
+from profitguard.freqtrade.plotting import (
+    backtest_trade_spans,
+    ladder_columns,
+    open_trade_spans,
+    say_left_out,
+)
 from profitguard.freqtrade.prices import PriceTicks, snap_candles
 from profitguard.freqtrade.runclock import RunClock
 from profitguard.freqtrade.settings import SECTION, ProfitGuardSettings
@@ -539,14 +544,18 @@ class ProfitGuardStrategy(IStrategy):
             spans = backtest_trade_spans(pair, results, self.get_strategy_name())
         else:
             spans = open_trade_spans(pair)
-        return ladder_columns(
+        left_out: list[str] = []
+        drawn = ladder_columns(
             dataframe,
             spans,
             self.exits_in_force,
             lambda side, rate, when, before: self.initial_stop(
                 pair, side, rate, when, dataframe=before
             ),
+            left_out,
         )
+        say_left_out(pair, left_out)
+        return drawn
 
     # -------------------------------------------------------------- helpers
 
