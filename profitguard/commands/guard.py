@@ -30,6 +30,7 @@ from typing import Any
 from profitguard.commands.usage import UsageError
 
 ACTIONS = ("status", "pause", "resume", "kill", "reset")
+DEFAULT_CONFIG = Path("user_data/config.json")  # Freqtrade's default, and `report`'s
 
 
 def register(subparsers) -> None:
@@ -45,7 +46,7 @@ def register(subparsers) -> None:
         action="append",
         type=Path,
         default=[],
-        help="Freqtrade config file(s) of the bot (for its user_data_dir)",
+        help=f"Freqtrade config file(s) of the bot (default: {DEFAULT_CONFIG}, as Freqtrade's)",
     )
     parser.add_argument("--userdir", type=Path, help="the bot's user data directory")
     parser.add_argument("--reason", default="", help="why (pause, kill): shown in status")
@@ -107,6 +108,12 @@ def run(args: argparse.Namespace) -> int:
     from profitguard.risk.bot_identity import identity_of
     from profitguard.risk.guard_copy import GuardCopyError
 
+    if not args.config and args.userdir is None:
+        if not DEFAULT_CONFIG.is_file():
+            raise UsageError(
+                f"no {DEFAULT_CONFIG} here: give the bot's --config (or its --userdir)"
+            )
+        args.config = [DEFAULT_CONFIG]
     config = load_config(args.config)
     userdir = user_data_dir(args.config, args.userdir, config)
     if not userdir.is_dir():

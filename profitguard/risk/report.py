@@ -44,6 +44,12 @@ def checks_table(checks: Sequence[Mapping[str, Any]]) -> list[str]:
     return _table(_rows(checks))
 
 
+def ago(seconds: float) -> str:
+    """`12 s ago`; `just now` under a second, and for a stamp a little ahead of this
+    clock (the bot stamps its loop's time): never "-0 s ago"."""
+    return "just now" if seconds < 1 else f"{seconds:.0f} s ago"
+
+
 def status_text(
     *,
     guard_file: str,
@@ -61,7 +67,7 @@ def status_text(
     updated = datetime.fromisoformat(snapshot["updated_at"])
     age = (now - updated).total_seconds()
     lines.append(
-        f"figures: from the bot at {updated:%Y-%m-%d %H:%M:%S} UTC ({age:.0f} s ago), "
+        f"figures: from the bot at {updated:%Y-%m-%d %H:%M:%S} UTC ({ago(age)}), "
         f"bot state {snapshot['state']}, equity {snapshot['equity']:.2f}"
     )
     lines += _table(_rows(snapshot["checks"]))
