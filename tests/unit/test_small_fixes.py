@@ -3,10 +3,13 @@ page's age, `compare` without data."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
+import sqlite3
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 from profitguard.cli import CLOSED_PIPE_STATUS, main
@@ -57,3 +60,43 @@ def test_compare_when_no_candles_then_says_how_to_get_them(tmp_path, monkeypatch
     err = capsys.readouterr().err
     assert "no 5m candles in " in err and "for BTC/USDT, ETH/USDT, SOL/USDT" in err
     assert "`profitguard data generate` writes the demo's" in err
+
+
+class FakeReplay:
+    mode = "replay"
+
+    def __init__(self, t0: datetime, prices: dict[str, float]) -> None:
+        self.t0_ms = int(t0.timestamp() * 1000)
+        self.prices = prices
+
+    def last_price(self, pair: str, now_ms: int) -> float | None:
+        return self.prices.get(pair)
+
+
+def trades_db(path: Path, rows: list[tuple]) -> None:
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        db.execute("CREATE TABLE trades (id INTEGER, pair TEXT, open_date DATETIME, "
+                   "open_rate FLOAT, is_open BOOLEAN)")  # fmt: skip
+        db.executemany("INSERT INTO trades VALUES (?, ?, ?, ?, ?)", rows)
+        db.commit()
+
+
+def test_offline_when_dry_run_restarts_on_open_trades_older_than_the_replay_then_warns(tmp_path):
+    from profitguard.commands.offline import restart_warning
+
+    db = tmp_path / "tradesv3.dryrun.sqlite"
+    trades_db(db, [(1, "BTC/USDT", "2026-01-01 10:00:00.123000", 100.0, 1),
+                   (2, "ETH/USDT", "2026-01-01 10:05:00", 50.0, 0),  # closed
+                   (3, "SOL/USDT", "2026-01-01 12:30:00", 20.0, 1)])  # fmt: skip
+    config = {"dry_run": True, "db_url": f"sqlite:///{db}"}
+    replay = FakeReplay(datetime(2026, 1, 1, 12, 0, tzinfo=UTC), {"BTC/USDT": 95.86})
+
+    assert restart_warning(config, replay) == (
+        f"profitguard offline: warning: {db} holds 1 open trade(s) from before this replay, "
+        "which starts over from its first candles: BTC/USDT trade 1 opened 2026-01-01 10:00 at "
+        "100, replay now at 95.86 (-4.1%). Their stops and targets will meet the replay's "
+        "prices, not the ones they were opened at; a fresh db_url avoids it"
+    )
+    later = FakeReplay(datetime(2026, 1, 1, 9, 0, tzinfo=UTC), {})
+    assert restart_warning(config, later) is None  # every open trade is this replay's
+    assert restart_warning({"db_url": f"sqlite:///{tmp_path / 'none.sqlite'}"}, replay) is None
