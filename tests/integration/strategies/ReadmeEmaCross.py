@@ -1,3 +1,5 @@
+from typing import ClassVar
+
 from pandas import DataFrame
 
 from profitguard.freqtrade import ProfitGuardStrategy
@@ -6,7 +8,7 @@ from profitguard.freqtrade import ProfitGuardStrategy
 class MyEmaCross(ProfitGuardStrategy):
     timeframe = "5m"
     startup_candle_count = 50
-    profitguard_config = {  # noqa: RUF012
+    profitguard_config: ClassVar[dict] = {
         "exits": {"preset": "r_ladder"},  # 50% at 2R, 25% at 3R, the rest at 4R
         "initial_stop": {"atr_multiple": 2.0},  # 2 ATR below the entry
     }
