@@ -243,7 +243,15 @@ def _pause(ws: Workspace) -> float:
     """Pause entries with the real `profitguard guard pause` command."""
     command = [sys.executable, "-m", "profitguard.cli", "guard", "pause"]
     subprocess.run(
-        [*command, "--userdir", str(ws.userdir), "--reason", "chaos: pause before a kill"],
+        [
+            *command,
+            "--config",
+            str(ws.config),
+            "--userdir",
+            str(ws.userdir),
+            "--reason",
+            "chaos: pause before a kill",
+        ],
         check=True,
         capture_output=True,
         timeout=60,
