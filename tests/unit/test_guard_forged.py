@@ -22,6 +22,8 @@ from profitguard.risk.bot_identity import identity_of
 from profitguard.risk.guard_copy import GuardCopy
 from tests.unit.test_risk_gate import confirm, open_trade, started
 
+NOW_UTC = datetime(2024, 3, 13, 15, 0, tzinfo=UTC)
+
 
 def command(tmp_path, *args: str, db_url: str) -> int:
     quiet = io.StringIO()
@@ -110,3 +112,11 @@ def test_guard_file_when_copied_from_another_bot_while_running_then_it_stays_hal
     assert bot._pg_gate.halted()
     assert isinstance(bot._pg_gate.guard(), st.GuardStateError)
     assert confirm(bot) is False
+
+
+def test_start_when_the_shared_guard_file_of_earlier_versions_is_there_then_warns(tmp_path, caplog):
+    st.write_state(tmp_path / st.SHARED_GUARD_FILE, st.kill(st.GuardState(), "old", NOW_UTC))
+    bot = started(tmp_path)
+    assert not bot._pg_gate.halted()  # no longer read: this bot's own file is
+    assert f"{tmp_path / st.SHARED_GUARD_FILE} is no longer read" in caplog.text
+    assert bot._pg_gate.guard_file.path.name == "profitguard-tradesv3.dryrun-guard.json"
