@@ -6,7 +6,7 @@ renames it for the exchange (Binance `newClientOrderId`, OKX `clOrdId`, Bybit
 characters and the length it accepts, so the id is built for the exchange's format:
 
 - `pg-<trade id>-<tag>-<n>` where `-` is allowed (Binance, Bybit, Gate, Bitget,
-  BingX, Kraken), the tag's other characters replaced;
+  BingX), the tag's other characters replaced;
 - `pg<trade id>T<tag>N<n>` where only letters and digits are (OKX): the tag is
   lowercased and cut to letters and digits, so `T` and `N` mark its ends.
 
@@ -30,7 +30,7 @@ class IdFormat:
     """A client order id an exchange accepts: at most `max_length` characters of
     `allowed` (a regex character class)."""
 
-    name: str  # for messages and docs: what the exchange calls the field
+    name: str  # what the exchange calls the field (`a/b`: spot/futures)
     max_length: int
     allowed: str  # a regex character class, e.g. "A-Za-z0-9_-"
     dashes: bool  # `-` separates the parts; else `T`/`N` with a lowercased tag
@@ -79,9 +79,10 @@ FORMATS: dict[str, IdFormat | None] = {
     # clientOid: letters, digits, `_`, `-`; kept within 32
     "bitget": IdFormat("clientOid", 32, "A-Za-z0-9_-", dashes=True),
     # newClientOrderId / clientOrderId: 1 to 40 characters
-    "bingx": IdFormat("clientOrderId", 40, "A-Za-z0-9_-", dashes=True),
-    # cl_ord_id as free text: up to 18 ASCII characters
-    "kraken": IdFormat("cl_ord_id", 18, "A-Za-z0-9_-", dashes=True),
+    "bingx": IdFormat("newClientOrderId/clientOrderID", 40, "A-Za-z0-9_-", dashes=True),
+    # cl_ord_id: a UUID or up to 18 characters of free text, too short for an
+    # entry's id (`pg-new-<tag>-<ms>`): not built here
+    "kraken": None,
     # client-order-id (spot): characters not documented; futures take an integer
     "htx": None,
     # cloid: a 128-bit hex string, unique per account: not built here
