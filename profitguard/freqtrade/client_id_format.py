@@ -76,6 +76,8 @@ FORMATS: dict[str, IdFormat | None] = {
     # text: ccxt adds `t-`; up to 28 more of letters, digits, `_`, `-`, `.`
     "gate": IdFormat("text", 28, r"A-Za-z0-9_.-", dashes=True),
     "gateeu": IdFormat("text", 28, r"A-Za-z0-9_.-", dashes=True),
+    # listed by Freqtrade 2026.1, gone from the ccxt it now installs: not checked
+    "bitmart": None,
     # clientOid: letters, digits, `_`, `-`; kept within 32
     "bitget": IdFormat("clientOid", 32, "A-Za-z0-9_-", dashes=True),
     # newClientOrderId / clientOrderId: 1 to 40 characters

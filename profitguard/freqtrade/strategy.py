@@ -58,6 +58,7 @@ from profitguard.freqtrade.settings import SECTION, ProfitGuardSettings
 from profitguard.freqtrade.startup import checked_settings
 from profitguard.freqtrade.tracker import TradeTracker
 from profitguard.freqtrade.trades import amount_step, exit_minimum, exit_stake, exit_tag, stop_ratio
+from profitguard.freqtrade.versions import check_freqtrade_version
 
 
 class ProfitGuardStrategy(IStrategy):
@@ -172,6 +173,7 @@ class ProfitGuardStrategy(IStrategy):
         error naming the field and the value, and so does an override of a hook
         profitguard cannot guard (`overrides.refuse_unguarded`). Overridden: this runs
         at your super() call, or right after your override if it makes none."""
+        check_freqtrade_version()
         refuse_unguarded(type(self))
         self.profitguard_settings: ProfitGuardSettings = checked_settings(self)
         runmode = self.config.get("runmode")
