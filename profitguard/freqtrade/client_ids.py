@@ -153,16 +153,14 @@ def _hook(exchange: Any) -> tuple[Any, Callable[..., Any], inspect.Signature]:
     if not callable(create):
         raise ClientIdHookMissing(
             f"'client_order_ids': Freqtrade's {HOOK} is missing "
-            f"(exchange {type(exchange).__name__}, api {type(api).__name__}): set "
-            "'profitguard.client_order_ids' to false to run with ccxt's ids",
+            f"(exchange {type(exchange).__name__}, api {type(api).__name__})",
             field="profitguard.client_order_ids",
         )
     signature = inspect.signature(create)
     names = tuple(signature.parameters)[: len(HOOK_PARAMETERS)]
     if names != HOOK_PARAMETERS:
         raise ClientIdHookMissing(
-            f"'client_order_ids': Freqtrade's {HOOK} has the parameters {names}: set "
-            "'profitguard.client_order_ids' to false to run with ccxt's ids",
+            f"'client_order_ids': Freqtrade's {HOOK} has the parameters {names}",
             field="profitguard.client_order_ids",
         )
     return api, create, signature
