@@ -474,3 +474,11 @@ def test_skip_when_strategy_pickled_by_value_into_a_hyperopt_worker_then_still_a
 
     assert result.returncode == 0, result.stderr.decode()[-2000:]
     assert result.stdout.decode().split() == ["True"]
+
+
+def test_settings_when_fast_backtest_not_a_flag_then_refused_naming_it():
+    from freqtrade.exceptions import OperationalException
+
+    with pytest.raises(OperationalException, match=r"'profitguard\.fast_backtest' must be true"):
+        started(profitguard={"fast_backtest": "yes"})
+    assert started().profitguard_settings.fast_backtest is False  # off by default
