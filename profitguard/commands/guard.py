@@ -104,9 +104,7 @@ def bot_copy(config: dict, db_url: str | None) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
-    from profitguard.risk import state as st
     from profitguard.risk.bot_identity import identity_of
-    from profitguard.risk.guard_copy import GuardCopyError
 
     if not args.config and args.userdir is None:
         if not DEFAULT_CONFIG.is_file():
@@ -119,9 +117,21 @@ def run(args: argparse.Namespace) -> int:
     if not userdir.is_dir():
         raise UsageError(f"no user data directory at {userdir}")
     bot = identity_of(config, args.db_url)
-    path = bot.guard_path(userdir)
     now = datetime.now(UTC)
     copy = bot_copy(config, args.db_url)
+    try:
+        return act(args, bot, userdir, config, copy, now)
+    finally:
+        if copy is not None:
+            copy.close()  # its engine's connections (PostgreSQL's are sockets)
+
+
+def act(args: argparse.Namespace, bot: Any, userdir: Path, config: dict, copy: Any, now) -> int:
+    """The action on the bot's guard file and its copy in the trades database."""
+    from profitguard.risk import state as st
+    from profitguard.risk.guard_copy import GuardCopyError
+
+    path = bot.guard_path(userdir)
     recorded = None
     if copy is not None:
         try:

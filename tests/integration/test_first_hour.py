@@ -144,7 +144,13 @@ def test_readme_dry_run_when_started_then_a_ladder_moves_and_tp1_fills_within_mi
         proc = subprocess.Popen(argv, cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT)
         try:
             deadline = time.monotonic() + 300  # the README promises under five minutes
-            while time.monotonic() < deadline and proc.poll() is None and not tp1_filled():
+            # the fill in the database, and its message in the log (Freqtrade sends the
+            # strategy's messages at the start of its next loop)
+            while (
+                time.monotonic() < deadline
+                and proc.poll() is None
+                and not (tp1_filled() and "take-profit tp1 filled" in log.read_text())
+            ):
                 time.sleep(2)
         finally:
             proc.send_signal(signal.SIGINT)  # Ctrl-C: the command and the exchange stop
