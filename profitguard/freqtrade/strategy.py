@@ -521,7 +521,7 @@ class ProfitGuardStrategy(IStrategy):
         )
         runmode = self.config.get("runmode")
         if runmode in (RunMode.BACKTEST, RunMode.HYPEROPT):
-            self._pg_ticks.of(self.dp, metadata["pair"])  # asked while the exchange is there
+            self._pg_gate.costs.ask(metadata["pair"])  # asked while the exchange is there
         if runmode not in (RunMode.PLOT, RunMode.DRY_RUN, RunMode.LIVE, RunMode.WEBSERVER):
             return dataframe
         return self._pg_chart_lines(dataframe, metadata, runmode)
@@ -566,6 +566,10 @@ class ProfitGuardStrategy(IStrategy):
     def exits_in_force(self) -> ProtectionConfig:
         """The ladders of the current run (a hyperopt epoch's, or the settings')."""
         return self._pg_tracker.exits
+
+    def price_tick(self, pair: str) -> float | None:
+        """`pair`'s price step (kept per pair), or None (no step, or no exchange)."""
+        return self._pg_ticks.of(self.dp, pair)
 
     def stop_in_force(self, trade: Any) -> float | None:
         """The engine's stop in force for an open trade known in memory, else None.

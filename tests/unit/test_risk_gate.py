@@ -457,8 +457,8 @@ def test_bot_loop_start_when_dry_run_then_status_file_with_every_figure(tmp_path
     assert rules == [
         "KILL_SWITCH", "PAUSED", "MIN_BALANCE", "DAILY_LOSS_LIMIT", "WEEKLY_LOSS_LIMIT",
         "MONTHLY_LOSS_LIMIT", "CONSECUTIVE_LOSSES", "MAX_OPEN_POSITIONS", "STAKE_CAP",
-        "ASSET_EXPOSURE", "PORTFOLIO_HEAT", "REWARD_RISK", "ENTRY_SLIPPAGE", "SIGNAL_CONFIDENCE",
-        "CORRELATED_POSITIONS",
+        "ASSET_EXPOSURE", "PORTFOLIO_HEAT", "STOP_TOO_CLOSE", "REWARD_RISK", "ENTRY_SLIPPAGE",
+        "SIGNAL_CONFIDENCE", "CORRELATED_POSITIONS",
     ]  # fmt: skip
     assert status["checks"][-1]["figure"] == "per entry"
     assert status["checks"][-1]["limit"] == "2 above 0.80"
@@ -577,3 +577,16 @@ def test_loop_when_guard_file_torn_after_a_resume_then_the_streak_still_counts_f
     status = json.loads((tmp_path / st.STATUS_FILE).read_text())
     failed = [c["rule"] for c in status["checks"] if not c["passed"]]
     assert failed == ["GUARD_STATE_UNREADABLE"]  # the losses before the resume still do not count
+
+
+def test_confirm_when_a_tiny_atr_puts_the_stop_under_a_tick_then_stop_too_close(tmp_path):
+    frames = {"ETH/USDT": frame([100.0] * 30, atr=[1e-12] * 30)}
+    strategy = started(tmp_path, frames=frames, fee=0.001)
+    strategy._pg_ticks._ticks["ETH/USDT"] = 0.01  # what the exchange's market says
+    assert confirm(strategy) is False
+    assert strategy._pg_gate.refusals == {"STOP_TOO_CLOSE": 1}
+    assert "entry refused for ETH/USDT: STOP_TOO_CLOSE: distance=2.0" in messages(strategy)[-1]
+    assert "e-12, min=0.2, stop=100, tick=0.01, min_ticks=3, fees=0.2" in messages(strategy)[-1]
+    wide = started(tmp_path, frames={"ETH/USDT": frame([100.0] * 30, atr=[1.0] * 30)}, fee=0.001)
+    wide._pg_ticks._ticks["ETH/USDT"] = 0.01
+    assert confirm(wide) is True  # 2 ATR = 2.0 from the entry

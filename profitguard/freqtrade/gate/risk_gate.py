@@ -26,6 +26,7 @@ from profitguard.engine import make_plan
 from profitguard.exit_tags import KILL_TAG
 from profitguard.freqtrade.gate.account import AccountBook
 from profitguard.freqtrade.gate.correlations import Correlations
+from profitguard.freqtrade.gate.costs import EntryCosts
 from profitguard.freqtrade.gate.frames import confidence, last_value
 from profitguard.freqtrade.gate.history import ClosedHistory
 from profitguard.freqtrade.gate.host import GateHost
@@ -86,6 +87,7 @@ class RiskGate:
         self.stops = EntryStop(host)
         self.sizer = Sizer(host, config, self.history, self.stops)
         self.correlations = Correlations(host.analyzed, config.correlation_window)
+        self.costs = EntryCosts(host)
         self.log = RefusalLog(
             persistent=persistent,
             per_run_summary=summary_per_run,
@@ -246,6 +248,8 @@ class RiskGate:
             signal_close=last_value(analyzed, "close"),
             confidence=confidence(analyzed, self.config.confidence_column),
             margin=self._margin_terms(pair, stake, leverage),
+            tick=self.costs.tick(pair),
+            fee=self.costs.fee(pair),
         )
 
     def _margin_terms(self, pair: str, stake: float, leverage: float) -> MarginTerms | None:
