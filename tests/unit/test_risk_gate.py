@@ -590,3 +590,39 @@ def test_confirm_when_a_tiny_atr_puts_the_stop_under_a_tick_then_stop_too_close(
     wide = started(tmp_path, frames={"ETH/USDT": frame([100.0] * 30, atr=[1.0] * 30)}, fee=0.001)
     wide._pg_ticks._ticks["ETH/USDT"] = 0.01
     assert confirm(wide) is True  # 2 ATR = 2.0 from the entry
+
+
+def test_refusals_when_repeated_within_a_candle_then_sent_once_per_pair_rule_and_candle(tmp_path):
+    """Freqtrade asks every bot loop, at a new rate: a huge ATR sent 179 'entry refused'
+    in 61 s (Freqtrade's own message cache drops only identical texts)."""
+    huge = {"ETH/USDT": frame([100.0] * 30, atr=[80.0] * 30)}  # 2 ATR: a stop below 0
+    strategy = started(tmp_path, frames=huge)
+    for loop in range(120):  # 120 loops within one 5m candle, each at its own rate
+        at, rate = NOW + timedelta(seconds=2 * loop), 100.0 + 0.001 * loop
+        assert stake(strategy, rate=rate) == 0.0  # sizing fails on the stop: GATE_ERROR
+        assert confirm(strategy, at=at, rate=rate) is False
+    sent = messages(strategy)
+    assert strategy._pg_gate.refusals["GATE_ERROR"] == 240
+    assert len([m for m in sent if "entry refused for ETH/USDT: GATE_ERROR" in m]) == 1
+    assert len([m for m in sent if "failed for trade" in m]) == 2  # the error, once per hook
+
+
+def test_refusals_when_two_rules_alternate_in_a_candle_then_each_sent_once():
+    from profitguard.freqtrade.gate.refusals import RefusalLog
+    from profitguard.risk.checks import Check, Figure, Rule
+
+    sent: list[str] = []
+    refusals = RefusalLog(
+        persistent=True, per_run_summary=False, candle=timedelta(minutes=5), send=sent.append
+    )
+    reward = Check(Rule.REWARD_RISK, False, Figure("reward_risk", 1.0), Figure("limit", 1.5))
+    slippage = Check(Rule.SLIPPAGE, False, Figure("slippage", 0.01), Figure("limit", 0.005))
+    for second in range(0, 60, 2):
+        at = NOW + timedelta(seconds=second)
+        refusals.refused("ETH/USDT", reward, at)
+        refusals.refused("ETH/USDT", slippage, at)
+        refusals.refused("BTC/USDT", reward, at)
+    assert len(sent) == 3, sent
+    assert refusals.refusals == {"REWARD_RISK": 60, "ENTRY_SLIPPAGE": 30}
+    refusals.refused("ETH/USDT", reward, NOW + timedelta(minutes=5))
+    assert len(sent) == 4

@@ -268,7 +268,7 @@ class RiskGate:
 
     def failed(self, pair: str, exc: Exception, now: datetime) -> None:
         """The gate itself failed on an entry: counted and sent as a GATE_ERROR refusal."""
-        self.log.failed(pair, exc)
+        self.log.failed(pair, exc, now)
 
     # ------------------------------------------------------ loop and status
 
