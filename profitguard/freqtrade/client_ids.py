@@ -19,9 +19,11 @@ reaches into Freqtrade's internals for it:
   rounds to 0, a similar order already open, an error): every expectation is
   dropped at the start of each bot loop (`bot_loop_start`).
 
-Stop-loss orders resting on the exchange (Freqtrade's `create_stoploss`, with no
-callback before it) keep ccxt's id: their tag is Freqtrade's exit reason,
-`stoploss_on_exchange`, known from the order type.
+Stop orders resting on the exchange (Freqtrade's `create_stoploss`, with no callback
+before it) get `pg-<trade id>-sl-<n>` from `ClientOrderIds.stop_ids`, a function of the
+pair that the strategy sets (`stop_orders.open_trade_stop_id`: Freqtrade holds one open
+trade per pair), so that a stop the bot forgot can be found and cancelled
+(`stop_orders`).
 
 An exit's id is `pg-<trade id>-<tag>-<n>`, `n` being one more than the number of
 the trade's orders Freqtrade has recorded: a new order after any known one gets a
@@ -59,9 +61,10 @@ MAX_LENGTH = 36  # Binance: ^[\.A-Z\:/a-z0-9_-]{1,36}$
 VALID_ID = re.compile(r"^[\.A-Z\:/a-z0-9_-]{1,36}$")
 _NOT_ALLOWED = re.compile(r"[^A-Za-z0-9_:/-]")  # '.' stands for every other character
 _OUR_ID = re.compile(rf"^{PREFIX}-(\d+|new)-(.+)-(\d+)$")
-# The orders the wrapper labels: the ones a callback announces. Stop orders
-# (`stop_loss_limit`, futures' `stop`/`stop_market`) keep ccxt's id.
+# The orders the wrapper labels: the ones a callback announces, and stop orders
+# (spot `stop_loss_limit`, futures' `stop`/`stop_market`), named by `stop_ids`.
 LABELLED_TYPES = frozenset({"market", "limit"})
+STOP_TYPES = frozenset({"stop_loss_limit", "stop_loss", "stop", "stop_market"})
 # ccxt's `create_order` as Freqtrade calls it (positionally, and by these names)
 HOOK = "exchange._api.create_order(symbol, type, side, amount, price, params)"
 HOOK_PARAMETERS = ("symbol", "type", "side", "amount", "price", "params")
@@ -112,6 +115,8 @@ class ClientOrderIds:
     def __init__(self) -> None:
         self._expected: dict[tuple[str, str], Expected] = {}
         self._lock = threading.Lock()
+        # pair -> the id of the stop being placed for its open trade (None: ccxt's id)
+        self.stop_ids: Callable[[str], str | None] | None = None
 
     def expect(self, pair: str, side: str, order_type: str, client_id: str) -> None:
         """The next order of `pair` and `side` is this one (replaces an earlier one)."""
@@ -125,9 +130,22 @@ class ClientOrderIds:
         pair and side consumes the expectation; only the announced type gets its id."""
         with self._lock:
             expected = self._expected.pop((pair, side), None)
+        if order_type.lower() in STOP_TYPES:
+            return self._stop_id(pair)
         if expected is None or order_type.lower() not in LABELLED_TYPES:
             return None
         return expected.client_id if expected.order_type == order_type.lower() else None
+
+    def _stop_id(self, pair: str) -> str | None:
+        """`stop_ids(pair)`, a valid id or None: a failure only loses the id (logged)."""
+        if self.stop_ids is None:
+            return None
+        try:
+            client_id = self.stop_ids(pair)
+        except Exception:
+            log.exception("profitguard: no client id for the stop of %s (ccxt's id sent)", pair)
+            return None
+        return client_id if client_id is not None and VALID_ID.match(client_id) else None
 
     def clear(self) -> None:
         """Drop every expectation (a new bot loop: what was not placed never will be)."""

@@ -61,6 +61,7 @@ from profitguard.freqtrade.prices import PriceTicks, snap_candles
 from profitguard.freqtrade.runclock import RunClock
 from profitguard.freqtrade.settings import SECTION, ProfitGuardSettings
 from profitguard.freqtrade.startup import checked_settings
+from profitguard.freqtrade.stop_orders import ForgottenOrders, open_trade_stop_id
 from profitguard.freqtrade.tracker import TradeTracker
 from profitguard.freqtrade.trades import amount_step, exit_minimum, exit_stake, exit_tag, stop_ratio
 
@@ -95,8 +96,10 @@ class ProfitGuardStrategy(IStrategy):
     _pg_hooks_given_the_trade: ClassVar[frozenset[str]] = frozenset(
         {"custom_stoploss", "adjust_trade_position", "order_filled", "check_entry_timeout"}
     )
-    # live mode only, set at bot start: the orders announced for their client ids
+    # live mode only, set at bot start: the orders announced for their client ids, and
+    # the profitguard orders resting on the exchange that the bot forgot (`stop_orders`)
     _pg_client_ids: ClientOrderIds | None = None
+    _pg_forgotten: ForgottenOrders | None = None
 
     plot_config: ClassVar[dict[str, Any]] = {
         "main_plot": {
@@ -182,6 +185,10 @@ class ProfitGuardStrategy(IStrategy):
         runmode = self.config.get("runmode")
         self._pg_persist = runmode in (RunMode.DRY_RUN, RunMode.LIVE)
         self._pg_client_ids = client_ids_for_bot(self)
+        if self._pg_client_ids is not None:
+            self._pg_client_ids.stop_ids = open_trade_stop_id
+            futures = self.config.get("trading_mode") == "futures"
+            self._pg_forgotten = ForgottenOrders(self.dp._exchange, futures=futures)
         notify = self._pg_persist and self.profitguard_settings.notifications
         send = self._pg_send if notify else None
         self._pg_failures = FailureLog(send)
@@ -483,8 +490,16 @@ class ProfitGuardStrategy(IStrategy):
         if not self._pg_gate.halted():
             return exits
         if self._pg_gate.kill_due(trade):
+            self._pg_before_kill(trade)
             return [ExitCheckTuple(exit_type=ExitType.EMERGENCY_EXIT, exit_reason=KILL_TAG)]
         return []  # its kill order is open: nothing may replace it
+
+    @fail_closed(None, hook="kill switch (forgotten orders)")
+    def _pg_before_kill(self, trade: Any) -> None:
+        """Cancel the pair's resting profitguard orders the bot forgot (live mode), so
+        that a forgotten stop cannot lock the coins the kill exit sells."""
+        if self._pg_forgotten is not None:
+            self._pg_forgotten.before_kill(trade)
 
     @fail_closed(False)
     def check_entry_timeout(
@@ -497,13 +512,25 @@ class ProfitGuardStrategy(IStrategy):
 
     @fail_closed(None)
     def bot_loop_start(self, current_time: datetime, **kwargs: Any) -> None:
-        """Re-read the guard file, log trading-state changes, write the status file.
+        """Re-read the guard file, log trading-state changes, write the status file; live:
+        cancel the resting stops the bot forgot (`stop_orders`).
 
         Overridden: this runs first, once, whether or not you call super()."""
         if self._pg_client_ids is not None:
             self._pg_client_ids.clear()  # an order announced last loop was not placed
         self._pg_tick(current_time)
         self._pg_gate.loop(current_time)
+        self._pg_sweep_forgotten()
+
+    @fail_closed(None, hook="forgotten stops")
+    def _pg_sweep_forgotten(self) -> None:
+        """Live mode, at the first loop (before Freqtrade places any stop) and once a
+        minute: cancel the stops resting on the exchange that the bot forgot, so that
+        Freqtrade places a new one at the stop in force (`stop_orders`)."""
+        if self._pg_forgotten is not None:
+            from freqtrade.persistence import Trade
+
+            self._pg_forgotten.loop(Trade.get_trades_proxy(is_open=True))
 
     def advise_indicators(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
         """Freqtrade's indicators, then the stop and target lines (`pg_*` columns).

@@ -22,6 +22,7 @@ from profitguard.exchange.harness import start_exchange
 from profitguard.exchange.private import Credentials
 from profitguard.exchange.server import ReplayOptions
 from profitguard.freqtrade.client_ids import HOOK_PARAMETERS, ClientOrderIds, install
+from profitguard.freqtrade.stop_orders import ForgottenOrders
 
 KEY, SECRET = "contract-key", "contract-secret"
 
@@ -84,3 +85,45 @@ def test_freqtrade_orders_when_announced_then_the_ledger_shows_our_ids(freqtrade
     assert ledger[:2] == ["pg-new-entry-1", stop["clientOrderId"]]
     assert ledger[2:] == ["pg-1-tp1-3", plain["clientOrderId"]]
     assert plain["clientOrderId"].startswith("x-")  # nothing announced: ccxt's id
+
+
+class _Trade:
+    """What `ForgottenOrders` reads of a Freqtrade trade."""
+
+    def __init__(self, trade_id, pair, amount, orders=()):
+        self.id, self.pair, self.amount = trade_id, pair, amount
+        self.exit_side, self.is_open = "sell", True
+        self.orders = [type("Order", (), {"order_id": o})() for o in orders]
+
+
+def test_freqtrade_stop_when_placed_then_named_and_forgotten_one_cancelled(freqtrade_exchange):
+    """Freqtrade's create_stoploss goes through the same wrapper and gets the trade's
+    `pg-<trade>-sl-<n>`; a resting one the trade does not know is found by that id and
+    cancelled with Freqtrade's cancel_stoploss_order; a known one and ccxt's are left."""
+    server, exchange = freqtrade_exchange
+    ids = ClientOrderIds()
+    ids.stop_ids = lambda pair: {"RST/USDT": "pg-7-sl-2"}.get(pair)
+    install(exchange, ids)
+    exchange.create_order(
+        pair="RST/USDT", ordertype="market", side="buy", amount=10, rate=100, leverage=1.0
+    )
+    stop_args = {"order_types": {"stoploss": "limit"}, "side": "sell", "leverage": 1.0}
+    forgotten = exchange.create_stoploss(pair="RST/USDT", amount=4, stop_price=95, **stop_args)
+    assert forgotten["clientOrderId"] == "pg-7-sl-2"
+    ids.stop_ids = lambda pair: "pg-7-sl-3"
+    known = exchange.create_stoploss(pair="RST/USDT", amount=3, stop_price=94, **stop_args)
+    ids.stop_ids = None
+    foreign = exchange.create_stoploss(pair="RST/USDT", amount=2, stop_price=93, **stop_args)
+    assert foreign["clientOrderId"].startswith("x-")
+
+    trade = _Trade(7, "RST/USDT", 4.0, orders=["1", known["id"]])
+    sweeper = ForgottenOrders(exchange, futures=False, trades_of=lambda pair: [trade])
+    resting = sweeper.resting("RST/USDT")
+    assert sorted(r.client_id for r in resting) == ["pg-7-sl-2", "pg-7-sl-3"]
+    assert all(r.stop and r.trade_id == 7 for r in resting)
+    cancelled = sweeper.sweep([trade], "start-up")
+    assert [r.order_id for r in cancelled] == [forgotten["id"]]
+    status = {o["client_order_id"]: o["status"] for o in fetch_ledger(server.url)["orders"]}
+    assert status["pg-7-sl-2"] == "CANCELED"
+    assert status["pg-7-sl-3"] == "NEW" and status[foreign["clientOrderId"]] == "NEW"
+    assert sweeper.sweep([trade], "reconciliation") == []  # nothing left to cancel
