@@ -21,9 +21,8 @@ reaches into Freqtrade's internals for it:
 
 Stop orders resting on the exchange (Freqtrade's `create_stoploss`, with no callback
 before it) get `pg-<trade id>-sl-<n>` from `ClientOrderIds.stop_ids`, a function of the
-pair that the strategy sets (`stop_orders.open_trade_stop_id`: Freqtrade holds one open
-trade per pair), so that a stop the bot forgot can be found and cancelled
-(`stop_orders`).
+pair that the strategy sets (`stop_orders.ForgottenOrders.stop_id`: Freqtrade holds one
+open trade per pair), so that a stop the bot forgot can be found and cancelled.
 
 An exit's id is `pg-<trade id>-<tag>-<n>`, `n` being one more than the number of
 the trade's orders Freqtrade has recorded: a new order after any known one gets a

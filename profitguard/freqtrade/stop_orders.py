@@ -7,10 +7,14 @@ never moves up with the stop in force, and blocks every exit, the kill switch's
 included. Stop orders carry `pg-<trade id>-sl-<n>` (`client_ids`), so they can be
 named and found:
 
-- at start-up, before Freqtrade places any stop, and then once a minute (`loop`), every
+- right before Freqtrade places a stop (`stop_id`, asked by the client-id wrapper for
+  the new stop's id), at the first bot loop and then once a minute (`loop`), every
   resting `pg-<trade>-sl-<n>` order of one of the bot's trades of the pair whose
-  exchange order id none of the trade's orders has is cancelled. Freqtrade then places
-  a new stop at the stop in force. Adopting the forgotten stop instead would mean
+  exchange order id none of the trade's orders has is cancelled. So a stop whose
+  answer was lost never stands beside the one Freqtrade places again (which gets the
+  same id, as the trade's order count did not change: Binance would refuse it as a
+  duplicate, and Freqtrade exits a trade whose stop is refused), and Freqtrade's new
+  stop sits at the stop in force. Adopting the forgotten stop instead would mean
   writing it into Freqtrade's order table, which has no public API for it; a stop that
   matches the trade's amount and side is logged as such, and cancelled all the same.
 - when the kill switch exits a trade (`before_kill`), every resting profitguard order
@@ -112,18 +116,6 @@ def _trades_of(pair: str) -> list[Any]:
     return list(Trade.get_trades_proxy(pair=pair))
 
 
-def open_trade_stop_id(pair: str) -> str | None:
-    """The id of the stop Freqtrade is placing for the open trade of `pair` (one per
-    pair), or None (no such trade: ccxt's id)."""
-    from freqtrade.persistence import Trade
-
-    trades = Trade.get_trades_proxy(pair=pair, is_open=True)
-    if len(trades) != 1:
-        return None
-    trade = trades[0]
-    return stop_client_id(trade.id, len(trade.orders) + 1)
-
-
 class ForgottenOrders:
     """Finds and cancels the profitguard orders the bot forgot (live mode)."""
 
@@ -154,10 +146,13 @@ class ForgottenOrders:
 
     def cancel_forgotten(self, pair: str, *, stops_only: bool, why: str) -> list[Resting]:
         """Cancel the forgotten orders of `pair` (`forgotten`); the cancelled ones."""
+        resting = self.resting(pair)
+        if not resting:
+            return []
         trades = {t.id: t for t in self.trades_of(pair)}
         known = {tid: {str(o.order_id) for o in t.orders} for tid, t in trades.items()}
         cancelled = []
-        for order in forgotten(self.resting(pair), known, stops_only=stops_only):
+        for order in forgotten(resting, known, stops_only=stops_only):
             trade = trades[order.trade_id]
             fits = order.stop and trade.is_open and matches_trade(order, trade)
             note = " (it matches the trade's amount and side)" if fits else ""
@@ -199,15 +194,24 @@ class ForgottenOrders:
         self.next_sweep = now + SWEEP_EVERY_S
         return self.sweep(trades, "reconciliation")
 
+    def stop_id(self, pair: str) -> str | None:
+        """The id of the stop Freqtrade is placing now for the open trade of `pair`, once
+        the pair's forgotten stops are cancelled (a failure to check is logged: the stop
+        is placed all the same)."""
+        from freqtrade.persistence import Trade
+
+        trades = Trade.get_trades_proxy(pair=pair, is_open=True)
+        if len(trades) != 1:
+            return None  # no open trade of the pair to name it by: ccxt's id
+        client_id = stop_client_id(trades[0].id, len(trades[0].orders) + 1)
+        try:
+            self.cancel_forgotten(pair, stops_only=True, why="before placing a stop")
+        except Exception as exc:
+            log.warning("profitguard: cannot check the stops of %s before placing one: %s",
+                        pair, exc)  # fmt: skip
+        return client_id
+
     def before_kill(self, trade: Any) -> list[Resting]:
         """The kill switch exits `trade`: every forgotten profitguard order of its pair,
         stop or not, is cancelled first, so that the market exit finds the coins free."""
         return self.cancel_forgotten(trade.pair, stops_only=False, why="kill switch")
-
-
-def forgotten_orders_for_bot(strategy: Any, exchange: Any) -> ForgottenOrders | None:
-    """The bot's `ForgottenOrders`, or None when orders carry no profitguard id (outside
-    live mode, or `client_order_ids` off)."""
-    if strategy._pg_client_ids is None:
-        return None
-    return ForgottenOrders(exchange, futures=strategy.config.get("trading_mode") == "futures")

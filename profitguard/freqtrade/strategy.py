@@ -61,7 +61,7 @@ from profitguard.freqtrade.prices import PriceTicks, snap_candles
 from profitguard.freqtrade.runclock import RunClock
 from profitguard.freqtrade.settings import SECTION, ProfitGuardSettings
 from profitguard.freqtrade.startup import checked_settings
-from profitguard.freqtrade.stop_orders import ForgottenOrders, open_trade_stop_id
+from profitguard.freqtrade.stop_orders import ForgottenOrders
 from profitguard.freqtrade.tracker import TradeTracker
 from profitguard.freqtrade.trades import amount_step, exit_minimum, exit_stake, exit_tag, stop_ratio
 
@@ -186,9 +186,9 @@ class ProfitGuardStrategy(IStrategy):
         self._pg_persist = runmode in (RunMode.DRY_RUN, RunMode.LIVE)
         self._pg_client_ids = client_ids_for_bot(self)
         if self._pg_client_ids is not None:
-            self._pg_client_ids.stop_ids = open_trade_stop_id
             futures = self.config.get("trading_mode") == "futures"
             self._pg_forgotten = ForgottenOrders(self.dp._exchange, futures=futures)
+            self._pg_client_ids.stop_ids = self._pg_forgotten.stop_id
         notify = self._pg_persist and self.profitguard_settings.notifications
         send = self._pg_send if notify else None
         self._pg_failures = FailureLog(send)

@@ -169,3 +169,15 @@ def test_kill_switch_when_the_forgotten_orders_cannot_be_read_then_the_kill_exit
     strategy._pg_forgotten = ForgottenOrders(Down([]), futures=False, trades_of=lambda p: [trade])
     st.write_state(tmp_path / st.GUARD_FILE, st.kill(st.GuardState(), "drawdown", NOW))
     assert exits(strategy, trade, 101.0) == [KILL_EXIT]
+
+
+def test_stop_id_when_a_forgotten_stop_has_the_same_id_then_cancelled_before_placing():
+    """A stop whose answer was lost was never recorded: the one placed again gets the
+    same id (Binance would refuse it as a duplicate, and Freqtrade exits a trade whose
+    stop is refused). It is cancelled first, from the wrapper's call for the id."""
+    trade = open_trade(5, "RST/USDT")  # one order: its entry
+    exchange = Exchange([ccxt_order("2", "pg-5-sl-2"), ccxt_order("3", "pg-4-sl-7")])
+    sweeper = ForgottenOrders(exchange, futures=False, trades_of=lambda pair: [trade])
+    assert sweeper.stop_id("RST/USDT") == "pg-5-sl-2"
+    assert exchange.cancelled == [("stop", "2", "RST/USDT")]  # trade 4 is not this bot's
+    assert sweeper.stop_id("ETH/USDT") is None  # no open trade: ccxt's id
