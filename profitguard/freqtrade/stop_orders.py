@@ -132,6 +132,7 @@ class ForgottenOrders:
         self.trades_of = trades_of
         self.clock = clock
         self.next_sweep = 0.0  # due at once: the first loop sweeps
+        self._swept = False
         self._failed: set[str] = set()
 
     def resting(self, pair: str) -> list[Resting]:
@@ -191,8 +192,10 @@ class ForgottenOrders:
         now = self.clock()
         if now < self.next_sweep:
             return []
+        why = "reconciliation" if self._swept else "start-up"
+        self._swept = True
         self.next_sweep = now + SWEEP_EVERY_S
-        return self.sweep(trades, "reconciliation")
+        return self.sweep(trades, why)
 
     def stop_id(self, pair: str) -> str | None:
         """The id of the stop Freqtrade is placing now for the open trade of `pair`, once
