@@ -98,5 +98,5 @@ SCENARIOS: tuple[Scenario, ...] = (
         stoploss_on_exchange=True,
         kill_switch_at=60.0,
     ),
-    Scenario("guard-kill-orphan-stop", (F_5XX,), (), kill_switch_at=35.0, orphan_stop=True),
+    Scenario("guard-kill-orphan-stop", (F_5XX,), (), kill_switch_at=10.0, orphan_stop=True),
 )

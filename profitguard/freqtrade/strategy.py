@@ -38,6 +38,7 @@ from typing import Any, ClassVar
 from freqtrade.constants import DEFAULT_AMOUNT_RESERVE_PERCENT
 from freqtrade.enums import ExitCheckTuple, ExitType, RunMode
 from freqtrade.exceptions import OperationalException
+from freqtrade.persistence import Trade
 from freqtrade.strategy import IStrategy
 from pandas import DataFrame
 
@@ -64,6 +65,7 @@ from profitguard.freqtrade.startup import checked_settings
 from profitguard.freqtrade.stop_orders import ForgottenOrders
 from profitguard.freqtrade.tracker import TradeTracker
 from profitguard.freqtrade.trades import amount_step, exit_minimum, exit_stake, exit_tag, stop_ratio
+from profitguard.freqtrade.vanished import VanishedPairs
 
 
 class ProfitGuardStrategy(IStrategy):
@@ -100,6 +102,8 @@ class ProfitGuardStrategy(IStrategy):
     # the profitguard orders resting on the exchange that the bot forgot (`stop_orders`)
     _pg_client_ids: ClientOrderIds | None = None
     _pg_forgotten: ForgottenOrders | None = None
+    # dry-run and live, with an exchange: a pair the exchange lost, reported once a loop
+    _pg_vanished: VanishedPairs | None = None
 
     plot_config: ClassVar[dict[str, Any]] = {
         "main_plot": {
@@ -193,6 +197,9 @@ class ProfitGuardStrategy(IStrategy):
         send = self._pg_send if notify else None
         self._pg_failures = FailureLog(send)
         self._pg_notifier = Notifier(send)
+        if self._pg_persist and getattr(self.dp, "_exchange", None) is not None:
+            self._pg_vanished = VanishedPairs(send)
+            self._pg_vanished.install()
         self._pg_frames: dict[str, tuple[datetime | None, DataFrame]] = {}
         self._pg_ticks = PriceTicks()
         self._pg_clock = RunClock(_timeframe_seconds(self.timeframe), self._pg_start_run)
@@ -513,7 +520,8 @@ class ProfitGuardStrategy(IStrategy):
     @fail_closed(None)
     def bot_loop_start(self, current_time: datetime, **kwargs: Any) -> None:
         """Re-read the guard file, log trading-state changes, write the status file; live:
-        cancel the resting stops the bot forgot (`stop_orders`).
+        cancel the resting stops the bot forgot (`stop_orders`), report a pair the
+        exchange lost (`vanished`).
 
         Overridden: this runs first, once, whether or not you call super()."""
         if self._pg_client_ids is not None:
@@ -521,6 +529,7 @@ class ProfitGuardStrategy(IStrategy):
         self._pg_tick(current_time)
         self._pg_gate.loop(current_time)
         self._pg_sweep_forgotten()
+        self._pg_report_vanished()
 
     @fail_closed(None, hook="forgotten stops")
     def _pg_sweep_forgotten(self) -> None:
@@ -528,9 +537,14 @@ class ProfitGuardStrategy(IStrategy):
         minute: cancel the stops resting on the exchange that the bot forgot, so that
         Freqtrade places a new one at the stop in force (`stop_orders`)."""
         if self._pg_forgotten is not None:
-            from freqtrade.persistence import Trade
-
             self._pg_forgotten.loop(Trade.get_trades_proxy(is_open=True))
+
+    @fail_closed(None, hook="vanished pairs")
+    def _pg_report_vanished(self) -> None:
+        """Dry-run and live: report a pair the exchange no longer knows, once a loop,
+        instead of Freqtrade's warnings about it (`vanished`)."""
+        if self._pg_vanished is not None:
+            self._pg_vanished.loop(Trade.get_trades_proxy(is_open=True))
 
     def advise_indicators(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
         """Freqtrade's indicators, then the stop and target lines (`pg_*` columns).
