@@ -9,6 +9,7 @@ or send ccxt's ids).
 from __future__ import annotations
 
 import inspect
+import logging
 
 import ccxt
 import pytest
@@ -96,7 +97,9 @@ class _Trade:
         self.orders = [type("Order", (), {"order_id": o})() for o in orders]
 
 
-def test_freqtrade_stop_when_placed_then_named_and_forgotten_one_cancelled(freqtrade_exchange):
+def test_freqtrade_stop_when_placed_then_named_and_forgotten_one_cancelled(
+    freqtrade_exchange, caplog
+):
     """Freqtrade's create_stoploss goes through the same wrapper and gets the trade's
     `pg-<trade>-sl-<n>`; a resting one the trade does not know is found by that id and
     cancelled with Freqtrade's cancel_stoploss_order; a known one and ccxt's are left."""
@@ -121,8 +124,13 @@ def test_freqtrade_stop_when_placed_then_named_and_forgotten_one_cancelled(freqt
     resting = sweeper.resting("RST/USDT")
     assert sorted(r.client_id for r in resting) == ["pg-7-sl-2", "pg-7-sl-3"]
     assert all(r.stop and r.trade_id == 7 for r in resting)
-    cancelled = sweeper.sweep([trade], "start-up")
-    assert [r.order_id for r in cancelled] == [forgotten["id"]]
+    with caplog.at_level(logging.WARNING, logger="profitguard"):
+        cancelled = sweeper.sweep([trade], "start-up")
+    assert [r.order_id for r in cancelled] == [forgotten["id"]] == ["2"]
+    assert (
+        "profitguard: start-up: cancelling stop 2 (pg-7-sl-2, sell 4) of trade 7 on RST/USDT, "
+        "unknown to the bot (it matches the trade's amount and side)" in caplog.text
+    )
     status = {o["client_order_id"]: o["status"] for o in fetch_ledger(server.url)["orders"]}
     assert status["pg-7-sl-2"] == "CANCELED"
     assert status["pg-7-sl-3"] == "NEW" and status[foreign["clientOrderId"]] == "NEW"
