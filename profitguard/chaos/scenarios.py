@@ -96,7 +96,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         (F_SLOW_ORDERS,),
         ("stop_placed",),
         stoploss_on_exchange=True,
-        kill_switch_at=60.0,
+        kill_switch_at=25.0,
     ),
     Scenario("guard-kill-orphan-stop", (F_5XX,), (), kill_switch_at=10.0, orphan_stop=True),
 )
