@@ -333,12 +333,11 @@ def run_scenario(
                 scenario.kill_switch_at is not None
                 and kill_switch_at is None
                 and not kills.moments
-                and first_back is not None
                 and bot.life.back is not None
-                and now >= first_back + scenario.kill_switch_at
+                and now >= bot.life.back + scenario.kill_switch_at
             ):
                 held = [t for t in trades if t["is_open"] and t["amount"]]
-                last_chance = now >= first_back + duration_s - 25
+                last_chance = first_back is not None and now >= first_back + duration_s - 25
                 if scenario.orphan_stop and held:
                     orphan = _plant_orphan_stop(exchange, ws, held[0], key, secret)
                     notes.append(f"orphan stop {orphan} placed behind the bot's back")

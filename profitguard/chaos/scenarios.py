@@ -41,8 +41,8 @@ class Scenario:
     stoploss_on_exchange: bool = False
     limit_exits: bool = False  # exits as resting limit orders (take-profits rest)
     pause: bool = False  # pause the risk gate before the first kill
-    # `profitguard guard kill` this many seconds after the bot first came up; the run
-    # must end flat (and waits for it after the kills)
+    # `profitguard guard kill` this many seconds after the bot is back from its last
+    # kill (or first came up); the run must end flat
     kill_switch_at: float | None = None
     # right before the kill switch: a stop of the open trade, named as profitguard names
     # them, placed on the exchange behind the bot's back (a stop it forgot)
@@ -96,7 +96,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         (F_SLOW_ORDERS,),
         ("stop_placed",),
         stoploss_on_exchange=True,
-        kill_switch_at=25.0,
+        kill_switch_at=3.0,
     ),
     Scenario("guard-kill-orphan-stop", (F_5XX,), (), kill_switch_at=10.0, orphan_stop=True),
 )
