@@ -135,3 +135,47 @@ def test_freqtrade_stop_when_placed_then_named_and_forgotten_one_cancelled(
     assert status["pg-7-sl-2"] == "CANCELED"
     assert status["pg-7-sl-3"] == "NEW" and status[foreign["clientOrderId"]] == "NEW"
     assert sweeper.sweep([trade], "reconciliation") == []  # nothing left to cancel
+
+
+def test_freqtrade_futures_stop_when_placed_then_named_found_and_cancelled():
+    """USDⓈ-M futures: Freqtrade's stop is a conditional (algo) order; ccxt turns the
+    wrapper's `newClientOrderId` into `clientAlgoId`, and the forgotten one is found
+    among the conditional open orders and cancelled with the stop flag."""
+    pair = "BTC/USDT:USDT"
+    replay = ReplayOptions(
+        seconds_per_candle=0.5,
+        timeframe="1m",
+        sources={pair: scripted_source([100.0] * 80, "1m", history=36)},
+    )
+    with start_exchange(
+        replay=replay, credentials=Credentials(KEY, SECRET), balances={"USDT": 5000.0}
+    ) as running:
+        config = freqtrade_config(
+            exchange_url=running.url, pairs=[pair], key=KEY, secret=SECRET, dry_run=False,
+            timeframe="1m", trading_mode="futures",
+        )  # fmt: skip
+        config["runmode"] = RunMode.LIVE
+        exchange = ExchangeResolver.load_exchange(config, validate=False)
+        try:
+            ids = ClientOrderIds()
+            ids.stop_ids = lambda p: "pg-3-sl-2"
+            install(exchange, ids)
+            exchange.create_order(
+                pair=pair, ordertype="market", side="sell", amount=1, rate=100, leverage=2.0
+            )
+            stop = exchange.create_stoploss(
+                pair=pair, amount=1, stop_price=104, order_types={"stoploss": "market"},
+                side="buy", leverage=2.0,
+            )  # fmt: skip
+            assert stop["clientOrderId"] == "pg-3-sl-2"
+            trade = _Trade(3, pair, 1.0, orders=["1"])
+            trade.exit_side = "buy"
+            sweeper = ForgottenOrders(exchange, futures=True, trades_of=lambda p: [trade])
+            [resting] = sweeper.resting(pair)
+            assert (resting.client_id, resting.order_id, resting.stop) == (
+                "pg-3-sl-2", stop["id"], True
+            )  # fmt: skip
+            assert [r.order_id for r in sweeper.sweep([trade], "start-up")] == [stop["id"]]
+            assert sweeper.resting(pair) == []
+        finally:
+            exchange.close()
