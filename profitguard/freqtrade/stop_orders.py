@@ -31,12 +31,14 @@ orders are read with ccxt's `fetch_open_orders` on Freqtrade's ccxt instance
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from profitguard.freqtrade.client_ids import PREFIX, STOP_TYPES, exit_client_id
+from profitguard.freqtrade.client_id_format import BINANCE, PREFIX, IdFormat, exit_client_id
+from profitguard.freqtrade.client_ids import STOP_TYPES
 
 log = logging.getLogger(__name__)
 
@@ -44,9 +46,15 @@ STOP_TAG = "sl"
 SWEEP_EVERY_S = 60.0
 
 
-def stop_client_id(trade_id: int, n: int) -> str:
-    """`pg-<trade id>-sl-<n>` for a stop that is the `n`-th order of the trade."""
-    return exit_client_id(trade_id, STOP_TAG, n)
+# Our ids of a trade's orders in either shape (`client_id_format`): `pg-<id>-<tag>-<n>`,
+# or `pg<id>T<tag>N<n>` where only letters and digits are allowed; ccxt may put its
+# own `t-` in front (Gate)
+_TRADE_ID = re.compile(rf"^(?:t-)?{PREFIX}(?:-(\d+)-(.+)-\d+|(\d+)T([a-z0-9]+)N\d+)$")
+
+
+def stop_client_id(trade_id: int, n: int, fmt: IdFormat = BINANCE) -> str:
+    """`pg-<trade id>-sl-<n>` (in `fmt`) for a stop that is the `n`-th order of the trade."""
+    return exit_client_id(trade_id, STOP_TAG, n, fmt)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,10 +79,10 @@ def resting_of(order: dict, pair: str) -> Resting | None:
     """A ccxt order as `Resting` when its client id is `pg-<trade id>-<tag>-<n>`, else None
     (ccxt's ids, an entry's `pg-new-...`)."""
     client_id = str(order.get("clientOrderId") or "")
-    parts = client_id.split("-")
-    if len(parts) < 4 or parts[0] != PREFIX or not parts[1].isdigit():
+    match = _TRADE_ID.match(client_id)
+    if match is None:
         return None
-    tag = "-".join(parts[2:-1])
+    trade_id, tag = (match.group(1), match.group(2)) if match.group(1) else match.group(3, 4)
     kind = str(order.get("type") or "").lower()
     return Resting(
         order_id=str(order.get("id")),
@@ -82,7 +90,7 @@ def resting_of(order: dict, pair: str) -> Resting | None:
         pair=pair,
         side=str(order.get("side") or ""),
         amount=float(order.get("amount") or 0.0),
-        trade_id=int(parts[1]),
+        trade_id=int(trade_id),
         tag=tag,
         stop=tag == STOP_TAG or kind in STOP_TYPES,
     )
@@ -124,11 +132,13 @@ class ForgottenOrders:
         exchange: Any,
         *,
         futures: bool,
+        fmt: IdFormat = BINANCE,
         trades_of: Callable[[str], list[Any]] = _trades_of,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.exchange = exchange
         self.futures = futures
+        self.format = fmt  # the exchange's client id format (`client_id_format`)
         self.trades_of = trades_of
         self.clock = clock
         self.next_sweep = 0.0  # due at once: the first loop sweeps
@@ -206,7 +216,7 @@ class ForgottenOrders:
         trades = Trade.get_trades_proxy(pair=pair, is_open=True)
         if len(trades) != 1:
             return None  # no open trade of the pair to name it by: ccxt's id
-        client_id = stop_client_id(trades[0].id, len(trades[0].orders) + 1)
+        client_id = stop_client_id(trades[0].id, len(trades[0].orders) + 1, self.format)
         try:
             self.cancel_forgotten(pair, stops_only=True, why="before placing a stop")
         except Exception as exc:

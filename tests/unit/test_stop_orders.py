@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 
+from profitguard.freqtrade.client_id_format import id_format
 from profitguard.freqtrade.client_ids import ClientOrderIds
 from profitguard.freqtrade.stop_orders import (
     SWEEP_EVERY_S,
@@ -56,6 +57,7 @@ class Exchange:
 
 def test_stop_client_id_when_trade_and_order_count_then_pg_trade_sl_n():
     assert stop_client_id(12, 3) == "pg-12-sl-3"
+    assert stop_client_id(12, 3, id_format("okx")) == "pg12TslN3"
     assert len(stop_client_id(10**12, 10**6)) <= 36
 
 
@@ -66,7 +68,10 @@ def test_stop_client_id_when_trade_and_order_count_then_pg_trade_sl_n():
         ("pg-5-sl-3", "stop_market", (5, "sl", True)),  # futures
         ("pg-5-tp1.tp2-4", "limit", (5, "tp1.tp2", False)),
         ("pg-5-kill_switch-9", "market", (5, "kill_switch", False)),
+        ("pg5TslN3", "limit", (5, "sl", True)),  # letters and digits only (OKX)
+        ("t-pg-5-sl-3", "stop", (5, "sl", True)),  # Gate: ccxt's t- in front
         ("pg-new-entry-1700000000000", "limit", None),  # an entry: no trade id yet
+        ("pgnewTentryN1700000000000", "limit", None),
         ("x-R4BD3S8212345", "stop_loss_limit", None),  # ccxt's
         ("", "limit", None),
     ],

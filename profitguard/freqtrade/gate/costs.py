@@ -11,6 +11,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from profitguard.freqtrade.internals import exchange_of
+
 log = logging.getLogger(__name__)
 
 
@@ -30,7 +32,7 @@ class EntryCosts:
         if configured is not None:
             fee: float | None = float(configured)
         else:
-            exchange = getattr(self.host.dp, "_exchange", None)
+            exchange = exchange_of(self.host.dp, "the fee part of STOP_TOO_CLOSE")
             if exchange is None:
                 return None  # nothing to ask (a hyperopt worker): not kept
             try:
