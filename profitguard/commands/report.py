@@ -82,6 +82,7 @@ def run(args: argparse.Namespace) -> int:
     from profitguard.commands.usage import UsageError
     from profitguard.report import freqtrade_setup as fs
     from profitguard.report.build import build_report
+    from profitguard.report.figures import trade_key
     from profitguard.report.records import ResultError, latest_result, load_backtest, load_db
 
     limit = None if args.trades == "all" else _positive_int(args.trades)
@@ -117,17 +118,33 @@ def run(args: argparse.Namespace) -> int:
                 "take-profit targets and stop kinds unknown",
                 file=sys.stderr,
             )
-    report = build_report(records, exits, source=source, strategy=strategy_name)
-
-    parity = None
-    if args.check:
-        if exits is None:
-            raise UsageError(
-                "argument --check: needs the strategy's ladders (a ProfitGuardStrategy)"
-            )
+    parity, detail = None, None
+    if args.check and exits is None:
+        raise UsageError("argument --check: needs the strategy's ladders (a ProfitGuardStrategy)")
+    if exits is not None and args.db is None:
+        # the engine's replay names the rule of each stop exit; --check prints its parity
         detail = args.timeframe_detail or stats.get("timeframe_detail") or None
         timeframe = detail or stats.get("timeframe") or strategy.timeframe
-        parity = run_check(report.records, exits, config, timeframe)
+        try:
+            parity = run_check(records, exits, config, timeframe)
+        except (OSError, ValueError) as exc:
+            if args.check:
+                raise UsageError(f"argument --check: the candles did not load ({exc})") from None
+            print(
+                f"profitguard report: note: no replay on the candles ({exc}); stop kinds "
+                "from the engine's stop at each trade's peak",
+                file=sys.stderr,
+            )
+    stop_rules = (
+        {trade_key(t): p.stop_rule for t, p in zip(records, parity.trades, strict=True)}
+        if parity is not None
+        else None
+    )
+    report = build_report(
+        records, exits, source=source, strategy=strategy_name, stop_rules=stop_rules
+    )
+    if not args.check:
+        parity = None
 
     if args.json:
         out = report.to_json()

@@ -122,3 +122,25 @@ def test_engine_exits_when_low_between_the_stop_and_its_tick_then_stopped_like_f
         tick=0.01,
     )
     assert [(e.tags, e.price) for e in ours] == [(("stop",), pytest.approx(98.01))]
+
+
+def test_check_when_matched_then_the_replay_names_the_stop_rule():
+    # the high passed 1R: the ladder's lock (102) is the stop the rest was stopped at
+    report = run(FREQTRADE_FILLS)
+    assert report.trades[0].stop_rule == "ladder"
+
+
+@pytest.mark.parametrize("tick", [0.01, 0.5])
+def test_engine_exits_when_float_noise_and_coarse_tick_then_initial_rule(tick):
+    # stored prices with float noise, stop 98.0000000001 rounded up to a coarse tick
+    trade = TradeRecord(
+        "X/USDT", False, T0, T0 + STEP, 100.0, 1.0, 98.0000000001, 0, 0, (), "", None, None, None
+    )
+    ours, _ = parity.engine_exits(
+        trade,
+        R_LADDER,
+        candles((100.0, 100.90000000000001, 99.9, 100.0), (99.0, 99.1, 97.99999999999999, 98.5)),
+        amount_step=None,
+        tick=tick,
+    )
+    assert [e.stop_rule for e in ours] == ["initial"]
