@@ -171,6 +171,6 @@ def test_compare_when_stake_unlimited_then_runs_with_the_same_figures(run, tmp_p
     assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
     assert "Traceback" not in done.stderr
     assert "EXIT POLICIES ON THE SAME ENTRIES" in done.stdout
-    assert "Expectancy" in done.stdout and "money = R x" in done.stdout
+    assert "scaled_pct" in done.stdout and "money = R x" in done.stdout
     assert f"Entries: identical across policies ({len(trades)} in the baseline)" in done.stdout
     assert "exits.tp_orders" in done.stdout
