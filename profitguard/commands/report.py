@@ -124,9 +124,9 @@ def run(args: argparse.Namespace) -> int:
     if exits is not None and args.db is None:
         # the engine's replay names the rule of each stop exit; --check prints its parity
         detail = args.timeframe_detail or stats.get("timeframe_detail") or None
-        timeframe = detail or stats.get("timeframe") or strategy.timeframe
+        main_timeframe = stats.get("timeframe") or strategy.timeframe
         try:
-            parity = run_check(records, exits, config, timeframe)
+            parity = run_check(records, exits, config, main_timeframe, detail)
         except (OSError, ValueError) as exc:
             if args.check:
                 raise UsageError(f"argument --check: the candles did not load ({exc})") from None
@@ -208,42 +208,82 @@ def print_parity(parity, detail) -> None:
         )
 
 
-def run_check(records, exits, config: dict, timeframe: str):
-    """Replay `records` on the config's data (`timeframe` candles)."""
+def backtest_ticks(frame, pair: str):
+    """The price tick Freqtrade's backtest rounds exits to, per month, from the main
+    timeframe's candles (`get_tick_size_over_time`: the month's most decimals within
+    14 significant digits). A reach into Freqtrade (docs/freqtrade-internals.md); if it
+    moved, the tick from the decimals of the data, with one warning."""
+    import pandas as pd
+
+    from profitguard.report.parity import decimals_of
+
+    if frame.empty:
+        return None
+    try:
+        from freqtrade.data.btanalysis.historic_precision import get_tick_size_over_time
+    except ImportError as exc:
+        print(
+            f"profitguard report: warning: Freqtrade's get_tick_size_over_time is gone ({exc}); "
+            f"{pair}'s tick from its data's decimals",
+            file=sys.stderr,
+        )
+        sample = frame[["open", "high", "low", "close"]].to_numpy(dtype=float).ravel()
+        return pd.Series([10.0 ** -decimals_of(list(sample))], index=[frame["date"].iloc[0]])
+    return get_tick_size_over_time(frame.copy())
+
+
+def run_check(records, exits, config: dict, timeframe: str, detail: str | None = None):
+    """Replay `records` on the config's data: the `detail` timeframe's candles when the
+    backtest used one, else the `timeframe`'s as the strategy saw them, float noise
+    snapped onto the tick (Freqtrade never hands the detail candles to the strategy).
+
+    The tick each trade's exits are rounded to is the one Freqtrade's backtest uses:
+    the month's most significant decimals of the main timeframe's candles
+    (`get_tick_size_over_time`), not the exchange's tick."""
+    import bisect
+
     from freqtrade.data.history import load_pair_history
 
     from profitguard.engine import Candle
+    from profitguard.freqtrade.prices import snap_to_tick
     from profitguard.report.parity import check, decimals_of
 
     datadir = Path(config["datadir"])
     fmt = config.get("dataformat_ohlcv")
+    snapped = detail is None
     frames: dict[str, list[Candle]] = {}
     stamps: dict[str, list] = {}
-    ticks: dict[str, float | None] = {}
+    precision: dict = {}
     steps: dict[str, float | None] = {}
+
+    def load(pair, tf):
+        return load_pair_history(pair, tf, datadir, data_format=fmt, fill_up_missing=False)
+
     for pair in sorted({t.pair for t in records}):
-        frame = load_pair_history(pair, timeframe, datadir, data_format=fmt, fill_up_missing=False)
+        main = load(pair, timeframe)
+        precision[pair] = backtest_ticks(main, pair)
+        frame = main if detail is None else load(pair, detail)
+        prices = frame[["open", "high", "low", "close"]].to_numpy(dtype=float)
+        if snapped and precision[pair] is not None and len(prices):
+            # the strategy snaps float noise onto the tick; the data's precision stands in
+            prices = snap_to_tick(prices, float(precision[pair].min()))
         candles = [
             Candle(d.to_pydatetime(), o, h, lo, c)
-            for d, o, h, lo, c in zip(
-                frame["date"],
-                frame["open"],
-                frame["high"],
-                frame["low"],
-                frame["close"],
-                strict=True,
-            )
+            for d, (o, h, lo, c) in zip(frame["date"], prices.tolist(), strict=True)
         ]
         frames[pair] = candles
         stamps[pair] = [c.at for c in candles]
-        sample = [x for c in candles[:2000] for x in (c.open, c.high, c.low, c.close)]
-        ticks[pair] = 10.0 ** -decimals_of(sample) if sample else None
         amounts = [f.amount for t in records if t.pair == pair for f in t.exits] + [
             t.amount for t in records if t.pair == pair
         ]
         steps[pair] = 10.0 ** -decimals_of(amounts) if amounts else None
 
-    import bisect
+    def tick_of(trade) -> float | None:
+        series = precision.get(trade.pair)
+        if series is None:
+            return None
+        tick = series.asof(trade.open_date)
+        return None if tick != tick else float(tick)  # NaN before the first month
 
     def candles_for(pair, start, end):
         times = stamps.get(pair, [])
@@ -251,4 +291,4 @@ def run_check(records, exits, config: dict, timeframe: str):
         j = bisect.bisect_right(times, end)  # up to the candle the trade closed in
         return frames.get(pair, [])[i:j]
 
-    return check(records, exits, candles_for, amount_steps=steps, ticks=ticks)
+    return check(records, exits, candles_for, amount_steps=steps, tick_of=tick_of)

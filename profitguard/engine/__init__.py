@@ -1,6 +1,6 @@
 """The pure exit engine. No Freqtrade import anywhere in this package."""
 
-from profitguard.engine.candles import Candle, CandleTick, held_stop, replay_candles
+from profitguard.engine.candles import Candle, CandleTick, exit_price, held_stop, replay_candles
 from profitguard.engine.config import (
     NO_LADDERS,
     PRESETS,
@@ -66,6 +66,7 @@ __all__ = [
     "TakeProfitLevel",
     "TakeProfitStop",
     "check_initial_stop",
+    "exit_price",
     "held_stop",
     "levels_reached",
     "make_plan",

@@ -8,9 +8,9 @@ does; Freqtrade's own fill rules decide the price each exit gets.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from datetime import datetime
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from typing import NamedTuple
 
 from profitguard.engine.position import Position
@@ -35,6 +35,14 @@ class CandleTick(NamedTuple):
     decision: Decision
     fill: float | None = None  # an exit's fill price in a backtest; None: no exit
     stop_rule: str | None = None
+    rests: bool = False  # the exit's price, on the tick, lies outside this candle
+
+
+def _on_tick(price: float, tick: float, rounding: str) -> float:
+    """`price` on the `tick` grid, as the exchange's decimal string read back."""
+    step = Decimal(repr(tick))
+    n = (Decimal(repr(price)) / step).to_integral_value(rounding=rounding)
+    return float(n * step)
 
 
 def held_stop(stop: float, tick: float | None, is_short: bool) -> float:
@@ -42,9 +50,17 @@ def held_stop(stop: float, tick: float | None, is_short: bool) -> float:
     away from the position (up for a long), as `Trade.adjust_stop_loss` does."""
     if not tick:
         return stop
-    n = stop / tick
-    n = math.floor(n + 1e-9) if is_short else math.ceil(n - 1e-9)
-    return n * tick
+    # a hair of float noise above a tick is the tick (the engine's own arithmetic)
+    nudged = stop * (1 + 1e-12) if is_short else stop * (1 - 1e-12)
+    return _on_tick(nudged, tick, ROUND_FLOOR if is_short else ROUND_CEILING)
+
+
+def exit_price(price: float, tick: float | None) -> float:
+    """The price of an exit order Freqtrade's backtest places at `price`: the nearest
+    tick (`price_to_precision`). The order fills in the candle only when that price
+    lies within its low and high (`Backtesting._get_order_filled`); otherwise it
+    rests, and fills on a later candle or times out."""
+    return _on_tick(price, tick, ROUND_HALF_UP) if tick else price
 
 
 def replay_candles(
@@ -66,7 +82,10 @@ def replay_candles(
     3. otherwise the high, seen by `custom_stoploss`: peak and stop only;
     4. then the low, where the stop is checked.
     Freqtrade holds the engine's stop rounded up to `tick` (down for a short), so a
-    low between the two stops it, at the held price. On the entry candle
+    low between the two stops it, at the held price; every exit's price is put on
+    the nearest tick (`exit_price`), and one that then lies outside the candle is
+    marked `rests`: Freqtrade's order would rest there, which this model does not
+    follow (it fills the exit in the candle it decided). On the entry candle
     (`first_is_entry`: the first candle is the one the trade entered on) a stop
     the high moved and the low hits fills at Freqtrade's pessimistic price,
     `max(low, open x stop / high)` (`Backtesting._get_close_rate_for_stoploss`).
@@ -102,7 +121,9 @@ def replay_candles(
         stop = position.stop
         moved = position.stop_x > initial_x
         price = held_stop(stop, tick, sign < 0)
-        if first and moved:  # Freqtrade's pessimistic fill on the entry candle
+        if sign * price > sign * best:  # the held stop is beyond the whole candle
+            price = candle.open
+        elif first and moved:  # Freqtrade's pessimistic fill on the entry candle
             pessimistic = candle.open * stop / best
             price = max(worst, pessimistic) if sign > 0 else min(worst, pessimistic)
         at("worst", stop, False, candle)
@@ -127,4 +148,13 @@ def replay_candles(
         if at("worst", worst, False, candle).position.state.is_closed:
             ticks[-1] = ticks[-1]._replace(fill=worst)
             break
-    return ticks
+    return [_placed(t, tick) for t in ticks]
+
+
+def _placed(tick_: CandleTick, tick: float | None) -> CandleTick:
+    """`tick_` with its fill on the price grid, and whether that order would rest."""
+    if tick_.fill is None:
+        return tick_
+    fill = exit_price(tick_.fill, tick)
+    candle = tick_.candle
+    return tick_._replace(fill=fill, rests=not candle.low <= fill <= candle.high)

@@ -144,3 +144,23 @@ def test_engine_exits_when_float_noise_and_coarse_tick_then_initial_rule(tick):
         tick=tick,
     )
     assert [e.stop_rule for e in ours] == ["initial"]
+
+
+def test_backtest_ticks_when_noise_then_freqtrades_tick():
+    """Contract: Freqtrade's backtest tick is the data's decimals within 14 significant
+    digits (an ulp of noise does not count), per month."""
+    import numpy as np
+    import pandas as pd
+
+    from profitguard.commands.report import backtest_ticks
+
+    prices = [104.2047, float(np.nextafter(104.2047, np.inf)), 102.31, 100.0]
+    frame = pd.DataFrame(
+        {
+            "date": pd.date_range("2024-01-01", periods=4, freq="5min", tz="UTC"),
+            **{c: prices for c in ("open", "high", "low", "close")},
+        }
+    )
+    ticks = backtest_ticks(frame, "X/USDT")
+    assert ticks.asof(pd.Timestamp("2024-01-01 00:10", tz="UTC")) == pytest.approx(1e-4)
+    assert backtest_ticks(frame.iloc[0:0], "X/USDT") is None
