@@ -141,5 +141,5 @@ def tp_fill_note(shortfall: Sequence, trades: int, policies: Sequence[dict]) -> 
     if others:
         best = max(others, key=lambda p: p["expectancy_r"])
         gap = best["expectancy_r"] - own["expectancy_r"]
-        text += f": {per_trade / gap:.0%} of its {gap:.3f} R per trade behind {best['name']}"
+        text += f": {per_trade / gap:.1%} of its {gap:.3f} R per trade behind {best['name']}"
     return text + "."

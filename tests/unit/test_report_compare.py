@@ -217,7 +217,7 @@ def test_tp_fill_note_when_levels_filled_late_then_shortfall_in_r_and_share_of_g
     note = tp_fill_note(shortfall, 1, [own, other])
     assert (
         "gave up 0.250 R per trade" in note
-        and "50% of its 0.500 R per trade behind scaled_pct" in note
+        and "50.0% of its 0.500 R per trade behind scaled_pct" in note
     )
     assert 'exits.tp_orders: "limit"' in note
     gained = tp_fill_note([type(shortfall[0])("tp1", 1, -0.1)], 1, [own, other])
