@@ -29,7 +29,6 @@ pytestmark = pytest.mark.slow
 STRATEGIES = Path(__file__).parent / "strategies"
 START = datetime(2024, 1, 1, tzinfo=UTC)
 STEP = timedelta(minutes=5)
-FLAT = (100.0, 100.0, 100.0, 100.0)
 MARK = 777.0  # ScriptedEntries enters at the open after a candle with this volume
 
 
@@ -78,13 +77,16 @@ PATHS = {
         (104.3013, 104.5021, 104.1007, 104.3041),
         (103.5013, 103.6021, 101.5007, 102.0041),
     ],
+    # a coarse tick for the price: the 2% stop 1.4994 is held at 1.50, 0.02 R away,
+    # which matching prices within 0.005 R called a "trailing stop"
+    "TCK/USDT": [(1.53, 1.54, 1.52, 1.53), (1.52, 1.52, 1.49, 1.49)],
 }
 # compare's settings stack entries: a second signal on LAD/USDT while the first is open
 STACKED = {"LAD/USDT": 2}
 
 
 def rows(path, *, marks: int = 1, warmup: int = 30, tail: int = 20):
-    ohlc = [FLAT] * warmup + list(path) + [(path[-1][3],) * 4] * tail
+    ohlc = [(path[0][0],) * 4] * warmup + list(path) + [(path[-1][3],) * 4] * tail
     out = []
     for i, (o, h, lo, c) in enumerate(ohlc):
         volume = MARK if warmup - 1 <= i < warmup - 1 + marks else 10.0
@@ -178,7 +180,13 @@ def test_report_check_when_provoking_data_then_every_trade_matches_or_names_the_
     assert {t["pair"] for t in trades} == set(PATHS)
     if setting == "compare":
         assert sum(t["pair"] == "LAD/USDT" for t in trades) == 2  # stacked on one pair
-    check = report_check(ws)["parity"]
+    report = report_check(ws)
+    check = report["parity"]
+    # stop exits named by the engine's rule, not by price: no trailing is configured
+    kinds = {(t["pair"], e[0]) for t in report["trades"] for e in t["exits"]}
+    assert not any(kind == "trailing stop" for _, kind in kinds), kinds
+    assert ("PES/USDT", "ladder stop") in kinds  # the entry candle's high raised it
+    assert ("TCK/USDT", "initial stop") in kinds
     assert check["trades"] == len(trades)
 
     causes = {c["cause"]: c for c in check["causes"]}
