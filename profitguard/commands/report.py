@@ -254,6 +254,7 @@ def run_check(records, exits, config: dict, timeframe: str, detail: str | None =
     frames: dict[str, list[Candle]] = {}
     stamps: dict[str, list] = {}
     precision: dict = {}
+    decimals_tick: dict[str, float | None] = {}
     steps: dict[str, float | None] = {}
 
     def load(pair, tf):
@@ -262,11 +263,18 @@ def run_check(records, exits, config: dict, timeframe: str, detail: str | None =
     for pair in sorted({t.pair for t in records}):
         main = load(pair, timeframe)
         precision[pair] = backtest_ticks(main, pair)
+        sample = main[["open", "high", "low", "close"]].to_numpy(dtype=float)[:2000].ravel()
+        # a month without decimals (NaN): Freqtrade uses the exchange's tick, which the
+        # data's decimals stand in for (whole numbers: 1)
+        decimals_tick[pair] = 10.0 ** -decimals_of(list(sample)) if len(sample) else None
         frame = main if detail is None else load(pair, detail)
         prices = frame[["open", "high", "low", "close"]].to_numpy(dtype=float)
-        if snapped and precision[pair] is not None and len(prices):
+        snap_tick = decimals_tick[pair]
+        if precision[pair] is not None and precision[pair].notna().any():
+            snap_tick = float(precision[pair].min())
+        if snapped and snap_tick is not None and len(prices):
             # the strategy snaps float noise onto the tick; the data's precision stands in
-            prices = snap_to_tick(prices, float(precision[pair].min()))
+            prices = snap_to_tick(prices, snap_tick)
         candles = [
             Candle(d.to_pydatetime(), o, h, lo, c)
             for d, (o, h, lo, c) in zip(frame["date"], prices.tolist(), strict=True)
@@ -280,10 +288,8 @@ def run_check(records, exits, config: dict, timeframe: str, detail: str | None =
 
     def tick_of(trade) -> float | None:
         series = precision.get(trade.pair)
-        if series is None:
-            return None
-        tick = series.asof(trade.open_date)
-        return None if tick != tick else float(tick)  # NaN before the first month
+        tick = series.asof(trade.open_date) if series is not None else float("nan")
+        return decimals_tick.get(trade.pair) if tick != tick else float(tick)  # NaN: exchange
 
     def candles_for(pair, start, end):
         times = stamps.get(pair, [])

@@ -164,3 +164,21 @@ def test_backtest_ticks_when_noise_then_freqtrades_tick():
     ticks = backtest_ticks(frame, "X/USDT")
     assert ticks.asof(pd.Timestamp("2024-01-01 00:10", tz="UTC")) == pytest.approx(1e-4)
     assert backtest_ticks(frame.iloc[0:0], "X/USDT") is None
+
+
+def test_run_check_when_whole_number_prices_then_exchange_like_tick(tmp_path):
+    """Freqtrade's data precision is NaN for whole-number prices (it then uses the
+    exchange's tick): the replay holds the stop at a whole number too, not unrounded."""
+    from profitguard.commands.report import run_check
+    from profitguard.exchange.generate import write_candles
+
+    ms = lambda t: int(t.timestamp() * 1000)  # noqa: E731
+    rows = [[ms(T0 + i * STEP), 60000.0, 60010.0, 59990.0, 60000.0, 1.0] for i in range(3)]
+    rows.append([ms(T0 + 3 * STEP), 60000.0, 60001.0, 58000.0, 58500.0, 1.0])
+    write_candles(tmp_path, "BTC/USDT", "5m", rows)
+    trade = TradeRecord(
+        "BTC/USDT", False, T0, T0 + 3 * STEP, 60000.0, 0.01, 58799.5, 0, 0,
+        (Fill("stop_loss", 0.01, 58800.0, T0 + 3 * STEP),), "stop_loss", 58800.0, None, None,
+    )  # fmt: skip
+    report = run_check([trade], R_LADDER, {"datadir": str(tmp_path)}, "5m")
+    assert report.count(parity.EXACT) == 1, report.trades
