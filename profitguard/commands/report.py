@@ -208,53 +208,28 @@ def print_parity(parity, detail) -> None:
         )
 
 
-def backtest_ticks(frame, pair: str):
-    """The price tick Freqtrade's backtest rounds exits to, per month, from the main
-    timeframe's candles (`get_tick_size_over_time`: the month's most decimals within
-    14 significant digits). A reach into Freqtrade (docs/freqtrade-internals.md); if it
-    moved, the tick from the decimals of the data, with one warning."""
-    import pandas as pd
-
-    from profitguard.report.parity import decimals_of
-
-    if frame.empty:
-        return None
-    try:
-        from freqtrade.data.btanalysis.historic_precision import get_tick_size_over_time
-    except ImportError as exc:
-        print(
-            f"profitguard report: warning: Freqtrade's get_tick_size_over_time is gone ({exc}); "
-            f"{pair}'s tick from its data's decimals",
-            file=sys.stderr,
-        )
-        sample = frame[["open", "high", "low", "close"]].to_numpy(dtype=float).ravel()
-        return pd.Series([10.0 ** -decimals_of(list(sample))], index=[frame["date"].iloc[0]])
-    return get_tick_size_over_time(frame.copy())
-
-
 def run_check(records, exits, config: dict, timeframe: str, detail: str | None = None):
     """Replay `records` on the config's data: the `detail` timeframe's candles when the
     backtest used one, else the `timeframe`'s as the strategy saw them, float noise
     snapped onto the tick (Freqtrade never hands the detail candles to the strategy).
 
-    The tick each trade's exits are rounded to is the one Freqtrade's backtest uses:
-    the month's most significant decimals of the main timeframe's candles
-    (`get_tick_size_over_time`), not the exchange's tick."""
+    The tick each trade's exits are rounded to is the one Freqtrade's backtest uses
+    (`report.ticks`), not the exchange's."""
     import bisect
 
     from freqtrade.data.history import load_pair_history
 
     from profitguard.engine import Candle
     from profitguard.freqtrade.prices import snap_to_tick
-    from profitguard.report.parity import check, decimals_of
+    from profitguard.report.parity import check
+    from profitguard.report.ticks import BacktestTicks, decimals_of
 
     datadir = Path(config["datadir"])
     fmt = config.get("dataformat_ohlcv")
     snapped = detail is None
     frames: dict[str, list[Candle]] = {}
     stamps: dict[str, list] = {}
-    precision: dict = {}
-    decimals_tick: dict[str, float | None] = {}
+    ticks: dict[str, BacktestTicks] = {}
     steps: dict[str, float | None] = {}
 
     def load(pair, tf):
@@ -262,16 +237,10 @@ def run_check(records, exits, config: dict, timeframe: str, detail: str | None =
 
     for pair in sorted({t.pair for t in records}):
         main = load(pair, timeframe)
-        precision[pair] = backtest_ticks(main, pair)
-        sample = main[["open", "high", "low", "close"]].to_numpy(dtype=float)[:2000].ravel()
-        # a month without decimals (NaN): Freqtrade uses the exchange's tick, which the
-        # data's decimals stand in for (whole numbers: 1)
-        decimals_tick[pair] = 10.0 ** -decimals_of(list(sample)) if len(sample) else None
+        ticks[pair] = BacktestTicks(main, pair)
         frame = main if detail is None else load(pair, detail)
         prices = frame[["open", "high", "low", "close"]].to_numpy(dtype=float)
-        snap_tick = decimals_tick[pair]
-        if precision[pair] is not None and precision[pair].notna().any():
-            snap_tick = float(precision[pair].min())
+        snap_tick = ticks[pair].finest()
         if snapped and snap_tick is not None and len(prices):
             # the strategy snaps float noise onto the tick; the data's precision stands in
             prices = snap_to_tick(prices, snap_tick)
@@ -287,9 +256,7 @@ def run_check(records, exits, config: dict, timeframe: str, detail: str | None =
         steps[pair] = 10.0 ** -decimals_of(amounts) if amounts else None
 
     def tick_of(trade) -> float | None:
-        series = precision.get(trade.pair)
-        tick = series.asof(trade.open_date) if series is not None else float("nan")
-        return decimals_tick.get(trade.pair) if tick != tick else float(tick)  # NaN: exchange
+        return ticks[trade.pair].at(trade.open_date) if trade.pair in ticks else None
 
     def candles_for(pair, start, end):
         times = stamps.get(pair, [])

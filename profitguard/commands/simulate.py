@@ -127,7 +127,8 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--tick",
         type=_number,
-        help="with --candles: the pair's price tick; Freqtrade holds the stop rounded to it",
+        help="with --candles: the price tick a backtest rounds exits and the stop to "
+        "(default: the one Freqtrade reads from the file's decimals)",
     )
     p.add_argument(
         "--preset",
@@ -224,8 +225,9 @@ def run(args: argparse.Namespace) -> int:
                 raise UsageError(f"argument --tick: must be a finite number > 0, was {args.tick!r}")
             candles = load_candles(args.candles, args.start)
             warn_entry_outside(args.entry, candles)
+            tick = args.tick if args.tick is not None else backtest_tick(args.candles, candles[0])
             ticks = replay_candles(
-                position, candles, atr=args.atr, min_notional=args.min_notional, tick=args.tick
+                position, candles, atr=args.atr, min_notional=args.min_notional, tick=tick
             )
             decisions = [t.decision for t in ticks]
             kinds = [t.kind for t in ticks]
@@ -259,6 +261,14 @@ def run(args: argparse.Namespace) -> int:
                 print(f"(position closed; {ignored} later price(s) not processed)")
         print(total_line(position, decisions, fills))
     return 0
+
+
+def backtest_tick(path: Path, first: Candle) -> float | None:
+    """The tick a backtest on `path` rounds exits to at the `first` candle: Freqtrade's
+    reading of the whole file's decimals (`report.ticks`)."""
+    from profitguard.report.ticks import BacktestTicks, frame_of
+
+    return BacktestTicks(frame_of(load_candles(path, None)), str(path)).at(first.at)
 
 
 def warn_entry_outside(entry: float, candles: list[Candle]) -> None:

@@ -95,15 +95,6 @@ class ParityReport:
         }
 
 
-def decimals_of(values: Sequence[float]) -> int:
-    """The most decimals any value needs (up to 12): Freqtrade rounds to a step."""
-    most = 0
-    for v in values:
-        text = f"{v:.12f}".rstrip("0")
-        most = max(most, len(text.split(".")[1]) if "." in text else 0)
-    return most
-
-
 def engine_exits(
     trade: TradeRecord,
     exits: ProtectionConfig,

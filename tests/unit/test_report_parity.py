@@ -152,7 +152,7 @@ def test_backtest_ticks_when_noise_then_freqtrades_tick():
     import numpy as np
     import pandas as pd
 
-    from profitguard.commands.report import backtest_ticks
+    from profitguard.report.ticks import BacktestTicks
 
     prices = [104.2047, float(np.nextafter(104.2047, np.inf)), 102.31, 100.0]
     frame = pd.DataFrame(
@@ -161,9 +161,12 @@ def test_backtest_ticks_when_noise_then_freqtrades_tick():
             **{c: prices for c in ("open", "high", "low", "close")},
         }
     )
-    ticks = backtest_ticks(frame, "X/USDT")
-    assert ticks.asof(pd.Timestamp("2024-01-01 00:10", tz="UTC")) == pytest.approx(1e-4)
-    assert backtest_ticks(frame.iloc[0:0], "X/USDT") is None
+    ticks = BacktestTicks(frame, "X/USDT")
+    assert ticks.series is not None  # Freqtrade's own function answered
+    assert ticks.at(pd.Timestamp("2024-01-01 00:10", tz="UTC")) == pytest.approx(1e-4)
+    whole = frame.assign(**{c: 60000.0 for c in ("open", "high", "low", "close")})
+    assert BacktestTicks(whole, "X/USDT").at(pd.Timestamp("2024-01-01", tz="UTC")) == 1.0
+    assert BacktestTicks(frame.iloc[0:0], "X/USDT").at(pd.Timestamp("2024-01-01")) is None
 
 
 def test_run_check_when_whole_number_prices_then_exchange_like_tick(tmp_path):

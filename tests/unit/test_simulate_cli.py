@@ -386,3 +386,19 @@ def test_simulate_candles_when_low_between_the_stop_and_its_tick_then_stopped_at
 def test_simulate_when_tick_without_candles_then_usage_error(capsys, args, message):
     assert main([*SPEC_LADDER, *args]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_simulate_candles_when_no_tick_given_then_the_backtests_from_the_file(capsys, tmp_path):
+    # prices with two decimals: Freqtrade's backtest rounds to 0.01, so the stop 147.0004
+    # is held, and filled, at 147.01
+    candles = tmp_path / "candles.json"
+    candles.write_text(
+        json.dumps([[0, 150, 150.12, 149.91, 150, 1], [60_000, 149, 149.13, 147.0, 148, 1]])
+    )
+    args = ["simulate", "--side", "long", "--entry", "150", "--stop", "147.0004",
+            "--amount", "100", "--candles", str(candles)]  # fmt: skip
+    out = simulate_json(capsys, *args)
+    assert out["events"][-1]["fill_price"] == pytest.approx(147.01)
+    assert simulate_json(capsys, *args, "--tick", "0.0001")["events"][-1][
+        "fill_price"
+    ] == pytest.approx(147.0004)
