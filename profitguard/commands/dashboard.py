@@ -164,6 +164,7 @@ def serve(host: str, port: int, creds: Any, figures: Any, act: Any) -> int:
         sock.bind((host, port))
     except OSError as exc:
         raise UsageError(f"--host {host} --port {port}: cannot listen there: {exc}") from None
+    sock.listen(128)  # connections wait from now on, while uvicorn starts
     bound = sock.getsockname()[1]
     shown = f"[{host}]" if family == socket.AF_INET6 else host
     print(f"profitguard dashboard at http://{shown}:{bound}/ (user {creds.username!r})", flush=True)
