@@ -43,14 +43,15 @@ def read_status_file(path: Path) -> dict | None:
     return data if isinstance(data, dict) else None
 
 
-def _ratio(check: Mapping[str, Any]) -> tuple[float | None, float | None]:
-    """(the figure, its limit) of a check, as numbers (None: not a number)."""
-    values = list(check.get("figures", {}).values())
-    numbers = [
-        v if isinstance(v, int | float) and not isinstance(v, bool) else None for v in values
-    ]
-    first, second, *_ = [*numbers, None, None]
-    return first, second
+def _number(value: Any) -> float | None:
+    return value if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _ratio(check: Mapping[str, Any], name: str) -> tuple[float | None, float | None]:
+    """(the figure `name`, its limit) of a check, as numbers (None: not a number). By
+    name: the status file's keys are sorted."""
+    figures = check.get("figures", {})
+    return _number(figures.get(name)), _number(figures.get("limit"))
 
 
 def _check(checks: list[dict], rule: str) -> dict | None:
@@ -165,13 +166,13 @@ def status(
     for rule, period in PERIODS.items():
         check = _check(checks, rule)
         if check is not None:
-            loss, limit = _ratio(check)
+            loss, limit = _ratio(check, "loss")
             periods.append({"period": period, "loss": loss, "limit": limit,
                             "passed": check.get("passed", True)})  # fmt: skip
     streak = _check(checks, "CONSECUTIVE_LOSSES")
     heat = _check(checks, "PORTFOLIO_HEAT")
-    heat_value, heat_limit = _ratio(heat) if heat else (None, None)
-    streak_value, streak_limit = _ratio(streak) if streak else (None, None)
+    heat_value, heat_limit = _ratio(heat, "heat") if heat else (None, None)
+    streak_value, streak_limit = _ratio(streak, "losses") if streak else (None, None)
     trades = list(snapshot.get("trades", [])) if snapshot and not stale else []
     if snapshot and stale:
         trades = list(snapshot.get("trades", []))  # as last published, marked stale

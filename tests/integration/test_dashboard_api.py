@@ -81,7 +81,7 @@ def write_bot(tmp_path: Path, section: dict | None = None, **config) -> Path:
         "events": [],
         "watchdog": [],
     }
-    (userdir / st.STATUS_FILE).write_text(json.dumps(status))
+    (userdir / st.STATUS_FILE).write_text(json.dumps(status, sort_keys=True))  # as the bot
     return tmp_path / "config.json"
 
 

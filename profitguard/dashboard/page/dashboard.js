@@ -132,7 +132,12 @@ function drawCharts(s) {
     type: "scatter", mode: "lines+markers",
     x: closed.map((c) => c.closed_at), y: closed.map((c) => c.cumulative_r),
     line: { shape: "hv" }, name: "equity (R)",
-  }], { margin: { t: 10, b: 40, l: 45, r: 10 }, yaxis: { title: { text: "R" } } }, PLOT_CONFIG);
+  }], {
+    margin: { t: 10, b: 40, l: 45, r: 10 }, yaxis: { title: { text: "R" } },
+    annotations: closed.length ? [] : [{
+      text: "no closed trade yet", showarrow: false, xref: "paper", yref: "paper", x: 0.5, y: 0.5,
+    }],
+  }, PLOT_CONFIG);
 }
 
 function draw(s) {
