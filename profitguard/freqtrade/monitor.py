@@ -10,6 +10,7 @@ here; its alerts are sent through `dp.send_msg`.
 
 from __future__ import annotations
 
+import logging
 from collections import deque
 from collections.abc import Callable, Iterable
 from datetime import datetime
@@ -22,6 +23,7 @@ from profitguard.freqtrade.tracker import TradeTracker
 from profitguard.freqtrade.watchdog import WATCHDOG_EXIT_TAG, TradeSight, Watchdog
 
 EVENTS_KEPT = 50
+log = logging.getLogger("profitguard.freqtrade.watchdog")
 
 
 def trade_row(
@@ -120,6 +122,7 @@ class TradeMonitor:
         self.to_close = set(close)
         for alert in new:
             self.event(now, alert.code, alert.message, pair=alert.pair, trade_id=alert.trade_id)
+            log.warning(alert.message)
             if self.send is not None:
                 self.send(alert.message)
         open_ids = {row["trade_id"] for row in rows}
