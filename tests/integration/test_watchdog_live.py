@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from profitguard.chaos.records import db_orders, fetch_ledger
+from profitguard.chaos.records import db_orders, db_trades, fetch_ledger
 from profitguard.exchange.faults import FaultPlan
 from profitguard.exchange.harness import offline_env, sigint_reaches_bots, stop_process
 from profitguard.exchange.private import Credentials
@@ -178,3 +178,41 @@ def test_watchdog_live_when_ticker_goes_stale_then_stale_price_reported(
     assert "Sending rpc strategy_msg: " + said in log.read_text()
     assert [a["code"] for a in figures["watchdog"]] == ["STALE_PRICE"]
     assert 'profitguard_watchdog_alerts{code="STALE_PRICE"} 1.0' in metrics
+
+
+def test_watchdog_live_when_action_exit_and_stop_keeps_failing_then_closed_at_market(
+    tmp_path, offline_exchange, freqtrade_workspace
+):
+    # after the entry, the next five orders fail with a 503 and are not placed: the
+    # stop cannot be placed for more than three loops, then the watchdog's exit goes
+    failing = {"kind": "http_error", "endpoint": "POST /api/v3/order", "after": 1, "count": 5}
+    exchange, ws, log, bot, out = run_bot(
+        tmp_path, offline_exchange, freqtrade_workspace, {"seed": 1, "faults": [failing]},
+        order_types=order_types(True),
+        profitguard={"watchdog": {"unprotected_loops": 3, "action": "exit"}, **DASHBOARD},
+    )  # fmt: skip
+
+    def closed() -> dict | None:
+        trades = db_trades(ws.db_path)
+        return trades[0] if trades and not trades[0]["is_open"] else None
+
+    try:
+        deadline = time.monotonic() + 150
+        while time.monotonic() < deadline and closed() is None:
+            time.sleep(0.5)
+    finally:
+        stop_process(bot)
+        out.close()
+    trade = closed()
+    assert trade is not None, log.read_text()[-5000:]
+    assert trade["exit_reason"] == "watchdog_unprotected"
+    assert exchange.api.faults.injected["http_error"] == 5
+    ledger = fetch_ledger(exchange.url)
+    assert not [o for o in ledger["orders"] if o["status"] in ("NEW", "PARTIALLY_FILLED")]
+    sells = [o for o in ledger["orders"] if o["side"] == "sell" and o["status"] == "FILLED"]
+    assert [o["type"] for o in sells] == ["MARKET"]
+    held = ledger["balances"].get("RST", {"free": 0.0, "locked": 0.0})
+    assert (held["free"] + held["locked"]) * sells[0]["fills"][0]["price"] < 1.0  # dust only
+    assert "has had no stop order on the exchange for 4 loops (limit 3): closing it" in (
+        log.read_text()
+    )
