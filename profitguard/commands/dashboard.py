@@ -59,6 +59,7 @@ class BotGuard:
         self.path = userdir / st.GUARD_FILE
         self.db_url = db_url
         self.database = sqlite_file(db_url)
+        self._copy: Any = None  # made once the database is there, then kept
 
     def copy(self) -> tuple[Any, Any]:
         """(the copy in the trades database, its recorded state); (None, None) without one."""
@@ -66,12 +67,14 @@ class BotGuard:
 
         if self.database is not None and not self.database.is_file():
             return None, None  # never created from here
-        copy = GuardCopy(self.db_url)
+        if self._copy is None:
+            self._copy = GuardCopy(self.db_url)
         try:
-            return copy, copy.load()
+            return self._copy, self._copy.load()
         except GuardCopyError as exc:
             print(f"warning: {exc}: the guard file alone is used", file=sys.stderr)
-            copy.close()
+            self._copy.close()
+            self._copy = None
             return None, None
 
     def state(self) -> Any:
@@ -79,14 +82,11 @@ class BotGuard:
         from profitguard.commands.guard import admin_state
         from profitguard.risk.state import GuardStateError
 
-        copy, recorded = self.copy()
+        _, recorded = self.copy()
         try:
             return admin_state(self.path, recorded)
         except GuardStateError as exc:
             return exc
-        finally:
-            if copy is not None:
-                copy.close()
 
     def act(self, action: str, reason: str) -> dict[str, Any]:
         from profitguard.commands.guard import apply_action
@@ -97,9 +97,6 @@ class BotGuard:
             new = apply_action(action, self.path, copy, recorded, reason, datetime.now(UTC))
         except UsageError as exc:
             raise ActionRefused(str(exc)) from None
-        finally:
-            if copy is not None:
-                copy.close()
         return new.to_json()
 
 
