@@ -185,13 +185,26 @@ def test_dashboard_page_when_bot_has_three_trades_then_shows_them_and_kill_flatt
                 lambda: driver.find_element("id", "state").text == "HALTED", 10, "HALTED shown"
             )
             driver.save_screenshot(str(tmp_path / "dashboard-killed.png"))
+            trades = wait_for(
+                lambda: (t := db_trades(ws.db_path)) and all(not x["is_open"] for x in t) and t,
+                30, "the bot's trades closed", log,
+            )  # fmt: skip
+            assert {t["exit_reason"] for t in trades} == {"kill_switch"}
+
+            # reset needs RESET typed: the button stays disabled until then
+            driver.find_element("id", "reset-button").click()
+            confirm = driver.find_element("id", "reset-confirm")
+            typed = driver.find_element("id", "reset-input")
+            typed.send_keys("RESE")
+            assert not confirm.is_enabled()
+            assert st.read_state(ws.userdir / st.GUARD_FILE).halted
+            typed.send_keys("T")
+            assert confirm.is_enabled()
+            confirm.click()
+            wait_for(lambda: not st.read_state(ws.userdir / st.GUARD_FILE).halted, 10, "the reset")
+            wait_for(lambda: driver.find_element("id", "state").text == "ACTIVE", 10, "ACTIVE")
             assert console_errors(driver) == []
     finally:
         dashboard.stop()
     print(f"ledger flat {flat_after:.1f} s after the kill was confirmed")
-    trades = wait_for(
-        lambda: (t := db_trades(ws.db_path)) and all(not x["is_open"] for x in t) and t,
-        30, "the bot's trades closed", log,
-    )  # fmt: skip
-    assert {t["exit_reason"] for t in trades} == {"kill_switch"}
     assert PASSWORD not in dashboard.output()
