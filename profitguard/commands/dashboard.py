@@ -54,7 +54,7 @@ class BotGuard:
 
     def __init__(self, userdir: Path, db_url: str) -> None:
         from profitguard.risk import state as st
-        from profitguard.risk.guard_copy import sqlite_file
+        from profitguard.trades_db import sqlite_file
 
         self.path = userdir / st.GUARD_FILE
         self.db_url = db_url
@@ -113,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
     from profitguard.engine import ConfigError
     from profitguard.freqtrade.settings import load_settings
     from profitguard.risk import state as st
-    from profitguard.risk.guard_copy import sqlite_file
+    from profitguard.trades_db import TradesDatabase
 
     config = load_config(args.config)
     try:
@@ -133,9 +133,11 @@ def run(args: argparse.Namespace) -> int:
     files = BotFiles(
         guard=guard.path,
         status=userdir / st.STATUS_FILE,
-        database=sqlite_file(db_url),
+        db_url=db_url,
         stale_after_s=stale_after(config),
     )
+    database = TradesDatabase(db_url)
+    bot_config = {**config, "db_url": db_url}  # --db-url for the computed figures too
 
     def figures() -> dict[str, Any]:
         now = datetime.now(UTC)
@@ -143,7 +145,8 @@ def run(args: argparse.Namespace) -> int:
             files,
             now,
             guard.state(),
-            lambda state: computed_figures(config, state, now)[1],
+            lambda state: computed_figures(bot_config, state, now)[1],
+            database,
         )
 
     return serve(args.host, args.port, creds, figures, guard.act)

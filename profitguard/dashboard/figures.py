@@ -10,12 +10,13 @@ computed from the trades database instead (as `profitguard guard status` does).
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+from profitguard.trades_db import TradesDatabase, TradesDatabaseError
 
 PERIODS = {
     "DAILY_LOSS_LIMIT": "daily",
@@ -31,7 +32,7 @@ class BotFiles:
 
     guard: Path
     status: Path
-    database: Path | None  # the sqlite trades database (None: not a sqlite db_url)
+    db_url: str  # the trades database (any URL Freqtrade accepts, `trades_db`)
     stale_after_s: float  # the bot's figures are stale after this (five loops)
 
 
@@ -67,15 +68,13 @@ def _age_s(iso: str | None, now: datetime) -> float | None:
         return None
 
 
-def closed_trades(database: Path | None) -> list[dict]:
+def closed_trades(db_url: str) -> list[dict]:
     """Closed trades oldest first, with their R and the cumulative R (the equity in R)."""
-    if database is None or not database.is_file():
-        return []
     from profitguard.report.records import ResultError, load_db
 
     try:
-        records = load_db(database)
-    except (ResultError, sqlite3.Error):
+        records = load_db(db_url)
+    except ResultError:  # no database yet, or not readable now: no curve
         return []
     total = 0.0
     out = []
@@ -94,19 +93,18 @@ def closed_trades(database: Path | None) -> list[dict]:
     return out
 
 
-def take_profit_fills(database: Path | None) -> dict[str, int]:
+def take_profit_fills(database: TradesDatabase) -> dict[str, int]:
     """Filled take-profit orders per level (`tp1`, …), from the trades database."""
-    if database is None or not database.is_file():
-        return {}
     try:
-        with sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=5) as db:
-            rows = db.execute(
-                "SELECT ft_order_tag, COUNT(*) FROM orders WHERE filled > 0 "
-                "AND ft_order_tag LIKE 'tp%' GROUP BY ft_order_tag"
-            ).fetchall()
-    except sqlite3.Error:
+        if not database.exists() or not database.has_table("orders"):
+            return {}
+        rows = database.rows(
+            "SELECT ft_order_tag AS tag, COUNT(*) AS n FROM orders WHERE filled > 0 "
+            "AND ft_order_tag LIKE 'tp%' GROUP BY ft_order_tag"
+        )
+    except TradesDatabaseError:
         return {}
-    return {tag: count for tag, count in rows}
+    return {row["tag"]: int(row["n"]) for row in rows}
 
 
 def trading_state(guard: Any, snapshot: dict | None, stale: bool) -> dict[str, Any]:
@@ -149,9 +147,11 @@ def status(
     now: datetime,
     guard: Any,
     computed: Callable[[Any], dict | None],
+    database: TradesDatabase,
 ) -> dict[str, Any]:
     """The dashboard's figures. `guard` is the admin's state in force (or the error
-    reading it); `computed(guard)` the limits from the trades database (bot down)."""
+    reading it); `computed(guard)` the limits from the trades database (bot down);
+    `database` the bot's trades database (kept open by the caller)."""
     snapshot = read_status_file(files.status)
     loop_at = snapshot.get("loop_at") or snapshot.get("updated_at") if snapshot else None
     loop_age = _age_s(loop_at, now)
@@ -183,7 +183,7 @@ def status(
         events.append({"time": refusal["time"], "kind": "REFUSAL", "pair": refusal.get("pair"),
                        "message": f"{refusal.get('pair')}: {refusal['message']}"})  # fmt: skip
     events.sort(key=lambda e: e.get("time") or "", reverse=True)
-    closed = closed_trades(files.database)
+    closed = closed_trades(files.db_url)
     return {
         "now": now.isoformat(),
         **trading_state(guard, snapshot, stale),
@@ -206,5 +206,5 @@ def status(
         "watchdog": list(snapshot.get("watchdog", [])) if snapshot and not stale else [],
         "refusals": dict(snapshot.get("refusals", {})) if snapshot else {},
         "callback_errors": int(snapshot.get("callback_errors", 0)) if snapshot else 0,
-        "take_profit_fills": take_profit_fills(files.database),
+        "take_profit_fills": take_profit_fills(database),
     }

@@ -191,6 +191,15 @@ def test_dashboard_page_when_bot_has_three_trades_then_shows_them_and_kill_flatt
             )  # fmt: skip
             assert {t["exit_reason"] for t in trades} == {"kill_switch"}
 
+            def closed_in_r() -> list | None:
+                answer = dashboard.request("GET", "/api/status", auth=(USER, PASSWORD))[2]
+                closed = json.loads(answer)["closed"]
+                return closed if len(closed) == 3 else None
+
+            closed = wait_for(closed_in_r, 10, "three closed trades in R")
+            assert all(c["r"] is not None and abs(c["r"]) < 1 for c in closed), closed
+            assert closed[-1]["cumulative_r"] == pytest.approx(sum(c["r"] for c in closed))
+
             # reset needs RESET typed: the button stays disabled until then
             driver.find_element("id", "reset-button").click()
             confirm = driver.find_element("id", "reset-confirm")
