@@ -39,6 +39,7 @@ __all__ = [
     "Candles",
     "ReplayOptions",
     "ReplaySource",
+    "bot_files",
     "dry_run_trades",
     "freqtrade_workspace",
     "last_backtest_stats",
@@ -98,6 +99,15 @@ def last_backtest_stats(ws: Workspace) -> dict:
     with zipfile.ZipFile(results / last) as zf:
         name = next(n for n in zf.namelist() if n.endswith(".json") and "_config" not in n)
         return json.loads(zf.read(name))
+
+
+def bot_files(ws: Workspace):
+    """The identity the workspace's bot keys its guard and status files by
+    (`bot_identity`: `.guard_path(ws.userdir)`, `.status_path(ws.userdir)`)."""
+    from profitguard.exchange.freqtrade_config import load_json_config
+    from profitguard.risk.bot_identity import identity_of
+
+    return identity_of(load_json_config(ws.config))
 
 
 def dry_run_trades(ws: Workspace) -> list[dict]:

@@ -103,6 +103,13 @@ def bot_copy(config: dict, db_url: str | None) -> Any:
     return GuardCopy(db_url)
 
 
+def config_db_url(config: dict) -> str:
+    """The bot's trades database as Freqtrade picks it from its config."""
+    from profitguard.risk.bot_identity import resolved_db_url
+
+    return resolved_db_url(config)
+
+
 def run(args: argparse.Namespace) -> int:
     from profitguard.risk.bot_identity import identity_of
 
@@ -128,7 +135,6 @@ def run(args: argparse.Namespace) -> int:
 
 def act(args: argparse.Namespace, bot: Any, userdir: Path, config: dict, copy: Any, now) -> int:
     """The action on the bot's guard file and its copy in the trades database."""
-    from profitguard.risk import state as st
     from profitguard.risk.guard_copy import GuardCopyError
 
     path = bot.guard_path(userdir)
@@ -153,13 +159,37 @@ def act(args: argparse.Namespace, bot: Any, userdir: Path, config: dict, copy: A
         )
     if args.action == "reset" and not args.confirm:
         raise UsageError("reset lifts the kill switch and every pause; run it again with --confirm")
+    new = apply_action(args.action, path, copy, recorded, args.reason, now, bot.label)
+    print(f"{args.action}: done; {_describe(new)}")
+    if args.action == "kill":
+        print("the bot refuses every entry and exits every open trade at its next loop")
+    return 0
+
+
+def apply_action(
+    action: str,
+    path: Path,
+    copy: Any,
+    recorded: Any,
+    reason: str,
+    now: datetime,
+    bot: str | None = None,
+) -> Any:
+    """Switch `action` on the guard file `path` (and first on the bot's `copy` of it in
+    the trades database, when there is one); the new state, written for the bot
+    labelled `bot` (`BotIdentity.label`). `profitguard dashboard` acts through here too.
+    Raises UsageError when the action does not apply, and for a reset it cannot record
+    in the database (the bot would keep its kill switch on)."""
+    from profitguard.risk import state as st
+    from profitguard.risk.guard_copy import GuardCopyError
+
     with st.locked(path):
         try:
-            current = admin_state(path, recorded, bot.label)
+            current = admin_state(path, recorded, bot)
         except st.GuardStateError as exc:
             # A fresh file without the kill switch would lift one the broken file had on
             # (the bot keeps the last good state): only kill and reset --confirm may write it.
-            if args.action in ("pause", "resume"):
+            if action in ("pause", "resume"):
                 raise UsageError(
                     f"{exc}; 'kill' or 'reset --confirm' writes a fresh file"
                 ) from None
@@ -167,33 +197,30 @@ def act(args: argparse.Namespace, bot: Any, userdir: Path, config: dict, copy: A
             backup = path.with_name(f"{path.name}.corrupt-{now:%Y%m%dT%H%M%S}")
             os.replace(path, backup)
             print(f"the unreadable guard file was moved to {backup}")
-        reason = args.reason or f"profitguard guard {args.action}"
+        reason = reason or f"profitguard guard {action}"
         try:
-            if args.action == "pause":
+            if action == "pause":
                 new = st.pause(current, reason, now)
-            elif args.action == "resume":
+            elif action == "resume":
                 new = st.resume(current, now)
-            elif args.action == "kill":
+            elif action == "kill":
                 new = st.kill(current, reason, now)
             else:
                 new = st.reset(current, now)
         except st.GuardActionError as exc:
             raise UsageError(str(exc)) from None
-        new = replace(new, bot=bot.label)
+        new = replace(new, bot=bot)
         if copy is not None:
             try:
                 copy.save(new)  # first: a file lost or torn after this lifts nothing
             except GuardCopyError as exc:
-                if args.action == "reset":
+                if action == "reset":
                     raise UsageError(
                         f"{exc}: the reset cannot be recorded; nothing written"
                     ) from None
                 print(f"warning: {exc}: the guard file alone holds it", file=sys.stderr)
         st.write_state(path, new)
-    print(f"{args.action}: done; {_describe(new)}")
-    if args.action == "kill":
-        print("the bot refuses every entry and exits every open trade at its next loop")
-    return 0
+    return new
 
 
 def admin_state(path: Path, recorded: Any, bot: str | None = None) -> Any:
