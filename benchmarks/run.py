@@ -1015,6 +1015,8 @@ def main(argv: list[str] | None = None) -> int:
     command = "./run bench" + (" --quick" if args.quick else "")
     if sections != set(SECTIONS):
         command += f" --only {','.join(s for s in SECTIONS if s in sections)}"
+    if args.like_rounds != parser.get_default("like_rounds") and not args.quick:
+        command += f" --like-rounds {args.like_rounds}"
     # how busy the shared machine was (1-minute load average)
     load = f"load average {load_at_start:.1f} at the start, {os.getloadavg()[0]:.1f} at the end"
     if args.quick and args.out == HERE / "RESULTS.md":
