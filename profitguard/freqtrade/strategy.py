@@ -51,6 +51,7 @@ from profitguard.freqtrade.failures import FailureLog, fail_closed
 from profitguard.freqtrade.gate import RiskGate
 from profitguard.freqtrade.initial_stop import show_initial_stop
 from profitguard.freqtrade.internals import exchange_of
+from profitguard.freqtrade.monitor import TradeMonitor, open_trades
 from profitguard.freqtrade.notify import Notifier
 from profitguard.freqtrade.overrides import guard_overrides, refuse_unguarded
 from profitguard.freqtrade.plotting import backtest_trade_spans, ladder_columns, open_trade_spans
@@ -63,6 +64,7 @@ from profitguard.freqtrade.tracker import TradeTracker
 from profitguard.freqtrade.trades import amount_step, exit_minimum, exit_stake, exit_tag, stop_ratio
 from profitguard.freqtrade.vanished import VanishedPairs
 from profitguard.freqtrade.versions import check_freqtrade_version
+from profitguard.freqtrade.watchdog import WATCHDOG_EXIT_TAG
 
 
 class ProfitGuardStrategy(IStrategy):
@@ -215,6 +217,12 @@ class ProfitGuardStrategy(IStrategy):
             report=self._pg_report,
         )
         self._pg_exits_key: Any = object()
+        self._pg_monitor = TradeMonitor(
+            self._pg_tracker,
+            self.profitguard_settings.watchdog,
+            stop_on_exchange=bool(self.order_types.get("stoploss_on_exchange")),
+            send=send,
+        )
         self._pg_gate = RiskGate(
             self,
             self.profitguard_settings.risk,
@@ -497,6 +505,11 @@ class ProfitGuardStrategy(IStrategy):
         self, trade: Any, rate: float, exits: list[ExitCheckTuple]
     ) -> list[ExitCheckTuple]:
         """While the kill switch is on, the kill exit instead of Freqtrade's `exits`."""
+        if self._pg_monitor.exit_due(trade):
+            self._pg_before_kill(trade)  # a forgotten stop must not lock what it sells
+            return [
+                ExitCheckTuple(exit_type=ExitType.EMERGENCY_EXIT, exit_reason=WATCHDOG_EXIT_TAG)
+            ]
         if not self._pg_gate.halted():
             return exits
         if self._pg_gate.kill_due(trade):
@@ -522,15 +535,15 @@ class ProfitGuardStrategy(IStrategy):
 
     @fail_closed(None)
     def bot_loop_start(self, current_time: datetime, **kwargs: Any) -> None:
-        """Re-read the guard file, log trading-state changes, write the status file; live:
-        cancel the resting stops the bot forgot (`stop_orders`), report a pair the
-        exchange lost (`vanished`).
+        """Re-read the guard file, log trading-state changes, run the watchdog, write the
+        status file; live: cancel the resting stops the bot forgot (`stop_orders`), report
+        a pair the exchange lost (`vanished`).
 
         Overridden: this runs first, once, whether or not you call super()."""
         if self._pg_client_ids is not None:
             self._pg_client_ids.clear()  # an order announced last loop was not placed
         self._pg_tick(current_time)
-        self._pg_gate.loop(current_time)
+        self._pg_gate.loop(current_time, self._pg_watch(current_time))
         self._pg_sweep_forgotten()
         self._pg_report_vanished()
 
@@ -548,6 +561,14 @@ class ProfitGuardStrategy(IStrategy):
         instead of Freqtrade's warnings about it (`vanished`)."""
         if self._pg_vanished is not None:
             self._pg_vanished.loop(Trade.get_trades_proxy(is_open=True))
+
+    @fail_closed(None, hook="watchdog")
+    def _pg_watch(self, now: datetime) -> dict[str, Any] | None:
+        """Dry-run and live: the watchdog, and the open trades' figures to publish."""
+        if not self._pg_persist:
+            return None
+        published = self._pg_monitor.loop(open_trades(), now)
+        return published | {"callback_errors": self._pg_failures.count}
 
     def advise_indicators(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
         """Freqtrade's indicators, then the stop and target lines (`pg_*` columns).

@@ -9,7 +9,7 @@ refusal that holds for a candle would otherwise be sent a few times a second."""
 from __future__ import annotations
 
 import logging
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
@@ -27,6 +27,7 @@ GATE_VS_FREQTRADE = (
 )
 # In backtesting, refusals logged at info per rule and run; the rest at debug (all counted).
 BACKTEST_LOG_LIMIT = 20
+RECENT_KEPT = 20  # dry-run and live: the last refusals, for the status file
 
 
 class RefusalLog:
@@ -46,6 +47,7 @@ class RefusalLog:
 
     def start_run(self) -> None:
         self.refusals: Counter[str] = Counter()
+        self.recent: deque[tuple[datetime, str, Check]] = deque(maxlen=RECENT_KEPT)
         self.checked = 0
         self.state = TradingState.ACTIVE
         self._logged: Counter[str] = Counter()
@@ -59,6 +61,8 @@ class RefusalLog:
     def refused(self, pair: str, check: Check, now: datetime) -> None:
         """Count a refusal and log (and send) it."""
         self.refusals[check.rule.value] += 1
+        if self.persistent:
+            self.recent.append((now, pair, check))  # the dashboard's last events
         level, note = self._level(pair, check, now)
         send = self.send is not None and level > logging.DEBUG
         if not send and not log.isEnabledFor(level):

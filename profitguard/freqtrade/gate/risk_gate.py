@@ -275,8 +275,9 @@ class RiskGate:
 
     # ------------------------------------------------------ loop and status
 
-    def loop(self, now: datetime) -> None:
-        """Once per bot loop: trading state changes, and the status file (dry-run/live)."""
+    def loop(self, now: datetime, published: dict[str, Any] | None = None) -> None:
+        """Once per bot loop: trading state changes, and the status file (dry-run/live)
+        with `published` (the open trades' figures and the events, `monitor`) in it."""
         if self.status is None:
             return
         guard = self.guard()
@@ -293,6 +294,8 @@ class RiskGate:
             last_entry=self.last_entry,
             refusals=dict(self.log.refusals),
             checked=self.log.checked,
+            published=published,
+            recent_refusals=list(self.log.recent),
         )
 
     def summary(self) -> str:
