@@ -6,8 +6,9 @@ function that runs profitguard's part once per call and combines both answers by
 hook's `Rule` (the README's table, "Overriding Freqtrade's hooks"). The override's
 `super()` call gets that same answer: profitguard's function, once its first
 override exists, replays the answer of a guarded call in progress on the instance
-and thread. Nothing is rewritten per call; a class that overrides nothing gets no
-wrapper. What cannot be guarded stops the bot at start-up (`refuse_unguarded`).
+and thread (one dictionary lookup for every class). Nothing is rewritten per call; a
+class that overrides nothing gets no wrapper of its own. What cannot be guarded
+stops the bot at start-up (`refuse_unguarded`).
 """
 
 from __future__ import annotations
