@@ -37,6 +37,7 @@ from profitguard.exchange.markets import (
     round_to_step,
     split_pair,
 )
+from profitguard.exchange.params import ApiError, integer_param, limit_param, missing_param
 
 logger = logging.getLogger(__name__)
 
@@ -47,50 +48,19 @@ DEPTH_MAX_LIMIT = 5000
 PLACEHOLDER_PRICE = 1.0
 
 
-class ApiError(Exception):
-    def __init__(self, status: int, code: int, msg: str) -> None:
-        super().__init__(msg)
-        self.status, self.code, self.msg = status, code, msg
-
-
 def _bad_symbol() -> ApiError:
     return ApiError(400, -1121, "Invalid symbol.")
-
-
-def _missing(name: str) -> ApiError:
-    return ApiError(
-        400, -1102, f"Mandatory parameter '{name}' was not sent, was empty/null, or malformed."
-    )
-
-
-def limit_param(query: dict[str, str], default: int, most: int) -> int:
-    """``limit`` (``default`` when not sent), refused outside 1..``most`` (-1130)."""
-    limit = _int_param(query, "limit")
-    limit = default if limit is None else limit
-    if not 1 <= limit <= most:
-        raise ApiError(400, -1130, "Data sent for parameter 'limit' is not valid.")
-    return limit
 
 
 def spec_of(by_symbol: dict[str, MarketSpec], query: dict[str, str]) -> MarketSpec:
     """The market named by ``symbol`` (-1102 when not sent, -1121 when unknown)."""
     symbol = query.get("symbol")
     if not symbol:
-        raise _missing("symbol")
+        raise missing_param("symbol")
     spec = by_symbol.get(symbol)
     if spec is None:
         raise _bad_symbol()
     return spec
-
-
-def _int_param(query: dict[str, str], name: str) -> int | None:
-    raw = query.get(name)
-    if raw is None or raw == "":
-        return None
-    try:
-        return int(raw)
-    except ValueError:
-        raise ApiError(400, -1100, f"Illegal characters found in parameter '{name}'.") from None
 
 
 def build_markets(pairs: Iterable[str], feed: Feed) -> dict[str, MarketSpec]:
@@ -250,13 +220,13 @@ class BinanceSpotApi:
         spec = self._spec(query)
         interval = query.get("interval")
         if not interval:
-            raise _missing("interval")
+            raise missing_param("interval")
         if interval not in INTERVALS_MS:
             if interval == "1M":
                 return []
             raise ApiError(400, -1120, "Invalid interval.")
         limit = limit_param(query, KLINES_DEFAULT_LIMIT, KLINES_MAX_LIMIT)
-        start, end = _int_param(query, "startTime"), _int_param(query, "endTime")
+        start, end = integer_param(query, "startTime"), integer_param(query, "endTime")
         if start is not None and end is not None and start > end:
             raise ApiError(400, -1128, "Combination of optional parameters invalid.")
         interval_ms = INTERVALS_MS[interval]
