@@ -88,8 +88,26 @@ def build_markets(pairs: Iterable[str], feed: Feed) -> dict[str, MarketSpec]:
     return markets
 
 
+class PathCounter(Counter):
+    """Requests by endpoint, bounded: at most ``most_keys`` endpoints of at most
+    ``most_chars`` characters each; the rest are counted under ``OTHER`` (a client
+    asking for a million different paths costs a few kilobytes, not a million keys)."""
+
+    OTHER = "(other endpoints)"
+
+    def __init__(self, most_keys: int = 256, most_chars: int = 200) -> None:
+        super().__init__()
+        self.most_keys, self.most_chars = most_keys, most_chars
+
+    def count(self, endpoint: str) -> None:
+        key = endpoint if len(endpoint) <= self.most_chars else self.OTHER
+        if key not in self and len(self) >= self.most_keys - 1:
+            key = self.OTHER
+        self[key] += 1
+
+
 class BinanceSpotApi:
-    """Routes requests to handlers; counts every request by path."""
+    """Routes requests to handlers; counts every request by path (bounded)."""
 
     def __init__(
         self,
@@ -104,8 +122,8 @@ class BinanceSpotApi:
         self.by_symbol = {spec.symbol: spec for spec in markets.values()}
         self.feed = feed
         self.clock = clock or (lambda: int(time.time() * 1000))
-        self.hits: Counter[str] = Counter()
-        self.unserved: Counter[str] = Counter()
+        self.hits = PathCounter()
+        self.unserved = PathCounter()
         self._lock = threading.Lock()
         self._update_id = 0
         # signed endpoints and the ledger (profitguard.exchange.private), when keys are set
@@ -140,7 +158,7 @@ class BinanceSpotApi:
     ) -> tuple[int, object]:
         endpoint = f"{method} {path}"
         with self._lock:
-            self.hits[endpoint] += 1
+            self.hits.count(endpoint)
         if method == "GET" and path == STATS_PATH:
             return 200, self.stats()
         if self.futures_private is not None and self.futures_private.serves(method, path):
@@ -152,10 +170,10 @@ class BinanceSpotApi:
         route = self._route(path)
         if method != "GET" or route is None:
             with self._lock:
-                self.unserved[endpoint] += 1
-            logger.warning(
-                "unserved endpoint %s %s: answered with Binance error -1020", endpoint, query or ""
-            )
+                first = endpoint not in self.unserved
+                self.unserved.count(endpoint)
+            log = logger.warning if first else logger.debug  # once per endpoint
+            log("unserved endpoint %s %s: answered with Binance error -1020", endpoint, query or "")
             return 400, {
                 "code": -1020,
                 "msg": f"profitguard offline exchange does not serve {endpoint}.",
