@@ -131,6 +131,8 @@ class BinanceSpotApi:
         # signed /fapi endpoints (profitguard.exchange.futures_private), keys and futures set
         self.futures_private = None
         self.faults = FaultPlan.none()
+        # the live replay's pace (profitguard.exchange.pace), None when not replaying
+        self.pace = None
         self.routes: dict[str, Callable[[dict[str, str], int], object]] = {
             "ping": lambda q, now: {},
             "time": lambda q, now: {"serverTime": now},
@@ -159,6 +161,8 @@ class BinanceSpotApi:
         endpoint = f"{method} {path}"
         with self._lock:
             self.hits.count(endpoint)
+        if self.pace is not None:
+            self.pace.priced(path, self.clock())
         if method == "GET" and path == STATS_PATH:
             return 200, self.stats()
         if self.futures_private is not None and self.futures_private.serves(method, path):

@@ -31,6 +31,7 @@ from profitguard.exchange.feeds import (
     ReplaySource,
     default_start_index,
 )
+from profitguard.exchange.pace import ReplayPace
 from profitguard.exchange.store import CandleStore
 
 logger = logging.getLogger(__name__)
@@ -75,6 +76,8 @@ class ReplayOptions:
     candle at or after it) or, by default, 1500 candles into the data (half of shorter
     data); a ``ReplaySource`` carries its own start. Before the start, one candle
     passes per ``history_seconds_per_candle`` (default: the source timeframe).
+    ``held``: the replay stands at its start until the first price request (a bot's
+    first loop) instead of running from the server's start.
     """
 
     seconds_per_candle: float = 5.0
@@ -82,6 +85,7 @@ class ReplayOptions:
     timeframe: str = "5m"
     start_ms: int | None = None
     sources: dict[str, ReplaySource] = field(default_factory=dict)
+    held: bool = False
 
     def __post_init__(self) -> None:
         for name in ("seconds_per_candle", "history_seconds_per_candle"):
@@ -121,18 +125,20 @@ def build_api(
     store = CandleStore(Path(datadir)) if datadir is not None else CandleStore.empty()
     spot_sources = {k: v for k, v in (replay.sources if replay else {}).items()
                     if not is_futures_pair(k)}  # fmt: skip
-    feed = _feed(store, replay, spot_sources, t0)
+    pace = ReplayPace(t0, held=replay.held) if replay is not None else None
+    feed = _feed(store, replay, spot_sources, t0, pace)
     futures_feed = None
     if replay is not None:
         futures_store = (
             CandleStore(Path(datadir), "futures") if datadir is not None else CandleStore.empty()
         )
         futures_sources = {k: v for k, v in replay.sources.items() if is_futures_pair(k)}
-        futures_feed = _feed(futures_store, replay, futures_sources, t0)
+        futures_feed = _feed(futures_store, replay, futures_sources, t0, pace)
     futures = build_futures_api(datadir=datadir, pairs=pairs, replay_feed=futures_feed, clock=clock)
     markets = build_markets(set(spot_pairs) | set(feed.pairs()), feed)
     api = BinanceSpotApi(markets, feed, clock=clock, futures=futures)
     api.faults = faults or FaultPlan.none()
+    api.pace = pace
     if credentials is not None:
         from profitguard.exchange.private import PrivateApi
 
@@ -158,8 +164,15 @@ def build_api(
     return api
 
 
-def _feed(store: CandleStore, replay: ReplayOptions | None, scripted: dict, t0: int):
-    """A history feed of ``store``, or its replay (plus ``scripted`` sources) from ``t0``."""
+def _feed(
+    store: CandleStore,
+    replay: ReplayOptions | None,
+    scripted: dict,
+    t0: int,
+    pace: ReplayPace | None = None,
+):
+    """A history feed of ``store``, or its replay (plus ``scripted`` sources) from ``t0``,
+    held and released by ``pace``."""
     if replay is None:
         return HistoryFeed(store)
     sources: dict[str, ReplaySource] = {}
@@ -182,6 +195,7 @@ def _feed(store: CandleStore, replay: ReplayOptions | None, scripted: dict, t0: 
         t0_ms=t0,
         seconds_per_candle=replay.seconds_per_candle,
         history_seconds_per_candle=replay.history_seconds_per_candle,
+        pace=pace,
     )
 
 
