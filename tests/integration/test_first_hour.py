@@ -7,7 +7,7 @@ import pytest
 from profitguard.exchange import generate as gen
 from tests.exchange_fixtures import SAMPLE_STRATEGIES, last_backtest_stats
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.cpu_bound]
 
 BTC_PAIRS = ["ETH/BTC", "SOL/BTC", "XRP/BTC"]
 

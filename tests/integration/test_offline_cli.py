@@ -117,6 +117,7 @@ def test_offline_when_no_data_then_error_names_data_generate(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.cpu_bound
 def test_offline_when_freqtrade_backtesting_then_runs_with_nothing_else_started(project):
     freqtrade = str(Path(sys.executable).with_name("freqtrade"))
 
@@ -131,6 +132,7 @@ def test_offline_when_freqtrade_backtesting_then_runs_with_nothing_else_started(
 
 
 @pytest.mark.slow
+@pytest.mark.cpu_bound
 def test_offline_when_freqtrade_hyperopt_then_runs_with_nothing_else_started(project):
     freqtrade = str(Path(sys.executable).with_name("freqtrade"))
 

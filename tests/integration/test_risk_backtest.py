@@ -19,7 +19,7 @@ from tests.exchange_fixtures import last_backtest_stats, write_candles
 
 STRATEGIES = Path(__file__).parent / "strategies"
 
-pytestmark = pytest.mark.slow  # real freqtrade backtesting and hyperopt
+pytestmark = [pytest.mark.slow, pytest.mark.cpu_bound]  # real freqtrade backtesting and hyperopt
 START = datetime(2024, 1, 1, tzinfo=UTC)
 STEP = timedelta(minutes=5)
 FLAT = (100.0, 100.0, 100.0, 100.0)

@@ -71,6 +71,7 @@ def sample_runs(tmp_path_factory):
 
 
 @pytest.mark.slow
+@pytest.mark.cpu_bound
 def test_backtest_when_shipped_then_hooks_get_the_trade_itself_and_never_change_it(sample_runs):
     seen, trades = sample_runs["shipped"]
 
@@ -83,6 +84,7 @@ def test_backtest_when_shipped_then_hooks_get_the_trade_itself_and_never_change_
 
 
 @pytest.mark.slow
+@pytest.mark.cpu_bound
 def test_backtest_when_copy_kept_then_every_hook_copied_and_the_same_trades(sample_runs):
     kept, kept_trades = sample_runs["keep"]
     shipped, shipped_trades = sample_runs["shipped"]
