@@ -194,3 +194,47 @@ def test_klines_when_parameter_not_an_integer_then_1100(api, field, raw):
     )
     assert (status, body["code"]) == (400, -1100), body
     assert f"'{field}'" in body["msg"]
+
+
+# -- USD-M futures: the same reading ---------------------------------------------------
+
+
+@pytest.fixture
+def futures(clock):  # noqa: F811
+    return _futures_api(clock)
+
+
+def _futures_api(clock):  # noqa: F811
+    from profitguard.exchange.feeds import scripted_source
+    from profitguard.exchange.private import Credentials
+    from profitguard.exchange.server import ReplayOptions, build_api
+    from tests.unit.test_exchange_futures_private import KEY, PAIR, PRICES, SECRET, T0
+
+    replay = ReplayOptions(seconds_per_candle=1, timeframe="1m",
+                           sources={PAIR: scripted_source(PRICES, "1m", history=5)})  # fmt: skip
+    clock.now = T0
+    return build_api(datadir=None, replay=replay, now_ms=T0, clock=clock,
+                     credentials=Credentials(KEY, SECRET), balances={"USDT": 1000.0})  # fmt: skip
+
+
+def futures_order(api, **params):
+    from tests.unit.test_exchange_futures_private import SYMBOL
+    from tests.unit.test_exchange_futures_private import signed as fsigned
+
+    return fsigned(api, "POST", "/fapi/v1/order", {"symbol": SYMBOL, **params})
+
+
+@pytest.mark.parametrize(
+    ("field", "raw"),
+    [("quantity", "1_0"), ("quantity", "1e308"), ("price", "\uff11\uff10\uff10"), ("price", " 1")],
+)
+def test_futures_order_when_number_off_pattern_then_1100(futures, field, raw):
+    params = {"side": "SELL", "type": "LIMIT", "timeInForce": "GTC", "price": "100",
+              "quantity": "1"}  # fmt: skip
+    assert_refused(futures_order(futures, **{**params, field: raw}), -1100, f"'{field}'")
+
+
+def test_futures_order_when_client_id_over_36_then_1100(futures):
+    answer = futures_order(futures, side="SELL", type="MARKET", quantity="1",
+                           newClientOrderId="y" * 37)  # fmt: skip
+    assert_refused(answer, -1100, "'newClientOrderId'", CLIENT_IDS)
