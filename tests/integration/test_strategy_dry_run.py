@@ -34,7 +34,7 @@ PATH = (
     [100.0] * 121  # history, then the bot enters
     + [100.0] * 8
     + ramp(100.0, 105.0, 25)  # past TP1; the peak passes 2R: stop 1R (~102)
-    + [105.0] * 10  # the bot is stopped (the replay held) and restarted
+    + [105.0] * 20  # the replay is held here and the bot restarted
     + ramp(105.0, 106.8, 9)  # past TP2 (3R): stop 1.5R (~103)
     + [106.8] * 25
     + ramp(106.8, 102.6, 21)  # down through the stop at 1.5R (~103) ...
@@ -104,13 +104,21 @@ def test_dry_run_when_restarted_after_tp1_then_tp2_and_stop_follow_and_tp1_never
             for o in exit_orders(ws, trades[0]["id"])
         )
 
-    def tp1_filled_then_hold() -> bool:
+    def ladder_moved_then_hold() -> bool:
+        """TP1 filled and the stop at 1R in the database: the replay is held (until the
+        restarted bot's first look at the price) and the bot is stopped."""
         if not tp1_filled():
             return False
-        exchange.hold_replay()  # until the restarted bot's first look at the price
+        trade = dry_run_trades(ws)[0]
+        risk = trade["open_rate"] - custom_data(ws, trade["id"])["initial_stop"]
+        if trade["stop_loss"] < trade["open_rate"] + risk * 0.99:
+            return False
+        exchange.hold_replay()
         return True
 
-    first = ws.run_until("trade", "--strategy", "AlwaysIn", until=tp1_filled_then_hold, timeout=150)
+    first = ws.run_until(
+        "trade", "--strategy", "AlwaysIn", until=ladder_moved_then_hold, timeout=150
+    )
     assert tp1_filled(), first.stdout[-4000:]
     trade = dry_run_trades(ws)[0]
     assert trade["is_open"]
