@@ -15,6 +15,13 @@ import os
 import pytest
 from hypothesis import HealthCheck, settings
 
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # An xdist worker runs with COLUMNS=80 and LINES=24 set; Freqtrade sizes its Rich
+    # console by them and would wrap its log lines at 80 characters, where a serial
+    # run's subprocesses get 200: they get what they get in a serial run.
+    os.environ.pop("COLUMNS", None)
+    os.environ.pop("LINES", None)
+
 settings.register_profile(
     "ci",
     max_examples=1000,
