@@ -36,6 +36,10 @@ settings.load_profile("ci" if os.environ.get("CI") else "dev")
 # tests/exchange_fixtures.py for how to backtest or dry-run a strategy with them.
 from tests.exchange_fixtures import freqtrade_workspace, offline_exchange  # noqa: E402, F401
 
+# A real PostgreSQL server started by the tests (postgresql.new_database() -> URL):
+# see tests/postgres_fixtures.py.
+from tests.postgres_fixtures import postgresql  # noqa: E402, F401
+
 CPU_LANES = 2  # the cores of the machine CI runs on
 _SHARED_SCOPES = ("module", "package", "session")
 

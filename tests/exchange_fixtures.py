@@ -29,7 +29,6 @@ it until the restarted bot's first one (see test_strategy_dry_run.py).
 from __future__ import annotations
 
 import json
-import sqlite3
 import zipfile
 from pathlib import Path
 
@@ -108,11 +107,6 @@ def last_backtest_stats(ws: Workspace) -> dict:
 
 def dry_run_trades(ws: Workspace) -> list[dict]:
     """Trades in the workspace's dry-run database (empty if it does not exist yet)."""
-    if not ws.db_path.exists():
-        return []
-    try:
-        with sqlite3.connect(ws.db_path, timeout=5) as db:
-            db.row_factory = sqlite3.Row
-            return [dict(row) for row in db.execute("SELECT * FROM trades ORDER BY id")]
-    except sqlite3.OperationalError:  # not created yet, or locked for a moment
-        return []
+    from profitguard.chaos.records import db_trades
+
+    return db_trades(ws.db_url)  # SQLite or a server: empty while not created yet
