@@ -9,7 +9,7 @@ import pytest
 from profitguard.chaos.runner import STRATEGY_FILE
 from tests.exchange_fixtures import REPO_ROOT
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.cpu_bound]  # builds a wheel in a subprocess
 
 
 def test_wheel_when_built_then_it_holds_the_chaos_strategy_where_the_runner_reads_it(tmp_path):
