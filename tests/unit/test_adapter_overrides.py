@@ -408,6 +408,7 @@ def test_rules_when_listed_then_every_hook_profitguard_implements_has_one():
 
 def test_grandchild_when_child_forgets_super_then_profitguard_once_and_both_run():
     seen: ClassVar = []
+    during: ClassVar = []  # profitguard's function as the override sees it
 
     class Child(Fixture):
         def bot_loop_start(self, current_time, **kwargs):
@@ -416,6 +417,7 @@ def test_grandchild_when_child_forgets_super_then_profitguard_once_and_both_run(
     class Grandchild(Child):
         def bot_loop_start(self, current_time, **kwargs):
             seen.append("grandchild")
+            during.append(vars(ProfitGuardStrategy)["bot_loop_start"])
             super().bot_loop_start(current_time, **kwargs)
 
     strategy = started(Grandchild)
@@ -425,7 +427,8 @@ def test_grandchild_when_child_forgets_super_then_profitguard_once_and_both_run(
     strategy.bot_loop_start(current_time=OPENED)
     assert seen == ["grandchild", "child"]
     assert len(calls) == 1
-    # no class is rewritten by a call
+    # no class is rewritten by a call, neither during it nor after
+    assert during == [before[0]["bot_loop_start"]]
     assert [dict(vars(klass)) for klass in classes] == before
 
 
