@@ -32,6 +32,11 @@ the first one is still open instead of resting a second one. An entry's id is
 Binance does not allow in an id become `.` (`tp1,tp2` -> `tp1.tp2`), and a long tag
 is cut so that the id fits 36 characters.
 
+When creating an order ends in a lost answer (a network error or a timeout after
+the exchange may have acted), the wrapper asks the exchange for the order by its
+client id (ccxt's `fetch_order` with Binance's `origClientOrderId`, spot and
+futures) before Freqtrade sees the error: the rule is `lost_answers.Placement`.
+
 `profitguard.client_order_ids: false` in the config switches it off (ccxt's ids);
 when on and Freqtrade's exchange has no such hook, the bot stops at start-up with an
 error naming it.
@@ -51,6 +56,7 @@ from freqtrade.enums import RunMode
 from freqtrade.exceptions import OperationalException
 
 from profitguard.engine import ConfigError
+from profitguard.freqtrade.lost_answers import Placement
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +118,8 @@ class ClientOrderIds:
     def __init__(self) -> None:
         self._expected: dict[tuple[str, str], Expected] = {}
         self._lock = threading.Lock()
+        # set by `install`: the placement (lost-answer lookups) of the wrapped exchange
+        self.placement: Placement | None = None
 
     def expect(self, pair: str, side: str, order_type: str, client_id: str) -> None:
         """The next order of `pair` and `side` is this one (replaces an earlier one)."""
@@ -162,16 +170,31 @@ def _hook(exchange: Any) -> tuple[Any, Callable[..., Any], inspect.Signature]:
     return api, create, signature
 
 
-def install(exchange: Any, ids: ClientOrderIds) -> None:
-    """Wrap `exchange._api.create_order` so that it sends the ids `ids` expects.
+def fetch_by_client_id(api: Any) -> Any:
+    """ccxt's `fetch_order` of `api` by client order id (Binance's `origClientOrderId`,
+    the plain order endpoints of spot and USD-M futures alike)."""
+
+    def fetch(pair: str, client_id: str) -> dict:
+        return api.fetch_order(None, pair, {"origClientOrderId": client_id})
+
+    return fetch
+
+
+def install(exchange: Any, ids: ClientOrderIds, placement: Placement | None = None) -> Placement:
+    """Wrap `exchange._api.create_order` so that it sends the ids `ids` expects, and
+    looks an order up by its id when its answer is lost (`placement`; by default one
+    that asks `exchange._api`). Returns the placement in force, also set on `ids`.
 
     Once per ccxt instance; raises `ClientIdHookMissing` (naming the hook) when the
     pinned Freqtrade/ccxt shape is not there."""
     installed = getattr(getattr(exchange, "_api", None), "create_order", None)
     if getattr(installed, _MARK, None) is not None:
         setattr(installed, _MARK, ids)  # a new strategy on the same exchange: its ids
-        return
+        ids.placement = placement or getattr(installed, _MARK + "_placement")
+        setattr(installed, _MARK + "_placement", ids.placement)
+        return ids.placement
     api, create, signature = _hook(exchange)
+    placement = placement or Placement(fetch_by_client_id(api))
 
     def create_order(*args: Any, **kwargs: Any) -> Any:
         bound = signature.bind(*args, **kwargs)
@@ -183,10 +206,20 @@ def install(exchange: Any, ids: ClientOrderIds) -> None:
         if client_id is not None and not named:
             params["newClientOrderId"] = client_id
             arguments["params"] = params
-        return create(*bound.args, **bound.kwargs)
+        sent = params.get("newClientOrderId") or params.get("clientOrderId")
+        ours = sent if tag_of(sent) is not None else None  # one of ours: it can be looked up
+        return getattr(create_order, _MARK + "_placement").place(
+            arguments["symbol"],
+            arguments["side"],
+            ours,
+            lambda: create(*bound.args, **bound.kwargs),
+        )
 
     setattr(create_order, _MARK, ids)
+    setattr(create_order, _MARK + "_placement", placement)
+    ids.placement = placement
     api.create_order = create_order
+    return placement
 
 
 def client_ids_for_bot(strategy: Any) -> ClientOrderIds | None:

@@ -16,6 +16,7 @@ from freqtrade.enums import RunMode
 from freqtrade.resolvers import ExchangeResolver
 
 from profitguard.chaos.records import fetch_ledger
+from profitguard.exchange.faults import FaultPlan
 from profitguard.exchange.feeds import scripted_source
 from profitguard.exchange.freqtrade_config import freqtrade_config
 from profitguard.exchange.harness import start_exchange
@@ -84,3 +85,57 @@ def test_freqtrade_orders_when_announced_then_the_ledger_shows_our_ids(freqtrade
     assert ledger[:2] == ["pg-new-entry-1", stop["clientOrderId"]]
     assert ledger[2:] == ["pg-1-tp1-3", plain["clientOrderId"]]
     assert plain["clientOrderId"].startswith("x-")  # nothing announced: ccxt's id
+
+
+@pytest.mark.parametrize("trading_mode", ["spot", "futures"])
+def test_freqtrade_order_when_answer_dropped_then_found_by_client_id_and_placed_once(
+    trading_mode,
+):
+    """The exchange executes the order and cuts its answer off: Freqtrade's
+    `create_order` returns the order found by its client id (the same one), and the
+    ledger holds it once."""
+    futures = trading_mode == "futures"
+    pair = "RST/USDT:USDT" if futures else "RST/USDT"
+    endpoint = "POST /fapi/v1/order" if futures else "POST /api/v3/order"
+    plan = FaultPlan.from_dict(
+        {"seed": 1, "faults": [{"kind": "drop", "endpoint": endpoint, "count": 2}]}
+    )
+    replay = ReplayOptions(
+        seconds_per_candle=0.5,
+        timeframe="1m",
+        sources={pair: scripted_source([100.0] * 80, "1m", history=36)},
+    )
+    with start_exchange(
+        replay=replay, credentials=Credentials(KEY, SECRET), balances={"USDT": 5000.0},
+        faults=plan,
+    ) as server:  # fmt: skip
+        config = freqtrade_config(
+            exchange_url=server.url, pairs=[pair], key=KEY, secret=SECRET, dry_run=False,
+            timeframe="1m", trading_mode=trading_mode,
+        )  # fmt: skip
+        config["runmode"] = RunMode.LIVE
+        config["exchange"]["ccxt_config"]["timeout"] = 3000
+        exchange = ExchangeResolver.load_exchange(config, validate=False)
+        try:
+            ids = ClientOrderIds()
+            placement = install(exchange, ids)
+            ids.expect(pair, "buy", "market", "pg-new-entry-1")
+            entry = exchange.create_order(
+                pair=pair, ordertype="market", side="buy", amount=10, rate=100, leverage=1.0
+            )
+            ids.expect(pair, "sell", "limit", "pg-1-tp1-2")
+            take = exchange.create_order(
+                pair=pair, ordertype="limit", side="sell", amount=4, rate=110, leverage=1.0,
+                reduceOnly=futures, initial_order=False,
+            )  # fmt: skip
+            ledger = fetch_ledger(server.url)
+        finally:
+            exchange.close()
+    assert plan.injected["drop"] == 2  # both answers were lost
+    assert (entry["clientOrderId"], entry["status"], entry["filled"]) == (
+        "pg-new-entry-1", "closed", 10.0,
+    )  # fmt: skip
+    assert (take["clientOrderId"], take["status"], take["amount"]) == ("pg-1-tp1-2", "open", 4.0)
+    assert [o["client_order_id"] for o in ledger["orders"]] == ["pg-new-entry-1", "pg-1-tp1-2"]
+    assert [o["order_id"] for o in ledger["orders"]] == [int(entry["id"]), int(take["id"])]
+    assert placement.found_answers == 2 and placement.blocked() == {}
