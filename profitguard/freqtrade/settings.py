@@ -11,6 +11,7 @@ error naming the field and the value.
         "initial_stop": {"pct": 0.02, "atr_multiple": 2.0, "atr_column": "atr"},
         "notifications": true,
         "client_order_ids": true,
+        "reconcile_every_loops": 10,
         "risk": {"max_daily_loss": 0.05, "sizing": {"method": "fixed_fractional"}}
     }
 """
@@ -74,13 +75,23 @@ class ProfitGuardSettings:
     notifications: bool = True
     # live mode: orders carry their tag in the client order id (`client_ids`)
     client_order_ids: bool = True
+    # live mode: the exchange's orders against the trades database every N bot loops
+    # (and at start-up; `reconciler`)
+    reconcile_every_loops: int = 10
     risk: RiskConfig = field(default_factory=RiskConfig)
     # `initial_stop.atr_column` or `.atr_multiple` was set: the ATR stop is asked for,
     # and a frame without the column (or a missing value) is an error, not the pct stop
     atr_initial_stop: bool = False
 
 
-_SUBSECTIONS = ("exits", "initial_stop", "notifications", "client_order_ids", "risk")
+_SUBSECTIONS = (
+    "exits",
+    "initial_stop",
+    "notifications",
+    "client_order_ids",
+    "reconcile_every_loops",
+    "risk",
+)
 
 
 def _mapping(value: Any, where: str) -> Mapping[str, Any]:
@@ -128,11 +139,18 @@ def load_settings(
     )
     notifications = _flag(section, "notifications")
     client_order_ids = _flag(section, "client_order_ids")
+    every = section.get("reconcile_every_loops", 10)
+    if isinstance(every, bool) or not isinstance(every, int) or every < 1:
+        raise ConfigError(
+            f"'{SECTION}.reconcile_every_loops' must be an integer >= 1, was {every!r}",
+            field=f"{SECTION}.reconcile_every_loops",
+        )
     return ProfitGuardSettings(
         exits=exits,
         initial_stop=InitialStopSettings(**raw_stop),
         notifications=notifications,
         client_order_ids=client_order_ids,
+        reconcile_every_loops=every,
         risk=RiskConfig.from_mapping(
             section.get("risk", {}),
             source=f"{SECTION}.risk",

@@ -58,6 +58,7 @@ from profitguard.freqtrade.notify import Notifier
 from profitguard.freqtrade.overrides import guard_overrides, refuse_unguarded
 from profitguard.freqtrade.plotting import backtest_trade_spans, ladder_columns, open_trade_spans
 from profitguard.freqtrade.prices import PriceTicks, snap_candles
+from profitguard.freqtrade.reconciler import Reconciler, reconciler_for_bot
 from profitguard.freqtrade.runclock import RunClock
 from profitguard.freqtrade.settings import SECTION, ProfitGuardSettings
 from profitguard.freqtrade.startup import checked_settings
@@ -97,6 +98,8 @@ class ProfitGuardStrategy(IStrategy):
     )
     # live mode only, set at bot start: the orders announced for their client ids
     _pg_client_ids: ClientOrderIds | None = None
+    # live mode only, set at bot start: the exchange against the trades database
+    _pg_reconciler: Reconciler | None = None
 
     plot_config: ClassVar[dict[str, Any]] = {
         "main_plot": {
@@ -182,6 +185,9 @@ class ProfitGuardStrategy(IStrategy):
         runmode = self.config.get("runmode")
         self._pg_persist = runmode in (RunMode.DRY_RUN, RunMode.LIVE)
         self._pg_client_ids = client_ids_for_bot(self)
+        self._pg_reconciler = reconciler_for_bot(
+            self, self._pg_client_ids.placement if self._pg_client_ids else None
+        )
         notify = self._pg_persist and self.profitguard_settings.notifications
         send = self._pg_send if notify else None
         self._pg_failures = FailureLog(send)
@@ -328,6 +334,8 @@ class ProfitGuardStrategy(IStrategy):
         if order.ft_order_side == trade.entry_side:
             self._pg_tracker.memo(trade, current_time)
             return
+        if self._pg_reconciler is not None:
+            self._pg_reconciler.exit_filled()  # its amount checked at the next loop
         if self._pg_notifier.enabled:
             memo = self._pg_tracker.memo(trade, current_time)
             self._pg_notifier.exit_filled(trade, order, memo, self._pg_tracker.save)
@@ -504,6 +512,8 @@ class ProfitGuardStrategy(IStrategy):
             self._pg_client_ids.clear()  # an order announced last loop was not placed
         self._pg_tick(current_time)
         self._pg_gate.loop(current_time)
+        if self._pg_reconciler is not None:  # before this loop's exits
+            self._pg_reconciler.loop()
 
     def advise_indicators(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
         """Freqtrade's indicators, then the stop and target lines (`pg_*` columns).
