@@ -1,8 +1,9 @@
 """What the exchange did under profitguard's client ids against what the trades record.
 
 Pure: values in, findings out (`reconcile`). The adapter (`reconciler.Reconciler`)
-reads the exchange and the trades database, and acts on the findings. Amounts are in the base currency (contracts'
-base amount in futures); a signed amount is positive for a long holding.
+reads the exchange and the trades database, and acts on the findings. Amounts are
+in the base currency (contracts' base amount in futures); a signed amount is
+positive for a long holding.
 
 Findings:
 - `orphan_fill`: a filled order carrying one of profitguard's client ids that no

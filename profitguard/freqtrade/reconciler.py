@@ -16,9 +16,9 @@ capped at the holding.
 Acting on findings (`reconcile`): a filled profitguard order of an open trade that
 the database lacks is adopted into that trade (the order added to it, the trade
 recomputed from its orders, closed when nothing is left, as Freqtrade does);
-anything else is reported once (`dp.send_msg` and the log) and kept in `latest` for the dashboard and the metrics
-(`untracked_amount()`: pair -> base amount). Nothing is sold here: a holding
-profitguard did not buy is the user's.
+anything else is reported once (`dp.send_msg` and the log) and kept in `latest`
+for the dashboard and the metrics (`untracked_amount()`: pair -> base amount).
+Nothing is sold here: a holding profitguard did not buy is the user's.
 
 Live only; Freqtrade internals used here are listed in docs/freqtrade-internals.md
 ("Lost answers and reconciliation") and pinned by tests/integration/
