@@ -69,6 +69,7 @@ class RunRecord:
     guard_paused_after: bool | None = None
     tagged: list[dict] = field(default_factory=list)
     tp_fractions: tuple[float, ...] = (0.5, 0.25, 0.25)  # of the original amount, per level
+    dust: float = 0.0  # base amount below which a holding cannot be sold (min notional)
 
 
 def _tags(order: dict) -> list[str]:
@@ -407,6 +408,105 @@ def gate_state_survives(record: RunRecord) -> list[Violation]:
     return out
 
 
+def _signed(fill: dict, base: str) -> float:
+    """What a fill added to the account's holding of the pair: + bought (net of a base
+    fee), - sold; in futures the signed position change (a reduce-only sell of a long
+    is -, a buy that opens a short's cover is +)."""
+    if fill["side"] == "BUY":
+        return fill["amount"] - (fill["fee"] if fill.get("fee_asset") == base else 0.0)
+    return -fill["amount"]
+
+
+def _ours(order: dict) -> bool:
+    return order.get("client_tag") is not None
+
+
+def _held_at_end(record: RunRecord, pair: str) -> float:
+    """The account's holding of the pair when the run ended: the futures position
+    (signed), or the spot fills' net (the account started without the base asset)."""
+    positions = (record.ledger.get("futures") or {}).get("positions") or {}
+    if pair in positions:
+        return float(positions[pair].get("amount") or 0.0)
+    base = pair.split("/")[0]
+    return sum(_signed(f, base) for f in record.ledger["fills"] if f["pair"] == pair)
+
+
+def _direction(trade: dict) -> int:
+    return -1 if trade.get("is_short") else 1
+
+
+def orphan_fill(record: RunRecord) -> list[Violation]:
+    """Every filled order that carries profitguard's client id is known to the bot's
+    database when the run ends (its answer lost or not: found by its id, adopted)."""
+    return [
+        Violation(
+            "orphan_fill",
+            f"{o['pair']} {o['side']} {o['client_order_id']}: {o['filled']:g} filled, "
+            "unknown to the database",
+        )
+        for o in record.tagged
+        if _ours(o) and o["filled"] > 0 and o["trade_id"] is None
+    ]
+
+
+def closed_but_held(record: RunRecord) -> list[Violation]:
+    """A trade the database has closed holds nothing on the exchange: its own orders
+    (the bot's records, or profitguard's ids naming it) sold what they bought."""
+    out = []
+    for trade in record.trades:
+        if trade["is_open"]:
+            continue
+        base = trade["pair"].split("/")[0]
+        named = f"pg-{trade['id']}-"
+        fills = [
+            f
+            for o in record.tagged
+            if o["trade_id"] == trade["id"]
+            or (o["trade_id"] is None and str(o.get("client_order_id")).startswith(named))
+            for f in o["fills"]
+        ]
+        held = sum(_signed(f, base) for f in fills) * _direction(trade)
+        if held > record.dust + EPS:
+            out.append(
+                Violation(
+                    "closed_but_held",
+                    f"trade {trade['id']}: closed ({trade.get('exit_reason')}) while "
+                    f"{held:g} {base} of it is still held",
+                )
+            )
+    return out
+
+
+def untracked_holding(record: RunRecord) -> list[Violation]:
+    """When the run ends the account holds no more of a pair than its open trades,
+    beyond dust; only what profitguard's own fills explain counts (a holding the
+    account had otherwise is not profitguard's)."""
+    out = []
+    for pair in sorted({f["pair"] for f in record.ledger["fills"]}):
+        base = pair.split("/")[0]
+        held = _held_at_end(record, pair)
+        ours = sum(
+            _signed(f, base) for o in record.tagged if o["pair"] == pair and _ours(o)
+            for f in o["fills"]
+        )  # fmt: skip
+        tracked = sum(
+            t["amount"] * _direction(t) for t in record.trades if t["pair"] == pair and t["is_open"]
+        )
+        for direction in (1, -1):
+            if held * direction <= 0 or ours * direction <= 0:
+                continue
+            extra = min(held * direction, ours * direction) - tracked * direction
+            if extra > record.dust + EPS:
+                out.append(
+                    Violation(
+                        "untracked_holding",
+                        f"{pair}: {held * direction:g} {base} held, open trades "
+                        f"{tracked * direction:g}: {extra:g} under no trade",
+                    )
+                )
+    return out
+
+
 CHECKS = (
     no_over_close,
     levels_once,
@@ -415,6 +515,9 @@ CHECKS = (
     stop_never_looser_after_restart,
     protected_after_restart,
     gate_state_survives,
+    orphan_fill,
+    untracked_holding,
+    closed_but_held,
 )
 
 

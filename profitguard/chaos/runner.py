@@ -374,6 +374,9 @@ def _record(exchange, ws, scenario, lives, samples, paused_at) -> RunRecord:
         stoploss_on_exchange=scenario.stoploss_on_exchange,
         end=lives[-1].ended,
         step=exchange.api.markets[PAIR].step_size,
+        # a holding worth less than the minimum notional cannot be sold: dust
+        dust=exchange.api.markets[PAIR].min_notional
+        / float(feed.last_price(PAIR, int(lives[-1].ended * 1000))),
         paused_at=paused_at,
         guard_paused_after=guard_paused,
         tagged=tagged_ledger_orders(ledger, orders),
