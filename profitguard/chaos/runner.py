@@ -45,6 +45,7 @@ PAIR = "RST/USDT"
 STRATEGY = "ChaosSample"
 STRATEGY_FILE = Path(__file__).resolve().parents[2] / "user_data" / "strategies" / "ChaosSample.py"
 POLL_S = 0.5
+ORDER_PATHS = ("/api/v3/order", "/fapi/v1/order")
 HISTORY = 300
 CCXT_TIMEOUT_MS = 3000
 _STAMP = r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) "
@@ -85,14 +86,26 @@ class ScenarioResult:
     violations: list[Violation]
     seconds: float
     notes: list[str] = field(default_factory=list)
+    lost_answers: int = 0  # answers to order requests the exchange dropped
 
     def line(self) -> str:
         exits = " ".join(f"{k}={v}" for k, v in sorted(self.exits.items())) or "-"
+        lost = f"lost={self.lost_answers} " if self.lost_answers else ""
         return (
-            f"{self.name:<28} restarts={self.restarts} faults={self.faults:<3} "
+            f"{self.name:<28} restarts={self.restarts} faults={self.faults:<3} {lost}"
             f"trades={self.trades} exits[{exits}] violations={len(self.violations)} "
             f"({self.seconds:.0f}s)"
         )
+
+
+def lost_answers(plan: FaultPlan) -> int:
+    """Answers to order requests (placing, querying, cancelling one order: spot's
+    `/api/v3/order`, futures' `/fapi/v1/order`) that the exchange dropped after acting."""
+    return sum(
+        1
+        for fired in plan.log
+        if fired["kind"] == "drop" and fired["target"].split(" ")[1] in ORDER_PATHS
+    )
 
 
 def _log_times(log: Path, pattern: re.Pattern) -> list[float]:
@@ -218,6 +231,15 @@ class _Kills:
             for o in tagged
         ):
             delay = self.rng.uniform(0, 0.5)
+        elif moment == "tp_window" and any(
+            f["side"] == "SELL" and f["time"] / 1000 > life.back
+            for o in tagged
+            if (o["client_tag"] or "").startswith("tp")
+            for f in o["fills"]
+        ):
+            # the bot sees the fill at its next loop, then asks for the fee (myTrades,
+            # slowed in the scenario) between committing the order and the trade
+            delay = self.rng.uniform(0.5, 3.0)
         elif moment == "after_fill" and any(
             f["side"] == "SELL" and f["time"] / 1000 > life.back for o in tagged for f in o["fills"]
         ):
@@ -239,11 +261,12 @@ class _Kills:
         self.random_at = None
 
 
-def _pause(ws: Workspace) -> float:
-    """Pause entries with the real `profitguard guard pause` command."""
-    command = [sys.executable, "-m", "profitguard.cli", "guard", "pause"]
+def _guard(ws: Workspace, action: str) -> float:
+    """Pause entries, or throw the kill switch, with the real `profitguard guard`
+    command (`action`: pause or kill)."""
+    command = [sys.executable, "-m", "profitguard.cli", "guard", action]
     subprocess.run(
-        [*command, "--userdir", str(ws.userdir), "--reason", "chaos: pause before a kill"],
+        [*command, "--userdir", str(ws.userdir), "--reason", f"chaos: {action} before a kill"],
         check=True,
         capture_output=True,
         timeout=60,
@@ -301,8 +324,8 @@ def run_scenario(
             due = kills.next_due(bot.life, tagged, trades, now)
             if due is None or now < due:
                 continue
-            if scenario.pause and paused_at is None:
-                paused_at = _pause(ws)
+            if (scenario.pause or scenario.kill_switch) and paused_at is None:
+                paused_at = _guard(ws, "kill" if scenario.kill_switch else "pause")
             bot.life.stops_at_end = {
                 tid: stop for tid, (is_open, stop) in sample.items() if is_open and stop
             }
@@ -332,6 +355,7 @@ def run_scenario(
         violations=violations,
         seconds=time.monotonic() - started,
         notes=notes,
+        lost_answers=lost_answers(plan),
     )
 
 
@@ -360,7 +384,8 @@ def _record(exchange, ws, scenario, lives, samples, paused_at) -> RunRecord:
     feed = exchange.api.feed
     guard_paused = None
     if paused_at is not None:
-        guard_paused = read_state(ws.userdir / GUARD_FILE).paused
+        state = read_state(ws.userdir / GUARD_FILE)
+        guard_paused = state.halted if scenario.kill_switch else state.paused
     return RunRecord(
         ledger=ledger,
         trades=db_trades(ws.db_path),

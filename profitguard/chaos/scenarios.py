@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 # Kill moments (see runner.KILL_CONDITIONS): the bot is killed when one holds.
-KILLS = ("before_tp1", "tp_resting", "after_fill", "between_levels", "random")
+KILLS = ("before_tp1", "tp_resting", "after_fill", "tp_window", "between_levels", "random")
 
 # Fault rules (profitguard.exchange.faults) combined below.
 F_5XX = {"kind": "http_error", "endpoint": "GET /api/v3/*", "probability": 0.06, "status": 503}
@@ -27,6 +27,17 @@ F_PARTIAL = {"kind": "partial_fill", "probability": 0.6, "pieces": 3, "interval_
 F_CANCEL = {"kind": "fill_on_cancel", "probability": 0.5}
 F_LAG = {"kind": "status_lag", "probability": 0.3, "lag_ms": 2000}
 F_GAP = {"kind": "price_gap", "probability": 1.0, "gap": 0.02, "hold_ms": 4000}
+# Lost answers: the exchange acts on an order request (place, query, cancel) and the
+# connection breaks before its answer arrives, for 10% of them.
+F_LOST = {"kind": "drop", "endpoint": "* /api/v3/order", "probability": 0.1}
+# The fee lookup of a filled order slowed (under the chaos config's 3 s ccxt timeout):
+# Freqtrade asks for it between committing the order and reducing the trade.
+F_SLOW_FEES = {
+    "kind": "slow",
+    "endpoint": "GET /api/v3/myTrades",
+    "probability": 1.0,
+    "delay_s": 2.5,
+}
 
 
 @dataclass(frozen=True)
@@ -37,6 +48,7 @@ class Scenario:
     stoploss_on_exchange: bool = False
     limit_exits: bool = False  # exits as resting limit orders (take-profits rest)
     pause: bool = False  # pause the risk gate before the first kill
+    kill_switch: bool = False  # throw the kill switch before the first kill
 
     def __post_init__(self) -> None:
         unknown = [k for k in self.kills if k not in KILLS]
@@ -48,9 +60,19 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("5xx-kill-before-tp1", (F_5XX,), ("before_tp1",)),
     Scenario("5xx-kill-before-tp1-soe", (F_5XX, F_LAG), ("before_tp1",), stoploss_on_exchange=True),
     Scenario("429-tp-resting", (F_429, F_PARTIAL), ("tp_resting",), limit_exits=True),
-    Scenario("418-after-fill", (F_418, F_5XX), ("after_fill", "random")),
-    Scenario("slow-between-levels", (F_SLOW, F_LAG), ("between_levels",), limit_exits=True),
-    Scenario("drop-order-after-fill", (F_DROP_ORDER, F_5XX), ("after_fill",)),
+    Scenario("lost-answers-418-after-fill", (F_LOST, F_418, F_5XX), ("after_fill", "random")),
+    Scenario(
+        "lost-answers-slow-levels",
+        (F_LOST, F_SLOW, F_LAG),
+        ("between_levels",),
+        limit_exits=True,
+    ),
+    Scenario(
+        "lost-answers-tp-window",
+        (F_LOST, F_SLOW_FEES),
+        ("tp_window", "tp_window"),
+        limit_exits=True,
+    ),
     Scenario("drop-order-soe", (F_DROP_ORDER, F_DROP), ("after_fill",), stoploss_on_exchange=True),
     Scenario("reject-between-levels", (F_REJECT, F_429), ("between_levels", "random")),
     Scenario("filter-reject-before-tp1", (F_FILTER, F_5XX), ("before_tp1",)),
@@ -59,14 +81,16 @@ SCENARIOS: tuple[Scenario, ...] = (
     ),
     Scenario("cancel-race-soe", (F_CANCEL, F_5XX), ("between_levels",), stoploss_on_exchange=True),
     Scenario("cancel-race-limit-exits", (F_CANCEL, F_PARTIAL), ("tp_resting",), limit_exits=True),
-    Scenario("lag-random", (F_LAG, F_DROP), ("random", "random")),
+    Scenario("lost-answers-lag-random", (F_LOST, F_LAG, F_DROP), ("random", "random")),
     Scenario("gap-through-stop-soe", (F_GAP, F_5XX), ("before_tp1",), stoploss_on_exchange=True),
     Scenario("gap-soe-after-fill", (F_GAP, F_LAG), ("after_fill",), stoploss_on_exchange=True),
-    Scenario("pause-survives-restart", (F_5XX,), ("between_levels",), pause=True),
+    Scenario("lost-answers-kill-switch", (F_LOST, F_5XX), ("between_levels",), kill_switch=True),
     Scenario(
         "pause-survives-soe", (F_429, F_LAG), ("after_fill",), stoploss_on_exchange=True, pause=True
     ),
-    Scenario("5xx-orders-before-tp1", (F_5XX_ORDER, F_DROP), ("before_tp1", "after_fill")),
+    Scenario(
+        "lost-answers-5xx-before-tp1", (F_LOST, F_5XX_ORDER, F_DROP), ("before_tp1", "after_fill")
+    ),
     Scenario(
         "mixed-soe-between-levels",
         (F_5XX, F_429, F_REJECT),

@@ -59,6 +59,7 @@ def run(args: argparse.Namespace) -> int:
                     ("stoploss_on_exchange", s.stoploss_on_exchange),
                     ("limit_exits", s.limit_exits),
                     ("pause", s.pause),
+                    ("kill_switch", s.kill_switch),
                 )
                 if on
             ]
@@ -86,11 +87,16 @@ def run(args: argparse.Namespace) -> int:
         return _run_all(chosen, args, Path(tmp), run_scenario)
 
 
+# the ledger checks of what is held, counted on their own in the summary
+COUNTED_CHECKS = ("orphan_fill", "untracked_holding", "closed_but_held")
+
+
 def _run_all(chosen, args, workdir, run_scenario) -> int:
     import time
 
     started = time.monotonic()
-    restarts = faults = violations = 0
+    restarts = faults = violations = lost = lost_runs = 0
+    by_check = dict.fromkeys(COUNTED_CHECKS, 0)
     for i in range(args.runs):
         scenario = chosen[i % len(chosen)]
         result = run_scenario(
@@ -105,11 +111,18 @@ def _run_all(chosen, args, workdir, run_scenario) -> int:
         restarts += result.restarts
         faults += result.faults
         violations += len(result.violations)
+        lost += result.lost_answers
+        lost_runs += 1 if result.lost_answers else 0
+        for violation in result.violations:
+            if violation.check in by_check:
+                by_check[violation.check] += 1
     minutes = (time.monotonic() - started) / 60
     print(f"seed: {args.seed}")
     print(f"time: {minutes:.1f} min")
     print(f"runs: {args.runs}")
     print(f"restarts: {restarts}")
     print(f"faults injected: {faults}")
+    print(f"lost answers: {lost} in {lost_runs} runs")
+    print("holdings: " + " ".join(f"{name}={n}" for name, n in by_check.items()))
     print(f"violations: {violations}")
     return 1 if violations else 0

@@ -587,6 +587,12 @@ class ProfitGuardStrategy(IStrategy):
         """Changes whenever `stop_in_force` of some trade may have (the gate's snapshot)."""
         return self._pg_tracker.revision
 
+    def untracked_amount(self) -> dict[str, float]:
+        """pair -> base amount the account holds beyond the open trades that
+        profitguard's own fills explain, at the last reconciliation (live mode; + long,
+        - short); empty when there is none or outside live mode."""
+        return self._pg_reconciler.untracked_amount() if self._pg_reconciler else {}
+
     def _pg_tick(self, now: datetime) -> None:
         self._pg_clock.advance(now)
 

@@ -139,3 +139,37 @@ def test_freqtrade_order_when_answer_dropped_then_found_by_client_id_and_placed_
     assert [o["client_order_id"] for o in ledger["orders"]] == ["pg-new-entry-1", "pg-1-tp1-2"]
     assert [o["order_id"] for o in ledger["orders"]] == [int(entry["id"]), int(take["id"])]
     assert placement.found_answers == 2 and placement.blocked() == {}
+
+
+def test_freqtrade_parts_the_reconciler_uses_when_pinned_then_there():
+    """`profitguard.freqtrade.reconciler` reads the exchange's orders and writes the
+    trades through these; a Freqtrade without one switches reconciliation off."""
+    from freqtrade.exchange import Exchange
+    from freqtrade.persistence import Order, Trade
+
+    assert tuple(inspect.signature(Exchange.fetch_orders).parameters)[:3] == (
+        "self",
+        "pair",
+        "since",
+    )
+    assert tuple(inspect.signature(Order.parse_from_ccxt_object).parameters)[:3] == (
+        "order", "pair", "side",
+    )  # fmt: skip
+    assert "is_closing" in inspect.signature(Trade.recalc_trade_from_orders).parameters
+    assert tuple(inspect.signature(Trade.close).parameters)[:2] == ("self", "rate")
+    assert callable(Trade.get_trades_proxy) and callable(Trade.commit)
+
+
+def test_freqtrade_fill_processing_when_pinned_then_commits_the_order_before_the_amount():
+    """The window the reconciler's amount check closes: Freqtrade commits a filled
+    order (`update_order`), then asks for its fee (`handle_order_fee`: myTrades), then
+    takes the amount off the trade (`update_trade`). If this order changes, the check
+    in `bot_loop_start` may be needed no more, or somewhere else."""
+    from freqtrade.freqtradebot import FreqtradeBot
+
+    source = inspect.getsource(FreqtradeBot.update_trade_state)
+    steps = ["trade.update_order(order)", "self.handle_order_fee(", "trade.update_trade("]
+    positions = [source.index(step) for step in steps]
+    assert positions == sorted(positions)
+    process = inspect.getsource(FreqtradeBot.process)
+    assert process.index("bot_loop_start") < process.index("self.exit_positions(")
