@@ -42,6 +42,8 @@ from profitguard.exchange.private import Credentials
 from profitguard.exchange.server import ReplayOptions
 
 PAIR = "RST/USDT"
+# a scenario trading several pairs at once (`Scenario.pairs`) takes them in this order
+PAIRS = (PAIR, "QQQ/USDT", "ZZZ/USDT")
 STRATEGY = "ChaosSample"
 STRATEGY_FILE = Path(__file__).resolve().parents[2] / "user_data" / "strategies" / "ChaosSample.py"
 POLL_S = 0.5
@@ -165,10 +167,10 @@ def _workspace(root: Path, url: str, scenario: Scenario, key: str, secret: str) 
     ws = Workspace.create(
         root,
         exchange_url=url,
-        pairs=[PAIR],
+        pairs=list(PAIRS[: scenario.pairs]),
         strategies=[STRATEGY_FILE],
         timeframe="1m",
-        max_open_trades=1,
+        max_open_trades=scenario.pairs,
         stake_amount="unlimited",
         dry_run=False,
         key=key,
@@ -190,6 +192,8 @@ def _workspace(root: Path, url: str, scenario: Scenario, key: str, secret: str) 
     config = json.loads(ws.config.read_text())
     config["exchange"]["ccxt_config"]["timeout"] = CCXT_TIMEOUT_MS  # slow answers time out
     config["exchange"]["ccxt_async_config"] = {"timeout": CCXT_TIMEOUT_MS}
+    if scenario.pairs > 1:  # the pairs replay one path: all correlated, all allowed in
+        config["profitguard"] = {"risk": {"max_correlated_positions": None}}
     ws.config.write_text(json.dumps(config, indent=4) + "\n")
     return ws
 
@@ -287,7 +291,10 @@ def run_scenario(
     replay = ReplayOptions(
         seconds_per_candle=1.0,
         timeframe="1m",
-        sources={PAIR: scripted_source(chaos_path(), "1m", history=HISTORY)},
+        sources={
+            pair: scripted_source(chaos_path(), "1m", history=HISTORY)
+            for pair in PAIRS[: scenario.pairs]
+        },
     )
     exchange = start_exchange(
         replay=replay, credentials=Credentials(key, secret), balances={"USDT": 10_000.0},

@@ -110,14 +110,16 @@ class Reconciler:
         self._check_amounts = True
 
     def loop(self) -> None:
-        """One bot loop: amounts when due, reconciliation at start-up and every N loops."""
+        """One bot loop: amounts when due; reconciliation at start-up, every N loops,
+        and at once when an order whose answer was lost has been found since."""
         if not self.enabled:
             return
         try:
             if self._check_amounts:
                 self._check_amounts = False
                 self.check_amounts()
-            if self.loops % self.every_loops == 0:
+            found_late = self.placement is not None and self.placement.found_late()
+            if self.loops % self.every_loops == 0 or found_late:  # found late: adopt now
                 self.run()
         except Exception as exc:  # an exchange that does not answer: next time
             log.warning("profitguard: reconciliation deferred: %s", exc)
@@ -203,7 +205,8 @@ class Reconciler:
             )
             for t in trades
         ]
-        dust = {pair: self._dust(pair) for pair in pairs}
+        prices = {t.pair: t.open_rate for t in trades}  # the latest trade's, in order
+        dust = {pair: self._dust(pair, prices[pair]) for pair in pairs}
         result = reconcile(orders, records, holdings, dust)
         if adopt and self._adopt(result.of("orphan_fill"), raw, trades):
             return self.run(adopt=False)  # the database changed: what is left
@@ -218,11 +221,13 @@ class Reconciler:
             )
         return result
 
-    def _dust(self, pair: str) -> float:
-        """The pair's minimum order amount (base): less cannot be sold anyway."""
-        market = self.exchange.markets.get(pair) or {}
-        limit = ((market.get("limits") or {}).get("amount") or {}).get("min")
-        return float(limit or 0.0)
+    def _dust(self, pair: str, price: float) -> float:
+        """What cannot be sold anyway (base): below the pair's minimum order amount or
+        its minimum order value at about `price`."""
+        limits = (self.exchange.markets.get(pair) or {}).get("limits") or {}
+        amount = (limits.get("amount") or {}).get("min") or 0.0
+        cost = (limits.get("cost") or {}).get("min") or 0.0
+        return max(float(amount), float(cost) / price if price else 0.0)
 
     def _adopt(self, orphans: list[Finding], raw: dict[str, dict], trades: list[Any]) -> int:
         """Orphan fills whose client id names an open trade of the same pair join it."""

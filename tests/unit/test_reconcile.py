@@ -229,3 +229,20 @@ def test_amount_from_orders_when_open_order_then_not_counted():
     trade = make_trade(10.0, exits=((5.0, 110.0, "tp1"),))
     trade.orders[1].ft_is_open = True
     assert amount_from_orders(trade) == pytest.approx(10.0)
+
+
+def test_loop_when_order_found_late_then_reconciled_at_once():
+    trade = make_trade(10.0)
+    trade.orders[0].order_id = "1"
+    placement = Placement(lambda pair, cid: {})
+    exchange = Exchange([ccxt_order(1, "buy", 10.0, 100.0, "pg-new-entry-1")])
+    asked: list[str] = []
+    fetch = exchange.fetch_orders
+    exchange.fetch_orders = lambda pair, since: asked.append(pair) or fetch(pair, since)
+    check, _ = reconciler([trade], Wallets(10.0), exchange, placement)
+    check.loop()  # start-up
+    check.loop()  # nothing new: not before the tenth loop
+    assert asked == ["BTC/USDT"]
+    placement._late["pg-1-tp1-2"] = {}
+    check.loop()
+    assert asked == ["BTC/USDT", "BTC/USDT"]
