@@ -32,6 +32,10 @@ F_GAP = {"kind": "price_gap", "probability": 1.0, "gap": 0.02, "hold_ms": 4000}
 F_LOST = {"kind": "drop", "endpoint": "* /api/v3/order", "probability": 0.1}
 # The fee lookup of a filled order slowed (under the chaos config's 3 s ccxt timeout):
 # Freqtrade asks for it between committing the order and reducing the trade.
+# With the stop resting on the exchange: the stop's placements keep ccxt's id (no
+# lookup by id), so only the answers to queries and cancels are lost, 10% of them.
+F_LOST_QUERIES = {"kind": "drop", "endpoint": "GET /api/v3/order", "probability": 0.1}
+F_LOST_CANCELS = {"kind": "drop", "endpoint": "DELETE /api/v3/order", "probability": 0.1}
 F_SLOW_FEES = {
     "kind": "slow",
     "endpoint": "GET /api/v3/myTrades",
@@ -59,7 +63,13 @@ class Scenario:
 
 SCENARIOS: tuple[Scenario, ...] = (
     Scenario("5xx-kill-before-tp1", (F_5XX,), ("before_tp1",)),
-    Scenario("5xx-kill-before-tp1-soe", (F_5XX, F_LAG), ("before_tp1",), stoploss_on_exchange=True),
+    Scenario(
+        "lost-answers-soe-before-tp1",
+        (F_LOST_QUERIES, F_LOST_CANCELS, F_5XX, F_LAG),
+        ("before_tp1",),
+        stoploss_on_exchange=True,
+        pairs=3,
+    ),
     Scenario("429-tp-resting", (F_429, F_PARTIAL), ("tp_resting",), limit_exits=True),
     Scenario(
         "lost-answers-418-after-fill", (F_LOST, F_418, F_5XX), ("after_fill", "random"), pairs=3
@@ -88,7 +98,13 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("cancel-race-limit-exits", (F_CANCEL, F_PARTIAL), ("tp_resting",), limit_exits=True),
     Scenario("lost-answers-lag-random", (F_LOST, F_LAG, F_DROP), ("random", "random"), pairs=3),
     Scenario("gap-through-stop-soe", (F_GAP, F_5XX), ("before_tp1",), stoploss_on_exchange=True),
-    Scenario("gap-soe-after-fill", (F_GAP, F_LAG), ("after_fill",), stoploss_on_exchange=True),
+    Scenario(
+        "lost-answers-gap-soe",
+        (F_LOST_QUERIES, F_LOST_CANCELS, F_GAP, F_LAG),
+        ("after_fill",),
+        stoploss_on_exchange=True,
+        pairs=3,
+    ),
     Scenario(
         "lost-answers-kill-switch", (F_LOST, F_5XX), ("between_levels",), kill_switch=True, pairs=3
     ),
