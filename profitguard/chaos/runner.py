@@ -43,7 +43,7 @@ from profitguard.exchange.server import ReplayOptions
 
 PAIR = "RST/USDT"
 # a scenario trading several pairs at once (`Scenario.pairs`) takes them in this order
-PAIRS = (PAIR, "QQQ/USDT", "ZZZ/USDT")
+PAIRS = (PAIR, "QQQ/USDT", "ZZZ/USDT", "KLM/USDT", "XYZ/USDT")
 STRATEGY = "ChaosSample"
 STRATEGY_FILE = Path(__file__).resolve().parents[2] / "user_data" / "strategies" / "ChaosSample.py"
 POLL_S = 0.5

@@ -68,25 +68,25 @@ SCENARIOS: tuple[Scenario, ...] = (
         (F_LOST_QUERIES, F_LOST_CANCELS, F_5XX, F_LAG),
         ("before_tp1",),
         stoploss_on_exchange=True,
-        pairs=3,
+        pairs=5,
     ),
     Scenario("429-tp-resting", (F_429, F_PARTIAL), ("tp_resting",), limit_exits=True),
     Scenario(
-        "lost-answers-418-after-fill", (F_LOST, F_418, F_5XX), ("after_fill", "random"), pairs=3
+        "lost-answers-418-after-fill", (F_LOST, F_418, F_5XX), ("after_fill", "random"), pairs=5
     ),
     Scenario(
         "lost-answers-slow-levels",
         (F_LOST, F_SLOW, F_LAG),
         ("between_levels",),
         limit_exits=True,
-        pairs=3,
+        pairs=5,
     ),
     Scenario(
         "lost-answers-tp-window",
         (F_LOST, F_SLOW_FEES),
         ("tp_window", "tp_window"),
         limit_exits=True,
-        pairs=3,
+        pairs=5,
     ),
     Scenario("drop-order-soe", (F_DROP_ORDER, F_DROP), ("after_fill",), stoploss_on_exchange=True),
     Scenario("reject-between-levels", (F_REJECT, F_429), ("between_levels", "random")),
@@ -96,26 +96,31 @@ SCENARIOS: tuple[Scenario, ...] = (
     ),
     Scenario("cancel-race-soe", (F_CANCEL, F_5XX), ("between_levels",), stoploss_on_exchange=True),
     Scenario("cancel-race-limit-exits", (F_CANCEL, F_PARTIAL), ("tp_resting",), limit_exits=True),
-    Scenario("lost-answers-lag-random", (F_LOST, F_LAG, F_DROP), ("random", "random"), pairs=3),
+    Scenario("lost-answers-lag-random", (F_LOST, F_LAG, F_DROP), ("random", "random"), pairs=5),
     Scenario("gap-through-stop-soe", (F_GAP, F_5XX), ("before_tp1",), stoploss_on_exchange=True),
     Scenario(
         "lost-answers-gap-soe",
         (F_LOST_QUERIES, F_LOST_CANCELS, F_GAP, F_LAG),
         ("after_fill",),
         stoploss_on_exchange=True,
-        pairs=3,
+        pairs=5,
     ),
     Scenario(
-        "lost-answers-kill-switch", (F_LOST, F_5XX), ("between_levels",), kill_switch=True, pairs=3
+        "lost-answers-kill-switch", (F_LOST, F_5XX), ("between_levels",), kill_switch=True, pairs=5
     ),
     Scenario(
-        "pause-survives-soe", (F_429, F_LAG), ("after_fill",), stoploss_on_exchange=True, pause=True
+        "lost-answers-pause-soe",
+        (F_LOST_QUERIES, F_LOST_CANCELS, F_429, F_LAG),
+        ("after_fill",),
+        stoploss_on_exchange=True,
+        pause=True,
+        pairs=5,
     ),
     Scenario(
         "lost-answers-5xx-before-tp1",
         (F_LOST, F_5XX_ORDER, F_DROP),
         ("before_tp1", "after_fill"),
-        pairs=3,
+        pairs=5,
     ),
     Scenario(
         "mixed-soe-between-levels",

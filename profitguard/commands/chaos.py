@@ -63,6 +63,8 @@ def run(args: argparse.Namespace) -> int:
                 )
                 if on
             ]
+            if s.pairs > 1:
+                flags.append(f"pairs={s.pairs}")
             print(f"{s.name:<28} faults={kinds} kills={','.join(s.kills)} {' '.join(flags)}")
         return 0
     if args.runs < 1:
