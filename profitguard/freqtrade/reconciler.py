@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from profitguard.freqtrade.client_ids import tag_of
@@ -46,6 +46,13 @@ from profitguard.freqtrade.reconcile import (
 log = logging.getLogger(__name__)
 
 TOLERANCE = 1e-9
+# After the start-up run (back to the bot's first trade), each run reads the exchange's
+# orders since the oldest open trade opened, or this long back if that is earlier.
+LOOKBACK = timedelta(days=1)
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
 
 
 def amount_from_orders(trade: Any) -> float:
@@ -101,6 +108,7 @@ class Reconciler:
         self.latest = Reconciliation()
         self.loops = 0
         self._check_amounts = True  # at start-up
+        self._since_first_trade_done = False  # start-up reads back to the first trade
         self._reported: set[tuple] = set()
         self.enabled = True
 
@@ -182,7 +190,12 @@ class Reconciler:
         trades = list(self.trades())
         if not trades:
             return self.latest
-        since = min(t.open_date_utc for t in trades) - timedelta(seconds=10)
+        since = min(t.open_date_utc for t in trades)
+        if self._since_first_trade_done:  # later runs: the open trades and the last day
+            recent = [t.open_date_utc for t in trades if t.is_open] + [now() - LOOKBACK]
+            since = max(since, min(recent))
+            trades = [t for t in trades if t.is_open or (t.close_date_utc or since) >= since]
+        since -= timedelta(seconds=10)
         pairs = sorted({t.pair for t in trades})
         fees = {str(o.order_id): (o.ft_fee_base or 0.0) for t in trades for o in t.orders}
         raw: dict[str, dict] = {}
@@ -211,6 +224,7 @@ class Reconciler:
         if adopt and self._adopt(result.of("orphan_fill"), raw, trades):
             return self.run(adopt=False)  # the database changed: what is left
         self.latest = result
+        self._since_first_trade_done = True
         for finding in result.findings:
             if finding.kind == "over_held":
                 self._check_amounts = True  # capped by the next loop's amount check

@@ -246,3 +246,25 @@ def test_loop_when_order_found_late_then_reconciled_at_once():
     placement._late["pg-1-tp1-2"] = {}
     check.loop()
     assert asked == ["BTC/USDT", "BTC/USDT"]
+
+
+def test_run_when_after_start_up_then_reads_back_to_the_open_trades_or_a_day_only():
+    from datetime import UTC, datetime, timedelta
+
+    old = make_trade(10.0, exits=((10.0, 110.0, "tp1"),))
+    old.id, old.pair, old.is_open = 7, "OLD/USDT", False
+    old.open_date = datetime.now(UTC) - timedelta(days=30)
+    old.close_date = datetime.now(UTC) - timedelta(days=29)
+    recent = make_trade(10.0)
+    recent.open_date = datetime.now(UTC) - timedelta(hours=2)
+    asked: list[tuple[str, datetime]] = []
+    exchange = Exchange([])
+    exchange.fetch_orders = lambda pair, since: asked.append((pair, since)) or []
+    check, _ = reconciler([old, recent], Wallets(10.0), exchange)
+    check.run()
+    assert [pair for pair, _ in asked] == ["BTC/USDT", "OLD/USDT"]
+    assert asked[0][1] < old.open_date.replace(tzinfo=UTC)  # since the first trade
+    asked.clear()
+    check.run()
+    assert [pair for pair, _ in asked] == ["BTC/USDT"]  # the old trade was checked
+    assert timedelta(hours=23) < datetime.now(UTC) - asked[0][1] < timedelta(hours=25)
