@@ -94,7 +94,13 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario(
         "partial-tp-resting", (F_PARTIAL, F_LAG), ("tp_resting", "after_fill"), limit_exits=True
     ),
-    Scenario("cancel-race-soe", (F_CANCEL, F_5XX), ("between_levels",), stoploss_on_exchange=True),
+    Scenario(
+        "lost-answers-cancel-race-soe",
+        (F_LOST_QUERIES, F_LOST_CANCELS, F_CANCEL, F_5XX),
+        ("between_levels",),
+        stoploss_on_exchange=True,
+        pairs=5,
+    ),
     Scenario("cancel-race-limit-exits", (F_CANCEL, F_PARTIAL), ("tp_resting",), limit_exits=True),
     Scenario("lost-answers-lag-random", (F_LOST, F_LAG, F_DROP), ("random", "random"), pairs=5),
     Scenario("gap-through-stop-soe", (F_GAP, F_5XX), ("before_tp1",), stoploss_on_exchange=True),
@@ -123,10 +129,11 @@ SCENARIOS: tuple[Scenario, ...] = (
         pairs=5,
     ),
     Scenario(
-        "mixed-soe-between-levels",
-        (F_5XX, F_429, F_REJECT),
+        "lost-answers-mixed-soe",
+        (F_LOST_QUERIES, F_LOST_CANCELS, F_5XX, F_429, F_REJECT),
         ("between_levels", "random"),
         stoploss_on_exchange=True,
+        pairs=5,
     ),
     Scenario(
         "mixed-limit-exits",

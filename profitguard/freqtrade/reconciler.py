@@ -109,6 +109,7 @@ class Reconciler:
         self.loops = 0
         self._check_amounts = True  # at start-up
         self._since_first_trade_done = False  # start-up reads back to the first trade
+        self._run_due = False
         self._reported: set[tuple] = set()
         self.enabled = True
 
@@ -119,21 +120,22 @@ class Reconciler:
 
     def loop(self) -> None:
         """One bot loop: amounts when due; reconciliation at start-up, every N loops,
-        and at once when an order whose answer was lost has been found since."""
+        and at once when an order whose answer was lost has been found since. What the
+        exchange did not answer is tried again at the next loop."""
         if not self.enabled:
             return
+        self._run_due = self._run_due or self.loops % self.every_loops == 0
+        self.loops += 1
         try:
             if self._check_amounts:
                 self._check_amounts = False
                 self.check_amounts()
-            found_late = self.placement is not None and self.placement.found_late()
-            if self.loops % self.every_loops == 0 or found_late:  # found late: adopt now
+            if self._run_due or (self.placement is not None and self.placement.found_late()):
                 self.run()
-        except Exception as exc:  # an exchange that does not answer: next time
-            log.warning("profitguard: reconciliation deferred: %s", exc)
+                self._run_due = False
+        except Exception as exc:  # an exchange that does not answer: next loop
+            log.warning("profitguard: reconciliation deferred to the next loop: %s", exc)
             self._check_amounts = True
-        finally:
-            self.loops += 1
 
     def untracked_amount(self) -> dict[str, float]:
         """pair -> base amount held beyond the open trades that profitguard's own fills

@@ -220,9 +220,14 @@ def test_loop_when_exchange_fails_then_deferred_and_retried_next_loop():
         def fetch_orders(self, pair, since):
             raise ConnectionError("exchange down")
 
-    check, sent = reconciler([trade], Wallets(10.0), Down([]))
+    down = Down([])
+    check, sent = reconciler([trade], Wallets(10.0), down)
     check.loop()
     assert check.loops == 1 and check._check_amounts and sent == []
+    asked: list[str] = []
+    down.fetch_orders = lambda pair, since: asked.append(pair) or []
+    check.loop()  # the second loop tries again, not the tenth
+    assert asked == ["BTC/USDT"] and not check._run_due
 
 
 def test_amount_from_orders_when_open_order_then_not_counted():
