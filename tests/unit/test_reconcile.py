@@ -273,3 +273,34 @@ def test_run_when_after_start_up_then_reads_back_to_the_open_trades_or_a_day_onl
     check.run()
     assert [pair for pair, _ in asked] == ["BTC/USDT"]  # the old trade was checked
     assert timedelta(hours=23) < datetime.now(UTC) - asked[0][1] < timedelta(hours=25)
+
+
+class Positions(Wallets):
+    """Freqtrade's futures wallets: positions by pair, size and side."""
+
+    def __init__(self, size: float, side: str) -> None:
+        super().__init__(0.0)
+        self.size, self.side = size, side
+
+    def get_all_positions(self):
+        from freqtrade.wallets import PositionWallet
+
+        return {
+            "BTC/USDT:USDT": PositionWallet("BTC/USDT:USDT", position=self.size, side=self.side)
+        }
+
+
+def test_check_amounts_when_futures_short_position_smaller_then_capped_at_the_position():
+    trade = make_trade(10.0, is_short=True, leverage=2.0)
+    check, sent = reconciler([trade], Positions(6.0, "short"))
+    check.futures = True
+    check.check_amounts()
+    assert trade.amount == 6.0 and "holds 6: capped at 6" in sent[0]
+
+
+def test_check_amounts_when_futures_position_whole_then_nothing_changes():
+    trade = make_trade(10.0, is_short=True, leverage=2.0)
+    check, sent = reconciler([trade], Positions(10.0, "short"))
+    check.futures = True
+    check.check_amounts()
+    assert trade.amount == 10.0 and sent == []
