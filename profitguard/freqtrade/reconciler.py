@@ -257,6 +257,8 @@ class Reconciler:
             if trade is None or order is None or trade.pair != finding.pair:
                 continue
             side = trade.entry_side if order["side"] == trade.entry_side else trade.exit_side
+            if "stop" in str(order.get("type") or "").lower():
+                side = "stoploss"  # a stop order on the exchange, as Freqtrade records one
             order_obj = self.parse_order(order, trade.pair, side)
             order_obj.ft_order_tag = _tag(finding.client_id)
             trade.orders.append(order_obj)
