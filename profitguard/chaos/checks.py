@@ -449,6 +449,21 @@ def orphan_fill(record: RunRecord) -> list[Violation]:
     ]
 
 
+def _held_by_own_orders(record: RunRecord, trade: dict) -> float:
+    """What the trade's own orders (the bot's records, or profitguard's ids naming it)
+    bought less what they sold, on the ledger, in the trade's direction."""
+    base = trade["pair"].split("/")[0]
+    named = f"pg-{trade['id']}-"
+    fills = [
+        f
+        for o in record.tagged
+        if o["trade_id"] == trade["id"]
+        or (o["trade_id"] is None and str(o.get("client_order_id")).startswith(named))
+        for f in o["fills"]
+    ]
+    return sum(_signed(f, base) for f in fills) * _direction(trade)
+
+
 def closed_but_held(record: RunRecord) -> list[Violation]:
     """A trade the database has closed holds nothing on the exchange: its own orders
     (the bot's records, or profitguard's ids naming it) sold what they bought."""
@@ -457,15 +472,7 @@ def closed_but_held(record: RunRecord) -> list[Violation]:
         if trade["is_open"]:
             continue
         base = trade["pair"].split("/")[0]
-        named = f"pg-{trade['id']}-"
-        fills = [
-            f
-            for o in record.tagged
-            if o["trade_id"] == trade["id"]
-            or (o["trade_id"] is None and str(o.get("client_order_id")).startswith(named))
-            for f in o["fills"]
-        ]
-        held = sum(_signed(f, base) for f in fills) * _direction(trade)
+        held = _held_by_own_orders(record, trade)
         if held > record.dust + EPS:
             out.append(
                 Violation(
@@ -489,8 +496,12 @@ def untracked_holding(record: RunRecord) -> list[Violation]:
             _signed(f, base) for o in record.tagged if o["pair"] == pair and _ours(o)
             for f in o["fills"]
         )  # fmt: skip
+        # an open trade holds its recorded amount, or what its own orders hold on the
+        # ledger when more (a fill the bot had not processed yet when the run ended)
         tracked = sum(
-            t["amount"] * _direction(t) for t in record.trades if t["pair"] == pair and t["is_open"]
+            max(t["amount"], _held_by_own_orders(record, t)) * _direction(t)
+            for t in record.trades
+            if t["pair"] == pair and t["is_open"]
         )
         for direction in (1, -1):
             if held * direction <= 0 or ours * direction <= 0:

@@ -43,7 +43,7 @@ from profitguard.exchange.server import ReplayOptions
 
 PAIR = "RST/USDT"
 # a scenario trading several pairs at once (`Scenario.pairs`) takes them in this order
-PAIRS = (PAIR, "QQQ/USDT", "ZZZ/USDT", "KLM/USDT", "XYZ/USDT")
+PAIRS = (PAIR, "QQQ/USDT", "ZZZ/USDT", "KLM/USDT", "XYZ/USDT", "ABC/USDT", "DEF/USDT", "GHI/USDT")
 STRATEGY = "ChaosSample"
 STRATEGY_FILE = Path(__file__).resolve().parents[2] / "user_data" / "strategies" / "ChaosSample.py"
 POLL_S = 0.5
@@ -193,7 +193,8 @@ def _workspace(root: Path, url: str, scenario: Scenario, key: str, secret: str) 
     config["exchange"]["ccxt_config"]["timeout"] = CCXT_TIMEOUT_MS  # slow answers time out
     config["exchange"]["ccxt_async_config"] = {"timeout": CCXT_TIMEOUT_MS}
     if scenario.pairs > 1:  # the pairs replay one path: all correlated, all allowed in
-        config["profitguard"] = {"risk": {"max_correlated_positions": None}}
+        risk = {"max_correlated_positions": None, "max_open_positions": scenario.pairs}
+        config["profitguard"] = {"risk": risk}
     ws.config.write_text(json.dumps(config, indent=4) + "\n")
     return ws
 

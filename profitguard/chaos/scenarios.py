@@ -68,25 +68,25 @@ SCENARIOS: tuple[Scenario, ...] = (
         (F_LOST_QUERIES, F_LOST_CANCELS, F_5XX, F_LAG),
         ("before_tp1",),
         stoploss_on_exchange=True,
-        pairs=5,
+        pairs=8,
     ),
     Scenario("429-tp-resting", (F_429, F_PARTIAL), ("tp_resting",), limit_exits=True),
     Scenario(
-        "lost-answers-418-after-fill", (F_LOST, F_418, F_5XX), ("after_fill", "random"), pairs=5
+        "lost-answers-418-after-fill", (F_LOST, F_418, F_5XX), ("after_fill", "random"), pairs=8
     ),
     Scenario(
         "lost-answers-slow-levels",
         (F_LOST, F_SLOW, F_LAG),
         ("between_levels",),
         limit_exits=True,
-        pairs=5,
+        pairs=8,
     ),
     Scenario(
         "lost-answers-tp-window",
         (F_LOST, F_SLOW_FEES),
         ("tp_window", "tp_window"),
         limit_exits=True,
-        pairs=5,
+        pairs=8,
     ),
     Scenario("drop-order-soe", (F_DROP_ORDER, F_DROP), ("after_fill",), stoploss_on_exchange=True),
     Scenario("reject-between-levels", (F_REJECT, F_429), ("between_levels", "random")),
@@ -99,20 +99,20 @@ SCENARIOS: tuple[Scenario, ...] = (
         (F_LOST_QUERIES, F_LOST_CANCELS, F_CANCEL, F_5XX),
         ("between_levels",),
         stoploss_on_exchange=True,
-        pairs=5,
+        pairs=8,
     ),
     Scenario("cancel-race-limit-exits", (F_CANCEL, F_PARTIAL), ("tp_resting",), limit_exits=True),
-    Scenario("lost-answers-lag-random", (F_LOST, F_LAG, F_DROP), ("random", "random"), pairs=5),
+    Scenario("lost-answers-lag-random", (F_LOST, F_LAG, F_DROP), ("random", "random"), pairs=8),
     Scenario("gap-through-stop-soe", (F_GAP, F_5XX), ("before_tp1",), stoploss_on_exchange=True),
     Scenario(
         "lost-answers-gap-soe",
         (F_LOST_QUERIES, F_LOST_CANCELS, F_GAP, F_LAG),
         ("after_fill",),
         stoploss_on_exchange=True,
-        pairs=5,
+        pairs=8,
     ),
     Scenario(
-        "lost-answers-kill-switch", (F_LOST, F_5XX), ("between_levels",), kill_switch=True, pairs=5
+        "lost-answers-kill-switch", (F_LOST, F_5XX), ("between_levels",), kill_switch=True, pairs=8
     ),
     Scenario(
         "lost-answers-pause-soe",
@@ -120,20 +120,20 @@ SCENARIOS: tuple[Scenario, ...] = (
         ("after_fill",),
         stoploss_on_exchange=True,
         pause=True,
-        pairs=5,
+        pairs=8,
     ),
     Scenario(
         "lost-answers-5xx-before-tp1",
         (F_LOST, F_5XX_ORDER, F_DROP),
         ("before_tp1", "after_fill"),
-        pairs=5,
+        pairs=8,
     ),
     Scenario(
         "lost-answers-mixed-soe",
         (F_LOST_QUERIES, F_LOST_CANCELS, F_5XX, F_429, F_REJECT),
         ("between_levels", "random"),
         stoploss_on_exchange=True,
-        pairs=5,
+        pairs=8,
     ),
     Scenario(
         "mixed-limit-exits",

@@ -133,7 +133,9 @@ def reconcile(
                 over = trade.amount - held * trade.direction
                 findings.append(Finding("over_held", pair, over, trade.trade_id))
         ours = sum(o.signed for o in orders if o.pair == pair and o.ours)
-        tracked = sum(t.amount * t.direction for t in mine if t.is_open)
+        # an open trade holds its amount, or more when its own orders filled more (a
+        # fill Freqtrade has not processed yet)
+        tracked = sum(max(t.amount, _held_by(t, orders)) * t.direction for t in mine if t.is_open)
         for direction in (1, -1):
             if held * direction <= 0 or ours * direction <= 0:
                 continue  # nothing held that way, or profitguard bought none of it

@@ -314,3 +314,9 @@ def test_untracked_holding_when_futures_short_position_beyond_trades_then_violat
     cover = ours(3, "buy", 3.0, "pg-1-kill_switch-3", pair=pair, trade_id=None)
     flat = holding_record([*orders, cover], trades, positions={pair: {"amount": -4.0}})
     assert untracked_holding(flat) == []
+
+
+def test_untracked_holding_when_open_trade_entry_filled_but_not_yet_processed_then_no_violation():
+    """The run ended after the exchange filled a limit entry and before the bot polled
+    it: the database's trade still says 0, its own order holds the coins."""
+    assert untracked_holding(holding_record([ENTRY], [trade_row(amount=0.0)])) == []

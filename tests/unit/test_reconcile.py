@@ -304,3 +304,8 @@ def test_check_amounts_when_futures_position_whole_then_nothing_changes():
     check.futures = True
     check.check_amounts()
     assert trade.amount == 10.0 and sent == []
+
+
+def test_reconcile_when_open_trade_entry_filled_but_not_yet_processed_then_not_untracked():
+    orders = [order(1, "buy", 10, "pg-new-entry-1")]
+    assert reconcile(orders, [record(1, [1], 0.0)], {PAIR: 10.0}, {PAIR: 0.01}).untracked == {}
