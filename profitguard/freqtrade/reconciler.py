@@ -154,14 +154,23 @@ class Reconciler:
 
     def check_amounts(self) -> None:
         """Each open trade sells no more than its filled orders left, nor than the
-        exchange holds for it."""
+        exchange holds for it. A trade with an order open (a stop resting on the
+        exchange included: it may have filled) is left to Freqtrade's update of it."""
         self.wallets.update()
         changed = False
         for trade in self.trades():
-            if not trade.is_open or trade.has_open_orders or trade.nr_of_successful_entries < 1:
+            if (
+                not trade.is_open
+                or trade.has_open_orders
+                or trade.has_open_sl_orders
+                or trade.nr_of_successful_entries < 1
+            ):
                 continue
             by_orders = amount_from_orders(trade)
-            if trade.amount > by_orders + TOLERANCE and by_orders > 0:
+            if by_orders <= TOLERANCE:
+                changed = self._close_sold(trade) or changed
+                continue
+            if trade.amount > by_orders + TOLERANCE:
                 before = trade.amount
                 trade.recalc_trade_from_orders()
                 changed = True
@@ -184,6 +193,25 @@ class Reconciler:
                 )
         if changed:
             self.commit()
+
+    def _close_sold(self, trade: Any) -> bool:
+        """Close an open trade whose filled exits sold all it bought, as Freqtrade's
+        `update_trade` does on the last fill (its processing of that fill was cut off)."""
+        exits = [
+            o
+            for o in trade.orders
+            if o.ft_order_side != trade.entry_side and not o.ft_is_open and o.filled
+        ]
+        if not exits:
+            return False
+        last = exits[-1]
+        trade.close(last.safe_price)
+        self._report(
+            ("closed", trade.id),
+            f"profitguard: {trade.pair} (trade {trade.id}) still open while its filled orders "
+            f"sold all of it (the last at {last.safe_price:.8g}): closed",
+        )
+        return True
 
     # ---------------------------------------------------------------- reconciliation
 

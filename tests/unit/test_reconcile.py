@@ -309,3 +309,26 @@ def test_check_amounts_when_futures_position_whole_then_nothing_changes():
 def test_reconcile_when_open_trade_entry_filled_but_not_yet_processed_then_not_untracked():
     orders = [order(1, "buy", 10, "pg-new-entry-1")]
     assert reconcile(orders, [record(1, [1], 0.0)], {PAIR: 10.0}, {PAIR: 0.01}).untracked == {}
+
+
+def test_check_amounts_when_exits_sold_everything_but_trade_open_then_closed():
+    """Freqtrade committed the last exit as filled and its processing stopped before
+    `update_trade` closed the trade (a kill, or an error asking for the fee)."""
+    trade = make_trade(10.0, exits=((5.0, 110.0, "tp1"), (5.0, 112.0, "tp2")))
+    trade.is_open, trade.amount = True, 5.0
+    check, sent = reconciler([trade], Wallets(0.0))
+    check.check_amounts()
+    assert not trade.is_open and trade.close_rate == 112.0
+    assert "still open while its filled orders sold all of it (the last at 112): closed" in sent[0]
+
+
+def test_check_amounts_when_stop_resting_on_exchange_then_left_to_freqtrade():
+    """The stop may have filled on the exchange before Freqtrade asked for it: the
+    wallet holding no coins says nothing about the trade's amount then."""
+    trade = make_trade(10.0)
+    stop = make_trade(10.0).orders[0]
+    stop.ft_order_side, stop.ft_is_open, stop.status, stop.filled = "stoploss", True, "open", 0.0
+    trade.orders.append(stop)
+    check, sent = reconciler([trade], Wallets(0.001))
+    check.check_amounts()
+    assert trade.amount == 10.0 and sent == []
