@@ -342,8 +342,9 @@ def _held_by_trade(record: RunRecord, trade: dict, at: float) -> float:
 
 
 def protected_after_restart(record: RunRecord) -> list[Violation]:
-    """With the stop on the exchange, an open position has a resting stop again one
-    bot loop after the bot is back from a restart."""
+    """With the stop on the exchange, a position held across a restart has a resting
+    stop again one bot loop after the bot is back (a trade the new process opened
+    gets its stop as any new trade does, the loop after its entry fills)."""
     if not record.stoploss_on_exchange:
         return []
     out = []
@@ -355,6 +356,8 @@ def protected_after_restart(record: RunRecord) -> list[Violation]:
         for trade in record.trades:
             if not _ts(trade["open_date"]) <= at < _ts(trade["close_date"]):
                 continue
+            if _ts(trade["open_date"]) >= life.started:
+                continue  # opened by this process, not held across the restart
             pair = trade["pair"]
             held = _held_by_trade(record, trade, at)
             if held < record.step - EPS:

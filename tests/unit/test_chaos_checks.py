@@ -320,3 +320,14 @@ def test_untracked_holding_when_open_trade_entry_filled_but_not_yet_processed_th
     """The run ended after the exchange filled a limit entry and before the bot polled
     it: the database's trade still says 0, its own order holds the coins."""
     assert untracked_holding(holding_record([ENTRY], [trade_row(amount=0.0)])) == []
+
+
+def test_protected_after_restart_when_trade_opened_after_the_restart_then_not_counted():
+    """A trade the restarted bot entered a moment before its third loop has no stop
+    yet for the ordinary reason (it is placed the loop after the entry fills)."""
+    new_trade = {**trade(), "open_date": "1970-01-12 13:47:09"}  # T0 + 29: after the restart
+    found = protected_after_restart(
+        record([BUY], trades=[new_trade], lives=restart_lives(), soe=True)
+    )
+    assert found == []
+    assert protected_after_restart(record([BUY], trades=[trade()], lives=restart_lives(), soe=True))
