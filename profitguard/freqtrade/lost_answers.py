@@ -194,6 +194,14 @@ class Placement:
         with self._lock:
             return list(self._late.values())
 
+    def hold(self, pair: str, side: str, client_id: str, order: dict) -> None:
+        """Reconciliation found `client_id` filled and could not adopt it: no order of
+        `pair` and `side` until it is `settle`d (survives only this process: the
+        reconciliation at start-up holds it again)."""
+        with self._lock:
+            self._late[client_id] = order
+            self._blocked[(pair, side)] = client_id
+
     def settle(self, client_id: str) -> None:
         """Reconciliation has adopted or reported `client_id`: its pair and side may
         place orders again."""

@@ -110,6 +110,7 @@ class Reconciler:
         self._check_amounts = True  # at start-up
         self._since_first_trade_done = False  # start-up reads back to the first trade
         self._run_due = False
+        self._held: set[str] = set()  # orphan entries blocking their pair's entries
         self._reported: set[tuple] = set()
         self.enabled = True
 
@@ -130,12 +131,17 @@ class Reconciler:
             if self._check_amounts:
                 self._check_amounts = False
                 self.check_amounts()
-            if self._run_due or (self.placement is not None and self.placement.found_late()):
+            if self._run_due or self._found_late():
                 self.run()
                 self._run_due = False
         except Exception as exc:  # an exchange that does not answer: next loop
             log.warning("profitguard: reconciliation deferred to the next loop: %s", exc)
             self._check_amounts = True
+
+    def _found_late(self) -> bool:
+        """An order found after its placement failed, not yet adopted or held."""
+        late = self.placement.found_late() if self.placement is not None else []
+        return any(o.get("clientOrderId") not in self._held for o in late)
 
     def untracked_amount(self) -> dict[str, float]:
         """pair -> base amount held beyond the open trades that profitguard's own fills
@@ -255,6 +261,7 @@ class Reconciler:
             return self.run(adopt=False)  # the database changed: what is left
         self.latest = result
         self._since_first_trade_done = True
+        self._hold_orphan_entries(result, raw)
         for finding in result.findings:
             if finding.kind == "over_held":
                 self._check_amounts = True  # capped by the next loop's amount check
@@ -264,6 +271,27 @@ class Reconciler:
                 f"profitguard: reconciliation: {finding} ({_ADVICE[finding.kind]})",
             )
         return result
+
+    def _hold_orphan_entries(self, result: Reconciliation, raw: dict[str, dict]) -> None:
+        """An entry no trade records (`pg-new-...`: its answer lost, or the bot killed
+        before it wrote it) blocks new entries of its pair and side while the holding
+        it left is untracked: Freqtrade would buy again, and a second trade of the pair
+        would count those coins as its own. Lifted once the holding is gone."""
+        if self.placement is None:
+            return
+        held = set()
+        for finding in result.of("orphan_fill"):
+            order = next(
+                (o for o in raw.values() if o.get("clientOrderId") == finding.client_id), None
+            )
+            if finding.trade_id is not None or order is None or not finding.client_id:
+                continue
+            if finding.pair in result.untracked:
+                self.placement.hold(finding.pair, order["side"], finding.client_id, order)
+                held.add(finding.client_id)
+        for client_id in self._held - held:
+            self.placement.settle(client_id)
+        self._held = held
 
     def _dust(self, pair: str, price: float) -> float:
         """What cannot be sold anyway (base): below the pair's minimum order amount or
@@ -320,7 +348,8 @@ def _tag(client_id: str | None) -> str | None:
 
 
 _ADVICE = {
-    "orphan_fill": "Freqtrade has no record of it: it is counted as untracked",
+    "orphan_fill": "Freqtrade has no record of it: it is counted as untracked; an entry "
+    "blocks new entries of the pair until what it bought is sold",
     "closed_but_held": "the trade is closed but the exchange still holds part of it; "
     "no stop protects it: sell it by hand or close it with the watchdog",
     "untracked_holding": "held beyond the open trades, bought by profitguard; no stop "

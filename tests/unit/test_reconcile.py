@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from freqtrade.persistence import Order
 
-from profitguard.freqtrade.lost_answers import Placement
+from profitguard.freqtrade.lost_answers import AnswerStillUnknown, Placement
 from profitguard.freqtrade.reconcile import ExchangeOrder, TradeRecord, reconcile
 from profitguard.freqtrade.reconciler import Reconciler, amount_from_orders
 from tests.unit.test_adapter_trades import make_trade
@@ -205,12 +205,38 @@ def test_run_when_entry_answer_lost_then_reported_once_and_kept_blocked():
         [ccxt_order(1, "buy", 10.0, 100.0, "pg-new-entry-1"),
          ccxt_order(9, "buy", 6.0, 100.0, "pg-new-entry-9")]
     )  # fmt: skip
-    check, sent = reconciler([trade], Wallets(16.0), exchange, placement)
+    wallets = Wallets(16.0)
+    check, sent = reconciler([trade], wallets, exchange, placement)
     check.run()
     check.run()
     assert check.untracked_amount() == {"BTC/USDT": 6.0}
     assert placement.blocked() == {("BTC/USDT", "buy"): "pg-new-entry-9"}
     assert [m.split(": ")[2] for m in sent] == ["orphan_fill", "untracked_holding"]
+    wallets.total = 10.0  # the user sold the untracked 6
+    check.run()
+    assert placement.blocked() == {} and check.untracked_amount() == {}
+
+
+def test_run_when_bot_killed_after_an_entry_was_sent_then_new_entries_of_the_pair_held():
+    """A restart: the placement knows nothing of the entry sent before the kill; the
+    start-up reconciliation finds it filled and holds the pair's entries."""
+    trade = make_trade(10.0)
+    trade.orders[0].order_id = "1"
+    placement = Placement(lambda pair, cid: {})
+    exchange = Exchange(
+        [ccxt_order(1, "buy", 10.0, 100.0, "pg-new-entry-1"),
+         ccxt_order(9, "buy", 6.0, 100.0, "pg-new-entry-9")]
+    )  # fmt: skip
+    check, _ = reconciler([trade], Wallets(16.0), exchange, placement)
+    check.run()
+    with pytest.raises(AnswerStillUnknown, match="until reconciliation adopts it"):
+        placement.place("BTC/USDT", "buy", "pg-new-entry-10", lambda: "bought")
+    assert placement.place("BTC/USDT", "sell", "pg-1-tp1-2", lambda: "sold") == "sold"
+    check.loops = 1  # held, not found late: the next loops do not reconcile again
+    asked: list[str] = []
+    exchange.fetch_orders = lambda pair, since: asked.append(pair) or []
+    check.loop()
+    assert asked == []
 
 
 def test_loop_when_exchange_fails_then_deferred_and_retried_next_loop():
