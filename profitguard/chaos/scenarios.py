@@ -11,7 +11,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 # Kill moments (see runner.KILL_CONDITIONS): the bot is killed when one holds.
-KILLS = ("before_tp1", "tp_resting", "after_fill", "tp_window", "between_levels", "random")
+KILLS = (
+    "before_tp1",
+    "tp_resting",
+    "after_fill",
+    "tp_window",
+    "between_levels",
+    "random",
+    "stop_placed",
+)
 
 # Fault rules (profitguard.exchange.faults) combined below.
 F_5XX = {"kind": "http_error", "endpoint": "GET /api/v3/*", "probability": 0.06, "status": 503}
@@ -27,21 +35,21 @@ F_PARTIAL = {"kind": "partial_fill", "probability": 0.6, "pieces": 3, "interval_
 F_CANCEL = {"kind": "fill_on_cancel", "probability": 0.5}
 F_LAG = {"kind": "status_lag", "probability": 0.3, "lag_ms": 2000}
 F_GAP = {"kind": "price_gap", "probability": 1.0, "gap": 0.02, "hold_ms": 4000}
+# every order's answer 2.5 s late (under ccxt's 3 s timeout): a stop rests on the
+# exchange while the bot still waits to record it, and the bot is killed then
+F_SLOW_ORDERS = {"kind": "slow", "endpoint": "POST /api/v3/order", "probability": 1.0,
+                 "delay_s": 2.5}  # fmt: skip
 # Lost answers: the exchange acts on an order request (place, query, cancel) and the
 # connection breaks before its answer arrives, for 10% of them.
 F_LOST = {"kind": "drop", "endpoint": "* /api/v3/order", "probability": 0.1}
-# The fee lookup of a filled order slowed (under the chaos config's 3 s ccxt timeout):
-# Freqtrade asks for it between committing the order and reducing the trade.
-# With the stop resting on the exchange: the stop's placements keep ccxt's id (no
-# lookup by id), so only the answers to queries and cancels are lost, 10% of them.
+# With the stop resting on the exchange only the answers to queries and cancels are
+# lost, 10% of them.
 F_LOST_QUERIES = {"kind": "drop", "endpoint": "GET /api/v3/order", "probability": 0.1}
 F_LOST_CANCELS = {"kind": "drop", "endpoint": "DELETE /api/v3/order", "probability": 0.1}
-F_SLOW_FEES = {
-    "kind": "slow",
-    "endpoint": "GET /api/v3/myTrades",
-    "probability": 1.0,
-    "delay_s": 2.5,
-}
+# The fee lookup of a filled order slowed (under the chaos config's 3 s ccxt timeout):
+# Freqtrade asks for it between committing the order and reducing the trade.
+F_SLOW_FEES = {"kind": "slow", "endpoint": "GET /api/v3/myTrades", "probability": 1.0,
+               "delay_s": 2.5}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -52,13 +60,20 @@ class Scenario:
     stoploss_on_exchange: bool = False
     limit_exits: bool = False  # exits as resting limit orders (take-profits rest)
     pause: bool = False  # pause the risk gate before the first kill
-    kill_switch: bool = False  # throw the kill switch before the first kill
+    # `profitguard guard kill` this many seconds after the bot is back from its last
+    # kill (or first came up); the run must end flat
+    kill_switch_at: float | None = None
+    # right before the kill switch: a stop of the open trade, named as profitguard names
+    # them, placed on the exchange behind the bot's back (a stop it forgot)
+    orphan_stop: bool = False
     pairs: int = 1  # pairs traded at once (runner.PAIRS), one trade each
 
     def __post_init__(self) -> None:
         unknown = [k for k in self.kills if k not in KILLS]
         if unknown:
             raise ValueError(f"scenario {self.name!r}: unknown kill moments {unknown}")
+        if self.orphan_stop and self.kill_switch_at is None:
+            raise ValueError(f"scenario {self.name!r}: orphan_stop needs kill_switch_at")
 
 
 SCENARIOS: tuple[Scenario, ...] = (
@@ -112,7 +127,11 @@ SCENARIOS: tuple[Scenario, ...] = (
         pairs=8,
     ),
     Scenario(
-        "lost-answers-kill-switch", (F_LOST, F_5XX), ("between_levels",), kill_switch=True, pairs=8
+        "lost-answers-kill-switch",
+        (F_LOST, F_5XX),
+        ("between_levels",),
+        kill_switch_at=15.0,
+        pairs=8,
     ),
     Scenario(
         "lost-answers-pause-soe",
@@ -141,4 +160,12 @@ SCENARIOS: tuple[Scenario, ...] = (
         ("tp_resting", "random"),
         limit_exits=True,
     ),
+    Scenario(
+        "kill-after-stop-placed-soe",
+        (F_SLOW_ORDERS,),
+        ("stop_placed",),
+        stoploss_on_exchange=True,
+        kill_switch_at=3.0,
+    ),
+    Scenario("guard-kill-orphan-stop", (F_5XX,), (), kill_switch_at=10.0, orphan_stop=True),
 )

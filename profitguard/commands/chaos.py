@@ -59,7 +59,8 @@ def run(args: argparse.Namespace) -> int:
                     ("stoploss_on_exchange", s.stoploss_on_exchange),
                     ("limit_exits", s.limit_exits),
                     ("pause", s.pause),
-                    ("kill_switch", s.kill_switch),
+                    ("kill_switch", s.kill_switch_at is not None),
+                    ("orphan_stop", s.orphan_stop),
                 )
                 if on
             ]

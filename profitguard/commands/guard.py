@@ -84,14 +84,9 @@ def bot_copy(configs: list[Path], db_url: str | None) -> Any:
     from profitguard.risk.guard_copy import GuardCopy, sqlite_file
 
     if db_url is None and configs:
-        from freqtrade import constants
         from freqtrade.configuration.load_config import load_from_files
 
-        config = load_from_files([str(c) for c in configs])
-        db_url = config.get("db_url")
-        if config.get("dry_run", True) and db_url in (None, constants.DEFAULT_DB_PROD_URL):
-            db_url = constants.DEFAULT_DB_DRYRUN_URL
-        db_url = db_url or constants.DEFAULT_DB_PROD_URL
+        db_url = config_db_url(load_from_files([str(c) for c in configs]))
     database = sqlite_file(db_url) if db_url else None
     if db_url is None or (database is not None and not database.is_file()):
         where = f"no trades database at {database}" if database else "no trades database given"
@@ -102,6 +97,16 @@ def bot_copy(configs: list[Path], db_url: str | None) -> Any:
         )
         return None
     return GuardCopy(db_url)
+
+
+def config_db_url(config: dict) -> str:
+    """The bot's trades database as Freqtrade picks it from its config."""
+    from freqtrade import constants
+
+    db_url = config.get("db_url")
+    if config.get("dry_run", True) and db_url in (None, constants.DEFAULT_DB_PROD_URL):
+        db_url = constants.DEFAULT_DB_DRYRUN_URL
+    return db_url or constants.DEFAULT_DB_PROD_URL
 
 
 def run(args: argparse.Namespace) -> int:
@@ -128,13 +133,29 @@ def run(args: argparse.Namespace) -> int:
         )
     if args.action == "reset" and not args.confirm:
         raise UsageError("reset lifts the kill switch and every pause; run it again with --confirm")
+    new = apply_action(args.action, path, copy, recorded, args.reason, now)
+    print(f"{args.action}: done; {_describe(new)}")
+    if args.action == "kill":
+        print("the bot refuses every entry and exits every open trade at its next loop")
+    return 0
+
+
+def apply_action(
+    action: str, path: Path, copy: Any, recorded: Any, reason: str, now: datetime
+) -> Any:
+    """Switch `action` on the guard file `path` (and first on the bot's `copy` of it in
+    the trades database, when there is one); the new state. `profitguard dashboard`
+    acts through here too. Raises UsageError when the action does not apply."""
+    from profitguard.risk import state as st
+    from profitguard.risk.guard_copy import GuardCopyError
+
     with st.locked(path):
         try:
             current = admin_state(path, recorded)
         except st.GuardStateError as exc:
             # A fresh file without the kill switch would lift one the broken file had on
             # (the bot keeps the last good state): only kill and reset --confirm may write it.
-            if args.action in ("pause", "resume"):
+            if action in ("pause", "resume"):
                 raise UsageError(
                     f"{exc}; 'kill' or 'reset --confirm' writes a fresh file"
                 ) from None
@@ -142,13 +163,13 @@ def run(args: argparse.Namespace) -> int:
             backup = path.with_name(f"{path.name}.corrupt-{now:%Y%m%dT%H%M%S}")
             os.replace(path, backup)
             print(f"the unreadable guard file was moved to {backup}")
-        reason = args.reason or f"profitguard guard {args.action}"
+        reason = reason or f"profitguard guard {action}"
         try:
-            if args.action == "pause":
+            if action == "pause":
                 new = st.pause(current, reason, now)
-            elif args.action == "resume":
+            elif action == "resume":
                 new = st.resume(current, now)
-            elif args.action == "kill":
+            elif action == "kill":
                 new = st.kill(current, reason, now)
             else:
                 new = st.reset(current, now)
@@ -160,10 +181,7 @@ def run(args: argparse.Namespace) -> int:
             except GuardCopyError as exc:
                 print(f"warning: {exc}: the guard file alone holds it", file=sys.stderr)
         st.write_state(path, new)
-    print(f"{args.action}: done; {_describe(new)}")
-    if args.action == "kill":
-        print("the bot refuses every entry and exits every open trade at its next loop")
-    return 0
+    return new
 
 
 def admin_state(path: Path, recorded: Any) -> Any:
@@ -228,31 +246,15 @@ def _snapshot_age(snapshot: dict | None, now: datetime) -> float | None:
         return None
 
 
-def trades_db(config: dict) -> Path | None:
-    """The bot's sqlite trades database, as Freqtrade picks it (None: not sqlite)."""
+def trades_db_url(config: dict) -> str:
+    """The bot's trades database as Freqtrade picks it: the config's `db_url`, else
+    the default SQLite file for its `dry_run`."""
     default = (
         "sqlite:///tradesv3.dryrun.sqlite"
         if config.get("dry_run", True)
         else ("sqlite:///tradesv3.sqlite")
     )
-    url = str(config.get("db_url") or default)
-    prefix = "sqlite:///"
-    return Path(url[len(prefix) :]) if url.startswith(prefix) else None
-
-
-def _trade_rows(db: Path) -> list[dict]:
-    import sqlite3
-
-    from profitguard.risk.history import TRADE_COLUMNS
-
-    uri = f"file:{db.resolve()}?mode=ro"
-    with sqlite3.connect(uri, uri=True, timeout=5) as conn:
-        conn.row_factory = sqlite3.Row
-        tables = conn.execute("SELECT name FROM sqlite_master WHERE name = 'trades'").fetchall()
-        if not tables:  # created by `guard kill` (its copy of the switches) before the bot ran
-            return []
-        rows = conn.execute(f"SELECT {', '.join(TRADE_COLUMNS)} FROM trades").fetchall()
-    return [dict(r) for r in rows]
+    return str(config.get("db_url") or default)
 
 
 def computed_figures(config: dict, guard: Any, now: datetime) -> tuple[list[str], dict | None]:
@@ -260,17 +262,26 @@ def computed_figures(config: dict, guard: Any, now: datetime) -> tuple[list[str]
     limits (no bot needed): the heading lines and a snapshot-like dict, or None."""
     from profitguard.engine import ConfigError
     from profitguard.freqtrade.settings import load_settings
-    from profitguard.risk.history import account_from_rows, closed_profit, wallet_equity
+    from profitguard.risk.history import (
+        TRADE_COLUMNS,
+        account_from_rows,
+        closed_profit,
+        wallet_equity,
+    )
     from profitguard.risk.pipeline import account_state, entry_limits, portfolio_checks
+    from profitguard.trades_db import TradesDatabase, TradesDatabaseError
 
     try:
         risk = load_settings({}, config).risk
     except ConfigError as exc:
         return [f"figures: cannot compute them: profitguard: {exc}"], None
-    db = trades_db(config)
-    if db is None:
-        return ["figures: cannot compute them: the db_url is not a sqlite file"], None
-    rows = _trade_rows(db) if db.is_file() else []
+    db = TradesDatabase(trades_db_url(config))
+    try:
+        rows = db.trade_columns(TRADE_COLUMNS)
+    except TradesDatabaseError as exc:
+        return [f"figures: cannot compute them: {exc}"], None
+    finally:
+        db.close()
     equity = wallet_equity(config, closed_profit(rows))
     if equity is None:
         return [
@@ -286,7 +297,7 @@ def computed_figures(config: dict, guard: Any, now: datetime) -> tuple[list[str]
             c.as_json() for c in (*checks, *portfolio_checks(risk, account), *entry_limits(risk))
         ],
     }
-    source = str(db) if db.is_file() else f"{db} (not there yet: no trades)"
+    source = db.where if db.exists() else f"{db.where} (not there yet: no trades)"
     heading = [
         f"figures: computed now from the trades database {source}, {len(rows)} trades, and "
         f"the limits of the config's profitguard.risk over the defaults (a strategy's own "

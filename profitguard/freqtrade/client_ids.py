@@ -12,16 +12,17 @@ reaches into Freqtrade's internals for it:
   tag it returns) and `confirm_trade_entry` (right before an entry's order);
 - `install` wraps `create_order` of the ccxt instance inside Freqtrade's exchange
   object (`exchange._api`) once, at bot start, in live mode. The wrapper attaches
-  the expected id as `newClientOrderId` when a plain market or limit order of that
+  the expected id as `clientOrderId` when a plain market or limit order of that
   pair and side is created, and consumes the expectation with the first order of the
   pair and side, whatever it is: an expectation is never attached to a later order.
   Freqtrade may decide not to place an order after the callback (an amount that
   rounds to 0, a similar order already open, an error): every expectation is
   dropped at the start of each bot loop (`bot_loop_start`).
 
-Stop-loss orders resting on the exchange (Freqtrade's `create_stoploss`, with no
-callback before it) keep ccxt's id: their tag is Freqtrade's exit reason,
-`stoploss_on_exchange`, known from the order type.
+Stop orders resting on the exchange (Freqtrade's `create_stoploss`, with no callback
+before it) get `pg-<trade id>-sl-<n>` from `ClientOrderIds.stop_ids`, a function of the
+pair that the strategy sets (`stop_orders.ForgottenOrders.stop_id`: Freqtrade holds one
+open trade per pair), so that a stop the bot forgot can be found and cancelled.
 
 An exit's id is `pg-<trade id>-<tag>-<n>`, `n` being one more than the number of
 the trade's orders Freqtrade has recorded: a new order after any known one gets a
@@ -32,14 +33,20 @@ the first one is still open instead of resting a second one. An entry's id is
 Binance does not allow in an id become `.` (`tp1,tp2` -> `tp1.tp2`), and a long tag
 is cut so that the id fits 36 characters.
 
-When creating an order ends in a lost answer (a network error or a timeout after
-the exchange may have acted), the wrapper asks the exchange for the order by its
-client id (ccxt's `fetch_order` with Binance's `origClientOrderId`, spot and
-futures) before Freqtrade sees the error: the rule is `lost_answers.Placement`.
+`profitguard.client_order_ids: false` in the config switches it off (ccxt's ids).
+When on, it is also off, with one warning saying why, on an exchange whose id
+format profitguard has not checked (`client_id_format`) and on a Freqtrade whose
+exchange has no such hook.
 
-`profitguard.client_order_ids: false` in the config switches it off (ccxt's ids);
-when on and Freqtrade's exchange has no such hook, the bot stops at start-up with an
-error naming it.
+The id is sent as ccxt's unified `clientOrderId`, which ccxt renames for the
+exchange, in the format that exchange accepts (`client_id_format`: Binance shown
+below; OKX takes letters and digits only).
+
+When creating an order ends in a lost answer (a network error or a timeout after
+the exchange may have acted), the wrapper asks the exchange for the order by the id
+it sent (ccxt's `fetch_order` with Binance's `origClientOrderId`, spot and futures'
+plain orders; not futures' conditional stops, which Binance keeps apart) before
+Freqtrade sees the error: the rule is `lost_answers.Placement`.
 """
 
 from __future__ import annotations
@@ -53,46 +60,42 @@ from dataclasses import dataclass
 from typing import Any
 
 from freqtrade.enums import RunMode
-from freqtrade.exceptions import OperationalException
 
 from profitguard.engine import ConfigError
+from profitguard.freqtrade.client_id_format import (
+    BINANCE,
+    PREFIX,
+    IdFormat,
+    entry_client_id,
+    exit_client_id,
+    id_format,
+)
+from profitguard.freqtrade.internals import exchange_of
 from profitguard.freqtrade.lost_answers import Placement
 
 log = logging.getLogger(__name__)
 
-PREFIX = "pg"
-MAX_LENGTH = 36  # Binance: ^[\.A-Z\:/a-z0-9_-]{1,36}$
-VALID_ID = re.compile(r"^[\.A-Z\:/a-z0-9_-]{1,36}$")
-_NOT_ALLOWED = re.compile(r"[^A-Za-z0-9_:/-]")  # '.' stands for every other character
+MAX_LENGTH = BINANCE.max_length
+VALID_ID = BINANCE.valid
 _OUR_ID = re.compile(rf"^{PREFIX}-(\d+|new)-(.+)-(\d+)$")
-# The orders the wrapper labels: the ones a callback announces. Stop orders
-# (`stop_loss_limit`, futures' `stop`/`stop_market`) keep ccxt's id.
+# The orders the wrapper labels: the ones a callback announces, and stop orders
+# (spot `stop_loss_limit`, futures' `stop`/`stop_market`), named by `stop_ids`.
 LABELLED_TYPES = frozenset({"market", "limit"})
+STOP_TYPES = frozenset({"stop_loss_limit", "stop_loss", "stop", "stop_market"})
+# Futures' conditional stops live on Binance's algo endpoints: no lookup by the plain
+# order's `origClientOrderId` (an unknown id there would read as "no such order").
+NOT_LOOKED_UP = frozenset({"stop", "stop_market"})
+# ccxt's unified parameter: each exchange class renames it (Binance newClientOrderId)
+UNIFIED_PARAM = "clientOrderId"
 # ccxt's `create_order` as Freqtrade calls it (positionally, and by these names)
 HOOK = "exchange._api.create_order(symbol, type, side, amount, price, params)"
 HOOK_PARAMETERS = ("symbol", "type", "side", "amount", "price", "params")
 _MARK = "_profitguard_client_ids"
+_PLACEMENT = "_profitguard_placement"
 
 
 class ClientIdHookMissing(ConfigError):
     """Freqtrade's exchange has no `create_order` hook of the shape this module wraps."""
-
-
-def _tag_part(tag: str, room: int) -> str:
-    safe = _NOT_ALLOWED.sub(".", tag or "exit")
-    return safe[: max(room, 1)]
-
-
-def exit_client_id(trade_id: int, tag: str, n: int) -> str:
-    """`pg-<trade id>-<tag>-<n>` for the `n`-th order of a trade, within 36 characters."""
-    head, tail = f"{PREFIX}-{trade_id}-", f"-{n}"
-    return head + _tag_part(tag, MAX_LENGTH - len(head) - len(tail)) + tail
-
-
-def entry_client_id(tag: str | None, millis: int) -> str:
-    """`pg-new-<tag>-<ms>` for an entry placed at `millis` (ms since the epoch)."""
-    head, tail = f"{PREFIX}-new-", f"-{millis}"
-    return head + _tag_part(tag or "entry", MAX_LENGTH - len(head) - len(tail)) + tail
 
 
 def tag_of(client_id: str | None) -> str | None:
@@ -115,16 +118,28 @@ class ClientOrderIds:
     """The expected orders, at most one per (pair, side); safe across Freqtrade's
     threads (the API server's forced exits place orders too)."""
 
-    def __init__(self) -> None:
+    def __init__(self, fmt: IdFormat = BINANCE) -> None:
+        self.format = fmt  # the exchange's: what `exit_id`/`entry_id` build
         self._expected: dict[tuple[str, str], Expected] = {}
         self._lock = threading.Lock()
+        # pair -> the id of the stop being placed for its open trade (None: ccxt's id)
+        self.stop_ids: Callable[[str], str | None] | None = None
         # set by `install`: the placement (lost-answer lookups) of the wrapped exchange
         self.placement: Placement | None = None
 
+    def exit_id(self, trade_id: int, tag: str, n: int) -> str:
+        """`exit_client_id` in this exchange's format."""
+        return exit_client_id(trade_id, tag, n, self.format)
+
+    def entry_id(self, tag: str | None, millis: int) -> str:
+        """`entry_client_id` in this exchange's format."""
+        return entry_client_id(tag, millis, self.format)
+
     def expect(self, pair: str, side: str, order_type: str, client_id: str) -> None:
         """The next order of `pair` and `side` is this one (replaces an earlier one)."""
-        if not VALID_ID.match(client_id):
-            raise ValueError(f"client order id {client_id!r} does not match {VALID_ID.pattern}")
+        valid = self.format.valid
+        if not valid.match(client_id):
+            raise ValueError(f"client order id {client_id!r} does not match {valid.pattern}")
         with self._lock:
             self._expected[(pair, side)] = Expected(pair, side, order_type, client_id)
 
@@ -133,9 +148,22 @@ class ClientOrderIds:
         pair and side consumes the expectation; only the announced type gets its id."""
         with self._lock:
             expected = self._expected.pop((pair, side), None)
+        if order_type.lower() in STOP_TYPES:
+            return self._stop_id(pair)
         if expected is None or order_type.lower() not in LABELLED_TYPES:
             return None
         return expected.client_id if expected.order_type == order_type.lower() else None
+
+    def _stop_id(self, pair: str) -> str | None:
+        """`stop_ids(pair)`, a valid id or None: a failure only loses the id (logged)."""
+        if self.stop_ids is None:
+            return None
+        try:
+            client_id = self.stop_ids(pair)
+        except Exception:
+            log.exception("profitguard: no client id for the stop of %s (ccxt's id sent)", pair)
+            return None
+        return client_id if client_id is not None and self.format.valid.match(client_id) else None
 
     def clear(self) -> None:
         """Drop every expectation (a new bot loop: what was not placed never will be)."""
@@ -155,22 +183,20 @@ def _hook(exchange: Any) -> tuple[Any, Callable[..., Any], inspect.Signature]:
     if not callable(create):
         raise ClientIdHookMissing(
             f"'client_order_ids': Freqtrade's {HOOK} is missing "
-            f"(exchange {type(exchange).__name__}, api {type(api).__name__}): set "
-            "'profitguard.client_order_ids' to false to run with ccxt's ids",
+            f"(exchange {type(exchange).__name__}, api {type(api).__name__})",
             field="profitguard.client_order_ids",
         )
     signature = inspect.signature(create)
     names = tuple(signature.parameters)[: len(HOOK_PARAMETERS)]
     if names != HOOK_PARAMETERS:
         raise ClientIdHookMissing(
-            f"'client_order_ids': Freqtrade's {HOOK} has the parameters {names}: set "
-            "'profitguard.client_order_ids' to false to run with ccxt's ids",
+            f"'client_order_ids': Freqtrade's {HOOK} has the parameters {names}",
             field="profitguard.client_order_ids",
         )
     return api, create, signature
 
 
-def fetch_by_client_id(api: Any) -> Any:
+def fetch_by_client_id(api: Any) -> Callable[[str, str], dict]:
     """ccxt's `fetch_order` of `api` by client order id (Binance's `origClientOrderId`,
     the plain order endpoints of spot and USD-M futures alike)."""
 
@@ -190,8 +216,8 @@ def install(exchange: Any, ids: ClientOrderIds, placement: Placement | None = No
     installed = getattr(getattr(exchange, "_api", None), "create_order", None)
     if getattr(installed, _MARK, None) is not None:
         setattr(installed, _MARK, ids)  # a new strategy on the same exchange: its ids
-        ids.placement = placement or getattr(installed, _MARK + "_placement")
-        setattr(installed, _MARK + "_placement", ids.placement)
+        ids.placement = placement or getattr(installed, _PLACEMENT)
+        setattr(installed, _PLACEMENT, ids.placement)
         return ids.placement
     api, create, signature = _hook(exchange)
     placement = placement or Placement(fetch_by_client_id(api))
@@ -201,14 +227,20 @@ def install(exchange: Any, ids: ClientOrderIds, placement: Placement | None = No
         arguments = bound.arguments
         params = dict(arguments.get("params") or {})
         own = getattr(create_order, _MARK)
-        client_id = own.take(arguments["symbol"], arguments["side"], str(arguments["type"]))
+        order_type = str(arguments["type"])
+        client_id = own.take(arguments["symbol"], arguments["side"], order_type)
         named = "newClientOrderId" in params or "clientOrderId" in params
         if client_id is not None and not named:
-            params["newClientOrderId"] = client_id
+            params[UNIFIED_PARAM] = client_id
             arguments["params"] = params
+        # the id to look the order up by after a lost answer: ours, as sent
         sent = params.get("newClientOrderId") or params.get("clientOrderId")
-        ours = sent if tag_of(sent) is not None else None  # one of ours: it can be looked up
-        return getattr(create_order, _MARK + "_placement").place(
+        ours = client_id if client_id is not None and not named else None
+        if ours is None and tag_of(sent) is not None:
+            ours = sent
+        if order_type.lower() in NOT_LOOKED_UP:
+            ours = None
+        return getattr(create_order, _PLACEMENT).place(
             arguments["symbol"],
             arguments["side"],
             ours,
@@ -216,7 +248,7 @@ def install(exchange: Any, ids: ClientOrderIds, placement: Placement | None = No
         )
 
     setattr(create_order, _MARK, ids)
-    setattr(create_order, _MARK + "_placement", placement)
+    setattr(create_order, _PLACEMENT, placement)
     ids.placement = placement
     api.create_order = create_order
     return placement
@@ -226,8 +258,9 @@ def client_ids_for_bot(strategy: Any) -> ClientOrderIds | None:
     """The bot's table of announced orders, its hook installed in the exchange of
     `strategy` (a ProfitGuardStrategy, its settings loaded): live mode only (not
     dry-run), unless `client_order_ids` is switched off. Outside live mode nothing is
-    read of the bot (`profitguard report` starts a strategy with no DataProvider). A
-    Freqtrade without the hook stops the bot here, naming it."""
+    read of the bot (`profitguard report` starts a strategy with no DataProvider).
+    An exchange whose id format profitguard has not checked, or a Freqtrade without
+    the hook, leaves ccxt's ids, with one warning naming why."""
     config = strategy.config
     if (
         config.get("runmode") is not RunMode.LIVE
@@ -235,10 +268,22 @@ def client_ids_for_bot(strategy: Any) -> ClientOrderIds | None:
         or not strategy.profitguard_settings.client_order_ids
     ):
         return None
-    ids = ClientOrderIds()
+    exchange = exchange_of(strategy.dp, "tags in client order ids")
     try:
-        install(getattr(strategy.dp, "_exchange", None), ids)
+        api, _, _ = _hook(exchange)
     except ClientIdHookMissing as exc:
-        raise OperationalException(f"profitguard: {exc}") from None
+        log.warning("profitguard: client order ids are off (orders keep ccxt's ids): %s", exc)
+        return None
+    name = str(getattr(api, "id", None) or config.get("exchange", {}).get("name", "")).lower()
+    fmt = id_format(name)
+    if fmt is None:
+        log.warning(
+            "profitguard: client order ids are off on %s: its id format is not one "
+            "profitguard has checked (orders keep ccxt's ids)",
+            name,
+        )
+        return None
+    ids = ClientOrderIds(fmt)
+    install(exchange, ids)
     log.info("profitguard: orders carry their tag in the client order id (pg-...)")
     return ids

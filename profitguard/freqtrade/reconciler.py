@@ -34,6 +34,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from profitguard.freqtrade.client_ids import tag_of
+from profitguard.freqtrade.internals import exchange_of
 from profitguard.freqtrade.lost_answers import Placement
 from profitguard.freqtrade.reconcile import (
     ExchangeOrder,
@@ -366,7 +367,7 @@ def reconciler_for_bot(strategy: Any, placement: Placement | None) -> Reconciler
     from freqtrade.enums import TradingMode
     from freqtrade.persistence import Order, Trade
 
-    exchange = getattr(strategy.dp, "_exchange", None)
+    exchange = exchange_of(strategy.dp, "reconciliation")
     needed = {
         "exchange.fetch_orders": getattr(exchange, "fetch_orders", None),
         "exchange.get_pair_base_currency": getattr(exchange, "get_pair_base_currency", None),

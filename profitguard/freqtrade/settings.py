@@ -12,6 +12,7 @@ error naming the field and the value.
         "notifications": true,
         "client_order_ids": true,
         "reconcile_every_loops": 10,
+        "fast_backtest": false,
         "risk": {"max_daily_loss": 0.05, "sizing": {"method": "fixed_fractional"}}
     }
 """
@@ -25,6 +26,7 @@ from typing import Any
 
 from profitguard.engine import ConfigError, ProtectionConfig
 from profitguard.engine.config import check_known_keys
+from profitguard.freqtrade.operate_settings import DashboardSettings, WatchdogSettings
 from profitguard.risk.config import RiskConfig
 
 SECTION = "profitguard"
@@ -78,10 +80,15 @@ class ProfitGuardSettings:
     # live mode: the exchange's orders against the trades database every N bot loops
     # (and at start-up; `reconciler`)
     reconcile_every_loops: int = 10
+    # backtesting and hyperopt: Freqtrade hands profitguard's own hooks the trade
+    # itself, not its deep copy (`trade_copy`); off by default (no Freqtrade patching)
+    fast_backtest: bool = False
     risk: RiskConfig = field(default_factory=RiskConfig)
     # `initial_stop.atr_column` or `.atr_multiple` was set: the ATR stop is asked for,
     # and a frame without the column (or a missing value) is an error, not the pct stop
     atr_initial_stop: bool = False
+    watchdog: WatchdogSettings = field(default_factory=WatchdogSettings)
+    dashboard: DashboardSettings = field(default_factory=DashboardSettings)
 
 
 _SUBSECTIONS = (
@@ -91,6 +98,9 @@ _SUBSECTIONS = (
     "client_order_ids",
     "reconcile_every_loops",
     "risk",
+    "fast_backtest",
+    "watchdog",
+    "dashboard",
 )
 
 
@@ -116,8 +126,8 @@ def merged_section(strategy_section: Mapping[str, Any], config: Mapping[str, Any
     return merged
 
 
-def _flag(section: Mapping[str, Any], name: str) -> bool:
-    value = section.get(name, True)
+def _flag(section: Mapping[str, Any], name: str, default: bool = True) -> bool:
+    value = section.get(name, default)
     if not isinstance(value, bool):
         raise ConfigError(
             f"'{SECTION}.{name}' must be true or false, was {value!r}", field=f"{SECTION}.{name}"
@@ -145,16 +155,20 @@ def load_settings(
             f"'{SECTION}.reconcile_every_loops' must be an integer >= 1, was {every!r}",
             field=f"{SECTION}.reconcile_every_loops",
         )
+    fast_backtest = _flag(section, "fast_backtest", default=False)
     return ProfitGuardSettings(
         exits=exits,
         initial_stop=InitialStopSettings(**raw_stop),
         notifications=notifications,
         client_order_ids=client_order_ids,
         reconcile_every_loops=every,
+        fast_backtest=fast_backtest,
         risk=RiskConfig.from_mapping(
             section.get("risk", {}),
             source=f"{SECTION}.risk",
             stake_currency=config.get("stake_currency"),
         ),
         atr_initial_stop="atr_column" in raw_stop or "atr_multiple" in raw_stop,
+        watchdog=WatchdogSettings.from_mapping(section.get("watchdog", {})),
+        dashboard=DashboardSettings.from_mapping(section.get("dashboard", {})),
     )

@@ -38,22 +38,20 @@ from typing import Any, ClassVar
 from freqtrade.constants import DEFAULT_AMOUNT_RESERVE_PERCENT
 from freqtrade.enums import ExitCheckTuple, ExitType, RunMode
 from freqtrade.exceptions import OperationalException
+from freqtrade.persistence import Trade
 from freqtrade.strategy import IStrategy
 from pandas import DataFrame
 
 from profitguard.engine import STOP_TAG, ConfigError, ProtectionConfig
 from profitguard.exit_tags import KILL_TAG
 from profitguard.freqtrade import ledger, trade_copy
-from profitguard.freqtrade.client_ids import (
-    ClientOrderIds,
-    client_ids_for_bot,
-    entry_client_id,
-    exit_client_id,
-)
+from profitguard.freqtrade.client_ids import ClientOrderIds, client_ids_for_bot
 from profitguard.freqtrade.columns import check_atr_column, last_positive, last_value
 from profitguard.freqtrade.failures import FailureLog, fail_closed
 from profitguard.freqtrade.gate import RiskGate
 from profitguard.freqtrade.initial_stop import show_initial_stop
+from profitguard.freqtrade.internals import exchange_of
+from profitguard.freqtrade.monitor import TradeMonitor, open_trades
 from profitguard.freqtrade.notify import Notifier
 from profitguard.freqtrade.overrides import guard_overrides, refuse_unguarded
 from profitguard.freqtrade.plotting import backtest_trade_spans, ladder_columns, open_trade_spans
@@ -62,8 +60,12 @@ from profitguard.freqtrade.reconciler import Reconciler, reconciler_for_bot
 from profitguard.freqtrade.runclock import RunClock
 from profitguard.freqtrade.settings import SECTION, ProfitGuardSettings
 from profitguard.freqtrade.startup import checked_settings
+from profitguard.freqtrade.stop_orders import ForgottenOrders
 from profitguard.freqtrade.tracker import TradeTracker
 from profitguard.freqtrade.trades import amount_step, exit_minimum, exit_stake, exit_tag, stop_ratio
+from profitguard.freqtrade.vanished import VanishedPairs
+from profitguard.freqtrade.versions import check_freqtrade_version
+from profitguard.freqtrade.watchdog import WATCHDOG_EXIT_TAG
 
 
 class ProfitGuardStrategy(IStrategy):
@@ -90,16 +92,20 @@ class ProfitGuardStrategy(IStrategy):
 
     profitguard_config: ClassVar[dict[str, Any]] = {}
 
-    # These hooks, as defined here, only read the trade: Freqtrade hands them the trade
-    # itself in backtesting and hyperopt, not its copy (`trade_copy`). An override in a
-    # subclass is not listed here and gets the copy.
+    # These hooks, as defined here, only read the trade: with `fast_backtest` on,
+    # Freqtrade hands them the trade itself in backtesting and hyperopt, not its copy
+    # (`trade_copy`). An override in a subclass is not listed here and gets the copy.
     _pg_hooks_given_the_trade: ClassVar[frozenset[str]] = frozenset(
         {"custom_stoploss", "adjust_trade_position", "order_filled", "check_entry_timeout"}
     )
-    # live mode only, set at bot start: the orders announced for their client ids
+    # live mode only, set at bot start: the orders announced for their client ids, and
+    # the profitguard orders resting on the exchange that the bot forgot (`stop_orders`)
     _pg_client_ids: ClientOrderIds | None = None
     # live mode only, set at bot start: the exchange against the trades database
     _pg_reconciler: Reconciler | None = None
+    _pg_forgotten: ForgottenOrders | None = None
+    # dry-run and live, with an exchange: a pair the exchange lost, reported once a loop
+    _pg_vanished: VanishedPairs | None = None
 
     plot_config: ClassVar[dict[str, Any]] = {
         "main_plot": {
@@ -180,11 +186,19 @@ class ProfitGuardStrategy(IStrategy):
         error naming the field and the value, and so does an override of a hook
         profitguard cannot guard (`overrides.refuse_unguarded`). Overridden: this runs
         at your super() call, or right after your override if it makes none."""
+        check_freqtrade_version()
         refuse_unguarded(type(self))
         self.profitguard_settings: ProfitGuardSettings = checked_settings(self)
         runmode = self.config.get("runmode")
         self._pg_persist = runmode in (RunMode.DRY_RUN, RunMode.LIVE)
         self._pg_client_ids = client_ids_for_bot(self)
+        if self._pg_client_ids is not None:  # live, with the exchange's ccxt instance
+            self._pg_forgotten = ForgottenOrders(
+                exchange_of(self.dp, "tags in client order ids"),
+                futures=self.config.get("trading_mode") == "futures",
+                fmt=self._pg_client_ids.format,
+            )
+            self._pg_client_ids.stop_ids = self._pg_forgotten.stop_id
         self._pg_reconciler = reconciler_for_bot(
             self, self._pg_client_ids.placement if self._pg_client_ids else None
         )
@@ -192,6 +206,9 @@ class ProfitGuardStrategy(IStrategy):
         send = self._pg_send if notify else None
         self._pg_failures = FailureLog(send)
         self._pg_notifier = Notifier(send)
+        if self._pg_persist and exchange_of(self.dp, "vanished pairs") is not None:
+            self._pg_vanished = VanishedPairs(send)
+            self._pg_vanished.install()
         self._pg_frames: dict[str, tuple[datetime | None, DataFrame]] = {}
         self._pg_ticks = PriceTicks()
         self._pg_clock = RunClock(_timeframe_seconds(self.timeframe), self._pg_start_run)
@@ -206,6 +223,12 @@ class ProfitGuardStrategy(IStrategy):
             report=self._pg_report,
         )
         self._pg_exits_key: Any = object()
+        self._pg_monitor = TradeMonitor(
+            self._pg_tracker,
+            self.profitguard_settings.watchdog,
+            stop_on_exchange=bool(self.order_types.get("stoploss_on_exchange")),
+            send=send,
+        )
         self._pg_gate = RiskGate(
             self,
             self.profitguard_settings.risk,
@@ -354,17 +377,18 @@ class ProfitGuardStrategy(IStrategy):
         ladders asked for again (`exit_config_key`), the ledger of initial stops
         emptied. The candles' float noise is snapped onto the price tick there, so
         that the backtester fills each exit on the candle the engine decided it
-        (`prices`), and Freqtrade's copy of the trade is skipped for profitguard's own
-        hooks (`trade_copy`). Dry-run and live call it on every candle and have no
-        runs: their state carries on. Overridden: call super() and build on its result
-        (an override that does not stops the run, naming it)."""
+        (`prices`), and with `fast_backtest` on Freqtrade's copy of the trade is skipped
+        for profitguard's own hooks (`trade_copy`). Dry-run and live call it on every
+        candle and have no runs: their state carries on. Overridden: call super() and
+        build on its result (an override that does not stops the run, naming it)."""
         if not self._pg_persist:
             self._pg_clock.restart()
         dataframe = super().ft_advise_signals(dataframe, metadata)
         if self.config.get("runmode") in (RunMode.BACKTEST, RunMode.HYPEROPT):
             # before the run's first hook, in every process that backtests (hyperopt's
-            # workers get the strategy pickled and never start it)
-            trade_copy.install()
+            # workers get the strategy pickled and never start it); opt-in only
+            if self.profitguard_settings.fast_backtest:
+                trade_copy.install()
             # the backtester fills exits against these candles: prices on the tick, so
             # an exit priced at the open or the low fills there (`prices`)
             dataframe = snap_candles(dataframe, self._pg_ticks.of(self.dp, metadata["pair"]))
@@ -375,14 +399,15 @@ class ProfitGuardStrategy(IStrategy):
         """Announce `trade`'s next exit order (live mode); an error only loses the id."""
         if self._pg_client_ids is None:
             return
-        client_id = exit_client_id(trade.id, tag or "exit", len(trade.orders) + 1)
+        client_id = self._pg_client_ids.exit_id(trade.id, tag or "exit", len(trade.orders) + 1)
         self._pg_client_ids.expect(trade.pair, trade.exit_side, order_type, client_id)
 
     @fail_closed(None, hook="client order id")
     def _pg_expect_entry(self, pair: str, side: str, order_type: str, tag: str | None) -> None:
         """Announce the entry order the gate just confirmed (live mode)."""
         millis = int(datetime.now().timestamp() * 1000)
-        self._pg_client_ids.expect(pair, side, order_type, entry_client_id(tag, millis))
+        ids = self._pg_client_ids
+        ids.expect(pair, side, order_type, ids.entry_id(tag, millis))
 
     # ------------------------------------------------- the risk gate (§4)
 
@@ -488,11 +513,24 @@ class ProfitGuardStrategy(IStrategy):
         self, trade: Any, rate: float, exits: list[ExitCheckTuple]
     ) -> list[ExitCheckTuple]:
         """While the kill switch is on, the kill exit instead of Freqtrade's `exits`."""
+        if self._pg_monitor.exit_due(trade):
+            self._pg_before_kill(trade)  # a forgotten stop must not lock what it sells
+            return [
+                ExitCheckTuple(exit_type=ExitType.EMERGENCY_EXIT, exit_reason=WATCHDOG_EXIT_TAG)
+            ]
         if not self._pg_gate.halted():
             return exits
         if self._pg_gate.kill_due(trade):
+            self._pg_before_kill(trade)
             return [ExitCheckTuple(exit_type=ExitType.EMERGENCY_EXIT, exit_reason=KILL_TAG)]
         return []  # its kill order is open: nothing may replace it
+
+    @fail_closed(None, hook="kill switch (forgotten orders)")
+    def _pg_before_kill(self, trade: Any) -> None:
+        """Cancel the pair's resting profitguard orders the bot forgot (live mode), so
+        that a forgotten stop cannot lock the coins the kill exit sells."""
+        if self._pg_forgotten is not None:
+            self._pg_forgotten.before_kill(trade)
 
     @fail_closed(False)
     def check_entry_timeout(
@@ -505,15 +543,49 @@ class ProfitGuardStrategy(IStrategy):
 
     @fail_closed(None)
     def bot_loop_start(self, current_time: datetime, **kwargs: Any) -> None:
-        """Re-read the guard file, log trading-state changes, write the status file.
+        """Re-read the guard file, log trading-state changes, run the watchdog, write the
+        status file; live: cancel the resting stops the bot forgot (`stop_orders`), report
+        a pair the exchange lost (`vanished`).
 
         Overridden: this runs first, once, whether or not you call super()."""
         if self._pg_client_ids is not None:
             self._pg_client_ids.clear()  # an order announced last loop was not placed
         self._pg_tick(current_time)
-        self._pg_gate.loop(current_time)
-        if self._pg_reconciler is not None:  # before this loop's exits
+        self._pg_gate.loop(current_time, self._pg_watch(current_time))
+        self._pg_sweep_forgotten()
+        self._pg_report_vanished()
+        self._pg_reconcile()
+
+    @fail_closed(None, hook="reconciliation")
+    def _pg_reconcile(self) -> None:
+        """Live mode, before the loop's exits: each open trade's amount against its
+        filled orders, and the exchange's profitguard orders against the database
+        (`reconciler`)."""
+        if self._pg_reconciler is not None:
             self._pg_reconciler.loop()
+
+    @fail_closed(None, hook="forgotten stops")
+    def _pg_sweep_forgotten(self) -> None:
+        """Live mode, at the first loop (before Freqtrade places any stop) and once a
+        minute: cancel the stops resting on the exchange that the bot forgot, so that
+        Freqtrade places a new one at the stop in force (`stop_orders`)."""
+        if self._pg_forgotten is not None:
+            self._pg_forgotten.loop(Trade.get_trades_proxy(is_open=True))
+
+    @fail_closed(None, hook="vanished pairs")
+    def _pg_report_vanished(self) -> None:
+        """Dry-run and live: report a pair the exchange no longer knows, once a loop,
+        instead of Freqtrade's warnings about it (`vanished`)."""
+        if self._pg_vanished is not None:
+            self._pg_vanished.loop(Trade.get_trades_proxy(is_open=True))
+
+    @fail_closed(None, hook="watchdog")
+    def _pg_watch(self, now: datetime) -> dict[str, Any] | None:
+        """Dry-run and live: the watchdog, and the open trades' figures to publish."""
+        if not self._pg_persist:
+            return None
+        published = self._pg_monitor.loop(open_trades(), now)
+        return published | {"callback_errors": self._pg_failures.count}
 
     def advise_indicators(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
         """Freqtrade's indicators, then the stop and target lines (`pg_*` columns).
@@ -531,7 +603,7 @@ class ProfitGuardStrategy(IStrategy):
         )
         runmode = self.config.get("runmode")
         if runmode in (RunMode.BACKTEST, RunMode.HYPEROPT):
-            self._pg_ticks.of(self.dp, metadata["pair"])  # asked while the exchange is there
+            self._pg_gate.costs.ask(metadata["pair"])  # asked while the exchange is there
         if runmode not in (RunMode.PLOT, RunMode.DRY_RUN, RunMode.LIVE, RunMode.WEBSERVER):
             return dataframe
         return self._pg_chart_lines(dataframe, metadata, runmode)
@@ -576,6 +648,10 @@ class ProfitGuardStrategy(IStrategy):
     def exits_in_force(self) -> ProtectionConfig:
         """The ladders of the current run (a hyperopt epoch's, or the settings')."""
         return self._pg_tracker.exits
+
+    def price_tick(self, pair: str) -> float | None:
+        """`pair`'s price step (kept per pair), or None (no step, or no exchange)."""
+        return self._pg_ticks.of(self.dp, pair)
 
     def stop_in_force(self, trade: Any) -> float | None:
         """The engine's stop in force for an open trade known in memory, else None.
