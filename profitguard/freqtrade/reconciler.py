@@ -50,6 +50,7 @@ TOLERANCE = 1e-9
 # After the start-up run (back to the bot's first trade), each run reads the exchange's
 # orders since the oldest open trade opened, or this long back if that is earlier.
 LOOKBACK = timedelta(days=1)
+ENDED = ("canceled", "expired", "rejected")  # ccxt's statuses of an order that is over
 
 
 def now() -> datetime:
@@ -258,6 +259,7 @@ class Reconciler:
         prices = {t.pair: t.open_rate for t in trades}  # the latest trade's, in order
         dust = {pair: self._dust(pair, prices[pair]) for pair in pairs}
         result = reconcile(orders, records, holdings, dust)
+        self._settle_gone(raw)
         if adopt and self._adopt(result.of("orphan_fill"), raw, trades):
             return self.run(adopt=False)  # the database changed: what is left
         self.latest = result
@@ -272,6 +274,21 @@ class Reconciler:
                 f"profitguard: reconciliation: {finding} ({_ADVICE[finding.kind]})",
             )
         return result
+
+    def _settle_gone(self, raw: dict[str, dict]) -> None:
+        """An order found after its placement failed that has ended without a fill
+        (cancelled, expired: a forgotten stop the sweep cancelled) blocks nothing."""
+        if self.placement is None:
+            return
+        by_client = {o.get("clientOrderId"): o for o in raw.values()}
+        for late in self.placement.found_late():
+            current = by_client.get(late.get("clientOrderId"))
+            if (
+                current is not None
+                and current.get("status") in ENDED
+                and not float(current.get("filled") or 0.0)
+            ):
+                self.placement.settle(current["clientOrderId"])
 
     def _hold_orphan_entries(self, result: Reconciliation, raw: dict[str, dict]) -> None:
         """An entry no trade records (`pg-new-...`: its answer lost, or the bot killed

@@ -358,3 +358,18 @@ def test_check_amounts_when_stop_resting_on_exchange_then_left_to_freqtrade():
     check, sent = reconciler([trade], Wallets(0.001))
     check.check_amounts()
     assert trade.amount == 10.0 and sent == []
+
+
+def test_run_when_order_found_late_was_cancelled_unfilled_then_unblocked():
+    """A stop placed while its answer was lost, found resting later, then cancelled as
+    a forgotten stop: nothing was sold, its pair and side may place orders again."""
+    trade = make_trade(10.0)
+    trade.orders[0].order_id = "1"
+    placement = Placement(lambda pair, cid: {})
+    placement._blocked[("BTC/USDT", "sell")] = "pg-1-sl-2"
+    placement._late["pg-1-sl-2"] = {"clientOrderId": "pg-1-sl-2"}
+    cancelled = {**ccxt_order(2, "sell", 0.0, 95.0, "pg-1-sl-2"), "status": "canceled"}
+    exchange = Exchange([ccxt_order(1, "buy", 10.0, 100.0, "pg-new-entry-1"), cancelled])
+    check, sent = reconciler([trade], Wallets(10.0), exchange, placement)
+    check.run()
+    assert placement.blocked() == {} and placement.found_late() == [] and sent == []
