@@ -369,9 +369,9 @@ _ADVICE = {
     "orphan_fill": "Freqtrade has no record of it: it is counted as untracked; an entry "
     "blocks new entries of the pair until what it bought is sold",
     "closed_but_held": "the trade is closed but the exchange still holds part of it; "
-    "no stop protects it: sell it by hand or close it with the watchdog",
+    "no stop protects it: sell it by hand",
     "untracked_holding": "held beyond the open trades, bought by profitguard; no stop "
-    "protects it: sell it by hand or close it with the watchdog",
+    "protects it: sell it by hand",
 }
 
 

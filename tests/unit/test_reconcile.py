@@ -212,6 +212,10 @@ def test_run_when_entry_answer_lost_then_reported_once_and_kept_blocked():
     assert check.untracked_amount() == {"BTC/USDT": 6.0}
     assert placement.blocked() == {("BTC/USDT", "buy"): "pg-new-entry-9"}
     assert [m.split(": ")[2] for m in sent] == ["orphan_fill", "untracked_holding"]
+    assert sent[1] == (
+        "profitguard: reconciliation: untracked_holding: BTC/USDT: 6 BTC (held beyond the "
+        "open trades, bought by profitguard; no stop protects it: sell it by hand)"
+    )
     wallets.total = 10.0  # the user sold the untracked 6
     check.run()
     assert placement.blocked() == {} and check.untracked_amount() == {}
