@@ -45,7 +45,8 @@ PAIR = "RST/USDT"
 # a scenario trading several pairs at once (`Scenario.pairs`) takes them in this order
 PAIRS = (PAIR, "QQQ/USDT", "ZZZ/USDT", "KLM/USDT", "XYZ/USDT", "ABC/USDT", "DEF/USDT", "GHI/USDT")
 STRATEGY = "ChaosSample"
-STRATEGY_FILE = Path(__file__).resolve().parents[2] / "user_data" / "strategies" / "ChaosSample.py"
+# package data, so an installed profitguard finds it (user_data/strategies/ links to it)
+STRATEGY_FILE = Path(__file__).resolve().parent / "strategies" / f"{STRATEGY}.py"
 POLL_S = 0.5
 ORDER_PATHS = ("/api/v3/order", "/fapi/v1/order")
 HISTORY = 300
