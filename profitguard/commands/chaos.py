@@ -17,7 +17,12 @@ def register(subparsers) -> None:
         help="live trading against the offline exchange under faults and killed bots",
         description=__doc__.split("\n\n")[0],
     )
-    parser.add_argument("--runs", type=int, default=20, help="runs (scenarios in turn; default 20)")
+    parser.add_argument(
+        "--runs",
+        type=int,
+        default=None,
+        help="runs (scenarios in turn; default: one run of each chosen scenario)",
+    )
     parser.add_argument("--seed", type=int, default=1, help="seed of faults and kills (default 1)")
     parser.add_argument(
         "--scenario",
@@ -68,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
                 flags.append(f"pairs={s.pairs}")
             print(f"{s.name:<28} faults={kinds} kills={','.join(s.kills)} {' '.join(flags)}")
         return 0
-    if args.runs < 1:
+    if args.runs is not None and args.runs < 1:
         raise UsageError(f"--runs must be >= 1, was {args.runs}")
     if not args.duration > 0:
         raise UsageError(f"--duration must be > 0, was {args.duration}")
@@ -81,6 +86,8 @@ def run(args: argparse.Namespace) -> int:
             hint = f" Did you mean {close[0]!r}?" if close else ""
             raise UsageError(f"--scenario: unknown {name!r}.{hint} (see --list)")
     chosen = [known[n] for n in args.scenario] or list(SCENARIOS)
+    if args.runs is None:
+        args.runs = len(chosen)  # every scenario once, however many the suite grows to
 
     from profitguard.chaos.runner import run_scenario
 
