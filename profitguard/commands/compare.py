@@ -21,7 +21,6 @@ from pathlib import Path
 from profitguard.commands.report import add_common, config_files
 
 DEFAULT_STRATEGY = "ProfitGuardSample"
-WALLET = 10_000_000  # never short of funds with unlimited trades at a fixed stake
 
 
 def register(subparsers) -> None:
@@ -70,7 +69,12 @@ def run(args: argparse.Namespace) -> int:
     from profitguard.exchange.harness import freqtrade_argv, offline_env, start_exchange
     from profitguard.report import freqtrade_setup as fs
     from profitguard.report.compare_table import key, policy_figures
-    from profitguard.report.policies import NEUTRAL_RISK, Policy, default_policies, write_policy
+    from profitguard.report.policies import (
+        Policy,
+        default_policies,
+        identical_entries_settings,
+        write_policy,
+    )
     from profitguard.report.records import latest_result, load_backtest
 
     stop, target = _fixed(args.fixed)
@@ -103,15 +107,7 @@ def run(args: argparse.Namespace) -> int:
         ]
         with start_exchange(datadir=Path(config["datadir"]), pairs=pairs, port=0) as exchange:
             override = tmpdir / "compare.json"
-            ftc.write_config(
-                override,
-                {
-                    "exchange": {"ccxt_config": ftc.ccxt_config(exchange.url)},
-                    "max_open_trades": -1,
-                    "dry_run_wallet": WALLET,
-                    "profitguard": {"risk": NEUTRAL_RISK},
-                },
-            )
+            ftc.write_config(override, identical_entries_settings(ftc.ccxt_config(exchange.url)))
             for policy, name in zip(policies, names, strict=True):
                 outdir = tmpdir / f"results-{name}"
                 outdir.mkdir()

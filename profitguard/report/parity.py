@@ -21,7 +21,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from profitguard.engine import STOP_TAG, Candle, ProtectionConfig, make_plan, open_position, step
+from profitguard.engine import (
+    STOP_TAG,
+    Candle,
+    Position,
+    ProtectionConfig,
+    make_plan,
+    open_position,
+    step,
+)
 from profitguard.exit_tags import KILL_TAG, STOP_TAGS
 from profitguard.report.records import Fill, TradeRecord
 
@@ -102,13 +110,18 @@ def engine_exits(
     *,
     amount_step: float | None,
     tick: float | None,
+    next_index: Callable[[Position, int], int] | None = None,
 ) -> tuple[list[EngineExit], bool]:
     """The exits the engine decides on `candles`, filled at Freqtrade's prices; and
     whether the position is still open after the last candle.
 
     The candle order is `replay_candles`'s (open, then the high, then the low); the
     stop Freqtrade holds is the engine's rounded up to the price tick (down for a
-    short), so a low between the two stops the trade in Freqtrade."""
+    short), so a low between the two stops the trade in Freqtrade.
+
+    `next_index(position, i)` (the research sweep's) names the next candle after
+    candle `i` in which anything can happen to `position` (the candles between are
+    no-ops for its exits); default: every candle."""
     side = "short" if trade.is_short else "long"
     position = open_position(
         exits,
@@ -124,8 +137,10 @@ def engine_exits(
     def held(stop: float) -> float:
         return _round_to(stop, tick, up=sign > 0) if tick else stop
 
-    first = candles[0].at if candles else None
-    for candle in candles:
+    first = candles[0].at if len(candles) else None
+    i, count = 0, len(candles)
+    while i < count:
+        candle = candles[i]
         best, worst = (candle.low, candle.high) if sign < 0 else (candle.high, candle.low)
         d = step(position, candle.open, candle.at, fire_take_profits=True)
         position = d.position
@@ -147,6 +162,7 @@ def engine_exits(
             if observe:  # the high (low for a short), seen by custom_stoploss
                 position = step(position, best, candle.at, fire_take_profits=False).position
         position = step(position, worst, candle.at, fire_take_profits=False).position
+        i = i + 1 if next_index is None else next_index(position, i)
     return out, True
 
 

@@ -30,6 +30,22 @@ NEUTRAL_RISK: dict[str, Any] = {
 }
 
 
+WALLET = 10_000_000  # never short of funds with unlimited trades at a fixed stake
+
+
+def identical_entries_settings(ccxt_config: dict) -> dict:
+    """The config override that makes every entry signal one trade whatever the exits
+    do (`compare` runs each policy with it; `sweep` records its entries with it):
+    unlimited open trades (with Freqtrade's --enable-position-stacking), the gate's
+    entry rules off, a wallet that never runs short."""
+    return {
+        "exchange": {"ccxt_config": ccxt_config},
+        "max_open_trades": -1,
+        "dry_run_wallet": WALLET,
+        "profitguard": {"risk": NEUTRAL_RISK},
+    }
+
+
 @dataclass(frozen=True)
 class Policy:
     name: str
