@@ -15,7 +15,10 @@
    sample's recorded answers (so the trades are the same; a plain Freqtrade
    strategy, it pays Freqtrade's per-hook copy of the trade), at 3 and 50 pairs;
    at 3 pairs also both without the copy, and the sample with it;
-6. profile: where the adapter's time goes (per hook, and cProfile of the loop).
+6. profile: where the adapter's time goes (per hook, and cProfile of the loop);
+7. sweep: `profitguard sweep` ladders per minute against `freqtrade hyperopt -j 1`
+   epochs per minute on the same space and entries, and a 10,000-ladder sweep's
+   peak memory against one backtest's (benchmarks/sweep.py).
 
     ./run bench --only like,hyperopt   (some sections: their parts of RESULTS.md
                                         and their key lines are updated in place)
@@ -57,7 +60,7 @@ SCALES = (1, 10, 50)
 LIKE_SCALES = ((3, 90), (50, 30))
 LIKE_TARGETS = {3: 1.05, 50: 1.10}  # sample / replay floor, loop CPU
 HYPEROPT_TARGET = 0.75  # sample / native, epochs per CPU-minute
-SECTIONS = ("engine", "overhead", "scale", "hyperopt", "like", "profile")
+SECTIONS = ("engine", "overhead", "scale", "hyperopt", "like", "profile", "sweep")
 COPY_ENV = "PROFITGUARD_BENCH_TRADE_COPY"
 
 
@@ -908,6 +911,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="alternating rounds of the like-for-like comparison")  # fmt: skip
     parser.add_argument("--epochs", type=int, default=20, help="hyperopt epochs per strategy")
     parser.add_argument(
+        "--sweep-trials", type=int, default=400, help="ladders of the sweep's rate measurement"
+    )
+    parser.add_argument(
+        "--sweep-epochs", type=int, default=10, help="hyperopt epochs the sweep is compared with"
+    )
+    parser.add_argument(
         "--only",
         "--sections",
         dest="sections",
@@ -955,9 +964,27 @@ def main(argv: list[str] | None = None) -> int:
         if "profile" in sections:
             print("6. profile", flush=True)
             prof = profile(Path(tmp), days)
+        swept = None
+        if "sweep" in sections:
+            from benchmarks.sweep import sweep_bench
+
+            print("7. sweep", flush=True)
+            swept = sweep_bench(
+                Path(tmp),
+                days,
+                trials=100 if args.quick else args.sweep_trials,
+                epochs=3 if args.quick else args.sweep_epochs,
+                rss_trials=200 if args.quick else 10_000,
+            )
     built, keys = build_sections(
         engine, over, scaled, hyp, "hyperopt" in sections, likes, prof, days
     )
+    if "sweep" in sections:
+        from benchmarks.sweep import sweep_section
+
+        section, sweep_keys = sweep_section(swept)
+        built.append(section)
+        keys.update(sweep_keys)
     command = "./run bench" + (" --quick" if args.quick else "")
     if sections != set(SECTIONS):
         command += f" --only {','.join(s for s in SECTIONS if s in sections)}"

@@ -139,28 +139,34 @@ class RayUnavailable(RuntimeError):
     """Ray is not installed, or the cluster cannot be reached."""
 
 
-def connect_ray(address: str, timeout_s: float = 20.0) -> Any:
-    """`ray.init` on a running cluster (`auto` or host:port); RayUnavailable if not."""
-    try:
-        import ray
-    except ImportError:
-        raise RayUnavailable("Ray is not installed: pip install 'profitguard[ray]'") from None
-    if address != "auto":
-        host, _, port = address.rpartition(":")
-        if not host or not port.isdigit():
-            raise RayUnavailable(f"{address!r} is neither 'auto' nor host:port")
-        import socket
+def check_ray_address(address: str, timeout_s: float = 5.0) -> None:
+    """Ray importable, and for host:port something listening there."""
+    import importlib.util
+    import socket
 
-        try:
-            socket.create_connection((host, int(port)), timeout=timeout_s).close()
-        except OSError as exc:
-            raise RayUnavailable(f"no Ray cluster answers at {address} ({exc})") from None
+    if importlib.util.find_spec("ray") is None:
+        raise RayUnavailable("Ray is not installed: pip install 'profitguard[ray]'")
+    if address == "auto":
+        return
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        raise RayUnavailable(f"{address!r} is neither 'auto' nor host:port")
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout_s).close()
+    except OSError as exc:
+        raise RayUnavailable(f"no Ray cluster answers at {address} ({exc})") from None
+
+
+def connect_ray(address: str) -> Any:
+    """`ray.init` on a running cluster (`auto` or host:port); RayUnavailable if not."""
+    check_ray_address(address)
+    import ray
+
     try:
         ray.init(
             address=address,
             logging_level="ERROR",
             log_to_driver=False,
-            include_dashboard=False,
             configure_logging=True,
         )
     except (ConnectionError, RuntimeError, ValueError) as exc:

@@ -92,6 +92,13 @@ def run(
     except sp.SpaceError as exc:
         raise SweepUsage(f"argument --grid: {exc}") from None
     axes = heatmap(space)
+    if args.ray:  # before the backtest: an unreachable cluster fails at once
+        from profitguard.research.runner import RayUnavailable, check_ray_address
+
+        try:
+            check_ray_address(args.ray)
+        except RayUnavailable as exc:
+            raise SweepUsage(f"argument --ray: {exc}") from None
     started = time.monotonic()
     setup = BacktestSetup(
         files=files,
@@ -240,8 +247,9 @@ def run(
                 axes,
                 wf,
                 r[n:],
+                close[n:],
                 [b for b, _ in named],
-                rec.entries,
+                name,
             )
         )
         if not args.json:

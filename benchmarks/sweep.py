@@ -1,0 +1,167 @@
+"""8. sweep: `profitguard sweep` against `freqtrade hyperopt` on the same entries.
+
+On the benchmark's 3-pair data, under `compare`'s identical-entries settings
+(position stacking, unlimited open trades, the gate's entry rules off):
+
+- one `freqtrade backtesting` of the sample (its peak RSS: the memory baseline);
+- `freqtrade hyperopt -j 1 --spaces profitguard --hyperopt-loss ProfitGuardRLoss`
+  for some epochs: epochs per minute of its backtest loops (startup excluded);
+- `profitguard sweep --workers 1 --verify 0` with as many ladders: ladders per
+  minute of its evaluation (the recording backtest excluded), and a
+  10,000-ladder sweep's peak RSS (the sweep process; its recording backtest is a
+  child process, a backtest).
+
+Rates exclude each tool's one-off start (data, indicators, the recording), so
+the ratio is what one more ladder costs; the wall times are in the table too.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+SWEEP_PROBE = HERE / "sweep_probe.py"
+VS_HYPEROPT_TARGET = 100.0
+RSS_TARGET = 2.0
+EVALUATED = re.compile(r"==> (\d+) evaluated in ([\d.]+)s")
+
+
+def _sweep(ws, tmp: Path, trials: int, workers: int) -> dict:
+    out = tmp / f"sweep-probe-{time.time_ns()}.json"
+    argv = [
+        sys.executable,
+        str(SWEEP_PROBE),
+        str(out),
+        "sweep",
+        "-c",
+        str(ws.config),
+        "--userdir",
+        str(ws.userdir),
+        "--datadir",
+        str(ws.datadir),
+        "--trials",
+        str(trials),
+        "--workers",
+        str(workers),
+        "--verify",
+        "0",
+        "--json",
+    ]
+    start = time.perf_counter()
+    done = subprocess.run(argv, capture_output=True, text=True, cwd=HERE.parent)
+    wall = time.perf_counter() - start
+    if done.returncode != 0:
+        raise RuntimeError(f"profitguard sweep failed:\n{done.stderr[-3000:]}")
+    probe = json.loads(out.read_text())
+    m = EVALUATED.search(done.stderr)
+    evaluated, seconds = int(m.group(1)), float(m.group(2))
+    result = json.loads(done.stdout)
+    return {
+        "ladders": result["configs_evaluated"],
+        "entries": result["entries"],
+        "evaluated": evaluated,
+        "eval_s": seconds,
+        "per_min": evaluated / seconds * 60,
+        "wall_s": wall,
+        "peak_rss_mb": probe["peak_rss_mb"],
+    }
+
+
+def sweep_bench(tmp: Path, days: float, trials: int, epochs: int, rss_trials: int) -> dict:
+    from benchmarks.run import REPO, backtest, ensure_data, pair_names, run_probed, workspace
+    from profitguard.exchange import freqtrade_config as ftc
+    from profitguard.exchange.harness import start_exchange
+    from profitguard.report.policies import identical_entries_settings
+
+    datadir = ensure_data(3, days)
+    with start_exchange(datadir=datadir) as exchange:
+        ws = workspace(tmp / "sweep", exchange, pair_names(3), datadir)
+        shutil.copytree(
+            REPO / "user_data" / "hyperopts", ws.userdir / "hyperopts", dirs_exist_ok=True
+        )
+        settings = identical_entries_settings(ftc.ccxt_config(exchange.url))
+        cfg = json.loads(ws.config.read_text())
+        cfg.update({k: v for k, v in settings.items() if k != "exchange"})
+        ws.config.write_text(json.dumps(cfg))
+        same = ("--enable-position-stacking",)
+        print("  one backtest (identical-entries settings)", flush=True)
+        bt = backtest(ws, "ProfitGuardSample", tmp, *same)
+        print(f"    {bt.trades} trades, peak RSS {bt.peak_rss_mb:.0f} MB", flush=True)
+        print(f"  freqtrade hyperopt -j 1, {epochs} epochs", flush=True)
+        result, wall, probe = run_probed(
+            ws,
+            tmp,
+            "hyperopt",
+            "--strategy",
+            "ProfitGuardSample",
+            "--spaces",
+            "profitguard",
+            "--hyperopt-loss",
+            "ProfitGuardRLoss",
+            "-e",
+            str(epochs),
+            "-j",
+            "1",
+            "--random-state",
+            "1",
+            "--disable-param-export",
+            *same,
+        )
+        if result.returncode != 0 or not probe.get("loops_s"):
+            raise RuntimeError(f"hyperopt failed:\n{result.stdout[-3000:]}")
+        hyp = {
+            "epochs": len(probe["loops_s"]),
+            "loops_s": sum(probe["loops_s"]),
+            "wall_s": wall,
+            "per_min": len(probe["loops_s"]) / sum(probe["loops_s"]) * 60,
+        }
+        print(f"    {hyp['per_min']:.2f} epochs/min (loops), wall {wall:.0f}s", flush=True)
+        print(f"  profitguard sweep --workers 1, {trials} ladders", flush=True)
+        sw = _sweep(ws, tmp, trials, 1)
+        print(f"    {sw['per_min']:.0f} ladders/min on {sw['entries']} entries", flush=True)
+        print(f"  profitguard sweep, {rss_trials} ladders (peak RSS)", flush=True)
+        big = _sweep(ws, tmp, rss_trials, 1)
+        print(f"    peak RSS {big['peak_rss_mb']:.0f} MB", flush=True)
+    return {"backtest": bt, "hyperopt": hyp, "sweep": sw, "big": big}
+
+
+def sweep_section(res: dict | None) -> tuple[tuple[str, list[str]], dict]:
+    heading = "## 8. Sweep against hyperopt (same space, same entries)"
+    if res is None:
+        return (heading, ["The sweep benchmark failed."]), {"sweep_configs_per_min": "n/a"}
+    bt, hyp, sw, big = res["backtest"], res["hyperopt"], res["sweep"], res["big"]
+    ratio = sw["per_min"] / hyp["per_min"]
+    rss = big["peak_rss_mb"] / bt.peak_rss_mb
+    lines = [
+        "The sample on 3 pairs, `compare`'s identical-entries settings (position stacking,",
+        f"unlimited open trades, the gate's entry rules off): {sw['entries']} entries.",
+        "Rates count the work per ladder (hyperopt's backtest loops; the sweep's",
+        "evaluation), not each tool's one-off start.",
+        "",
+        "| run | ladders | seconds (rate basis) | per minute | wall s | peak RSS MB |",
+        "|---|---|---|---|---|---|",
+        f"| freqtrade backtesting (1 run) | 1 | - | - | {bt.wall_s:.1f} | {bt.peak_rss_mb:.0f} |",
+        f"| freqtrade hyperopt -j 1 | {hyp['epochs']} | {hyp['loops_s']:.1f} | "
+        f"{hyp['per_min']:.2f} | {hyp['wall_s']:.1f} | - |",
+        f"| profitguard sweep --workers 1 | {sw['evaluated']} | {sw['eval_s']:.1f} | "
+        f"{sw['per_min']:.0f} | {sw['wall_s']:.1f} | {sw['peak_rss_mb']:.0f} |",
+        f"| profitguard sweep --workers 1 | {big['evaluated']} | {big['eval_s']:.1f} | "
+        f"{big['per_min']:.0f} | {big['wall_s']:.1f} | {big['peak_rss_mb']:.0f} |",
+        "",
+        f"sweep_vs_hyperopt = {sw['per_min']:.0f} / {hyp['per_min']:.2f} = **{ratio:.0f}** "
+        f"(target >= {VS_HYPEROPT_TARGET:g}); sweep_peak_rss_vs_backtest = "
+        f"{big['peak_rss_mb']:.0f} / {bt.peak_rss_mb:.0f} = **{rss:.2f}** "
+        f"(target <= {RSS_TARGET:g}).",
+    ]
+    keys = {
+        "sweep_configs_per_min": round(sw["per_min"]),
+        "sweep_vs_hyperopt": round(ratio, 1),
+        "sweep_peak_rss_vs_backtest": round(rss, 2),
+    }
+    return (heading, lines), keys
