@@ -38,7 +38,7 @@ def _records(n: int, seed: int) -> list[TradeRecord]:
                 None,
                 None,
                 None,
-            )  # fmt: skip
+            )
         )
     return out
 
