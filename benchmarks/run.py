@@ -917,6 +917,12 @@ def main(argv: list[str] | None = None) -> int:
         "--sweep-epochs", type=int, default=10, help="hyperopt epochs the sweep is compared with"
     )
     parser.add_argument(
+        "--sweep-rss-workers",
+        type=int,
+        default=1,
+        help="worker processes of the 10,000-ladder sweep (its peak RSS is the main process's)",
+    )
+    parser.add_argument(
         "--only",
         "--sections",
         dest="sections",
@@ -975,6 +981,7 @@ def main(argv: list[str] | None = None) -> int:
                 trials=100 if args.quick else args.sweep_trials,
                 epochs=3 if args.quick else args.sweep_epochs,
                 rss_trials=200 if args.quick else 10_000,
+                rss_workers=args.sweep_rss_workers,
             )
     built, keys = build_sections(
         engine, over, scaled, hyp, "hyperopt" in sections, likes, prof, days

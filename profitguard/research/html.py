@@ -27,22 +27,40 @@ def _fmt(v: Any, digits: int = 3) -> str:
     return str(v)
 
 
-def heatmap(points: Sequence[dict], r: np.ndarray, axes: tuple[str, str]):
-    """Mean expectancy R per (x value, y value) over the ladders sampled there."""
+BINS = 8  # a parameter with more sampled values than this is shown in bins
+
+
+def _axis(values: Sequence[Any]) -> tuple[list[str], list[int]]:
+    """(labels, each value's cell): one cell per value, or BINS equal-width bins."""
+    distinct = sorted(set(values))
+    if len(distinct) <= BINS or not all(isinstance(v, int | float) for v in distinct):
+        labels = [str(v) for v in distinct]
+        return labels, [distinct.index(v) for v in values]
+    low, high = float(distinct[0]), float(distinct[-1])
+    width = (high - low) / BINS
+    cells = [min(int((float(v) - low) / width), BINS - 1) for v in values]
+    labels = [f"{low + k * width:.3g}-{low + (k + 1) * width:.3g}" for k in range(BINS)]
+    return labels, cells
+
+
+def heatmap(points: Sequence[dict], expectancy: Sequence[float], axes: tuple[str, str]):
+    """Mean expectancy R per cell of two parameters, over the ladders sampled there."""
     import plotly.graph_objects as go
 
     x_name, y_name = axes
-    expectancy = r.mean(axis=1)
-    xs = sorted({p[x_name] for p in points})
-    ys = sorted({p[y_name] for p in points})
-    cells: dict[tuple, list[float]] = {}
-    for p, e in zip(points, expectancy, strict=True):
-        cells.setdefault((p[x_name], p[y_name]), []).append(float(e))
-    z = [[float(np.mean(cells[(x, y)])) if (x, y) in cells else None for x in xs] for y in ys]
+    x_labels, x_cells = _axis([p[x_name] for p in points])
+    y_labels, y_cells = _axis([p[y_name] for p in points])
+    cells: dict[tuple[int, int], list[float]] = {}
+    for x, y, e in zip(x_cells, y_cells, expectancy, strict=True):
+        cells.setdefault((x, y), []).append(float(e))
+    z = [
+        [float(np.mean(cells[(x, y)])) if (x, y) in cells else None for x in range(len(x_labels))]
+        for y in range(len(y_labels))
+    ]
     fig = go.Figure(
         go.Heatmap(
-            x=[str(x) for x in xs],
-            y=[str(y) for y in ys],
+            x=x_labels,
+            y=y_labels,
             z=z,
             colorscale="RdYlGn",
             zmid=0.0,
@@ -90,6 +108,7 @@ def is_vs_oos(folds: Sequence[dict]):
 def sweep_page(
     result: dict,
     points: Sequence[dict],
+    expectancy: Sequence[float],
     r: np.ndarray,
     close: np.ndarray,
     axes: tuple[str, str] | None,
@@ -101,7 +120,7 @@ def sweep_page(
 ) -> str:
     charts = []
     if axes is not None:
-        charts.append(_figure_div(heatmap(points, r, axes), "pg-heatmap"))
+        charts.append(_figure_div(heatmap(points, expectancy, axes), "pg-heatmap"))
     if wf is not None and wf.folds:
         curves: dict[str, list[float]] = {"walk-forward choice": []}
         for name in baseline_names:

@@ -87,6 +87,20 @@ def default_workers() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
+Sink = Callable[[int, int, np.ndarray, np.ndarray], None]
+
+
+class Matrix:
+    """A sink that keeps every row: R and close times, configurations x entries."""
+
+    def __init__(self, n: int, entries: int) -> None:
+        self.r = np.empty((n, entries))
+        self.close = np.empty((n, entries), dtype=np.int64)
+
+    def __call__(self, lo: int, hi: int, r: np.ndarray, close: np.ndarray) -> None:
+        self.r[lo:hi], self.close[lo:hi] = r, close
+
+
 def run_local(
     base: ProtectionConfig,
     variants: Sequence[Variant],
@@ -94,32 +108,36 @@ def run_local(
     candles: dict[str, PairCandles],
     workers: int,
     progress: Progress | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """All `variants`, on `workers` processes (1: in this process)."""
-    n = len(variants)
-    r = np.empty((n, len(entries)))
-    close = np.empty((n, len(entries)), dtype=np.int64)
-    spans = _chunks(n, CHUNK)
+    sink: Sink | None = None,
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """All `variants`, on `workers` processes (1: in this process). Each chunk of
+    rows (variants lo..hi) goes to `sink` as it is done; without a sink the whole
+    matrices (R, close times) are returned."""
+    keep = Matrix(len(variants), len(entries)) if sink is None else None
+    put = sink or keep
+    spans = _chunks(len(variants), CHUNK)
     if workers <= 1:
         prep = prepared(entries, candles)
         for lo, hi in spans:
-            r[lo:hi], close[lo:hi] = evaluate_variants(base, variants[lo:hi], prep)
+            put(lo, hi, *evaluate_variants(base, variants[lo:hi], prep))
             if progress:
                 progress(hi - lo)
-        return r, close
-    with ProcessPoolExecutor(
-        max_workers=workers,
-        mp_context=get_context("spawn"),
-        initializer=_init_worker,
-        initargs=(list(entries), candles),
-    ) as pool:
-        futures = {pool.submit(_worker_chunk, base, variants[lo:hi]): (lo, hi) for lo, hi in spans}
-        for future in as_completed(futures):
-            lo, hi = futures[future]
-            r[lo:hi], close[lo:hi] = future.result()
-            if progress:
-                progress(hi - lo)
-    return r, close
+    else:
+        with ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=get_context("spawn"),
+            initializer=_init_worker,
+            initargs=(list(entries), candles),
+        ) as pool:
+            futures = {
+                pool.submit(_worker_chunk, base, variants[lo:hi]): (lo, hi) for lo, hi in spans
+            }
+            for future in as_completed(futures):
+                lo, hi = futures[future]
+                put(lo, hi, *future.result())
+                if progress:
+                    progress(hi - lo)
+    return None if keep is None else (keep.r, keep.close)
 
 
 # --- Ray --------------------------------------------------------------------------
@@ -181,33 +199,34 @@ def run_ray(
     entries: Sequence[Entry],
     candles: dict[str, PairCandles],
     progress: Progress | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
+    sink: Sink | None = None,
+) -> tuple[np.ndarray, np.ndarray] | None:
     """All `variants` on the Ray cluster at `address`; entries and candles are put
-    into the object store once and every task reads them from there."""
+    into the object store once and every task reads them from there. Chunks go to
+    `sink` as `run_local`'s do."""
     import uuid
 
     ray = connect_ray(address)
+    keep = Matrix(len(variants), len(entries)) if sink is None else None
+    put = sink or keep
     try:
         data = ray.put((list(entries), candles))
         task = ray.remote(num_cpus=1)(_ray_chunk)
         token = uuid.uuid4().hex
-        n = len(variants)
-        r = np.empty((n, len(entries)))
-        close = np.empty((n, len(entries)), dtype=np.int64)
         pending = {
             task.remote(token, data, base, list(variants[lo:hi])): (lo, hi)
-            for lo, hi in _chunks(n, CHUNK)
+            for lo, hi in _chunks(len(variants), CHUNK)
         }
         while pending:
             ready, _ = ray.wait(list(pending), num_returns=1)
             for ref in ready:
                 lo, hi = pending.pop(ref)
-                r[lo:hi], close[lo:hi] = ray.get(ref)
+                put(lo, hi, *ray.get(ref))
                 if progress:
                     progress(hi - lo)
-        return r, close
     finally:
         ray.shutdown()
+    return None if keep is None else (keep.r, keep.close)
 
 
 def configs_per_minute(count: int, seconds: float) -> float:

@@ -136,38 +136,41 @@ def run(
             f"==> evaluating {len(points)} ladders and {len(named)} baselines on "
             f"{len(rec.entries)} entries"
         )
-        t0 = time.monotonic()
+        n = len(points)
+        table = Summaries(len(variants), len(rec.entries), n, keep=folds is not None, score=r_score)
+        t0, cpu0 = time.monotonic(), time.process_time()
         with _progress(len(variants)) as advance:
             if args.ray:
                 from profitguard.research.runner import RayUnavailable
 
                 try:
-                    r, close = run_ray(args.ray, base, variants, rec.entries, rec.candles, advance)
+                    run_ray(args.ray, base, variants, rec.entries, rec.candles, advance, table)
                 except RayUnavailable as exc:
                     raise SweepUsage(f"argument --ray: {exc}") from None
             else:
                 workers = args.workers or default_workers()
-                r, close = run_local(base, variants, rec.entries, rec.candles, workers, advance)
+                run_local(base, variants, rec.entries, rec.candles, workers, advance, table)
         evaluated = time.monotonic() - t0
         say(
             f"==> {len(variants)} evaluated in {evaluated:.1f}s "
-            f"({len(variants) / evaluated * 60:.0f} per minute)"
+            f"({len(variants) / evaluated * 60:.0f} per minute; this process's CPU "
+            f"{time.process_time() - cpu0:.1f}s)"
         )
-        n = len(points)
-        scores = [fg.score_of(r[i], close[i], r_score) for i in range(len(variants))]
-        figs = [fg.figures(r[i][fg.closing_order(close[i])].tolist()) for i in range(len(variants))]
+        scores, figs = table.scores, table.figures
         ranked = fg.rank(scores[:n])
         open_ms = np.array([e.open_ms for e in rec.entries], dtype=np.int64)
 
         wf = wf_json = None
+        wf_baselines: list = []
+        rows = table.rows  # the R rows kept: every ladder's with walk-forward, else none
         if folds is not None:
             from profitguard.research.walkforward import in_window, walk_forward
 
-            wf = walk_forward(r[:n], close[:n], open_ms, folds, r_score, seed=args.seed)
+            wf = walk_forward(rows.r[:n], rows.close[:n], open_ms, folds, r_score, seed=args.seed)
             wf_json = output.walk_forward_json(wf, lambda c: points[c])
             tested = np.concatenate([in_window(open_ms, w.test_start, w.test_end) for w in folds])
             wf_baselines = [
-                (bname, float(r[n + b][tested].mean()) if len(tested) else 0.0, len(tested))
+                (bname, float(table.base_r[b][tested].mean()) if len(tested) else 0.0, len(tested))
                 for b, (bname, _) in enumerate(named)
             ]
 
@@ -237,17 +240,28 @@ def run(
             print(f"wrote {args.export_params}")
     if args.html is not None:
         from profitguard.research.html import sweep_page
+        from profitguard.research.runner import Matrix, evaluate_variants, prepared
 
+        if rows is None:  # the best ladder's row, evaluated again (no matrix was kept)
+            rows = Matrix(n, len(rec.entries))
+            best = ranked[0]
+            rows.r[best], rows.close[best] = (
+                a[0]
+                for a in evaluate_variants(
+                    base, [variants[best]], prepared(rec.entries, rec.candles)
+                )
+            )
         args.html.write_text(
             sweep_page(
                 result,
                 points,
-                r[:n],
-                close[:n],
+                [f["expectancy_r"] for f in figs[:n]],
+                rows.r,
+                rows.close,
                 axes,
                 wf,
-                r[n:],
-                close[n:],
+                table.base_r,
+                table.base_close,
                 [b for b, _ in named],
                 name,
             )
@@ -256,6 +270,35 @@ def run(
             print(f"wrote {args.html}")
     ok = all(v.identical for v in verified)
     return 0 if ok else 1
+
+
+class Summaries:
+    """The sink the evaluation streams into: each ladder's score and figures as its
+    row arrives; the rows themselves only when walk-forward needs them (and the
+    baselines' always), so a sweep's memory does not grow with its ladders."""
+
+    def __init__(self, total: int, entries: int, ladders: int, *, keep: bool, score) -> None:
+        from profitguard.research.runner import Matrix
+
+        self.ladders = ladders
+        self.score = score
+        self.scores: list[float] = [0.0] * total
+        self.figures: list[dict] = [{}] * total
+        self.rows = Matrix(ladders, entries) if keep else None
+        self.base_r = np.empty((total - ladders, entries))
+        self.base_close = np.empty((total - ladders, entries), dtype=np.int64)
+
+    def __call__(self, lo: int, hi: int, r: np.ndarray, close: np.ndarray) -> None:
+        for k in range(hi - lo):
+            i = lo + k
+            order = fg.closing_order(close[k])
+            in_order = r[k][order].tolist()
+            self.scores[i] = self.score(in_order)
+            self.figures[i] = fg.figures(in_order)
+            if i >= self.ladders:
+                self.base_r[i - self.ladders], self.base_close[i - self.ladders] = r[k], close[k]
+            elif self.rows is not None:
+                self.rows.r[i], self.rows.close[i] = r[k], close[k]
 
 
 class _progress:

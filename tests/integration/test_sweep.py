@@ -33,14 +33,13 @@ def userdir(tmp_path_factory) -> Path:
     from profitguard.exchange import generate as gen
 
     root = tmp_path_factory.mktemp("sweep")
-    datadir = root / "data"
+    datadir = root / "data" / "binance"  # Freqtrade's default under the user directory
     gen.generate(datadir, pairs=PAIRS, timeframes=["5m"], days=40)
     (root / "strategies").mkdir()
     shutil.copy(REPO / "user_data/strategies/ProfitGuardSample.py", root / "strategies")
     shutil.copytree(REPO / "user_data/hyperopts", root / "hyperopts")
     config = json.loads((REPO / "user_data/config.json").read_text())
     config["exchange"]["pair_whitelist"] = PAIRS
-    config["datadir"] = str(datadir)
     (root / "config.json").write_text(json.dumps(config))
     return root
 
