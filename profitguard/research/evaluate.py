@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from profitguard.engine import NO_LADDERS, LevelUnit, Position, ProtectionConfig, levels_reached
+from profitguard.report.figures import r_against
 from profitguard.report.parity import EngineExit, engine_exits
 from profitguard.report.records import Fill, TradeRecord
 from profitguard.research.paths import EntryPath, at_ms
@@ -245,7 +246,6 @@ def record_of(path: EntryPath, exits: Sequence[EngineExit]) -> TradeRecord:
 
 
 def trade_r(path: EntryPath, exits: Sequence[EngineExit]) -> float:
-    """R as `compare` measures it: net profit (fees both sides) / (amount x |entry -
-    the strategy's initial stop|)."""
-    record = record_of(path, exits)
-    return record.net_profit / (record.amount * abs(record.entry - path.entry.initial_stop))
+    """R as `compare` measures it (`report.figures.r_against`): net profit, fees both
+    sides, over amount x |entry - the strategy's initial stop|."""
+    return r_against(record_of(path, exits), path.entry.initial_stop)

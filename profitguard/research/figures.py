@@ -1,20 +1,19 @@
 """The figures of one ladder on a set of entries, from its R per entry.
 
-The same figures, from the same formulas, as `compare`'s table
-(`report.compare_table.policy_figures`) and the same score as ProfitGuardRLoss
+The same figures, from the same code, as `report` and `compare`
+(`report.figures.summarize_r`) and the same score as ProfitGuardRLoss
 (`freqtrade.loss.r_score`): trades in closing order (close, then open time, then
 pair), win rate (R > 0), expectancy, profit factor in R, max drawdown of the
-cumulative R curve. The unit tests check them against `policy_figures`.
+cumulative R curve. The unit tests check them against `compare`'s table.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from profitguard.report.analytics import max_drawdown
+from profitguard.report.figures import summarize_r
 
 Score = Callable[[Sequence[float]], float]
 
@@ -27,15 +26,15 @@ def closing_order(close_ms: np.ndarray, selection: np.ndarray | None = None) -> 
 
 
 def figures(r_in_closing_order: Sequence[float]) -> dict:
-    rs = [float(r) for r in r_in_closing_order]
-    wins = [r for r in rs if r > 0]
-    losses = -math.fsum(r for r in rs if r <= 0)
+    """The ranking's figures: `report.figures.summarize_r`'s (the one summary
+    `report` and `compare` print)."""
+    summary = summarize_r([float(r) for r in r_in_closing_order])
     return {
-        "trades": len(rs),
-        "win_rate": len(wins) / len(rs) if rs else 0.0,
-        "expectancy_r": math.fsum(rs) / len(rs) if rs else 0.0,
-        "profit_factor": math.fsum(wins) / losses if losses > 0 else None,
-        "max_drawdown_r": max_drawdown(rs),
+        "trades": summary.trades,
+        "win_rate": summary.win_rate,
+        "expectancy_r": summary.expectancy_r,
+        "profit_factor": summary.profit_factor,
+        "max_drawdown_r": summary.max_drawdown_r,
     }
 
 

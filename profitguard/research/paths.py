@@ -31,6 +31,7 @@ class Entry:
     initial_stop: float  # the strategy's own initial stop: one R for every policy
     fee_open: float
     fee_close: float
+    tick: float | None = None  # the price tick the backtest rounded this trade's exits to
 
 
 @dataclass(frozen=True)
@@ -111,7 +112,7 @@ def entry_path(entry: Entry, candles: PairCandles) -> EntryPath:
         np.ascontiguousarray(worst_x),
         float(candles.open[-1]),
         int(candles.times[-1]),
-        candles.tick,
+        entry.tick if entry.tick is not None else candles.tick,
         candles.amount_step,
     )
 

@@ -41,15 +41,8 @@ class BacktestSetup:
     userdir: Path
     datadir: Path
     pairs: Sequence[str]
+    risk_unit: float  # one R in money (`same_entries.risk_unit` of the config)
     timerange: str | None = None
-
-
-def override(exchange_url: str) -> dict:
-    """`compare`'s identical-entries settings, pointed at the offline exchange."""
-    from profitguard.exchange import freqtrade_config as ftc
-    from profitguard.report.policies import identical_entries_settings
-
-    return identical_entries_settings(ftc.ccxt_config(exchange_url))
 
 
 def run_backtest(
@@ -57,15 +50,23 @@ def run_backtest(
     exchange_url: str,
     strategy: str,
     workdir: Path,
-    strategy_path: Path | None = None,
+    strategy_path: Path,
 ) -> BacktestResult:
-    """One `freqtrade backtesting` of `strategy` under `compare`'s settings."""
+    """One `freqtrade backtesting` of `strategy` (a policy file in `strategy_path`,
+    sized by risk) under `compare`'s identical-entries settings."""
     from profitguard.exchange import freqtrade_config as ftc
     from profitguard.exchange.harness import freqtrade_argv, offline_env
+    from profitguard.report import same_entries
 
     workdir.mkdir(parents=True, exist_ok=True)
     settings = workdir / "sweep-settings.json"
-    ftc.write_config(settings, override(exchange_url))
+    ftc.write_config(
+        settings,
+        {
+            "exchange": {"ccxt_config": ftc.ccxt_config(exchange_url)},
+            **same_entries.entry_settings(setup.risk_unit),
+        },
+    )
     outdir = workdir / f"results-{strategy}"
     outdir.mkdir(exist_ok=True)
     argv = freqtrade_argv(
@@ -79,8 +80,9 @@ def run_backtest(
         str(setup.datadir),
         "--strategy",
         strategy,
-        *(["--strategy-path", str(strategy_path)] if strategy_path else []),
-        "--enable-position-stacking",
+        "--strategy-path",
+        str(strategy_path),
+        *same_entries.BACKTEST_FLAGS,
         "--backtest-directory",
         str(outdir),
         *(["--timerange", setup.timerange] if setup.timerange else []),
@@ -96,7 +98,30 @@ def run_backtest(
     return load_backtest(latest_result(outdir), strategy)
 
 
-def entry_of(trade: TradeRecord) -> Entry:
+def policy_strategy(
+    setup: BacktestSetup,
+    workdir: Path,
+    strategy: str,
+    strategy_file: Path,
+    index: int,
+    params_file: Path | None = None,
+) -> tuple[str, Path]:
+    """The strategy as `compare` runs a policy (its own exits, or `params_file`'s
+    ladder), sized by risk: (class name, the directory holding it)."""
+    from profitguard.report.policies import Policy, write_policy
+
+    directory = workdir / "strategies"
+    directory.mkdir(parents=True, exist_ok=True)
+    if params_file is None:
+        policy = Policy("strategy", "the strategy's own exits")
+    else:
+        policy = Policy(f"sweep {index}", "a sweep configuration", params_file=params_file)
+    return write_policy(
+        directory, strategy, strategy_file, policy, index, setup.risk_unit
+    ), directory
+
+
+def entry_of(trade: TradeRecord, tick: float | None) -> Entry:
     return Entry(
         pair=trade.pair,
         is_short=trade.is_short,
@@ -106,6 +131,7 @@ def entry_of(trade: TradeRecord) -> Entry:
         initial_stop=trade.initial_stop,
         fee_open=trade.fee_open,
         fee_close=trade.fee_close,
+        tick=tick,
     )
 
 
@@ -123,59 +149,66 @@ def load_candles(
     data_format: str | None,
     end_ms: int,
     markets,
-) -> dict[str, PairCandles]:
-    """Each pair's candles up to `end_ms` (the backtest's last candle). The price
-    tick is the one `report --check` uses (the candles' decimals: the precision
-    Freqtrade's backtest rounds stops to); the amount step is the market's."""
+) -> tuple[dict[str, PairCandles], dict]:
+    """Each pair's candles up to `end_ms` (the backtest's last candle), as the
+    strategy saw them (float noise snapped onto the tick), and each pair's ticks
+    over time (`report.ticks`: the ones Freqtrade's backtest rounds exits to, read
+    as `report --check` reads them). The amount step is the market's."""
     import numpy as np
     from freqtrade.data.history import load_pair_history
 
-    from profitguard.report.parity import decimals_of
+    from profitguard.freqtrade.prices import snap_to_tick
+    from profitguard.report.ticks import BacktestTicks
 
-    out = {}
+    out, ticks = {}, {}
     for pair in pairs:
-        frame = load_pair_history(
-            pair, timeframe, datadir, data_format=data_format, fill_up_missing=True
-        )
-        times = (
-            frame["date"].dt.tz_convert(None).to_numpy().astype("datetime64[ms]").astype(np.int64)
-        )
+        frame = load_pair_history(pair, timeframe, datadir, data_format=data_format)
+        ticks[pair] = BacktestTicks(frame, pair)
+        times = frame["date"].dt.tz_convert(None).to_numpy().astype("datetime64[ms]")
+        times = times.astype(np.int64)
         keep = times <= end_ms
+        prices = frame[["open", "high", "low"]].to_numpy(dtype=float)[keep]
+        finest = ticks[pair].finest()
+        if finest is not None and len(prices):
+            prices = snap_to_tick(prices, finest)
         spec = markets.get(pair)
-        sample = frame[["open", "high", "low", "close"]].to_numpy()[:2000].ravel().tolist()
         out[pair] = PairCandles(
-            np.ascontiguousarray(times[keep], dtype=np.int64),
-            frame["open"].to_numpy(dtype=float)[keep].copy(),
-            frame["high"].to_numpy(dtype=float)[keep].copy(),
-            frame["low"].to_numpy(dtype=float)[keep].copy(),
-            10.0 ** -decimals_of(sample) if sample else None,
+            np.ascontiguousarray(times[keep]),
+            np.ascontiguousarray(prices[:, 0]),
+            np.ascontiguousarray(prices[:, 1]),
+            np.ascontiguousarray(prices[:, 2]),
+            finest,
             spec.step_size if spec else None,
         )
-    return out
+    return out, ticks
 
 
 def record(
     setup: BacktestSetup,
     strategy: str,
+    strategy_file: Path,
     timeframe: str,
     data_format: str | None,
     workdir: Path,
     say=print,
 ) -> Recorded:
-    """The strategy's entries (one backtest) and the candles after them."""
+    """The strategy's entries (one backtest, the strategy as `compare` runs it) and
+    the candles after them."""
     from profitguard.exchange.harness import start_exchange
 
+    name, directory = policy_strategy(setup, workdir, strategy, strategy_file, 0)
     with start_exchange(datadir=setup.datadir, pairs=setup.pairs, port=0) as exchange:
         say(f"==> recording the entries: freqtrade backtesting --strategy {strategy}")
-        result = run_backtest(setup, exchange.url, strategy, workdir)
+        result = run_backtest(setup, exchange.url, name, workdir, directory)
         markets = dict(exchange.api.markets)
     trades = all_trades(result)
     start_ms = int(result.stats["backtest_start_ts"])
     end_ms = int(result.stats["backtest_end_ts"])
     pairs = sorted({t.pair for t in trades})
-    candles = load_candles(setup.datadir, pairs, timeframe, data_format, end_ms, markets)
+    candles, ticks = load_candles(setup.datadir, pairs, timeframe, data_format, end_ms, markets)
     entries = sorted(
-        (entry_of(t) for t in trades), key=lambda e: (e.open_ms, e.pair, e.is_short, e.price)
+        (entry_of(t, ticks[t.pair].at(t.open_date)) for t in trades),
+        key=lambda e: (e.open_ms, e.pair, e.is_short, e.price),
     )
     if not entries:
         print("profitguard sweep: the backtest made no entries", file=sys.stderr)

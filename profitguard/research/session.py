@@ -100,17 +100,33 @@ def run(
         except RayUnavailable as exc:
             raise SweepUsage(f"argument --ray: {exc}") from None
     started = time.monotonic()
+    from profitguard.report import same_entries
+
+    try:
+        unit = same_entries.risk_unit(config)
+    except ValueError as exc:
+        raise SweepUsage(f"argument --config: {exc}") from None
     setup = BacktestSetup(
         files=files,
         userdir=Path(config["user_data_dir"]),
         datadir=Path(config["datadir"]),
         pairs=list(config["exchange"]["pair_whitelist"]),
+        risk_unit=unit,
         timerange=args.timerange,
     )
+    strategy_file = Path(strategy.__file__).resolve()
     with tempfile.TemporaryDirectory(prefix="profitguard-sweep-") as tmp:
         work = Path(tmp)
         try:
-            rec = record(setup, name, strategy.timeframe, config.get("dataformat_ohlcv"), work, say)
+            rec = record(
+                setup,
+                name,
+                strategy_file,
+                strategy.timeframe,
+                config.get("dataformat_ohlcv"),
+                work,
+                say,
+            )
         except BacktestFailed as exc:
             print(f"profitguard sweep: error: {exc}", file=sys.stderr)
             return 1
@@ -188,7 +204,6 @@ def run(
             def outcomes_of(params):
                 return outcomes(ladder_from_params(base, params), prep)
 
-            strategy_file = Path(strategy.__file__).resolve()
             verified = verify(
                 setup,
                 name,

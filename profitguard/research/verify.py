@@ -17,10 +17,16 @@ from typing import Any
 
 from profitguard.engine import STOP_TAG
 from profitguard.exit_tags import STOP_TAGS
+from profitguard.report.figures import r_against
 from profitguard.report.records import TradeRecord
 from profitguard.research.evaluate import TradeOutcome
 from profitguard.research.paths import EntryPath, at_ms
-from profitguard.research.recording import BacktestSetup, all_trades, run_backtest
+from profitguard.research.recording import (
+    BacktestSetup,
+    all_trades,
+    policy_strategy,
+    run_backtest,
+)
 from profitguard.research.space import params_file
 
 R_TOLERANCE = 1e-6
@@ -71,7 +77,7 @@ def compare_trades(
             diffs.append(f"{where}: no such trade in the backtest")
             continue
         t = found.pop(0)
-        r = t.net_profit / (t.amount * abs(t.entry - e.initial_stop))
+        r = r_against(t, e.initial_stop)
         worst = max(worst, abs(r - o.r))
         if abs(r - o.r) > R_TOLERANCE:
             diffs.append(f"{where}: R {o.r:+.6f} swept vs {r:+.6f} backtested")
@@ -110,19 +116,17 @@ def verify(
     """Re-run each (index, params) of `chosen` as a Freqtrade backtest and compare;
     `outcomes_of(params)` gives the sweep's outcomes for the entries in `paths`."""
     from profitguard.exchange.harness import start_exchange
-    from profitguard.report.policies import Policy, write_policy
 
-    strategies = workdir / "verify-strategies"
-    strategies.mkdir(parents=True, exist_ok=True)
     out = []
     with start_exchange(datadir=setup.datadir, pairs=setup.pairs, port=0) as exchange:
         for n, (index, params) in enumerate(chosen):
             pfile = workdir / f"verify-{n}.json"
             pfile.write_text(json.dumps(params_file(strategy, params)))
-            policy = Policy(f"sweep {index}", f"sweep configuration {index}", params_file=pfile)
-            name = write_policy(strategies, strategy, strategy_file, policy, n)
+            name, directory = policy_strategy(
+                setup, workdir, strategy, strategy_file, n + 1, params_file=pfile
+            )
             say(f"==> verify {n + 1}/{len(chosen)}: configuration #{index + 1} as a backtest")
-            result = run_backtest(setup, exchange.url, name, workdir, strategy_path=strategies)
+            result = run_backtest(setup, exchange.url, name, workdir, directory)
             theirs = all_trades(result)
             identical, worst, diffs = compare_trades(paths, outcomes_of(params), theirs)
             out.append(Verified(params, len(theirs), identical, worst, diffs))

@@ -198,14 +198,27 @@ def test_sweep_when_the_window_is_longer_than_the_data_then_one_line_naming_trai
 @pytest.fixture(scope="module")
 def recorded(userdir, tmp_path_factory):
     from profitguard.report import freqtrade_setup as fs
+    from profitguard.report import same_entries
     from profitguard.research.recording import BacktestSetup, record
     from profitguard.research.space import sample, space_of
 
     config = fs.load_config([userdir / "config.json"], userdir, "ProfitGuardSample")
     strategy = fs.load_strategy(config)
-    setup = BacktestSetup([userdir / "config.json"], userdir, Path(config["datadir"]), PAIRS)
+    setup = BacktestSetup(
+        [userdir / "config.json"],
+        userdir,
+        Path(config["datadir"]),
+        PAIRS,
+        risk_unit=same_entries.risk_unit(config),
+    )
     rec = record(
-        setup, "ProfitGuardSample", "5m", "feather", tmp_path_factory.mktemp("rec"), lambda m: None
+        setup,
+        "ProfitGuardSample",
+        Path(strategy.__file__),
+        "5m",
+        "feather",
+        tmp_path_factory.mktemp("rec"),
+        lambda m: None,
     )
     points = sample(space_of(strategy), 24, seed=11)
     return rec, strategy.profitguard_settings.exits, points

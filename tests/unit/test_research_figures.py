@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
-from profitguard.report.compare_table import key, policy_figures
+from profitguard.report.compare_table import policy_figures
+from profitguard.report.figures import trade_key
 from profitguard.report.records import Fill, TradeRecord
 from profitguard.research.figures import closing_order, figures, rank
 from profitguard.research.space import Dimension, Space, SpaceError, check_point, sample
@@ -50,7 +51,7 @@ def test_figures_when_given_the_same_trades_then_equal_compare_policy_figures():
     r = np.array([t.net_profit / (t.amount * abs(t.entry - t.initial_stop)) for t in records])
     close = np.array([int(t.close_date.timestamp() * 1000) for t in records])
     ours = figures(r[closing_order(close)].tolist())
-    theirs = policy_figures("x", "", records, {key(t): t.initial_stop for t in records}, {})
+    theirs = policy_figures("x", "", records, {trade_key(t): t.initial_stop for t in records})
     assert ours["trades"] == theirs["trades"]
     assert ours["win_rate"] == theirs["win_rate"]
     assert ours["expectancy_r"] == theirs["expectancy_r"]
