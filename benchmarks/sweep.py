@@ -78,10 +78,19 @@ def _sweep(ws, tmp: Path, trials: int, workers: int) -> dict:
 def sweep_bench(
     tmp: Path, days: float, trials: int, epochs: int, rss_trials: int, rss_workers: int = 1
 ) -> dict:
-    from benchmarks.run import REPO, backtest, ensure_data, pair_names, run_probed, workspace
+    from benchmarks.run import (
+        REPO,
+        SAMPLE,
+        backtest,
+        ensure_data,
+        pair_names,
+        run_probed,
+        workspace,
+    )
     from profitguard.exchange import freqtrade_config as ftc
     from profitguard.exchange.harness import start_exchange
-    from profitguard.report.policies import identical_entries_settings
+    from profitguard.report import same_entries
+    from profitguard.report.policies import Policy, write_policy
 
     datadir = ensure_data(3, days)
     with start_exchange(datadir=datadir) as exchange:
@@ -89,13 +98,16 @@ def sweep_bench(
         shutil.copytree(
             REPO / "user_data" / "hyperopts", ws.userdir / "hyperopts", dirs_exist_ok=True
         )
-        settings = identical_entries_settings(ftc.ccxt_config(exchange.url))
-        cfg = json.loads(ws.config.read_text())
-        cfg.update({k: v for k, v in settings.items() if k != "exchange"})
-        ws.config.write_text(json.dumps(cfg))
-        same = ("--enable-position-stacking",)
+        # the sample as compare (and the sweep's recording) runs it: sized by risk
+        unit = same_entries.risk_unit(json.loads(ws.config.read_text()))
+        override = tmp / "sweep-same-entries.json"
+        ftc.write_config(override, same_entries.entry_settings(unit))
+        strategies = ws.userdir / "strategies"
+        policy = Policy("strategy", "the strategy's own exits")
+        name = write_policy(strategies, "ProfitGuardSample", SAMPLE, policy, 0, unit)
+        same = ("--config", str(override), *same_entries.BACKTEST_FLAGS)
         print("  one backtest (identical-entries settings)", flush=True)
-        bt = backtest(ws, "ProfitGuardSample", tmp, *same)
+        bt = backtest(ws, name, tmp, *same)
         print(f"    {bt.trades} trades, peak RSS {bt.peak_rss_mb:.0f} MB", flush=True)
         print(f"  freqtrade hyperopt -j 1, {epochs} epochs", flush=True)
         result, wall, probe = run_probed(

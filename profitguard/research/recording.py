@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -162,7 +163,11 @@ def load_candles(
 
     out, ticks = {}, {}
     for pair in pairs:
-        frame = load_pair_history(pair, timeframe, datadir, data_format=data_format)
+        with warnings.catch_warnings():
+            # Freqtrade's gap filling (what its backtest sees) calls pandas in a way
+            # newer pandas deprecates; not ours to fix, and not an error of the data
+            warnings.filterwarnings("ignore", message="The inplace keyword")
+            frame = load_pair_history(pair, timeframe, datadir, data_format=data_format)
         ticks[pair] = BacktestTicks(frame, pair)
         times = frame["date"].dt.tz_convert(None).to_numpy().astype("datetime64[ms]")
         times = times.astype(np.int64)
