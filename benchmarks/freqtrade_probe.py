@@ -70,6 +70,17 @@ elif _trade_copy == "keep":
     from profitguard.freqtrade import trade_copy
 
     trade_copy.install = lambda: False
+elif _trade_copy == "fast":
+    # the sample with `"profitguard": {"fast_backtest": true}` (its own hooks get the
+    # trade itself), without writing the setting into the shared workspace config
+    import dataclasses
+
+    from profitguard.freqtrade import settings, startup
+
+    _load = settings.load_settings
+    startup.load_settings = lambda section, config: dataclasses.replace(
+        _load(section, config), fast_backtest=True
+    )
 elif _trade_copy == "time":
     _deepcopy = strategy_wrapper.deepcopy
     _clock = time.thread_time_ns  # CPU time: waiting for the shared CPU is not counted
@@ -95,7 +106,8 @@ elif _trade_copy == "time":
     strategy_wrapper.deepcopy = _timed_copy
 elif _trade_copy:
     raise SystemExit(
-        f"PROFITGUARD_BENCH_TRADE_COPY must be 'skip', 'keep' or 'time', was {_trade_copy!r}"
+        "PROFITGUARD_BENCH_TRADE_COPY must be 'skip', 'keep', 'fast' or 'time', "
+        f"was {_trade_copy!r}"
     )
 
 

@@ -22,3 +22,7 @@ settings.load_profile("ci" if os.environ.get("CI") else "dev")
 # The offline exchange fixtures (offline_exchange, freqtrade_workspace): see
 # tests/exchange_fixtures.py for how to backtest or dry-run a strategy with them.
 from tests.exchange_fixtures import freqtrade_workspace, offline_exchange  # noqa: E402, F401
+
+# A real PostgreSQL server started by the tests (postgresql.new_database() -> URL):
+# see tests/postgres_fixtures.py.
+from tests.postgres_fixtures import postgresql  # noqa: E402, F401

@@ -24,7 +24,6 @@ Dry-run on a scripted live replay (one 1m candle per second, stamped with the wa
 from __future__ import annotations
 
 import json
-import sqlite3
 import zipfile
 from pathlib import Path
 
@@ -103,11 +102,6 @@ def last_backtest_stats(ws: Workspace) -> dict:
 
 def dry_run_trades(ws: Workspace) -> list[dict]:
     """Trades in the workspace's dry-run database (empty if it does not exist yet)."""
-    if not ws.db_path.exists():
-        return []
-    try:
-        with sqlite3.connect(ws.db_path, timeout=5) as db:
-            db.row_factory = sqlite3.Row
-            return [dict(row) for row in db.execute("SELECT * FROM trades ORDER BY id")]
-    except sqlite3.OperationalError:  # not created yet, or locked for a moment
-        return []
+    from profitguard.chaos.records import db_trades
+
+    return db_trades(ws.db_url)  # SQLite or a server: empty while not created yet

@@ -12,12 +12,12 @@ says (None for ccxt's ids).
 from __future__ import annotations
 
 import json
-import sqlite3
 import urllib.request
 from pathlib import Path
 
 from profitguard.exchange.private import LEDGER_PATH
 from profitguard.freqtrade.client_ids import tag_of
+from profitguard.trades_db import TradesDatabase, TradesDatabaseError, database_url
 
 
 def fetch_ledger(exchange_url: str, timeout: float = 10.0) -> dict:
@@ -25,27 +25,28 @@ def fetch_ledger(exchange_url: str, timeout: float = 10.0) -> dict:
         return json.loads(r.read())
 
 
-def _rows(db_path: Path, sql: str) -> list[dict]:
-    if not Path(db_path).exists():
-        return []
+def _rows(db: str | Path, table: str) -> list[dict]:
+    """Every row of `table` in the bot's database (a SQLite file or a `db_url`); none
+    while it is not created yet, or locked for a moment."""
+    database = TradesDatabase(database_url(db))
     try:
-        with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=5) as db:
-            db.row_factory = sqlite3.Row
-            return [dict(row) for row in db.execute(sql)]
-    except sqlite3.OperationalError:  # not created yet, or locked for a moment
+        return database.table_rows(table)
+    except TradesDatabaseError:  # not created yet, or locked for a moment
         return []
+    finally:
+        database.close()
 
 
-def db_trades(db_path: Path) -> list[dict]:
-    return _rows(db_path, "SELECT * FROM trades ORDER BY id")
+def db_trades(db: str | Path) -> list[dict]:
+    return _rows(db, "trades")
 
 
-def db_orders(db_path: Path) -> list[dict]:
-    return _rows(db_path, "SELECT * FROM orders ORDER BY id")
+def db_orders(db: str | Path) -> list[dict]:
+    return _rows(db, "orders")
 
 
-def db_custom_data(db_path: Path) -> list[dict]:
-    return _rows(db_path, "SELECT * FROM trade_custom_data ORDER BY id")
+def db_custom_data(db: str | Path) -> list[dict]:
+    return _rows(db, "trade_custom_data")
 
 
 def tagged_ledger_orders(ledger: dict, orders: list[dict]) -> list[dict]:

@@ -228,31 +228,15 @@ def _snapshot_age(snapshot: dict | None, now: datetime) -> float | None:
         return None
 
 
-def trades_db(config: dict) -> Path | None:
-    """The bot's sqlite trades database, as Freqtrade picks it (None: not sqlite)."""
+def trades_db_url(config: dict) -> str:
+    """The bot's trades database as Freqtrade picks it: the config's `db_url`, else
+    the default SQLite file for its `dry_run`."""
     default = (
         "sqlite:///tradesv3.dryrun.sqlite"
         if config.get("dry_run", True)
         else ("sqlite:///tradesv3.sqlite")
     )
-    url = str(config.get("db_url") or default)
-    prefix = "sqlite:///"
-    return Path(url[len(prefix) :]) if url.startswith(prefix) else None
-
-
-def _trade_rows(db: Path) -> list[dict]:
-    import sqlite3
-
-    from profitguard.risk.history import TRADE_COLUMNS
-
-    uri = f"file:{db.resolve()}?mode=ro"
-    with sqlite3.connect(uri, uri=True, timeout=5) as conn:
-        conn.row_factory = sqlite3.Row
-        tables = conn.execute("SELECT name FROM sqlite_master WHERE name = 'trades'").fetchall()
-        if not tables:  # created by `guard kill` (its copy of the switches) before the bot ran
-            return []
-        rows = conn.execute(f"SELECT {', '.join(TRADE_COLUMNS)} FROM trades").fetchall()
-    return [dict(r) for r in rows]
+    return str(config.get("db_url") or default)
 
 
 def computed_figures(config: dict, guard: Any, now: datetime) -> tuple[list[str], dict | None]:
@@ -260,17 +244,26 @@ def computed_figures(config: dict, guard: Any, now: datetime) -> tuple[list[str]
     limits (no bot needed): the heading lines and a snapshot-like dict, or None."""
     from profitguard.engine import ConfigError
     from profitguard.freqtrade.settings import load_settings
-    from profitguard.risk.history import account_from_rows, closed_profit, wallet_equity
+    from profitguard.risk.history import (
+        TRADE_COLUMNS,
+        account_from_rows,
+        closed_profit,
+        wallet_equity,
+    )
     from profitguard.risk.pipeline import account_state, entry_limits, portfolio_checks
+    from profitguard.trades_db import TradesDatabase, TradesDatabaseError
 
     try:
         risk = load_settings({}, config).risk
     except ConfigError as exc:
         return [f"figures: cannot compute them: profitguard: {exc}"], None
-    db = trades_db(config)
-    if db is None:
-        return ["figures: cannot compute them: the db_url is not a sqlite file"], None
-    rows = _trade_rows(db) if db.is_file() else []
+    db = TradesDatabase(trades_db_url(config))
+    try:
+        rows = db.trade_columns(TRADE_COLUMNS)
+    except TradesDatabaseError as exc:
+        return [f"figures: cannot compute them: {exc}"], None
+    finally:
+        db.close()
     equity = wallet_equity(config, closed_profit(rows))
     if equity is None:
         return [
@@ -286,7 +279,7 @@ def computed_figures(config: dict, guard: Any, now: datetime) -> tuple[list[str]
             c.as_json() for c in (*checks, *portfolio_checks(risk, account), *entry_limits(risk))
         ],
     }
-    source = str(db) if db.is_file() else f"{db} (not there yet: no trades)"
+    source = db.where if db.exists() else f"{db.where} (not there yet: no trades)"
     heading = [
         f"figures: computed now from the trades database {source}, {len(rows)} trades, and "
         f"the limits of the config's profitguard.risk over the defaults (a strategy's own "

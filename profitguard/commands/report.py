@@ -2,7 +2,8 @@
 
 With no arguments: the latest backtest result of the config's user directory
 (`user_data/config.json`, as Freqtrade's commands default). `--file` reads another
-result, `--db` a dry-run/live trades database (closed trades). `--check` replays
+result, `--db` a dry-run/live trades database (closed trades: a SQLite file or
+any `db_url` Freqtrade accepts). `--check` replays
 every trade through the engine on the same candles; `--json` prints one JSON
 object; `--html FILE` writes a self-contained page with charts.
 """
@@ -52,7 +53,11 @@ def register(subparsers) -> None:
     source.add_argument(
         "--file", type=Path, help="backtest result (.zip or .json); default: the latest"
     )
-    source.add_argument("--db", type=Path, help="Freqtrade trades database (dry-run or live)")
+    source.add_argument(
+        "--db",
+        help="Freqtrade trades database (dry-run or live): a SQLite file or a db_url "
+        "(postgresql+psycopg://user:pass@host/db)",
+    )
     parser.add_argument(
         "--check",
         action="store_true",
@@ -84,6 +89,7 @@ def run(args: argparse.Namespace) -> int:
     from profitguard.report.build import build_report
     from profitguard.report.figures import trade_key
     from profitguard.report.records import ResultError, latest_result, load_backtest, load_db
+    from profitguard.trades_db import describe
 
     limit = None if args.trades == "all" else _positive_int(args.trades)
     config = fs.load_config(config_files(args), args.userdir, args.strategy, datadir=args.datadir)
@@ -94,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
                 raise UsageError("argument --check: replays a backtest result, not a database")
             records = load_db(args.db)
             strategy_name = args.strategy or config.get("strategy")
-            source = str(args.db)
+            source = describe(args.db) if "://" in args.db else args.db
             stats: dict = {}
         else:
             path = args.file or latest_result(Path(config["user_data_dir"]) / "backtest_results")

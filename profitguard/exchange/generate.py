@@ -335,14 +335,22 @@ def funding_rates(rng: np.random.Generator, candles: Candles) -> tuple[np.ndarra
 def write_funding_rates(
     datadir: Path, pair: str, times: np.ndarray, rates: np.ndarray, data_format: str = "feather"
 ) -> Path:
-    """Store a funding-rate history as Freqtrade does (``date, funding_rate``)."""
+    """Store a funding-rate history as the installed Freqtrade does: ``date,
+    funding_rate`` where Freqtrade has `candle_columns` (it reads the older layout
+    too), else an OHLCV candle with the rate in each price and no volume (2026.1)."""
+    import importlib.util
+
     import pandas as pd
     from freqtrade.data.history import get_datahandler
     from freqtrade.enums import CandleType
 
-    frame = pd.DataFrame(
-        {"date": pd.to_datetime(times, unit="ms", utc=True), "funding_rate": rates}
-    )
+    dates = pd.to_datetime(times, unit="ms", utc=True)
+    if importlib.util.find_spec("freqtrade.candle_columns") is not None:
+        frame = pd.DataFrame({"date": dates, "funding_rate": rates})
+    else:
+        frame = pd.DataFrame(
+            {"date": dates, **{c: rates for c in ("open", "high", "low", "close")}}
+        ).assign(volume=0.0)
     handler = get_datahandler(Path(datadir), data_format)
     handler.ohlcv_store(pair, FUNDING_TIMEFRAME, frame, CandleType.FUNDING_RATE)
     return handler._pair_data_filename(

@@ -12,6 +12,7 @@ exchange, ``data/binance`` for candles, ``strategies/`` for strategy files.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -112,6 +113,11 @@ class Workspace:
     @property
     def db_path(self) -> Path:
         return self.userdir / "tradesv3.dryrun.sqlite"
+
+    @property
+    def db_url(self) -> str:
+        """The bot's trades database as its config names it (SQLite or a server's URL)."""
+        return json.loads(self.config.read_text())["db_url"]
 
     def argv(self, command: str, *args: str) -> list[str]:
         return freqtrade_argv(

@@ -12,7 +12,7 @@ reaches into Freqtrade's internals for it:
   tag it returns) and `confirm_trade_entry` (right before an entry's order);
 - `install` wraps `create_order` of the ccxt instance inside Freqtrade's exchange
   object (`exchange._api`) once, at bot start, in live mode. The wrapper attaches
-  the expected id as `newClientOrderId` when a plain market or limit order of that
+  the expected id as `clientOrderId` when a plain market or limit order of that
   pair and side is created, and consumes the expectation with the first order of the
   pair and side, whatever it is: an expectation is never attached to a later order.
   Freqtrade may decide not to place an order after the callback (an amount that
@@ -32,9 +32,14 @@ the first one is still open instead of resting a second one. An entry's id is
 Binance does not allow in an id become `.` (`tp1,tp2` -> `tp1.tp2`), and a long tag
 is cut so that the id fits 36 characters.
 
-`profitguard.client_order_ids: false` in the config switches it off (ccxt's ids);
-when on and Freqtrade's exchange has no such hook, the bot stops at start-up with an
-error naming it.
+`profitguard.client_order_ids: false` in the config switches it off (ccxt's ids).
+When on, it is also off, with one warning saying why, on an exchange whose id
+format profitguard has not checked (`client_id_format`) and on a Freqtrade whose
+exchange has no such hook.
+
+The id is sent as ccxt's unified `clientOrderId`, which ccxt renames for the
+exchange, in the format that exchange accepts (`client_id_format`: Binance shown
+below; OKX takes letters and digits only).
 """
 
 from __future__ import annotations
@@ -48,20 +53,28 @@ from dataclasses import dataclass
 from typing import Any
 
 from freqtrade.enums import RunMode
-from freqtrade.exceptions import OperationalException
 
 from profitguard.engine import ConfigError
+from profitguard.freqtrade.client_id_format import (
+    BINANCE,
+    PREFIX,
+    IdFormat,
+    entry_client_id,
+    exit_client_id,
+    id_format,
+)
+from profitguard.freqtrade.internals import exchange_of
 
 log = logging.getLogger(__name__)
 
-PREFIX = "pg"
-MAX_LENGTH = 36  # Binance: ^[\.A-Z\:/a-z0-9_-]{1,36}$
-VALID_ID = re.compile(r"^[\.A-Z\:/a-z0-9_-]{1,36}$")
-_NOT_ALLOWED = re.compile(r"[^A-Za-z0-9_:/-]")  # '.' stands for every other character
+MAX_LENGTH = BINANCE.max_length
+VALID_ID = BINANCE.valid
 _OUR_ID = re.compile(rf"^{PREFIX}-(\d+|new)-(.+)-(\d+)$")
 # The orders the wrapper labels: the ones a callback announces. Stop orders
 # (`stop_loss_limit`, futures' `stop`/`stop_market`) keep ccxt's id.
 LABELLED_TYPES = frozenset({"market", "limit"})
+# ccxt's unified parameter: each exchange class renames it (Binance newClientOrderId)
+UNIFIED_PARAM = "clientOrderId"
 # ccxt's `create_order` as Freqtrade calls it (positionally, and by these names)
 HOOK = "exchange._api.create_order(symbol, type, side, amount, price, params)"
 HOOK_PARAMETERS = ("symbol", "type", "side", "amount", "price", "params")
@@ -70,23 +83,6 @@ _MARK = "_profitguard_client_ids"
 
 class ClientIdHookMissing(ConfigError):
     """Freqtrade's exchange has no `create_order` hook of the shape this module wraps."""
-
-
-def _tag_part(tag: str, room: int) -> str:
-    safe = _NOT_ALLOWED.sub(".", tag or "exit")
-    return safe[: max(room, 1)]
-
-
-def exit_client_id(trade_id: int, tag: str, n: int) -> str:
-    """`pg-<trade id>-<tag>-<n>` for the `n`-th order of a trade, within 36 characters."""
-    head, tail = f"{PREFIX}-{trade_id}-", f"-{n}"
-    return head + _tag_part(tag, MAX_LENGTH - len(head) - len(tail)) + tail
-
-
-def entry_client_id(tag: str | None, millis: int) -> str:
-    """`pg-new-<tag>-<ms>` for an entry placed at `millis` (ms since the epoch)."""
-    head, tail = f"{PREFIX}-new-", f"-{millis}"
-    return head + _tag_part(tag or "entry", MAX_LENGTH - len(head) - len(tail)) + tail
 
 
 def tag_of(client_id: str | None) -> str | None:
@@ -109,14 +105,24 @@ class ClientOrderIds:
     """The expected orders, at most one per (pair, side); safe across Freqtrade's
     threads (the API server's forced exits place orders too)."""
 
-    def __init__(self) -> None:
+    def __init__(self, fmt: IdFormat = BINANCE) -> None:
+        self.format = fmt  # the exchange's: what `exit_id`/`entry_id` build
         self._expected: dict[tuple[str, str], Expected] = {}
         self._lock = threading.Lock()
 
+    def exit_id(self, trade_id: int, tag: str, n: int) -> str:
+        """`exit_client_id` in this exchange's format."""
+        return exit_client_id(trade_id, tag, n, self.format)
+
+    def entry_id(self, tag: str | None, millis: int) -> str:
+        """`entry_client_id` in this exchange's format."""
+        return entry_client_id(tag, millis, self.format)
+
     def expect(self, pair: str, side: str, order_type: str, client_id: str) -> None:
         """The next order of `pair` and `side` is this one (replaces an earlier one)."""
-        if not VALID_ID.match(client_id):
-            raise ValueError(f"client order id {client_id!r} does not match {VALID_ID.pattern}")
+        valid = self.format.valid
+        if not valid.match(client_id):
+            raise ValueError(f"client order id {client_id!r} does not match {valid.pattern}")
         with self._lock:
             self._expected[(pair, side)] = Expected(pair, side, order_type, client_id)
 
@@ -147,16 +153,14 @@ def _hook(exchange: Any) -> tuple[Any, Callable[..., Any], inspect.Signature]:
     if not callable(create):
         raise ClientIdHookMissing(
             f"'client_order_ids': Freqtrade's {HOOK} is missing "
-            f"(exchange {type(exchange).__name__}, api {type(api).__name__}): set "
-            "'profitguard.client_order_ids' to false to run with ccxt's ids",
+            f"(exchange {type(exchange).__name__}, api {type(api).__name__})",
             field="profitguard.client_order_ids",
         )
     signature = inspect.signature(create)
     names = tuple(signature.parameters)[: len(HOOK_PARAMETERS)]
     if names != HOOK_PARAMETERS:
         raise ClientIdHookMissing(
-            f"'client_order_ids': Freqtrade's {HOOK} has the parameters {names}: set "
-            "'profitguard.client_order_ids' to false to run with ccxt's ids",
+            f"'client_order_ids': Freqtrade's {HOOK} has the parameters {names}",
             field="profitguard.client_order_ids",
         )
     return api, create, signature
@@ -181,7 +185,7 @@ def install(exchange: Any, ids: ClientOrderIds) -> None:
         client_id = own.take(arguments["symbol"], arguments["side"], str(arguments["type"]))
         named = "newClientOrderId" in params or "clientOrderId" in params
         if client_id is not None and not named:
-            params["newClientOrderId"] = client_id
+            params[UNIFIED_PARAM] = client_id
             arguments["params"] = params
         return create(*bound.args, **bound.kwargs)
 
@@ -193,8 +197,9 @@ def client_ids_for_bot(strategy: Any) -> ClientOrderIds | None:
     """The bot's table of announced orders, its hook installed in the exchange of
     `strategy` (a ProfitGuardStrategy, its settings loaded): live mode only (not
     dry-run), unless `client_order_ids` is switched off. Outside live mode nothing is
-    read of the bot (`profitguard report` starts a strategy with no DataProvider). A
-    Freqtrade without the hook stops the bot here, naming it."""
+    read of the bot (`profitguard report` starts a strategy with no DataProvider).
+    An exchange whose id format profitguard has not checked, or a Freqtrade without
+    the hook, leaves ccxt's ids, with one warning naming why."""
     config = strategy.config
     if (
         config.get("runmode") is not RunMode.LIVE
@@ -202,10 +207,22 @@ def client_ids_for_bot(strategy: Any) -> ClientOrderIds | None:
         or not strategy.profitguard_settings.client_order_ids
     ):
         return None
-    ids = ClientOrderIds()
+    exchange = exchange_of(strategy.dp, "tags in client order ids")
     try:
-        install(getattr(strategy.dp, "_exchange", None), ids)
+        api, _, _ = _hook(exchange)
     except ClientIdHookMissing as exc:
-        raise OperationalException(f"profitguard: {exc}") from None
+        log.warning("profitguard: client order ids are off (orders keep ccxt's ids): %s", exc)
+        return None
+    name = str(getattr(api, "id", None) or config.get("exchange", {}).get("name", "")).lower()
+    fmt = id_format(name)
+    if fmt is None:
+        log.warning(
+            "profitguard: client order ids are off on %s: its id format is not one "
+            "profitguard has checked (orders keep ccxt's ids)",
+            name,
+        )
+        return None
+    ids = ClientOrderIds(fmt)
+    install(exchange, ids)
     log.info("profitguard: orders carry their tag in the client order id (pg-...)")
     return ids

@@ -22,6 +22,7 @@ from freqtrade.strategy import stoploss_from_absolute
 
 from profitguard.engine import PositionError
 from profitguard.engine import check_initial_stop as engine_check_initial_stop
+from profitguard.freqtrade.internals import keep_stop_across_restart
 
 
 def initial_ratio(stop: float, open_rate: float, *, is_short: bool, leverage: float) -> float:
@@ -37,9 +38,10 @@ def show_initial_stop(trade: Any, stop: float, *, keep_across_restart: bool = Fa
     (`Trade.stoploss_reinitialization`) resets the stop of every open trade whose
     initial ratio differs from the strategy's `stoploss` and whose stop has not
     trailed, to that backstop: a restart would loosen the stop until the next
-    `custom_stoploss` call succeeds. A trade marked as trailed keeps its stop."""
-    if keep_across_restart and not trade.is_stop_loss_trailing:
-        trade.is_stop_loss_trailing = True
+    `custom_stoploss` call succeeds. A trade marked as trailed keeps its stop
+    (`internals.keep_stop_across_restart`: Freqtrade has no public way to say so)."""
+    if keep_across_restart:
+        keep_stop_across_restart(trade)
     if trade.initial_stop_loss == stop:
         return False
     trade.initial_stop_loss = float(stop)

@@ -18,6 +18,7 @@ import numpy as np
 from pandas import DataFrame
 
 from profitguard.engine.amounts import step_decimals
+from profitguard.freqtrade.internals import exchange_of
 
 PRICE_COLUMNS = ("open", "high", "low", "close")
 # Noise is a few ulps; 1e-9 of the price is far below any tick and far above an ulp.
@@ -50,7 +51,7 @@ class PriceTicks:
     def of(self, dp: Any, pair: str) -> float | None:
         """`pair`'s tick, or None (no step, or no exchange to ask)."""
         if pair not in self._ticks:
-            exchange = getattr(dp, "_exchange", None)
+            exchange = exchange_of(dp, "snapping candles onto the price tick")
             try:
                 tick = price_tick(exchange.get_precision_price(pair), exchange.precision_mode_price)
             except AttributeError:  # no exchange (a hyperopt worker): nothing to ask

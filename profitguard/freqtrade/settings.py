@@ -11,6 +11,7 @@ error naming the field and the value.
         "initial_stop": {"pct": 0.02, "atr_multiple": 2.0, "atr_column": "atr"},
         "notifications": true,
         "client_order_ids": true,
+        "fast_backtest": false,
         "risk": {"max_daily_loss": 0.05, "sizing": {"method": "fixed_fractional"}}
     }
 """
@@ -74,13 +75,23 @@ class ProfitGuardSettings:
     notifications: bool = True
     # live mode: orders carry their tag in the client order id (`client_ids`)
     client_order_ids: bool = True
+    # backtesting and hyperopt: Freqtrade hands profitguard's own hooks the trade
+    # itself, not its deep copy (`trade_copy`); off by default (no Freqtrade patching)
+    fast_backtest: bool = False
     risk: RiskConfig = field(default_factory=RiskConfig)
     # `initial_stop.atr_column` or `.atr_multiple` was set: the ATR stop is asked for,
     # and a frame without the column (or a missing value) is an error, not the pct stop
     atr_initial_stop: bool = False
 
 
-_SUBSECTIONS = ("exits", "initial_stop", "notifications", "client_order_ids", "risk")
+_SUBSECTIONS = (
+    "exits",
+    "initial_stop",
+    "notifications",
+    "client_order_ids",
+    "fast_backtest",
+    "risk",
+)
 
 
 def _mapping(value: Any, where: str) -> Mapping[str, Any]:
@@ -105,8 +116,8 @@ def merged_section(strategy_section: Mapping[str, Any], config: Mapping[str, Any
     return merged
 
 
-def _flag(section: Mapping[str, Any], name: str) -> bool:
-    value = section.get(name, True)
+def _flag(section: Mapping[str, Any], name: str, default: bool = True) -> bool:
+    value = section.get(name, default)
     if not isinstance(value, bool):
         raise ConfigError(
             f"'{SECTION}.{name}' must be true or false, was {value!r}", field=f"{SECTION}.{name}"
@@ -128,11 +139,13 @@ def load_settings(
     )
     notifications = _flag(section, "notifications")
     client_order_ids = _flag(section, "client_order_ids")
+    fast_backtest = _flag(section, "fast_backtest", default=False)
     return ProfitGuardSettings(
         exits=exits,
         initial_stop=InitialStopSettings(**raw_stop),
         notifications=notifications,
         client_order_ids=client_order_ids,
+        fast_backtest=fast_backtest,
         risk=RiskConfig.from_mapping(
             section.get("risk", {}),
             source=f"{SECTION}.risk",

@@ -44,12 +44,7 @@ from pandas import DataFrame
 from profitguard.engine import STOP_TAG, ConfigError, ProtectionConfig
 from profitguard.exit_tags import KILL_TAG
 from profitguard.freqtrade import ledger, trade_copy
-from profitguard.freqtrade.client_ids import (
-    ClientOrderIds,
-    client_ids_for_bot,
-    entry_client_id,
-    exit_client_id,
-)
+from profitguard.freqtrade.client_ids import ClientOrderIds, client_ids_for_bot
 from profitguard.freqtrade.columns import check_atr_column, last_positive, last_value
 from profitguard.freqtrade.failures import FailureLog, fail_closed
 from profitguard.freqtrade.gate import RiskGate
@@ -63,6 +58,7 @@ from profitguard.freqtrade.settings import SECTION, ProfitGuardSettings
 from profitguard.freqtrade.startup import checked_settings
 from profitguard.freqtrade.tracker import TradeTracker
 from profitguard.freqtrade.trades import amount_step, exit_minimum, exit_stake, exit_tag, stop_ratio
+from profitguard.freqtrade.versions import check_freqtrade_version
 
 
 class ProfitGuardStrategy(IStrategy):
@@ -89,9 +85,9 @@ class ProfitGuardStrategy(IStrategy):
 
     profitguard_config: ClassVar[dict[str, Any]] = {}
 
-    # These hooks, as defined here, only read the trade: Freqtrade hands them the trade
-    # itself in backtesting and hyperopt, not its copy (`trade_copy`). An override in a
-    # subclass is not listed here and gets the copy.
+    # These hooks, as defined here, only read the trade: with `fast_backtest` on,
+    # Freqtrade hands them the trade itself in backtesting and hyperopt, not its copy
+    # (`trade_copy`). An override in a subclass is not listed here and gets the copy.
     _pg_hooks_given_the_trade: ClassVar[frozenset[str]] = frozenset(
         {"custom_stoploss", "adjust_trade_position", "order_filled", "check_entry_timeout"}
     )
@@ -177,6 +173,7 @@ class ProfitGuardStrategy(IStrategy):
         error naming the field and the value, and so does an override of a hook
         profitguard cannot guard (`overrides.refuse_unguarded`). Overridden: this runs
         at your super() call, or right after your override if it makes none."""
+        check_freqtrade_version()
         refuse_unguarded(type(self))
         self.profitguard_settings: ProfitGuardSettings = checked_settings(self)
         runmode = self.config.get("runmode")
@@ -346,17 +343,18 @@ class ProfitGuardStrategy(IStrategy):
         ladders asked for again (`exit_config_key`), the ledger of initial stops
         emptied. The candles' float noise is snapped onto the price tick there, so
         that the backtester fills each exit on the candle the engine decided it
-        (`prices`), and Freqtrade's copy of the trade is skipped for profitguard's own
-        hooks (`trade_copy`). Dry-run and live call it on every candle and have no
-        runs: their state carries on. Overridden: call super() and build on its result
-        (an override that does not stops the run, naming it)."""
+        (`prices`), and with `fast_backtest` on Freqtrade's copy of the trade is skipped
+        for profitguard's own hooks (`trade_copy`). Dry-run and live call it on every
+        candle and have no runs: their state carries on. Overridden: call super() and
+        build on its result (an override that does not stops the run, naming it)."""
         if not self._pg_persist:
             self._pg_clock.restart()
         dataframe = super().ft_advise_signals(dataframe, metadata)
         if self.config.get("runmode") in (RunMode.BACKTEST, RunMode.HYPEROPT):
             # before the run's first hook, in every process that backtests (hyperopt's
-            # workers get the strategy pickled and never start it)
-            trade_copy.install()
+            # workers get the strategy pickled and never start it); opt-in only
+            if self.profitguard_settings.fast_backtest:
+                trade_copy.install()
             # the backtester fills exits against these candles: prices on the tick, so
             # an exit priced at the open or the low fills there (`prices`)
             dataframe = snap_candles(dataframe, self._pg_ticks.of(self.dp, metadata["pair"]))
@@ -367,14 +365,15 @@ class ProfitGuardStrategy(IStrategy):
         """Announce `trade`'s next exit order (live mode); an error only loses the id."""
         if self._pg_client_ids is None:
             return
-        client_id = exit_client_id(trade.id, tag or "exit", len(trade.orders) + 1)
+        client_id = self._pg_client_ids.exit_id(trade.id, tag or "exit", len(trade.orders) + 1)
         self._pg_client_ids.expect(trade.pair, trade.exit_side, order_type, client_id)
 
     @fail_closed(None, hook="client order id")
     def _pg_expect_entry(self, pair: str, side: str, order_type: str, tag: str | None) -> None:
         """Announce the entry order the gate just confirmed (live mode)."""
         millis = int(datetime.now().timestamp() * 1000)
-        self._pg_client_ids.expect(pair, side, order_type, entry_client_id(tag, millis))
+        ids = self._pg_client_ids
+        ids.expect(pair, side, order_type, ids.entry_id(tag, millis))
 
     # ------------------------------------------------- the risk gate (§4)
 

@@ -1,4 +1,9 @@
-"""Freqtrade's copy of the trade, skipped for profitguard's own hooks in backtesting.
+"""Freqtrade's copy of the trade, skipped for profitguard's own hooks in backtesting
+when the config asks for it: `"profitguard": {"fast_backtest": true}`.
+
+Off by default: profitguard then changes nothing of Freqtrade's. With the setting on,
+a backtest or hyperopt run replaces one name of Freqtrade's (listed in
+docs/freqtrade-internals.md); dry-run and live never do.
 
 Freqtrade calls strategy hooks through `strategy_safe_wrapper`
 (freqtrade/strategy/strategy_wrapper.py). Before a hook that the strategy itself
@@ -21,6 +26,8 @@ and nothing else changes:
   overrides the hook, even one that calls `super()`, keeps the copy: its code may
   change the trade. So does a hook replaced on the instance, and every other
   strategy in the process (a `--strategy-list` comparison);
+- only for a strategy whose settings have `fast_backtest` on (another strategy in a
+  `--strategy-list` run keeps the copy);
 - only while that strategy backtests or hyperopts: dry-run and live keep the copy
   (one trade at a time there, so it is cheap; live safety first);
 - Freqtrade's wrapper is not touched: its exception handling and default return
@@ -94,6 +101,9 @@ def given_the_trade(hook: Any) -> bool:
                 return False
             break
     else:
+        return False
+    settings = getattr(strategy, "profitguard_settings", None)
+    if not getattr(settings, "fast_backtest", False):
         return False
     config = getattr(strategy, "config", None)
     return isinstance(config, dict) and config.get("runmode") in RUN_MODES

@@ -3,20 +3,22 @@
 Everything R needs is in what Freqtrade keeps: the entry and exit orders (amounts
 and prices), the fee ratios and the initial stop (`initial_stop_loss_abs`, which a
 `ProfitGuardStrategy` makes profitguard's own initial stop). No Freqtrade import:
-the loaders take the decoded JSON, or read SQLite with the standard library.
+the loaders take the decoded JSON, or read the trades database (any URL Freqtrade
+accepts) through `profitguard.trades_db`.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import sqlite3
 import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from profitguard.trades_db import TradesDatabase, TradesDatabaseError, database_url
 
 
 class ResultError(ValueError):
@@ -79,7 +81,15 @@ class TradeRecord:
         return self.sign * (price - self.entry) / abs(self.entry - self.initial_stop)
 
 
+def _filled_at(order: Mapping[str, Any], where: str) -> datetime:
+    """When an order filled, for ordering (an order without the date first)."""
+    value = order["order_filled_date"]
+    return _utc(value, "order_filled_date", where) if value else datetime.min.replace(tzinfo=UTC)
+
+
 def _utc(value: Any, field: str, where: str) -> datetime:
+    if isinstance(value, datetime):  # a server database's driver gives datetimes
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
     if isinstance(value, int | float) and not isinstance(value, bool):
         return datetime.fromtimestamp(value / 1000, tz=UTC)
     if isinstance(value, str):
@@ -208,60 +218,62 @@ def load_backtest(path: Path, strategy: str | None = None) -> BacktestResult:
     return BacktestResult(path, strategy, strategies[strategy], config)
 
 
-def load_db(path: Path) -> list[TradeRecord]:
-    """The closed trades of a Freqtrade trades database (dry-run or live)."""
-    path = Path(path)
-    if not path.is_file():
-        raise ResultError(f"no such database: {path}")
-    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
-        db.row_factory = sqlite3.Row
-        trades = db.execute(
-            "SELECT * FROM trades WHERE is_open = 0 ORDER BY close_date, id"
-        ).fetchall()
-        out = []
-        for t in trades:
-            orders = db.execute(
-                "SELECT * FROM orders WHERE ft_trade_id = ? AND filled > 0 "
-                "ORDER BY order_filled_date, id",
-                (t["id"],),
-            ).fetchall()
-            where = f"{path.name} trade {t['id']} {t['pair']}"
-            entry_side = "sell" if t["is_short"] else "buy"
-            entries = [o for o in orders if o["ft_order_side"] == entry_side]
-            exits = [o for o in orders if o["ft_order_side"] not in (entry_side, "stoploss")] + [
-                o for o in orders if o["ft_order_side"] == "stoploss"
-            ]
-            amount = math.fsum(o["filled"] for o in entries)
-            if amount <= 0:
-                continue
-            price = lambda o: o["average"] or o["price"]  # noqa: E731
-            entry = math.fsum(o["filled"] * price(o) for o in entries) / amount
-            record = TradeRecord(
-                pair=t["pair"],
-                is_short=bool(t["is_short"]),
-                open_date=_utc(t["open_date"], "open_date", where),
-                close_date=_utc(t["close_date"], "close_date", where),
-                entry=entry,
-                amount=amount,
-                initial_stop=float(t["initial_stop_loss"] or 0.0),
-                fee_open=float(t["fee_open"] or 0.0),
-                fee_close=float(t["fee_close"] or 0.0),
-                exits=tuple(
-                    Fill(
-                        tag=o["ft_order_tag"] or t["exit_reason"] or "",
-                        amount=float(o["filled"]),
-                        price=float(price(o)),
-                        at=_utc(o["order_filled_date"], "order_filled_date", where)
-                        if o["order_filled_date"]
-                        else None,
-                    )
-                    for o in sorted(exits, key=lambda o: o["order_filled_date"] or "")
-                ),
-                exit_reason=t["exit_reason"] or "",
-                stop_at_exit=t["stop_loss"],
-                max_rate=t["max_rate"],
-                min_rate=t["min_rate"],
-                profit_abs=t["close_profit_abs"],
-            )
-            out.append(_check_stop(record, where))
+def load_db(target: str | Path) -> list[TradeRecord]:
+    """The closed trades of a Freqtrade trades database (dry-run or live): a file
+    path (SQLite) or any SQLAlchemy URL Freqtrade accepts as `db_url`."""
+    db = TradesDatabase(database_url(target))
+    if not db.exists():
+        raise ResultError(f"no such database: {target}")
+    try:
+        return _records(db)
+    except TradesDatabaseError as exc:
+        raise ResultError(str(exc)) from None
+    finally:
+        db.close()
+
+
+def _records(db: TradesDatabase) -> list[TradeRecord]:
+    name = Path(db.where).name
+    out = []
+    for t in db.closed_trades():
+        orders = db.filled_orders(t["id"])
+        where = f"{name} trade {t['id']} {t['pair']}"
+        entry_side = "sell" if t["is_short"] else "buy"
+        entries = [o for o in orders if o["ft_order_side"] == entry_side]
+        exits = [o for o in orders if o["ft_order_side"] not in (entry_side, "stoploss")] + [
+            o for o in orders if o["ft_order_side"] == "stoploss"
+        ]
+        amount = math.fsum(o["filled"] for o in entries)
+        if amount <= 0:
+            continue
+        price = lambda o: o["average"] or o["price"]  # noqa: E731
+        entry = math.fsum(o["filled"] * price(o) for o in entries) / amount
+        record = TradeRecord(
+            pair=t["pair"],
+            is_short=bool(t["is_short"]),
+            open_date=_utc(t["open_date"], "open_date", where),
+            close_date=_utc(t["close_date"], "close_date", where),
+            entry=entry,
+            amount=amount,
+            initial_stop=float(t["initial_stop_loss"] or 0.0),
+            fee_open=float(t["fee_open"] or 0.0),
+            fee_close=float(t["fee_close"] or 0.0),
+            exits=tuple(
+                Fill(
+                    tag=o["ft_order_tag"] or t["exit_reason"] or "",
+                    amount=float(o["filled"]),
+                    price=float(price(o)),
+                    at=_utc(o["order_filled_date"], "order_filled_date", where)
+                    if o["order_filled_date"]
+                    else None,
+                )
+                for o in sorted(exits, key=lambda o: _filled_at(o, where))
+            ),
+            exit_reason=t["exit_reason"] or "",
+            stop_at_exit=t["stop_loss"],
+            max_rate=t["max_rate"],
+            min_rate=t["min_rate"],
+            profit_abs=t["close_profit_abs"],
+        )
+        out.append(_check_stop(record, where))
     return out

@@ -190,6 +190,8 @@ def test_live_when_price_turns_after_tp1_then_stop_exits_the_rest(
     run = ws.run_until("trade", "--strategy", "AlwaysIn", until=first_trade_closed, timeout=200)
     assert first_trade_closed(), run.stdout[-4000:]
     assert "Traceback" not in run.running
+    # default settings: Freqtrade's trade copy untouched by profitguard (AlwaysIn's probe)
+    assert (ws.userdir / "deepcopy-intact.txt").read_text() == "True"
 
     orders = [o for o in tagged(exchange, ws) if o["trade_id"] == 1]
     entry_price = orders[0]["fills"][0]["price"]

@@ -10,7 +10,6 @@ refuse the entry the freed slot lets the third pair try; `guard status` shows it
 from __future__ import annotations
 
 import json
-import sqlite3
 import subprocess
 import sys
 import time
@@ -19,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from profitguard.chaos.records import db_orders
 from tests.exchange_fixtures import ReplayOptions, dry_run_trades, scripted_source
 
 STRATEGIES = Path(__file__).parent / "strategies"
@@ -38,13 +38,9 @@ def guard(ws, *args: str) -> subprocess.CompletedProcess:
 
 
 def orders(ws) -> list[dict]:
-    """Orders in the workspace's dry-run database (empty if not readable yet)."""
-    try:
-        with sqlite3.connect(ws.db_path, timeout=5) as db:
-            db.row_factory = sqlite3.Row
-            return [dict(row) for row in db.execute("SELECT * FROM orders ORDER BY id")]
-    except sqlite3.OperationalError:
-        return []
+    """Orders in the workspace's dry-run database, SQLite or PostgreSQL (empty if not
+    readable yet)."""
+    return db_orders(ws.db_url)
 
 
 def flat_replay() -> ReplayOptions:
@@ -65,7 +61,7 @@ ORDER_TYPES_LIMIT_EXITS = {
 }
 
 
-def limit_exit_workspace(offline_exchange, freqtrade_workspace, pairs):
+def limit_exit_workspace(offline_exchange, freqtrade_workspace, pairs, **config):
     """Market entries, LIMIT exits at the same side of the book (a sell at the ask rests
     in a flat market), two trade slots, one-second loops."""
     return freqtrade_workspace(
@@ -80,6 +76,7 @@ def limit_exit_workspace(offline_exchange, freqtrade_workspace, pairs):
         market_orders=False,
         entry_pricing={"price_side": "other", "use_order_book": True, "order_book_top": 1},
         order_types=ORDER_TYPES_LIMIT_EXITS,
+        **config,
     )
 
 
@@ -201,14 +198,18 @@ def test_guard_kill_when_exits_are_limit_orders_then_kill_exits_are_market_order
     assert "Traceback" not in result.running
 
 
-@pytest.mark.parametrize("breakage", ["deleted", "torn"])
+@pytest.mark.parametrize("breakage", ["deleted", "torn", "deleted-on-postgresql"])
 def test_guard_kill_when_file_lost_while_the_bot_was_down_then_restart_exits_all_at_market(
-    offline_exchange, freqtrade_workspace, breakage
+    offline_exchange, freqtrade_workspace, breakage, request
 ):
     """Kill written while the bot was down, then the guard file deleted or torn: the
-    copy in the trades database keeps the switch on. Within the restarted bot's first
-    two loops every trade exits with a market order; no entry gets through."""
-    ws = limit_exit_workspace(offline_exchange, freqtrade_workspace, PAIRS)
+    copy in the trades database (SQLite, or PostgreSQL as the bot's `db_url`) keeps the
+    switch on. Within the restarted bot's first two loops every trade exits with a
+    market order; no entry gets through."""
+    config = {}
+    if breakage.endswith("postgresql"):
+        config["db_url"] = request.getfixturevalue("postgresql").new_database()
+    ws = limit_exit_workspace(offline_exchange, freqtrade_workspace, PAIRS, **config)
 
     def two_open() -> bool:
         return len([t for t in dry_run_trades(ws) if t["is_open"]]) == 2
@@ -219,7 +220,7 @@ def test_guard_kill_when_file_lost_while_the_bot_was_down_then_restart_exits_all
     killed = guard(ws, "kill", "--reason", "while down")
     assert killed.returncode == 0, killed.stderr
     guard_file = ws.userdir / "profitguard-guard.json"
-    if breakage == "deleted":
+    if breakage.startswith("deleted"):
         guard_file.unlink()
     else:
         guard_file.write_text(guard_file.read_text()[:25])  # torn mid-write

@@ -340,3 +340,21 @@ def test_backtest_when_atr_column_asked_for_is_missing_then_stops_naming_it(
         "'profitguard.initial_stop.atr_column' is 'atr14', used by the initial stop, but the "
         "analyzed dataframe of LAD/USDT has no such column" in result.stdout
     )
+
+
+def test_backtest_when_default_settings_then_freqtrade_unpatched_and_fast_backtest_same_trades(
+    r_ladder_run, offline_exchange, freqtrade_workspace, tmp_path
+):
+    """With default settings profitguard changes nothing of Freqtrade's (its trade copy
+    stays `copy.deepcopy`); `fast_backtest` replaces it and makes the same trades."""
+    trades, _, ws = r_ladder_run
+    assert (ws.userdir / "deepcopy-intact.txt").read_text() == "True"
+    fast, _, fast_ws = backtest(
+        offline_exchange,
+        freqtrade_workspace,
+        tmp_path,
+        R_LADDER_PATHS,
+        profitguard={"fast_backtest": True},
+    )
+    assert (fast_ws.userdir / "deepcopy-intact.txt").read_text() == "False"
+    assert {p: exits(t) for p, t in fast.items()} == {p: exits(t) for p, t in trades.items()}

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import json
 import math
-import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from profitguard.exchange.markets import min_notional_for_quote, step_size
+from profitguard.report.records import load_db
+from profitguard.trades_db import TradesDatabase
 from tests.exchange_fixtures import ReplayOptions, dry_run_trades, scripted_source
 
 STRATEGIES = Path(__file__).parent / "strategies"
@@ -42,41 +45,64 @@ PATH = (
 )
 
 
+def _rows(ws, sql: str, **params) -> list[dict]:
+    db = TradesDatabase(ws.db_url)  # SQLite or PostgreSQL, as the bot's config says
+    try:
+        return db.rows(sql, params)
+    finally:
+        db.close()
+
+
 def exit_orders(ws, trade_id: int) -> list[dict]:
-    with sqlite3.connect(ws.db_path, timeout=5) as db:
-        db.row_factory = sqlite3.Row
-        rows = db.execute(
-            "SELECT ft_order_side, ft_order_tag, status, filled, average, price FROM orders "
-            "WHERE ft_trade_id = ? AND ft_order_side = 'sell' ORDER BY id",
-            (trade_id,),
-        )
-        return [dict(r) for r in rows]
+    return _rows(
+        ws,
+        "SELECT ft_order_side, ft_order_tag, status, filled, average, price FROM orders "
+        "WHERE ft_trade_id = :trade AND ft_order_side = 'sell' ORDER BY id",
+        trade=trade_id,
+    )
 
 
 def custom_data(ws, trade_id: int) -> dict:
-    with sqlite3.connect(ws.db_path, timeout=5) as db:
-        row = db.execute(
-            "SELECT cd_value FROM trade_custom_data "
-            "WHERE ft_trade_id = ? AND cd_key = 'profitguard'",
-            (trade_id,),
-        ).fetchone()
-    return json.loads(row[0])
+    (row,) = _rows(
+        ws,
+        "SELECT cd_value FROM trade_custom_data "
+        "WHERE ft_trade_id = :trade AND cd_key = 'profitguard'",
+        trade=trade_id,
+    )
+    return json.loads(row["cd_value"])
 
 
 def clear_exit_tags(ws, trade_id: int) -> None:
     """What Freqtrade records for an exchange order it recovers after a crash: no tag."""
-    with sqlite3.connect(ws.db_path, timeout=5) as db:
-        db.execute(
-            "UPDATE orders SET ft_order_tag = NULL "
-            "WHERE ft_trade_id = ? AND ft_order_side = 'sell'",
-            (trade_id,),
-        )
+    from sqlalchemy import text
+
+    db = TradesDatabase(ws.db_url)
+    try:
+        with db.engine().begin() as conn:
+            conn.execute(
+                text(
+                    "UPDATE orders SET ft_order_tag = NULL "
+                    "WHERE ft_trade_id = :trade AND ft_order_side = 'sell'"
+                ),
+                {"trade": trade_id},
+            )
+    finally:
+        db.close()
 
 
-@pytest.mark.parametrize("tag_lost", [False, True], ids=["tagged", "tag-lost-while-down"])
+@pytest.mark.parametrize(
+    ("tag_lost", "database"),
+    [(False, "sqlite"), (True, "sqlite"), (False, "postgresql")],
+    ids=["tagged", "tag-lost-while-down", "tagged-on-postgresql"],
+)
 def test_dry_run_when_restarted_after_tp1_then_tp2_and_stop_follow_and_tp1_never_repeats(
-    offline_exchange, freqtrade_workspace, tag_lost
+    offline_exchange, freqtrade_workspace, tag_lost, database, request, tmp_path
 ):
+    """On PostgreSQL too (the bot's `db_url`): the restart, and afterwards `report
+    --db` on it gives the same R as on its SQLite twin (Freqtrade's `convert-db`)."""
+    db_url = {}
+    if database == "postgresql":
+        db_url = {"db_url": request.getfixturevalue("postgresql").new_database()}
     replay = ReplayOptions(
         seconds_per_candle=1.0,
         timeframe="1m",
@@ -92,6 +118,7 @@ def test_dry_run_when_restarted_after_tp1_then_tp2_and_stop_follow_and_tp1_never
         stake_amount=1000,
         dry_run_wallet=10_000,
         internals={"process_throttle_secs": 1},
+        **db_url,
     )
 
     def tp1_filled() -> bool:
@@ -120,6 +147,8 @@ def test_dry_run_when_restarted_after_tp1_then_tp2_and_stop_follow_and_tp1_never
     second = ws.run_until("trade", "--strategy", "AlwaysIn", until=first_trade_closed, timeout=200)
     assert first_trade_closed(), second.stdout[-4000:]
     assert "Traceback" not in first.running + second.running
+    # default settings: Freqtrade's trade copy untouched by profitguard (AlwaysIn's probe)
+    assert (ws.userdir / "deepcopy-intact.txt").read_text() == "True"
 
     trade = dry_run_trades(ws)[0]
     orders = [o for o in exit_orders(ws, trade["id"]) if o["status"] == "closed"]
@@ -139,3 +168,16 @@ def test_dry_run_when_restarted_after_tp1_then_tp2_and_stop_follow_and_tp1_never
     # fills between the 1.5R stop and the plateau below it; a stop that fell back
     # to 1R (or breakeven) would only fill on the later slide, below entry + 1.3R.
     assert entry + 1.3 * risk <= orders[2]["average"] <= stop_15r + 0.1
+    if database == "postgresql":
+        assert ws.db_url.startswith("postgresql+psycopg://")
+        twin = tmp_path / "twin.sqlite"
+        converted = subprocess.run(
+            [sys.executable, "-m", "freqtrade", "convert-db", "--db-url-from", ws.db_url,
+             "--db-url", f"sqlite:///{twin}"],
+            capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        assert converted.returncode == 0, converted.stdout[-2000:] + converted.stderr[-2000:]
+        on_postgres, on_sqlite = load_db(ws.db_url), load_db(twin)
+        assert len(on_postgres) == 1
+        assert [t.r for t in on_postgres] == [t.r for t in on_sqlite]
+        assert on_postgres == on_sqlite

@@ -2,10 +2,10 @@
 
 The sample under the real `freqtrade backtesting`, run by a probe
 (`trade_copy_probe.py`) that snapshots the trade, its orders and its custom data
-before and after every call of profitguard's trade hooks. As shipped, no call gets
-a copy and no call changes anything; with Freqtrade's copy kept for every hook (the
-skip not installed), the backtest makes exactly the same trades, every field of
-every trade and order.
+before and after every call of profitguard's trade hooks. With `fast_backtest` on,
+no call gets a copy and no call changes anything; with default settings (Freqtrade's
+copy kept for every hook, the skip not installed), the backtest makes exactly the
+same trades, every field of every trade and order.
 """
 
 from __future__ import annotations
@@ -50,7 +50,8 @@ def probed_backtest(ws, tmp: Path, mode: str) -> tuple[dict, list[dict]]:
 
 @pytest.fixture(scope="module")
 def sample_runs(tmp_path_factory):
-    """The sample backtested as shipped and with every copy kept, on the same data."""
+    """The sample backtested with `fast_backtest` on and with default settings (every
+    copy kept), on the same data."""
     from profitguard.exchange.harness import Workspace, start_exchange
 
     tmp = tmp_path_factory.mktemp("trade-copy")
@@ -67,12 +68,12 @@ def sample_runs(tmp_path_factory):
             stake_amount=100,
             dry_run_wallet=100_000,
         )
-        yield {mode: probed_backtest(ws, tmp, mode) for mode in ("shipped", "keep")}
+        yield {mode: probed_backtest(ws, tmp, mode) for mode in ("fast", "default")}
 
 
 @pytest.mark.slow
-def test_backtest_when_shipped_then_hooks_get_the_trade_itself_and_never_change_it(sample_runs):
-    seen, trades = sample_runs["shipped"]
+def test_backtest_when_fast_then_hooks_get_the_trade_itself_and_never_change_it(sample_runs):
+    seen, trades = sample_runs["fast"]
 
     assert seen["skip_installed"]
     assert len(trades) > 5
@@ -83,13 +84,13 @@ def test_backtest_when_shipped_then_hooks_get_the_trade_itself_and_never_change_
 
 
 @pytest.mark.slow
-def test_backtest_when_copy_kept_then_every_hook_copied_and_the_same_trades(sample_runs):
-    kept, kept_trades = sample_runs["keep"]
-    shipped, shipped_trades = sample_runs["shipped"]
+def test_backtest_when_default_settings_then_every_hook_copied_and_the_same_trades(sample_runs):
+    kept, kept_trades = sample_runs["default"]
+    fast, fast_trades = sample_runs["fast"]
 
     assert not kept["skip_installed"]
-    assert kept["copies"] == kept["calls"] == shipped["calls"]
-    assert kept_trades == shipped_trades  # every field of every trade and order
+    assert kept["copies"] == kept["calls"] == fast["calls"]
+    assert kept_trades == fast_trades  # every field of every trade and order
 
 
 # ------------------------------------------------ the probe's snapshot can tell

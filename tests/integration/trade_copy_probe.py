@@ -7,8 +7,9 @@ it snapshots the trade Freqtrade holds (every attribute, its orders' too, and it
 custom data) before and after, and counts the copies Freqtrade made of it for that
 call. OUT.json: calls and copies per hook, and the first differences found.
 
-`PROFITGUARD_TEST_TRADE_COPY=keep`: profitguard's skip of the copy is not installed
-(every hook gets Freqtrade's copy, as before `trade_copy` existed).
+`PROFITGUARD_TEST_TRADE_COPY=fast`: as with `"profitguard": {"fast_backtest": true}`
+(profitguard's skip of the copy installed); `default` (the default): default settings,
+every hook gets Freqtrade's copy.
 
 Test-only: run as a script, the probe wraps Freqtrade's wrapper where Freqtrade's modules bound it,
 and counts below profitguard's skip (installed over the counting copy), so the skip
@@ -125,21 +126,28 @@ _deepcopy = strategy_wrapper.deepcopy
 
 def install_probe(mode: str) -> None:
     """Wrap Freqtrade's wrapper where its modules bound it; count copies under the
-    place profitguard's skip installs; `keep`: no skip."""
+    place profitguard's skip installs; `fast`: with `fast_backtest` on, `default`: off."""
     for module in list(sys.modules.values()):
         bound = getattr(module, "strategy_safe_wrapper", None)
         if bound is _safe_wrapper and module is not strategy_wrapper:
             module.strategy_safe_wrapper = probed_safe_wrapper
     assert interface.strategy_safe_wrapper is probed_safe_wrapper
     strategy_wrapper.deepcopy = counting_copy
-    if mode == "keep":
-        trade_copy.install = lambda: False
-    elif mode != "shipped":
-        raise SystemExit(f"PROFITGUARD_TEST_TRADE_COPY must be 'shipped' or 'keep', was {mode!r}")
+    if mode == "fast":  # as with `"profitguard": {"fast_backtest": true}` in the config
+        import dataclasses
+
+        from profitguard.freqtrade import settings, startup
+
+        load = settings.load_settings
+        startup.load_settings = lambda section, config: dataclasses.replace(
+            load(section, config), fast_backtest=True
+        )
+    elif mode != "default":
+        raise SystemExit(f"PROFITGUARD_TEST_TRADE_COPY must be 'fast' or 'default', was {mode!r}")
 
 
 if __name__ == "__main__":
-    mode = os.environ.get("PROFITGUARD_TEST_TRADE_COPY", "shipped")
+    mode = os.environ.get("PROFITGUARD_TEST_TRADE_COPY", "default")
     install_probe(mode)
     out, args = sys.argv[1], sys.argv[2:]
     sys.argv = ["freqtrade", *args]

@@ -140,7 +140,7 @@ def test_build_sections_when_new_sections_measured_then_rendered_with_their_key_
     assert keys["adapter_vs_replay_floor_3_pairs_trade_copy_kept"] == 2.5  # 3.0/1.0, 2.4/1.2
     assert keys["sample_loop_saved_without_trade_copy"] == 0.5  # as shipped / skip off
     assert keys["trade_copy_share_of_sample_loop"] == 0.25
-    assert "| ProfitGuardSample | skipped for profitguard's hooks (as shipped) |" in text
+    assert "| ProfitGuardSample | skipped for profitguard's hooks (fast_backtest on) |" in text
     assert "| BenchReplay | kept (Freqtrade's) |" in text
     assert keys["gate_us_per_entry_attempt"] == 12.0  # (0.06 + 0.06) ms over 10 attempts
     assert "adapter_vs_replay_floor_3_pairs: 1.25" in text.splitlines()

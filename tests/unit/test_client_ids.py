@@ -6,6 +6,7 @@ tests/integration/test_client_ids_contract.py runs it on Freqtrade's and ccxt's 
 
 from __future__ import annotations
 
+import logging
 import tempfile
 from datetime import timedelta
 
@@ -38,12 +39,13 @@ from tests.unit.test_adapter_trades import OPENED, make_trade
 class FakeApi:
     """ccxt's `create_order` signature; records what it was asked to send."""
 
-    def __init__(self) -> None:
+    def __init__(self, exchange_id: str = "binance") -> None:
+        self.id = exchange_id  # ccxt's exchange id
         self.sent: list[dict] = []
 
     def create_order(self, symbol, type, side, amount, price=None, params={}):  # noqa: B006
         self.sent.append({"symbol": symbol, "type": type, "side": side, "params": dict(params)})
-        return {"id": str(len(self.sent)), "clientOrderId": params.get("newClientOrderId")}
+        return {"id": str(len(self.sent)), "clientOrderId": params.get("clientOrderId")}
 
 
 class FakeExchange:
@@ -59,7 +61,8 @@ def wrapped() -> tuple[FakeApi, ClientOrderIds]:
 
 
 def sent_id(api: FakeApi) -> str | None:
-    return api.sent[-1]["params"].get("newClientOrderId")
+    params = api.sent[-1]["params"]
+    return params.get("clientOrderId") or params.get("newClientOrderId")
 
 
 # ------------------------------------------------------------------ the ids
@@ -150,7 +153,7 @@ def test_expect_when_id_not_valid_for_binance_then_refused():
 # ---------------------------------------------------------------- the wrapper
 
 
-def test_wrapper_when_announced_then_sent_as_new_client_order_id_positional_or_named():
+def test_wrapper_when_announced_then_sent_as_ccxts_unified_client_order_id():
     api, ids = wrapped()
     ids.expect("BTC/USDT", "sell", "market", "pg-1-tp1-2")
     order = api_create(api, "BTC/USDT", "market", "sell", 5.0, None, {"x": 1})
@@ -281,9 +284,40 @@ def test_strategy_when_switched_off_or_dry_run_then_not_installed(config, runmod
     assert api.create_order == original
 
 
-def test_strategy_when_live_and_hook_missing_then_bot_stops_naming_it():
-    with pytest.raises(OperationalException, match=r"profitguard: .*exchange\._api\.create_order"):
-        live(exchange=FakeExchange(OtherShape()))
+def test_strategy_when_live_and_hook_missing_then_off_with_one_warning_naming_it(caplog):
+    exchange = FakeExchange(OtherShape())
+    original = exchange._api.create_order
+    with caplog.at_level(logging.WARNING):
+        strategy, api = live(exchange=exchange)
+    assert strategy._pg_client_ids is None
+    assert api.create_order == original
+    warnings = [r.getMessage() for r in caplog.records if "client order ids are off" in r.message]
+    assert len(warnings) == 1 and "exchange._api.create_order(symbol, type" in warnings[0]
+
+
+def test_strategy_when_live_on_okx_then_ids_in_okxs_format():
+    strategy, api = live(FakeExchange(FakeApi("okx")))
+    trade = make_trade(10.0, 100.0)
+    assert strategy.confirm_trade_exit(
+        pair=trade.pair, trade=trade, order_type="limit", amount=10.0, rate=99.0,
+        time_in_force="GTC", exit_reason="stop_loss", current_time=OPENED,
+    )  # fmt: skip
+    api_create(api, trade.pair, "limit", "sell", 10.0, 99.0)
+    assert sent_id(api) == "pg1TstoplossN2"
+
+
+def test_strategy_when_live_on_an_unchecked_exchange_then_off_with_one_line(caplog):
+    exchange = FakeExchange(FakeApi("hyperliquid"))
+    original = exchange._api.create_order
+    with caplog.at_level(logging.WARNING):
+        strategy, api = live(exchange)
+    assert strategy._pg_client_ids is None
+    assert api.create_order == original
+    lines = [r.getMessage() for r in caplog.records if "client order ids are off" in r.message]
+    assert lines == [
+        "profitguard: client order ids are off on hyperliquid: its id format is not one "
+        "profitguard has checked (orders keep ccxt's ids)"
+    ]
 
 
 def test_settings_when_client_order_ids_not_a_flag_then_refused():

@@ -52,9 +52,11 @@ def sampled(param) -> st.SearchStrategy:
     if isinstance(param, IntParameter):
         return st.integers(param.low, param.high)
     assert isinstance(param, DecimalParameter)
-    scale = 10**param.decimals
+    # `decimals` (Freqtrade 2026.2 on; `_decimals` before)
+    decimals = getattr(param, "decimals", None) or param._decimals
+    scale = 10**decimals
     return st.integers(round(param.low * scale), round(param.high * scale)).map(
-        lambda k: round(k / scale, param.decimals)
+        lambda k: round(k / scale, decimals)
     )
 
 

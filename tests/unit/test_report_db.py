@@ -20,7 +20,8 @@ WRITE_DB = textwrap.dedent(
     import sys
     from datetime import UTC, datetime, timedelta
     from freqtrade.persistence import Order, Trade, init_db
-    init_db(f"sqlite:///{sys.argv[1]}")
+    target = sys.argv[1]
+    init_db(target if "://" in target else f"sqlite:///{target}")
     t0 = datetime(2025, 1, 1, tzinfo=UTC)
     def order(side, amount, price, tag, minutes, oid, status="closed"):
         at = t0 + timedelta(minutes=minutes)

@@ -71,6 +71,8 @@ def test_isolated_liquidation_price_when_compared_then_freqtrades_own_figure(
     exchange.margin_mode = MarginMode.ISOLATED
     exchange.liquidation_buffer = 0.05
     exchange._exchange_ws = None  # what Exchange.__del__ reads; no loop, no sessions
+    exchange._ws_async = None  # what Freqtrade 2026.1's __del__ reads
+    exchange.loop = None
     pair = "BTC/USDT:USDT"
     exchange._leverage_tiers = {
         pair: [

@@ -1,4 +1,5 @@
-"""Freqtrade's copy of the trade skipped for profitguard's own hooks (`trade_copy`).
+"""Freqtrade's copy of the trade skipped for profitguard's own hooks (`trade_copy`),
+only with `"profitguard": {"fast_backtest": true}`.
 
 The contract with the pinned Freqtrade: its `strategy_safe_wrapper` deep-copies the
 trade for a strategy's own hooks, through its module's `deepcopy`, the one function
@@ -31,8 +32,12 @@ from profitguard.freqtrade import ProfitGuardHyperoptStrategy, ProfitGuardStrate
 from tests.unit.test_adapter_strategy import Fixture, NoSignals, adjust, started, stop_of
 from tests.unit.test_adapter_trades import OPENED, make_trade
 
-# strategy_wrapper.py of Freqtrade 2026.9, the version this skip was written against
-PINNED_WRAPPER_SHA256 = "791ac142aff61fe8d8f1cbbbf43e8b9b626eaa39b158c7f73fbd706b4516f464"
+# strategy_wrapper.py of the Freqtrade releases this skip was reviewed against
+PINNED_WRAPPER_SHA256 = {
+    "d88df604b425cd983acb4bc15c7c82fd63a0dafdb4cdfafd195d85c82fc39ca6": "2026.1",
+    "791ac142aff61fe8d8f1cbbbf43e8b9b626eaa39b158c7f73fbd706b4516f464": "2026.9",
+}
+FAST = {"profitguard": {"fast_backtest": True}}
 HOOKS = ("custom_stoploss", "adjust_trade_position", "order_filled", "check_entry_timeout")
 
 
@@ -58,8 +63,9 @@ class Base:
 
     _pg_hooks_given_the_trade = frozenset({"custom_stoploss", "order_filled"})
 
-    def __init__(self, runmode=RunMode.BACKTEST) -> None:
+    def __init__(self, runmode=RunMode.BACKTEST, fast_backtest=True) -> None:
         self.config = {"runmode": runmode}
+        self.profitguard_settings = SimpleNamespace(fast_backtest=fast_backtest)
 
     def custom_stoploss(self, pair, trade, **kwargs):
         return trade
@@ -106,7 +112,7 @@ def trade_seen(hook) -> tuple[object, object]:
 def test_wrapper_source_when_freqtrade_upgraded_then_review_trade_copy():
     source = inspect.getsource(strategy_wrapper)
     digest = hashlib.sha256(source.encode()).hexdigest()
-    assert digest == PINNED_WRAPPER_SHA256, (
+    assert digest in PINNED_WRAPPER_SHA256, (
         f"Freqtrade {freqtrade.__version__} changed freqtrade/strategy/strategy_wrapper.py: "
         "check profitguard/freqtrade/trade_copy.py against it (what it copies, how it "
         "calls deepcopy, its error handling), then pin the new digest"
@@ -182,6 +188,7 @@ def test_skip_when_profitguard_hook_in_backtesting_then_trade_itself(runmode, cl
         pytest.param(Base(RunMode.DRY_RUN).custom_stoploss, id="dry-run"),
         pytest.param(Base(RunMode.LIVE).custom_stoploss, id="live"),
         pytest.param(Base(RunMode.PLOT).custom_stoploss, id="plot"),
+        pytest.param(Base(fast_backtest=False).custom_stoploss, id="fast_backtest off"),
         pytest.param(lambda pair, trade: trade, id="a function"),
     ],
 )
@@ -343,10 +350,12 @@ class Sample(NoSignals, ProfitGuardHyperoptStrategy):
         (Overrides, RunMode.BACKTEST, set(HOOKS) - {"custom_stoploss"}),
     ],
 )
+@pytest.mark.parametrize("fast", [True, False], ids=["fast_backtest", "default"])
 def test_given_the_trade_when_real_strategy_then_only_its_own_hooks_in_backtesting(
-    cls, runmode, given
+    cls, runmode, given, fast
 ):
-    strategy = started(cls, runmode=runmode)
+    strategy = started(cls, runmode=runmode, **(FAST if fast else {}))
+    given = given if fast else set()
 
     assert {h for h in HOOKS if trade_copy.given_the_trade(getattr(strategy, h))} == given
     assert not trade_copy.given_the_trade(strategy.confirm_trade_entry)  # takes no trade
@@ -368,7 +377,7 @@ def spied(strategy, method: str) -> list:
 @pytest.mark.usefixtures("skip_installed")
 @pytest.mark.parametrize(("cls", "itself"), [(Fixture, True), (Overrides, False)])
 def test_real_hooks_when_called_through_freqtrades_wrapper_then_trade_itself_if_own(cls, itself):
-    strategy = started(cls)
+    strategy = started(cls, **FAST)
     trade = make_trade()
     decided, memo = spied(strategy, "decide"), spied(strategy, "memo")
     wrap = strategy_wrapper.strategy_safe_wrapper
@@ -401,18 +410,22 @@ def test_real_hooks_when_given_the_trade_then_same_answers_as_with_a_copy():
     assert answers[True][1] is not None  # TP1 reached: the comparison saw an exit
 
 
-def test_ft_advise_signals_when_backtesting_then_skip_installed(monkeypatch):
+@pytest.mark.parametrize(("config", "installed"), [(FAST, True), ({}, False)])
+def test_ft_advise_signals_when_backtesting_then_skip_installed_only_when_asked(
+    monkeypatch, config, installed
+):
     monkeypatch.setattr(strategy_wrapper, "deepcopy", copy.deepcopy)
     calls = []
     monkeypatch.setattr(trade_copy, "install", lambda: calls.append(1) or True)
-    strategy = started(Fixture)
+    strategy = started(Fixture, **config)
     frame = DataFrame(
         {"date": [OPENED], "open": [1.0], "high": [1.0], "low": [1.0], "close": [1.0],
          "volume": [1.0]}
     )  # fmt: skip
     strategy.ft_advise_signals(frame, {"pair": "BTC/USDT"})
 
-    assert calls
+    assert bool(calls) is installed
+    assert strategy_wrapper.deepcopy is copy.deepcopy
 
 
 WORKER = r"""
@@ -446,7 +459,7 @@ def test_skip_when_strategy_pickled_by_value_into_a_hyperopt_worker_then_still_a
     cloudpickle = pytest.importorskip("cloudpickle")
     from profitguard.freqtrade import hyperopt, strategy
 
-    strategy_instance = started(Sample)
+    strategy_instance = started(Sample, **FAST)
     modules = (sys.modules[__name__], hyperopt, strategy)
     for module in modules:
         cloudpickle.register_pickle_by_value(module)
@@ -461,3 +474,11 @@ def test_skip_when_strategy_pickled_by_value_into_a_hyperopt_worker_then_still_a
 
     assert result.returncode == 0, result.stderr.decode()[-2000:]
     assert result.stdout.decode().split() == ["True"]
+
+
+def test_settings_when_fast_backtest_not_a_flag_then_refused_naming_it():
+    from freqtrade.exceptions import OperationalException
+
+    with pytest.raises(OperationalException, match=r"'profitguard\.fast_backtest' must be true"):
+        started(profitguard={"fast_backtest": "yes"})
+    assert started().profitguard_settings.fast_backtest is False  # off by default

@@ -32,6 +32,7 @@ from profitguard.freqtrade.gate.host import GateHost
 from profitguard.freqtrade.gate.refusals import RefusalLog, log
 from profitguard.freqtrade.gate.sizing import EntryStop, Sizer, StakeAsk
 from profitguard.freqtrade.gate.status import StatusFile
+from profitguard.freqtrade.internals import exchange_of
 from profitguard.risk.book import Account, MarginTerms, Proposal
 from profitguard.risk.checks import Check
 from profitguard.risk.config import RiskConfig, SizingMethod
@@ -253,7 +254,9 @@ class RiskGate:
         bracket Freqtrade picks for this stake) and its `liquidation_buffer`; spot: None."""
         if self.host.config.get("trading_mode") != "futures":
             return None
-        exchange = self.host.dp._exchange
+        exchange = exchange_of(self.host.dp, "the liquidation check of futures entries")
+        if exchange is None:
+            return None
         rate, amount = exchange.get_maintenance_ratio_and_amt(pair, stake)
         return MarginTerms(
             leverage=leverage,

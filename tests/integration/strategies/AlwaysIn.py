@@ -1,10 +1,27 @@
 """A test strategy that is always in the market (one trade at a time); profitguard exits."""
 
 import logging
+from pathlib import Path
 
 from pandas import DataFrame
 
 from profitguard.freqtrade import ProfitGuardStrategy
+
+
+def record_deepcopy_at_exit(userdir: Path) -> None:
+    """At the process's end, write to `userdir/deepcopy-intact.txt` whether Freqtrade's
+    `strategy_wrapper.deepcopy` is still `copy.deepcopy` (the tests' proof that
+    profitguard patched nothing of Freqtrade's with default settings)."""
+    import atexit
+    import copy
+
+    from freqtrade.strategy import strategy_wrapper
+
+    def record() -> None:
+        intact = strategy_wrapper.deepcopy is copy.deepcopy
+        (userdir / "deepcopy-intact.txt").write_text(str(intact))
+
+    atexit.register(record)
 
 
 class AlwaysIn(ProfitGuardStrategy):
@@ -15,6 +32,10 @@ class AlwaysIn(ProfitGuardStrategy):
         "initial_stop": {"pct": 0.02},
         "risk": {"sizing": {"method": "fixed"}},  # Freqtrade's stake_amount, as configured
     }
+
+    def bot_start(self, **kwargs) -> None:
+        super().bot_start(**kwargs)
+        record_deepcopy_at_exit(Path(self.config["user_data_dir"]))
 
     def bot_loop_start(self, current_time, **kwargs) -> None:
         """Numbers the bot's loops in the log (tests count loops by it)."""

@@ -4,11 +4,29 @@ Every exit comes from profitguard. The ladder preset can be switched per test
 through the config's `profitguard` section.
 """
 
+from pathlib import Path
+
 from pandas import DataFrame
 
 from profitguard.freqtrade import ProfitGuardStrategy
 
 ENTRY_MARK = 777
+
+
+def record_deepcopy_at_exit(userdir: Path) -> None:
+    """At the process's end, write to `userdir/deepcopy-intact.txt` whether Freqtrade's
+    `strategy_wrapper.deepcopy` is still `copy.deepcopy` (the tests' proof that
+    profitguard patched nothing of Freqtrade's with default settings)."""
+    import atexit
+    import copy
+
+    from freqtrade.strategy import strategy_wrapper
+
+    def record() -> None:
+        intact = strategy_wrapper.deepcopy is copy.deepcopy
+        (userdir / "deepcopy-intact.txt").write_text(str(intact))
+
+    atexit.register(record)
 
 
 class ScriptedEntries(ProfitGuardStrategy):
@@ -19,6 +37,10 @@ class ScriptedEntries(ProfitGuardStrategy):
         "initial_stop": {"pct": 0.02},
         "risk": {"sizing": {"method": "fixed"}},  # Freqtrade's stake_amount, as configured
     }
+
+    def bot_start(self, **kwargs) -> None:
+        super().bot_start(**kwargs)
+        record_deepcopy_at_exit(Path(self.config["user_data_dir"]))
 
     def populate_indicators(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
         return dataframe

@@ -1,0 +1,54 @@
+"""The reaches into Freqtrade's internals (`profitguard.freqtrade.internals`): each is
+still there in the installed Freqtrade (the contract), and without it the feature is
+off with one warning (the fallback)."""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from types import SimpleNamespace
+
+import pytest
+from freqtrade.data.dataprovider import DataProvider
+from freqtrade.persistence import Trade
+
+from profitguard.freqtrade import internals
+
+
+@pytest.fixture(autouse=True)
+def fresh_warnings():
+    internals._warn_once.cache_clear()
+    yield
+    internals._warn_once.cache_clear()
+
+
+def test_contract_when_freqtrade_installed_then_dataprovider_holds_its_exchange():
+    exchange = object()
+    dp = DataProvider({"runmode": "backtest"}, exchange)
+    assert internals.exchange_of(dp, "x") is exchange
+
+
+def test_contract_when_freqtrade_restarts_then_a_trailed_stop_is_kept():
+    source = inspect.getsource(Trade.stoploss_reinitialization)
+    assert "if not trade.is_stop_loss_trailing" in source
+    assert "is_stop_loss_trailing" in {c.key for c in Trade.__table__.columns}
+
+
+def test_exchange_of_when_attribute_gone_then_none_and_one_warning(caplog):
+    with caplog.at_level(logging.WARNING):
+        assert internals.exchange_of(SimpleNamespace(), "the liquidation check") is None
+        assert internals.exchange_of(SimpleNamespace(), "the liquidation check") is None
+    assert [r.getMessage() for r in caplog.records] == [
+        "profitguard: Freqtrade's DataProvider._exchange is not there: the liquidation "
+        "check is off (this Freqtrade release changed it)"
+    ]
+    assert internals.exchange_of(None, "x") is None  # no data provider: nothing to say
+
+
+def test_keep_stop_when_mark_there_then_set_else_one_warning(caplog):
+    trade = SimpleNamespace(is_stop_loss_trailing=False)
+    assert internals.keep_stop_across_restart(trade) and trade.is_stop_loss_trailing
+    with caplog.at_level(logging.WARNING):
+        assert not internals.keep_stop_across_restart(SimpleNamespace())
+        assert not internals.keep_stop_across_restart(SimpleNamespace())
+    assert len(caplog.records) == 1 and "Trade.is_stop_loss_trailing" in caplog.text
