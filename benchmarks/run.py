@@ -917,6 +917,12 @@ def main(argv: list[str] | None = None) -> int:
         "--sweep-epochs", type=int, default=10, help="hyperopt epochs the sweep is compared with"
     )
     parser.add_argument(
+        "--sweep-days",
+        type=float,
+        default=30,
+        help="the sweep section runs on the data's last DAYS days (every run alike)",
+    )
+    parser.add_argument(
         "--sweep-rss-workers",
         type=int,
         default=1,
@@ -982,6 +988,7 @@ def main(argv: list[str] | None = None) -> int:
                 epochs=3 if args.quick else args.sweep_epochs,
                 rss_trials=200 if args.quick else 10_000,
                 rss_workers=args.sweep_rss_workers,
+                last_days=None if args.quick else args.sweep_days,
             )
     built, keys = build_sections(
         engine, over, scaled, hyp, "hyperopt" in sections, likes, prof, days

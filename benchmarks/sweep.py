@@ -32,7 +32,7 @@ RSS_TARGET = 2.0
 EVALUATED = re.compile(r"==> (\d+) evaluated in ([\d.]+)s .*CPU ([\d.]+)s")
 
 
-def _sweep(ws, tmp: Path, trials: int, workers: int) -> dict:
+def _sweep(ws, tmp: Path, trials: int, workers: int, timerange: tuple = ()) -> dict:
     out = tmp / f"sweep-probe-{time.time_ns()}.json"
     argv = [
         sys.executable,
@@ -76,11 +76,20 @@ def _sweep(ws, tmp: Path, trials: int, workers: int) -> dict:
 
 
 def sweep_bench(
-    tmp: Path, days: float, trials: int, epochs: int, rss_trials: int, rss_workers: int = 1
+    tmp: Path,
+    days: float,
+    trials: int,
+    epochs: int,
+    rss_trials: int,
+    rss_workers: int = 1,
+    last_days: float | None = None,
 ) -> dict:
+    """Every run on the same entries: the data's last `last_days` days (all of it
+    when None), as a Freqtrade --timerange."""
     from benchmarks.run import (
         REPO,
         SAMPLE,
+        _days_before_end,
         backtest,
         ensure_data,
         pair_names,
@@ -105,7 +114,10 @@ def sweep_bench(
         strategies = ws.userdir / "strategies"
         policy = Policy("strategy", "the strategy's own exits")
         name = write_policy(strategies, "ProfitGuardSample", SAMPLE, policy, 0, unit)
-        same = ("--config", str(override), *same_entries.BACKTEST_FLAGS)
+        timerange = (
+            () if last_days is None else ("--timerange", f"{_days_before_end(datadir, last_days)}-")
+        )
+        same = ("--config", str(override), *same_entries.BACKTEST_FLAGS, *timerange)
         print("  one backtest (identical-entries settings)", flush=True)
         bt = backtest(ws, name, tmp, *same)
         print(f"    {bt.trades} trades, peak RSS {bt.peak_rss_mb:.0f} MB", flush=True)
@@ -148,7 +160,7 @@ def sweep_bench(
             flush=True,
         )
         print(f"  profitguard sweep --workers 1, {trials} ladders", flush=True)
-        sw = _sweep(ws, tmp, trials, 1)
+        sw = _sweep(ws, tmp, trials, 1, timerange)
         print(
             f"    {sw['cpu_per_min']:.0f} ladders per CPU-minute on {sw['entries']} entries",
             flush=True,
@@ -157,9 +169,16 @@ def sweep_bench(
             f"  profitguard sweep --workers {rss_workers}, {rss_trials} ladders (peak RSS)",
             flush=True,
         )
-        big = _sweep(ws, tmp, rss_trials, rss_workers)
+        big = _sweep(ws, tmp, rss_trials, rss_workers, timerange)
         print(f"    peak RSS {big['peak_rss_mb']:.0f} MB", flush=True)
-    return {"backtest": bt, "hyperopt": hyp, "sweep": sw, "big": big, "rss_workers": rss_workers}
+    return {
+        "backtest": bt,
+        "hyperopt": hyp,
+        "sweep": sw,
+        "big": big,
+        "rss_workers": rss_workers,
+        "last_days": last_days,
+    }
 
 
 def sweep_section(res: dict | None) -> tuple[tuple[str, list[str]], dict]:
@@ -170,8 +189,11 @@ def sweep_section(res: dict | None) -> tuple[tuple[str, list[str]], dict]:
     ratio = sw["cpu_per_min"] / hyp["cpu_per_min"]
     rss = big["peak_rss_mb"] / bt.peak_rss_mb
     lines = [
-        "The sample on 3 pairs, `compare`'s identical-entries settings (position stacking,",
-        f"unlimited open trades, the gate's entry rules off): {sw['entries']} entries.",
+        "The sample on 3 pairs"
+        + (f" (the data's last {res['last_days']:g} days)" if res.get("last_days") else "")
+        + ", `compare`'s identical-entries settings (position stacking,",
+        f"unlimited open trades, the gate's entry rules off, sized by risk): "
+        f"{sw['entries']} entries, the same for every run.",
         "Rates count the work per ladder in CPU time, not each tool's one-off start:",
         "hyperopt from its first epoch's start to its end (each epoch's backtest loop,",
         "loss, result statistics and optimizer step; its loops alone in the next row),",
