@@ -156,7 +156,8 @@ def sweep_bench(
         }
         hyp["cpu_per_min"] = hyp["epochs"] / hyp["epochs_cpu_s"] * 60
         print(
-            f"    {hyp['cpu_per_min']:.2f} epochs per CPU-minute (loops), wall {wall:.0f}s",
+            f"    {hyp['cpu_per_min']:.2f} epochs per CPU-minute (from the first epoch), "
+            f"wall {wall:.0f}s",
             flush=True,
         )
         print(f"  profitguard sweep --workers 1, {trials} ladders", flush=True)
