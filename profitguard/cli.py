@@ -26,6 +26,7 @@ SUBCOMMANDS: dict[str, str] = {
     "compare": "profitguard.commands.compare",
     "sweep": "profitguard.commands.sweep",
     "chaos": "profitguard.commands.chaos",
+    "dashboard": "profitguard.commands.dashboard",
 }
 
 

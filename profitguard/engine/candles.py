@@ -38,21 +38,22 @@ class CandleTick(NamedTuple):
     rests: bool = False  # the exit's price, on the tick, lies outside this candle
 
 
-def _on_tick(price: float, tick: float, rounding: str) -> float:
-    """`price` on the `tick` grid, as the exchange's decimal string read back."""
+def _on_tick(price: float, tick: float, rounding: str, slack: str = "0") -> float:
+    """`price` on the `tick` grid, as the exchange's decimal string read back; `slack`
+    (in ticks) is taken off before rounding up, added before rounding down."""
     step = Decimal(repr(tick))
-    n = (Decimal(repr(price)) / step).to_integral_value(rounding=rounding)
-    return float(n * step)
+    n = Decimal(repr(price)) / step
+    n += -Decimal(slack) if rounding == ROUND_CEILING else Decimal(slack)
+    return float(n.to_integral_value(rounding=rounding) * step)
 
 
 def held_stop(stop: float, tick: float | None, is_short: bool) -> float:
     """The stop Freqtrade holds for the engine's `stop`: rounded to the price tick
-    away from the position (up for a long), as `Trade.adjust_stop_loss` does."""
+    away from the position (up for a long), as `Trade.adjust_stop_loss` does. A stop
+    within a billionth of a tick of the grid is on it (the engine's float noise)."""
     if not tick:
         return stop
-    # a hair of float noise above a tick is the tick (the engine's own arithmetic)
-    nudged = stop * (1 + 1e-12) if is_short else stop * (1 - 1e-12)
-    return _on_tick(nudged, tick, ROUND_FLOOR if is_short else ROUND_CEILING)
+    return _on_tick(stop, tick, ROUND_FLOOR if is_short else ROUND_CEILING, "1e-9")
 
 
 def exit_price(price: float, tick: float | None) -> float:

@@ -10,13 +10,11 @@ exchange's tick, which the data's decimals stand in for here (whole numbers: 1).
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from datetime import datetime
 
 import pandas as pd
 
-logger = logging.getLogger(__name__)
 PRICES = ["open", "high", "low", "close"]
 
 
@@ -51,18 +49,10 @@ class BacktestTicks:
 
 
 def _monthly(frame: pd.DataFrame, pair: str) -> pd.Series | None:
-    """Freqtrade's own computation. A reach into Freqtrade (docs/freqtrade-internals.md);
-    if it moved, the data's decimals alone, with one warning."""
-    try:
-        from freqtrade.data.btanalysis.historic_precision import get_tick_size_over_time
-    except ImportError as exc:
-        logger.warning(
-            "Freqtrade's get_tick_size_over_time is gone (%s): %s's tick from its data's decimals",
-            exc,
-            pair,
-        )
-        return None
-    return get_tick_size_over_time(frame[["date", *PRICES]].copy())
+    """Freqtrade's own computation (a reach: `profitguard.freqtrade.internals`)."""
+    from profitguard.freqtrade.internals import backtest_tick_series
+
+    return backtest_tick_series(frame[["date", *PRICES]])
 
 
 def frame_of(candles) -> pd.DataFrame:

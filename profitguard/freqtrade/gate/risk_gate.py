@@ -26,6 +26,7 @@ from profitguard.engine import make_plan
 from profitguard.exit_tags import KILL_TAG
 from profitguard.freqtrade.gate.account import AccountBook
 from profitguard.freqtrade.gate.correlations import Correlations
+from profitguard.freqtrade.gate.costs import EntryCosts
 from profitguard.freqtrade.gate.frames import confidence, last_value
 from profitguard.freqtrade.gate.history import ClosedHistory
 from profitguard.freqtrade.gate.host import GateHost
@@ -87,6 +88,7 @@ class RiskGate:
         self.stops = EntryStop(host)
         self.sizer = Sizer(host, config, self.history, self.stops)
         self.correlations = Correlations(host.analyzed, config.correlation_window)
+        self.costs = EntryCosts(host)
         self.log = RefusalLog(
             persistent=persistent,
             per_run_summary=summary_per_run,
@@ -247,6 +249,8 @@ class RiskGate:
             signal_close=last_value(analyzed, "close"),
             confidence=confidence(analyzed, self.config.confidence_column),
             margin=self._margin_terms(pair, stake, leverage),
+            tick=self.costs.tick(pair),
+            fee=self.costs.fee(pair),
         )
 
     def _margin_terms(self, pair: str, stake: float, leverage: float) -> MarginTerms | None:
@@ -267,12 +271,13 @@ class RiskGate:
 
     def failed(self, pair: str, exc: Exception, now: datetime) -> None:
         """The gate itself failed on an entry: counted and sent as a GATE_ERROR refusal."""
-        self.log.failed(pair, exc)
+        self.log.failed(pair, exc, now)
 
     # ------------------------------------------------------ loop and status
 
-    def loop(self, now: datetime) -> None:
-        """Once per bot loop: trading state changes, and the status file (dry-run/live)."""
+    def loop(self, now: datetime, published: dict[str, Any] | None = None) -> None:
+        """Once per bot loop: trading state changes, and the status file (dry-run/live)
+        with `published` (the open trades' figures and the events, `monitor`) in it."""
         if self.status is None:
             return
         guard = self.guard()
@@ -289,6 +294,8 @@ class RiskGate:
             last_entry=self.last_entry,
             refusals=dict(self.log.refusals),
             checked=self.log.checked,
+            published=published,
+            recent_refusals=list(self.log.recent),
         )
 
     def summary(self) -> str:
