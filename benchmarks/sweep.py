@@ -52,6 +52,7 @@ def _sweep(ws, tmp: Path, trials: int, workers: int, timerange: tuple = ()) -> d
         "--verify",
         "0",
         "--json",
+        *timerange,
     ]
     start = time.perf_counter()
     done = subprocess.run(argv, capture_output=True, text=True, cwd=HERE.parent)
