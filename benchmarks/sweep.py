@@ -184,7 +184,7 @@ def sweep_bench(
 
 
 def sweep_section(res: dict | None) -> tuple[tuple[str, list[str]], dict]:
-    heading = "## 8. Sweep against hyperopt (same space, same entries)"
+    heading = "## 9. Sweep against hyperopt (same space, same entries)"
     if res is None:
         return (heading, ["The sweep benchmark failed."]), {"sweep_configs_per_min": "n/a"}
     bt, hyp, sw, big = res["backtest"], res["hyperopt"], res["sweep"], res["big"]

@@ -19,6 +19,11 @@ Dry-run on a scripted live replay (one 1m candle per second, stamped with the wa
         exchange = offline_exchange(replay=replay)
         ws = freqtrade_workspace(exchange, pairs=["BTC/USDT"], strategies=[...])
         ws.run_until("trade", "--strategy", "X", until=lambda: closed_trades(ws), timeout=120)
+
+Don't wait out the bot's start-up or a restart on a scripted plateau: with
+``ReplayOptions(..., held=True)`` the replay stands at its start until the bot's first
+price request, and ``exchange.hold_replay()`` (called before the bot is stopped) holds
+it until the restarted bot's first one (see test_strategy_dry_run.py).
 """
 
 from __future__ import annotations

@@ -43,7 +43,8 @@ from profitguard.exchange.server import ReplayOptions
 
 PAIR = "RST/USDT"
 STRATEGY = "ChaosSample"
-STRATEGY_FILE = Path(__file__).resolve().parents[2] / "user_data" / "strategies" / "ChaosSample.py"
+# package data, so an installed profitguard finds it (user_data/strategies/ links to it)
+STRATEGY_FILE = Path(__file__).resolve().parent / "strategies" / f"{STRATEGY}.py"
 POLL_S = 0.5
 HISTORY = 300
 CCXT_TIMEOUT_MS = 3000

@@ -29,10 +29,7 @@ from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from profitguard.risk.guard_copy import GuardCopy
+from typing import Any, Protocol
 
 log = logging.getLogger(__name__)
 
@@ -233,6 +230,19 @@ def locked(path: Path) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
+class GuardCopyError(RuntimeError):
+    """The state's copy (in the trades database) cannot be read or written."""
+
+
+class StateCopy(Protocol):
+    """Where the guard state is kept a second time (`guard_copy.GuardCopy`: the trades
+    database); `load` and `save` raise `GuardCopyError`."""
+
+    def load(self) -> GuardState | None: ...
+
+    def save(self, state: GuardState) -> None: ...
+
+
 _MISSING = (-1, -1, -1)  # the stat key of a missing file
 
 
@@ -243,7 +253,7 @@ class GuardFile:
     reconciled with it and recorded there; while the file cannot be trusted, `read`
     raises and the error carries the state kept in force (`kept_state`)."""
 
-    def __init__(self, path: Path, copy: GuardCopy | None = None) -> None:
+    def __init__(self, path: Path, copy: StateCopy | None = None) -> None:
         self.path = Path(path)
         self.copy = copy
         self._key: tuple[int, int, int] | None = None
@@ -313,8 +323,6 @@ class GuardFile:
         """The recorded copy (the last one read, if the database cannot be read now)."""
         if self.copy is None:
             return None
-        from profitguard.risk.guard_copy import GuardCopyError
-
         try:
             self._recorded = self.copy.load()
         except GuardCopyError as exc:
@@ -333,8 +341,6 @@ class GuardFile:
             and recorded.updated_at > state.updated_at
         ):
             return
-        from profitguard.risk.guard_copy import GuardCopyError
-
         try:
             self.copy.save(state)
             self._recorded = state

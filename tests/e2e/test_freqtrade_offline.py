@@ -27,7 +27,7 @@ from tests.exchange_fixtures import (
 )
 
 # every test here runs the real freqtrade: what `-m "not slow"` leaves out
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.cpu_bound]
 
 PROBE = Path(__file__).parent / "strategies" / "ReplayProbe.py"
 T0 = 1_767_225_600_000

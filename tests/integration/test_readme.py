@@ -106,6 +106,7 @@ def commands(block: Block) -> list[tuple[str, str | None]]:
 
 
 @pytest.mark.slow
+@pytest.mark.cpu_bound
 def test_readme_commands_when_run_in_order_then_each_succeeds_as_shown(tmp_path):
     shutil.copytree(
         REPO / "user_data",
