@@ -17,7 +17,10 @@
    at 3 pairs also both without the copy, and the sample with it;
 6. profile: where the adapter's time goes (per hook, and cProfile of the loop);
 8. own: the adapter's own cost, like for like with the same copy policy on both
-   sides (neither gets Freqtrade's copy of the trade), at 3 and 50 pairs.
+   sides (neither gets Freqtrade's copy of the trade), at 3 and 50 pairs;
+9. sweep: `profitguard sweep` ladders per minute against `freqtrade hyperopt -j 1`
+   epochs per minute on the same space and entries, and a 10,000-ladder sweep's
+   peak memory against one backtest's (benchmarks/sweep.py).
 
     ./run bench --only like,hyperopt   (some sections: their parts of RESULTS.md
                                         and their key lines are updated in place)
@@ -60,7 +63,7 @@ LIKE_SCALES = ((3, 90), (50, 30))
 LIKE_TARGETS = {3: 1.05, 50: 1.10}  # sample / replay floor, loop CPU
 HYPEROPT_TARGET = 0.75  # sample / native, epochs per CPU-minute
 OWN_TARGET = 1.25  # the adapter's own cost: sample / replay floor, neither copying the trade
-SECTIONS = ("engine", "overhead", "scale", "hyperopt", "like", "profile", "own")
+SECTIONS = ("engine", "overhead", "scale", "hyperopt", "like", "profile", "own", "sweep")
 # the like-for-like variants of the adapter's own cost: neither side gets the copy
 OWN_VARIANTS = [("BenchReplay", "skip"), ("ProfitGuardSample", "skip")]
 COPY_ENV = "PROFITGUARD_BENCH_TRADE_COPY"
@@ -954,6 +957,24 @@ def main(argv: list[str] | None = None) -> int:
                         help="alternating rounds of the like-for-like comparison")  # fmt: skip
     parser.add_argument("--epochs", type=int, default=20, help="hyperopt epochs per strategy")
     parser.add_argument(
+        "--sweep-trials", type=int, default=400, help="ladders of the sweep's rate measurement"
+    )
+    parser.add_argument(
+        "--sweep-epochs", type=int, default=10, help="hyperopt epochs the sweep is compared with"
+    )
+    parser.add_argument(
+        "--sweep-days",
+        type=float,
+        default=30,
+        help="the sweep section runs on the data's last DAYS days (every run alike)",
+    )
+    parser.add_argument(
+        "--sweep-rss-workers",
+        type=int,
+        default=1,
+        help="worker processes of the 10,000-ladder sweep (its peak RSS is the main process's)",
+    )
+    parser.add_argument(
         "--only",
         "--sections",
         dest="sections",
@@ -1009,9 +1030,29 @@ def main(argv: list[str] | None = None) -> int:
                         Path(tmp), n, like_days, like_rounds, copy_variants=False, own_cost=True
                     )
                 )
+        swept = None
+        if "sweep" in sections:
+            from benchmarks.sweep import sweep_bench
+
+            print("9. sweep", flush=True)
+            swept = sweep_bench(
+                Path(tmp),
+                days,
+                trials=100 if args.quick else args.sweep_trials,
+                epochs=3 if args.quick else args.sweep_epochs,
+                rss_trials=200 if args.quick else 10_000,
+                rss_workers=args.sweep_rss_workers,
+                last_days=None if args.quick else args.sweep_days,
+            )
     built, keys = build_sections(
         engine, over, scaled, hyp, "hyperopt" in sections, likes, prof, days, owns
     )
+    if "sweep" in sections:
+        from benchmarks.sweep import sweep_section
+
+        section, sweep_keys = sweep_section(swept)
+        built.append(section)
+        keys.update(sweep_keys)
     command = "./run bench" + (" --quick" if args.quick else "")
     if sections != set(SECTIONS):
         command += f" --only {','.join(s for s in SECTIONS if s in sections)}"

@@ -25,6 +25,7 @@ SUBCOMMANDS: dict[str, str] = {
     "offline": "profitguard.commands.offline",
     "report": "profitguard.commands.report",
     "compare": "profitguard.commands.compare",
+    "sweep": "profitguard.commands.sweep",
     "chaos": "profitguard.commands.chaos",
     "dashboard": "profitguard.commands.dashboard",
 }
