@@ -31,7 +31,9 @@ def write_bot(tmp_path: Path, section: dict | None = None, **config) -> Path:
         "user_data_dir": str(userdir),
         "db_url": f"sqlite:///{userdir / 'tradesv3.dryrun.sqlite'}",
         "exchange": {"name": "binance"},
-        "internals": {"process_throttle_secs": 5},
+        # a bot looping every 60 s: its status file (written once here) stays fresh for
+        # five loops however slowly a loaded machine starts the dashboard
+        "internals": {"process_throttle_secs": 60},
         **config,
     }
     if section is not None:
