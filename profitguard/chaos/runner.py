@@ -300,7 +300,16 @@ def _guard_kill(ws: Workspace) -> float:
     """Switch the kill switch on with the real `profitguard guard kill` command."""
     command = [sys.executable, "-m", "profitguard.cli", "guard", "kill"]
     subprocess.run(
-        [*command, "--userdir", str(ws.userdir), "--reason", "chaos: kill switch"],
+        # the bot's own config: each bot has its own guard file, named by its bot_name
+        [
+            *command,
+            "--config",
+            str(ws.config),
+            "--userdir",
+            str(ws.userdir),
+            "--reason",
+            "chaos: kill switch",
+        ],
         check=True,
         capture_output=True,
         timeout=60,
