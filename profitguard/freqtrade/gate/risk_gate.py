@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import atexit
+import functools
 import logging
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -30,6 +31,7 @@ from profitguard.freqtrade.gate.frames import confidence, last_value
 from profitguard.freqtrade.gate.history import ClosedHistory
 from profitguard.freqtrade.gate.host import GateHost
 from profitguard.freqtrade.gate.refusals import RefusalLog, log
+from profitguard.freqtrade.gate.shared import SharedAccount, published
 from profitguard.freqtrade.gate.sizing import EntryStop, Sizer, StakeAsk
 from profitguard.freqtrade.gate.status import StatusFile
 from profitguard.freqtrade.internals import exchange_of
@@ -80,6 +82,12 @@ class RiskGate:
                 )
             self.guard_file = GuardFile(userdir / GUARD_FILE, GuardCopy(db_url))
             self.status = StatusFile(userdir / STATUS_FILE, config)
+        # a shared account: its limits on top of the bot's, its switches over the bot's
+        self.shared: SharedAccount | None = None
+        if persistent and config.account is not None:
+            bot = str(host.config.get("bot_name") or "freqtrade")
+            self.shared = SharedAccount(config.account, bot=bot, db_url=db_url)
+            self.shared.start()
         self.history = ClosedHistory(
             persistent=persistent, with_r=config.sizing.method is SizingMethod.KELLY
         )
@@ -135,7 +143,10 @@ class RiskGate:
             return exc
 
     def halted(self) -> bool:
-        """The kill switch is on (or was, when last read, and the file is now broken)."""
+        """The kill switch is on (or was, when last read, and the file is now broken);
+        the shared account's too."""
+        if self.shared is not None and self.shared.halted():
+            return True
         guard = self.guard()
         if isinstance(guard, GuardStateError):
             return guard.last_good is not None and guard.last_good.halted
@@ -190,17 +201,39 @@ class RiskGate:
         guard = self.guard()
         account, screened = self._screened(now, guard)
         leverage = self._leverage.pop(pair, 1.0)
+        proposal = functools.cache(
+            lambda: self._proposal(
+                pair, amount=amount, rate=rate, now=now, side=side, leverage=leverage
+            )
+        )
         verdict = evaluate(
             self.config,
             guard,
             account,
-            lambda: self._proposal(
-                pair, amount=amount, rate=rate, now=now, side=side, leverage=leverage
-            ),
+            proposal,
             lambda: self.correlations.of(pair, (p.pair for p in account.positions)),
             screened=screened,
         )
-        return self._checked(pair, now, verdict)
+        if not self._checked(pair, now, verdict) or self.shared is None:
+            return verdict.allowed
+        shared = self.shared.admit(
+            self.config.account.limits,
+            own_equity=account.equity,
+            now=now,
+            proposal=proposal(),
+            correlations=self._known_correlations,
+        )
+        if shared.refusal is not None:
+            self.last_entry = (pair, now, shared.checks)
+            self.log.refused(pair, shared.refusal, now)
+            return False
+        return True
+
+    def _known_correlations(self, pair: str, others: list[str]) -> list:
+        """Correlations with the account's pairs this bot has candles of (another bot's
+        pair it does not analyse cannot be measured here, and is left out)."""
+        known = [p for p in others if p == pair or _has_candles(self.host.analyzed(p))]
+        return self.correlations.of(pair, known)
 
     def _screened(
         self, now: datetime, guard: GuardState | GuardStateError
@@ -272,9 +305,12 @@ class RiskGate:
     # ------------------------------------------------------ loop and status
 
     def loop(self, now: datetime) -> None:
-        """Once per bot loop: trading state changes, and the status file (dry-run/live)."""
+        """Once per bot loop: trading state changes, and the status file (dry-run/live);
+        the shared account's heartbeat, this bot's positions and closed trades."""
         if self.status is None:
             return
+        if self.shared is not None:
+            self.shared.loop(**published(self.book))
         guard = self.guard()
         account = self.book.at(now, guard)
         state, checks = account_state(self.config, guard, account)
@@ -302,3 +338,7 @@ class RiskGate:
         """At the end of `freqtrade backtesting`: the refusal counts of the last run."""
         if self.log.checked:
             print(self.summary(), flush=True)
+
+
+def _has_candles(frame: Any) -> bool:
+    return frame is not None and not frame.empty
