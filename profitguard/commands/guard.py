@@ -11,6 +11,10 @@ The user data directory is Freqtrade's: `--userdir`, else the config's
 `user_data_dir`, else `./user_data`. The state is also kept in the bot's trades
 database (`--db-url`, else the config's `db_url`, else Freqtrade's default for its
 `dry_run`), written before the file, so a lost or torn file cannot lift a kill switch.
+
+When the config names a shared account (`profitguard.risk.account`), the switches
+are the account's, for every bot in it, and `status` lists every bot with its
+heartbeat (`guard_account`).
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from profitguard.commands import guard_account
 from profitguard.commands.usage import UsageError
 
 ACTIONS = ("status", "pause", "resume", "kill", "reset")
@@ -109,6 +114,9 @@ def run(args: argparse.Namespace) -> int:
     from profitguard.risk.guard_copy import GuardCopyError
 
     config = load_config(args.config)
+    account = guard_account.account_of(config)
+    if account is not None:  # a shared account: its switches, for every bot in it
+        return guard_account.run(args, account)
     userdir = user_data_dir(args.config, args.userdir, config)
     if not userdir.is_dir():
         raise UsageError(f"no user data directory at {userdir}")

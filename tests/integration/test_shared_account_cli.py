@@ -1,0 +1,107 @@
+"""`profitguard guard … --config C` on a shared account (PostgreSQL): the switches are
+the account's, every bot obeys them at its next loop, status lists every bot with
+its heartbeat (a stale one shown STALE, its positions still counted)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy import text
+
+from profitguard.cli import main
+from profitguard.risk.checks import Rule
+from tests.integration.test_shared_account import (
+    OPENED,
+    account_config,
+    admit,
+    close_accounts,  # noqa: F401 (the autouse fixture)
+    joined,
+    position,
+    proposal,
+    publish,
+)
+
+
+@pytest.fixture
+def account(postgresql, tmp_path):
+    url = postgresql.new_database()
+    section = {"name": "main", "db_url": url, "max_open_positions": 4, "heartbeat_stale": 30}
+    config = {"stake_currency": "USDT", "profitguard": {"risk": {"account": section}}}
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config))
+    return url, str(path)
+
+
+def test_guard_kill_when_run_through_one_bots_config_then_every_bot_halts(account, capsys):
+    url, config = account
+    a, b = (
+        joined(account_config(url, max_open_positions=4), "bot-a"),
+        joined(account_config(url, max_open_positions=4), "bot-b"),
+    )
+    publish(a, [(1, position("BTC/USDT"))])
+    publish(b, [(2, position("ETH/USDT"))])
+    assert main(["guard", "kill", "--config", config, "--reason", "exchange outage"]) == 0
+    out = capsys.readouterr().out
+    assert "kill: done on account 'main' (every bot in it)" in out
+    assert "kill switch ON since" in out and ": exchange outage" in out
+    for bot in (a, b):
+        publish(bot)  # its next loop
+        assert bot.halted()
+        assert admit(bot, proposal("SOL/USDT")).refusal.rule is Rule.KILL_SWITCH
+    assert main(["guard", "resume", "--config", config]) == 2
+    assert "only 'profitguard guard reset --confirm' lifts it" in capsys.readouterr().err
+    assert main(["guard", "reset", "--config", config]) == 2
+    assert main(["guard", "reset", "--config", config, "--confirm"]) == 0
+    publish(a)
+    assert not a.halted() and admit(a, proposal("SOL/USDT")).allowed
+
+
+def test_guard_status_when_a_bot_is_stale_then_listed_stale_and_its_position_counted(
+    account, capsys
+):
+    url, config = account
+    a, b = (
+        joined(account_config(url, max_open_positions=4), "bot-a"),
+        joined(account_config(url, max_open_positions=4), "bot-b"),
+    )
+    publish(a, [(1, position("BTC/USDT"))])
+    publish(b, [(2, position("ETH/USDT")), (3, position("XRP/USDT"))])
+    assert admit(a, proposal("SOL/USDT")).allowed  # reserved
+    with OPENED[0].store.engine().begin() as conn:  # bot-b stopped beating 2 minutes ago
+        conn.execute(
+            text(
+                "UPDATE profitguard_account_bot SET heartbeat_at = now() - interval '120 s' "
+                "WHERE bot = 'bot-b'"
+            )
+        )
+    assert main(["guard", "pause", "--config", config, "--reason", "FOMC"]) == 0
+    capsys.readouterr()
+    assert main(["guard", "status", "--config", config]) == 0
+    out = capsys.readouterr().out
+    assert "account 'main': REDUCING" in out
+    assert ": FOMC" in out
+    assert "bot-a: heartbeat 0 s ago [ok]; holds BTC/USDT; reserved SOL/USDT" in out
+    assert "bot-b: heartbeat 120 s ago [STALE]; holds ETH/USDT, XRP/USDT" in out
+    assert main(["guard", "status", "--config", config, "--json"]) == 0
+    status = json.loads(capsys.readouterr().out)
+    assert [(b["bot"], b["stale"]) for b in status["bots"]] == [("bot-a", False), ("bot-b", True)]
+    opened = next(c for c in status["checks"] if c["rule"] == Rule.MAX_POSITIONS.value)
+    assert opened["figures"]["open"] == 4  # the stale bot's two still count
+    # the stale bot's positions hold their slots against the others' entries
+    refused = admit(a, proposal("ADA/USDT"))
+    assert refused.refusal.rule is Rule.PAUSED
+    assert main(["guard", "resume", "--config", config]) == 0
+    publish(a, [(1, position("BTC/USDT"))])  # its next loop: BTC still open
+    refused = admit(a, proposal("ADA/USDT"))
+    assert refused.refusal.rule is Rule.MAX_POSITIONS
+    assert "bot-b: ETH/USDT, XRP/USDT" in refused.refusal.evidence["held by"]
+
+
+def test_guard_when_the_account_config_is_bad_then_one_line_names_the_field(tmp_path, capsys):
+    path = tmp_path / "config.json"
+    account = {"name": "main", "db_url": "sqlite:///x.sqlite"}
+    path.write_text(json.dumps({"profitguard": {"risk": {"account": account}}}))
+    assert main(["guard", "status", "--config", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "'profitguard.risk.account.db_url' must be a PostgreSQL URL" in err
