@@ -1,12 +1,14 @@
 """`profitguard compare`: one strategy's entries under several exit policies, A/B.
 
 Runs one Freqtrade backtest per policy against the offline exchange (started here),
-on the same data and config, and prints one table: trades, win rate, expectancy in
-R, total profit, max drawdown and profit factor. Entries are made identical: position
-stacking with unlimited open trades, the risk gate's entry rules off and Freqtrade's
-fixed stake, so every entry signal is one trade under every policy (the table
-checks it). R is measured against the initial stop the strategy's own exits opened
-each entry with, so a policy with a tighter stop does not shrink its R unit.
+on the same data and config, and prints one table: trades, win rate, expectancy,
+profit, profit factor and max drawdown, in R and in money side by side. Entries are
+made identical (`report.same_entries`): position stacking with unlimited open
+trades, the risk gate's entry rules off, and every entry sized to risk the same
+money at the strategy's own initial stop, so every entry signal is one trade under
+every policy (the table checks it) and money is proportional to R. R is measured
+against the initial stop the strategy's own exits opened each entry with, so a
+policy with a tighter stop does not shrink its R unit.
 """
 
 from __future__ import annotations
@@ -16,12 +18,12 @@ import json
 import subprocess
 import sys
 import tempfile
+from dataclasses import asdict
 from pathlib import Path
 
 from profitguard.commands.report import add_common, config_files
 
 DEFAULT_STRATEGY = "ProfitGuardSample"
-WALLET = 10_000_000  # never short of funds with unlimited trades at a fixed stake
 
 
 def register(subparsers) -> None:
@@ -69,8 +71,11 @@ def run(args: argparse.Namespace) -> int:
     from profitguard.exchange import freqtrade_config as ftc
     from profitguard.exchange.harness import freqtrade_argv, offline_env, start_exchange
     from profitguard.report import freqtrade_setup as fs
-    from profitguard.report.compare_table import key, policy_figures
-    from profitguard.report.policies import NEUTRAL_RISK, Policy, default_policies, write_policy
+    from profitguard.report import same_entries
+    from profitguard.report.analytics import take_profit_shortfall
+    from profitguard.report.compare_table import policy_figures, tp_fill_note, verdict
+    from profitguard.report.figures import trade_key
+    from profitguard.report.policies import Policy, default_policies, write_policy
     from profitguard.report.records import latest_result, load_backtest
 
     stop, target = _fixed(args.fixed)
@@ -81,10 +86,14 @@ def run(args: argparse.Namespace) -> int:
     strategy_name = args.strategy or DEFAULT_STRATEGY
     config = fs.load_config(files, args.userdir, strategy_name, datadir=args.datadir)
     fs.quiet_freqtrade()
-    from freqtrade.resolvers import StrategyResolver
-
-    strategy_file = Path(StrategyResolver.load_strategy(config).__file__).resolve()
+    strategy = fs.load_strategy(config)
+    strategy_file = Path(strategy.__file__).resolve()
+    own_exits = fs.exits_of(strategy)
     pairs = config["exchange"]["pair_whitelist"]
+    try:
+        unit = same_entries.risk_unit(config)
+    except ValueError as exc:
+        raise UsageError(f"argument --config: {exc}") from None
     policies = default_policies(stop, target) + [
         Policy(f"params {p.name}", f"the strategy with the parameters of {p}", params_file=p)
         for p in args.params
@@ -96,9 +105,7 @@ def run(args: argparse.Namespace) -> int:
         strategies = tmpdir / "strategies"
         strategies.mkdir()
         names = [
-            strategy_name
-            if policy.is_baseline
-            else write_policy(strategies, strategy_name, strategy_file, policy, i)
+            write_policy(strategies, strategy_name, strategy_file, policy, i, unit)
             for i, policy in enumerate(policies)
         ]
         with start_exchange(datadir=Path(config["datadir"]), pairs=pairs, port=0) as exchange:
@@ -107,9 +114,7 @@ def run(args: argparse.Namespace) -> int:
                 override,
                 {
                     "exchange": {"ccxt_config": ftc.ccxt_config(exchange.url)},
-                    "max_open_trades": -1,
-                    "dry_run_wallet": WALLET,
-                    "profitguard": {"risk": NEUTRAL_RISK},
+                    **same_entries.entry_settings(unit),
                 },
             )
             for policy, name in zip(policies, names, strict=True):
@@ -128,7 +133,7 @@ def run(args: argparse.Namespace) -> int:
                     name,
                     "--strategy-path",
                     str(strategies),
-                    "--enable-position-stacking",
+                    *same_entries.BACKTEST_FLAGS,
                     "--backtest-directory",
                     str(outdir),
                     *(["--timerange", args.timerange] if args.timerange else []),
@@ -158,29 +163,39 @@ def run(args: argparse.Namespace) -> int:
                 results.append((policy, result))
 
     baseline = results[0][1].trades
-    reference = {key(t): t.initial_stop for t in baseline}
+    reference = {trade_key(t): t.initial_stop for t in baseline}
     figures = [
-        policy_figures(policy.name, policy.description, result.trades, reference, result.stats)
+        policy_figures(policy.name, policy.description, result.trades, reference)
         for policy, result in results
     ]
-    entry_sets = [{key(t) for t in result.trades} for _, result in results]
+    entry_sets = [{trade_key(t) for t in result.trades} for _, result in results]
+    currency = config.get("stake_currency", "")
+    shortfall = take_profit_shortfall(baseline, own_exits) if own_exits is not None else []
     identical = all(s == entry_sets[0] for s in entry_sets)
     out = {
         "strategy": strategy_name,
-        "stake_currency": config.get("stake_currency", ""),
+        "stake_currency": currency,
         "entries_identical": identical,
+        "risk_per_trade_abs": unit,
         "entries_note": (
             f"Entries: {'identical' if identical else 'NOT identical'} across policies "
             f"({len(entry_sets[0])} in the baseline): position stacking, unlimited open "
-            "trades, the risk gate's entry rules off and a fixed stake, so every entry "
-            "signal is one trade under every policy."
+            "trades, the risk gate's entry rules off, so every entry signal is one trade "
+            "under every policy."
         ),
         "r_note": (
             "R = net profit (fees included) / (amount x |entry - the initial stop the "
-            f"strategy's own exits opened the entry with|). Config: {', '.join(map(str, files))}"
+            "strategy's own exits opened the entry with|). Every entry is sized to lose "
+            f"{unit:,.2f} {currency} at that stop ({same_entries.RISK_PER_TRADE:.0%} of the "
+            "config's dry_run_wallet), in every policy: money = R x "
+            f"{unit:,.2f} {currency} (up to the amount step). Config: "
+            f"{', '.join(map(str, files))}"
             + (f"; detail {args.timeframe_detail}" if args.timeframe_detail else "")
         ),
         "policies": figures,
+        "verdict": verdict(figures),
+        "take_profit_shortfall": [asdict(s) for s in shortfall],
+        "tp_fill_note": tp_fill_note(shortfall, len(baseline), figures),
     }
     if args.json:
         print(json.dumps(out))
@@ -209,5 +224,6 @@ def print_compare(out: dict) -> None:
     print(out["r_note"])
     for p in out["policies"]:
         print(f"  {p['name']}: {p['description']}")
-    best = max(out["policies"], key=lambda p: p["expectancy_r"])
-    print(f"highest expectancy: {best['name']} ({best['expectancy_r']:+.3f} R per trade)")
+    print(out["tp_fill_note"])
+    for line in out["verdict"]:
+        print(line)

@@ -87,6 +87,7 @@ def run(args: argparse.Namespace) -> int:
     from profitguard.commands.usage import UsageError
     from profitguard.report import freqtrade_setup as fs
     from profitguard.report.build import build_report
+    from profitguard.report.figures import trade_key
     from profitguard.report.records import ResultError, latest_result, load_backtest, load_db
     from profitguard.trades_db import describe
 
@@ -123,17 +124,33 @@ def run(args: argparse.Namespace) -> int:
                 "take-profit targets and stop kinds unknown",
                 file=sys.stderr,
             )
-    report = build_report(records, exits, source=source, strategy=strategy_name)
-
-    parity = None
-    if args.check:
-        if exits is None:
-            raise UsageError(
-                "argument --check: needs the strategy's ladders (a ProfitGuardStrategy)"
-            )
+    parity, detail = None, None
+    if args.check and exits is None:
+        raise UsageError("argument --check: needs the strategy's ladders (a ProfitGuardStrategy)")
+    if exits is not None and args.db is None:
+        # the engine's replay names the rule of each stop exit; --check prints its parity
         detail = args.timeframe_detail or stats.get("timeframe_detail") or None
-        timeframe = detail or stats.get("timeframe") or strategy.timeframe
-        parity = run_check(report.records, exits, config, timeframe)
+        main_timeframe = stats.get("timeframe") or strategy.timeframe
+        try:
+            parity = run_check(records, exits, config, main_timeframe, detail)
+        except (OSError, ValueError) as exc:
+            if args.check:
+                raise UsageError(f"argument --check: the candles did not load ({exc})") from None
+            print(
+                f"profitguard report: note: no replay on the candles ({exc}); stop kinds "
+                "from the engine's stop at each trade's peak",
+                file=sys.stderr,
+            )
+    stop_rules = (
+        {trade_key(t): p.stop_rule for t, p in zip(records, parity.trades, strict=True)}
+        if parity is not None
+        else None
+    )
+    report = build_report(
+        records, exits, source=source, strategy=strategy_name, stop_rules=stop_rules
+    )
+    if not args.check:
+        parity = None
 
     if args.json:
         out = report.to_json()
@@ -197,42 +214,55 @@ def print_parity(parity, detail) -> None:
         )
 
 
-def run_check(records, exits, config: dict, timeframe: str):
-    """Replay `records` on the config's data (`timeframe` candles)."""
+def run_check(records, exits, config: dict, timeframe: str, detail: str | None = None):
+    """Replay `records` on the config's data: the `detail` timeframe's candles when the
+    backtest used one, else the `timeframe`'s as the strategy saw them, float noise
+    snapped onto the tick (Freqtrade never hands the detail candles to the strategy).
+
+    The tick each trade's exits are rounded to is the one Freqtrade's backtest uses
+    (`report.ticks`), not the exchange's."""
+    import bisect
+
     from freqtrade.data.history import load_pair_history
 
     from profitguard.engine import Candle
-    from profitguard.report.parity import check, decimals_of
+    from profitguard.freqtrade.prices import snap_to_tick
+    from profitguard.report.parity import check
+    from profitguard.report.ticks import BacktestTicks, decimals_of
 
     datadir = Path(config["datadir"])
     fmt = config.get("dataformat_ohlcv")
+    snapped = detail is None
     frames: dict[str, list[Candle]] = {}
     stamps: dict[str, list] = {}
-    ticks: dict[str, float | None] = {}
+    ticks: dict[str, BacktestTicks] = {}
     steps: dict[str, float | None] = {}
+
+    def load(pair, tf):
+        return load_pair_history(pair, tf, datadir, data_format=fmt, fill_up_missing=False)
+
     for pair in sorted({t.pair for t in records}):
-        frame = load_pair_history(pair, timeframe, datadir, data_format=fmt, fill_up_missing=False)
+        main = load(pair, timeframe)
+        ticks[pair] = BacktestTicks(main, pair)
+        frame = main if detail is None else load(pair, detail)
+        prices = frame[["open", "high", "low", "close"]].to_numpy(dtype=float)
+        snap_tick = ticks[pair].finest()
+        if snapped and snap_tick is not None and len(prices):
+            # the strategy snaps float noise onto the tick; the data's precision stands in
+            prices = snap_to_tick(prices, snap_tick)
         candles = [
             Candle(d.to_pydatetime(), o, h, lo, c)
-            for d, o, h, lo, c in zip(
-                frame["date"],
-                frame["open"],
-                frame["high"],
-                frame["low"],
-                frame["close"],
-                strict=True,
-            )
+            for d, (o, h, lo, c) in zip(frame["date"], prices.tolist(), strict=True)
         ]
         frames[pair] = candles
         stamps[pair] = [c.at for c in candles]
-        sample = [x for c in candles[:2000] for x in (c.open, c.high, c.low, c.close)]
-        ticks[pair] = 10.0 ** -decimals_of(sample) if sample else None
         amounts = [f.amount for t in records if t.pair == pair for f in t.exits] + [
             t.amount for t in records if t.pair == pair
         ]
         steps[pair] = 10.0 ** -decimals_of(amounts) if amounts else None
 
-    import bisect
+    def tick_of(trade) -> float | None:
+        return ticks[trade.pair].at(trade.open_date) if trade.pair in ticks else None
 
     def candles_for(pair, start, end):
         times = stamps.get(pair, [])
@@ -240,4 +270,4 @@ def run_check(records, exits, config: dict, timeframe: str):
         j = bisect.bisect_right(times, end)  # up to the candle the trade closed in
         return frames.get(pair, [])[i:j]
 
-    return check(records, exits, candles_for, amount_steps=steps, ticks=ticks)
+    return check(records, exits, candles_for, amount_steps=steps, tick_of=tick_of)

@@ -2,10 +2,13 @@
 
 With `--prices`, each price is one tick processed by the engine in its order (stop
 hit, peak, take-profits, new stop); fills happen at the tick's own price (a gap
-fills at the gap price). With
-`--candles`, OHLC candles are replayed the way Freqtrade's backtester shows them
-to the strategy (`engine.replay_candles`). The same `step` function runs inside
-the Freqtrade strategy, so what this prints is what the bot does.
+fills at the gap price). With `--candles`, OHLC candles are replayed the way
+Freqtrade's backtester shows them to the strategy, and each exit fills where a
+backtest fills it (`engine.replay_candles`, the model `report --check` holds
+against real backtests: the stop held at `--tick`, the pessimistic fill of a stop
+raised and hit on the entry candle, the first candle replayed). The same `step`
+function runs inside the Freqtrade strategy, so what this prints is what the bot
+does.
 
 With `--params`, the take-profits, stop ladder and trailing distance come from a
 Freqtrade strategy params file (`<Strategy>.json`, written by `freqtrade
@@ -116,7 +119,17 @@ def register(subparsers: Any) -> None:
         type=Path,
         help="Freqtrade OHLCV file (.json, .feather, .parquet), replayed as the backtester does",
     )
-    p.add_argument("--from", dest="start", help="with --candles: first candle (ISO time or ms)")
+    p.add_argument(
+        "--from",
+        dest="start",
+        help="with --candles: the entry candle, the first replayed (ISO time or ms)",
+    )
+    p.add_argument(
+        "--tick",
+        type=_number,
+        help="with --candles: the price tick a backtest rounds exits and the stop to "
+        "(default: the one Freqtrade reads from the file's decimals)",
+    )
     p.add_argument(
         "--preset",
         help="r_ladder (default; scaled_pct with --params in pct), scaled_pct, none",
@@ -206,16 +219,24 @@ def run(args: argparse.Namespace) -> int:
         )
         if args.min_notional < 0:
             raise UsageError(f"argument --min-notional: must be >= 0, was {args.min_notional!r}")
+        fills = None
         if args.candles is not None:
+            if args.tick is not None and not (math.isfinite(args.tick) and args.tick > 0):
+                raise UsageError(f"argument --tick: must be a finite number > 0, was {args.tick!r}")
             candles = load_candles(args.candles, args.start)
             warn_entry_outside(args.entry, candles)
-            ticks = replay_candles(position, candles, atr=args.atr, min_notional=args.min_notional)
+            tick = args.tick if args.tick is not None else backtest_tick(args.candles, candles[0])
+            ticks = replay_candles(
+                position, candles, atr=args.atr, min_notional=args.min_notional, tick=tick
+            )
             decisions = [t.decision for t in ticks]
             kinds = [t.kind for t in ticks]
+            fills = [t.fill for t in ticks]
             total = len(candles)
         else:
-            if args.start is not None:
-                raise UsageError("argument --from: needs --candles")
+            for flag, value in (("--from", args.start), ("--tick", args.tick)):
+                if value is not None:
+                    raise UsageError(f"argument {flag}: needs --candles")
             decisions = replay(
                 position,
                 args.prices,
@@ -228,18 +249,26 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"argument {_flag(exc.field)}: {exc}") from None
 
     if args.json:
-        print(json.dumps(lifecycle(position, decisions, kinds)), flush=True)
+        print(json.dumps(lifecycle(position, decisions, kinds, fills)), flush=True)
     else:
         if args.params is not None:
             name, _ = load_params(args.params)
             print(f"hyperopt parameters of {name} from {args.params}")
-        print(render_table(position, decisions, kinds))
+        print(render_table(position, decisions, kinds, fills))
         if decisions and decisions[-1].position.state.is_closed and kinds is None:
             ignored = total - len(decisions)
             if ignored:
                 print(f"(position closed; {ignored} later price(s) not processed)")
-        print(total_line(position, decisions))
+        print(total_line(position, decisions, fills))
     return 0
+
+
+def backtest_tick(path: Path, first: Candle) -> float | None:
+    """The tick a backtest on `path` rounds exits to at the `first` candle: Freqtrade's
+    reading of the whole file's decimals (`report.ticks`)."""
+    from profitguard.report.ticks import BacktestTicks, frame_of
+
+    return BacktestTicks(frame_of(load_candles(path, None)), str(path)).at(first.at)
 
 
 def warn_entry_outside(entry: float, candles: list[Candle]) -> None:
@@ -256,19 +285,37 @@ def warn_entry_outside(entry: float, candles: list[Candle]) -> None:
         )
 
 
-def realized_r(opened: Position, decisions: list[Decision]) -> float:
+def realized_profit(
+    opened: Position, decisions: list[Decision], fills: list[float | None] | None = None
+) -> float:
+    """Realized profit (quote currency, before fees): at the decisions' prices, or at
+    the `fills` a backtest gives the exits (with --candles)."""
+    if fills is None:
+        return (decisions[-1].position if decisions else opened).realized_profit
+    plan = opened.plan
+    return math.fsum(
+        d.exit_amount * plan.sign * (fill - plan.entry)
+        for d, fill in zip(decisions, fills, strict=True)
+        if d.exit_amount and fill is not None
+    )
+
+
+def realized_r(
+    opened: Position, decisions: list[Decision], fills: list[float | None] | None = None
+) -> float:
     """Realized profit in R: over the money one R of the whole amount risks."""
-    last = decisions[-1].position if decisions else opened
     at_risk = opened.plan.risk * opened.plan.amount
-    return last.realized_profit / at_risk if at_risk > 0 else 0.0
+    return realized_profit(opened, decisions, fills) / at_risk if at_risk > 0 else 0.0
 
 
-def total_line(opened: Position, decisions: list[Decision]) -> str:
+def total_line(
+    opened: Position, decisions: list[Decision], fills: list[float | None] | None = None
+) -> str:
     last = decisions[-1].position if decisions else opened
     left = "closed" if last.state.is_closed else f"{_num(last.remaining):g} still open"
     return (
-        f"total: {realized_r(opened, decisions):+.2f}R realized (profit "
-        f"{_num(last.realized_profit):g}, 1R of the whole amount = "
+        f"total: {realized_r(opened, decisions, fills):+.2f}R realized (profit "
+        f"{_num(realized_profit(opened, decisions, fills)):g}, 1R of the whole amount = "
         f"{_num(opened.plan.risk * opened.plan.amount):g}); {left}"
     )
 
@@ -326,12 +373,19 @@ def _num(value: float) -> float:
 
 
 def event(
-    decision: Decision, kind: str | None = None, skipped: list[str] | None = None
+    decision: Decision,
+    kind: str | None = None,
+    skipped: list[str] | None = None,
+    fill: float | None = None,
 ) -> dict[str, Any]:
     p = decision.position
     extra: dict[str, Any] = {}
     if kind is not None:
-        extra = {"time": decision.at.isoformat() if decision.at else None, "tick": kind}
+        extra = {
+            "time": decision.at.isoformat() if decision.at else None,
+            "tick": kind,
+            "fill_price": fill,  # where a backtest fills this exit (None: no exit)
+        }
     return {
         **extra,
         "price": decision.price,
@@ -348,20 +402,25 @@ def event(
 
 
 def lifecycle(
-    opened: Position, decisions: list[Decision], kinds: list[str] | None = None
+    opened: Position,
+    decisions: list[Decision],
+    kinds: list[str] | None = None,
+    fills: list[float | None] | None = None,
 ) -> dict[str, Any]:
     last = decisions[-1].position if decisions else opened
     kinds_or_none = kinds if kinds is not None else [None] * len(decisions)
+    fills_or_none = fills if fills is not None else [None] * len(decisions)
     skipped = skipped_levels(opened, decisions, kinds)
     return {
         "events": [
-            event(d, k, s) for d, k, s in zip(decisions, kinds_or_none, skipped, strict=True)
+            event(d, k, s, f)
+            for d, k, s, f in zip(decisions, kinds_or_none, skipped, fills_or_none, strict=True)
         ],
         "final": {
             "state": str(last.state),
             "remaining": _num(last.remaining),
-            "realized_profit": _num(last.realized_profit),
-            "realized_r": _num(realized_r(opened, decisions)),
+            "realized_profit": _num(realized_profit(opened, decisions, fills)),
+            "realized_r": _num(realized_r(opened, decisions, fills)),
         },
     }
 
@@ -398,19 +457,26 @@ def describe_plan(position: Position) -> list[str]:
 
 
 def render_table(
-    opened: Position, decisions: list[Decision], kinds: list[str] | None = None
+    opened: Position,
+    decisions: list[Decision],
+    kinds: list[str] | None = None,
+    fills: list[float | None] | None = None,
 ) -> str:
     header = ("#", "price", "R", "peak R", "state", "stop", "exit", "tags", "remaining", "realized")
     if kinds is not None:
-        header = ("time", "tick", *header[1:])
+        header = ("time", "tick", *header[1:7], "fill", *header[7:])
     rows = [header]
     skipped = skipped_levels(opened, decisions, kinds)
     for i, d in enumerate(decisions, 1):
         e = event(d, skipped=skipped[i - 1])
+        if fills is not None:  # realized at the backtest's fills, as the total line
+            e["realized_profit"] = _num(realized_profit(opened, decisions[:i], fills[:i]))
         tags = ",".join(e["exit_tags"])
         if e["skipped_tags"]:  # passed without an order: below the exchange minimum
             tags = ",".join(filter(None, [tags, *(f"{t} skipped" for t in e["skipped_tags"])]))
         first = (str(i),) if kinds is None else (f"{d.at:%Y-%m-%d %H:%M}", kinds[i - 1])
+        fill = fills[i - 1] if fills is not None else None
+        filled = () if kinds is None else (f"{_num(fill):g}" if fill is not None else "-",)
         rows.append(
             (
                 *first,
@@ -420,6 +486,7 @@ def render_table(
                 e["state"],
                 f"{e['stop']:g}",
                 f"{e['exit_amount']:g}" if e["exit_amount"] else "-",
+                *filled,
                 tags or "-",
                 f"{e['remaining']:g}",
                 f"{e['realized_profit']:g}",

@@ -1,5 +1,6 @@
 """The pure exit engine. No Freqtrade import anywhere in this package."""
 
+from profitguard.engine.candles import Candle, CandleTick, exit_price, held_stop, replay_candles
 from profitguard.engine.config import (
     NO_LADDERS,
     PRESETS,
@@ -23,24 +24,32 @@ from profitguard.engine.position import (
 )
 from profitguard.engine.states import IllegalTransition, ProtectionState
 from profitguard.engine.step import (
+    ATR_RULE,
+    INITIAL_RULE,
+    LADDER_RULE,
     STOP_TAG,
-    Candle,
-    CandleTick,
+    TP_RULE,
+    TRAIL_RULE,
     Decision,
     ExitRecord,
     levels_reached,
     rebuild,
     replay,
-    replay_candles,
     step,
+    stop_rule,
 )
 
 __all__ = [
+    "ATR_RULE",
+    "INITIAL_RULE",
+    "LADDER_RULE",
     "NO_LADDERS",
     "PRESETS",
     "R_LADDER",
     "SCALED_PCT",
     "STOP_TAG",
+    "TP_RULE",
+    "TRAIL_RULE",
     "Candle",
     "CandleTick",
     "ConfigError",
@@ -57,6 +66,8 @@ __all__ = [
     "TakeProfitLevel",
     "TakeProfitStop",
     "check_initial_stop",
+    "exit_price",
+    "held_stop",
     "levels_reached",
     "make_plan",
     "open_position",
@@ -65,4 +76,5 @@ __all__ = [
     "replay",
     "replay_candles",
     "step",
+    "stop_rule",
 ]

@@ -67,17 +67,33 @@ class Decision(NamedTuple):
         return self.position.plan.r(self.price)
 
 
-def stop_in_force_x(
-    plan: Plan, floor_x: float, best_x: float, levels_reached: int, atr: float | None
-) -> float:
-    """The tightest of `floor_x` (the stop so far), the ladder, the take-profit stop
-    rule and the trailing stops, in signed prices. Never below `floor_x`."""
-    stop_x = floor_x
+# The rule a stop in force comes from (`stop_rule`).
+INITIAL_RULE, LADDER_RULE, TP_RULE, TRAIL_RULE, ATR_RULE = (
+    "initial",
+    "ladder",
+    "take_profit",
+    "trailing",
+    "atr_trailing",
+)
+
+
+def stop_and_rule_x(
+    plan: Plan,
+    floor_x: float,
+    floor_rule: str,
+    best_x: float,
+    levels_reached: int,
+    atr: float | None,
+) -> tuple[float, str]:
+    """The tightest of `floor_x` (the stop so far, set by `floor_rule`), the ladder,
+    the take-profit stop rule and the trailing stops, in signed prices, and the rule
+    that gives it (the first of them on a tie). Never below `floor_x`."""
+    stop_x, rule = floor_x, floor_rule
     triggers = plan.ladder_trigger_x
     for i in range(len(triggers) - 1, -1, -1):
         if best_x >= triggers[i] - plan.tol:
             if plan.ladder_lock_x[i] > stop_x:
-                stop_x = plan.ladder_lock_x[i]
+                stop_x, rule = plan.ladder_lock_x[i], LADDER_RULE
             break
     if levels_reached:
         if plan.tp_stop_previous and levels_reached >= 2:
@@ -85,16 +101,40 @@ def stop_in_force_x(
         else:
             candidate = plan.entry_x  # breakeven once TP1 has fired
         if candidate > stop_x:
-            stop_x = candidate
+            stop_x, rule = candidate, TP_RULE
     if plan.trail_factor is not None and best_x >= plan.trail_activation_x - plan.tol:
         candidate = best_x * plan.trail_factor
         if candidate > stop_x:
-            stop_x = candidate
+            stop_x, rule = candidate, TRAIL_RULE
     if plan.atr_multiple is not None and atr is not None and atr > 0 and math.isfinite(atr):
         candidate = best_x - plan.atr_multiple * atr
         if candidate > stop_x:
-            stop_x = candidate
-    return stop_x
+            stop_x, rule = candidate, ATR_RULE
+    return stop_x, rule
+
+
+def stop_in_force_x(
+    plan: Plan, floor_x: float, best_x: float, levels_reached: int, atr: float | None
+) -> float:
+    """The tightest of `floor_x` (the stop so far), the ladder, the take-profit stop
+    rule and the trailing stops, in signed prices. Never below `floor_x`."""
+    return stop_and_rule_x(plan, floor_x, INITIAL_RULE, best_x, levels_reached, atr)[0]
+
+
+def stop_rule(position: Position, previous_rule: str = INITIAL_RULE) -> str:
+    """The rule that set `position`'s stop in force, by the engine's own computation
+    (no price matching): the stop is the tightest rule's at the position's peak, and
+    every rule but the ATR trail only tightens with the peak. A stop no rule gives
+    at this peak was set before and kept (the ATR trail's, or a rebuilt floor):
+    `previous_rule`, what the replay last saw set it."""
+    plan = position.plan
+    reached = _levels_reached(plan, position.best_x, 0)
+    stop_x, rule = stop_and_rule_x(
+        plan, plan.initial_x, INITIAL_RULE, position.best_x, reached, None
+    )
+    if position.stop_x > stop_x:
+        return previous_rule
+    return rule
 
 
 def _levels_reached(plan: Plan, best_x: float, start: int) -> int:
@@ -341,67 +381,3 @@ def replay(
         if position.state.is_closed:
             break
     return decisions
-
-
-class Candle(NamedTuple):
-    at: datetime | None
-    open: float
-    high: float
-    low: float
-    close: float
-
-
-class CandleTick(NamedTuple):
-    """One decision inside a candle, and which price of the candle it saw."""
-
-    candle: Candle
-    kind: str  # "open" (may take profit), "best" (observed), "worst" (stop check)
-    decision: Decision
-
-
-def replay_candles(
-    position: Position,
-    candles: Iterable[Candle],
-    *,
-    atr: float | None = None,
-    min_notional: float = 0.0,
-) -> list[CandleTick]:
-    """`step` over OHLC candles in the order Freqtrade's backtester shows them.
-
-    Per candle, for a long (a short mirrors it with low and high swapped):
-    1. the open, where `adjust_trade_position` may take profit; a gap through the
-       stop exits at the open;
-    2. if the low already reaches the stop as it stood, the stop fills at the stop
-       price (Freqtrade does not call `custom_stoploss` then);
-    3. otherwise the high, seen by `custom_stoploss`: peak and stop only;
-    4. then the low, where the stop is checked; crossing it fills at the stop
-       price, as the path passed through it.
-    The close is not a decision point: the next candle's open is. `atr` (one value
-    for every candle) feeds chandelier trailing.
-    """
-    ticks: list[CandleTick] = []
-
-    def at(kind: str, price: float, fire: bool, candle: Candle) -> bool:
-        nonlocal position
-        decision = step(
-            position, price, candle.at, atr=atr, fire_take_profits=fire, min_notional=min_notional
-        )
-        ticks.append(CandleTick(candle, kind, decision))
-        position = decision.position
-        return position.state.is_closed
-
-    for candle in candles:
-        sign = position.plan.sign
-        best, worst = (candle.low, candle.high) if sign < 0 else (candle.high, candle.low)
-        if at("open", candle.open, True, candle):
-            break
-        if sign * worst <= position.stop_x:
-            at("worst", position.stop, False, candle)  # the stop as it stood fills
-            break
-        at("best", best, False, candle)
-        if sign * worst <= position.stop_x:
-            at("worst", position.stop, False, candle)
-            break
-        if at("worst", worst, False, candle):
-            break
-    return ticks

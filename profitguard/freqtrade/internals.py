@@ -12,7 +12,9 @@ lists them with their contract tests):
 - `Trade.is_stop_loss_trailing`: set on a profitguard trade in dry-run and live so
   that Freqtrade's start-up (`Trade.stoploss_reinitialization`) keeps its stop;
 - `strategy_wrapper.deepcopy`: replaced only with `"fast_backtest": true`
-  (`trade_copy`), in backtesting and hyperopt.
+  (`trade_copy`), in backtesting and hyperopt;
+- `historic_precision.get_tick_size_over_time`: the price tick a backtest rounds
+  exits to, which `report --check` and `simulate --candles` round to as well.
 
 Each accessor has a fallback: when the internal is not there (a Freqtrade that
 changed it), the feature that needs it is switched off with one warning, and the
@@ -29,6 +31,7 @@ log = logging.getLogger(__name__)
 
 EXCHANGE = "DataProvider._exchange"
 STOP_TRAILED = "Trade.is_stop_loss_trailing"
+BACKTEST_TICKS = "data.btanalysis.historic_precision.get_tick_size_over_time"
 _MISSING = object()
 
 
@@ -66,3 +69,17 @@ def keep_stop_across_restart(trade: Any) -> bool:
     if not trade.is_stop_loss_trailing:
         trade.is_stop_loss_trailing = True
     return True
+
+
+def backtest_tick_series(frame: Any) -> Any | None:
+    """The price tick Freqtrade's backtest rounds exits to, per month, from the main
+    timeframe's candles (`frame`: date, open, high, low, close): its
+    `get_tick_size_over_time`, which `Backtesting.get_pair_precision` reads. None (one
+    warning) when this Freqtrade has no such function: the caller then uses the data's
+    decimals."""
+    try:
+        from freqtrade.data.btanalysis.historic_precision import get_tick_size_over_time
+    except ImportError:
+        _warn_once(BACKTEST_TICKS, "the backtest's own price tick (the data's decimals instead)")
+        return None
+    return get_tick_size_over_time(frame.copy())

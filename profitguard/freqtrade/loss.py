@@ -34,7 +34,7 @@ from freqtrade.optimize.hyperopt_loss.hyperopt_loss_interface import IHyperOptLo
 from pandas import DataFrame
 
 from profitguard.freqtrade import ledger
-from profitguard.report.analytics import max_drawdown
+from profitguard.report.figures import max_drawdown
 from profitguard.risk.book import r_multiple
 
 

@@ -11,26 +11,45 @@ from __future__ import annotations
 
 import itertools
 import math
-import statistics
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
-from profitguard.engine import Plan, ProtectionConfig, make_plan
+from profitguard.engine import (
+    ATR_RULE,
+    INITIAL_RULE,
+    LADDER_RULE,
+    TP_RULE,
+    TRAIL_RULE,
+    Plan,
+    ProtectionConfig,
+    make_plan,
+    rebuild,
+    stop_rule,
+)
 from profitguard.exit_tags import KILL_TAG, STOP_TAGS
+from profitguard.report.figures import summarize_r
 from profitguard.report.records import Fill, TradeRecord
 
 # exit kinds, in the order the report lists them after the take-profit levels
-INITIAL_STOP, LADDER_STOP, TRAILING, STOP_MOVED, KILL = (
+INITIAL_STOP, LADDER_STOP, TRAILING, STOP_MOVED, STOP_NOT_REPLAYED, KILL = (
     "initial stop",
     "ladder stop",
     "trailing stop",
     "moved stop",
+    "stop (ATR trail not replayed)",
     "kill switch",
 )
 # R-distribution bins: (low, high]
 R_EDGES = (-math.inf, -1.5, -1.0, -0.5, 0.0, 0.5, 1.0, 2.0, 3.0, 4.0, math.inf)
-# a stop within this share of one R of a rule's price is that rule's (Freqtrade
-# rounds the stop to the price tick)
+# the engine's stop rules (`engine.stop_rule`) as the report names them
+RULE_KINDS = {
+    INITIAL_RULE: INITIAL_STOP,
+    LADDER_RULE: LADDER_STOP,
+    TP_RULE: LADDER_STOP,  # breakeven or the previous level after a take-profit
+    TRAIL_RULE: TRAILING,
+    ATR_RULE: TRAILING,
+}
+# without the ladders, a stop within this share of one R of the initial stop is it
 STOP_MATCH_R = 0.005
 
 
@@ -62,27 +81,34 @@ def fill_r(trade: TradeRecord, fill: Fill) -> float:
     return profit / trade.risk
 
 
-def stop_kind(trade: TradeRecord, plan: Plan | None) -> str:
-    """Which rule's stop closed `trade`: the initial stop, a ladder (or take-profit
-    rule) lock, or a trailing stop; without a plan, 'moved stop' past the initial."""
-    stop = trade.stop_at_exit
-    unit = abs(trade.entry - trade.initial_stop)
-    tol = STOP_MATCH_R * unit
-    if stop is None or abs(stop - trade.initial_stop) <= tol:
-        return INITIAL_STOP
+def stop_kind(trade: TradeRecord, plan: Plan | None, rule: str | None = None) -> str:
+    """Which rule's stop closed `trade`, as the engine knows it: `rule` from the replay
+    of the trade on its candles (`parity`), else the engine's stop at the trade's
+    peak (Freqtrade's max_rate: it may include the exit candle's high, which a stop
+    hit by that candle's low did not see). A run without trailing settings never
+    names a trailing stop. Without the ladders: 'moved stop' past the initial."""
+    if rule is not None:
+        return RULE_KINDS[rule]
     if plan is None:
-        return STOP_MOVED
-    locks = [plan.sign * x for x in plan.ladder_lock_x] + [trade.entry, *plan.tp_prices]
-    if any(abs(stop - price) <= tol for price in locks):
-        return LADDER_STOP
-    return TRAILING
+        stop = trade.stop_at_exit
+        tol = STOP_MATCH_R * abs(trade.entry - trade.initial_stop)
+        return INITIAL_STOP if stop is None or abs(stop - trade.initial_stop) <= tol else STOP_MOVED
+    if plan.atr_multiple is not None:
+        return STOP_NOT_REPLAYED  # the ATR trail's stop depends on every candle's ATR
+    best, worst = (
+        (trade.min_rate, trade.max_rate) if trade.is_short else (trade.max_rate, trade.min_rate)
+    )
+    position = rebuild(
+        plan, exits=(), best_price=best or trade.entry, worst_price=worst or trade.entry
+    )
+    return RULE_KINDS[stop_rule(position)]
 
 
-def exit_kind(trade: TradeRecord, fill: Fill, plan: Plan | None) -> str:
+def exit_kind(trade: TradeRecord, fill: Fill, plan: Plan | None, rule: str | None = None) -> str:
     if fill.tag.startswith("tp"):
         return fill.tag
     if fill.tag in STOP_TAGS:
-        return stop_kind(trade, plan)
+        return stop_kind(trade, plan, rule)
     if fill.tag == KILL_TAG:
         return KILL
     return fill.tag or "other"
@@ -122,7 +148,8 @@ class TradeR:
     exits: tuple[tuple[str, float, float, float], ...]  # (kind, amount, price, R contributed)
 
 
-def trade_r(trade: TradeRecord, plan: Plan | None = None) -> TradeR:
+def trade_r(trade: TradeRecord, plan: Plan | None = None, rule: str | None = None) -> TradeR:
+    """`trade` in R; `rule`: the engine's rule of its final stop, from the replay."""
     best, worst = (
         (trade.min_rate, trade.max_rate) if trade.is_short else (trade.max_rate, trade.min_rate)
     )
@@ -145,7 +172,8 @@ def trade_r(trade: TradeRecord, plan: Plan | None = None) -> TradeR:
         giveback_r=(mfe - r) if mfe is not None and mfe > 0 else None,
         exit_reason=trade.exit_reason,
         exits=tuple(
-            (exit_kind(trade, f, plan), f.amount, f.price, fill_r(trade, f)) for f in trade.exits
+            (exit_kind(trade, f, plan, rule), f.amount, f.price, fill_r(trade, f))
+            for f in trade.exits
         ),
     )
 
@@ -171,38 +199,21 @@ def _mean(values: Sequence[float]) -> float | None:
     return math.fsum(values) / len(values) if values else None
 
 
-def max_drawdown(r_values: Iterable[float]) -> float:
-    """The largest fall of the cumulative sum from a previous high (the start counts: 0)."""
-    total = peak = worst = 0.0
-    for r in r_values:
-        total += r
-        peak = max(peak, total)
-        worst = max(worst, peak - total)
-    return worst
-
-
 def summarize(rows: Sequence[TradeR]) -> Summary:
-    rs = [t.r for t in rows]
-    wins = [r for r in rs if r > 0]
-    losses = [r for r in rs if r <= 0]
-    n = len(rs)
-    mean = _mean(rs) or 0.0
-    sqn = None
-    if n >= 2:
-        stdev = statistics.stdev(rs)
-        sqn = math.sqrt(n) * mean / stdev if stdev > 0 else None
-    loss_sum = -math.fsum(losses)
+    """The R figures of `rows` (in closing order: `close_order`), from the one summary
+    `compare` and `sweep` print too, plus the excursions only a report knows."""
+    figures = summarize_r([t.r for t in rows])
     return Summary(
-        trades=n,
-        wins=len(wins),
-        win_rate=len(wins) / n if n else 0.0,
-        expectancy_r=mean,
-        total_r=math.fsum(rs),
-        avg_win_r=_mean(wins),
-        avg_loss_r=_mean(losses),
-        profit_factor=math.fsum(wins) / loss_sum if loss_sum > 0 else None,
-        sqn=sqn,
-        max_drawdown_r=max_drawdown(r for _, r in sorted((t.close_date, t.r) for t in rows)),
+        trades=figures.trades,
+        wins=figures.wins,
+        win_rate=figures.win_rate,
+        expectancy_r=figures.expectancy_r,
+        total_r=figures.total_r,
+        avg_win_r=figures.avg_win_r,
+        avg_loss_r=figures.avg_loss_r,
+        profit_factor=figures.profit_factor,
+        sqn=figures.sqn,
+        max_drawdown_r=figures.max_drawdown_r,
         avg_mfe_r=_mean([t.mfe_r for t in rows if t.mfe_r is not None]),
         avg_mae_r=_mean([t.mae_r for t in rows if t.mae_r is not None]),
         avg_giveback_r=_mean([t.giveback_r for t in rows if t.giveback_r is not None]),
@@ -305,7 +316,7 @@ class KindRow:
 def _kind_order(kind: str) -> tuple:
     if kind.startswith("tp"):
         return (0, level_numbers(kind))
-    order = [LADDER_STOP, TRAILING, STOP_MOVED, INITIAL_STOP, KILL]
+    order = [LADDER_STOP, TRAILING, STOP_MOVED, STOP_NOT_REPLAYED, INITIAL_STOP, KILL]
     return (1, order.index(kind)) if kind in order else (2, kind)
 
 
@@ -358,3 +369,32 @@ def per_pair(rows: Sequence[TradeR]) -> list[tuple[str, Summary]]:
 
 def as_dict(value) -> dict:
     return asdict(value)
+
+
+@dataclass(frozen=True)
+class LevelShortfall:
+    """What filling each take-profit at the next open, rather than at its level, cost."""
+
+    level: str  # "tp1"
+    fills: int
+    shortfall_r: float  # sum over the fills of (level - fill price) in R; + means a cost
+
+
+def take_profit_shortfall(
+    trades: Sequence[TradeRecord], exits: ProtectionConfig, unit_of=None
+) -> list[LevelShortfall]:
+    """Per level, the R its fills gave up against fills at the level's own price (a
+    resting limit order's). A gap's fill is counted at its highest level's price, the
+    price the engine asked for. `unit_of(trade)`: the trade's R unit in money (default:
+    its own risk)."""
+    acc: dict[int, list[float]] = {}
+    for trade in trades:
+        plan = plan_of(trade, exits)
+        unit = unit_of(trade) if unit_of is not None else trade.risk
+        for fill in trade.exits:
+            asked = asked_price(trade, fill, plan) if fill.tag.startswith("tp") else None
+            if asked is None:
+                continue
+            level = max(level_numbers(fill.tag))
+            acc.setdefault(level, []).append(trade.sign * (asked - fill.price) * fill.amount / unit)
+    return [LevelShortfall(f"tp{k}", len(v), math.fsum(v)) for k, v in sorted(acc.items())]

@@ -3,11 +3,13 @@ HTML page all read, so they show the same figures."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from profitguard.engine import ProtectionConfig
 from profitguard.report import analytics as an
+from profitguard.report.figures import TradeKey, close_order, trade_key
 from profitguard.report.records import TradeRecord
 
 
@@ -46,10 +48,16 @@ def build_report(
     *,
     source: str,
     strategy: str | None = None,
+    stop_rules: Mapping[TradeKey, str | None] | None = None,
 ) -> Report:
-    """Every figure of the report, trades in closing order."""
-    records = sorted(records, key=lambda t: (t.close_date, t.open_date, t.pair))
-    rows = [an.trade_r(t, an.plan_of(t, exits) if exits is not None else None) for t in records]
+    """Every figure of the report, trades in closing order. `stop_rules`: per trade,
+    the rule that set the stop which closed it, from the engine's replay (`parity`)."""
+    records = close_order(records)
+    rules = stop_rules or {}
+    rows = [
+        an.trade_r(t, an.plan_of(t, exits) if exits is not None else None, rules.get(trade_key(t)))
+        for t in records
+    ]
     return Report(
         source=source,
         strategy=strategy,

@@ -228,6 +228,11 @@ def compare_page(result: dict) -> str:
     body = (
         f"<p>{html.escape(result['entries_note'])}</p>"
         + _table(headers, rows)
+        + "".join(
+            f"<p>{html.escape(line)}</p>"
+            for line in [result.get("tp_fill_note", ""), *result.get("verdict", [])]
+            if line
+        )
         + '<div class="grid">'
         + "".join(compare_charts(result["policies"]))
         + "</div>"

@@ -3,12 +3,12 @@
 Each trade's entry, initial stop and amount go into the engine's `replay_candles`,
 which shows the engine the candles (the detail timeframe's when the backtest used
 `--timeframe-detail`) in the order Freqtrade's backtester does: the open (where a
-take-profit may fill), then the high, then the low. Freqtrade's own fill rules are
-modelled on top: a stop fills at the stop price rounded up one tick, at the open
-when the candle opens through it, and when a stop moved by the entry candle's high
-is hit in that same candle, at Freqtrade's pessimistic price, `max(low, open x
-stop / high)`. Amounts are truncated to the amount step Freqtrade kept (the
-decimals of the trade's own amounts).
+take-profit may fill), then the high, then the low, and fills each exit at
+Freqtrade's price: a stop at the stop price rounded up one tick, at the open when
+the candle opens through it, and when a stop moved by the entry candle's high is
+hit in that same candle, at Freqtrade's pessimistic price, `max(low, open x stop /
+high)`. `simulate --candles` runs the same model. Amounts are truncated to the
+amount step Freqtrade kept (the decimals of the trade's own amounts).
 
 A trade matches exactly when the engine's exits have the same tags, amounts, candles
 and prices; within one tick when only prices differ, by at most one price tick.
@@ -16,16 +16,28 @@ and prices; within one tick when only prices differ, by at most one price tick.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from profitguard.engine import STOP_TAG, Candle, ProtectionConfig, make_plan, open_position, step
+from profitguard.engine import (
+    STOP_TAG,
+    Candle,
+    ProtectionConfig,
+    make_plan,
+    open_position,
+    replay_candles,
+)
 from profitguard.exit_tags import KILL_TAG, STOP_TAGS
 from profitguard.report.records import Fill, TradeRecord
 
 EXACT, WITHIN_TICK, DIFFERS = "exact", "within one tick", "differs"
+# the one path the model does not follow: an exit whose price, put on the tick, lies
+# outside the candle rests in Freqtrade (fills on a later candle, or times out). The
+# engine marks it when it sees it (`CandleTick.rests`); a price a float-noise step
+# outside a stored candle that the strategy could not snap (stored with more
+# decimals than the exchange's tick) shows as the same exit filled later.
+RESTED = "exit order rested in Freqtrade (its price on the tick is outside the candle)"
 
 
 @dataclass(frozen=True)
@@ -34,6 +46,8 @@ class EngineExit:
     amount: float
     price: float
     at: datetime | None
+    stop_rule: str | None = None  # a stop exit: the rule that set the stop (`stop_rule`)
+    rests: bool = False  # its price on the tick lies outside the candle: Freqtrade's rests
 
 
 @dataclass(frozen=True)
@@ -43,6 +57,7 @@ class TradeParity:
     status: str  # EXACT, WITHIN_TICK or DIFFERS
     cause: str  # why it differs ("" when it matches)
     detail: str
+    stop_rule: str | None = None  # matched and closed by a stop: the rule that set it
 
 
 @dataclass
@@ -80,21 +95,6 @@ class ParityReport:
         }
 
 
-def decimals_of(values: Sequence[float]) -> int:
-    """The most decimals any value needs (up to 12): Freqtrade rounds to a step."""
-    most = 0
-    for v in values:
-        text = f"{v:.12f}".rstrip("0")
-        most = max(most, len(text.split(".")[1]) if "." in text else 0)
-    return most
-
-
-def _round_to(price: float, tick: float, up: bool) -> float:
-    n = price / tick
-    n = math.ceil(n - 1e-9) if up else math.floor(n + 1e-9)
-    return n * tick
-
-
 def engine_exits(
     trade: TradeRecord,
     exits: ProtectionConfig,
@@ -103,51 +103,31 @@ def engine_exits(
     amount_step: float | None,
     tick: float | None,
 ) -> tuple[list[EngineExit], bool]:
-    """The exits the engine decides on `candles`, filled at Freqtrade's prices; and
-    whether the position is still open after the last candle.
-
-    The candle order is `replay_candles`'s (open, then the high, then the low); the
-    stop Freqtrade holds is the engine's rounded up to the price tick (down for a
-    short), so a low between the two stops the trade in Freqtrade."""
-    side = "short" if trade.is_short else "long"
+    """The exits the engine decides on `candles` (the first is the entry candle),
+    filled at Freqtrade's prices (`engine.replay_candles`); and whether the position
+    is still open after the last candle."""
     position = open_position(
         exits,
-        side=side,
+        side="short" if trade.is_short else "long",
         entry=trade.entry,
         initial_stop=trade.initial_stop,
         amount=trade.amount,
         amount_step=amount_step,
     )
-    sign = position.plan.sign
-    out: list[EngineExit] = []
-
-    def held(stop: float) -> float:
-        return _round_to(stop, tick, up=sign > 0) if tick else stop
-
-    first = candles[0].at if candles else None
-    for candle in candles:
-        best, worst = (candle.low, candle.high) if sign < 0 else (candle.high, candle.low)
-        d = step(position, candle.open, candle.at, fire_take_profits=True)
-        position = d.position
-        if d.exit_amount:
-            out.append(EngineExit(d.exit_tags, d.exit_amount, candle.open, candle.at))
-            if position.state.is_closed:
-                return out, False
-        for observe in (True, False):
-            stop = position.stop
-            if sign * worst <= sign * held(stop):  # Freqtrade's stop is hit in this candle
-                d = step(position, stop, candle.at, fire_take_profits=False)
-                price = held(stop)
-                moved = abs(stop - trade.initial_stop) > 1e-12 * trade.entry
-                if candle.at == first and moved:  # Freqtrade's pessimistic entry-candle fill
-                    pessimistic = candle.open * stop / best
-                    price = max(worst, pessimistic) if sign > 0 else min(worst, pessimistic)
-                out.append(EngineExit(d.exit_tags, d.exit_amount, price, candle.at))
-                return out, False
-            if observe:  # the high (low for a short), seen by custom_stoploss
-                position = step(position, best, candle.at, fire_take_profits=False).position
-        position = step(position, worst, candle.at, fire_take_profits=False).position
-    return out, True
+    ticks = replay_candles(position, candles, tick=tick)
+    out = [
+        EngineExit(
+            t.decision.exit_tags,
+            t.decision.exit_amount,
+            t.fill,
+            t.candle.at,
+            t.stop_rule,
+            t.rests,
+        )
+        for t in ticks
+        if t.decision.exit_amount and t.fill is not None
+    ]
+    return out, not (ticks and ticks[-1].decision.position.state.is_closed)
 
 
 def _norm_tags(fill: Fill) -> tuple[str, ...]:
@@ -180,6 +160,15 @@ def compare_trade(
         ours = [e for e in ours if e.at is None or e.at < close]
         if cut is not None and ended_by == KILL_TAG:
             ours = [e for e in ours if e.at is None or e.at <= cut]
+    resting = next((e for e in ours if e.rests), None)
+    if resting is not None and [(e.tags, e.at) for e in ours] != [
+        (_norm_tags(f), f.at) for f in fills
+    ]:
+        return differs(
+            RESTED,
+            f"{','.join(resting.tags)} at {resting.at}: {resting.price:.10g} on the tick "
+            "lies outside the candle",
+        )
     if len(ours) != len(fills):
         return differs(
             "exit count differs",
@@ -193,6 +182,14 @@ def compare_trade(
                 "exit tags differ", f"engine {','.join(e.tags)} vs Freqtrade {f.tag} at {f.at}"
             )
         if e.at != f.at:
+            late = e.at is not None and f.at is not None and f.at > e.at
+            if late and abs(e.price - f.price) <= (tick or 0.0) * (1 + 1e-6):
+                # the same order, filled later: it rested, priced a float-noise step off
+                # the candle the engine decided on (see RESTED)
+                return differs(
+                    RESTED,
+                    f"{f.tag} at {f.price:.10g}: engine at {e.at}, Freqtrade filled at {f.at}",
+                )
             return differs("exit candle differs", f"{f.tag}: engine at {e.at}, Freqtrade at {f.at}")
         step = amount_step or 0.0
         if abs(e.amount - f.amount) > max(step * 0.5, 1e-9 * f.amount):
@@ -212,7 +209,11 @@ def compare_trade(
     if ended_by is None and still_open:
         return differs("engine still open at the close", f"Freqtrade closed at {trade.close_date}")
     return TradeParity(
-        **base, status=worst, cause="", detail=f"ended by {ended_by}" if ended_by else ""
+        **base,
+        status=worst,
+        cause="",
+        detail=f"ended by {ended_by}" if ended_by else "",
+        stop_rule=ours[-1].stop_rule if ours else None,
     )
 
 
@@ -226,12 +227,14 @@ def check(
     *,
     amount_steps: dict[str, float | None] | None = None,
     ticks: dict[str, float | None] | None = None,
+    tick_of: Callable[[TradeRecord], float | None] | None = None,
 ) -> ParityReport:
-    """Replay every trade; `candles_for(pair, open, close)` gives the candles it lived in."""
+    """Replay every trade; `candles_for(pair, open, close)` gives the candles it lived in.
+    The price tick of a trade: `tick_of(trade)`, else `ticks[pair]`."""
     report = ParityReport()
     for trade in trades:
         step = (amount_steps or {}).get(trade.pair)
-        tick = (ticks or {}).get(trade.pair)
+        tick = tick_of(trade) if tick_of is not None else (ticks or {}).get(trade.pair)
         if exits.trail_atr_multiple is not None:
             report.trades.append(
                 TradeParity(

@@ -5,9 +5,12 @@ stay the same. Each policy is written as a strategy file that loads the user's
 strategy class from its file and overrides `exit_config` (the ladders), and for
 some policies `initial_stop` (a fixed stop) or Freqtrade's trailing-stop settings.
 
-Entries are made identical across policies by the run, not by the policy: position
-stacking with unlimited open trades, the risk gate's entry rules off and a fixed
-stake, so every entry signal becomes one trade whatever the exits did before it.
+Entries are made identical across policies by the run (`same_entries`): position
+stacking with unlimited open trades and the risk gate's entry rules off, so every
+entry signal becomes one trade whatever the exits did before it. Every policy,
+the strategy's own included, sizes its entries by risk on the strategy's own
+initial stop (`custom_stake_amount` here, `same_entries.risk_stake`), so one R is
+the same money in every trade of every policy.
 """
 
 from __future__ import annotations
@@ -16,18 +19,6 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-from profitguard.risk.checks import Rule
-from profitguard.risk.registry import RULES
-
-# The gate's entry rules, off: what an exit policy does must not change which
-# entries happen (losing streaks, loss limits, heat, open positions depend on exits).
-# The liquidation check stays: it depends on the entry's stop, not on the exits.
-NEUTRAL_RISK: dict[str, Any] = {
-    **{rule.settings[0].key: None for rule in RULES if rule.code is not Rule.LIQUIDATION},
-    "sizing": {"method": "fixed"},
-}
 
 
 @dataclass(frozen=True)
@@ -42,6 +33,7 @@ class Policy:
 
     @property
     def is_baseline(self) -> bool:
+        """The strategy's own exits, unchanged: the policy whose initial stops are R's unit."""
         return (
             self.exits is None
             and self.fixed_stop_pct is None
@@ -86,14 +78,18 @@ def class_name(strategy: str, policy: Policy, index: int) -> str:
     return f"{strategy}_PG{index}_{slug}"
 
 
-def wrapper_source(strategy: str, strategy_file: Path, policy: Policy, name: str) -> str:
-    """A strategy file: `name`, the user's `strategy` with `policy`'s exits."""
+def wrapper_source(
+    strategy: str, strategy_file: Path, policy: Policy, name: str, risk_unit: float
+) -> str:
+    """A strategy file: `name`, the user's `strategy` with `policy`'s exits, each entry
+    sized to lose `risk_unit` at the strategy's own initial stop."""
     lines = [
         f'"""profitguard compare: {strategy} with exit policy {policy.name!r}."""',
         "import importlib.util",
         "import sys",
         "",
         "from profitguard.engine import ProtectionConfig",
+        "from profitguard.report.same_entries import risk_stake",
         "",
         f"_spec = importlib.util.spec_from_file_location('pg_compare_base_{name}', "
         f"{str(strategy_file)!r})",
@@ -104,7 +100,22 @@ def wrapper_source(strategy: str, strategy_file: Path, policy: Policy, name: str
         "",
         f"class {name}(_module.{strategy}):",
     ]
-    body = []
+    body = [
+        f"    _pg_compare_risk_unit = {risk_unit!r}",
+        "",
+        "    def custom_stake_amount(self, pair, current_time, current_rate, proposed_stake,",
+        "                            min_stake, max_stake, leverage, entry_tag, side, **kwargs):",
+        "        # sized on the strategy's own initial stop, whatever stop this policy uses",
+        f"        stop = _module.{strategy}.initial_stop(",
+        "            self, pair, side, current_rate, current_time,",
+        "            dataframe=self.analyzed(pair),",
+        "        )",
+        "        return risk_stake(",
+        "            self._pg_compare_risk_unit, rate=current_rate, initial_stop=stop,",
+        "            leverage=leverage,",
+        "        )",
+        "",
+    ]
     if policy.exits is not None:
         body += [
             f"    _pg_policy_exits = ProtectionConfig.from_mapping({json.dumps(policy.exits)}, "
@@ -129,16 +140,21 @@ def wrapper_source(strategy: str, strategy_file: Path, policy: Policy, name: str
         body.append(f"    {key} = {value!r}")
     for key, value in policy.attributes.items():
         body.append(f"    {key} = {value!r}")
-    return "\n".join(lines + (body or ["    pass"])) + "\n"
+    return "\n".join(lines + body) + "\n"
 
 
 def write_policy(
-    directory: Path, strategy: str, strategy_file: Path, policy: Policy, index: int
+    directory: Path,
+    strategy: str,
+    strategy_file: Path,
+    policy: Policy,
+    index: int,
+    risk_unit: float,
 ) -> str:
     """Write the policy's strategy (and its parameters file); returns the class name."""
     name = class_name(strategy, policy, index)
     path = directory / f"{name}.py"
-    path.write_text(wrapper_source(strategy, strategy_file, policy, name))
+    path.write_text(wrapper_source(strategy, strategy_file, policy, name, risk_unit))
     params = policy.params_file
     if params is None and strategy_file.with_suffix(".json").is_file():
         params = strategy_file.with_suffix(".json")  # the strategy's own hyperopt results

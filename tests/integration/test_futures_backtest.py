@@ -187,6 +187,7 @@ def assert_parity(trade: dict, datafile: Path) -> None:
         row = candles[candles["date"] == pd.Timestamp(time)].iloc[0]
         assert row["low"] <= price <= row["high"]
         assert price == pytest.approx(sim["price"], rel=1e-4)
+        assert price == pytest.approx(sim["fill_price"], rel=1e-12)  # the backtest's own fill
 
 
 def test_backtest_when_short_walks_the_ladder_then_tp1_tp2_tp3_as_simulate_short(futures_run):

@@ -132,3 +132,45 @@ def test_compare_when_default_policies_then_four_on_identical_entries(run):
     )
     # other exits, other outcomes on the same entries
     assert policies[2]["r_values"] != policies[0]["r_values"]
+    # every entry sized to lose the same money at the strategy's stop: money = R x unit
+    unit = result["risk_per_trade_abs"]
+    for p in policies:
+        assert p["risk_per_trade_abs"] == pytest.approx(unit, rel=1e-3), p["name"]
+        assert p["profit_abs"] == pytest.approx(p["total_r"] * unit, rel=1e-3, abs=unit * 1e-3)
+        assert not p["money_disagrees"]
+    assert result["verdict"][0].startswith("highest expectancy: ")
+
+
+def test_compare_when_stake_unlimited_then_runs_with_the_same_figures(run, tmp_path):
+    """Freqtrade accepts "unlimited" (with a cap on open trades): compare replaces the
+    stake with its own sizing, so the figures are those of a fixed stake's config."""
+    trades, ws = run
+    config = json.loads(ws.config.read_text())
+    config.update(stake_amount="unlimited", max_open_trades=3)
+    unlimited = tmp_path / "unlimited.json"
+    unlimited.write_text(json.dumps(config))
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "profitguard",
+            "compare",
+            "--strategy",
+            "ScriptedEntries",
+            "--config",
+            str(unlimited),
+            "--userdir",
+            str(ws.userdir),
+            "--datadir",
+            str(ws.datadir),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
+    assert "Traceback" not in done.stderr
+    assert "EXIT POLICIES ON THE SAME ENTRIES" in done.stdout
+    assert "scaled_pct" in done.stdout and "money = R x" in done.stdout
+    assert f"Entries: identical across policies ({len(trades)} in the baseline)" in done.stdout
+    assert "exits.tp_orders" in done.stdout

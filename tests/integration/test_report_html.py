@@ -14,6 +14,7 @@ import pytest
 from profitguard.engine import R_LADDER
 from profitguard.report.build import build_report
 from profitguard.report.compare_table import policy_figures
+from profitguard.report.figures import trade_key
 from profitguard.report.html import _figure_div, _page, compare_page, report_page
 from profitguard.report.records import from_backtest_trade
 from tests.chromium import open_page, probe
@@ -77,9 +78,9 @@ def test_report_page_when_opened_then_every_chart_drawn_and_console_silent(tmp_p
 
 def test_compare_page_when_opened_then_charts_drawn_and_console_silent(tmp_path, chromium_ok):
     trades = sample_trades()
-    reference = {(t.pair, int(t.open_date.timestamp()), t.is_short): t.initial_stop for t in trades}
+    reference = {trade_key(t): t.initial_stop for t in trades}
     policies = [
-        policy_figures(name, name, trades[i:], reference, {}) for i, name in enumerate(("a", "b"))
+        policy_figures(name, name, trades[i:], reference) for i, name in enumerate(("a", "b"))
     ]
     result = {
         "strategy": "S",

@@ -158,6 +158,7 @@ def assert_parity(trade: dict, datafile: Path, preset: str) -> None:
         low, high = candle_of(datafile, time)
         assert low <= price <= high
         assert price == pytest.approx(sim["price"], rel=1e-4)  # Freqtrade rounds stops up a tick
+        assert price == pytest.approx(sim["fill_price"], rel=1e-12)  # the backtest's own fill
 
 
 @pytest.fixture(scope="module")

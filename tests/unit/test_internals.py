@@ -52,3 +52,28 @@ def test_keep_stop_when_mark_there_then_set_else_one_warning(caplog):
         assert not internals.keep_stop_across_restart(SimpleNamespace())
         assert not internals.keep_stop_across_restart(SimpleNamespace())
     assert len(caplog.records) == 1 and "Trade.is_stop_loss_trailing" in caplog.text
+
+
+def test_contract_when_backtesting_then_its_price_tick_is_get_tick_size_over_time():
+    import pandas as pd
+    from freqtrade.optimize.backtesting import Backtesting
+
+    assert "get_tick_size_over_time" in inspect.getsource(Backtesting)
+    frame = pd.DataFrame(
+        {
+            "date": pd.date_range("2024-01-01", periods=2, freq="5min", tz="UTC"),
+            **{c: [104.2047, 104.21] for c in ("open", "high", "low", "close")},
+        }
+    )
+    series = internals.backtest_tick_series(frame)
+    assert series.iloc[0] == pytest.approx(1e-4)
+
+
+def test_backtest_tick_series_when_function_gone_then_none_and_one_warning(caplog, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "freqtrade.data.btanalysis.historic_precision", None)
+    with caplog.at_level(logging.WARNING):
+        assert internals.backtest_tick_series(None) is None
+        assert internals.backtest_tick_series(None) is None
+    assert len([r for r in caplog.records if "get_tick_size_over_time" in r.message]) == 1

@@ -122,3 +122,66 @@ def test_engine_exits_when_low_between_the_stop_and_its_tick_then_stopped_like_f
         tick=0.01,
     )
     assert [(e.tags, e.price) for e in ours] == [(("stop",), pytest.approx(98.01))]
+
+
+def test_check_when_matched_then_the_replay_names_the_stop_rule():
+    # the high passed 1R: the ladder's lock (102) is the stop the rest was stopped at
+    report = run(FREQTRADE_FILLS)
+    assert report.trades[0].stop_rule == "ladder"
+
+
+@pytest.mark.parametrize("tick", [0.01, 0.5])
+def test_engine_exits_when_float_noise_and_coarse_tick_then_initial_rule(tick):
+    # stored prices with float noise, stop 98.0000000001 rounded up to a coarse tick
+    trade = TradeRecord(
+        "X/USDT", False, T0, T0 + STEP, 100.0, 1.0, 98.0000000001, 0, 0, (), "", None, None, None
+    )
+    ours, _ = parity.engine_exits(
+        trade,
+        R_LADDER,
+        candles((100.0, 100.90000000000001, 99.9, 100.0), (99.0, 99.1, 97.99999999999999, 98.5)),
+        amount_step=None,
+        tick=tick,
+    )
+    assert [e.stop_rule for e in ours] == ["initial"]
+
+
+def test_backtest_ticks_when_noise_then_freqtrades_tick():
+    """Contract: Freqtrade's backtest tick is the data's decimals within 14 significant
+    digits (an ulp of noise does not count), per month."""
+    import numpy as np
+    import pandas as pd
+
+    from profitguard.report.ticks import BacktestTicks
+
+    prices = [104.2047, float(np.nextafter(104.2047, np.inf)), 102.31, 100.0]
+    frame = pd.DataFrame(
+        {
+            "date": pd.date_range("2024-01-01", periods=4, freq="5min", tz="UTC"),
+            **{c: prices for c in ("open", "high", "low", "close")},
+        }
+    )
+    ticks = BacktestTicks(frame, "X/USDT")
+    assert ticks.series is not None  # Freqtrade's own function answered
+    assert ticks.at(pd.Timestamp("2024-01-01 00:10", tz="UTC")) == pytest.approx(1e-4)
+    whole = frame.assign(**{c: 60000.0 for c in ("open", "high", "low", "close")})
+    assert BacktestTicks(whole, "X/USDT").at(pd.Timestamp("2024-01-01", tz="UTC")) == 1.0
+    assert BacktestTicks(frame.iloc[0:0], "X/USDT").at(pd.Timestamp("2024-01-01")) is None
+
+
+def test_run_check_when_whole_number_prices_then_exchange_like_tick(tmp_path):
+    """Freqtrade's data precision is NaN for whole-number prices (it then uses the
+    exchange's tick): the replay holds the stop at a whole number too, not unrounded."""
+    from profitguard.commands.report import run_check
+    from profitguard.exchange.generate import write_candles
+
+    ms = lambda t: int(t.timestamp() * 1000)  # noqa: E731
+    rows = [[ms(T0 + i * STEP), 60000.0, 60010.0, 59990.0, 60000.0, 1.0] for i in range(3)]
+    rows.append([ms(T0 + 3 * STEP), 60000.0, 60001.0, 58000.0, 58500.0, 1.0])
+    write_candles(tmp_path, "BTC/USDT", "5m", rows)
+    trade = TradeRecord(
+        "BTC/USDT", False, T0, T0 + 3 * STEP, 60000.0, 0.01, 58799.5, 0, 0,
+        (Fill("stop_loss", 0.01, 58800.0, T0 + 3 * STEP),), "stop_loss", 58800.0, None, None,
+    )  # fmt: skip
+    report = run_check([trade], R_LADDER, {"datadir": str(tmp_path)}, "5m")
+    assert report.count(parity.EXACT) == 1, report.trades

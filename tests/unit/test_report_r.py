@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from profitguard.engine import R_LADDER
+from profitguard.engine import R_LADDER, ProtectionConfig
 from profitguard.report import analytics as an
 from profitguard.report.build import build_report
 from profitguard.report.records import ResultError, from_backtest_trade
@@ -186,9 +186,51 @@ def test_report_when_ladder_trades_then_levels_kinds_and_summary():
     assert as_json["summary"]["expectancy_r"] == pytest.approx(s.expectancy_r)
 
 
-def test_stop_kind_when_stop_moved_off_every_rule_then_trailing():
+def test_stop_kind_when_no_trailing_configured_then_never_trailing():
+    """The issue's example: a stop rounded up to a coarse tick (110.16 against an
+    initial 110.155, more than 0.005 R away) was called 'trailing stop' by price
+    matching; the engine's stop at the trade's peak is the initial stop."""
     record = from_backtest_trade(
+        export_trade(
+            entry=111.0,
+            stop=110.155,
+            exits=((1.0, 110.16, "trailing_stop_loss"),),
+            stop_at_exit=110.16,
+            max_rate=111.4,
+        )
+    )
+    plan = an.plan_of(record, R_LADDER)
+    assert an.stop_kind(record, plan) == an.INITIAL_STOP
+    # moved off every rule's price (float noise): still no trailing without trailing
+    noisy = from_backtest_trade(
         export_trade(exits=((1.0, 101.3, "trailing_stop_loss"),), stop_at_exit=101.3)
     )
-    assert an.stop_kind(record, an.plan_of(record, R_LADDER)) == an.TRAILING
-    assert an.stop_kind(record, None) == an.STOP_MOVED
+    assert an.stop_kind(noisy, an.plan_of(noisy, R_LADDER)) != an.TRAILING
+    assert an.stop_kind(noisy, None) == an.STOP_MOVED
+
+
+@pytest.mark.parametrize("is_short", [False, True])
+def test_stop_kind_when_peak_passed_a_rule_then_that_rule_names_the_stop(is_short):
+    sign = -1.0 if is_short else 1.0
+
+    # 1R = 2; the r_ladder locks breakeven at a 1R peak; a 3% trail beats it at 8R+
+    def record(peak, stop_at_exit):
+        return from_backtest_trade(
+            export_trade(
+                entry=100.0,
+                stop=100.0 - sign * 2,
+                exits=((1.0, stop_at_exit, "trailing_stop_loss"),),
+                stop_at_exit=stop_at_exit,
+                is_short=is_short,
+                max_rate=max(100.0, peak),
+                min_rate=min(100.0, peak),
+            )
+        )
+
+    ladder = record(100.0 + sign * 2.5, 100.0)
+    assert an.stop_kind(ladder, an.plan_of(ladder, R_LADDER)) == an.LADDER_STOP
+    trailing = ProtectionConfig.from_mapping({"preset": "none", "trail_pct": 0.03})
+    far = record(100.0 + sign * 20, 100.0 + sign * 16.0)
+    assert an.stop_kind(far, an.plan_of(far, trailing)) == an.TRAILING
+    # the replay's rule, when there is one, is the answer
+    assert an.stop_kind(far, an.plan_of(far, trailing), "initial") == an.INITIAL_STOP

@@ -341,3 +341,64 @@ def test_json_output_when_printed_then_ends_with_a_newline(tmp_path, command):
         check=True,
     )
     assert result.stdout.endswith("}\n")
+
+
+def test_simulate_candles_when_stop_raised_and_hit_on_the_entry_candle_then_pessimistic_fill(
+    capsys, tmp_path
+):
+    # the entry candle's high 154.5 (1.5R) raises the stop to 151.5 and its low 148 hits
+    # it: Freqtrade fills at max(low, open x stop / high) = max(148, 147.09) = 148
+    candles = tmp_path / "candles.json"
+    candles.write_text(json.dumps([[0, 150, 154.5, 148, 149, 1]]))
+    args = [*SPEC_LADDER[:-2], "--candles", str(candles)]
+    out = simulate_json(capsys, *args)
+    last = out["events"][-1]
+    assert (last["tick"], last["price"], last["exit_tags"]) == ("worst", 151.5, ["stop"])
+    assert last["fill_price"] == 148
+    assert out["final"]["realized_profit"] == -200  # 100 x (148 - 150)
+    assert out["final"]["realized_r"] == pytest.approx(-2 / 3, abs=1e-9)
+    assert main(args) == 0
+    assert capsys.readouterr().out.splitlines()[-1].startswith("total: -0.67R realized")
+
+
+def test_simulate_candles_when_low_between_the_stop_and_its_tick_then_stopped_at_the_tick(
+    capsys, tmp_path
+):
+    # stop 147.0004, held by Freqtrade at 147.01 (tick 0.01): a low of 147.005 stops it
+    candles = tmp_path / "candles.json"
+    candles.write_text(
+        json.dumps([[0, 150, 150.1, 149.9, 150, 1], [60_000, 149, 149.1, 147.005, 148, 1]])
+    )
+    args = ["simulate", "--side", "long", "--entry", "150", "--stop", "147.0004",
+            "--amount", "100", "--candles", str(candles)]  # fmt: skip
+    assert simulate_json(capsys, *args)["final"]["state"] != "STOPPED_OUT"  # no tick: open
+    out = simulate_json(capsys, *args, "--tick", "0.01")
+    assert out["final"]["state"] == "STOPPED_OUT"
+    assert out["events"][-1]["fill_price"] == pytest.approx(147.01)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--tick", "0.01"], "argument --tick: needs --candles"),
+    ],
+)
+def test_simulate_when_tick_without_candles_then_usage_error(capsys, args, message):
+    assert main([*SPEC_LADDER, *args]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_simulate_candles_when_no_tick_given_then_the_backtests_from_the_file(capsys, tmp_path):
+    # prices with two decimals: Freqtrade's backtest rounds to 0.01, so the stop 147.0004
+    # is held, and filled, at 147.01
+    candles = tmp_path / "candles.json"
+    candles.write_text(
+        json.dumps([[0, 150, 150.12, 149.91, 150, 1], [60_000, 149, 149.13, 147.0, 148, 1]])
+    )
+    args = ["simulate", "--side", "long", "--entry", "150", "--stop", "147.0004",
+            "--amount", "100", "--candles", str(candles)]  # fmt: skip
+    out = simulate_json(capsys, *args)
+    assert out["events"][-1]["fill_price"] == pytest.approx(147.01)
+    assert simulate_json(capsys, *args, "--tick", "0.0001")["events"][-1][
+        "fill_price"
+    ] == pytest.approx(147.0004)
