@@ -28,6 +28,10 @@ class AccountError(RuntimeError):
     """The account's database cannot be reached, read or written."""
 
 
+class BotNameTaken(ValueError):
+    """Another bot of the account, alive, has this bot's name (its own trades database)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Published:
     """What a bot's publish left: the account's switches and the database's time."""
@@ -188,13 +192,34 @@ class AccountStore:
 
     # ----------------------------------------------------------- the bots
 
-    def register(self, bot: str, *, db_url: str | None, host: str) -> datetime:
-        """The bot's row (made or taken over); the database's time of its start."""
-        from sqlalchemy import func
+    def register(
+        self, bot: str, *, db_url: str | None, host: str, stale_after: float = 60.0
+    ) -> datetime:
+        """The bot's row (made, or taken over from this bot's last run or a bot silent for
+        `stale_after` seconds); the database's time of its start. Raises `BotNameTaken`
+        when a live bot of another trades database has the name."""
+        from sqlalchemy import func, select
         from sqlalchemy.dialects.postgresql import insert as pg_insert
 
         def work(conn: Any) -> datetime:
             self._lock(conn)
+            age = func.extract("epoch", func.now() - t.BOT.c.heartbeat_at)
+            other = conn.execute(
+                select(t.BOT.c.db_url, t.BOT.c.host, age.label("age")).where(
+                    t.BOT.c.account == self.name, t.BOT.c.bot == bot
+                )
+            ).first()
+            if (
+                other is not None
+                and other.db_url != db_url
+                and other.age is not None
+                and float(other.age) < stale_after
+            ):
+                raise BotNameTaken(
+                    f"{self.where}: a bot named {bot!r} is running already ({other.host}, "
+                    f"trades database {other.db_url}, heartbeat {float(other.age):.0f} s ago): "
+                    "give each bot of the account its own 'bot_name'"
+                )
             values = {"db_url": db_url, "host": host, "started_at": func.now()}
             conn.execute(
                 pg_insert(t.BOT)

@@ -239,3 +239,21 @@ def test_lost_database_when_an_entry_comes_then_refused_and_a_kill_switch_stays_
     OPENED.append(lost)
     lost.start()  # never reached: refuses entries from the start
     assert admit(lost, proposal()).refusal.rule is Rule.GUARD_STATE
+
+
+def test_bot_name_when_a_live_bot_of_another_database_has_it_then_refused(postgresql):
+    from profitguard.account.store import BotNameTaken
+
+    config = account_config(postgresql.new_database())
+    first = SharedAccount(config, bot="freqtrade", db_url="sqlite:///one.sqlite")
+    OPENED.append(first)
+    first.start()
+    publish(first)
+    second = SharedAccount(config, bot="freqtrade", db_url="sqlite:///two.sqlite")
+    OPENED.append(second)
+    with pytest.raises(BotNameTaken, match="a bot named 'freqtrade' is running already"):
+        second.start()
+    again = SharedAccount(config, bot="freqtrade", db_url="sqlite:///one.sqlite")  # restarted
+    OPENED.append(again)
+    again.start()
+    assert again.error is None

@@ -23,6 +23,7 @@ from typing import Any
 
 from freqtrade.exceptions import OperationalException
 
+from profitguard.account.store import BotNameTaken
 from profitguard.engine import make_plan
 from profitguard.exit_tags import KILL_TAG
 from profitguard.freqtrade.gate.account import AccountBook
@@ -39,7 +40,14 @@ from profitguard.risk.book import Account, MarginTerms, Proposal
 from profitguard.risk.checks import Check
 from profitguard.risk.config import RiskConfig, SizingMethod
 from profitguard.risk.guard_copy import GuardCopy
-from profitguard.risk.pipeline import Verdict, account_state, evaluate, screen
+from profitguard.risk.pipeline import (
+    Verdict,
+    account_state,
+    evaluate,
+    guard_checks,
+    screen,
+    state_of,
+)
 from profitguard.risk.state import (
     GUARD_FILE,
     STATUS_FILE,
@@ -87,7 +95,10 @@ class RiskGate:
         if persistent and config.account is not None:
             bot = str(host.config.get("bot_name") or "freqtrade")
             self.shared = SharedAccount(config.account, bot=bot, db_url=db_url)
-            self.shared.start()
+            try:
+                self.shared.start()
+            except BotNameTaken as exc:
+                raise OperationalException(f"profitguard: {exc}") from None
         self.history = ClosedHistory(
             persistent=persistent, with_r=config.sizing.method is SizingMethod.KELLY
         )
@@ -314,6 +325,9 @@ class RiskGate:
         guard = self.guard()
         account = self.book.at(now, guard)
         state, checks = account_state(self.config, guard, account)
+        if self.shared is not None:  # the account's switches hold for this bot too
+            checks += guard_checks(self.shared.guard())
+            state = state_of(checks)
         self.log.note_state(state, checks)
         if not self.status.due():
             return

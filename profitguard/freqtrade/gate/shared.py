@@ -29,7 +29,7 @@ from profitguard.account.book import (
     account_of,
     naming_bots,
 )
-from profitguard.account.store import AccountError, AccountStore
+from profitguard.account.store import AccountError, AccountStore, BotNameTaken
 from profitguard.risk.account_config import AccountConfig
 from profitguard.risk.book import ClosedTrade, OpenPosition, Proposal
 from profitguard.risk.pipeline import Verdict, evaluate, guard_checks, state_of
@@ -50,7 +50,7 @@ class SharedAccount:
             config.db_url, config.name, reservation_ttl=config.reservation_ttl
         )
         self.switches: AccountSwitches | None = None  # as last read
-        self.error: AccountError | None = None
+        self.error: Exception | None = None
         self._registered_at: datetime | None = None
         self._last_publish: datetime | None = None
         self._closed_after: datetime | None = None  # closed trades published up to here
@@ -59,7 +59,12 @@ class SharedAccount:
         """Join the account; reservations left by this bot's last run are released at
         its first publish unless they became trades."""
         try:
-            self._registered_at = self.store.register(self.bot, db_url=self.db_url, host=self.host)
+            self._registered_at = self.store.register(
+                self.bot,
+                db_url=self.db_url,
+                host=self.host,
+                stale_after=self.config.heartbeat_stale,
+            )
             self._last_publish = self._registered_at
             self.switches = self.store.switches()
             self._ok()
@@ -96,7 +101,10 @@ class SharedAccount:
         try:
             if self._registered_at is None:
                 self._registered_at = self.store.register(
-                    self.bot, db_url=self.db_url, host=self.host
+                    self.bot,
+                    db_url=self.db_url,
+                    host=self.host,
+                    stale_after=self.config.heartbeat_stale,
                 )
                 self._last_publish = self._registered_at
             since = self._closed_after
@@ -109,7 +117,7 @@ class SharedAccount:
                 released_before=self._last_publish,
                 host=self.host,
             )
-        except AccountError as exc:
+        except (AccountError, BotNameTaken) as exc:
             self._failed(exc)
             return
         if newly:
@@ -177,7 +185,7 @@ class SharedAccount:
 
     # ------------------------------------------------------------- health
 
-    def _failed(self, exc: AccountError) -> None:
+    def _failed(self, exc: Exception) -> None:
         if self.error is None:
             log.error(
                 "profitguard: %s: entries are refused until the account's database answers; "
