@@ -25,6 +25,7 @@ SUBCOMMANDS: dict[str, str] = {
     "report": "profitguard.commands.report",
     "compare": "profitguard.commands.compare",
     "chaos": "profitguard.commands.chaos",
+    "dashboard": "profitguard.commands.dashboard",
 }
 
 

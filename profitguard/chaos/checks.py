@@ -69,6 +69,8 @@ class RunRecord:
     guard_paused_after: bool | None = None
     tagged: list[dict] = field(default_factory=list)
     tp_fractions: tuple[float, ...] = (0.5, 0.25, 0.25)  # of the original amount, per level
+    kill_switch_at: float | None = None  # when `guard kill` ran (wall clock), if it did
+    min_notional: float = 0.0  # the market's minimum order value: less cannot be sold
 
 
 def _tags(order: dict) -> list[str]:
@@ -407,6 +409,12 @@ def gate_state_survives(record: RunRecord) -> list[Violation]:
     return out
 
 
+def _stop_checks() -> tuple[Callable[[RunRecord], list[Violation]], ...]:
+    from profitguard.chaos.stop_checks import flat_after_kill_switch, one_stop_per_trade
+
+    return (one_stop_per_trade, flat_after_kill_switch)
+
+
 CHECKS = (
     no_over_close,
     levels_once,
@@ -420,5 +428,5 @@ CHECKS = (
 
 def check_run(record: RunRecord) -> tuple[list[Violation], list[Violation]]:
     """(violations, notes): every check's findings, the notes (``NOTES``) apart."""
-    found = [v for check in CHECKS for v in check(record)]
+    found = [v for check in (*CHECKS, *_stop_checks()) for v in check(record)]
     return [v for v in found if v.check not in NOTES], [v for v in found if v.check in NOTES]

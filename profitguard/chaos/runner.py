@@ -218,6 +218,14 @@ class _Kills:
             for o in tagged
         ):
             delay = self.rng.uniform(0, 0.5)
+        elif moment == "stop_placed" and any(
+            o["type"] == "STOP_LOSS_LIMIT"
+            and o["trade_id"] is None
+            and o["status"] == "NEW"
+            and o["time"] / 1000 > life.back
+            for o in tagged
+        ):
+            delay = 0.0  # on the exchange, the bot still waiting for its answer
         elif moment == "after_fill" and any(
             f["side"] == "SELL" and f["time"] / 1000 > life.back for o in tagged for f in o["fills"]
         ):
@@ -252,6 +260,35 @@ def _pause(ws: Workspace) -> float:
     return time.time()
 
 
+def _guard_kill(ws: Workspace) -> float:
+    """Switch the kill switch on with the real `profitguard guard kill` command."""
+    command = [sys.executable, "-m", "profitguard.cli", "guard", "kill"]
+    subprocess.run(
+        [*command, "--userdir", str(ws.userdir), "--reason", "chaos: kill switch"],
+        check=True,
+        capture_output=True,
+        timeout=60,
+        env=offline_env(),
+    )
+    return time.time()
+
+
+def _plant_orphan_stop(exchange, ws: Workspace, trade: dict, key: str, secret: str) -> str:
+    """A stop of `trade` for all it holds, named as profitguard names its stops, placed on
+    the exchange behind the bot's back: what a bot killed right after placing one leaves."""
+    import ccxt
+
+    config = json.loads(ws.config.read_text())["exchange"]["ccxt_config"]
+    api = ccxt.binance({**config, "apiKey": key, "secret": secret})
+    price = float(exchange.api.feed.last_price(PAIR, int(time.time() * 1000)))
+    client_id = f"pg-{trade['id']}-sl-99"
+    api.create_order(
+        PAIR, "STOP_LOSS_LIMIT", "sell", trade["amount"], round(price * 0.85, 2),
+        {"stopPrice": round(price * 0.86, 2), "timeInForce": "GTC", "newClientOrderId": client_id},
+    )  # fmt: skip
+    return client_id
+
+
 def run_scenario(
     scenario: Scenario, *, seed: int, root: Path, duration_s: float = 80.0
 ) -> ScenarioResult:
@@ -277,6 +314,7 @@ def run_scenario(
         samples: list = []
         kills = _Kills(scenario.kills, rng)
         paused_at = None
+        kill_switch_at = None
         bot = _Bot(ws, 1)
         first_back = None
         hard_stop = time.time() + duration_s + 60
@@ -291,6 +329,20 @@ def run_scenario(
                 first_back = bot.life.back
             if first_back is not None and now > first_back + duration_s and not kills.moments:
                 break
+            if (
+                scenario.kill_switch_at is not None
+                and kill_switch_at is None
+                and not kills.moments
+                and bot.life.back is not None
+                and now >= bot.life.back + scenario.kill_switch_at
+            ):
+                held = [t for t in trades if t["is_open"] and t["amount"]]
+                last_chance = first_back is not None and now >= first_back + duration_s - 25
+                if scenario.orphan_stop and held:
+                    orphan = _plant_orphan_stop(exchange, ws, held[0], key, secret)
+                    notes.append(f"orphan stop {orphan} placed behind the bot's back")
+                if held or not scenario.orphan_stop or last_chance:
+                    kill_switch_at = _guard_kill(ws)
             if bot.proc.poll() is not None:
                 notes.append(f"the bot exited by itself (status {bot.proc.returncode})")
                 bot._end(killed=False)
@@ -313,6 +365,7 @@ def run_scenario(
         bot.stop()
         lives.append(bot.life)
         record = _record(exchange, ws, scenario, lives, samples, paused_at)
+        record.kill_switch_at = kill_switch_at
     finally:
         exchange.stop()
     violations, findings = check_run(record)
@@ -374,6 +427,7 @@ def _record(exchange, ws, scenario, lives, samples, paused_at) -> RunRecord:
         stoploss_on_exchange=scenario.stoploss_on_exchange,
         end=lives[-1].ended,
         step=exchange.api.markets[PAIR].step_size,
+        min_notional=exchange.api.markets[PAIR].min_notional,
         paused_at=paused_at,
         guard_paused_after=guard_paused,
         tagged=tagged_ledger_orders(ledger, orders),

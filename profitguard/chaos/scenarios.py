@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 # Kill moments (see runner.KILL_CONDITIONS): the bot is killed when one holds.
-KILLS = ("before_tp1", "tp_resting", "after_fill", "between_levels", "random")
+KILLS = ("before_tp1", "tp_resting", "after_fill", "between_levels", "random", "stop_placed")
 
 # Fault rules (profitguard.exchange.faults) combined below.
 F_5XX = {"kind": "http_error", "endpoint": "GET /api/v3/*", "probability": 0.06, "status": 503}
@@ -27,6 +27,10 @@ F_PARTIAL = {"kind": "partial_fill", "probability": 0.6, "pieces": 3, "interval_
 F_CANCEL = {"kind": "fill_on_cancel", "probability": 0.5}
 F_LAG = {"kind": "status_lag", "probability": 0.3, "lag_ms": 2000}
 F_GAP = {"kind": "price_gap", "probability": 1.0, "gap": 0.02, "hold_ms": 4000}
+# every order's answer 2.5 s late (under ccxt's 3 s timeout): a stop rests on the
+# exchange while the bot still waits to record it, and the bot is killed then
+F_SLOW_ORDERS = {"kind": "slow", "endpoint": "POST /api/v3/order", "probability": 1.0,
+                 "delay_s": 2.5}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -37,11 +41,19 @@ class Scenario:
     stoploss_on_exchange: bool = False
     limit_exits: bool = False  # exits as resting limit orders (take-profits rest)
     pause: bool = False  # pause the risk gate before the first kill
+    # `profitguard guard kill` this many seconds after the bot is back from its last
+    # kill (or first came up); the run must end flat
+    kill_switch_at: float | None = None
+    # right before the kill switch: a stop of the open trade, named as profitguard names
+    # them, placed on the exchange behind the bot's back (a stop it forgot)
+    orphan_stop: bool = False
 
     def __post_init__(self) -> None:
         unknown = [k for k in self.kills if k not in KILLS]
         if unknown:
             raise ValueError(f"scenario {self.name!r}: unknown kill moments {unknown}")
+        if self.orphan_stop and self.kill_switch_at is None:
+            raise ValueError(f"scenario {self.name!r}: orphan_stop needs kill_switch_at")
 
 
 SCENARIOS: tuple[Scenario, ...] = (
@@ -79,4 +91,12 @@ SCENARIOS: tuple[Scenario, ...] = (
         ("tp_resting", "random"),
         limit_exits=True,
     ),
+    Scenario(
+        "kill-after-stop-placed-soe",
+        (F_SLOW_ORDERS,),
+        ("stop_placed",),
+        stoploss_on_exchange=True,
+        kill_switch_at=3.0,
+    ),
+    Scenario("guard-kill-orphan-stop", (F_5XX,), (), kill_switch_at=10.0, orphan_stop=True),
 )

@@ -89,14 +89,9 @@ def bot_copy(configs: list[Path], db_url: str | None) -> Any:
     from profitguard.risk.guard_copy import GuardCopy, sqlite_file
 
     if db_url is None and configs:
-        from freqtrade import constants
         from freqtrade.configuration.load_config import load_from_files
 
-        config = load_from_files([str(c) for c in configs])
-        db_url = config.get("db_url")
-        if config.get("dry_run", True) and db_url in (None, constants.DEFAULT_DB_PROD_URL):
-            db_url = constants.DEFAULT_DB_DRYRUN_URL
-        db_url = db_url or constants.DEFAULT_DB_PROD_URL
+        db_url = config_db_url(load_from_files([str(c) for c in configs]))
     database = sqlite_file(db_url) if db_url else None
     if db_url is None or (database is not None and not database.is_file()):
         where = f"no trades database at {database}" if database else "no trades database given"
@@ -107,6 +102,16 @@ def bot_copy(configs: list[Path], db_url: str | None) -> Any:
         )
         return None
     return GuardCopy(db_url)
+
+
+def config_db_url(config: dict) -> str:
+    """The bot's trades database as Freqtrade picks it from its config."""
+    from freqtrade import constants
+
+    db_url = config.get("db_url")
+    if config.get("dry_run", True) and db_url in (None, constants.DEFAULT_DB_PROD_URL):
+        db_url = constants.DEFAULT_DB_DRYRUN_URL
+    return db_url or constants.DEFAULT_DB_PROD_URL
 
 
 def run(args: argparse.Namespace) -> int:
@@ -136,13 +141,29 @@ def run(args: argparse.Namespace) -> int:
         )
     if args.action == "reset" and not args.confirm:
         raise UsageError("reset lifts the kill switch and every pause; run it again with --confirm")
+    new = apply_action(args.action, path, copy, recorded, args.reason, now)
+    print(f"{args.action}: done; {_describe(new)}")
+    if args.action == "kill":
+        print("the bot refuses every entry and exits every open trade at its next loop")
+    return 0
+
+
+def apply_action(
+    action: str, path: Path, copy: Any, recorded: Any, reason: str, now: datetime
+) -> Any:
+    """Switch `action` on the guard file `path` (and first on the bot's `copy` of it in
+    the trades database, when there is one); the new state. `profitguard dashboard`
+    acts through here too. Raises UsageError when the action does not apply."""
+    from profitguard.risk import state as st
+    from profitguard.risk.guard_copy import GuardCopyError
+
     with st.locked(path):
         try:
             current = admin_state(path, recorded)
         except st.GuardStateError as exc:
             # A fresh file without the kill switch would lift one the broken file had on
             # (the bot keeps the last good state): only kill and reset --confirm may write it.
-            if args.action in ("pause", "resume"):
+            if action in ("pause", "resume"):
                 raise UsageError(
                     f"{exc}; 'kill' or 'reset --confirm' writes a fresh file"
                 ) from None
@@ -150,13 +171,13 @@ def run(args: argparse.Namespace) -> int:
             backup = path.with_name(f"{path.name}.corrupt-{now:%Y%m%dT%H%M%S}")
             os.replace(path, backup)
             print(f"the unreadable guard file was moved to {backup}")
-        reason = args.reason or f"profitguard guard {args.action}"
+        reason = reason or f"profitguard guard {action}"
         try:
-            if args.action == "pause":
+            if action == "pause":
                 new = st.pause(current, reason, now)
-            elif args.action == "resume":
+            elif action == "resume":
                 new = st.resume(current, now)
-            elif args.action == "kill":
+            elif action == "kill":
                 new = st.kill(current, reason, now)
             else:
                 new = st.reset(current, now)
@@ -168,10 +189,7 @@ def run(args: argparse.Namespace) -> int:
             except GuardCopyError as exc:
                 print(f"warning: {exc}: the guard file alone holds it", file=sys.stderr)
         st.write_state(path, new)
-    print(f"{args.action}: done; {_describe(new)}")
-    if args.action == "kill":
-        print("the bot refuses every entry and exits every open trade at its next loop")
-    return 0
+    return new
 
 
 def admin_state(path: Path, recorded: Any) -> Any:

@@ -118,6 +118,10 @@ def build_markets(pairs: Iterable[str], feed: Feed) -> dict[str, MarketSpec]:
     return markets
 
 
+# the price answers a `stale_ticker` fault freezes (candles go on)
+FREEZABLE = ("ticker/24hr", "ticker/price", "ticker/bookTicker", "depth", "avgPrice")
+
+
 class BinanceSpotApi:
     """Routes requests to handlers; counts every request by path."""
 
@@ -143,6 +147,7 @@ class BinanceSpotApi:
         # signed /fapi endpoints (profitguard.exchange.futures_private), keys and futures set
         self.futures_private = None
         self.faults = FaultPlan.none()
+        self._frozen: dict[tuple[str, str], object] = {}  # stale_ticker: (route, symbol) -> answer
         self.routes: dict[str, Callable[[dict[str, str], int], object]] = {
             "ping": lambda q, now: {},
             "time": lambda q, now: {"serverTime": now},
@@ -191,10 +196,22 @@ class BinanceSpotApi:
                 "msg": f"profitguard offline exchange does not serve {endpoint}.",
             }
         try:
+            if path[len(PREFIX) :] in FREEZABLE and "symbol" in query:
+                return 200, self._maybe_frozen(endpoint, path, query, route)
             return 200, route(query, self.clock())
         except ApiError as err:
             logger.info("%s %s -> %s %s", endpoint, query, err.code, err.msg)
             return err.status, {"code": err.code, "msg": err.msg}
+
+    def _maybe_frozen(self, endpoint: str, path: str, query: dict[str, str], route) -> object:
+        """The answer, or with a `stale_ticker` fault the one given when it first fired."""
+        spec = self._spec(query)
+        if self.faults.fire("stale_ticker", f"{endpoint} {spec.pair}") is None:
+            return route(query, self.clock())
+        key = (path, spec.symbol)
+        answer = None if key in self._frozen else route(query, self.clock())
+        with self._lock:  # the first answer given while it fires is kept
+            return self._frozen.setdefault(key, answer)
 
     def _route(self, path: str) -> Callable[[dict[str, str], int], object] | None:
         return self.routes.get(path[len(PREFIX) :]) if path.startswith(PREFIX) else None

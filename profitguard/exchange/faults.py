@@ -40,6 +40,9 @@ KINDS: dict[str, tuple[dict, str]] = {
     "fill_on_cancel": ({}, "DELETE /api/v3/order"),
     "status_lag": ({"lag_ms": 3000}, "GET /api/v3/order"),
     "price_gap": ({"gap": 0.03, "hold_ms": 5000}, "stop"),
+    # a pair's prices stop updating: its tickers and order book answer as they did when
+    # the rule first fired (candles go on); targets "<endpoint> <pair>"
+    "stale_ticker": ({}, "GET /api/v3/*"),
 }
 HTTP_KINDS = ("ban", "rate_limit", "http_error", "slow", "drop")
 RULE_KEYS = ("kind", "endpoint", "probability", "count", "after")

@@ -19,9 +19,10 @@ reaches into Freqtrade's internals for it:
   rounds to 0, a similar order already open, an error): every expectation is
   dropped at the start of each bot loop (`bot_loop_start`).
 
-Stop-loss orders resting on the exchange (Freqtrade's `create_stoploss`, with no
-callback before it) keep ccxt's id: their tag is Freqtrade's exit reason,
-`stoploss_on_exchange`, known from the order type.
+Stop orders resting on the exchange (Freqtrade's `create_stoploss`, with no callback
+before it) get `pg-<trade id>-sl-<n>` from `ClientOrderIds.stop_ids`, a function of the
+pair that the strategy sets (`stop_orders.ForgottenOrders.stop_id`: Freqtrade holds one
+open trade per pair), so that a stop the bot forgot can be found and cancelled.
 
 An exit's id is `pg-<trade id>-<tag>-<n>`, `n` being one more than the number of
 the trade's orders Freqtrade has recorded: a new order after any known one gets a
@@ -70,9 +71,10 @@ log = logging.getLogger(__name__)
 MAX_LENGTH = BINANCE.max_length
 VALID_ID = BINANCE.valid
 _OUR_ID = re.compile(rf"^{PREFIX}-(\d+|new)-(.+)-(\d+)$")
-# The orders the wrapper labels: the ones a callback announces. Stop orders
-# (`stop_loss_limit`, futures' `stop`/`stop_market`) keep ccxt's id.
+# The orders the wrapper labels: the ones a callback announces, and stop orders
+# (spot `stop_loss_limit`, futures' `stop`/`stop_market`), named by `stop_ids`.
 LABELLED_TYPES = frozenset({"market", "limit"})
+STOP_TYPES = frozenset({"stop_loss_limit", "stop_loss", "stop", "stop_market"})
 # ccxt's unified parameter: each exchange class renames it (Binance newClientOrderId)
 UNIFIED_PARAM = "clientOrderId"
 # ccxt's `create_order` as Freqtrade calls it (positionally, and by these names)
@@ -109,6 +111,8 @@ class ClientOrderIds:
         self.format = fmt  # the exchange's: what `exit_id`/`entry_id` build
         self._expected: dict[tuple[str, str], Expected] = {}
         self._lock = threading.Lock()
+        # pair -> the id of the stop being placed for its open trade (None: ccxt's id)
+        self.stop_ids: Callable[[str], str | None] | None = None
 
     def exit_id(self, trade_id: int, tag: str, n: int) -> str:
         """`exit_client_id` in this exchange's format."""
@@ -131,9 +135,22 @@ class ClientOrderIds:
         pair and side consumes the expectation; only the announced type gets its id."""
         with self._lock:
             expected = self._expected.pop((pair, side), None)
+        if order_type.lower() in STOP_TYPES:
+            return self._stop_id(pair)
         if expected is None or order_type.lower() not in LABELLED_TYPES:
             return None
         return expected.client_id if expected.order_type == order_type.lower() else None
+
+    def _stop_id(self, pair: str) -> str | None:
+        """`stop_ids(pair)`, a valid id or None: a failure only loses the id (logged)."""
+        if self.stop_ids is None:
+            return None
+        try:
+            client_id = self.stop_ids(pair)
+        except Exception:
+            log.exception("profitguard: no client id for the stop of %s (ccxt's id sent)", pair)
+            return None
+        return client_id if client_id is not None and self.format.valid.match(client_id) else None
 
     def clear(self) -> None:
         """Drop every expectation (a new bot loop: what was not placed never will be)."""

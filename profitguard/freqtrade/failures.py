@@ -39,8 +39,10 @@ class FailureLog:
     def __init__(self, send: Callable[[str], None] | None) -> None:
         self.send = send  # None: logged only (backtesting, or notifications off)
         self.keys: set[tuple] = set()
+        self.count = 0  # every failure, reported or not (the dashboard's metric)
 
     def report(self, hook: str, trade: Any, exc: Exception, **inputs: Any) -> None:
+        self.count += 1
         trade_id = getattr(trade, "id", None)
         key = (trade_id if trade is not None else inputs.get("pair"), hook, type(exc))
         if key in self.keys:

@@ -25,6 +25,7 @@ from typing import Any
 
 from profitguard.engine import ConfigError, ProtectionConfig
 from profitguard.engine.config import check_known_keys
+from profitguard.freqtrade.operate_settings import DashboardSettings, WatchdogSettings
 from profitguard.risk.config import RiskConfig
 
 SECTION = "profitguard"
@@ -82,6 +83,8 @@ class ProfitGuardSettings:
     # `initial_stop.atr_column` or `.atr_multiple` was set: the ATR stop is asked for,
     # and a frame without the column (or a missing value) is an error, not the pct stop
     atr_initial_stop: bool = False
+    watchdog: WatchdogSettings = field(default_factory=WatchdogSettings)
+    dashboard: DashboardSettings = field(default_factory=DashboardSettings)
 
 
 _SUBSECTIONS = (
@@ -91,6 +94,8 @@ _SUBSECTIONS = (
     "client_order_ids",
     "fast_backtest",
     "risk",
+    "watchdog",
+    "dashboard",
 )
 
 
@@ -152,4 +157,6 @@ def load_settings(
             stake_currency=config.get("stake_currency"),
         ),
         atr_initial_stop="atr_column" in raw_stop or "atr_multiple" in raw_stop,
+        watchdog=WatchdogSettings.from_mapping(section.get("watchdog", {})),
+        dashboard=DashboardSettings.from_mapping(section.get("dashboard", {})),
     )

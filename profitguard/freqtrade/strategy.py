@@ -38,6 +38,7 @@ from typing import Any, ClassVar
 from freqtrade.constants import DEFAULT_AMOUNT_RESERVE_PERCENT
 from freqtrade.enums import ExitCheckTuple, ExitType, RunMode
 from freqtrade.exceptions import OperationalException
+from freqtrade.persistence import Trade
 from freqtrade.strategy import IStrategy
 from pandas import DataFrame
 
@@ -49,6 +50,8 @@ from profitguard.freqtrade.columns import check_atr_column, last_positive, last_
 from profitguard.freqtrade.failures import FailureLog, fail_closed
 from profitguard.freqtrade.gate import RiskGate
 from profitguard.freqtrade.initial_stop import show_initial_stop
+from profitguard.freqtrade.internals import exchange_of
+from profitguard.freqtrade.monitor import TradeMonitor, open_trades
 from profitguard.freqtrade.notify import Notifier
 from profitguard.freqtrade.overrides import guard_overrides, refuse_unguarded
 from profitguard.freqtrade.plotting import backtest_trade_spans, ladder_columns, open_trade_spans
@@ -56,9 +59,12 @@ from profitguard.freqtrade.prices import PriceTicks, snap_candles
 from profitguard.freqtrade.runclock import RunClock
 from profitguard.freqtrade.settings import SECTION, ProfitGuardSettings
 from profitguard.freqtrade.startup import checked_settings
+from profitguard.freqtrade.stop_orders import ForgottenOrders
 from profitguard.freqtrade.tracker import TradeTracker
 from profitguard.freqtrade.trades import amount_step, exit_minimum, exit_stake, exit_tag, stop_ratio
+from profitguard.freqtrade.vanished import VanishedPairs
 from profitguard.freqtrade.versions import check_freqtrade_version
+from profitguard.freqtrade.watchdog import WATCHDOG_EXIT_TAG
 
 
 class ProfitGuardStrategy(IStrategy):
@@ -91,8 +97,12 @@ class ProfitGuardStrategy(IStrategy):
     _pg_hooks_given_the_trade: ClassVar[frozenset[str]] = frozenset(
         {"custom_stoploss", "adjust_trade_position", "order_filled", "check_entry_timeout"}
     )
-    # live mode only, set at bot start: the orders announced for their client ids
+    # live mode only, set at bot start: the orders announced for their client ids, and
+    # the profitguard orders resting on the exchange that the bot forgot (`stop_orders`)
     _pg_client_ids: ClientOrderIds | None = None
+    _pg_forgotten: ForgottenOrders | None = None
+    # dry-run and live, with an exchange: a pair the exchange lost, reported once a loop
+    _pg_vanished: VanishedPairs | None = None
 
     plot_config: ClassVar[dict[str, Any]] = {
         "main_plot": {
@@ -179,10 +189,20 @@ class ProfitGuardStrategy(IStrategy):
         runmode = self.config.get("runmode")
         self._pg_persist = runmode in (RunMode.DRY_RUN, RunMode.LIVE)
         self._pg_client_ids = client_ids_for_bot(self)
+        if self._pg_client_ids is not None:  # live, with the exchange's ccxt instance
+            self._pg_forgotten = ForgottenOrders(
+                exchange_of(self.dp, "tags in client order ids"),
+                futures=self.config.get("trading_mode") == "futures",
+                fmt=self._pg_client_ids.format,
+            )
+            self._pg_client_ids.stop_ids = self._pg_forgotten.stop_id
         notify = self._pg_persist and self.profitguard_settings.notifications
         send = self._pg_send if notify else None
         self._pg_failures = FailureLog(send)
         self._pg_notifier = Notifier(send)
+        if self._pg_persist and exchange_of(self.dp, "vanished pairs") is not None:
+            self._pg_vanished = VanishedPairs(send)
+            self._pg_vanished.install()
         self._pg_frames: dict[str, tuple[datetime | None, DataFrame]] = {}
         self._pg_ticks = PriceTicks()
         self._pg_clock = RunClock(_timeframe_seconds(self.timeframe), self._pg_start_run)
@@ -197,6 +217,12 @@ class ProfitGuardStrategy(IStrategy):
             report=self._pg_report,
         )
         self._pg_exits_key: Any = object()
+        self._pg_monitor = TradeMonitor(
+            self._pg_tracker,
+            self.profitguard_settings.watchdog,
+            stop_on_exchange=bool(self.order_types.get("stoploss_on_exchange")),
+            send=send,
+        )
         self._pg_gate = RiskGate(
             self,
             self.profitguard_settings.risk,
@@ -479,11 +505,24 @@ class ProfitGuardStrategy(IStrategy):
         self, trade: Any, rate: float, exits: list[ExitCheckTuple]
     ) -> list[ExitCheckTuple]:
         """While the kill switch is on, the kill exit instead of Freqtrade's `exits`."""
+        if self._pg_monitor.exit_due(trade):
+            self._pg_before_kill(trade)  # a forgotten stop must not lock what it sells
+            return [
+                ExitCheckTuple(exit_type=ExitType.EMERGENCY_EXIT, exit_reason=WATCHDOG_EXIT_TAG)
+            ]
         if not self._pg_gate.halted():
             return exits
         if self._pg_gate.kill_due(trade):
+            self._pg_before_kill(trade)
             return [ExitCheckTuple(exit_type=ExitType.EMERGENCY_EXIT, exit_reason=KILL_TAG)]
         return []  # its kill order is open: nothing may replace it
+
+    @fail_closed(None, hook="kill switch (forgotten orders)")
+    def _pg_before_kill(self, trade: Any) -> None:
+        """Cancel the pair's resting profitguard orders the bot forgot (live mode), so
+        that a forgotten stop cannot lock the coins the kill exit sells."""
+        if self._pg_forgotten is not None:
+            self._pg_forgotten.before_kill(trade)
 
     @fail_closed(False)
     def check_entry_timeout(
@@ -496,13 +535,40 @@ class ProfitGuardStrategy(IStrategy):
 
     @fail_closed(None)
     def bot_loop_start(self, current_time: datetime, **kwargs: Any) -> None:
-        """Re-read the guard file, log trading-state changes, write the status file.
+        """Re-read the guard file, log trading-state changes, run the watchdog, write the
+        status file; live: cancel the resting stops the bot forgot (`stop_orders`), report
+        a pair the exchange lost (`vanished`).
 
         Overridden: this runs first, once, whether or not you call super()."""
         if self._pg_client_ids is not None:
             self._pg_client_ids.clear()  # an order announced last loop was not placed
         self._pg_tick(current_time)
-        self._pg_gate.loop(current_time)
+        self._pg_gate.loop(current_time, self._pg_watch(current_time))
+        self._pg_sweep_forgotten()
+        self._pg_report_vanished()
+
+    @fail_closed(None, hook="forgotten stops")
+    def _pg_sweep_forgotten(self) -> None:
+        """Live mode, at the first loop (before Freqtrade places any stop) and once a
+        minute: cancel the stops resting on the exchange that the bot forgot, so that
+        Freqtrade places a new one at the stop in force (`stop_orders`)."""
+        if self._pg_forgotten is not None:
+            self._pg_forgotten.loop(Trade.get_trades_proxy(is_open=True))
+
+    @fail_closed(None, hook="vanished pairs")
+    def _pg_report_vanished(self) -> None:
+        """Dry-run and live: report a pair the exchange no longer knows, once a loop,
+        instead of Freqtrade's warnings about it (`vanished`)."""
+        if self._pg_vanished is not None:
+            self._pg_vanished.loop(Trade.get_trades_proxy(is_open=True))
+
+    @fail_closed(None, hook="watchdog")
+    def _pg_watch(self, now: datetime) -> dict[str, Any] | None:
+        """Dry-run and live: the watchdog, and the open trades' figures to publish."""
+        if not self._pg_persist:
+            return None
+        published = self._pg_monitor.loop(open_trades(), now)
+        return published | {"callback_errors": self._pg_failures.count}
 
     def advise_indicators(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
         """Freqtrade's indicators, then the stop and target lines (`pg_*` columns).
@@ -520,7 +586,7 @@ class ProfitGuardStrategy(IStrategy):
         )
         runmode = self.config.get("runmode")
         if runmode in (RunMode.BACKTEST, RunMode.HYPEROPT):
-            self._pg_ticks.of(self.dp, metadata["pair"])  # asked while the exchange is there
+            self._pg_gate.costs.ask(metadata["pair"])  # asked while the exchange is there
         if runmode not in (RunMode.PLOT, RunMode.DRY_RUN, RunMode.LIVE, RunMode.WEBSERVER):
             return dataframe
         return self._pg_chart_lines(dataframe, metadata, runmode)
@@ -565,6 +631,10 @@ class ProfitGuardStrategy(IStrategy):
     def exits_in_force(self) -> ProtectionConfig:
         """The ladders of the current run (a hyperopt epoch's, or the settings')."""
         return self._pg_tracker.exits
+
+    def price_tick(self, pair: str) -> float | None:
+        """`pair`'s price step (kept per pair), or None (no step, or no exchange)."""
+        return self._pg_ticks.of(self.dp, pair)
 
     def stop_in_force(self, trade: Any) -> float | None:
         """The engine's stop in force for an open trade known in memory, else None.

@@ -65,6 +65,9 @@ class TradeTracker:
         self.exits = exits  # the ladders in force (a hyperopt epoch's, or the settings')
         self.persist = persist  # dry-run and live: memos saved in the trade's custom data
         self.memos: dict[int, TradeMemo] = {}
+        # trade id -> (the last price decided at, when it last changed): the watchdog's
+        # stale-price check and the dashboard's R now
+        self.prices: dict[int, tuple[float, datetime]] = {}
         # changes whenever a stop in force (`stop_in_force`) may have: the risk gate's
         # account snapshot keeps the open positions' stops until it does
         self.revision = 0
@@ -78,11 +81,13 @@ class TradeTracker:
     def clear(self) -> None:
         """A new backtest run: no trade of the last one is open."""
         self.memos.clear()
+        self.prices.clear()
         self.revision += 1
 
     def forget(self, trade_id: int) -> None:
         """The trade closed."""
         self.memos.pop(trade_id, None)
+        self.prices.pop(trade_id, None)
         self.revision += 1
 
     def known(self, trade: Any) -> TradeMemo | None:
@@ -183,6 +188,9 @@ class TradeTracker:
         """One engine step at `rate`; the memo follows (and is saved) unless an exit
         rides on the decision (it waits for its fill)."""
         memo = self.memo(trade, now)
+        seen = self.prices.get(trade.id)
+        if seen is None or seen[0] != rate:
+            self.prices[trade.id] = (rate, now)
         position = self.position(trade, memo)
         plan = position.plan
         atr = None

@@ -89,6 +89,8 @@ class Proposal:
     signal_close: float | None  # the close of the signal candle
     confidence: float | None = None  # the signal's confidence, when the strategy supplies one
     margin: MarginTerms | None = None  # futures: the terms of its isolated margin; spot: None
+    tick: float | None = None  # the pair's price step (None: unknown, or no step)
+    fee: float | None = None  # the fee ratio of one fill (0.001 = 0.1%; None: unknown)
 
     @property
     def base(self) -> str:

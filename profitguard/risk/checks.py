@@ -29,6 +29,7 @@ class Rule(StrEnum):
     ASSET_EXPOSURE = "ASSET_EXPOSURE"
     HEAT = "PORTFOLIO_HEAT"
     LIQUIDATION = "LIQUIDATION"  # the initial stop is not inside the liquidation price
+    STOP_TOO_CLOSE = "STOP_TOO_CLOSE"  # the initial stop is within a few ticks or the fees
     REWARD_RISK = "REWARD_RISK"
     SLIPPAGE = "ENTRY_SLIPPAGE"
     CONFIDENCE = "SIGNAL_CONFIDENCE"

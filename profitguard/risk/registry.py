@@ -160,6 +160,22 @@ RULES: Registry = (
         ),
     ),
     RuleSpec(
+        # the initial stop at least `min_stop_ticks` price ticks and `min_stop_to_fees`
+        # times the round-trip fees from the entry
+        Rule.STOP_TOO_CLOSE,
+        (
+            Setting("min_stop_ticks", 3, validators.count),
+            Setting("min_stop_to_fees", 1.0, validators.above_zero),
+        ),
+        entry=lambda c, a, p, _: rules.stop_too_close(c.min_stop_ticks, c.min_stop_to_fees, p),
+        limit=lambda c: Figure(
+            "limit",
+            f"{c.min_stop_ticks} ticks"
+            + (f", {c.min_stop_to_fees:g}x fees" if c.min_stop_to_fees is not None else ""),
+            Unit.TEXT,
+        ),
+    ),
+    RuleSpec(
         Rule.REWARD_RISK,  # first target's distance / initial stop's distance
         (Setting("min_reward_risk", 1.5, validators.above_zero),),
         entry=lambda c, a, p, _: rules.reward_risk(c.min_reward_risk, p),

@@ -369,6 +369,32 @@ def liquidation(limit: float, proposal: Proposal) -> Check:
     )
 
 
+def stop_too_close(min_ticks: int, min_to_fees: float | None, proposal: Proposal) -> Check:
+    """The initial stop's distance from the entry must be at least `min_ticks` price ticks
+    and at least `min_to_fees` times the round-trip fees (one fill at the entry, one at
+    the stop, per unit): a stop closer than that is noise, and every trade through it a
+    loss of fees. An unknown tick or fee leaves its part out (named in the figures)."""
+    distance = abs(proposal.rate - proposal.initial_stop)
+    tick, fee = proposal.tick, proposal.fee
+    by_ticks = min_ticks * tick if tick is not None and tick > 0 else 0.0
+    fees = fee * (proposal.rate + proposal.initial_stop) if fee is not None else None
+    by_fees = min_to_fees * fees if fees is not None and min_to_fees is not None else 0.0
+    minimum = max(by_ticks, by_fees)
+    return Check(
+        Rule.STOP_TOO_CLOSE,
+        distance > 0 and reaches(distance, minimum),
+        Figure("distance", distance, Unit.PRICE),
+        Figure("min", minimum, Unit.PRICE),
+        (
+            Figure("stop", proposal.initial_stop, Unit.PRICE),
+            Figure("tick", tick if tick else "unknown", Unit.PRICE if tick else Unit.TEXT),
+            Figure("min_ticks", min_ticks, Unit.COUNT),
+            Figure("fees", fees if fees is not None else "unknown",
+                   Unit.PRICE if fees is not None else Unit.TEXT),
+        ),
+    )  # fmt: skip
+
+
 def reward_risk(limit: float, proposal: Proposal) -> Check:
     """Distance to the first take-profit / distance to the initial stop. No target: refused."""
     if proposal.first_target is None:

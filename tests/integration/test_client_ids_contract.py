@@ -9,6 +9,7 @@ or send ccxt's ids).
 from __future__ import annotations
 
 import inspect
+import logging
 
 import ccxt
 import pytest
@@ -22,6 +23,7 @@ from profitguard.exchange.harness import start_exchange
 from profitguard.exchange.private import Credentials
 from profitguard.exchange.server import ReplayOptions
 from profitguard.freqtrade.client_ids import HOOK_PARAMETERS, ClientOrderIds, install
+from profitguard.freqtrade.stop_orders import ForgottenOrders
 
 KEY, SECRET = "contract-key", "contract-secret"
 
@@ -84,3 +86,96 @@ def test_freqtrade_orders_when_announced_then_the_ledger_shows_our_ids(freqtrade
     assert ledger[:2] == ["pg-new-entry-1", stop["clientOrderId"]]
     assert ledger[2:] == ["pg-1-tp1-3", plain["clientOrderId"]]
     assert plain["clientOrderId"].startswith("x-")  # nothing announced: ccxt's id
+
+
+class _Trade:
+    """What `ForgottenOrders` reads of a Freqtrade trade."""
+
+    def __init__(self, trade_id, pair, amount, orders=()):
+        self.id, self.pair, self.amount = trade_id, pair, amount
+        self.exit_side, self.is_open = "sell", True
+        self.orders = [type("Order", (), {"order_id": o})() for o in orders]
+
+
+def test_freqtrade_stop_when_placed_then_named_and_forgotten_one_cancelled(
+    freqtrade_exchange, caplog
+):
+    """Freqtrade's create_stoploss goes through the same wrapper and gets the trade's
+    `pg-<trade>-sl-<n>`; a resting one the trade does not know is found by that id and
+    cancelled with Freqtrade's cancel_stoploss_order; a known one and ccxt's are left."""
+    server, exchange = freqtrade_exchange
+    ids = ClientOrderIds()
+    ids.stop_ids = lambda pair: {"RST/USDT": "pg-7-sl-2"}.get(pair)
+    install(exchange, ids)
+    exchange.create_order(
+        pair="RST/USDT", ordertype="market", side="buy", amount=10, rate=100, leverage=1.0
+    )
+    stop_args = {"order_types": {"stoploss": "limit"}, "side": "sell", "leverage": 1.0}
+    forgotten = exchange.create_stoploss(pair="RST/USDT", amount=4, stop_price=95, **stop_args)
+    assert forgotten["clientOrderId"] == "pg-7-sl-2"
+    ids.stop_ids = lambda pair: "pg-7-sl-3"
+    known = exchange.create_stoploss(pair="RST/USDT", amount=3, stop_price=94, **stop_args)
+    ids.stop_ids = None
+    foreign = exchange.create_stoploss(pair="RST/USDT", amount=2, stop_price=93, **stop_args)
+    assert foreign["clientOrderId"].startswith("x-")
+
+    trade = _Trade(7, "RST/USDT", 4.0, orders=["1", known["id"]])
+    sweeper = ForgottenOrders(exchange, futures=False, trades_of=lambda pair: [trade])
+    resting = sweeper.resting("RST/USDT")
+    assert sorted(r.client_id for r in resting) == ["pg-7-sl-2", "pg-7-sl-3"]
+    assert all(r.stop and r.trade_id == 7 for r in resting)
+    with caplog.at_level(logging.WARNING, logger="profitguard"):
+        cancelled = sweeper.sweep([trade], "start-up")
+    assert [r.order_id for r in cancelled] == [forgotten["id"]] == ["2"]
+    assert (
+        "profitguard: start-up: cancelling stop 2 (pg-7-sl-2, sell 4) of trade 7 on RST/USDT, "
+        "unknown to the bot (it matches the trade's amount and side)" in caplog.text
+    )
+    status = {o["client_order_id"]: o["status"] for o in fetch_ledger(server.url)["orders"]}
+    assert status["pg-7-sl-2"] == "CANCELED"
+    assert status["pg-7-sl-3"] == "NEW" and status[foreign["clientOrderId"]] == "NEW"
+    assert sweeper.sweep([trade], "reconciliation") == []  # nothing left to cancel
+
+
+def test_freqtrade_futures_stop_when_placed_then_named_found_and_cancelled():
+    """USDⓈ-M futures: Freqtrade's stop is a conditional (algo) order; ccxt turns the
+    wrapper's `newClientOrderId` into `clientAlgoId`, and the forgotten one is found
+    among the conditional open orders and cancelled with the stop flag."""
+    pair = "BTC/USDT:USDT"
+    replay = ReplayOptions(
+        seconds_per_candle=0.5,
+        timeframe="1m",
+        sources={pair: scripted_source([100.0] * 80, "1m", history=36)},
+    )
+    with start_exchange(
+        replay=replay, credentials=Credentials(KEY, SECRET), balances={"USDT": 5000.0}
+    ) as running:
+        config = freqtrade_config(
+            exchange_url=running.url, pairs=[pair], key=KEY, secret=SECRET, dry_run=False,
+            timeframe="1m", trading_mode="futures",
+        )  # fmt: skip
+        config["runmode"] = RunMode.LIVE
+        exchange = ExchangeResolver.load_exchange(config, validate=False)
+        try:
+            ids = ClientOrderIds()
+            ids.stop_ids = lambda p: "pg-3-sl-2"
+            install(exchange, ids)
+            exchange.create_order(
+                pair=pair, ordertype="market", side="sell", amount=1, rate=100, leverage=2.0
+            )
+            stop = exchange.create_stoploss(
+                pair=pair, amount=1, stop_price=104, order_types={"stoploss": "market"},
+                side="buy", leverage=2.0,
+            )  # fmt: skip
+            assert stop["clientOrderId"] == "pg-3-sl-2"
+            trade = _Trade(3, pair, 1.0, orders=["1"])
+            trade.exit_side = "buy"
+            sweeper = ForgottenOrders(exchange, futures=True, trades_of=lambda p: [trade])
+            [resting] = sweeper.resting(pair)
+            assert (resting.client_id, resting.order_id, resting.stop) == (
+                "pg-3-sl-2", stop["id"], True
+            )  # fmt: skip
+            assert [r.order_id for r in sweeper.sweep([trade], "start-up")] == [stop["id"]]
+            assert sweeper.resting(pair) == []
+        finally:
+            exchange.close()

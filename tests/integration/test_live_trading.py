@@ -3,8 +3,8 @@
 The exchange replays a scripted path (one 1m candle a second); the bot signs its
 requests with the config's key; every order and fill is read back from the
 exchange's ledger, whose client ids carry profitguard's tags (`pg-1-tp1-2`), and
-joined with the bot's own order records for the tags of the others (stops resting on
-the exchange keep ccxt's id).
+joined with the bot's own order records for the exact tags (a stop resting on the
+exchange carries `pg-1-sl-<n>`).
 """
 
 from __future__ import annotations
@@ -205,7 +205,9 @@ def test_live_when_price_turns_after_tp1_then_stop_exits_the_rest(
     if on_exchange:
         # the stop rested on the exchange, was moved up (never down) and filled there
         assert last["type"] == "STOP_LOSS_LIMIT" and last["tag"] == "stoploss"
-        assert last["client_tag"] is None  # a stop on the exchange keeps ccxt's id
+        # a stop on the exchange is named too: pg-1-sl-<n>, each new one a new n
+        assert [o["client_tag"] for o in stops] == ["sl"] * len(stops)
+        assert last["client_order_id"] == f"pg-1-sl-{len(orders)}"
         prices = [o["stop_price"] for o in stops]
         assert prices == sorted(prices) and prices[0] < entry_price < prices[-1]
         assert last["stop_price"] >= entry_price + 0.9 * risk

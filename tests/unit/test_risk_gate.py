@@ -457,8 +457,8 @@ def test_bot_loop_start_when_dry_run_then_status_file_with_every_figure(tmp_path
     assert rules == [
         "KILL_SWITCH", "PAUSED", "MIN_BALANCE", "DAILY_LOSS_LIMIT", "WEEKLY_LOSS_LIMIT",
         "MONTHLY_LOSS_LIMIT", "CONSECUTIVE_LOSSES", "MAX_OPEN_POSITIONS", "STAKE_CAP",
-        "ASSET_EXPOSURE", "PORTFOLIO_HEAT", "REWARD_RISK", "ENTRY_SLIPPAGE", "SIGNAL_CONFIDENCE",
-        "CORRELATED_POSITIONS",
+        "ASSET_EXPOSURE", "PORTFOLIO_HEAT", "STOP_TOO_CLOSE", "REWARD_RISK", "ENTRY_SLIPPAGE",
+        "SIGNAL_CONFIDENCE", "CORRELATED_POSITIONS",
     ]  # fmt: skip
     assert status["checks"][-1]["figure"] == "per entry"
     assert status["checks"][-1]["limit"] == "2 above 0.80"
@@ -577,3 +577,52 @@ def test_loop_when_guard_file_torn_after_a_resume_then_the_streak_still_counts_f
     status = json.loads((tmp_path / st.STATUS_FILE).read_text())
     failed = [c["rule"] for c in status["checks"] if not c["passed"]]
     assert failed == ["GUARD_STATE_UNREADABLE"]  # the losses before the resume still do not count
+
+
+def test_confirm_when_a_tiny_atr_puts_the_stop_under_a_tick_then_stop_too_close(tmp_path):
+    frames = {"ETH/USDT": frame([100.0] * 30, atr=[1e-12] * 30)}
+    strategy = started(tmp_path, frames=frames, fee=0.001)
+    strategy._pg_ticks._ticks["ETH/USDT"] = 0.01  # what the exchange's market says
+    assert confirm(strategy) is False
+    assert strategy._pg_gate.refusals == {"STOP_TOO_CLOSE": 1}
+    assert "entry refused for ETH/USDT: STOP_TOO_CLOSE: distance=2.0" in messages(strategy)[-1]
+    assert "e-12, min=0.2, stop=100, tick=0.01, min_ticks=3, fees=0.2" in messages(strategy)[-1]
+    wide = started(tmp_path, frames={"ETH/USDT": frame([100.0] * 30, atr=[1.0] * 30)}, fee=0.001)
+    wide._pg_ticks._ticks["ETH/USDT"] = 0.01
+    assert confirm(wide) is True  # 2 ATR = 2.0 from the entry
+
+
+def test_refusals_when_repeated_within_a_candle_then_sent_once_per_pair_rule_and_candle(tmp_path):
+    """Freqtrade asks every bot loop, at a new rate: a huge ATR sent 179 'entry refused'
+    in 61 s (Freqtrade's own message cache drops only identical texts)."""
+    huge = {"ETH/USDT": frame([100.0] * 30, atr=[80.0] * 30)}  # 2 ATR: a stop below 0
+    strategy = started(tmp_path, frames=huge)
+    for loop in range(120):  # 120 loops within one 5m candle, each at its own rate
+        at, rate = NOW + timedelta(seconds=2 * loop), 100.0 + 0.001 * loop
+        assert stake(strategy, rate=rate) == 0.0  # sizing fails on the stop: GATE_ERROR
+        assert confirm(strategy, at=at, rate=rate) is False
+    sent = messages(strategy)
+    assert strategy._pg_gate.refusals["GATE_ERROR"] == 240
+    assert len([m for m in sent if "entry refused for ETH/USDT: GATE_ERROR" in m]) == 1
+    assert len([m for m in sent if "failed for trade" in m]) == 2  # the error, once per hook
+
+
+def test_refusals_when_two_rules_alternate_in_a_candle_then_each_sent_once():
+    from profitguard.freqtrade.gate.refusals import RefusalLog
+    from profitguard.risk.checks import Check, Figure, Rule
+
+    sent: list[str] = []
+    refusals = RefusalLog(
+        persistent=True, per_run_summary=False, candle=timedelta(minutes=5), send=sent.append
+    )
+    reward = Check(Rule.REWARD_RISK, False, Figure("reward_risk", 1.0), Figure("limit", 1.5))
+    slippage = Check(Rule.SLIPPAGE, False, Figure("slippage", 0.01), Figure("limit", 0.005))
+    for second in range(0, 60, 2):
+        at = NOW + timedelta(seconds=second)
+        refusals.refused("ETH/USDT", reward, at)
+        refusals.refused("ETH/USDT", slippage, at)
+        refusals.refused("BTC/USDT", reward, at)
+    assert len(sent) == 3, sent
+    assert refusals.refusals == {"REWARD_RISK": 60, "ENTRY_SLIPPAGE": 30}
+    refusals.refused("ETH/USDT", reward, NOW + timedelta(minutes=5))
+    assert len(sent) == 4

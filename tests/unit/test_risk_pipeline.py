@@ -29,8 +29,8 @@ def test_evaluate_when_every_rule_passes_then_allowed_and_active():
     assert [c.rule for c in verdict.checks] == [
         Rule.KILL_SWITCH, Rule.PAUSED, Rule.MIN_BALANCE, Rule.DAILY_LOSS, Rule.WEEKLY_LOSS,
         Rule.MONTHLY_LOSS, Rule.LOSS_STREAK, Rule.MAX_POSITIONS, Rule.STAKE_CAP,
-        Rule.ASSET_EXPOSURE, Rule.HEAT, Rule.REWARD_RISK, Rule.SLIPPAGE, Rule.CONFIDENCE,
-        Rule.CORRELATION,
+        Rule.ASSET_EXPOSURE, Rule.HEAT, Rule.STOP_TOO_CLOSE, Rule.REWARD_RISK, Rule.SLIPPAGE,
+        Rule.CONFIDENCE, Rule.CORRELATION,
     ]  # fmt: skip
 
 

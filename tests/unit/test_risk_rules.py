@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from datetime import UTC, datetime, timedelta
 
@@ -9,6 +10,7 @@ import pytest
 
 from profitguard.risk import rules
 from profitguard.risk.book import Account, ClosedTrade, OpenPosition, Proposal
+from profitguard.risk.checks import Rule
 from profitguard.risk.rules import Correlation, Period
 
 NOW = datetime(2024, 3, 13, 15, 0, tzinfo=UTC)  # a Wednesday
@@ -389,3 +391,40 @@ def test_pearson_when_series_move_together_apart_or_not_at_all_then_1_minus1_and
 
 def test_returns_when_closes_then_simple_returns():
     assert rules.returns([100.0, 110.0, 99.0]) == pytest.approx([0.1, -0.1])
+
+
+@pytest.mark.parametrize("is_short", [False, True])
+@pytest.mark.parametrize(
+    ("distance", "tick", "fee", "passed"),
+    [
+        (6.5e-13, 0.01, 0.001, False),  # under one tick (issue 26's tiny ATR)
+        (0.02, 0.01, None, False),  # 2 ticks < 3
+        (0.03, 0.01, None, True),  # 3 ticks, fees unknown
+        (0.15, 0.01, 0.001, False),  # 15 ticks, but under the round trip's fees (~0.2)
+        (0.25, 0.01, 0.001, True),
+        (0.25, None, 0.001, True),  # no tick: the fees alone
+        (0.15, None, 0.001, False),
+    ],
+)
+def test_stop_too_close_when_within_ticks_or_fees_then_refused_with_the_figures(
+    is_short, distance, tick, fee, passed
+):
+    sign = -1 if is_short else 1
+    p = dataclasses.replace(
+        proposal(stop=100 - sign * distance, is_short=is_short), tick=tick, fee=fee
+    )
+    check = rules.stop_too_close(3, 1.0, p)
+    assert check.passed is passed
+    assert check.rule is Rule.STOP_TOO_CLOSE
+    assert check.evidence["distance"] == pytest.approx(distance)
+    fees = fee * (200 - sign * distance) if fee is not None else "unknown"
+    assert check.evidence["fees"] == (pytest.approx(fees) if fee is not None else fees)
+    assert check.message().startswith("STOP_TOO_CLOSE: distance=")
+    assert ", min=" in check.message() and ", tick=" in check.message()
+
+
+def test_stop_too_close_when_fee_part_off_then_ticks_alone():
+    p = dataclasses.replace(proposal(stop=99.9), tick=0.01, fee=0.001)
+    assert not rules.stop_too_close(3, 1.0, p).passed  # 0.1 < 0.1999 of fees
+    assert rules.stop_too_close(3, None, p).passed  # 10 ticks
+    assert not rules.stop_too_close(11, None, p).passed

@@ -36,6 +36,10 @@ class GateHost(Protocol):
         """The user's initial stop price for an entry at `entry_rate` (unchecked)."""
         ...
 
+    def price_tick(self, pair: str) -> float | None:
+        """The pair's price step, or None (no step, or no exchange to ask)."""
+        ...
+
     def stop_in_force(self, trade: Any) -> float | None:
         """The engine's stop of an open trade known in memory, else None."""
         ...

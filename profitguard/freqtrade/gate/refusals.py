@@ -2,13 +2,14 @@
 
 Backtesting logs the first refusals of each rule per run at info and the rest at
 debug (all counted); hyperopt logs them at debug and one summary line per epoch;
-dry-run and live log each pair, rule and candle once at info and send every one
-through `dp.send_msg` when notifications are on."""
+dry-run and live log and send (through `dp.send_msg`, when notifications are on) each
+pair, rule and candle once, the repeats at debug: Freqtrade asks every bot loop, and a
+refusal that holds for a candle would otherwise be sent a few times a second."""
 
 from __future__ import annotations
 
 import logging
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
@@ -26,6 +27,7 @@ GATE_VS_FREQTRADE = (
 )
 # In backtesting, refusals logged at info per rule and run; the rest at debug (all counted).
 BACKTEST_LOG_LIMIT = 20
+RECENT_KEPT = 20  # dry-run and live: the last refusals, for the status file
 
 
 class RefusalLog:
@@ -45,10 +47,11 @@ class RefusalLog:
 
     def start_run(self) -> None:
         self.refusals: Counter[str] = Counter()
+        self.recent: deque[tuple[datetime, str, Check]] = deque(maxlen=RECENT_KEPT)
         self.checked = 0
         self.state = TradingState.ACTIVE
         self._logged: Counter[str] = Counter()
-        self._last_logged: dict[str, tuple] = {}
+        self._told: dict[tuple[str, str], int] = {}  # (pair, rule) -> candle last told
 
     def tell(self, level: int, message: str) -> None:
         log.log(level, message)
@@ -58,13 +61,16 @@ class RefusalLog:
     def refused(self, pair: str, check: Check, now: datetime) -> None:
         """Count a refusal and log (and send) it."""
         self.refusals[check.rule.value] += 1
+        if self.persistent:
+            self.recent.append((now, pair, check))  # the dashboard's last events
         level, note = self._level(pair, check, now)
-        if self.send is None and not log.isEnabledFor(level):
+        send = self.send is not None and level > logging.DEBUG
+        if not send and not log.isEnabledFor(level):
             return  # counted; nobody reads the message
         candle = "" if self.persistent else f" (candle {now:%Y-%m-%d %H:%M} UTC)"
         message = f"profitguard: entry refused for {pair}{candle}: {check.message()}{note}"
         log.log(level, message)
-        if self.send is not None:
+        if send:
             self.send(message)
 
     def _level(self, pair: str, check: Check, now: datetime) -> tuple[int, str]:
@@ -79,18 +85,24 @@ class RefusalLog:
                 note = f" (further {check.rule.value} refusals are counted, not logged)"
                 return logging.INFO, note
             return logging.INFO, ""
-        # live: once per pair, rule and candle at info (Freqtrade asks every loop)
-        key = (check.rule, int(now.timestamp() // self.candle.total_seconds()))
-        level = logging.DEBUG if self._last_logged.get(pair) == key else logging.INFO
-        self._last_logged[pair] = key
-        return level, ""
+        return (logging.INFO if self._first_of_candle(pair, check.rule, now) else logging.DEBUG), ""
 
-    def failed(self, pair: str, exc: Exception) -> None:
-        """The gate itself failed on an entry: counted and sent as a GATE_ERROR refusal."""
+    def _first_of_candle(self, pair: str, rule: Rule, now: datetime) -> bool:
+        """True for the first refusal of `pair` by `rule` in the candle holding `now`
+        (dry-run and live: Freqtrade asks every loop)."""
+        candle = int(now.timestamp() // self.candle.total_seconds())
+        if self._told.get((pair, rule.value)) == candle:
+            return False
+        self._told[(pair, rule.value)] = candle
+        return True
+
+    def failed(self, pair: str, exc: Exception, now: datetime) -> None:
+        """The gate itself failed on an entry: counted as a GATE_ERROR refusal, and sent
+        once per pair and candle (the error itself is logged by the hook's failure log)."""
         self.checked += 1
         check = Check(Rule.ERROR, False, Figure("error", f"{type(exc).__name__}: {exc}", Unit.TEXT))
         self.refusals[check.rule.value] += 1
-        if self.send is not None:
+        if self.send is not None and self._first_of_candle(pair, check.rule, now):
             self.send(f"profitguard: entry refused for {pair}: {check.message()}")
 
     def note_state(self, state: TradingState, checks: Iterable[Check]) -> None:

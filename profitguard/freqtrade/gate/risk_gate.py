@@ -28,11 +28,12 @@ from profitguard.engine import make_plan
 from profitguard.exit_tags import KILL_TAG
 from profitguard.freqtrade.gate.account import AccountBook
 from profitguard.freqtrade.gate.correlations import Correlations
+from profitguard.freqtrade.gate.costs import EntryCosts
 from profitguard.freqtrade.gate.frames import confidence, last_value
 from profitguard.freqtrade.gate.history import ClosedHistory
 from profitguard.freqtrade.gate.host import GateHost
 from profitguard.freqtrade.gate.refusals import RefusalLog, log
-from profitguard.freqtrade.gate.shared import SharedAccount, published
+from profitguard.freqtrade.gate.shared import SharedAccount, bot_state, known_correlations
 from profitguard.freqtrade.gate.sizing import EntryStop, Sizer, StakeAsk
 from profitguard.freqtrade.gate.status import StatusFile
 from profitguard.freqtrade.internals import exchange_of
@@ -106,6 +107,7 @@ class RiskGate:
         self.stops = EntryStop(host)
         self.sizer = Sizer(host, config, self.history, self.stops)
         self.correlations = Correlations(host.analyzed, config.correlation_window)
+        self.costs = EntryCosts(host)
         self.log = RefusalLog(
             persistent=persistent,
             per_run_summary=summary_per_run,
@@ -232,19 +234,13 @@ class RiskGate:
             own_equity=account.equity,
             now=now,
             proposal=proposal(),
-            correlations=self._known_correlations,
+            correlations=known_correlations(self.correlations, self.host.analyzed),
         )
         if shared.refusal is not None:
             self.last_entry = (pair, now, shared.checks)
             self.log.refused(pair, shared.refusal, now)
             return False
         return True
-
-    def _known_correlations(self, pair: str, others: list[str]) -> list:
-        """Correlations with the account's pairs this bot has candles of (another bot's
-        pair it does not analyse cannot be measured here, and is left out)."""
-        known = [p for p in others if p == pair or _has_candles(self.host.analyzed(p))]
-        return self.correlations.of(pair, known)
 
     def _screened(
         self, now: datetime, guard: GuardState | GuardStateError
@@ -291,6 +287,8 @@ class RiskGate:
             signal_close=last_value(analyzed, "close"),
             confidence=confidence(analyzed, self.config.confidence_column),
             margin=self._margin_terms(pair, stake, leverage),
+            tick=self.costs.tick(pair),
+            fee=self.costs.fee(pair),
         )
 
     def _margin_terms(self, pair: str, stake: float, leverage: float) -> MarginTerms | None:
@@ -311,17 +309,18 @@ class RiskGate:
 
     def failed(self, pair: str, exc: Exception, now: datetime) -> None:
         """The gate itself failed on an entry: counted and sent as a GATE_ERROR refusal."""
-        self.log.failed(pair, exc)
+        self.log.failed(pair, exc, now)
 
     # ------------------------------------------------------ loop and status
 
-    def loop(self, now: datetime) -> None:
-        """Once per bot loop: trading state changes, and the status file (dry-run/live);
+    def loop(self, now: datetime, published: dict[str, Any] | None = None) -> None:
+        """Once per bot loop: trading state changes, and the status file (dry-run/live)
+        with `published` (the open trades' figures and the events, `monitor`) in it;
         the shared account's heartbeat, this bot's positions and closed trades."""
         if self.status is None:
             return
         if self.shared is not None:
-            self.shared.loop(**published(self.book))
+            self.shared.loop(**bot_state(self.book))
         guard = self.guard()
         account = self.book.at(now, guard)
         state, checks = account_state(self.config, guard, account)
@@ -339,6 +338,8 @@ class RiskGate:
             last_entry=self.last_entry,
             refusals=dict(self.log.refusals),
             checked=self.log.checked,
+            published=published,
+            recent_refusals=list(self.log.recent),
         )
 
     def summary(self) -> str:
@@ -352,7 +353,3 @@ class RiskGate:
         """At the end of `freqtrade backtesting`: the refusal counts of the last run."""
         if self.log.checked:
             print(self.summary(), flush=True)
-
-
-def _has_candles(frame: Any) -> bool:
-    return frame is not None and not frame.empty

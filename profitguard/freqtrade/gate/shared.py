@@ -200,7 +200,7 @@ class SharedAccount:
         self.error = None
 
 
-def published(book: Any) -> dict[str, Any]:
+def bot_state(book: Any) -> dict[str, Any]:
     """What a bot publishes, from Freqtrade's trades: its equity, its open trades as
     positions (the gate's `AccountBook`: the stop in force) and a reader of the trades
     closed after a time (`SharedAccount.loop`'s arguments)."""
@@ -227,3 +227,20 @@ def published(book: Any) -> dict[str, Any]:
     except RuntimeError:  # no wallets yet
         equity = None
     return {"equity": equity, "positions": positions, "closed": closed}
+
+
+def known_correlations(
+    correlations: Any, analyzed: Callable[[str], Any]
+) -> Callable[[str, list[str]], Sequence[Correlation]]:
+    """The correlations of an entry with the account's pairs this bot has candles of
+    (another bot's pair it does not analyse cannot be measured here: left out)."""
+
+    def of(pair: str, others: list[str]) -> Sequence[Correlation]:
+        known = [p for p in others if p == pair or _has_candles(analyzed(p))]
+        return correlations.of(pair, known)
+
+    return of
+
+
+def _has_candles(frame: Any) -> bool:
+    return frame is not None and not frame.empty

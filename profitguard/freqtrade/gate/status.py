@@ -1,6 +1,8 @@
-"""The status file `profitguard guard status` shows (dry-run and live): the trading
-state, every limit against the account, the last entry checked and the refusal counts;
-rewritten at most once a second."""
+"""The status file `profitguard guard status` and `profitguard dashboard` show (dry-run
+and live): the trading state, every limit against the account, the last entry checked,
+the refusal counts and the last refusals, and what the strategy publishes (`monitor`:
+the open trades in R, events, watchdog alerts, callback errors); rewritten at most once
+a second."""
 
 from __future__ import annotations
 
@@ -38,6 +40,8 @@ class StatusFile:
         last_entry: tuple[str, datetime, tuple[Check, ...]] | None,
         refusals: dict[str, int],
         checked: int,
+        published: dict[str, Any] | None = None,
+        recent_refusals: list[tuple[datetime, str, Check]] = (),
     ) -> None:
         self.last_written = time.monotonic()
         every = (*checks, *portfolio_checks(self.config, account), *entry_limits(self.config))
@@ -52,6 +56,10 @@ class StatusFile:
                 "last_entry": _last_entry_json(last_entry),
                 "refusals": refusals,
                 "checked": checked,
+                "recent_refusals": [
+                    {"time": t.isoformat(), "pair": p, **c.as_json()} for t, p, c in recent_refusals
+                ],
+                **(published or {}),
             },
         )
 
