@@ -257,3 +257,45 @@ def test_bot_name_when_a_live_bot_of_another_database_has_it_then_refused(postgr
     OPENED.append(again)
     again.start()
     assert again.error is None
+
+
+def test_connection_when_dropped_mid_admission_then_refused_nothing_reserved_and_next_admits(
+    postgresql,
+):
+    """The server ends the admitting connection while its transaction holds the lock:
+    the entry is refused (GUARD_STATE_UNREADABLE), no reservation is left, the lock is
+    free, and the next entry is admitted on a fresh connection."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    config = account_config(postgresql.new_database(), max_open_positions=1)
+    a, b = joined(config, "bot-a"), joined(config, "bot-b")
+    decide = a.store.admit
+
+    def admit_and_drop(bot, reservation, decide_, allowed):
+        def dropping(snapshot):
+            with psycopg.connect(
+                host="127.0.0.1",
+                port=postgresql.port,
+                user="postgres",
+                dbname=make_url(config.db_url).database,
+                autocommit=True,
+            ) as admin:
+                ended = admin.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_locks "
+                    "WHERE relation = 'profitguard_account'::regclass AND mode = 'RowShareLock'"
+                ).fetchall()
+            assert ended and all(row[0] for row in ended)
+            return decide_(snapshot)
+
+        return decide(bot, reservation, dropping, allowed)
+
+    a.store.admit = admit_and_drop
+    refused = admit(a, proposal("BTC/USDT"))
+    assert refused.refusal.rule is Rule.GUARD_STATE
+    assert "shared account 'main'" in refused.refusal.evidence["error"]
+    assert a.store.snapshot().held == ()  # rolled back: no reservation
+    assert admit(b, proposal("ETH/USDT")).allowed  # the lock is free
+    a.store.admit = decide
+    assert admit(a, proposal("BTC/USDT")).refusal.rule is Rule.MAX_POSITIONS  # reconnected
+    assert a.error is None
