@@ -29,7 +29,7 @@ PAIRS = {"bot-a": "AAA/USDT", "bot-b": "BBB/USDT"}
 pytestmark = pytest.mark.slow
 
 
-def two_bots(offline_exchange, freqtrade_workspace, url, **account):
+def two_bots(offline_exchange, freqtrade_workspace, url, strategies=(ALWAYS_IN,), **account):
     """One exchange account (a flat price: no exit fires), two bots on it, one pair each."""
     flat = [100.0] * 900
     replay = ReplayOptions(
@@ -45,7 +45,7 @@ def two_bots(offline_exchange, freqtrade_workspace, url, **account):
         bot: freqtrade_workspace(
             exchange,
             pairs=[pair],
-            strategies=[ALWAYS_IN],
+            strategies=list(strategies),
             timeframe="1m",
             max_open_trades=1,
             dry_run=False,
@@ -61,20 +61,25 @@ def two_bots(offline_exchange, freqtrade_workspace, url, **account):
     return exchange, workspaces
 
 
+def start_bot(ws, log: Path, strategy: str = "AlwaysIn") -> subprocess.Popen:
+    """`freqtrade trade` of one workspace, its output appended to `log`."""
+    sigint_reaches_bots()
+    with log.open("a") as out:  # the bot keeps its own copy of the descriptor
+        return subprocess.Popen(
+            ws.argv("trade", "--strategy", strategy),
+            cwd=ws.userdir.parent,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=offline_env(),
+        )
+
+
 def run_together(workspaces, until, timeout: float) -> dict[str, str]:
     """Start every bot at once; stop them all (SIGINT) once `until(logs)` is true."""
-    sigint_reaches_bots()
     procs, logs = {}, {}
     for bot, ws in workspaces.items():
         logs[bot] = ws.userdir / "logs" / f"trade-{bot}.log"
-        with logs[bot].open("w") as out:  # the bot keeps its own copy of the descriptor
-            procs[bot] = subprocess.Popen(
-                ws.argv("trade", "--strategy", "AlwaysIn"),
-                cwd=ws.userdir.parent,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                env=offline_env(),
-            )
+        procs[bot] = start_bot(ws, logs[bot])
 
     def read() -> dict[str, str]:
         return {bot: path.read_text(errors="replace") for bot, path in logs.items()}
@@ -165,3 +170,69 @@ def test_guard_kill_through_one_bots_config_when_both_hold_then_both_exit_on_the
         assert (sold[0]["type"], sold[0]["status"]) == ("MARKET", "FILLED")
     for log in logs.values():
         assert "kill switch on: exiting" in log
+
+
+HOLDS = Path(__file__).parent / "strategies" / "HoldsAfterReserve.py"
+
+
+def wait_for(condition, timeout: float, procs=()) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        if any(p.poll() is not None for p in procs):
+            return False
+        time.sleep(0.5)
+    return False
+
+
+def test_bot_killed_between_reservation_and_order_then_its_slot_expires_and_restart_holds_none(
+    offline_exchange, freqtrade_workspace, postgresql
+):
+    """bot-a is SIGKILLed after the account reserved its entry and before the order; bot-b
+    is refused while the reservation holds, enters once it expired; bot-a restarted is
+    refused (bot-b holds the slot). The ledger: one entry, bot-b's."""
+    from profitguard.account.store import AccountStore
+
+    url = postgresql.new_database()
+    exchange, workspaces = two_bots(
+        offline_exchange,
+        freqtrade_workspace,
+        url,
+        strategies=(ALWAYS_IN, HOLDS),
+        max_open_positions=1,
+        reservation_ttl=20,
+    )
+    a, b = workspaces["bot-a"], workspaces["bot-b"]
+    log_a, log_b = a.userdir / "logs" / "trade-a.log", b.userdir / "logs" / "trade-b.log"
+    store = AccountStore(url, "main")
+    procs = []
+    try:
+        (a.userdir / "hold-entry").write_text("")
+        procs.append(start_bot(a, log_a, "HoldsAfterReserve"))
+        assert wait_for((a.userdir / "reserved").exists, 120, procs), log_a.read_text()[-3000:]
+        procs[0].kill()  # SIGKILL between the reservation and the order
+        procs[0].wait()
+        held = [(h.bot, h.position.pair, h.reserved) for h in store.snapshot().held]
+        assert held == [("bot-a", "AAA/USDT", True)]
+
+        procs.append(start_bot(b, log_b))
+        assert wait_for(lambda: db_trades(b.db_path), 150, procs[1:]), log_b.read_text()[-3000:]
+        refusals = [x for x in log_b.read_text().splitlines() if "MAX_OPEN_POSITIONS" in x]
+        assert refusals and "held by=bot-a: AAA/USDT (reserved)" in refusals[0], refusals
+
+        (a.userdir / "hold-entry").unlink()
+        procs.append(start_bot(a, log_a, "HoldsAfterReserve"))
+
+        def refused_for_bot_b() -> bool:
+            text = log_a.read_text()
+            return "held by=bot-b: BBB/USDT" in text
+
+        assert wait_for(refused_for_bot_b, 150, procs[1:]), log_a.read_text()[-3000:]
+    finally:
+        for proc in procs:
+            stop_process(proc)
+        store.close()
+    buys = entries(exchange)
+    assert [(o["pair"], o["status"]) for o in buys] == [("BBB/USDT", "FILLED")]
+    assert db_trades(a.db_path) == []
