@@ -133,6 +133,16 @@ def test_two_live_bots_when_the_account_has_one_slot_then_the_ledger_shows_one_e
     line = next(x for x in logs[refused].splitlines() if "MAX_OPEN_POSITIONS" in x)
     assert f"held by={held}: {PAIRS[held]}" in line, line
     assert [len(db_trades(ws.db_path)) for ws in workspaces.values()].count(1) == 1
+    # the account's tables: the holder's trade published as its position, no reservation
+    from profitguard.account.store import AccountStore
+
+    store = AccountStore(url, "main")
+    try:
+        snapshot = store.snapshot()
+    finally:
+        store.close()
+    assert [(h.bot, h.trade_id, h.position.pair) for h in snapshot.held] == [(held, 1, PAIRS[held])]
+    assert {b.bot for b in snapshot.bots} == set(PAIRS)
     for log in logs.values():
         assert "Traceback" not in log.split("SIGINT")[0]
 

@@ -342,6 +342,12 @@ class RiskGate:
             recent_refusals=list(self.log.recent),
         )
 
+    def trade_changed(self) -> None:
+        """A fill (order_filled): a shared account gets this bot's positions and closed
+        trades now, not at the next loop (its reservation becomes the position)."""
+        if self.shared is not None:
+            self.shared.loop(**bot_state(self.book))
+
     def summary(self) -> str:
         return self.log.summary(self.host.get_strategy_name())
 
