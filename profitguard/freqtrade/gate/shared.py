@@ -35,7 +35,7 @@ from profitguard.risk.book import ClosedTrade, OpenPosition, Proposal
 from profitguard.risk.pipeline import Verdict, evaluate, guard_checks, state_of
 from profitguard.risk.rules import Correlation
 from profitguard.risk.state import GuardState, GuardStateError
-from profitguard.trades_db import describe
+from profitguard.trades_db import describe, sqlite_file
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ class SharedAccount:
     def __init__(self, config: AccountConfig, *, bot: str, db_url: str | None) -> None:
         self.config = config
         self.bot = bot
-        self.db_url = describe(db_url) if db_url else None
+        self.db_url = _trades_db(db_url)
         self.host = f"{socket.gethostname()}:{os.getpid()}"
         self.store = AccountStore(
             config.db_url, config.name, reservation_ttl=config.reservation_ttl
@@ -244,3 +244,13 @@ def known_correlations(
 
 def _has_candles(frame: Any) -> bool:
     return frame is not None and not frame.empty
+
+
+def _trades_db(db_url: str | None) -> str | None:
+    """The bot's trades database as the account shows it (and tells bots apart by): a
+    SQLite file by its absolute path (Freqtrade's default is relative to the working
+    directory), a server's URL without its password."""
+    if not db_url:
+        return None
+    path = sqlite_file(db_url)
+    return f"sqlite:///{path.resolve()}" if path is not None else describe(db_url)
