@@ -28,6 +28,10 @@ class AccountError(RuntimeError):
     """The account's database cannot be reached, read or written."""
 
 
+class BotAlive(ValueError):
+    """The bot to forget has a fresh heartbeat: it is still running."""
+
+
 class BotNameTaken(ValueError):
     """Another bot of the account, alive, has this bot's name (its own trades database)."""
 
@@ -350,6 +354,35 @@ class AccountStore:
                 delete(t.RESERVATION).where(res.account == self.name, res.bot == bot)
             )
         )
+
+    def forget(self, bot: str, *, alive_within: float) -> int | None:
+        """Drop `bot`'s row, positions and reservations (None: no such bot); closed trades
+        stay. Raises `BotAlive` when its heartbeat is younger than `alive_within` s."""
+        from sqlalchemy import delete, func, select
+
+        def work(conn: Any) -> int | None:
+            self._lock(conn)
+            age = func.extract("epoch", func.now() - t.BOT.c.heartbeat_at)
+            row = conn.execute(
+                select(age.label("age")).where(t.BOT.c.account == self.name, t.BOT.c.bot == bot)
+            ).first()
+            if row is None:
+                return None
+            if row.age is not None and float(row.age) < alive_within:
+                raise BotAlive(
+                    f"{self.where}: bot {bot!r} is running (heartbeat {float(row.age):.0f} s "
+                    "ago): stop it first"
+                )
+            dropped = 0
+            for table in (t.POSITION, t.RESERVATION):
+                gone = conn.execute(
+                    delete(table).where(table.c.account == self.name, table.c.bot == bot)
+                )
+                dropped += gone.rowcount
+            conn.execute(delete(t.BOT).where(t.BOT.c.account == self.name, t.BOT.c.bot == bot))
+            return dropped
+
+        return self._run(work)
 
     # --------------------------------------------------------- switches
 

@@ -30,13 +30,14 @@ from typing import Any
 from profitguard.commands import guard_account
 from profitguard.commands.usage import UsageError
 
-ACTIONS = ("status", "pause", "resume", "kill", "reset")
+ACTIONS = ("status", "pause", "resume", "kill", "reset", "forget")
 
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "guard",
-        help="the risk gate's switches: status, pause, resume, kill, reset",
+        help="the risk gate's switches: status, pause, resume, kill, reset; forget (a shared "
+        "account's retired bot)",
         description=__doc__.split("\n\n")[0],
     )
     parser.add_argument("action", choices=ACTIONS)
@@ -57,6 +58,9 @@ def register(subparsers) -> None:
         "--db-url", help="the bot's trades database (default: as Freqtrade, from the config)"
     )
     parser.add_argument("--json", action="store_true", help="status as JSON")
+    parser.add_argument(
+        "--bot", help="forget (a shared account only): the bot_name of a bot retired for good"
+    )
     parser.set_defaults(func=run)
 
 
@@ -122,6 +126,8 @@ def run(args: argparse.Namespace) -> int:
     account = guard_account.account_of(config)
     if account is not None:  # a shared account: its switches, for every bot in it
         return guard_account.run(args, account)
+    if args.action == "forget":
+        raise UsageError("forget: only a shared account has bots to forget (--config names none)")
     userdir = user_data_dir(args.config, args.userdir, config)
     if not userdir.is_dir():
         raise UsageError(f"no user data directory at {userdir}")

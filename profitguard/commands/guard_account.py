@@ -51,6 +51,8 @@ def run(args: argparse.Namespace, account: Any) -> int:
     try:
         if args.action == "status":
             return show(store.snapshot(), account, as_json=args.json)
+        if args.action == "forget":
+            return forget(store, account, args.bot, confirm=args.confirm)
         if args.action == "reset" and not args.confirm:
             raise UsageError(
                 "reset lifts the account's kill switch and every pause, for every bot; "
@@ -83,6 +85,32 @@ def run(args: argparse.Namespace, account: Any) -> int:
         print(
             "every bot of the account refuses entries and exits every open trade at its next loop"
         )
+    return 0
+
+
+def forget(store: Any, account: Any, bot: str | None, *, confirm: bool) -> int:
+    """Take a retired bot out of the account: its row, positions and reservations (a stale
+    bot's positions otherwise count for ever); its closed trades stay (their losses
+    happened). Refused while it is alive."""
+    from profitguard.account.store import BotAlive
+
+    if not bot:
+        raise UsageError("forget: give the bot's --bot NAME (its bot_name)")
+    if not confirm:
+        raise UsageError(
+            f"forget drops bot {bot!r}'s positions from account {account.name!r}: close them "
+            "on the exchange first, then run it again with --confirm"
+        )
+    try:
+        dropped = store.forget(bot, alive_within=account.heartbeat_stale)
+    except BotAlive as exc:
+        raise UsageError(str(exc)) from None
+    if dropped is None:
+        raise UsageError(f"--bot: no bot {bot!r} in account {account.name!r}")
+    print(
+        f"forget: bot {bot!r} left account {account.name!r}; {dropped} position(s) and "
+        "reservation(s) no longer counted, its closed trades kept"
+    )
     return 0
 
 

@@ -105,3 +105,36 @@ def test_guard_when_the_account_config_is_bad_then_one_line_names_the_field(tmp_
     assert main(["guard", "status", "--config", str(path)]) == 2
     err = capsys.readouterr().err
     assert "'profitguard.risk.account.db_url' must be a PostgreSQL URL" in err
+
+
+def test_guard_forget_when_a_bot_is_retired_then_its_positions_no_longer_count(account, capsys):
+    url, config = account
+    limits = account_config(url, max_open_positions=1)
+    a, b = joined(limits, "bot-a"), joined(limits, "bot-b")
+    publish(a, [(1, position("BTC/USDT"))])
+    publish(b)
+    assert main(["guard", "forget", "--config", config, "--bot", "bot-a", "--confirm"]) == 2
+    assert "bot 'bot-a' is running (heartbeat 0 s ago): stop it first" in capsys.readouterr().err
+    with OPENED[0].store.engine().begin() as conn:  # bot-a retired: silent for 2 minutes
+        conn.execute(
+            text(
+                "UPDATE profitguard_account_bot SET heartbeat_at = now() - interval '120 s' "
+                "WHERE bot = 'bot-a'"
+            )
+        )
+    assert admit(b, proposal("ETH/USDT")).refusal.rule is Rule.MAX_POSITIONS  # still counted
+    assert main(["guard", "forget", "--config", config, "--bot", "bot-a"]) == 2
+    assert "run it again with --confirm" in capsys.readouterr().err
+    assert main(["guard", "forget", "--config", config, "--bot", "bot-x", "--confirm"]) == 2
+    assert "--bot: no bot 'bot-x' in account 'main'" in capsys.readouterr().err
+    assert main(["guard", "forget", "--config", config, "--bot", "bot-a", "--confirm"]) == 0
+    assert "1 position(s) and reservation(s) no longer counted" in capsys.readouterr().out
+    assert admit(b, proposal("ETH/USDT")).allowed
+    assert [s.bot for s in b.store.snapshot().bots] == ["bot-b"]
+
+
+def test_guard_forget_when_no_account_then_usage_error(tmp_path, capsys):
+    path = tmp_path / "config.json"
+    path.write_text("{}")
+    assert main(["guard", "forget", "--config", str(path), "--bot", "x", "--confirm"]) == 2
+    assert "only a shared account has bots to forget" in capsys.readouterr().err
