@@ -129,23 +129,20 @@ def _line(switches: Any) -> str:
     )
 
 
-def show(snapshot: Any, account: Any, *, as_json: bool) -> int:
-    """The account's switches, its bots with their heartbeats, what each holds, and the
-    account's limits against its figures now."""
+def figures(snapshot: Any, account: Any, now: datetime) -> dict[str, Any]:
+    """The account as JSON: its state and switches, every bot with its heartbeat (stale
+    or not), what each holds and reserves, its limits against its figures now."""
     from profitguard.account.book import account_of as book_account
     from profitguard.risk.account_config import AccountEquity
     from profitguard.risk.pipeline import account_state, portfolio_checks
-    from profitguard.risk.report import checks_table
 
-    now = datetime.now(UTC)
     stale_after = account.heartbeat_stale
-    equities = [b.equity for b in snapshot.bots if b.equity is not None]
     if account.equity is AccountEquity.SUM:
-        equity = sum(equities)
-    else:  # every bot reads the same balance: the latest any bot published
-        fresh = [b for b in snapshot.bots if b.equity is not None and not b.stale(stale_after)]
-        equity = (fresh or [b for b in snapshot.bots if b.equity is not None] or [None])[0]
-        equity = equity.equity if equity is not None else 0.0
+        equity = sum(b.equity for b in snapshot.bots if b.equity is not None)
+    else:  # every bot reads the same balance: the latest a live bot published
+        seen = [b for b in snapshot.bots if b.equity is not None]
+        fresh = [b for b in seen if not b.stale(stale_after)] or seen
+        equity = fresh[0].equity if fresh else 0.0
     book = book_account(snapshot, now=now, equity=equity)
     state, checks = account_state(account.limits, snapshot.switches.guard, book)
     checks += portfolio_checks(account.limits, book)
@@ -163,29 +160,53 @@ def show(snapshot: Any, account: Any, *, as_json: bool) -> int:
         }
         for b in snapshot.bots
     ]
+    return {
+        "account": snapshot.name,
+        "state": state.value,
+        "guard": snapshot.switches.guard.to_json(),
+        "halted_by": snapshot.switches.halted_by,
+        "paused_by": snapshot.switches.paused_by,
+        "equity": equity,
+        "equity_mode": account.equity.value,
+        "heartbeat_stale_s": stale_after,
+        "bots": bots,
+        "checks": [c.as_json() for c in checks],
+    }
+
+
+def account_figures(account: Any, now: datetime) -> dict[str, Any]:
+    """`figures` read now (the dashboard), or the error reading the account."""
+    from profitguard.account.store import AccountError, AccountStore
+
+    store = AccountStore(account.db_url, account.name)
+    try:
+        return figures(store.snapshot(), account, now)
+    except AccountError as exc:
+        return {"account": account.name, "error": str(exc)}
+    finally:
+        store.close()
+
+
+def show(snapshot: Any, account: Any, *, as_json: bool) -> int:
+    """`guard status` on the account (`figures`, as text or JSON)."""
+    from profitguard.risk.report import checks_table
+
+    out = figures(snapshot, account, datetime.now(UTC))
     if as_json:
-        out = {
-            "account": snapshot.name,
-            "state": state.value,
-            "guard": snapshot.switches.guard.to_json(),
-            "halted_by": snapshot.switches.halted_by,
-            "paused_by": snapshot.switches.paused_by,
-            "equity": equity,
-            "bots": bots,
-            "checks": [c.as_json() for c in checks],
-        }
         print(json.dumps(out))
         return 0
-    print(f"account {snapshot.name!r}: {state.value}, equity {equity:.2f} ({account.equity.value})")
+    equity, mode = out["equity"], out["equity_mode"]
+    print(f"account {snapshot.name!r}: {out['state']}, equity {equity:.2f} ({mode})")
     print(_line(snapshot.switches))
-    print(f"bots ({len(bots)}; stale: no heartbeat for more than {stale_after:g} s):")
+    bots = out["bots"]
+    print(f"bots ({len(bots)}; stale: no heartbeat for more than {out['heartbeat_stale_s']:g} s):")
     for b in bots:
         age = f"{b['heartbeat_age_s']:.0f} s ago" if b["heartbeat_age_s"] is not None else "never"
         mark = "STALE" if b["stale"] else "ok"
         held = ", ".join(b["positions"]) or "-"
         reserved = f"; reserved {', '.join(b['reserved'])}" if b["reserved"] else ""
         print(f"  {b['bot']}: heartbeat {age} [{mark}]; holds {held}{reserved}")
-    print("\n".join(checks_table([c.as_json() for c in checks])))
+    print("\n".join(checks_table(out["checks"])))
     return 0
 
 

@@ -138,3 +138,32 @@ def test_guard_forget_when_no_account_then_usage_error(tmp_path, capsys):
     path.write_text("{}")
     assert main(["guard", "forget", "--config", str(path), "--bot", "x", "--confirm"]) == 2
     assert "only a shared account has bots to forget" in capsys.readouterr().err
+
+
+def test_dashboard_when_the_bot_has_a_shared_account_then_status_shows_it(postgresql, tmp_path):
+    from tests.dashboard_server import start_dashboard
+    from tests.integration.test_dashboard_api import PASSWORD, USER, write_bot
+
+    url = postgresql.new_database()
+    a, b = joined(account_config(url), "bot-a"), joined(account_config(url), "bot-b")
+    publish(a, [(1, position("BTC/USDT"))])
+    publish(b)
+    section = {
+        "dashboard": {"username": USER, "password": PASSWORD},
+        "risk": {"account": {"name": "main", "db_url": url}},
+    }
+    config = write_bot(tmp_path, None, profitguard=section)
+    d = start_dashboard(config, tmp_path / "dashboard.log")
+    try:
+        status, _, body = d.request("GET", "/api/status", auth=(USER, PASSWORD))
+    finally:
+        d.stop()
+    assert status == 200, body
+    shown = json.loads(body)["account"]
+    assert (shown["account"], shown["state"]) == ("main", "ACTIVE")
+    assert [(x["bot"], x["stale"], x["positions"]) for x in shown["bots"]] == [
+        ("bot-a", False, ["BTC/USDT"]),
+        ("bot-b", False, []),
+    ]
+    opened = next(c for c in shown["checks"] if c["rule"] == Rule.MAX_POSITIONS.value)
+    assert opened["figures"]["open"] == 1
