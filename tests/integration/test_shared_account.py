@@ -16,6 +16,8 @@ from profitguard.risk.checks import Rule
 from profitguard.risk.config import account_from_mapping
 from profitguard.risk.state import kill, pause, reset
 
+pytestmark = pytest.mark.slow  # a PostgreSQL server, as the other database tests
+
 EQUITY = 1000.0
 OPENED: list[SharedAccount] = []
 

@@ -22,6 +22,8 @@ from tests.integration.test_shared_account import (
     publish,
 )
 
+pytestmark = pytest.mark.slow  # a PostgreSQL server, as the other database tests
+
 
 @pytest.fixture
 def account(postgresql, tmp_path):
