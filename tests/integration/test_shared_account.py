@@ -114,6 +114,36 @@ def test_admission_when_eight_bots_race_for_the_last_slot_then_exactly_one_wins_
             OPENED.pop().store.close()
 
 
+def _racer(url: str, bot: str, start: float, rounds: int) -> list[bool]:
+    """One bot process: at each round's instant, one entry into that round's account."""
+    admitted = []
+    for round_ in range(rounds):
+        racer = SharedAccount(account_config(url, name=f"proc-{round_}", max_open_positions=1),
+                              bot=bot, db_url=None)  # fmt: skip
+        racer.start()
+        time.sleep(max(0.0, start + round_ - time.time()))
+        admitted.append(admit(racer, proposal(f"{bot.upper()}/USDT")).allowed)
+        racer.store.close()
+    return admitted
+
+
+def test_admission_when_six_processes_race_for_the_last_slot_then_exactly_one_wins_5_times(
+    postgresql,
+):
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    url = postgresql.new_database()
+    for round_ in range(5):  # the accounts made before the race
+        joined(account_config(url, name=f"proc-{round_}", max_open_positions=1), "holder")
+    start = time.time() + 8.0  # every process spawned and joined by then
+    with ProcessPoolExecutor(6, mp_context=multiprocessing.get_context("spawn")) as pool:
+        racers = [pool.submit(_racer, url, f"p{i}", start, 5) for i in range(6)]
+        results = [r.result(timeout=120) for r in racers]
+    assert all(len(r) == 5 for r in results)
+    assert [sum(r[round_] for r in results) for round_ in range(5)] == [1] * 5, results
+
+
 def test_heat_when_two_bots_hold_risk_then_the_account_sum_decides_naming_the_holder(
     postgresql,
 ):
