@@ -169,3 +169,24 @@ def test_dashboard_when_the_bot_has_a_shared_account_then_status_shows_it(postgr
     ]
     opened = next(c for c in shown["checks"] if c["rule"] == Rule.MAX_POSITIONS.value)
     assert opened["figures"]["open"] == 1
+
+
+def test_report_db_when_repeated_then_every_bots_trades_together(postgresql, tmp_path, capsys):
+    """`report --db A --db B`: the trades of two bots (here one on PostgreSQL, one on
+    SQLite, written by Freqtrade's models) in one report."""
+    from tests.integration.test_trades_db_postgresql import freqtrade_writes
+
+    url, sqlite = postgresql.new_database(), tmp_path / "bot-b.sqlite"
+    freqtrade_writes(url)
+    freqtrade_writes(str(sqlite))
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"stake_currency": "USDT", "exchange": {"name": "binance"}}))
+    reports = []
+    for sources in ([url], [str(sqlite)], [url, str(sqlite)]):
+        dbs = [arg for source in sources for arg in ("--db", source)]
+        assert main(["report", *dbs, "--json", "--config", str(config)]) == 0
+        reports.append(json.loads(capsys.readouterr().out))
+    alone_a, alone_b, together = reports
+    assert together["source"] == f"{alone_a['source']}, {alone_b['source']}"
+    assert len(together["trades"]) == len(alone_a["trades"]) + len(alone_b["trades"]) == 2
+    assert together["summary"]["trades"] == 2
