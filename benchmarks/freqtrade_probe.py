@@ -32,6 +32,7 @@ from freqtrade.strategy import strategy_wrapper
 
 loops: list[float] = []  # wall seconds of each backtest loop
 loops_cpu: list[float] = []  # CPU seconds of the same (steadier on a busy machine)
+loop_starts_cpu: list[float] = []  # the process's CPU seconds when each loop started
 copies = {"calls": 0, "cpu_s": 0.0}
 _backtest = backtesting.Backtesting.backtest
 _profile_path = os.environ.get("PROFITGUARD_BENCH_PROFILE")
@@ -44,6 +45,7 @@ if _profile_path:
 
 def _timed(self, *args, **kwargs):
     start, start_cpu = time.perf_counter(), time.process_time()
+    loop_starts_cpu.append(start_cpu)
     if _profiler is not None:
         _profiler.enable()
     try:
@@ -141,6 +143,7 @@ if __name__ == "__main__":
                     "exit": code,
                     "loops_s": loops,
                     "loops_cpu_s": loops_cpu,
+                    "loop_starts_cpu_s": loop_starts_cpu,
                     "peak_rss_mb": peak_rss_mb(),
                     "process_cpu_s": time.process_time(),  # the whole run, start-up included
                     "trade_copies": copies if _trade_copy == "time" else None,

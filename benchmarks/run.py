@@ -15,7 +15,12 @@
    sample's recorded answers (so the trades are the same; a plain Freqtrade
    strategy, it pays Freqtrade's per-hook copy of the trade), at 3 and 50 pairs;
    at 3 pairs also both without the copy, and the sample with it;
-6. profile: where the adapter's time goes (per hook, and cProfile of the loop).
+6. profile: where the adapter's time goes (per hook, and cProfile of the loop);
+8. own: the adapter's own cost, like for like with the same copy policy on both
+   sides (neither gets Freqtrade's copy of the trade), at 3 and 50 pairs;
+9. sweep: `profitguard sweep` ladders per minute against `freqtrade hyperopt -j 1`
+   epochs per minute on the same space and entries, and a 10,000-ladder sweep's
+   peak memory against one backtest's (benchmarks/sweep.py).
 
     ./run bench --only like,hyperopt   (some sections: their parts of RESULTS.md
                                         and their key lines are updated in place)
@@ -57,7 +62,10 @@ SCALES = (1, 10, 50)
 LIKE_SCALES = ((3, 90), (50, 30))
 LIKE_TARGETS = {3: 1.05, 50: 1.10}  # sample / replay floor, loop CPU
 HYPEROPT_TARGET = 0.75  # sample / native, epochs per CPU-minute
-SECTIONS = ("engine", "overhead", "scale", "hyperopt", "like", "profile")
+OWN_TARGET = 1.25  # the adapter's own cost: sample / replay floor, neither copying the trade
+SECTIONS = ("engine", "overhead", "scale", "hyperopt", "like", "profile", "own", "sweep")
+# the like-for-like variants of the adapter's own cost: neither side gets the copy
+OWN_VARIANTS = [("BenchReplay", "skip"), ("ProfitGuardSample", "skip")]
 COPY_ENV = "PROFITGUARD_BENCH_TRADE_COPY"
 
 
@@ -290,14 +298,15 @@ def _replay_report(ws) -> dict:
 
 
 def like_for_like(tmp: Path, n_pairs: int, days: float, rounds: int, *,
-                  copy_variants: bool, datadir: Path | None = None) -> dict:  # fmt: skip
+                  copy_variants: bool, datadir: Path | None = None,
+                  own_cost: bool = False) -> dict:  # fmt: skip
     """Record the sample's answers, then replay floor and sample alternately.
 
     The sample runs as shipped: its own hooks skip Freqtrade's per-hook deep copy of
     the trade, the replay floor (a plain Freqtrade strategy) pays it. With
     `copy_variants`, each round also runs both without the copy (the probe skips it
     for every hook) and the sample with it (profitguard's skip off). Every run must
-    make the recording's trades.
+    make the recording's trades. With `own_cost`, only the two without the copy.
     Data: the last `days` of the generated 90-day data, or all of `datadir`."""
     from profitguard.exchange.harness import start_exchange
 
@@ -310,7 +319,9 @@ def like_for_like(tmp: Path, n_pairs: int, days: float, rounds: int, *,
         if days < DAYS:
             timerange = ("--timerange", f"{_days_before_end(datadir, days)}-")
     variants = [("BenchReplay", ""), ("ProfitGuardSample", "")]
-    if copy_variants:
+    if own_cost:
+        variants = list(OWN_VARIANTS)
+    elif copy_variants:
         variants += [("BenchReplay", "skip"), ("ProfitGuardSample", "skip"),
                      ("ProfitGuardSample", "keep")]  # fmt: skip
     with start_exchange(datadir=datadir) as exchange:
@@ -686,6 +697,42 @@ def like_section(likes: list[dict]) -> tuple[Section, dict]:
     return ("## 5. Like for like: the sample against a replay floor", [*lines, "", *notes]), keys
 
 
+def own_section(owns: list[dict]) -> tuple[Section, dict]:
+    """The adapter's own cost: the sample against the replay floor, neither copying."""
+    keys: dict = {}
+    lines = [
+        "Section 5's comparison with one copy policy on both sides: neither the sample nor",
+        "the replay floor gets Freqtrade's copy of the trade (the probe skips it for every",
+        "hook), so the ratio is what profitguard's hooks cost beyond answering Freqtrade",
+        "from a dict: the risk gate, the exit callbacks, the engine. Both made exactly the",
+        "recording's trades; rounds alternate the two back to back; each ratio is the",
+        "median of the per-round ratios of loop CPU seconds.",
+        "",
+        "| pairs | days | trades | variant | rounds | loop CPU s (median) | peak RSS MB |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    notes = []
+    for own in owns:
+        n, runs, rec = own["pairs"], own["runs"], own["recording"]
+        for (strategy, _), mine in runs.items():
+            lines.append(
+                f"| {n} | {own['days']:g} | {rec.trades} | {strategy} | {len(mine)} | "
+                f"{_med(r.loop_cpu_s for r in mine):.2f} | "
+                f"{_med(r.peak_rss_mb for r in mine):.0f} |"
+            )
+        ratios = round_ratios(runs, *reversed(OWN_VARIANTS))
+        keys[f"adapter_own_cost_{n}_pairs"] = round(_med(ratios), 3)
+        notes.append(
+            f"- {n} pairs: **{_med(ratios):.3f}** "
+            f"(rounds: {', '.join(f'{x:.3f}' for x in ratios)})."
+        )
+    notes += ["", f"Target: at most {OWN_TARGET} at 3 and at 50 pairs."]
+    return (
+        "## 8. The adapter's own cost (no trade copy on either side)",
+        [*lines, "", *notes],
+    ), keys
+
+
 def copy_section(likes: list[dict]) -> tuple[Section, dict] | None:
     like = next((x for x in likes if ("BenchReplay", "skip") in x["runs"]), None)
     if like is None:
@@ -831,7 +878,7 @@ def profile_section(likes: list[dict], prof: dict | None) -> tuple[Section, dict
 
 def build_sections(
     engine: list[dict], over: list[Run], scaled: list[Run], hyp: dict | None, hyp_ran: bool,
-    likes: list[dict], prof: dict | None, days: float,
+    likes: list[dict], prof: dict | None, days: float, owns: list[dict] | None = None,
 ) -> tuple[list[Section], dict]:  # fmt: skip
     """The sections (and key lines) of what ran."""
     built = []
@@ -848,6 +895,8 @@ def build_sections(
         built.append(copy_section(likes))
     if likes or prof:
         built.append(profile_section(likes, prof))
+    if owns:
+        built.append(own_section(owns))
     sections, keys = [], {}
     for item in built:
         if item is not None:
@@ -908,6 +957,24 @@ def main(argv: list[str] | None = None) -> int:
                         help="alternating rounds of the like-for-like comparison")  # fmt: skip
     parser.add_argument("--epochs", type=int, default=20, help="hyperopt epochs per strategy")
     parser.add_argument(
+        "--sweep-trials", type=int, default=400, help="ladders of the sweep's rate measurement"
+    )
+    parser.add_argument(
+        "--sweep-epochs", type=int, default=10, help="hyperopt epochs the sweep is compared with"
+    )
+    parser.add_argument(
+        "--sweep-days",
+        type=float,
+        default=30,
+        help="the sweep section runs on the data's last DAYS days (every run alike)",
+    )
+    parser.add_argument(
+        "--sweep-rss-workers",
+        type=int,
+        default=1,
+        help="worker processes of the 10,000-ladder sweep (its peak RSS is the main process's)",
+    )
+    parser.add_argument(
         "--only",
         "--sections",
         dest="sections",
@@ -931,7 +998,7 @@ def main(argv: list[str] | None = None) -> int:
     like_scales = ((3, 10), (10, 5)) if args.quick else LIKE_SCALES
     info = machine()
     load_at_start = os.getloadavg()[0]
-    engine, over, scaled, hyp, likes, prof = [], [], [], None, [], None
+    engine, over, scaled, hyp, likes, prof, owns = [], [], [], None, [], None, []
     if "engine" in sections:
         print("1. engine", flush=True)
         engine = [measure("r_ladder"), measure("scaled_pct")]
@@ -955,12 +1022,42 @@ def main(argv: list[str] | None = None) -> int:
         if "profile" in sections:
             print("6. profile", flush=True)
             prof = profile(Path(tmp), days)
+        if "own" in sections:
+            print("8. the adapter's own cost", flush=True)
+            for n, like_days in like_scales:
+                owns.append(
+                    like_for_like(
+                        Path(tmp), n, like_days, like_rounds, copy_variants=False, own_cost=True
+                    )
+                )
+        swept = None
+        if "sweep" in sections:
+            from benchmarks.sweep import sweep_bench
+
+            print("9. sweep", flush=True)
+            swept = sweep_bench(
+                Path(tmp),
+                days,
+                trials=100 if args.quick else args.sweep_trials,
+                epochs=3 if args.quick else args.sweep_epochs,
+                rss_trials=200 if args.quick else 10_000,
+                rss_workers=args.sweep_rss_workers,
+                last_days=None if args.quick else args.sweep_days,
+            )
     built, keys = build_sections(
-        engine, over, scaled, hyp, "hyperopt" in sections, likes, prof, days
+        engine, over, scaled, hyp, "hyperopt" in sections, likes, prof, days, owns
     )
+    if "sweep" in sections:
+        from benchmarks.sweep import sweep_section
+
+        section, sweep_keys = sweep_section(swept)
+        built.append(section)
+        keys.update(sweep_keys)
     command = "./run bench" + (" --quick" if args.quick else "")
     if sections != set(SECTIONS):
         command += f" --only {','.join(s for s in SECTIONS if s in sections)}"
+    if args.like_rounds != parser.get_default("like_rounds") and not args.quick:
+        command += f" --like-rounds {args.like_rounds}"
     # how busy the shared machine was (1-minute load average)
     load = f"load average {load_at_start:.1f} at the start, {os.getloadavg()[0]:.1f} at the end"
     if args.quick and args.out == HERE / "RESULTS.md":

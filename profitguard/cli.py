@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from profitguard.commands.usage import UsageError
@@ -24,6 +25,7 @@ SUBCOMMANDS: dict[str, str] = {
     "offline": "profitguard.commands.offline",
     "report": "profitguard.commands.report",
     "compare": "profitguard.commands.compare",
+    "sweep": "profitguard.commands.sweep",
     "chaos": "profitguard.commands.chaos",
     "dashboard": "profitguard.commands.dashboard",
 }
@@ -53,10 +55,28 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser(argv[0] if argv and argv[0] in SUBCOMMANDS else None)
     args = parser.parse_args(argv)
     try:
-        return int(args.func(args) or 0)
+        status = int(args.func(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows here, not at exit
+        return status
     except UsageError as exc:
         print(f"profitguard {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        return closed_pipe()
+
+
+# The status of a command whose output pipe was closed (`profitguard guard status | head`):
+# what a shell reports for a process ended by SIGPIPE.
+CLOSED_PIPE_STATUS = 128 + 13
+
+
+def closed_pipe() -> int:
+    """The reader of stdout went away: end quietly. The rest of the output goes to
+    /dev/null, so the interpreter's own flush at exit has nothing to complain about."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return CLOSED_PIPE_STATUS
 
 
 if __name__ == "__main__":  # `python -m profitguard.cli`: use the package's own classes

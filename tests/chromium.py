@@ -38,14 +38,31 @@ FLAGS = [
 CONSOLE = re.compile(r":CONSOLE[^\]]*\]\s*\"(?P<message>.*)\",?\s*source:")
 
 
-def chromium() -> str:
-    """The Chromium binary, installed from the system packages when missing."""
+def _installed() -> str | None:
     for name in ("chromium", "chromium-browser"):
         found = shutil.which(name)
         if found:
             return found
+    return None
+
+
+def chromium() -> str:
+    """The Chromium binary, installed from the system packages when missing (one
+    installer at a time: parallel test workers wait on a lock file, then look again)."""
+    found = _installed()
+    if found:
+        return found
     if os.geteuid() != 0 or shutil.which("apt-get") is None:
         pytest.skip("no chromium, and no root apt-get to install it")
+    import fcntl
+
+    lock_path = Path(tempfile.gettempdir()) / "profitguard-tests-chromium-install.lock"
+    with lock_path.open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _installed() or _install()
+
+
+def _install() -> str:
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
     subprocess.run(["apt-get", "update"], check=True, env=env, capture_output=True, timeout=600)
     subprocess.run(

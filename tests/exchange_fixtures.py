@@ -19,6 +19,11 @@ Dry-run on a scripted live replay (one 1m candle per second, stamped with the wa
         exchange = offline_exchange(replay=replay)
         ws = freqtrade_workspace(exchange, pairs=["BTC/USDT"], strategies=[...])
         ws.run_until("trade", "--strategy", "X", until=lambda: closed_trades(ws), timeout=120)
+
+Don't wait out the bot's start-up or a restart on a scripted plateau: with
+``ReplayOptions(..., held=True)`` the replay stands at its start until the bot's first
+price request, and ``exchange.hold_replay()`` (called before the bot is stopped) holds
+it until the restarted bot's first one (see test_strategy_dry_run.py).
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ __all__ = [
     "Candles",
     "ReplayOptions",
     "ReplaySource",
+    "bot_files",
     "dry_run_trades",
     "freqtrade_workspace",
     "last_backtest_stats",
@@ -98,6 +104,15 @@ def last_backtest_stats(ws: Workspace) -> dict:
     with zipfile.ZipFile(results / last) as zf:
         name = next(n for n in zf.namelist() if n.endswith(".json") and "_config" not in n)
         return json.loads(zf.read(name))
+
+
+def bot_files(ws: Workspace):
+    """The identity the workspace's bot keys its guard and status files by
+    (`bot_identity`: `.guard_path(ws.userdir)`, `.status_path(ws.userdir)`)."""
+    from profitguard.exchange.freqtrade_config import load_json_config
+    from profitguard.risk.bot_identity import identity_of
+
+    return identity_of(load_json_config(ws.config))
 
 
 def dry_run_trades(ws: Workspace) -> list[dict]:

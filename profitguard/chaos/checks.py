@@ -69,6 +69,7 @@ class RunRecord:
     guard_paused_after: bool | None = None
     tagged: list[dict] = field(default_factory=list)
     tp_fractions: tuple[float, ...] = (0.5, 0.25, 0.25)  # of the original amount, per level
+    dust: float = 0.0  # base amount below which a holding cannot be sold (min notional)
     kill_switch_at: float | None = None  # when `guard kill` ran (wall clock), if it did
     min_notional: float = 0.0  # the market's minimum order value: less cannot be sold
 
@@ -343,8 +344,9 @@ def _held_by_trade(record: RunRecord, trade: dict, at: float) -> float:
 
 
 def protected_after_restart(record: RunRecord) -> list[Violation]:
-    """With the stop on the exchange, an open position has a resting stop again one
-    bot loop after the bot is back from a restart."""
+    """With the stop on the exchange, a position held across a restart has a resting
+    stop again one bot loop after the bot is back (a trade the new process opened
+    gets its stop as any new trade does, the loop after its entry fills)."""
     if not record.stoploss_on_exchange:
         return []
     out = []
@@ -356,6 +358,8 @@ def protected_after_restart(record: RunRecord) -> list[Violation]:
         for trade in record.trades:
             if not _ts(trade["open_date"]) <= at < _ts(trade["close_date"]):
                 continue
+            if _ts(trade["open_date"]) >= life.started:
+                continue  # opened by this process, not held across the restart
             pair = trade["pair"]
             held = _held_by_trade(record, trade, at)
             if held < record.step - EPS:
@@ -409,6 +413,116 @@ def gate_state_survives(record: RunRecord) -> list[Violation]:
     return out
 
 
+def _signed(fill: dict, base: str) -> float:
+    """What a fill added to the account's holding of the pair: + bought (net of a base
+    fee), - sold; in futures the signed position change (a reduce-only sell of a long
+    is -, a buy that opens a short's cover is +)."""
+    if fill["side"] == "BUY":
+        return fill["amount"] - (fill["fee"] if fill.get("fee_asset") == base else 0.0)
+    return -fill["amount"]
+
+
+def _ours(order: dict) -> bool:
+    return order.get("client_tag") is not None
+
+
+def _held_at_end(record: RunRecord, pair: str) -> float:
+    """The account's holding of the pair when the run ended: the futures position
+    (signed), or the spot fills' net (the account started without the base asset)."""
+    positions = (record.ledger.get("futures") or {}).get("positions") or {}
+    if pair in positions:
+        return float(positions[pair].get("amount") or 0.0)
+    base = pair.split("/")[0]
+    return sum(_signed(f, base) for f in record.ledger["fills"] if f["pair"] == pair)
+
+
+def _direction(trade: dict) -> int:
+    return -1 if trade.get("is_short") else 1
+
+
+def orphan_fill(record: RunRecord) -> list[Violation]:
+    """Every filled order that carries profitguard's client id is known to the bot's
+    database when the run ends (its answer lost or not: found by its id, adopted)."""
+    return [
+        Violation(
+            "orphan_fill",
+            f"{o['pair']} {o['side']} {o['client_order_id']}: {o['filled']:g} filled, "
+            "unknown to the database",
+        )
+        for o in record.tagged
+        if _ours(o) and o["filled"] > 0 and o["trade_id"] is None
+    ]
+
+
+def _held_by_own_orders(record: RunRecord, trade: dict) -> float:
+    """What the trade's own orders (the bot's records, or profitguard's ids naming it)
+    bought less what they sold, on the ledger, in the trade's direction."""
+    base = trade["pair"].split("/")[0]
+    named = f"pg-{trade['id']}-"
+    fills = [
+        f
+        for o in record.tagged
+        if o["trade_id"] == trade["id"]
+        or (o["trade_id"] is None and str(o.get("client_order_id")).startswith(named))
+        for f in o["fills"]
+    ]
+    return sum(_signed(f, base) for f in fills) * _direction(trade)
+
+
+def closed_but_held(record: RunRecord) -> list[Violation]:
+    """A trade the database has closed holds nothing on the exchange: its own orders
+    (the bot's records, or profitguard's ids naming it) sold what they bought."""
+    out = []
+    for trade in record.trades:
+        if trade["is_open"]:
+            continue
+        base = trade["pair"].split("/")[0]
+        held = _held_by_own_orders(record, trade)
+        if held > record.dust + EPS:
+            out.append(
+                Violation(
+                    "closed_but_held",
+                    f"trade {trade['id']}: closed ({trade.get('exit_reason')}) while "
+                    f"{held:g} {base} of it is still held",
+                )
+            )
+    return out
+
+
+def untracked_holding(record: RunRecord) -> list[Violation]:
+    """When the run ends the account holds no more of a pair than its open trades,
+    beyond dust; only what profitguard's own fills explain counts (a holding the
+    account had otherwise is not profitguard's)."""
+    out = []
+    for pair in sorted({f["pair"] for f in record.ledger["fills"]}):
+        base = pair.split("/")[0]
+        held = _held_at_end(record, pair)
+        ours = sum(
+            _signed(f, base) for o in record.tagged if o["pair"] == pair and _ours(o)
+            for f in o["fills"]
+        )  # fmt: skip
+        # an open trade holds its recorded amount, or what its own orders hold on the
+        # ledger when more (a fill the bot had not processed yet when the run ended)
+        tracked = sum(
+            max(t["amount"], _held_by_own_orders(record, t)) * _direction(t)
+            for t in record.trades
+            if t["pair"] == pair and t["is_open"]
+        )
+        for direction in (1, -1):
+            if held * direction <= 0 or ours * direction <= 0:
+                continue
+            extra = min(held * direction, ours * direction) - tracked * direction
+            if extra > record.dust + EPS:
+                out.append(
+                    Violation(
+                        "untracked_holding",
+                        f"{pair}: {held * direction:g} {base} held, open trades "
+                        f"{tracked * direction:g}: {extra:g} under no trade",
+                    )
+                )
+    return out
+
+
 def _stop_checks() -> tuple[Callable[[RunRecord], list[Violation]], ...]:
     from profitguard.chaos.stop_checks import flat_after_kill_switch, one_stop_per_trade
 
@@ -423,6 +537,9 @@ CHECKS = (
     stop_never_looser_after_restart,
     protected_after_restart,
     gate_state_survives,
+    orphan_fill,
+    untracked_holding,
+    closed_but_held,
 )
 
 

@@ -42,9 +42,13 @@ from profitguard.exchange.private import Credentials
 from profitguard.exchange.server import ReplayOptions
 
 PAIR = "RST/USDT"
+# a scenario trading several pairs at once (`Scenario.pairs`) takes them in this order
+PAIRS = (PAIR, "QQQ/USDT", "ZZZ/USDT", "KLM/USDT", "XYZ/USDT", "ABC/USDT", "DEF/USDT", "GHI/USDT")
 STRATEGY = "ChaosSample"
-STRATEGY_FILE = Path(__file__).resolve().parents[2] / "user_data" / "strategies" / "ChaosSample.py"
+# package data, so an installed profitguard finds it (user_data/strategies/ links to it)
+STRATEGY_FILE = Path(__file__).resolve().parent / "strategies" / f"{STRATEGY}.py"
 POLL_S = 0.5
+ORDER_PATHS = ("/api/v3/order", "/fapi/v1/order")
 HISTORY = 300
 CCXT_TIMEOUT_MS = 3000
 _STAMP = r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) "
@@ -85,14 +89,26 @@ class ScenarioResult:
     violations: list[Violation]
     seconds: float
     notes: list[str] = field(default_factory=list)
+    lost_answers: int = 0  # answers to order requests the exchange dropped
 
     def line(self) -> str:
         exits = " ".join(f"{k}={v}" for k, v in sorted(self.exits.items())) or "-"
+        lost = f"lost={self.lost_answers} " if self.lost_answers else ""
         return (
-            f"{self.name:<28} restarts={self.restarts} faults={self.faults:<3} "
+            f"{self.name:<28} restarts={self.restarts} faults={self.faults:<3} {lost}"
             f"trades={self.trades} exits[{exits}] violations={len(self.violations)} "
             f"({self.seconds:.0f}s)"
         )
+
+
+def lost_answers(plan: FaultPlan) -> int:
+    """Answers to order requests (placing, querying, cancelling one order: spot's
+    `/api/v3/order`, futures' `/fapi/v1/order`) that the exchange dropped after acting."""
+    return sum(
+        1
+        for fired in plan.log
+        if fired["kind"] == "drop" and fired["target"].split(" ")[1] in ORDER_PATHS
+    )
 
 
 def _log_times(log: Path, pattern: re.Pattern) -> list[float]:
@@ -152,10 +168,10 @@ def _workspace(root: Path, url: str, scenario: Scenario, key: str, secret: str) 
     ws = Workspace.create(
         root,
         exchange_url=url,
-        pairs=[PAIR],
+        pairs=list(PAIRS[: scenario.pairs]),
         strategies=[STRATEGY_FILE],
         timeframe="1m",
-        max_open_trades=1,
+        max_open_trades=scenario.pairs,
         stake_amount="unlimited",
         dry_run=False,
         key=key,
@@ -177,6 +193,9 @@ def _workspace(root: Path, url: str, scenario: Scenario, key: str, secret: str) 
     config = json.loads(ws.config.read_text())
     config["exchange"]["ccxt_config"]["timeout"] = CCXT_TIMEOUT_MS  # slow answers time out
     config["exchange"]["ccxt_async_config"] = {"timeout": CCXT_TIMEOUT_MS}
+    if scenario.pairs > 1:  # the pairs replay one path: all correlated, all allowed in
+        risk = {"max_correlated_positions": None, "max_open_positions": scenario.pairs}
+        config["profitguard"] = {"risk": risk}
     ws.config.write_text(json.dumps(config, indent=4) + "\n")
     return ws
 
@@ -226,6 +245,15 @@ class _Kills:
             for o in tagged
         ):
             delay = 0.0  # on the exchange, the bot still waiting for its answer
+        elif moment == "tp_window" and any(
+            f["side"] == "SELL" and f["time"] / 1000 > life.back
+            for o in tagged
+            if (o["client_tag"] or "").startswith("tp")
+            for f in o["fills"]
+        ):
+            # the bot sees the fill at its next loop, then asks for the fee (myTrades,
+            # slowed in the scenario) between committing the order and the trade
+            delay = self.rng.uniform(0.5, 3.0)
         elif moment == "after_fill" and any(
             f["side"] == "SELL" and f["time"] / 1000 > life.back for o in tagged for f in o["fills"]
         ):
@@ -251,7 +279,15 @@ def _pause(ws: Workspace) -> float:
     """Pause entries with the real `profitguard guard pause` command."""
     command = [sys.executable, "-m", "profitguard.cli", "guard", "pause"]
     subprocess.run(
-        [*command, "--userdir", str(ws.userdir), "--reason", "chaos: pause before a kill"],
+        [
+            *command,
+            "--config",
+            str(ws.config),
+            "--userdir",
+            str(ws.userdir),
+            "--reason",
+            "chaos: pause before a kill",
+        ],
         check=True,
         capture_output=True,
         timeout=60,
@@ -301,7 +337,10 @@ def run_scenario(
     replay = ReplayOptions(
         seconds_per_candle=1.0,
         timeframe="1m",
-        sources={PAIR: scripted_source(chaos_path(), "1m", history=HISTORY)},
+        sources={
+            pair: scripted_source(chaos_path(), "1m", history=HISTORY)
+            for pair in PAIRS[: scenario.pairs]
+        },
     )
     exchange = start_exchange(
         replay=replay, credentials=Credentials(key, secret), balances={"USDT": 10_000.0},
@@ -385,6 +424,7 @@ def run_scenario(
         violations=violations,
         seconds=time.monotonic() - started,
         notes=notes,
+        lost_answers=lost_answers(plan),
     )
 
 
@@ -406,14 +446,17 @@ def _save(path: Path, record: RunRecord, violations: list[Violation]) -> None:
 
 
 def _record(exchange, ws, scenario, lives, samples, paused_at) -> RunRecord:
-    from profitguard.risk.state import GUARD_FILE, read_state
+    from profitguard.exchange.freqtrade_config import load_json_config
+    from profitguard.risk.bot_identity import identity_of
+    from profitguard.risk.state import read_state
 
     ledger = fetch_ledger(exchange.url)
     orders = db_orders(ws.db_path)
     feed = exchange.api.feed
     guard_paused = None
     if paused_at is not None:
-        guard_paused = read_state(ws.userdir / GUARD_FILE).paused
+        bot = identity_of(load_json_config(ws.config))
+        guard_paused = read_state(bot.guard_path(ws.userdir)).paused
     return RunRecord(
         ledger=ledger,
         trades=db_trades(ws.db_path),
@@ -428,6 +471,9 @@ def _record(exchange, ws, scenario, lives, samples, paused_at) -> RunRecord:
         end=lives[-1].ended,
         step=exchange.api.markets[PAIR].step_size,
         min_notional=exchange.api.markets[PAIR].min_notional,
+        # a holding worth less than the minimum notional cannot be sold: dust
+        dust=exchange.api.markets[PAIR].min_notional
+        / float(feed.last_price(PAIR, int(lives[-1].ended * 1000))),
         paused_at=paused_at,
         guard_paused_after=guard_paused,
         tagged=tagged_ledger_orders(ledger, orders),

@@ -11,7 +11,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 # Kill moments (see runner.KILL_CONDITIONS): the bot is killed when one holds.
-KILLS = ("before_tp1", "tp_resting", "after_fill", "between_levels", "random", "stop_placed")
+KILLS = (
+    "before_tp1",
+    "tp_resting",
+    "after_fill",
+    "tp_window",
+    "between_levels",
+    "random",
+    "stop_placed",
+)
 
 # Fault rules (profitguard.exchange.faults) combined below.
 F_5XX = {"kind": "http_error", "endpoint": "GET /api/v3/*", "probability": 0.06, "status": 503}
@@ -31,6 +39,17 @@ F_GAP = {"kind": "price_gap", "probability": 1.0, "gap": 0.02, "hold_ms": 4000}
 # exchange while the bot still waits to record it, and the bot is killed then
 F_SLOW_ORDERS = {"kind": "slow", "endpoint": "POST /api/v3/order", "probability": 1.0,
                  "delay_s": 2.5}  # fmt: skip
+# Lost answers: the exchange acts on an order request (place, query, cancel) and the
+# connection breaks before its answer arrives, for 10% of them.
+F_LOST = {"kind": "drop", "endpoint": "* /api/v3/order", "probability": 0.1}
+# With the stop resting on the exchange only the answers to queries and cancels are
+# lost, 10% of them.
+F_LOST_QUERIES = {"kind": "drop", "endpoint": "GET /api/v3/order", "probability": 0.1}
+F_LOST_CANCELS = {"kind": "drop", "endpoint": "DELETE /api/v3/order", "probability": 0.1}
+# The fee lookup of a filled order slowed (under the chaos config's 3 s ccxt timeout):
+# Freqtrade asks for it between committing the order and reducing the trade.
+F_SLOW_FEES = {"kind": "slow", "endpoint": "GET /api/v3/myTrades", "probability": 1.0,
+               "delay_s": 2.5}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -47,6 +66,7 @@ class Scenario:
     # right before the kill switch: a stop of the open trade, named as profitguard names
     # them, placed on the exchange behind the bot's back (a stop it forgot)
     orphan_stop: bool = False
+    pairs: int = 1  # pairs traded at once (runner.PAIRS), one trade each
 
     def __post_init__(self) -> None:
         unknown = [k for k in self.kills if k not in KILLS]
@@ -58,32 +78,81 @@ class Scenario:
 
 SCENARIOS: tuple[Scenario, ...] = (
     Scenario("5xx-kill-before-tp1", (F_5XX,), ("before_tp1",)),
-    Scenario("5xx-kill-before-tp1-soe", (F_5XX, F_LAG), ("before_tp1",), stoploss_on_exchange=True),
+    Scenario(
+        "lost-answers-soe-before-tp1",
+        (F_LOST_QUERIES, F_LOST_CANCELS, F_5XX, F_LAG),
+        ("before_tp1",),
+        stoploss_on_exchange=True,
+        pairs=8,
+    ),
     Scenario("429-tp-resting", (F_429, F_PARTIAL), ("tp_resting",), limit_exits=True),
-    Scenario("418-after-fill", (F_418, F_5XX), ("after_fill", "random")),
-    Scenario("slow-between-levels", (F_SLOW, F_LAG), ("between_levels",), limit_exits=True),
-    Scenario("drop-order-after-fill", (F_DROP_ORDER, F_5XX), ("after_fill",)),
+    Scenario(
+        "lost-answers-418-after-fill", (F_LOST, F_418, F_5XX), ("after_fill", "random"), pairs=8
+    ),
+    Scenario(
+        "lost-answers-slow-levels",
+        (F_LOST, F_SLOW, F_LAG),
+        ("between_levels",),
+        limit_exits=True,
+        pairs=8,
+    ),
+    Scenario(
+        "lost-answers-tp-window",
+        (F_LOST, F_SLOW_FEES),
+        ("tp_window", "tp_window"),
+        limit_exits=True,
+        pairs=8,
+    ),
     Scenario("drop-order-soe", (F_DROP_ORDER, F_DROP), ("after_fill",), stoploss_on_exchange=True),
     Scenario("reject-between-levels", (F_REJECT, F_429), ("between_levels", "random")),
     Scenario("filter-reject-before-tp1", (F_FILTER, F_5XX), ("before_tp1",)),
     Scenario(
         "partial-tp-resting", (F_PARTIAL, F_LAG), ("tp_resting", "after_fill"), limit_exits=True
     ),
-    Scenario("cancel-race-soe", (F_CANCEL, F_5XX), ("between_levels",), stoploss_on_exchange=True),
-    Scenario("cancel-race-limit-exits", (F_CANCEL, F_PARTIAL), ("tp_resting",), limit_exits=True),
-    Scenario("lag-random", (F_LAG, F_DROP), ("random", "random")),
-    Scenario("gap-through-stop-soe", (F_GAP, F_5XX), ("before_tp1",), stoploss_on_exchange=True),
-    Scenario("gap-soe-after-fill", (F_GAP, F_LAG), ("after_fill",), stoploss_on_exchange=True),
-    Scenario("pause-survives-restart", (F_5XX,), ("between_levels",), pause=True),
     Scenario(
-        "pause-survives-soe", (F_429, F_LAG), ("after_fill",), stoploss_on_exchange=True, pause=True
+        "lost-answers-cancel-race-soe",
+        (F_LOST_QUERIES, F_LOST_CANCELS, F_CANCEL, F_5XX),
+        ("between_levels",),
+        stoploss_on_exchange=True,
+        pairs=8,
     ),
-    Scenario("5xx-orders-before-tp1", (F_5XX_ORDER, F_DROP), ("before_tp1", "after_fill")),
+    Scenario("cancel-race-limit-exits", (F_CANCEL, F_PARTIAL), ("tp_resting",), limit_exits=True),
+    Scenario("lost-answers-lag-random", (F_LOST, F_LAG, F_DROP), ("random", "random"), pairs=8),
+    Scenario("gap-through-stop-soe", (F_GAP, F_5XX), ("before_tp1",), stoploss_on_exchange=True),
     Scenario(
-        "mixed-soe-between-levels",
-        (F_5XX, F_429, F_REJECT),
+        "lost-answers-gap-soe",
+        (F_LOST_QUERIES, F_LOST_CANCELS, F_GAP, F_LAG),
+        ("after_fill",),
+        stoploss_on_exchange=True,
+        pairs=8,
+    ),
+    Scenario(
+        "lost-answers-kill-switch",
+        (F_LOST, F_5XX),
+        ("between_levels",),
+        kill_switch_at=15.0,
+        pairs=8,
+    ),
+    Scenario(
+        "lost-answers-pause-soe",
+        (F_LOST_QUERIES, F_LOST_CANCELS, F_429, F_LAG),
+        ("after_fill",),
+        stoploss_on_exchange=True,
+        pause=True,
+        pairs=8,
+    ),
+    Scenario(
+        "lost-answers-5xx-before-tp1",
+        (F_LOST, F_5XX_ORDER, F_DROP),
+        ("before_tp1", "after_fill"),
+        pairs=8,
+    ),
+    Scenario(
+        "lost-answers-mixed-soe",
+        (F_LOST_QUERIES, F_LOST_CANCELS, F_5XX, F_429, F_REJECT),
         ("between_levels", "random"),
         stoploss_on_exchange=True,
+        pairs=8,
     ),
     Scenario(
         "mixed-limit-exits",

@@ -17,7 +17,12 @@ def register(subparsers) -> None:
         help="live trading against the offline exchange under faults and killed bots",
         description=__doc__.split("\n\n")[0],
     )
-    parser.add_argument("--runs", type=int, default=20, help="runs (scenarios in turn; default 20)")
+    parser.add_argument(
+        "--runs",
+        type=int,
+        default=None,
+        help="runs (scenarios in turn; default: one run of each chosen scenario)",
+    )
     parser.add_argument("--seed", type=int, default=1, help="seed of faults and kills (default 1)")
     parser.add_argument(
         "--scenario",
@@ -59,12 +64,16 @@ def run(args: argparse.Namespace) -> int:
                     ("stoploss_on_exchange", s.stoploss_on_exchange),
                     ("limit_exits", s.limit_exits),
                     ("pause", s.pause),
+                    ("kill_switch", s.kill_switch_at is not None),
+                    ("orphan_stop", s.orphan_stop),
                 )
                 if on
             ]
+            if s.pairs > 1:
+                flags.append(f"pairs={s.pairs}")
             print(f"{s.name:<28} faults={kinds} kills={','.join(s.kills)} {' '.join(flags)}")
         return 0
-    if args.runs < 1:
+    if args.runs is not None and args.runs < 1:
         raise UsageError(f"--runs must be >= 1, was {args.runs}")
     if not args.duration > 0:
         raise UsageError(f"--duration must be > 0, was {args.duration}")
@@ -77,6 +86,8 @@ def run(args: argparse.Namespace) -> int:
             hint = f" Did you mean {close[0]!r}?" if close else ""
             raise UsageError(f"--scenario: unknown {name!r}.{hint} (see --list)")
     chosen = [known[n] for n in args.scenario] or list(SCENARIOS)
+    if args.runs is None:
+        args.runs = len(chosen)  # every scenario once, however many the suite grows to
 
     from profitguard.chaos.runner import run_scenario
 
@@ -86,11 +97,16 @@ def run(args: argparse.Namespace) -> int:
         return _run_all(chosen, args, Path(tmp), run_scenario)
 
 
+# the ledger checks of what is held, counted on their own in the summary
+COUNTED_CHECKS = ("orphan_fill", "untracked_holding", "closed_but_held")
+
+
 def _run_all(chosen, args, workdir, run_scenario) -> int:
     import time
 
     started = time.monotonic()
-    restarts = faults = violations = 0
+    restarts = faults = violations = lost = lost_runs = 0
+    by_check = dict.fromkeys(COUNTED_CHECKS, 0)
     for i in range(args.runs):
         scenario = chosen[i % len(chosen)]
         result = run_scenario(
@@ -105,11 +121,18 @@ def _run_all(chosen, args, workdir, run_scenario) -> int:
         restarts += result.restarts
         faults += result.faults
         violations += len(result.violations)
+        lost += result.lost_answers
+        lost_runs += 1 if result.lost_answers else 0
+        for violation in result.violations:
+            if violation.check in by_check:
+                by_check[violation.check] += 1
     minutes = (time.monotonic() - started) / 60
     print(f"seed: {args.seed}")
     print(f"time: {minutes:.1f} min")
     print(f"runs: {args.runs}")
     print(f"restarts: {restarts}")
     print(f"faults injected: {faults}")
+    print(f"lost answers: {lost} in {lost_runs} runs")
+    print("holdings: " + " ".join(f"{name}={n}" for name, n in by_check.items()))
     print(f"violations: {violations}")
     return 1 if violations else 0

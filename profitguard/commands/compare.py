@@ -94,6 +94,13 @@ def run(args: argparse.Namespace) -> int:
         unit = same_entries.risk_unit(config)
     except ValueError as exc:
         raise UsageError(f"argument --config: {exc}") from None
+    no_data = missing_candles(Path(config["datadir"]), pairs, strategy.timeframe, config)
+    if no_data:
+        raise UsageError(
+            f"no {strategy.timeframe} candles in {config['datadir']} for {', '.join(no_data)}: "
+            "`profitguard data generate` writes the demo's (as `./run demo` does), or "
+            "`freqtrade download-data` fetches real ones"
+        )
     policies = default_policies(stop, target) + [
         Policy(f"params {p.name}", f"the strategy with the parameters of {p}", params_file=p)
         for p in args.params
@@ -208,6 +215,15 @@ def run(args: argparse.Namespace) -> int:
         if not args.json:
             print(f"wrote {args.html}")
     return 0 if identical else 1
+
+
+def missing_candles(datadir: Path, pairs: list[str], timeframe: str, config: dict) -> list[str]:
+    """The `pairs` with no `timeframe` candles in `datadir` (every backtest would fail)."""
+    from profitguard.exchange.store import scan
+
+    futures = config.get("trading_mode") == "futures"
+    have = scan(datadir, "futures") if futures else scan(datadir)
+    return [p for p in pairs if (p, timeframe) not in have]
 
 
 def _say(message: str) -> None:

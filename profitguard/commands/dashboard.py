@@ -53,11 +53,11 @@ def _port(text: str) -> int:
 class BotGuard:
     """The bot's guard as `profitguard guard` reads and writes it."""
 
-    def __init__(self, userdir: Path, db_url: str) -> None:
-        from profitguard.risk import state as st
+    def __init__(self, userdir: Path, db_url: str, bot: Any) -> None:
         from profitguard.trades_db import sqlite_file
 
-        self.path = userdir / st.GUARD_FILE
+        self.bot = bot  # the bot's identity: its own guard file (`bot_identity`)
+        self.path = bot.guard_path(userdir)
         self.db_url = db_url
         self.database = sqlite_file(db_url)
         self._copy: Any = None  # made once the database is there, then kept
@@ -85,7 +85,7 @@ class BotGuard:
 
         _, recorded = self.copy()
         try:
-            return admin_state(self.path, recorded)
+            return admin_state(self.path, recorded, self.bot.label)
         except GuardStateError as exc:
             return exc
 
@@ -95,7 +95,9 @@ class BotGuard:
 
         copy, recorded = self.copy()
         try:
-            new = apply_action(action, self.path, copy, recorded, reason, datetime.now(UTC))
+            new = apply_action(
+                action, self.path, copy, recorded, reason, datetime.now(UTC), self.bot.label
+            )
         except UsageError as exc:
             raise ActionRefused(str(exc)) from None
         return new.to_json()
@@ -113,7 +115,7 @@ def run(args: argparse.Namespace) -> int:
     from profitguard.dashboard.figures import BotFiles, status
     from profitguard.engine import ConfigError
     from profitguard.freqtrade.settings import load_settings
-    from profitguard.risk import state as st
+    from profitguard.risk.bot_identity import identity_of
     from profitguard.trades_db import TradesDatabase
 
     config = load_config(args.config)
@@ -130,10 +132,11 @@ def run(args: argparse.Namespace) -> int:
     if not userdir.is_dir():
         raise UsageError(f"no user data directory at {userdir}")
     db_url = args.db_url or config_db_url(config)
-    guard = BotGuard(userdir, db_url)
+    bot = identity_of(config, args.db_url)
+    guard = BotGuard(userdir, db_url, bot)
     files = BotFiles(
         guard=guard.path,
-        status=userdir / st.STATUS_FILE,
+        status=bot.status_path(userdir),
         db_url=db_url,
         stale_after_s=stale_after(config),
     )

@@ -248,7 +248,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--port must be in 0..65535, was {args.port}")
     api, datadir = build_exchange_api(args, config)
     futures = sorted(api.futures.markets) if api.futures is not None else []
-    warning = host_warning(args.host)
+    warning = host_warning(args.host, signed=api.private is not None)
     if warning is not None:
         logging.getLogger("profitguard.exchange").warning("profitguard exchange: %s", warning)
     try:
@@ -291,8 +291,9 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def host_warning(host: str) -> str | None:
-    """Why serving on `host` is a risk (None for a loopback address)."""
+def host_warning(host: str, *, signed: bool) -> str | None:
+    """Why serving on `host` is a risk (None for a loopback address). `signed`: the
+    config has an API key, so signed requests (orders) are served for it."""
     import ipaddress
 
     try:
@@ -300,9 +301,16 @@ def host_warning(host: str) -> str | None:
             return None
     except ValueError:
         pass  # a host name: not known to be loopback
+    if signed:
+        risk = (
+            "read the data, and place orders on this account with the config's API key "
+            "(keys and signatures are checked, but the traffic is plain HTTP)"
+        )
+    else:
+        risk = "read the data (no orders: the config has no API key, signed requests are refused)"
     return (
-        f"--host {host} is not loopback: any machine that reaches it can read the data and "
-        "place orders here (this exchange checks no key); use 127.0.0.1 unless you mean it"
+        f"--host {host} is not loopback: any machine that reaches it can {risk}; "
+        "use 127.0.0.1 unless you mean it"
     )
 
 

@@ -1,6 +1,7 @@
 """`profitguard guard status|pause|resume|kill|reset`: the admin's switches for a running bot.
 
-The switches live in `<user_data_dir>/profitguard-guard.json`, which the bot
+Each bot's switches live in its own `<user_data_dir>/profitguard-<bot>-guard.json`
+(`<bot>`: the config's `bot_name`, else its trades database), which the bot
 re-reads at every loop: `kill` stops entries and makes the bot exit every open
 trade (exit tag `kill_switch`); `pause` stops entries only; `resume` lifts a pause
 (and restarts the losing-streak count); `reset --confirm` lifts everything,
@@ -10,7 +11,9 @@ the bot writes every loop, each rule's figure against its limit.
 The user data directory is Freqtrade's: `--userdir`, else the config's
 `user_data_dir`, else `./user_data`. The state is also kept in the bot's trades
 database (`--db-url`, else the config's `db_url`, else Freqtrade's default for its
-`dry_run`), written before the file, so a lost or torn file cannot lift a kill switch.
+`dry_run`), written before the file, so a lost, torn, hand-written or copied file
+cannot lift a kill switch: only `reset --confirm` does, and it fails when it cannot
+record the reset there.
 
 When the config names a shared account (`profitguard.risk.account`), the switches
 are the account's, for every bot in it, and `status` lists every bot with its
@@ -23,6 +26,7 @@ import argparse
 import json
 import os
 import sys
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -31,6 +35,7 @@ from profitguard.commands import guard_account
 from profitguard.commands.usage import UsageError
 
 ACTIONS = ("status", "pause", "resume", "kill", "reset", "forget")
+DEFAULT_CONFIG = Path("user_data/config.json")  # Freqtrade's default, and `report`'s
 
 
 def register(subparsers) -> None:
@@ -47,7 +52,7 @@ def register(subparsers) -> None:
         action="append",
         type=Path,
         default=[],
-        help="Freqtrade config file(s) of the bot (for its user_data_dir)",
+        help=f"Freqtrade config file(s) of the bot (default: {DEFAULT_CONFIG}, as Freqtrade's)",
     )
     parser.add_argument("--userdir", type=Path, help="the bot's user data directory")
     parser.add_argument("--reason", default="", help="why (pause, kill): shown in status")
@@ -87,15 +92,14 @@ def user_data_dir(configs: list[Path], userdir: Path | None, config: dict | None
     return Path(config.get("user_data_dir") or Path.cwd() / "user_data")
 
 
-def bot_copy(configs: list[Path], db_url: str | None) -> Any:
+def bot_copy(config: dict, db_url: str | None) -> Any:
     """The guard state's copy in the bot's trades database (None, with a note, when
     that database is unknown or does not exist: it is never created from here)."""
+    from profitguard.risk.bot_identity import resolved_db_url
     from profitguard.risk.guard_copy import GuardCopy, sqlite_file
 
-    if db_url is None and configs:
-        from freqtrade.configuration.load_config import load_from_files
-
-        db_url = config_db_url(load_from_files([str(c) for c in configs]))
+    if db_url is None and config:
+        db_url = resolved_db_url(config)
     database = sqlite_file(db_url) if db_url else None
     if db_url is None or (database is not None and not database.is_file()):
         where = f"no trades database at {database}" if database else "no trades database given"
@@ -110,18 +114,20 @@ def bot_copy(configs: list[Path], db_url: str | None) -> Any:
 
 def config_db_url(config: dict) -> str:
     """The bot's trades database as Freqtrade picks it from its config."""
-    from freqtrade import constants
+    from profitguard.risk.bot_identity import resolved_db_url
 
-    db_url = config.get("db_url")
-    if config.get("dry_run", True) and db_url in (None, constants.DEFAULT_DB_PROD_URL):
-        db_url = constants.DEFAULT_DB_DRYRUN_URL
-    return db_url or constants.DEFAULT_DB_PROD_URL
+    return resolved_db_url(config)
 
 
 def run(args: argparse.Namespace) -> int:
-    from profitguard.risk import state as st
-    from profitguard.risk.guard_copy import GuardCopyError
+    from profitguard.risk.bot_identity import identity_of
 
+    if not args.config and args.userdir is None:
+        if not DEFAULT_CONFIG.is_file():
+            raise UsageError(
+                f"no {DEFAULT_CONFIG} here: give the bot's --config (or its --userdir)"
+            )
+        args.config = [DEFAULT_CONFIG]
     config = load_config(args.config)
     account = guard_account.account_of(config)
     if account is not None:  # a shared account: its switches, for every bot in it
@@ -131,23 +137,43 @@ def run(args: argparse.Namespace) -> int:
     userdir = user_data_dir(args.config, args.userdir, config)
     if not userdir.is_dir():
         raise UsageError(f"no user data directory at {userdir}")
-    path = userdir / st.GUARD_FILE
+    bot = identity_of(config, args.db_url)
     now = datetime.now(UTC)
-    copy = bot_copy(args.config, args.db_url)
+    copy = bot_copy(config, args.db_url)
+    try:
+        return act(args, bot, userdir, config, copy, now)
+    finally:
+        if copy is not None:
+            copy.close()  # its engine's connections (PostgreSQL's are sockets)
+
+
+def act(args: argparse.Namespace, bot: Any, userdir: Path, config: dict, copy: Any, now) -> int:
+    """The action on the bot's guard file and its copy in the trades database."""
+    from profitguard.risk.guard_copy import GuardCopyError
+
+    path = bot.guard_path(userdir)
     recorded = None
     if copy is not None:
         try:
             recorded = copy.load()
         except GuardCopyError as exc:
+            if args.action == "reset":  # unrecorded, the bot would keep its kill switch on
+                raise UsageError(f"{exc}: the reset cannot be recorded; nothing written") from None
             print(f"warning: {exc}: the guard file alone is used", file=sys.stderr)
             copy = None
     if args.action == "status":
         return show_status(
-            path, userdir / st.STATUS_FILE, now, as_json=args.json, config=config, copy=recorded
+            path,
+            bot.status_path(userdir),
+            now,
+            as_json=args.json,
+            config=config,
+            copy=recorded,
+            bot=bot.label,
         )
     if args.action == "reset" and not args.confirm:
         raise UsageError("reset lifts the kill switch and every pause; run it again with --confirm")
-    new = apply_action(args.action, path, copy, recorded, args.reason, now)
+    new = apply_action(args.action, path, copy, recorded, args.reason, now, bot.label)
     print(f"{args.action}: done; {_describe(new)}")
     if args.action == "kill":
         print("the bot refuses every entry and exits every open trade at its next loop")
@@ -155,17 +181,25 @@ def run(args: argparse.Namespace) -> int:
 
 
 def apply_action(
-    action: str, path: Path, copy: Any, recorded: Any, reason: str, now: datetime
+    action: str,
+    path: Path,
+    copy: Any,
+    recorded: Any,
+    reason: str,
+    now: datetime,
+    bot: str | None = None,
 ) -> Any:
     """Switch `action` on the guard file `path` (and first on the bot's `copy` of it in
-    the trades database, when there is one); the new state. `profitguard dashboard`
-    acts through here too. Raises UsageError when the action does not apply."""
+    the trades database, when there is one); the new state, written for the bot
+    labelled `bot` (`BotIdentity.label`). `profitguard dashboard` acts through here too.
+    Raises UsageError when the action does not apply, and for a reset it cannot record
+    in the database (the bot would keep its kill switch on)."""
     from profitguard.risk import state as st
     from profitguard.risk.guard_copy import GuardCopyError
 
     with st.locked(path):
         try:
-            current = admin_state(path, recorded)
+            current = admin_state(path, recorded, bot)
         except st.GuardStateError as exc:
             # A fresh file without the kill switch would lift one the broken file had on
             # (the bot keeps the last good state): only kill and reset --confirm may write it.
@@ -189,23 +223,32 @@ def apply_action(
                 new = st.reset(current, now)
         except st.GuardActionError as exc:
             raise UsageError(str(exc)) from None
+        new = replace(new, bot=bot)
         if copy is not None:
             try:
                 copy.save(new)  # first: a file lost or torn after this lifts nothing
             except GuardCopyError as exc:
+                if action == "reset":
+                    raise UsageError(
+                        f"{exc}: the reset cannot be recorded; nothing written"
+                    ) from None
                 print(f"warning: {exc}: the guard file alone holds it", file=sys.stderr)
         st.write_state(path, new)
     return new
 
 
-def admin_state(path: Path, recorded: Any) -> Any:
+def admin_state(path: Path, recorded: Any, bot: str | None = None) -> Any:
     """The state in force as the bot sees it: the file reconciled with the recorded copy
-    (the copy alone when the file is missing). Raises GuardStateError for a broken file."""
+    (the copy alone when the file is missing). Raises GuardStateError for a broken file
+    or one written for another bot than `bot`."""
     from profitguard.risk import state as st
 
     if recorded is not None and not path.exists():
         return recorded
-    return st.reconcile(st.read_state(path), recorded)
+    on_file = st.read_state(path)
+    if bot is not None and on_file.bot is not None and on_file.bot != bot:
+        raise st.GuardStateError(f"{path} was written for another bot ({on_file.bot})")
+    return st.reconcile(on_file, recorded)
 
 
 def _state_of(guard: Any) -> str:
@@ -263,12 +306,9 @@ def _snapshot_age(snapshot: dict | None, now: datetime) -> float | None:
 def trades_db_url(config: dict) -> str:
     """The bot's trades database as Freqtrade picks it: the config's `db_url`, else
     the default SQLite file for its `dry_run`."""
-    default = (
-        "sqlite:///tradesv3.dryrun.sqlite"
-        if config.get("dry_run", True)
-        else ("sqlite:///tradesv3.sqlite")
-    )
-    return str(config.get("db_url") or default)
+    from profitguard.risk.bot_identity import resolved_db_url
+
+    return resolved_db_url(config)
 
 
 def computed_figures(config: dict, guard: Any, now: datetime) -> tuple[list[str], dict | None]:
@@ -329,6 +369,7 @@ def show_status(
     as_json: bool,
     config: dict | None = None,
     copy: Any = None,
+    bot: str | None = None,
 ) -> int:
     from profitguard.risk import state as st
     from profitguard.risk.report import checks_table, status_text
@@ -338,7 +379,7 @@ def show_status(
     age = _snapshot_age(snapshot, now)
     stale = snapshot is not None and (age is None or age > stale_after(config))
     try:
-        guard = admin_state(path, copy)
+        guard = admin_state(path, copy, bot)
     except st.GuardStateError as exc:
         if as_json:
             print(json.dumps({"guard_file": str(path), "error": str(exc), "bot": snapshot}))

@@ -10,11 +10,13 @@ the exchange's port. The command's exit status is returned; Ctrl-C stops both.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import signal
 import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 DEFAULT_CONFIG = Path("user_data/config.json")
@@ -149,6 +151,10 @@ def run_offline(command: Command, feed_args: argparse.Namespace) -> int:
     if datadir.is_dir():
         feed.datadir = datadir
     api, _ = build_exchange_api(feed, config)
+    if command.argv[1:2] == ["trade"]:
+        warning = restart_warning(config, api.feed)
+        if warning is not None:
+            print(warning, file=sys.stderr, flush=True)
     trading_mode = config.get("trading_mode", "spot")
     futures = trading_mode == "futures" and api.futures is not None
     markets = len(api.futures.markets) if futures else len(api.markets)
@@ -176,6 +182,55 @@ def run_offline(command: Command, feed_args: argparse.Namespace) -> int:
             return status
     finally:
         server.stop()
+
+
+def open_trades(db: Path) -> list[tuple[int, str, datetime, float]]:
+    """(id, pair, open date, open rate) of the open trades in Freqtrade's sqlite trades
+    database `db` (read only; none when it has no trades table yet)."""
+    import sqlite3
+
+    with contextlib.closing(sqlite3.connect(f"file:{db.resolve()}?mode=ro", uri=True)) as conn:
+        try:
+            rows = conn.execute(
+                "SELECT id, pair, open_date, open_rate FROM trades WHERE is_open = 1 ORDER BY id"
+            ).fetchall()
+        except sqlite3.OperationalError:
+            return []
+    return [
+        (int(i), str(pair), datetime.fromisoformat(str(when)).replace(tzinfo=UTC), float(rate))
+        for i, pair, when, rate in rows
+    ]
+
+
+def restart_warning(config: dict, feed) -> str | None:
+    """A dry-run started on a trades database whose open trades are older than this
+    live replay: the replay starts over from its first candles, so those trades meet
+    prices that have nothing to do with the ones they were opened at (None: no such
+    trades, or not a live replay)."""
+    from profitguard.risk.bot_identity import resolved_db_url
+    from profitguard.risk.guard_copy import sqlite_file
+
+    if getattr(feed, "mode", None) != "replay":
+        return None
+    db = sqlite_file(resolved_db_url(config))
+    if db is None or not db.is_file():
+        return None
+    started = datetime.fromtimestamp(feed.t0_ms / 1000, UTC)
+    older = [t for t in open_trades(db) if t[2] < started]
+    if not older:
+        return None
+    shown = []
+    for trade_id, pair, opened, rate in older[:3]:
+        now = feed.last_price(pair, feed.t0_ms)
+        moved = f", replay now at {now:.8g} ({now / rate - 1:+.1%})" if now else ""
+        shown.append(f"{pair} trade {trade_id} opened {opened:%Y-%m-%d %H:%M} at {rate:.8g}{moved}")
+    more = f" and {len(older) - 3} more" if len(older) > 3 else ""
+    return (
+        f"profitguard offline: warning: {db} holds {len(older)} open trade(s) from before this "
+        f"replay, which starts over from its first candles: {'; '.join(shown)}{more}. Their "
+        "stops and targets will meet the replay's prices, not the ones they were opened at; "
+        "a fresh db_url avoids it"
+    )
 
 
 def _run_command(argv: list[str], env: dict[str, str]) -> int:

@@ -20,7 +20,9 @@ from profitguard.engine.position import (
     PositionError,
     check_initial_stop,
     make_plan,
+    one_r,
     open_position,
+    r_of_price,
 )
 from profitguard.engine.states import IllegalTransition, ProtectionState
 from profitguard.engine.step import (
@@ -70,8 +72,10 @@ __all__ = [
     "held_stop",
     "levels_reached",
     "make_plan",
+    "one_r",
     "open_position",
     "preset",
+    "r_of_price",
     "rebuild",
     "replay",
     "replay_candles",

@@ -8,7 +8,7 @@ does; Freqtrade's own fill rules decide the price each exit gets.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from typing import NamedTuple
@@ -72,6 +72,7 @@ def replay_candles(
     min_notional: float = 0.0,
     tick: float | None = None,
     first_is_entry: bool = True,
+    next_index: Callable[[Position, int], int] | None = None,
 ) -> list[CandleTick]:
     """`step` over OHLC candles in the order Freqtrade's backtester shows them.
 
@@ -92,6 +93,10 @@ def replay_candles(
     `max(low, open x stop / high)` (`Backtesting._get_close_rate_for_stoploss`).
     The close is not a decision point: the next candle's open is. `atr` (one value
     for every candle) feeds chandelier trailing.
+
+    `next_index(position, i)` (the research sweep's; `candles` then a sequence)
+    names the next candle after candle `i` in which anything can happen to
+    `position`: the candles between are not shown to the engine.
     """
     ticks: list[CandleTick] = []
     initial_x = position.plan.initial_x
@@ -130,7 +135,10 @@ def replay_candles(
         at("worst", stop, False, candle)
         ticks[-1] = ticks[-1]._replace(fill=price)
 
-    for i, candle in enumerate(candles):
+    shown = (
+        enumerate(candles) if next_index is None else _shown(candles, next_index, lambda: position)
+    )
+    for i, candle in shown:
         first = first_is_entry and i == 0
         sign = position.plan.sign
         best, worst = (candle.low, candle.high) if sign < 0 else (candle.high, candle.low)
@@ -150,6 +158,15 @@ def replay_candles(
             ticks[-1] = ticks[-1]._replace(fill=worst)
             break
     return [_placed(t, tick) for t in ticks]
+
+
+def _shown(candles, next_index, current) -> Iterator[tuple[int, Candle]]:
+    """(index, candle) of the candles `next_index` picks, asked after each one with
+    the position as that candle left it (`current()`)."""
+    i, n = 0, len(candles)
+    while i < n:
+        yield i, candles[i]
+        i = next_index(current(), i)
 
 
 def _placed(tick_: CandleTick, tick: float | None) -> CandleTick:

@@ -128,6 +128,18 @@ class Position(NamedTuple):
         return (self.stop_x - self.plan.entry_x) / self.plan.risk
 
 
+def one_r(*, entry: float, initial_stop: float, amount: float = 1.0) -> float:
+    """One R: what `amount` entered at `entry` loses at its initial stop (amount 1: in
+    price). Every figure in R, the engine's, the reports' and the gate's, divides by it."""
+    return amount * abs(entry - initial_stop)
+
+
+def r_of_price(price: float, *, entry: float, initial_stop: float, is_short: bool) -> float:
+    """The R-multiple of `price`: its move from the entry in the trade's favour, in R."""
+    move = entry - price if is_short else price - entry
+    return move / one_r(entry=entry, initial_stop=initial_stop)
+
+
 def check_initial_stop(*, side: str, entry: float, initial_stop: float) -> tuple[float, float]:
     """(entry, initial stop) as floats, when the stop can define one R: a finite price
     > 0 on the loss side of the entry (below it for a long, above it for a short)."""
@@ -174,7 +186,7 @@ def make_plan(
     sign = -1.0 if is_short else 1.0
     entry_x = sign * entry
     initial_x = sign * initial_stop
-    risk = entry_x - initial_x
+    risk = one_r(entry=entry, initial_stop=initial_stop)  # entry_x - initial_x, exactly
 
     if config.tp_unit is LevelUnit.R:
         tp_x = tuple(entry_x + lv.level * risk for lv in config.take_profits)

@@ -37,6 +37,7 @@ from profitguard.exchange.markets import (
     round_to_step,
     split_pair,
 )
+from profitguard.exchange.params import ApiError, integer_param, limit_param, missing_param
 
 logger = logging.getLogger(__name__)
 
@@ -47,50 +48,19 @@ DEPTH_MAX_LIMIT = 5000
 PLACEHOLDER_PRICE = 1.0
 
 
-class ApiError(Exception):
-    def __init__(self, status: int, code: int, msg: str) -> None:
-        super().__init__(msg)
-        self.status, self.code, self.msg = status, code, msg
-
-
 def _bad_symbol() -> ApiError:
     return ApiError(400, -1121, "Invalid symbol.")
-
-
-def _missing(name: str) -> ApiError:
-    return ApiError(
-        400, -1102, f"Mandatory parameter '{name}' was not sent, was empty/null, or malformed."
-    )
-
-
-def limit_param(query: dict[str, str], default: int, most: int) -> int:
-    """``limit`` (``default`` when not sent), refused outside 1..``most`` (-1130)."""
-    limit = _int_param(query, "limit")
-    limit = default if limit is None else limit
-    if not 1 <= limit <= most:
-        raise ApiError(400, -1130, "Data sent for parameter 'limit' is not valid.")
-    return limit
 
 
 def spec_of(by_symbol: dict[str, MarketSpec], query: dict[str, str]) -> MarketSpec:
     """The market named by ``symbol`` (-1102 when not sent, -1121 when unknown)."""
     symbol = query.get("symbol")
     if not symbol:
-        raise _missing("symbol")
+        raise missing_param("symbol")
     spec = by_symbol.get(symbol)
     if spec is None:
         raise _bad_symbol()
     return spec
-
-
-def _int_param(query: dict[str, str], name: str) -> int | None:
-    raw = query.get(name)
-    if raw is None or raw == "":
-        return None
-    try:
-        return int(raw)
-    except ValueError:
-        raise ApiError(400, -1100, f"Illegal characters found in parameter '{name}'.") from None
 
 
 def build_markets(pairs: Iterable[str], feed: Feed) -> dict[str, MarketSpec]:
@@ -118,12 +88,30 @@ def build_markets(pairs: Iterable[str], feed: Feed) -> dict[str, MarketSpec]:
     return markets
 
 
+class PathCounter(Counter):
+    """Requests by endpoint, bounded: at most ``most_keys`` endpoints of at most
+    ``most_chars`` characters each; the rest are counted under ``OTHER`` (a client
+    asking for a million different paths costs a few kilobytes, not a million keys)."""
+
+    OTHER = "(other endpoints)"
+
+    def __init__(self, most_keys: int = 256, most_chars: int = 200) -> None:
+        super().__init__()
+        self.most_keys, self.most_chars = most_keys, most_chars
+
+    def count(self, endpoint: str) -> None:
+        key = endpoint if len(endpoint) <= self.most_chars else self.OTHER
+        if key not in self and len(self) >= self.most_keys - 1:
+            key = self.OTHER
+        self[key] += 1
+
+
 # the price answers a `stale_ticker` fault freezes (candles go on)
 FREEZABLE = ("ticker/24hr", "ticker/price", "ticker/bookTicker", "depth", "avgPrice")
 
 
 class BinanceSpotApi:
-    """Routes requests to handlers; counts every request by path."""
+    """Routes requests to handlers; counts every request by path (bounded)."""
 
     def __init__(
         self,
@@ -138,8 +126,8 @@ class BinanceSpotApi:
         self.by_symbol = {spec.symbol: spec for spec in markets.values()}
         self.feed = feed
         self.clock = clock or (lambda: int(time.time() * 1000))
-        self.hits: Counter[str] = Counter()
-        self.unserved: Counter[str] = Counter()
+        self.hits = PathCounter()
+        self.unserved = PathCounter()
         self._lock = threading.Lock()
         self._update_id = 0
         # signed endpoints and the ledger (profitguard.exchange.private), when keys are set
@@ -147,6 +135,8 @@ class BinanceSpotApi:
         # signed /fapi endpoints (profitguard.exchange.futures_private), keys and futures set
         self.futures_private = None
         self.faults = FaultPlan.none()
+        # the live replay's pace (profitguard.exchange.pace), None when not replaying
+        self.pace = None
         self._frozen: dict[tuple[str, str], object] = {}  # stale_ticker: (route, symbol) -> answer
         self.routes: dict[str, Callable[[dict[str, str], int], object]] = {
             "ping": lambda q, now: {},
@@ -175,7 +165,9 @@ class BinanceSpotApi:
     ) -> tuple[int, object]:
         endpoint = f"{method} {path}"
         with self._lock:
-            self.hits[endpoint] += 1
+            self.hits.count(endpoint)
+        if self.pace is not None:
+            self.pace.priced(path, self.clock())
         if method == "GET" and path == STATS_PATH:
             return 200, self.stats()
         if self.futures_private is not None and self.futures_private.serves(method, path):
@@ -187,10 +179,10 @@ class BinanceSpotApi:
         route = self._route(path)
         if method != "GET" or route is None:
             with self._lock:
-                self.unserved[endpoint] += 1
-            logger.warning(
-                "unserved endpoint %s %s: answered with Binance error -1020", endpoint, query or ""
-            )
+                first = endpoint not in self.unserved
+                self.unserved.count(endpoint)
+            log = logger.warning if first else logger.debug  # once per endpoint
+            log("unserved endpoint %s %s: answered with Binance error -1020", endpoint, query or "")
             return 400, {
                 "code": -1020,
                 "msg": f"profitguard offline exchange does not serve {endpoint}.",
@@ -267,13 +259,13 @@ class BinanceSpotApi:
         spec = self._spec(query)
         interval = query.get("interval")
         if not interval:
-            raise _missing("interval")
+            raise missing_param("interval")
         if interval not in INTERVALS_MS:
             if interval == "1M":
                 return []
             raise ApiError(400, -1120, "Invalid interval.")
         limit = limit_param(query, KLINES_DEFAULT_LIMIT, KLINES_MAX_LIMIT)
-        start, end = _int_param(query, "startTime"), _int_param(query, "endTime")
+        start, end = integer_param(query, "startTime"), integer_param(query, "endTime")
         if start is not None and end is not None and start > end:
             raise ApiError(400, -1128, "Combination of optional parameters invalid.")
         interval_ms = INTERVALS_MS[interval]

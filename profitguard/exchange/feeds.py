@@ -20,6 +20,7 @@ from profitguard.exchange.candles import (
     timeframe_ms,
     window_stats,
 )
+from profitguard.exchange.pace import PacedClock, ReplayPace
 from profitguard.exchange.replay import PricePath, ReplayClock, replay_klines, scripted_candles
 from profitguard.exchange.store import CandleStore
 
@@ -149,19 +150,21 @@ class ReplayFeed:
         t0_ms: int,
         seconds_per_candle: float,
         history_seconds_per_candle: float | None = None,
+        pace: ReplayPace | None = None,
     ) -> None:
         """``history_seconds_per_candle``: pace of the candles before ``t0_ms``
-        (default: each source's own timeframe, i.e. real time)."""
+        (default: each source's own timeframe, i.e. real time). ``pace``: the
+        replay is held while it is (see ``profitguard.exchange.pace``)."""
         self.t0_ms = t0_ms
         self.seconds_per_candle = seconds_per_candle
         self._paths: dict[str, PricePath] = {}
-        self._clocks: dict[str, ReplayClock] = {}
+        self._clocks: dict[str, ReplayClock | PacedClock] = {}
         for pair, source in sources.items():
             if not len(source.candles):
                 logger.warning("replay: no candles for %s, it is not served", pair)
                 continue
             self._paths[pair] = PricePath(source.candles)
-            self._clocks[pair] = ReplayClock(
+            clock = ReplayClock(
                 t0_ms=t0_ms,
                 start_index=min(source.start_index, len(source.candles)),
                 history_ms_per_candle=(
@@ -171,6 +174,7 @@ class ReplayFeed:
                 ),
                 live_ms_per_candle=seconds_per_candle * 1000.0,
             )
+            self._clocks[pair] = clock if pace is None else PacedClock(clock, pace)
         self._warned_end: set[str] = set()
 
     def pairs(self) -> list[str]:

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from profitguard.exchange.api import BinanceSpotApi, _int_param, limit_param
+from profitguard.exchange.api import BinanceSpotApi
 from profitguard.exchange.candles import INTERVALS_MS, Candles
 from profitguard.exchange.feeds import Feed, HistoryFeed
 from profitguard.exchange.markets import (
@@ -41,6 +41,7 @@ from profitguard.exchange.markets import (
     price_and_lot_filters,
     split_pair,
 )
+from profitguard.exchange.params import integer_param, limit_param
 
 logger = logging.getLogger(__name__)
 
@@ -392,7 +393,7 @@ class BinanceFuturesApi(BinanceSpotApi):
         """``GET /fapi/v1/fundingRate``: oldest first; without ``startTime`` the latest."""
         spec = self._spec(query)
         limit = limit_param(query, FUNDING_DEFAULT_LIMIT, FUNDING_MAX_LIMIT)
-        start, end = _int_param(query, "startTime"), _int_param(query, "endTime")
+        start, end = integer_param(query, "startTime"), integer_param(query, "endTime")
         times, rates = self._funding(spec, now)
         keep = np.ones(len(times), dtype=bool)
         if start is not None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 from profitguard.exchange.api import ApiError
 from profitguard.exchange.futures_ledger import STOP_TYPES, FuturesOrder
 from profitguard.exchange.markets import fmt
+from profitguard.exchange.params import client_id_param, integer_param
 
 
 def algo_status(order: FuturesOrder) -> str:
@@ -78,7 +79,7 @@ class AlgoOrders:
         inner.pop("triggerPrice", None)
         with self.ledger.lock:
             self._advance(now)
-            client_id = params.get("clientAlgoId") or ""
+            client_id = client_id_param(params, "clientAlgoId")
             if client_id and any(
                 o.client_algo_id == client_id and o.is_open and not o.triggered
                 for o in self.ledger.orders.values()
@@ -90,8 +91,9 @@ class AlgoOrders:
             return algo_view(order)
 
     def _find_algo(self, params: dict[str, str]) -> FuturesOrder:
-        algo_id, client_id = params.get("algoId"), params.get("clientAlgoId")
-        if not algo_id and not client_id:
+        algo_id = integer_param(params, "algoId")
+        client_id = client_id_param(params, "clientAlgoId")
+        if algo_id is None and not client_id:
             raise ApiError(
                 400, -1102,
                 "Param 'clientAlgoId' or 'algoId' must be sent, but both were empty/null!",
@@ -100,7 +102,7 @@ class AlgoOrders:
             o
             for o in self.ledger.orders.values()
             if o.algo_id is not None
-            and (str(o.algo_id) == algo_id if algo_id else o.client_algo_id == client_id)
+            and (o.algo_id == algo_id if algo_id is not None else o.client_algo_id == client_id)
         ]
         if not matches:
             raise ApiError(400, -2013, "Order does not exist.")

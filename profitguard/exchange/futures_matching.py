@@ -27,9 +27,9 @@ from profitguard.exchange.matching import (
     BOOK_DEPTH,
     TIME_IN_FORCE,
     MatchingEngine,
-    _number,
     check_filters,
 )
+from profitguard.exchange.params import decimal_param
 
 FUTURES_ORDER_TYPES = ("MARKET", "LIMIT", *STOP_TYPES)
 
@@ -72,8 +72,8 @@ class FuturesMatchingEngine(MatchingEngine):
         tif = params.get("timeInForce", "GTC").upper() if limited else "GTC"
         if tif not in TIME_IN_FORCE:
             raise ApiError(400, -1115, "Invalid timeInForce.")
-        price = _number(params, "price", required=limited) if limited else None
-        stop = _number(params, "stopPrice", required=True) if kind in STOP_TYPES else None
+        price = decimal_param(params, "price", required=limited) if limited else None
+        stop = decimal_param(params, "stopPrice", required=True) if kind in STOP_TYPES else None
         with self.ledger.lock:
             self.advance(now)
             current = self.price(spec, now)
@@ -83,7 +83,7 @@ class FuturesMatchingEngine(MatchingEngine):
                 if qty <= 0:
                     raise reduce_only_rejected()
             else:
-                qty = _number(params, "quantity", required=True)
+                qty = decimal_param(params, "quantity", required=True)
             ref = price or stop or current
             try:
                 check_filters(spec, qty=qty, price=price, ref_price=ref)

@@ -43,6 +43,14 @@ class RunningExchange:
     def api(self):
         return self.server.api
 
+    def hold_replay(self) -> None:
+        """Stop the live replay now; it runs again at the next price request (a
+        restarted bot's first loop). Call it before stopping a bot the test restarts."""
+        api = self.server.api
+        if api.pace is None:
+            raise ValueError("hold_replay: this exchange is not replaying")
+        api.pace.hold(api.clock())
+
     def stats(self) -> dict:
         """Requests so far: ``{"hits": {"GET /api/v3/klines": n, ...}, "unserved": {...}}``."""
         return self.server.api.stats()

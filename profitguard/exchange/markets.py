@@ -150,6 +150,11 @@ def market_spec(pair: str, price_level: float, min_notional: float) -> MarketSpe
     )
 
 
+def max_price(spec: MarketSpec) -> float:
+    """PRICE_FILTER's maxPrice: four orders of magnitude above the price level."""
+    return max(power_of_ten_at_most(spec.price_level) * 10_000, 1.0)
+
+
 def price_and_lot_filters(spec: MarketSpec) -> list[dict]:
     """PRICE_FILTER and LOT_SIZE of ``exchangeInfo``, spot and futures alike."""
     tick, step = spec.tick_size, spec.step_size
@@ -157,7 +162,7 @@ def price_and_lot_filters(spec: MarketSpec) -> list[dict]:
         {
             "filterType": "PRICE_FILTER",
             "minPrice": fmt(tick),
-            "maxPrice": fmt(max(power_of_ten_at_most(spec.price_level) * 10_000, 1.0)),
+            "maxPrice": fmt(max_price(spec)),
             "tickSize": fmt(tick),
         },
         {

@@ -17,11 +17,18 @@ import math
 from collections.abc import Callable
 from typing import TypeVar
 
-from profitguard.exchange.api import ApiError, _missing, spec_of
+from profitguard.exchange.api import spec_of
 from profitguard.exchange.book import synth_book
 from profitguard.exchange.faults import FaultPlan
 from profitguard.exchange.ledger import InsufficientBalance, Ledger, Order, q
-from profitguard.exchange.markets import MarketSpec
+from profitguard.exchange.markets import MarketSpec, max_price
+from profitguard.exchange.params import (
+    ApiError,
+    client_id_param,
+    decimal_param,
+    integer_param,
+    missing_param,
+)
 
 FEE_RATE = 0.001  # Binance spot's base rate, maker and taker
 BOOK_DEPTH = 50
@@ -39,21 +46,6 @@ def filter_failure(name: str) -> ApiError:
     return ApiError(400, -1013, f"Filter failure: {name}")
 
 
-def _number(params: dict[str, str], name: str, required: bool) -> float | None:
-    raw = params.get(name)
-    if raw is None or raw == "":
-        if required:
-            raise _missing(name)
-        return None
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ApiError(400, -1100, f"Illegal characters found in parameter '{name}'.") from None
-    if not math.isfinite(value) or value <= 0:
-        raise _missing(name)
-    return value
-
-
 def on_grid(value: float, step: float) -> bool:
     steps = value / step
     return abs(steps - round(steps)) <= _GRID_TOLERANCE
@@ -65,7 +57,9 @@ def floor_to_step(value: float, step: float) -> float:
 
 def check_filters(spec: MarketSpec, *, qty: float, price: float | None, ref_price: float) -> None:
     """PRICE_FILTER, LOT_SIZE and NOTIONAL as Binance applies them (-1013)."""
-    if price is not None and (price < spec.tick_size or not on_grid(price, spec.tick_size)):
+    if price is not None and (
+        price < spec.tick_size or price > max_price(spec) or not on_grid(price, spec.tick_size)
+    ):
         raise filter_failure("PRICE_FILTER")
     if qty < spec.step_size or qty > spec.max_qty or not on_grid(qty, spec.step_size):
         raise filter_failure("LOT_SIZE")
@@ -123,19 +117,19 @@ class MatchingEngine:
         limited = kind != "MARKET"
         tif = params.get("timeInForce", "GTC" if not limited else "").upper()
         if limited and not tif:
-            raise _missing("timeInForce")
+            raise missing_param("timeInForce")
         if limited and tif not in TIME_IN_FORCE:
             raise ApiError(400, -1115, "Invalid timeInForce.")
-        price = _number(params, "price", required=limited) if limited else None
-        stop = _number(params, "stopPrice", required=kind == "STOP_LOSS_LIMIT")
+        price = decimal_param(params, "price", required=limited) if limited else None
+        stop = decimal_param(params, "stopPrice", required=kind == "STOP_LOSS_LIMIT")
         with self.ledger.lock:
             self.advance(now)
             current = self.price(spec, now)
-            qty = _number(params, "quantity", required=False)
+            qty = decimal_param(params, "quantity", required=False)
             if qty is None:
-                quote_qty = _number(params, "quoteOrderQty", required=False)
+                quote_qty = decimal_param(params, "quoteOrderQty", required=False)
                 if quote_qty is None or kind != "MARKET":
-                    raise _missing("quantity")
+                    raise missing_param("quantity")
                 qty = floor_to_step(quote_qty / current, spec.step_size)
             check_filters(spec, qty=qty, price=price, ref_price=current)
             client_id = self._admit(spec, params, stop)
@@ -159,10 +153,10 @@ class MatchingEngine:
         spec = self._spec(params)
         side = params.get("side", "").upper()
         if side not in ("BUY", "SELL"):
-            raise ApiError(400, -1117, "Invalid side.") if side else _missing("side")
+            raise ApiError(400, -1117, "Invalid side.") if side else missing_param("side")
         kind = params.get("type", "").upper()
         if kind not in order_types:
-            raise ApiError(400, -1116, "Invalid orderType.") if kind else _missing("type")
+            raise ApiError(400, -1116, "Invalid orderType.") if kind else missing_param("type")
         return spec, side, kind
 
     def _admit(self, spec: MarketSpec, params: dict[str, str], stop: float | None) -> str:
@@ -172,7 +166,7 @@ class MatchingEngine:
         filter failure). Returns the client id asked for ('' for none)."""
         if stop is not None and not on_grid(stop, spec.tick_size):
             raise filter_failure("PRICE_FILTER")
-        client_id = params.get("newClientOrderId") or ""
+        client_id = client_id_param(params, "newClientOrderId")
         if self._client_id_in_use(spec, client_id):
             raise ApiError(400, *self.DUPLICATE_CLIENT_ID)
         reject = self.faults.fire("reject", f"{self.ORDER_ENDPOINT} {spec.pair}")
@@ -277,22 +271,17 @@ class MatchingEngine:
     def find(self, params: dict[str, str]) -> Order:
         """The order named by ``orderId`` or ``origClientOrderId`` (-2013 if none)."""
         spec = self._spec(params)
-        raw_id = params.get("orderId")
-        client_id = params.get("origClientOrderId")
-        if not raw_id and not client_id:
+        order_id = integer_param(params, "orderId")
+        client_id = client_id_param(params, "origClientOrderId")
+        if order_id is None and not client_id:
             raise ApiError(
                 400,
                 -1102,
                 "Param 'origClientOrderId' or 'orderId' must be sent, but both were empty/null!",
             )
         with self.ledger.lock:
-            if raw_id:
-                try:
-                    order = self.ledger.orders.get(int(raw_id))
-                except ValueError:
-                    raise ApiError(
-                        400, -1100, "Illegal characters found in parameter 'orderId'."
-                    ) from None
+            if order_id is not None:
+                order = self.ledger.orders.get(order_id)
             else:
                 matches = [
                     o

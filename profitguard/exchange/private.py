@@ -17,11 +17,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl
 
-from profitguard.exchange.api import ApiError
 from profitguard.exchange.faults import FaultPlan
 from profitguard.exchange.ledger import Ledger, Order
 from profitguard.exchange.markets import MarketSpec, fmt
 from profitguard.exchange.matching import MatchingEngine
+from profitguard.exchange.params import ApiError, integer_param, limit_param, missing_param
 
 logger = logging.getLogger(__name__)
 
@@ -34,36 +34,42 @@ ALL_ORDERS_MAX_LIMIT = 1000
 
 
 def in_window(rows: list, params: dict[str, str], time_of=lambda row: row.time) -> list:
-    """The rows from ``startTime`` to ``endTime`` (ms, both included), when given."""
-    start, end = params.get("startTime"), params.get("endTime")
-    if start:
-        rows = [r for r in rows if time_of(r) >= int(start)]
-    if end:
-        rows = [r for r in rows if time_of(r) <= int(end)]
+    """The rows from ``startTime`` to ``endTime`` (ms, both included), when given
+    (-1100 for a time that is not a number, -1128 for a start after the end)."""
+    start, end = integer_param(params, "startTime"), integer_param(params, "endTime")
+    if start is not None and end is not None and start > end:
+        raise ApiError(400, -1128, "Combination of optional parameters invalid.")
+    if start is not None:
+        rows = [r for r in rows if time_of(r) >= start]
+    if end is not None:
+        rows = [r for r in rows if time_of(r) <= end]
     return rows
 
 
 def page_size(params: dict[str, str], default: int, most: int) -> int:
-    return min(int(params.get("limit") or default), most)
+    """``limit``: ``default`` when not sent, at most ``most``; -1100 or -1130 when bad."""
+    return limit_param(params, default, most, clamp=True)
 
 
 def orders_asked(orders: list, params: dict[str, str]) -> list:
     """``allOrders``: from ``orderId`` on, in the time window, at most ``limit``."""
-    if params.get("orderId"):
-        orders = [o for o in orders if o.order_id >= int(params["orderId"])]
-    orders = in_window(orders, params)
-    return orders[: page_size(params, ALL_ORDERS_DEFAULT_LIMIT, ALL_ORDERS_MAX_LIMIT)]
+    size = page_size(params, ALL_ORDERS_DEFAULT_LIMIT, ALL_ORDERS_MAX_LIMIT)
+    first = integer_param(params, "orderId")
+    if first is not None:
+        orders = [o for o in orders if o.order_id >= first]
+    return in_window(orders, params)[:size]
 
 
 def fills_asked(fills: list, params: dict[str, str]) -> list:
     """``myTrades`` / ``userTrades``: of ``orderId``, from ``fromId`` on, in the time
     window, at most ``limit``."""
-    if params.get("orderId"):
-        fills = [f for f in fills if f.order_id == int(params["orderId"])]
-    if params.get("fromId"):
-        fills = [f for f in fills if f.trade_id >= int(params["fromId"])]
-    fills = in_window(fills, params)
-    return fills[: page_size(params, ALL_ORDERS_DEFAULT_LIMIT, ALL_ORDERS_MAX_LIMIT)]
+    size = page_size(params, ALL_ORDERS_DEFAULT_LIMIT, ALL_ORDERS_MAX_LIMIT)
+    order_id, from_id = integer_param(params, "orderId"), integer_param(params, "fromId")
+    if order_id is not None:
+        fills = [f for f in fills if f.order_id == order_id]
+    if from_id is not None:
+        fills = [f for f in fills if f.trade_id >= from_id]
+    return in_window(fills, params)[:size]
 
 
 @dataclass(frozen=True)
@@ -187,20 +193,11 @@ class PrivateApi:
             raise ApiError(400, -1022, "Signature for this request is not valid.")
         params = dict(parse_qsl(query, keep_blank_values=True))
         params.update(parse_qsl(payload_body, keep_blank_values=True))
-        try:
-            timestamp = int(params["timestamp"])
-        except (KeyError, ValueError):
-            raise ApiError(
-                400,
-                -1102,
-                "Mandatory parameter 'timestamp' was not sent, was empty/null, or malformed.",
-            ) from None
-        try:
-            window = int(params.get("recvWindow", DEFAULT_RECV_WINDOW))
-        except ValueError:
-            raise ApiError(
-                400, -1100, "Illegal characters found in parameter 'recvWindow'."
-            ) from None
+        timestamp = integer_param(params, "timestamp")
+        if timestamp is None:
+            raise missing_param("timestamp")
+        window = integer_param(params, "recvWindow")
+        window = DEFAULT_RECV_WINDOW if window is None else window
         if not 0 < window <= MAX_RECV_WINDOW:
             raise ApiError(400, -1131, "recvWindow must be less than 60000")
         if timestamp > now + FUTURE_TOLERANCE_MS:

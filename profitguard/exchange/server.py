@@ -31,13 +31,40 @@ from profitguard.exchange.feeds import (
     ReplaySource,
     default_start_index,
 )
+from profitguard.exchange.pace import ReplayPace
 from profitguard.exchange.store import CandleStore
 
 logger = logging.getLogger(__name__)
 
 
+MAX_BODY_BYTES = 1 << 20  # the largest request body read (Binance's are a few hundred bytes)
+IDLE_TIMEOUT_S = 60.0  # a connection silent this long is closed
+MAX_CONNECTIONS = 256  # connections served at once (one thread each); more get a 503
+
+
 class PortInUseError(OSError):
     """The address the server should listen on is taken."""
+
+
+class BadRequest(Exception):
+    """A request refused before it reaches the API (HTTP status and Binance's body)."""
+
+    def __init__(self, status: int, code: int, msg: str) -> None:
+        super().__init__(msg)
+        self.status, self.body = status, {"code": code, "msg": msg}
+
+
+def body_length(header: str | None, most: int = MAX_BODY_BYTES) -> int:
+    """The ``Content-Length`` to read: 0 when absent; 400 for anything but digits
+    (a sign, a space, two values), 413 above ``most`` (the body is never read then)."""
+    if header is None:
+        return 0
+    if not (header.isascii() and header.isdigit()) or len(header) > 20:
+        raise BadRequest(400, -1100, f"Content-Length must be a number of bytes, was {header!r}.")
+    length = int(header)
+    if length > most:
+        raise BadRequest(413, -1100, f"Request body of {length} bytes is over {most} bytes.")
+    return length
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -49,6 +76,8 @@ class ReplayOptions:
     candle at or after it) or, by default, 1500 candles into the data (half of shorter
     data); a ``ReplaySource`` carries its own start. Before the start, one candle
     passes per ``history_seconds_per_candle`` (default: the source timeframe).
+    ``held``: the replay stands at its start until the first price request (a bot's
+    first loop) instead of running from the server's start.
     """
 
     seconds_per_candle: float = 5.0
@@ -56,6 +85,7 @@ class ReplayOptions:
     timeframe: str = "5m"
     start_ms: int | None = None
     sources: dict[str, ReplaySource] = field(default_factory=dict)
+    held: bool = False
 
     def __post_init__(self) -> None:
         for name in ("seconds_per_candle", "history_seconds_per_candle"):
@@ -95,18 +125,20 @@ def build_api(
     store = CandleStore(Path(datadir)) if datadir is not None else CandleStore.empty()
     spot_sources = {k: v for k, v in (replay.sources if replay else {}).items()
                     if not is_futures_pair(k)}  # fmt: skip
-    feed = _feed(store, replay, spot_sources, t0)
+    pace = ReplayPace(t0, held=replay.held) if replay is not None else None
+    feed = _feed(store, replay, spot_sources, t0, pace)
     futures_feed = None
     if replay is not None:
         futures_store = (
             CandleStore(Path(datadir), "futures") if datadir is not None else CandleStore.empty()
         )
         futures_sources = {k: v for k, v in replay.sources.items() if is_futures_pair(k)}
-        futures_feed = _feed(futures_store, replay, futures_sources, t0)
+        futures_feed = _feed(futures_store, replay, futures_sources, t0, pace)
     futures = build_futures_api(datadir=datadir, pairs=pairs, replay_feed=futures_feed, clock=clock)
     markets = build_markets(set(spot_pairs) | set(feed.pairs()), feed)
     api = BinanceSpotApi(markets, feed, clock=clock, futures=futures)
     api.faults = faults or FaultPlan.none()
+    api.pace = pace
     if credentials is not None:
         from profitguard.exchange.private import PrivateApi
 
@@ -132,8 +164,15 @@ def build_api(
     return api
 
 
-def _feed(store: CandleStore, replay: ReplayOptions | None, scripted: dict, t0: int):
-    """A history feed of ``store``, or its replay (plus ``scripted`` sources) from ``t0``."""
+def _feed(
+    store: CandleStore,
+    replay: ReplayOptions | None,
+    scripted: dict,
+    t0: int,
+    pace: ReplayPace | None = None,
+):
+    """A history feed of ``store``, or its replay (plus ``scripted`` sources) from ``t0``,
+    held and released by ``pace``."""
     if replay is None:
         return HistoryFeed(store)
     sources: dict[str, ReplaySource] = {}
@@ -156,6 +195,7 @@ def _feed(store: CandleStore, replay: ReplayOptions | None, scripted: dict, t0: 
         t0_ms=t0,
         seconds_per_candle=replay.seconds_per_candle,
         history_seconds_per_candle=replay.history_seconds_per_candle,
+        pace=pace,
     )
 
 
@@ -164,10 +204,19 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "profitguard-offline-exchange/1"
     server: ExchangeServer
 
+    @property
+    def timeout(self) -> float:  # the socket's: an idle or stalled client is dropped
+        return self.server.idle_timeout
+
     def _dispatch(self, method: str) -> None:
         parts = urlsplit(self.path)
         query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
-        length = int(self.headers.get("Content-Length") or 0)
+        try:
+            length = body_length(self.headers.get("Content-Length"), self.server.max_body)
+        except BadRequest as refused:
+            self.close_connection = True  # the body (if any) is left unread
+            self._answer(refused.status, refused.body, close=True)
+            return
         raw_body = self.rfile.read(length).decode(errors="replace") if length else ""
         api = self.server.api
         fault = None
@@ -202,6 +251,16 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             self.connection.shutdown(socket.SHUT_RDWR)
             return
+        self.wfile.write(data)
+
+    def _answer(self, status: int, body: dict, *, close: bool = False) -> None:
+        data = json.dumps(body, separators=(",", ":")).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json;charset=UTF-8")
+        self.send_header("Content-Length", str(len(data)))
+        if close:
+            self.send_header("Connection", "close")
+        self.end_headers()
         self.wfile.write(data)
 
     def _answer_fault(self, kind: str, settings: dict) -> None:
@@ -245,12 +304,29 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class ExchangeServer(ThreadingHTTPServer):
-    """Serves one ``BinanceSpotApi``. Port 0 picks a free port (see ``url``)."""
+    """Serves one ``BinanceSpotApi``. Port 0 picks a free port (see ``url``).
+
+    One thread per connection, at most ``max_connections`` at once: one more is
+    answered 503 (Binance's -1008, server busy) and closed, so idle clients cannot
+    make it start threads without end; a connection idle for ``idle_timeout``
+    seconds is closed, and a body over ``max_body`` bytes is refused (413) unread."""
 
     daemon_threads = True
+    request_queue_size = 64
 
-    def __init__(self, api: BinanceSpotApi, host: str = "127.0.0.1", port: int = 8765) -> None:
+    def __init__(
+        self,
+        api: BinanceSpotApi,
+        host: str = "127.0.0.1",
+        port: int = 8765,
+        *,
+        max_connections: int = MAX_CONNECTIONS,
+        max_body: int = MAX_BODY_BYTES,
+        idle_timeout: float = IDLE_TIMEOUT_S,
+    ) -> None:
         self.api = api
+        self.max_body, self.idle_timeout = max_body, idle_timeout
+        self._slots = threading.BoundedSemaphore(max_connections)
         try:
             super().__init__((host, port), _Handler)
         except OSError as exc:
@@ -262,6 +338,38 @@ class ExchangeServer(ThreadingHTTPServer):
                 ) from None
             raise
         self._thread: threading.Thread | None = None
+
+    def process_request(self, request, client_address) -> None:
+        if not self._slots.acquire(blocking=False):
+            self._refuse_busy(request, client_address)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def process_request_thread(self, request, client_address) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
+
+    def _refuse_busy(self, request, client_address) -> None:
+        logger.warning("busy: %s refused, all connections in use", client_address)
+        data = json.dumps(
+            {"code": -1008, "msg": "Server is currently overloaded with other requests."}
+        ).encode()
+        head = (
+            "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json;charset=UTF-8\r\n"
+            f"Content-Length: {len(data)}\r\nConnection: close\r\n\r\n"
+        ).encode()
+        try:
+            request.settimeout(1.0)
+            request.sendall(head + data)
+        except OSError:
+            pass
+        self.shutdown_request(request)
 
     def handle_error(self, request, client_address) -> None:
         """A client that hung up mid-answer (a bot killed, a fault dropping the

@@ -41,6 +41,12 @@ exchange has no such hook.
 The id is sent as ccxt's unified `clientOrderId`, which ccxt renames for the
 exchange, in the format that exchange accepts (`client_id_format`: Binance shown
 below; OKX takes letters and digits only).
+
+When creating an order ends in a lost answer (a network error or a timeout after
+the exchange may have acted), the wrapper asks the exchange for the order by the id
+it sent (ccxt's `fetch_order` with Binance's `origClientOrderId`, spot and futures'
+plain orders; not futures' conditional stops, which Binance keeps apart) before
+Freqtrade sees the error: the rule is `lost_answers.Placement`.
 """
 
 from __future__ import annotations
@@ -65,6 +71,7 @@ from profitguard.freqtrade.client_id_format import (
     id_format,
 )
 from profitguard.freqtrade.internals import exchange_of
+from profitguard.freqtrade.lost_answers import Placement
 
 log = logging.getLogger(__name__)
 
@@ -75,12 +82,16 @@ _OUR_ID = re.compile(rf"^{PREFIX}-(\d+|new)-(.+)-(\d+)$")
 # (spot `stop_loss_limit`, futures' `stop`/`stop_market`), named by `stop_ids`.
 LABELLED_TYPES = frozenset({"market", "limit"})
 STOP_TYPES = frozenset({"stop_loss_limit", "stop_loss", "stop", "stop_market"})
+# Futures' conditional stops live on Binance's algo endpoints: no lookup by the plain
+# order's `origClientOrderId` (an unknown id there would read as "no such order").
+NOT_LOOKED_UP = frozenset({"stop", "stop_market"})
 # ccxt's unified parameter: each exchange class renames it (Binance newClientOrderId)
 UNIFIED_PARAM = "clientOrderId"
 # ccxt's `create_order` as Freqtrade calls it (positionally, and by these names)
 HOOK = "exchange._api.create_order(symbol, type, side, amount, price, params)"
 HOOK_PARAMETERS = ("symbol", "type", "side", "amount", "price", "params")
 _MARK = "_profitguard_client_ids"
+_PLACEMENT = "_profitguard_placement"
 
 
 class ClientIdHookMissing(ConfigError):
@@ -113,6 +124,8 @@ class ClientOrderIds:
         self._lock = threading.Lock()
         # pair -> the id of the stop being placed for its open trade (None: ccxt's id)
         self.stop_ids: Callable[[str], str | None] | None = None
+        # set by `install`: the placement (lost-answer lookups) of the wrapped exchange
+        self.placement: Placement | None = None
 
     def exit_id(self, trade_id: int, tag: str, n: int) -> str:
         """`exit_client_id` in this exchange's format."""
@@ -183,31 +196,62 @@ def _hook(exchange: Any) -> tuple[Any, Callable[..., Any], inspect.Signature]:
     return api, create, signature
 
 
-def install(exchange: Any, ids: ClientOrderIds) -> None:
-    """Wrap `exchange._api.create_order` so that it sends the ids `ids` expects.
+def fetch_by_client_id(api: Any) -> Callable[[str, str], dict]:
+    """ccxt's `fetch_order` of `api` by client order id (Binance's `origClientOrderId`,
+    the plain order endpoints of spot and USD-M futures alike)."""
+
+    def fetch(pair: str, client_id: str) -> dict:
+        return api.fetch_order(None, pair, {"origClientOrderId": client_id})
+
+    return fetch
+
+
+def install(exchange: Any, ids: ClientOrderIds, placement: Placement | None = None) -> Placement:
+    """Wrap `exchange._api.create_order` so that it sends the ids `ids` expects, and
+    looks an order up by its id when its answer is lost (`placement`; by default one
+    that asks `exchange._api`). Returns the placement in force, also set on `ids`.
 
     Once per ccxt instance; raises `ClientIdHookMissing` (naming the hook) when the
     pinned Freqtrade/ccxt shape is not there."""
     installed = getattr(getattr(exchange, "_api", None), "create_order", None)
     if getattr(installed, _MARK, None) is not None:
         setattr(installed, _MARK, ids)  # a new strategy on the same exchange: its ids
-        return
+        ids.placement = placement or getattr(installed, _PLACEMENT)
+        setattr(installed, _PLACEMENT, ids.placement)
+        return ids.placement
     api, create, signature = _hook(exchange)
+    placement = placement or Placement(fetch_by_client_id(api))
 
     def create_order(*args: Any, **kwargs: Any) -> Any:
         bound = signature.bind(*args, **kwargs)
         arguments = bound.arguments
         params = dict(arguments.get("params") or {})
         own = getattr(create_order, _MARK)
-        client_id = own.take(arguments["symbol"], arguments["side"], str(arguments["type"]))
+        order_type = str(arguments["type"])
+        client_id = own.take(arguments["symbol"], arguments["side"], order_type)
         named = "newClientOrderId" in params or "clientOrderId" in params
         if client_id is not None and not named:
             params[UNIFIED_PARAM] = client_id
             arguments["params"] = params
-        return create(*bound.args, **bound.kwargs)
+        # the id to look the order up by after a lost answer: ours, as sent
+        sent = params.get("newClientOrderId") or params.get("clientOrderId")
+        ours = client_id if client_id is not None and not named else None
+        if ours is None and tag_of(sent) is not None:
+            ours = sent
+        if order_type.lower() in NOT_LOOKED_UP:
+            ours = None
+        return getattr(create_order, _PLACEMENT).place(
+            arguments["symbol"],
+            arguments["side"],
+            ours,
+            lambda: create(*bound.args, **bound.kwargs),
+        )
 
     setattr(create_order, _MARK, ids)
+    setattr(create_order, _PLACEMENT, placement)
+    ids.placement = placement
     api.create_order = create_order
+    return placement
 
 
 def client_ids_for_bot(strategy: Any) -> ClientOrderIds | None:

@@ -102,7 +102,10 @@ def fail_closed(
             try:
                 return method(self, *args, **kwargs)
             except Exception as exc:
-                arguments = dict(signature.bind(self, *args, **kwargs).arguments)
+                try:
+                    arguments = dict(signature.bind(self, *args, **kwargs).arguments)
+                except TypeError:  # called with arguments it cannot take (an override's)
+                    arguments = {"args": args, **kwargs}
                 try:
                     self._pg_report_failure(name, exc, arguments, inputs(arguments), entry=entry)
                 except Exception:  # a failing report must not change what the hook returns

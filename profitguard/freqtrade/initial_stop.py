@@ -20,8 +20,7 @@ from typing import Any
 
 from freqtrade.strategy import stoploss_from_absolute
 
-from profitguard.engine import PositionError
-from profitguard.engine import check_initial_stop as engine_check_initial_stop
+from profitguard.engine import PositionError, check_initial_stop
 from profitguard.freqtrade.internals import keep_stop_across_restart
 
 
@@ -64,10 +63,10 @@ def recorded_initial_stop(trade: Any, backstop: float) -> float | None:
     return float(stop) if on_the_loss_side else None
 
 
-def check_initial_stop(stop: Any, entry: float, side: str) -> None:
+def check_returned_stop(stop: Any, entry: float, side: str) -> None:
     """What the strategy's `initial_stop()` returned must define one R (the engine's
     rule, which the plan checks again): a ValueError naming the hook otherwise."""
     try:
-        engine_check_initial_stop(side=side, entry=entry, initial_stop=stop)
+        check_initial_stop(side=side, entry=entry, initial_stop=stop)
     except PositionError as exc:
         raise ValueError(f"initial_stop() returned {stop!r}: {exc}") from None

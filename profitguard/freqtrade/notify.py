@@ -5,14 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from profitguard.engine import Position
+from profitguard.engine import Position, r_of_price
 from profitguard.exit_tags import STOP_TAGS
 
 
 def _r(trade: Any, price: float, initial_stop: float) -> float:
-    risk = abs(trade.open_rate - initial_stop)
-    move = trade.open_rate - price if trade.is_short else price - trade.open_rate
-    return move / risk
+    return r_of_price(price, entry=trade.open_rate, initial_stop=initial_stop,
+                      is_short=trade.is_short)  # fmt: skip
 
 
 def breakeven(trade: Any, position: Position) -> str:

@@ -7,10 +7,19 @@ them: the trade's candles replayed through the engine (`replay_candles`). Column
 … (the take-profit prices), set on the candles the trade was open; NaN elsewhere.
 A trade whose entry has not filled yet (amount 0: a limit entry still pending) has
 no stop or targets, so it draws no lines.
+
+The initial stop is the one the trade recorded (the backtest export's
+`initial_stop_loss_abs`, which profitguard writes at the entry fill), else the
+`initial_stop` hook on the candles before the entry. A trade that entered before
+the first candle of the chart (a `--timerange` that starts mid-trade), or whose
+initial stop cannot be had (an ATR still warming up), is left out, and the caller
+says so in one line: the other trades are drawn.
 """
 
 from __future__ import annotations
 
+import logging
+import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,9 +28,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from profitguard.engine import Candle, ProtectionConfig, open_position, replay_candles
+from profitguard.engine import (
+    Candle,
+    PositionError,
+    ProtectionConfig,
+    open_position,
+    replay_candles,
+)
 from profitguard.freqtrade.trades import original_amount
 
+log = logging.getLogger(__name__)
 InitialStop = Callable[[str, float, datetime, pd.DataFrame], float]
 
 
@@ -34,6 +50,7 @@ class TradeSpan:
     open_rate: float
     amount: float
     is_short: bool
+    initial_stop: float | None = None  # as the trade recorded it (None: ask the hook)
 
 
 def ladder_columns(
@@ -41,8 +58,10 @@ def ladder_columns(
     trades: Iterable[TradeSpan],
     config: ProtectionConfig,
     initial_stop: InitialStop,
+    left_out: list[str] | None = None,
 ) -> pd.DataFrame:
-    """`dataframe` with the pg_* columns of `trades` (a copy; the input is not changed)."""
+    """`dataframe` with the pg_* columns of `trades` (a copy; the input is not changed).
+    Each trade that cannot be drawn adds why to `left_out`."""
     out = dataframe.copy()
     n = len(out)
     dates = pd.to_datetime(out["date"], utc=True)
@@ -58,12 +77,22 @@ def ladder_columns(
         rows = np.flatnonzero(start & end)
         if not len(rows):
             continue
+        if n and pd.Timestamp(trade.open_date) < dates.iat[0]:
+            _left_out(
+                left_out, trade, f"before the chart's first candle ({dates.iat[0]:%Y-%m-%d %H:%M})"
+            )
+            continue
         side = "short" if trade.is_short else "long"
-        before = out.iloc[: rows[0]]
-        stop = initial_stop(side, trade.open_rate, trade.open_date, before)
-        position = open_position(
-            config, side=side, entry=trade.open_rate, initial_stop=stop, amount=trade.amount
-        )
+        try:
+            stop = trade.initial_stop
+            if stop is None or not math.isfinite(stop):
+                stop = initial_stop(side, trade.open_rate, trade.open_date, out.iloc[: rows[0]])
+            position = open_position(
+                config, side=side, entry=trade.open_rate, initial_stop=stop, amount=trade.amount
+            )
+        except (ValueError, PositionError) as exc:
+            _left_out(left_out, trade, f"has no initial stop ({exc})")
+            continue
         candles = [
             Candle(dates.iat[i], *(float(out[c].iat[i]) for c in ("open", "high", "low", "close")))
             for i in rows
@@ -81,6 +110,22 @@ def ladder_columns(
     for name, values in columns.items():
         out[name] = values
     return out
+
+
+def say_left_out(pair: str, left_out: list[str]) -> None:
+    """One line for the trades of `pair` left out of the chart (none: nothing)."""
+    if left_out:
+        more = f" (and {len(left_out) - 1} more)" if len(left_out) > 1 else ""
+        log.info(
+            "profitguard: %s: the stop and target lines of %d trade(s) are not drawn: %s%s; "
+            "every other trade's are",
+            pair, len(left_out), left_out[0], more,
+        )  # fmt: skip
+
+
+def _left_out(notes: list[str] | None, trade: TradeSpan, why: str) -> None:
+    if notes is not None:
+        notes.append(f"the trade entered {trade.open_date:%Y-%m-%d %H:%M} {why}")
 
 
 def backtest_trade_spans(pair: str, results: Path, strategy_name: str) -> list[TradeSpan]:
@@ -102,9 +147,18 @@ def backtest_trade_spans(pair: str, results: Path, strategy_name: str) -> list[T
                 open_rate=float(row.open_rate),
                 amount=sum(o["amount"] for o in entries),
                 is_short=bool(row.is_short),
+                initial_stop=_price(getattr(row, "initial_stop_loss_abs", None)),
             )
         )
     return spans
+
+
+def _price(value: object) -> float | None:
+    try:
+        price = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return price if math.isfinite(price) and price > 0 else None
 
 
 def open_trade_spans(pair: str) -> list[TradeSpan]:

@@ -11,6 +11,7 @@ error naming the field and the value.
         "initial_stop": {"pct": 0.02, "atr_multiple": 2.0, "atr_column": "atr"},
         "notifications": true,
         "client_order_ids": true,
+        "reconcile_every_loops": 10,
         "fast_backtest": false,
         "risk": {"max_daily_loss": 0.05, "sizing": {"method": "fixed_fractional"}}
     }
@@ -27,8 +28,16 @@ from profitguard.engine import ConfigError, ProtectionConfig
 from profitguard.engine.config import check_known_keys
 from profitguard.freqtrade.operate_settings import DashboardSettings, WatchdogSettings
 from profitguard.risk.config import RiskConfig
+from profitguard.risk.registry import BACKTEST_STREAK_COOLDOWN_MINUTES
 
 SECTION = "profitguard"
+COOLDOWN = "loss_streak_cooldown_minutes"
+
+
+def backtesting(config: Mapping[str, Any]) -> bool:
+    """Freqtrade's run mode is backtesting or hyperopt (its `RunMode` values)."""
+    runmode = config.get("runmode")
+    return getattr(runmode, "value", runmode) in ("backtest", "hyperopt")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -76,6 +85,9 @@ class ProfitGuardSettings:
     notifications: bool = True
     # live mode: orders carry their tag in the client order id (`client_ids`)
     client_order_ids: bool = True
+    # live mode: the exchange's orders against the trades database every N bot loops
+    # (and at start-up; `reconciler`)
+    reconcile_every_loops: int = 10
     # backtesting and hyperopt: Freqtrade hands profitguard's own hooks the trade
     # itself, not its deep copy (`trade_copy`); off by default (no Freqtrade patching)
     fast_backtest: bool = False
@@ -92,8 +104,9 @@ _SUBSECTIONS = (
     "initial_stop",
     "notifications",
     "client_order_ids",
-    "fast_backtest",
+    "reconcile_every_loops",
     "risk",
+    "fast_backtest",
     "watchdog",
     "dashboard",
 )
@@ -144,15 +157,25 @@ def load_settings(
     )
     notifications = _flag(section, "notifications")
     client_order_ids = _flag(section, "client_order_ids")
+    risk = _mapping(section.get("risk", {}), f"{SECTION}.risk")
+    if backtesting(config) and COOLDOWN not in risk:
+        risk = {**risk, COOLDOWN: BACKTEST_STREAK_COOLDOWN_MINUTES}
+    every = section.get("reconcile_every_loops", 10)
+    if isinstance(every, bool) or not isinstance(every, int) or every < 1:
+        raise ConfigError(
+            f"'{SECTION}.reconcile_every_loops' must be an integer >= 1, was {every!r}",
+            field=f"{SECTION}.reconcile_every_loops",
+        )
     fast_backtest = _flag(section, "fast_backtest", default=False)
     return ProfitGuardSettings(
         exits=exits,
         initial_stop=InitialStopSettings(**raw_stop),
         notifications=notifications,
         client_order_ids=client_order_ids,
+        reconcile_every_loops=every,
         fast_backtest=fast_backtest,
         risk=RiskConfig.from_mapping(
-            section.get("risk", {}),
+            risk,
             source=f"{SECTION}.risk",
             stake_currency=config.get("stake_currency"),
         ),

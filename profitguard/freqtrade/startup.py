@@ -15,7 +15,13 @@ from typing import Any
 from freqtrade.exceptions import OperationalException
 
 from profitguard.engine import ConfigError
-from profitguard.freqtrade.settings import ProfitGuardSettings, load_settings
+from profitguard.freqtrade.settings import (
+    COOLDOWN,
+    ProfitGuardSettings,
+    backtesting,
+    load_settings,
+    merged_section,
+)
 from profitguard.risk.config import check_min_balance
 
 log = logging.getLogger(__name__)
@@ -42,6 +48,12 @@ def checked_settings(strategy: Any) -> ProfitGuardSettings:
         raise OperationalException(f"profitguard: {problem}")
     for warning in other_exits(strategy):
         log.warning(warning)
+    note = streak_default_note(settings, strategy.profitguard_config, strategy.config)
+    if note is not None:
+        log.info(note)
+    dropped = dropped_messages_warning(settings, strategy.config)
+    if dropped is not None:
+        log.warning(dropped)
     for attribute in REQUIRED_ON:
         if not getattr(strategy, attribute):
             raise OperationalException(
@@ -94,3 +106,48 @@ def other_exits(strategy: Any) -> list[str]:
             '(set minimal_roi to {"0": 100} to leave the exits to the ladders)'
         )
     return warnings
+
+
+def streak_default_note(
+    settings: ProfitGuardSettings, strategy_section: Mapping[str, Any], config: Mapping[str, Any]
+) -> str | None:
+    """The backtest's default cooldown after a losing streak, said once (None: not used)."""
+    risk = merged_section(strategy_section, config).get("risk", {})
+    if not backtesting(config) or COOLDOWN in risk or settings.risk.max_consecutive_losses is None:
+        return None
+    return (
+        f"profitguard: backtesting: after {settings.risk.max_consecutive_losses} losses in a "
+        f"row entries pause for {settings.risk.loss_streak_cooldown_minutes} minutes "
+        f"(profitguard.risk.{COOLDOWN} unset: Freqtrade's StoplossGuard default; dry-run and "
+        "live pause until 'profitguard guard resume')"
+    )
+
+
+# Freqtrade's notification channels that deliver a strategy's `dp.send_msg` messages,
+# each only with `allow_custom_messages` on in its own section (rpc_manager.py)
+MESSAGE_CHANNELS = ("telegram", "discord", "webhook")
+
+
+def dropped_messages_warning(
+    settings: ProfitGuardSettings, config: Mapping[str, Any]
+) -> str | None:
+    """Dry-run and live, notifications on: the channels that are on but would drop
+    profitguard's messages, as one warning naming the setting (None: none would)."""
+    runmode = config.get("runmode")
+    if getattr(runmode, "value", runmode) not in ("dry_run", "live") or not settings.notifications:
+        return None
+    dropping = [
+        name
+        for name in MESSAGE_CHANNELS
+        if isinstance(config.get(name), Mapping)
+        and config[name].get("enabled", False)
+        and not config[name].get("allow_custom_messages", False)
+    ]
+    if not dropping:
+        return None
+    where = ", ".join(f"'{name}'" for name in dropping)
+    return (
+        f"profitguard: notifications are on, but Freqtrade drops them: set "
+        f'"allow_custom_messages": true in {where} of the config (or profitguard\'s '
+        f'"notifications": false to mean it)'
+    )

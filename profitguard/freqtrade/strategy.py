@@ -54,8 +54,14 @@ from profitguard.freqtrade.internals import exchange_of
 from profitguard.freqtrade.monitor import TradeMonitor, open_trades
 from profitguard.freqtrade.notify import Notifier
 from profitguard.freqtrade.overrides import guard_overrides, refuse_unguarded
-from profitguard.freqtrade.plotting import backtest_trade_spans, ladder_columns, open_trade_spans
+from profitguard.freqtrade.plotting import (
+    backtest_trade_spans,
+    ladder_columns,
+    open_trade_spans,
+    say_left_out,
+)
 from profitguard.freqtrade.prices import PriceTicks, snap_candles
+from profitguard.freqtrade.reconciler import Reconciler, reconciler_for_bot
 from profitguard.freqtrade.runclock import RunClock
 from profitguard.freqtrade.settings import SECTION, ProfitGuardSettings
 from profitguard.freqtrade.startup import checked_settings
@@ -100,6 +106,8 @@ class ProfitGuardStrategy(IStrategy):
     # live mode only, set at bot start: the orders announced for their client ids, and
     # the profitguard orders resting on the exchange that the bot forgot (`stop_orders`)
     _pg_client_ids: ClientOrderIds | None = None
+    # live mode only, set at bot start: the exchange against the trades database
+    _pg_reconciler: Reconciler | None = None
     _pg_forgotten: ForgottenOrders | None = None
     # dry-run and live, with an exchange: a pair the exchange lost, reported once a loop
     _pg_vanished: VanishedPairs | None = None
@@ -196,6 +204,9 @@ class ProfitGuardStrategy(IStrategy):
                 fmt=self._pg_client_ids.format,
             )
             self._pg_client_ids.stop_ids = self._pg_forgotten.stop_id
+        self._pg_reconciler = reconciler_for_bot(
+            self, self._pg_client_ids.placement if self._pg_client_ids else None
+        )
         notify = self._pg_persist and self.profitguard_settings.notifications
         send = self._pg_send if notify else None
         self._pg_failures = FailureLog(send)
@@ -352,6 +363,8 @@ class ProfitGuardStrategy(IStrategy):
         if order.ft_order_side == trade.entry_side:
             self._pg_tracker.memo(trade, current_time)
             return
+        if self._pg_reconciler is not None:
+            self._pg_reconciler.exit_filled()  # its amount checked at the next loop
         if self._pg_notifier.enabled:
             memo = self._pg_tracker.memo(trade, current_time)
             self._pg_notifier.exit_filled(trade, order, memo, self._pg_tracker.save)
@@ -547,6 +560,15 @@ class ProfitGuardStrategy(IStrategy):
         self._pg_gate.loop(current_time, self._pg_watch(current_time))
         self._pg_sweep_forgotten()
         self._pg_report_vanished()
+        self._pg_reconcile()
+
+    @fail_closed(None, hook="reconciliation")
+    def _pg_reconcile(self) -> None:
+        """Live mode, before the loop's exits: each open trade's amount against its
+        filled orders, and the exchange's profitguard orders against the database
+        (`reconciler`)."""
+        if self._pg_reconciler is not None:
+            self._pg_reconciler.loop()
 
     @fail_closed(None, hook="forgotten stops")
     def _pg_sweep_forgotten(self) -> None:
@@ -605,14 +627,18 @@ class ProfitGuardStrategy(IStrategy):
             spans = backtest_trade_spans(pair, results, self.get_strategy_name())
         else:
             spans = open_trade_spans(pair)
-        return ladder_columns(
+        left_out: list[str] = []
+        drawn = ladder_columns(
             dataframe,
             spans,
             self.exits_in_force,
             lambda side, rate, when, before: self.initial_stop(
                 pair, side, rate, when, dataframe=before
             ),
+            left_out,
         )
+        say_left_out(pair, left_out)
+        return drawn
 
     # -------------------------------------------------------------- helpers
 
@@ -646,6 +672,12 @@ class ProfitGuardStrategy(IStrategy):
     def stops_revision(self) -> int:
         """Changes whenever `stop_in_force` of some trade may have (the gate's snapshot)."""
         return self._pg_tracker.revision
+
+    def untracked_amount(self) -> dict[str, float]:
+        """pair -> base amount the account holds beyond the open trades that
+        profitguard's own fills explain, at the last reconciliation (live mode; + long,
+        - short); empty when there is none or outside live mode."""
+        return self._pg_reconciler.untracked_amount() if self._pg_reconciler else {}
 
     def _pg_tick(self, now: datetime) -> None:
         self._pg_clock.advance(now)

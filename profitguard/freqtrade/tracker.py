@@ -29,7 +29,7 @@ from profitguard.engine import (
 )
 from profitguard.freqtrade import ledger
 from profitguard.freqtrade.columns import last_positive, last_value
-from profitguard.freqtrade.initial_stop import check_initial_stop, recorded_initial_stop
+from profitguard.freqtrade.initial_stop import check_returned_stop, recorded_initial_stop
 from profitguard.freqtrade.notify import Notifier
 from profitguard.freqtrade.trades import (
     STATE_KEY,
@@ -120,7 +120,7 @@ class TradeTracker:
         if memo is None:
             if stop is None:
                 stop = self._initial_stop(trade, now)
-                check_initial_stop(stop, trade.open_rate, "short" if trade.is_short else "long")
+                check_returned_stop(stop, trade.open_rate, "short" if trade.is_short else "long")
             memo = TradeMemo(
                 trade_id=trade.id,
                 opened_at=trade.open_date,

@@ -23,6 +23,7 @@ from profitguard.engine import (
     Plan,
     ProtectionConfig,
     make_plan,
+    one_r,
     rebuild,
     stop_rule,
 )
@@ -91,7 +92,7 @@ def stop_kind(trade: TradeRecord, plan: Plan | None, rule: str | None = None) ->
         return RULE_KINDS[rule]
     if plan is None:
         stop = trade.stop_at_exit
-        tol = STOP_MATCH_R * abs(trade.entry - trade.initial_stop)
+        tol = STOP_MATCH_R * one_r(entry=trade.entry, initial_stop=trade.initial_stop)
         return INITIAL_STOP if stop is None or abs(stop - trade.initial_stop) <= tol else STOP_MOVED
     if plan.atr_multiple is not None:
         return STOP_NOT_REPLAYED  # the ATR trail's stop depends on every candle's ATR
@@ -343,7 +344,9 @@ def exit_kinds(
             if asked:
                 a["slip"].append(
                     (
-                        trade.sign * (fill.price - asked) / abs(trade.entry - trade.initial_stop),
+                        trade.sign
+                        * (fill.price - asked)
+                        / one_r(entry=trade.entry, initial_stop=trade.initial_stop),
                         trade.sign * (fill.price / asked - 1.0),
                     )
                 )

@@ -15,6 +15,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import asdict
 
+from profitguard.engine import one_r
 from profitguard.report.figures import TradeKey, close_order, r_against, summarize_r, trade_key
 from profitguard.report.records import TradeRecord
 
@@ -31,7 +32,7 @@ def policy_figures(
     rs = [r_against(t, stop) for t, stop in matched]
     money = [t.net_profit for t, _ in matched]
     figures = summarize_r(rs, money)
-    units = [t.amount * abs(t.entry - stop) for t, stop in matched]
+    units = [one_r(entry=t.entry, initial_stop=stop, amount=t.amount) for t, stop in matched]
     return {
         "name": name,
         "description": description,

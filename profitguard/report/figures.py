@@ -12,6 +12,7 @@ import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from profitguard.engine import one_r
 from profitguard.report.records import TradeRecord
 
 TradeKey = tuple[str, int, bool]
@@ -102,4 +103,4 @@ def summarize_r(rs: Sequence[float], money: Sequence[float] | None = None) -> RS
 
 def r_against(trade: TradeRecord, stop: float) -> float:
     """The trade's R with `stop` as the initial stop (fees included)."""
-    return trade.net_profit / (trade.amount * abs(trade.entry - stop))
+    return trade.net_profit / one_r(entry=trade.entry, initial_stop=stop, amount=trade.amount)

@@ -23,6 +23,7 @@ from datetime import datetime
 from profitguard.engine import (
     STOP_TAG,
     Candle,
+    Position,
     ProtectionConfig,
     make_plan,
     open_position,
@@ -102,10 +103,12 @@ def engine_exits(
     *,
     amount_step: float | None,
     tick: float | None,
+    next_index: Callable[[Position, int], int] | None = None,
 ) -> tuple[list[EngineExit], bool]:
     """The exits the engine decides on `candles` (the first is the entry candle),
     filled at Freqtrade's prices (`engine.replay_candles`); and whether the position
-    is still open after the last candle."""
+    is still open after the last candle. `next_index`: see `replay_candles` (the
+    sweep skips candles where nothing can happen)."""
     position = open_position(
         exits,
         side="short" if trade.is_short else "long",
@@ -114,7 +117,7 @@ def engine_exits(
         amount=trade.amount,
         amount_step=amount_step,
     )
-    ticks = replay_candles(position, candles, tick=tick)
+    ticks = replay_candles(position, candles, tick=tick, next_index=next_index)
     out = [
         EngineExit(
             t.decision.exit_tags,

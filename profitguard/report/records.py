@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from profitguard.engine import one_r, r_of_price
 from profitguard.trades_db import TradesDatabase, TradesDatabaseError, database_url
 
 
@@ -62,7 +63,7 @@ class TradeRecord:
     @property
     def risk(self) -> float:
         """One R in quote currency: amount x |entry - initial stop|."""
-        return self.amount * abs(self.entry - self.initial_stop)
+        return one_r(entry=self.entry, initial_stop=self.initial_stop, amount=self.amount)
 
     @property
     def net_profit(self) -> float:
@@ -78,7 +79,8 @@ class TradeRecord:
         return self.net_profit / self.risk
 
     def r_of_price(self, price: float) -> float:
-        return self.sign * (price - self.entry) / abs(self.entry - self.initial_stop)
+        return r_of_price(price, entry=self.entry, initial_stop=self.initial_stop,
+                          is_short=self.is_short)  # fmt: skip
 
 
 def _filled_at(order: Mapping[str, Any], where: str) -> datetime:

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from profitguard.engine.position import one_r
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class OpenPosition:
@@ -98,7 +100,7 @@ class Proposal:
 
     @property
     def risk(self) -> float:
-        return abs(self.rate - self.initial_stop) * self.amount
+        return one_r(entry=self.rate, initial_stop=self.initial_stop, amount=self.amount)
 
 
 def base_asset(pair: str) -> str:
@@ -109,5 +111,5 @@ def base_asset(pair: str) -> str:
 def r_multiple(profit: float, *, entry: float, initial_stop: float, amount: float) -> float | None:
     """A closed trade's net profit in R: `profit / (amount entered * |entry - initial stop|)`
     (the risk it opened with); None when that risk is 0 (no R to measure in)."""
-    risk = amount * abs(entry - initial_stop)
+    risk = one_r(entry=entry, initial_stop=initial_stop, amount=amount)
     return profit / risk if risk > 0 else None

@@ -19,15 +19,11 @@ from __future__ import annotations
 
 import json
 
-from profitguard.risk.state import GuardState, GuardStateError
+from profitguard.risk.state import GuardCopyError, GuardState, GuardStateError
 from profitguard.trades_db import GUARD_TABLE, TradesDatabase, TradesDatabaseError, sqlite_file
 
 TABLE = GUARD_TABLE
 __all__ = ["TABLE", "GuardCopy", "GuardCopyError", "sqlite_file"]
-
-
-class GuardCopyError(RuntimeError):
-    """The copy in the database cannot be read or written."""
 
 
 class GuardCopy:

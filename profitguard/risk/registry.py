@@ -24,6 +24,11 @@ from profitguard.risk.state import GuardState
 # has a default for (100 of them). In BTC or ETH, 100 would be a fortune.
 USD_LIKE_STAKES = frozenset({"USDT", "USDC", "FDUSD", "USD", "DAI"})
 USD_MIN_BALANCE = 100.0
+# Backtesting and hyperopt, when `loss_streak_cooldown_minutes` is not set: a losing
+# streak pauses entries this long, not until `profitguard guard resume` (nobody types it
+# in a backtest). 60 minutes is Freqtrade's own default `stop_duration` for its
+# protections (StoplossGuard); dry-run and live keep "until resume".
+BACKTEST_STREAK_COOLDOWN_MINUTES = 60
 
 Config = Any  # a config class made from a registry (`config.config_class`)
 Correlations = Callable[[], Sequence[Correlation]]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from profitguard.risk.checks import Rule
@@ -44,6 +44,12 @@ def checks_table(checks: Sequence[Mapping[str, Any]]) -> list[str]:
     return _table(_rows(checks))
 
 
+def ago(seconds: float) -> str:
+    """`12 s ago`; `just now` under a second, and for a stamp a little ahead of this
+    clock (the bot stamps its loop's time): never "-0 s ago"."""
+    return "just now" if seconds < 1 else f"{seconds:.0f} s ago"
+
+
 def status_text(
     *,
     guard_file: str,
@@ -61,7 +67,7 @@ def status_text(
     updated = datetime.fromisoformat(snapshot["updated_at"])
     age = (now - updated).total_seconds()
     lines.append(
-        f"figures: from the bot at {updated:%Y-%m-%d %H:%M:%S} UTC ({age:.0f} s ago), "
+        f"figures: from the bot at {updated:%Y-%m-%d %H:%M:%S} UTC ({ago(age)}), "
         f"bot state {snapshot['state']}, equity {snapshot['equity']:.2f}"
     )
     lines += _table(_rows(snapshot["checks"]))
@@ -74,3 +80,45 @@ def status_text(
         refusal_table(counts, snapshot.get("checked", 0), title="refusals since the bot started")
     )
     return "\n".join(lines)
+
+
+# A backtest whose gate refused more than this share of the entry signals, or paused
+# entries for more than this share of the time it ran, ends with a warning line.
+REFUSED_WARN_SHARE = 0.5
+PAUSED_WARN_SHARE = 0.25
+
+
+def run_warning(
+    refusals: Mapping[str, int],
+    checked: int,
+    paused: Mapping[str, timedelta],
+    span: timedelta,
+    settings: Mapping[str, Sequence[str]],
+) -> str | None:
+    """One line when the gate stood in the way of most of a backtest (None otherwise):
+    more than half the entry signals refused, or entries paused for more than a quarter
+    of the run; naming the rule most responsible, its share and its settings.
+
+    `paused`: rule code -> time entries were paused by it; `span`: the run's time from
+    the first entry signal to the last; `settings`: rule code -> its setting keys."""
+    parts: list[str] = []
+    rules: list[str] = []
+    refused = sum(refusals.values())
+    if checked and refused / checked > REFUSED_WARN_SHARE:
+        code = max(refusals, key=lambda c: refusals[c])
+        parts.append(
+            f"refused {refused / checked:.0%} of the entry signals ({refused} of {checked}; "
+            f"{code} {refusals[code]})"
+        )
+        rules.append(code)
+    total = sum(paused.values(), timedelta())
+    if span > timedelta() and total / span > PAUSED_WARN_SHARE:
+        code = max(paused, key=lambda c: paused[c])
+        parts.append(f"paused entries for {total / span:.0%} of the run ({code})")
+        if code not in rules:
+            rules.append(code)
+    if not parts:
+        return None
+    keys = [f"profitguard.risk.{k}" for code in rules for k in settings.get(code, ())]
+    hint = f"; see {', '.join(keys)}" if keys else ""
+    return f"profitguard: warning: the risk gate {' and '.join(parts)}{hint}"

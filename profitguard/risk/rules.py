@@ -215,6 +215,11 @@ def losing_streak(
     return StreakFold(limit, since, cooldown).extend(closed[:upto]).at(now)
 
 
+# The figure of a losing streak's refusal while the one trade after its cooldown is
+# open: entries are limited to that trade, not paused.
+ONE_TRADE_OPEN = "one trade open"
+
+
 def loss_streak(
     limit: int,
     account: Account,
@@ -243,7 +248,7 @@ def loss_streak(
         )
         if waiting:  # the one trade after the cooldown is open: its close decides
             paused = True
-            extra = (Figure("one trade open", ", ".join(waiting), Unit.TEXT),)
+            extra = (Figure(ONE_TRADE_OPEN, ", ".join(waiting), Unit.TEXT),)
     return Check(
         Rule.LOSS_STREAK,
         not paused,

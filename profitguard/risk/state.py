@@ -1,16 +1,20 @@
 """Guard state: the admin's pause and kill switch, persisted atomically in user_data/.
 
-The bot only ever READS the guard file (`profitguard-guard.json`); the
+Each bot has its own guard file, `profitguard-<bot>-guard.json` (`bot_identity`:
+named by its `bot_name`, else its database), which records the bot it was written
+for. The bot only ever READS its guard file; the
 `profitguard guard` command writes it (under a lock, through a temporary file,
 fsync and `os.replace`), so the two processes never overwrite each other. The bot
 re-reads it when it changes (inode, mtime, size). A file that cannot be read or
 validated raises `GuardStateError`: entries stop, exits go on.
 
 A copy of the state lives in the bot's trades database (`guard_copy`), so the file
-alone cannot lift a kill switch: a kill switch stays on until a `reset --confirm`
-newer than it (`reconcile`), and a missing file where a state was recorded (or
-that this process had seen) is an error that keeps the recorded kill switch on.
-Without any record, a missing file is a fresh start (ACTIVE).
+alone cannot lift a kill switch: `reset --confirm` records the reset there before it
+writes the file, and a kill switch the copy has on stays on whatever the file says
+(`reconcile`): a hand-written file, one restored from a backup, one copied from
+another bot. A missing file where a state was recorded (or that this process had
+seen) is an error that keeps the recorded kill switch on. Without any record, a
+missing file is a fresh start (ACTIVE).
 
 Pauses derived from history (realized losses, a losing streak) are not stored:
 they are recomputed from the trade history, which survives restarts on its own.
@@ -29,15 +33,13 @@ from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from profitguard.risk.guard_copy import GuardCopy
+from typing import Any, Protocol
 
 log = logging.getLogger(__name__)
 
-GUARD_FILE = "profitguard-guard.json"
-STATUS_FILE = "profitguard-status.json"
+# The one guard file every bot of a user_data shared before each had its own: no
+# longer read (the bot warns when it finds one).
+SHARED_GUARD_FILE = "profitguard-guard.json"
 VERSION = 1
 
 
@@ -71,8 +73,9 @@ class GuardState:
     paused_reason: str | None = None
     paused_at: datetime | None = None
     streak_since: datetime | None = None  # the losing streak counts trades closed after this
-    reset_at: datetime | None = None  # the last `reset --confirm`: lifts kill switches before it
+    reset_at: datetime | None = None  # the last `reset --confirm`
     updated_at: datetime | None = None
+    bot: str | None = None  # the bot it was written for (`BotIdentity.label`)
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"version": VERSION}
@@ -101,7 +104,7 @@ class GuardState:
             if name in ("halted", "paused"):
                 if not isinstance(value, bool):
                     raise GuardStateError(f"{where}: '{name}' must be true or false, was {value!r}")
-            elif name.endswith("_reason"):
+            elif name.endswith("_reason") or name == "bot":
                 if value is not None and not isinstance(value, str):
                     raise GuardStateError(f"{where}: '{name}' must be text, was {value!r}")
             else:
@@ -146,23 +149,22 @@ def kill(state: GuardState, reason: str, now: datetime) -> GuardState:
 
 def reset(state: GuardState, now: datetime) -> GuardState:
     """Everything lifted: kill switch, pause, losing streak (counted again from now)."""
-    return GuardState(streak_since=now, reset_at=now, updated_at=now)
+    return GuardState(streak_since=now, reset_at=now, updated_at=now, bot=state.bot)
 
 
 def reconcile(on_file: GuardState, recorded: GuardState | None) -> GuardState:
     """The state in force: the file's, except that a kill switch `recorded` (the copy in
-    the trades database) has on stays on unless the file was reset after it was set."""
+    the trades database) has on stays on, whatever the file says. `reset --confirm`
+    records its reset in the database before it writes the file, so a real reset has
+    lifted the recorded kill switch first; a file that claims a reset alone lifts nothing."""
     if recorded is None or not recorded.halted or on_file.halted:
-        return on_file
-    if on_file.reset_at is not None and (
-        recorded.halted_at is None or on_file.reset_at >= recorded.halted_at
-    ):
         return on_file
     return replace(
         on_file,
         halted=True,
         halted_reason=recorded.halted_reason,
         halted_at=recorded.halted_at,
+        reset_at=recorded.reset_at,  # a reset claimed by the file alone is not one
     )
 
 
@@ -233,6 +235,19 @@ def locked(path: Path) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
+class GuardCopyError(RuntimeError):
+    """The state's copy (in the trades database) cannot be read or written."""
+
+
+class StateCopy(Protocol):
+    """Where the guard state is kept a second time (`guard_copy.GuardCopy`: the trades
+    database); `load` and `save` raise `GuardCopyError`."""
+
+    def load(self) -> GuardState | None: ...
+
+    def save(self, state: GuardState) -> None: ...
+
+
 _MISSING = (-1, -1, -1)  # the stat key of a missing file
 
 
@@ -240,12 +255,15 @@ class GuardFile:
     """The guard file as the bot sees it: re-read only when it changed on disk.
 
     With a `copy` (the state's copy in the trades database), the state read is
-    reconciled with it and recorded there; while the file cannot be trusted, `read`
-    raises and the error carries the state kept in force (`kept_state`)."""
+    reconciled with it and recorded there; while the file cannot be trusted (broken,
+    or written for another bot than `bot`), `read` raises and the error carries the
+    state kept in force (`kept_state`)."""
 
-    def __init__(self, path: Path, copy: GuardCopy | None = None) -> None:
+    def __init__(self, path: Path, copy: StateCopy | None = None, bot: str | None = None) -> None:
         self.path = Path(path)
         self.copy = copy
+        self.bot = bot  # this bot's `BotIdentity.label`: a file written for another lifts nothing
+        self.foreign: str | None = None  # the other bot named by the file last read
         self._key: tuple[int, int, int] | None = None
         self._state: GuardState | None = None
         self._error: GuardStateError | None = None
@@ -294,12 +312,28 @@ class GuardFile:
         except GuardStateError as exc:
             self._fail(str(exc), recorded)
             return
+        if self.bot is not None and on_file.bot is not None and on_file.bot != self.bot:
+            self._fail(
+                f"{self.path} was written for another bot ({on_file.bot}), not this one "
+                f"({self.bot}): it lifts nothing and entries stay refused; "
+                "'profitguard guard reset --confirm' with this bot's config writes its own",
+                recorded,
+            )
+            self.foreign = on_file.bot
+            return
+        self.foreign = None
         state = reconcile(on_file, recorded)
         if state.halted and not on_file.halted:
+            claim = (
+                f"claims a reset at {on_file.reset_at} the database has no record of"
+                if on_file.reset_at is not None
+                and (recorded is None or recorded.reset_at != on_file.reset_at)
+                else "has the kill switch off"
+            )
             self._tell(
                 logging.WARNING,
-                f"profitguard: {self.path} has the kill switch off, but the trades database "
-                f"recorded it on (since {state.halted_at}: {state.halted_reason}) and no "
+                f"profitguard: {self.path} {claim}, but the trades database recorded the kill "
+                f"switch on (since {state.halted_at}: {state.halted_reason}) and no "
                 "'profitguard guard reset --confirm' since: it stays on",
             )
         self._record(state, recorded)
@@ -313,8 +347,6 @@ class GuardFile:
         """The recorded copy (the last one read, if the database cannot be read now)."""
         if self.copy is None:
             return None
-        from profitguard.risk.guard_copy import GuardCopyError
-
         try:
             self._recorded = self.copy.load()
         except GuardCopyError as exc:
@@ -333,8 +365,6 @@ class GuardFile:
             and recorded.updated_at > state.updated_at
         ):
             return
-        from profitguard.risk.guard_copy import GuardCopyError
-
         try:
             self.copy.save(state)
             self._recorded = state

@@ -20,9 +20,11 @@ def test_chaos_subset_when_seeded_then_no_violation(tmp_path, capsys):
     )  # fmt: skip
     out = capsys.readouterr().out
     lines = out.strip().splitlines()
-    assert lines[-4:-1] == ["runs: 2", lines[-3], lines[-2]]
-    restarts = int(lines[-3].split(": ")[1])
-    faults = int(lines[-2].split(": ")[1])
+    assert lines[-6] == "runs: 2", out
+    restarts = int(lines[-5].split(": ")[1])
+    faults = int(lines[-4].split(": ")[1])
+    assert lines[-3].startswith("lost answers: ")
+    assert lines[-2] == "holdings: orphan_fill=0 untracked_holding=0 closed_but_held=0"
     assert lines[-1] == "violations: 0", out
     assert status == 0
     assert restarts >= 2 and faults >= 1, out

@@ -27,7 +27,7 @@ from tests.exchange_fixtures import (
 )
 
 # every test here runs the real freqtrade: what `-m "not slow"` leaves out
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.cpu_bound]
 
 PROBE = Path(__file__).parent / "strategies" / "ReplayProbe.py"
 T0 = 1_767_225_600_000
@@ -160,6 +160,17 @@ def test_demo_when_fresh_user_dir_then_generates_data_and_backtests(tmp_path):
     kinds = result.stdout.split("EXITS BY KIND", 1)[1].split("PER PAIR", 1)[0]
     assert "ladder stop" in kinds and "initial stop" in kinds, kinds
     assert "Expectancy (R per trade)" in result.stdout
+    for line in readme_demo_lines(repo / "README.md"):  # the README shows this run's figures
+        assert line in result.stdout, line
+
+
+def readme_demo_lines(readme: Path) -> list[str]:
+    """The lines of the README block after `<!-- demo output` (from `demo --no-detail`)."""
+    text = readme.read_text()
+    block = text.split("<!-- demo output", 1)[1].split("```text\n", 1)[1].split("```", 1)[0]
+    lines = [line for line in block.splitlines() if line.strip()]
+    assert lines, "no demo output block in the README"
+    return lines
 
 
 def test_demo_futures_when_fresh_user_dir_then_shorts_take_the_levels_and_stops_move_down(

@@ -22,7 +22,7 @@ from profitguard.exchange import generate as gen
 from profitguard.freqtrade.loss import r_score
 from tests.exchange_fixtures import SAMPLE_STRATEGIES, last_backtest_stats
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.cpu_bound]
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 LOSS_FILE = REPO_ROOT / "user_data" / "hyperopts" / "ProfitGuardRLoss.py"

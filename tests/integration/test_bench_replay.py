@@ -18,7 +18,7 @@ from benchmarks import run as bench
 from profitguard.exchange import generate
 from profitguard.exchange.harness import start_exchange
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.cpu_bound]
 
 PAIRS = ["B00/USDT", "B01/USDT"]
 

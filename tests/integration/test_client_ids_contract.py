@@ -17,6 +17,7 @@ from freqtrade.enums import RunMode
 from freqtrade.resolvers import ExchangeResolver
 
 from profitguard.chaos.records import fetch_ledger
+from profitguard.exchange.faults import FaultPlan
 from profitguard.exchange.feeds import scripted_source
 from profitguard.exchange.freqtrade_config import freqtrade_config
 from profitguard.exchange.harness import start_exchange
@@ -179,3 +180,91 @@ def test_freqtrade_futures_stop_when_placed_then_named_found_and_cancelled():
             assert sweeper.resting(pair) == []
         finally:
             exchange.close()
+
+
+@pytest.mark.parametrize("trading_mode", ["spot", "futures"])
+def test_freqtrade_order_when_answer_dropped_then_found_by_client_id_and_placed_once(
+    trading_mode,
+):
+    """The exchange executes the order and cuts its answer off: Freqtrade's
+    `create_order` returns the order found by its client id (the same one), and the
+    ledger holds it once."""
+    futures = trading_mode == "futures"
+    pair = "RST/USDT:USDT" if futures else "RST/USDT"
+    endpoint = "POST /fapi/v1/order" if futures else "POST /api/v3/order"
+    plan = FaultPlan.from_dict(
+        {"seed": 1, "faults": [{"kind": "drop", "endpoint": endpoint, "count": 2}]}
+    )
+    replay = ReplayOptions(
+        seconds_per_candle=0.5,
+        timeframe="1m",
+        sources={pair: scripted_source([100.0] * 80, "1m", history=36)},
+    )
+    with start_exchange(
+        replay=replay, credentials=Credentials(KEY, SECRET), balances={"USDT": 5000.0},
+        faults=plan,
+    ) as server:  # fmt: skip
+        config = freqtrade_config(
+            exchange_url=server.url, pairs=[pair], key=KEY, secret=SECRET, dry_run=False,
+            timeframe="1m", trading_mode=trading_mode,
+        )  # fmt: skip
+        config["runmode"] = RunMode.LIVE
+        config["exchange"]["ccxt_config"]["timeout"] = 3000
+        exchange = ExchangeResolver.load_exchange(config, validate=False)
+        try:
+            ids = ClientOrderIds()
+            placement = install(exchange, ids)
+            ids.expect(pair, "buy", "market", "pg-new-entry-1")
+            entry = exchange.create_order(
+                pair=pair, ordertype="market", side="buy", amount=10, rate=100, leverage=1.0
+            )
+            ids.expect(pair, "sell", "limit", "pg-1-tp1-2")
+            take = exchange.create_order(
+                pair=pair, ordertype="limit", side="sell", amount=4, rate=110, leverage=1.0,
+                reduceOnly=futures, initial_order=False,
+            )  # fmt: skip
+            ledger = fetch_ledger(server.url)
+        finally:
+            exchange.close()
+    assert plan.injected["drop"] == 2  # both answers were lost
+    assert (entry["clientOrderId"], entry["status"], entry["filled"]) == (
+        "pg-new-entry-1", "closed", 10.0,
+    )  # fmt: skip
+    assert (take["clientOrderId"], take["status"], take["amount"]) == ("pg-1-tp1-2", "open", 4.0)
+    assert [o["client_order_id"] for o in ledger["orders"]] == ["pg-new-entry-1", "pg-1-tp1-2"]
+    assert [o["order_id"] for o in ledger["orders"]] == [int(entry["id"]), int(take["id"])]
+    assert placement.found_answers == 2 and placement.blocked() == {}
+
+
+def test_freqtrade_parts_the_reconciler_uses_when_pinned_then_there():
+    """`profitguard.freqtrade.reconciler` reads the exchange's orders and writes the
+    trades through these; a Freqtrade without one switches reconciliation off."""
+    from freqtrade.exchange import Exchange
+    from freqtrade.persistence import Order, Trade
+
+    assert tuple(inspect.signature(Exchange.fetch_orders).parameters)[:3] == (
+        "self",
+        "pair",
+        "since",
+    )
+    assert tuple(inspect.signature(Order.parse_from_ccxt_object).parameters)[:3] == (
+        "order", "pair", "side",
+    )  # fmt: skip
+    assert "is_closing" in inspect.signature(Trade.recalc_trade_from_orders).parameters
+    assert tuple(inspect.signature(Trade.close).parameters)[:2] == ("self", "rate")
+    assert callable(Trade.get_trades_proxy) and callable(Trade.commit)
+
+
+def test_freqtrade_fill_processing_when_pinned_then_commits_the_order_before_the_amount():
+    """The window the reconciler's amount check closes: Freqtrade commits a filled
+    order (`update_order`), then asks for its fee (`handle_order_fee`: myTrades), then
+    takes the amount off the trade (`update_trade`). If this order changes, the check
+    in `bot_loop_start` may be needed no more, or somewhere else."""
+    from freqtrade.freqtradebot import FreqtradeBot
+
+    source = inspect.getsource(FreqtradeBot.update_trade_state)
+    steps = ["trade.update_order(order)", "self.handle_order_fee(", "trade.update_trade("]
+    positions = [source.index(step) for step in steps]
+    assert positions == sorted(positions)
+    process = inspect.getsource(FreqtradeBot.process)
+    assert process.index("bot_loop_start") < process.index("self.exit_positions(")

@@ -13,6 +13,7 @@ import pytest
 
 from profitguard.dashboard.metrics import METRIC_NAMES
 from profitguard.risk import state as st
+from profitguard.risk.bot_identity import identity_of
 from tests.dashboard_server import start_dashboard
 
 USER, PASSWORD = "admin", "a-long-dashboard-password"
@@ -30,7 +31,9 @@ def write_bot(tmp_path: Path, section: dict | None = None, **config) -> Path:
         "user_data_dir": str(userdir),
         "db_url": f"sqlite:///{userdir / 'tradesv3.dryrun.sqlite'}",
         "exchange": {"name": "binance"},
-        "internals": {"process_throttle_secs": 5},
+        # a bot looping every 60 s: its status file (written once here) stays fresh for
+        # five loops however slowly a loaded machine starts the dashboard
+        "internals": {"process_throttle_secs": 60},
         **config,
     }
     if section is not None:
@@ -81,7 +84,8 @@ def write_bot(tmp_path: Path, section: dict | None = None, **config) -> Path:
         "events": [],
         "watchdog": [],
     }
-    (userdir / st.STATUS_FILE).write_text(json.dumps(status, sort_keys=True))  # as the bot
+    status_file = identity_of(body).status_path(userdir)  # the bot's own (`bot_identity`)
+    status_file.write_text(json.dumps(status, sort_keys=True))  # as the bot
     return tmp_path / "config.json"
 
 
@@ -114,12 +118,17 @@ def served(tmp_path_factory):
 def fresh(served):
     """The shared dashboard with every switch off."""
     d, config = served
-    (config.parent / "user_data" / st.GUARD_FILE).unlink(missing_ok=True)
+    bot_guard_file(config).unlink(missing_ok=True)
     return d, config
 
 
+def bot_guard_file(config: Path) -> Path:
+    """The guard file of the bot `config` describes (keyed by its bot_name or database)."""
+    return identity_of(json.loads(config.read_text())).guard_path(config.parent / "user_data")
+
+
 def guard_file(config: Path) -> st.GuardState:
-    return st.read_state(config.parent / "user_data" / st.GUARD_FILE)
+    return st.read_state(bot_guard_file(config))
 
 
 def test_dashboard_when_credentials_wrong_or_missing_then_401(fresh):

@@ -19,7 +19,7 @@ from profitguard.exchange.private import Credentials
 from profitguard.risk import state as st
 from tests.browser import browser, console_errors
 from tests.dashboard_server import start_dashboard
-from tests.exchange_fixtures import ReplayOptions, scripted_source
+from tests.exchange_fixtures import ReplayOptions, bot_files, scripted_source
 
 pytestmark = pytest.mark.slow
 
@@ -90,7 +90,7 @@ def live_bot(tmp_path, offline_exchange, freqtrade_workspace):
 
 def published_trades(ws) -> list[dict]:
     try:
-        return json.loads((ws.userdir / st.STATUS_FILE).read_text()).get("trades", [])
+        return json.loads((bot_files(ws).status_path(ws.userdir)).read_text()).get("trades", [])
     except (OSError, ValueError):
         return []
 
@@ -140,25 +140,33 @@ def test_dashboard_page_when_bot_has_three_trades_then_shows_them_and_kill_flatt
         with browser(auth=(USER, PASSWORD)) as driver:
             driver.get(dashboard.url + "/")
 
-            def rows():
-                found = driver.find_elements("css selector", "#trades tbody tr")
+            def rows() -> list[dict] | None:
+                """The trade rows read in one script call: the page redraws the table
+                on every poll, so elements found one by one can go stale in between."""
+                found = driver.execute_script(
+                    """return Array.from(document.querySelectorAll('#trades tbody tr'))
+                        .map(r => ({pair: r.getAttribute('data-pair'),
+                                    r_now: r.querySelector('.r-now').innerText,
+                                    stop: r.querySelector('.stop').innerText,
+                                    stop_r: r.querySelector('.stop-r').innerText,
+                                    resting: r.querySelector('td:last-child').innerText}));"""
+                )
                 return found if len(found) == 3 else None
 
-            wait_for(rows, 30, "three trade rows on the page")
+            shown_rows = wait_for(rows, 30, "three trade rows on the page")
             published = {t["pair"]: t for t in published_trades(ws)}
-            for row in rows():
-                pair = row.get_attribute("data-pair")
+            for row in shown_rows:
+                pair = row["pair"]
                 trade = published[pair]
-                cells = row.find_elements("tag name", "td")
-                r_now = float(row.find_element("css selector", ".r-now").text.rstrip("R"))
+                r_now = float(row["r_now"].strip().rstrip("R"))
                 assert r_now == pytest.approx(trade["r"], abs=0.5), (pair, r_now, trade)
-                stop = float(row.find_element("css selector", ".stop").text)
+                stop = float(row["stop"].strip())
                 assert stop == pytest.approx(trade["stop"], rel=0.01), (pair, stop, trade)
-                assert row.find_element("css selector", ".stop-r").text.endswith("R")
-                assert cells[-1].text == "yes"  # its stop rests on the exchange
+                assert row["stop_r"].strip().endswith("R")
+                assert row["resting"].strip() == "yes"  # its stop rests on the exchange
                 assert trade["stop"] < trade["entry"]  # the initial stop: 2% below
-            assert sorted(r.get_attribute("data-pair") for r in rows()) == PAIRS
-            checks = json.loads((ws.userdir / st.STATUS_FILE).read_text())["checks"]
+            assert sorted(r["pair"] for r in shown_rows) == PAIRS
+            checks = json.loads((bot_files(ws).status_path(ws.userdir)).read_text())["checks"]
             daily = next(c for c in checks if c["rule"] == "DAILY_LOSS_LIMIT")["figures"]
             shown = f"daily: {100 * daily['loss']:.1f}% of {100 * daily['limit']:.1f}%"
             assert shown in driver.find_element("id", "periods").text
@@ -206,11 +214,15 @@ def test_dashboard_page_when_bot_has_three_trades_then_shows_them_and_kill_flatt
             typed = driver.find_element("id", "reset-input")
             typed.send_keys("RESE")
             assert not confirm.is_enabled()
-            assert st.read_state(ws.userdir / st.GUARD_FILE).halted
+            assert st.read_state(bot_files(ws).guard_path(ws.userdir)).halted
             typed.send_keys("T")
             assert confirm.is_enabled()
             confirm.click()
-            wait_for(lambda: not st.read_state(ws.userdir / st.GUARD_FILE).halted, 10, "the reset")
+            wait_for(
+                lambda: not st.read_state(bot_files(ws).guard_path(ws.userdir)).halted,
+                10,
+                "the reset",
+            )
             wait_for(lambda: driver.find_element("id", "state").text == "ACTIVE", 10, "ACTIVE")
             assert console_errors(driver) == []
     finally:

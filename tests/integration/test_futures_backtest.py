@@ -37,7 +37,7 @@ FLAT = (100.0, 100.0, 100.0, 100.0)
 LEVERAGE = 3.0
 FUNDING_RATE = 0.0001
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.cpu_bound]
 
 
 def mirror(path):

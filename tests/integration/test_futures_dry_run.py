@@ -58,6 +58,7 @@ def test_dry_run_when_price_falls_then_short_takes_tp1_tp2_tp3_and_stop_moves_do
         seconds_per_candle=1.0,
         timeframe="1m",
         sources={PAIR: scripted_source(PATH, "1m", history=120)},
+        held=True,  # until the bot's first price request: it enters at the start
     )
     exchange = offline_exchange(replay=replay)
     ws = freqtrade_workspace(

@@ -49,6 +49,7 @@ def test_live_futures_when_price_falls_then_short_takes_tp1_to_tp3_as_reduce_onl
         seconds_per_candle=1.0,
         timeframe="1m",
         sources={PAIR: scripted_source(PATH, "1m", history=120)},
+        held=True,  # until the bot's first price request: it enters at the start
     )
     exchange = offline_exchange(
         replay=replay, credentials=Credentials(KEY, SECRET), balances={"USDT": 10_000.0}
@@ -135,6 +136,7 @@ def test_live_futures_when_price_turns_after_tp1_then_stop_on_exchange_covers_th
         seconds_per_candle=1.0,
         timeframe="1m",
         sources={PAIR: scripted_source(STOP_PATH, "1m", history=120)},
+        held=True,  # until the bot's first price request: it enters at the start
     )
     exchange = offline_exchange(
         replay=replay, credentials=Credentials(KEY, SECRET), balances={"USDT": 10_000.0}

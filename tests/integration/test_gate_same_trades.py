@@ -23,7 +23,7 @@ import pytest
 from profitguard.exchange import generate
 from tests.exchange_fixtures import SAMPLE_STRATEGIES, last_backtest_stats
 
-pytestmark = pytest.mark.slow  # real freqtrade backtesting
+pytestmark = [pytest.mark.slow, pytest.mark.cpu_bound]  # real freqtrade backtesting
 
 RECORD = Path(__file__).parent / "fixtures" / "gate_sample_trades.json"
 PAIRS = ["B00/USDT", "B01/USDT", "B02/USDT"]

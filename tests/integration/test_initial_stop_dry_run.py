@@ -78,7 +78,9 @@ def test_dry_run_when_trade_open_then_db_and_api_show_profitguards_initial_stop_
         if status:
             seen["status"] = status[0]
             backstop = seen["status"]["open_rate"] * 0.9
-            return abs(seen["status"]["initial_stop_loss_abs"] - backstop) > 1e-6 * backstop
+            # the backstop rounded to the price tick is still the backstop: the initial
+            # stop (2%) is 8% of the price away from it, a tick far less than 1%
+            return abs(seen["status"]["initial_stop_loss_abs"] - backstop) > 0.01 * backstop
         return False
 
     first = ws.run_until("trade", "--strategy", "AlwaysIn", until=status_open, timeout=150)

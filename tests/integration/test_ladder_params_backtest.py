@@ -18,7 +18,7 @@ import pytest
 from tests.exchange_fixtures import last_backtest_stats, write_candles
 from tests.integration.test_strategy_backtest import R_LADDER_PATHS, exits, rows
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.cpu_bound]
 
 STRATEGY = Path(__file__).parent / "strategies" / "ScriptedLadders.py"
 PATHS = {

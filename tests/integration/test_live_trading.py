@@ -41,11 +41,16 @@ def ramp(a: float, b: float, n: int) -> list[float]:
     return list(np.linspace(a, b, n + 1)[1:])
 
 
-def live_run(offline_exchange, freqtrade_workspace, *, path, history, strategies, **config):
+def live_run(
+    offline_exchange, freqtrade_workspace, *, path, history, strategies, held=False, **config
+):
+    """``held``: the replay waits for the bot's first price request (only for a bot
+    that enters at once: a held market has no volume for an entry signal)."""
     replay = ReplayOptions(
         seconds_per_candle=1.0,
         timeframe="1m",
         sources={"RST/USDT": scripted_source(path, "1m", history=history)},
+        held=held,
     )
     exchange = offline_exchange(
         replay=replay, credentials=Credentials(KEY, SECRET), balances={"USDT": 10_000.0}
@@ -170,6 +175,7 @@ def test_live_when_price_turns_after_tp1_then_stop_exits_the_rest(
         path=STOP_PATH,
         history=120,
         strategies=[ALWAYS_IN],
+        held=True,  # AlwaysIn enters in its first loop: at the start of the path
         stake_amount=1000,
         order_types={
             "entry": "market",

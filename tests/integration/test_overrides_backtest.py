@@ -21,7 +21,7 @@ from tests.integration.test_strategy_backtest import ENTRY, FLAT, START, STEP, e
 STRATEGIES = Path(__file__).parent / "strategies"
 NAMES = ("ScriptedEntries", "OverridesWithoutSuper")
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.cpu_bound]
 
 PATHS = {
     "LAD/USDT": [  # TP1, TP2, TP3 at candle opens

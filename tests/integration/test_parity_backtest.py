@@ -24,7 +24,7 @@ import pytest
 from profitguard.report import parity
 from tests.exchange_fixtures import last_backtest_stats, write_candles
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.cpu_bound]
 
 STRATEGIES = Path(__file__).parent / "strategies"
 START = datetime(2024, 1, 1, tzinfo=UTC)

@@ -17,7 +17,7 @@ import pytest
 
 from tests.integration.test_strategy_backtest import R_LADDER_PATHS, backtest
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.cpu_bound]
 
 
 @pytest.fixture(scope="module")

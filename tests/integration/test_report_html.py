@@ -20,7 +20,7 @@ from profitguard.report.records import from_backtest_trade
 from tests.chromium import open_page, probe
 from tests.unit.test_report_r import T0, export_trade
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.cpu_bound]
 
 REPORT_CHARTS = ("chart-r-histogram", "chart-equity-r", "chart-mfe-vs-r", "chart-level-funnel")
 COMPARE_CHARTS = ("chart-ab-expectancy", "chart-ab-equity")

@@ -19,7 +19,7 @@ from tests.exchange_fixtures import last_backtest_stats, write_candles
 
 STRATEGIES = Path(__file__).parent / "strategies"
 
-pytestmark = pytest.mark.slow  # real freqtrade backtesting and hyperopt
+pytestmark = [pytest.mark.slow, pytest.mark.cpu_bound]  # real freqtrade backtesting and hyperopt
 START = datetime(2024, 1, 1, tzinfo=UTC)
 STEP = timedelta(minutes=5)
 FLAT = (100.0, 100.0, 100.0, 100.0)
@@ -217,9 +217,10 @@ def test_backtest_when_heat_and_max_positions_then_concurrent_trades_capped_and_
 def test_hyperopt_when_epochs_run_then_each_trades_as_the_backtest_does(
     offline_exchange, freqtrade_workspace, tmp_path
 ):
-    # The losing-streak scenario, without a cooldown: three losses, then every entry
-    # refused. A gate state leaking from one epoch into the next would refuse the
-    # first entries of the next epoch; each epoch must have the backtest's 3 trades.
+    # The losing-streak scenario, without a cooldown (null: until resume, not hyperopt's
+    # default 60 minutes): three losses, then every entry refused. A gate state leaking
+    # from one epoch into the next would refuse the first entries of the next epoch;
+    # each epoch must have the backtest's 3 trades.
     shapes = {30: ENTRY, 31: DROP, 34: ENTRY, 35: DROP, 38: ENTRY, 39: DROP}
     datadir = tmp_path / "data"
     write_candles(datadir, "STK/USDT", "5m", rows(80, {29, 33, 37, 41, 53}, shapes))
@@ -231,11 +232,14 @@ def test_hyperopt_when_epochs_run_then_each_trades_as_the_backtest_does(
         stake_amount=1000,
         dry_run_wallet=100_000,
         fee=0.001,
+        profitguard={"risk": {"loss_streak_cooldown_minutes": None}},
     )
+    # seeded: unseeded, the 3 draws of 9 values could repeat one, and Freqtrade then
+    # ran 2 epochs (seen once beside other tests)
     result = ws.run(
         "hyperopt", "--strategy", "ScriptedHyper", "--spaces", "buy", "--epochs", "3",
         "-j", "1", "--hyperopt-loss", "SharpeHyperOptLoss", "--min-trades", "1",
-        "--disable-param-export",
+        "--disable-param-export", "--random-state", "42",
     )  # fmt: skip
     assert result.returncode == 0, result.stdout[-5000:]
     (results,) = (ws.userdir / "hyperopt_results").glob("*.fthypt")

@@ -29,7 +29,7 @@ STEP = timedelta(minutes=5)
 FLAT = (100.0, 100.0, 100.0, 100.0)
 ENTRY = (100.0, 100.5, 99.5, 100.2)
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.cpu_bound]
 
 # pair -> the candles from the entry candle on (before it: flat candles, the last one marked)
 R_LADDER_PATHS = {

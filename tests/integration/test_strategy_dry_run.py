@@ -31,11 +31,13 @@ def ramp(a: float, b: float, n: int) -> list[float]:
 
 
 # Entry near 100 with a 2% initial stop: 1R ~ 2, TP1 ~ 104, TP2 ~ 106, TP3 ~ 108.
+# The replay is held while the bot starts and while it restarts (it runs again at the
+# bot's first price request), so the plateaus need not outlast a start-up.
 PATH = (
     [100.0] * 121  # history, then the bot enters
-    + [100.0] * 30
+    + [100.0] * 8
     + ramp(100.0, 105.0, 25)  # past TP1; the peak passes 2R: stop 1R (~102)
-    + [105.0] * 90  # the bot is stopped and restarted on this plateau
+    + [105.0] * 20  # the replay is held here and the bot restarted
     + ramp(105.0, 106.8, 9)  # past TP2 (3R): stop 1.5R (~103)
     + [106.8] * 25
     + ramp(106.8, 102.6, 21)  # down through the stop at 1.5R (~103) ...
@@ -107,6 +109,7 @@ def test_dry_run_when_restarted_after_tp1_then_tp2_and_stop_follow_and_tp1_never
         seconds_per_candle=1.0,
         timeframe="1m",
         sources={"RST/USDT": scripted_source(PATH, "1m", history=120)},
+        held=True,
     )
     exchange = offline_exchange(replay=replay)
     ws = freqtrade_workspace(
@@ -128,7 +131,21 @@ def test_dry_run_when_restarted_after_tp1_then_tp2_and_stop_follow_and_tp1_never
             for o in exit_orders(ws, trades[0]["id"])
         )
 
-    first = ws.run_until("trade", "--strategy", "AlwaysIn", until=tp1_filled, timeout=150)
+    def ladder_moved_then_hold() -> bool:
+        """TP1 filled and the stop at 1R in the database: the replay is held (until the
+        restarted bot's first look at the price) and the bot is stopped."""
+        if not tp1_filled():
+            return False
+        trade = dry_run_trades(ws)[0]
+        risk = trade["open_rate"] - custom_data(ws, trade["id"])["initial_stop"]
+        if trade["stop_loss"] < trade["open_rate"] + risk * 0.99:
+            return False
+        exchange.hold_replay()
+        return True
+
+    first = ws.run_until(
+        "trade", "--strategy", "AlwaysIn", until=ladder_moved_then_hold, timeout=150
+    )
     assert tp1_filled(), first.stdout[-4000:]
     trade = dry_run_trades(ws)[0]
     assert trade["is_open"]

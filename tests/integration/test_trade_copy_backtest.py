@@ -72,6 +72,7 @@ def sample_runs(tmp_path_factory):
 
 
 @pytest.mark.slow
+@pytest.mark.cpu_bound
 def test_backtest_when_fast_then_hooks_get_the_trade_itself_and_never_change_it(sample_runs):
     seen, trades = sample_runs["fast"]
 
@@ -84,6 +85,7 @@ def test_backtest_when_fast_then_hooks_get_the_trade_itself_and_never_change_it(
 
 
 @pytest.mark.slow
+@pytest.mark.cpu_bound
 def test_backtest_when_default_settings_then_every_hook_copied_and_the_same_trades(sample_runs):
     kept, kept_trades = sample_runs["default"]
     fast, fast_trades = sample_runs["fast"]

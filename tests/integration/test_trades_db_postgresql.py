@@ -18,6 +18,7 @@ from profitguard.chaos.records import db_orders, db_trades
 from profitguard.cli import main
 from profitguard.report.records import load_db
 from profitguard.risk import state as st
+from profitguard.risk.bot_identity import identity_of
 from profitguard.risk.guard_copy import GuardCopy
 from tests.unit.test_report_db import WRITE_DB
 
@@ -83,12 +84,13 @@ def test_kill_switch_when_recorded_on_postgresql_then_survives_a_restart_and_a_l
     monkeypatch.chdir(tmp_path)
     assert main(["guard", "kill", "--reason", "incident", "--config", "user_data/config.json"]) == 0
 
-    (userdir / st.GUARD_FILE).unlink()  # lost while the bot was down
+    guard_file = identity_of({"db_url": url}).guard_path(userdir)  # this bot's
+    guard_file.unlink()  # lost while the bot was down
     restarted = GuardCopy(url)  # a new process: a new engine on the same database
     try:
         assert restarted.load().halted
         with pytest.raises(st.GuardStateError) as raised:
-            st.GuardFile(userdir / st.GUARD_FILE, restarted).read()  # the bot starting
+            st.GuardFile(guard_file, restarted).read()  # the bot starting
         assert raised.value.last_good.halted
         assert raised.value.last_good.halted_reason == "incident"
     finally:

@@ -16,9 +16,8 @@ from profitguard.chaos.records import db_orders, db_trades, fetch_ledger
 from profitguard.exchange.faults import FaultPlan
 from profitguard.exchange.harness import offline_env, sigint_reaches_bots, stop_process
 from profitguard.exchange.private import Credentials
-from profitguard.risk import state as st
 from tests.dashboard_server import start_dashboard
-from tests.exchange_fixtures import ReplayOptions, scripted_source
+from tests.exchange_fixtures import ReplayOptions, bot_files, scripted_source
 
 pytestmark = pytest.mark.slow
 
@@ -82,7 +81,7 @@ def order_types(on_exchange: bool) -> dict:
 
 def status(ws) -> dict:
     try:
-        return json.loads((ws.userdir / st.STATUS_FILE).read_text())
+        return json.loads((bot_files(ws).status_path(ws.userdir)).read_text())
     except (OSError, ValueError):
         return {}
 
@@ -115,9 +114,11 @@ def test_watchdog_live_when_stop_order_answer_lost_then_unprotected_trade_report
     tmp_path, offline_exchange, freqtrade_workspace
 ):
     # the first order (the entry) goes through; the answer to the second (its stop) is
-    # lost: the stop rests on the exchange, the bot never learns of it
+    # lost, and so are the answers to the lookups of it by its client id (profitguard
+    # would find it otherwise): the stop rests on the exchange, the bot never learns of it
     faults = {"seed": 1, "faults": [
-        {"kind": "drop", "endpoint": "POST /api/v3/order", "after": 1, "count": 1}]}  # fmt: skip
+        {"kind": "drop", "endpoint": "POST /api/v3/order", "after": 1, "count": 1},
+        {"kind": "drop", "endpoint": "GET /api/v3/order", "count": 40}]}  # fmt: skip
     exchange, ws, log, bot, out = run_bot(
         tmp_path, offline_exchange, freqtrade_workspace, faults,
         order_types=order_types(True),
@@ -136,11 +137,13 @@ def test_watchdog_live_when_stop_order_answer_lost_then_unprotected_trade_report
     assert len(lines) == 2, lines  # once, logged and sent (dp.send_msg) while it lasts
     assert "profitguard.freqtrade.watchdog - WARNING" in lines[0]
     assert "Sending rpc strategy_msg" in lines[1]
-    assert exchange.api.faults.injected["drop"] == 1
-    # the lost stop rests on the exchange, and the bot has no stoploss order of it
+    assert exchange.api.faults.log[0] == {"kind": "drop", "target": "POST /api/v3/order"}
+    # the lost stop was placed on the exchange, and the bot has no stoploss order of it
+    # (once the lookup answers, it is found late and the forgotten-stop sweep may cancel
+    # it before the bot places its own)
     ledger = fetch_ledger(exchange.url)
     resting = [o for o in ledger["orders"] if o["type"] == "STOP_LOSS_LIMIT"]
-    assert [o["status"] for o in resting][:1] == ["NEW"]
+    assert resting and resting[0]["status"] in ("NEW", "CANCELED")
     known = {str(o["order_id"]) for o in db_orders(ws.db_path) if o["ft_order_side"] == "stoploss"}
     assert str(resting[0]["order_id"]) not in known
     # the dashboard and the metrics show it

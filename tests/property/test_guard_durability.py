@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from profitguard.cli import main
 from profitguard.risk import state as gs
+from profitguard.risk.bot_identity import identity_of
 from profitguard.risk.guard_copy import GuardCopy
 
 EVENTS = ("kill", "reset", "pause", "resume", "delete", "tear", "snapshot", "restore", "restart",
@@ -39,8 +40,8 @@ def halted(bot: gs.GuardFile) -> bool:
 def test_kill_switch_when_file_lost_torn_or_restored_then_only_a_reset_lifts_it(events):
     with tempfile.TemporaryDirectory(prefix="profitguard-guard-") as tmp:
         userdir = Path(tmp)
-        path = userdir / gs.GUARD_FILE
         url = f"sqlite:///{userdir / 'tradesv3.sqlite'}"
+        path = identity_of({}, url).guard_path(userdir)  # the bot `--db-url` names
         copy = GuardCopy(url)
         copy.load()  # the bot has created its trades database
         bot = gs.GuardFile(path, copy)

@@ -167,6 +167,7 @@ ADAPTER_MUTATIONS = [
 
 
 @pytest.mark.slow
+@pytest.mark.cpu_bound
 @pytest.mark.parametrize(("file", "old", "new", "prop"), MUTATIONS)
 def test_property_when_its_rule_is_broken_then_fails(tmp_path, file, old, new, prop):
     node = prop if "::" in prop else f"{PROPERTIES}::{prop}"
@@ -174,6 +175,7 @@ def test_property_when_its_rule_is_broken_then_fails(tmp_path, file, old, new, p
 
 
 @pytest.mark.slow
+@pytest.mark.cpu_bound
 @pytest.mark.parametrize(("file", "old", "new", "test"), ADAPTER_MUTATIONS)
 def test_adapter_test_when_side_or_leverage_dropped_then_fails(tmp_path, file, old, new, test):
     _fails_when_mutated(tmp_path, file, old, new, f"{ADAPTER_TESTS}::{test}")

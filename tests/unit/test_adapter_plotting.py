@@ -94,3 +94,34 @@ def test_trade_spans_when_open_trade_entry_not_filled_yet_then_no_line(monkeypat
     )  # fmt: skip
     monkeypatch.setattr(Trade, "get_trades_proxy", staticmethod(lambda **kw: [waiting]))
     assert open_trade_spans("RST/USDT") == []
+
+
+def test_ladder_columns_when_trade_recorded_its_initial_stop_then_the_hook_is_not_asked():
+    df = frame([(100, 100, 100, 100)] * 5)
+    trade = TradeSpan(START + timedelta(minutes=10), None, 100.0, 1, False, initial_stop=97.0)
+
+    def warming_up(side, rate, when, before):
+        raise ValueError("'atr' has no value > 0 on the last candle (nan): no ATR stop")
+
+    left_out: list[str] = []
+    out = ladder_columns(df, [trade], R_LADDER, warming_up, left_out)
+    assert list(out["pg_stop"][2:]) == [97.0] * 3 and left_out == []
+
+
+def test_ladder_columns_when_entry_before_the_chart_or_no_stop_then_left_out_others_drawn():
+    df = frame([(100, 100, 100, 100)] * 6)
+    before = TradeSpan(START - timedelta(minutes=5), START + timedelta(minutes=5), 100.0, 1, False)
+    no_stop = TradeSpan(START + timedelta(minutes=10), START + timedelta(minutes=15), 100.0, 1,
+                        False)  # fmt: skip
+    later = TradeSpan(START + timedelta(minutes=20), None, 100.0, 1, False, initial_stop=98.0)
+
+    def warming_up(side, rate, when, before):
+        raise ValueError("(nan): no ATR stop")
+
+    left_out: list[str] = []
+    out = ladder_columns(df, [before, no_stop, later], R_LADDER, warming_up, left_out)
+    assert np.isnan(out["pg_stop"][:4]).all() and list(out["pg_stop"][4:]) == [98.0, 98.0]
+    assert left_out == [
+        "the trade entered 2023-12-31 23:55 before the chart's first candle (2024-01-01 00:00)",
+        "the trade entered 2024-01-01 00:10 has no initial stop ((nan): no ATR stop)",
+    ]

@@ -144,3 +144,27 @@ def test_build_sections_when_new_sections_measured_then_rendered_with_their_key_
     assert "| BenchReplay | kept (Freqtrade's) |" in text
     assert keys["gate_us_per_entry_attempt"] == 12.0  # (0.06 + 0.06) ms over 10 attempts
     assert "adapter_vs_replay_floor_3_pairs: 1.25" in text.splitlines()
+
+
+def test_own_cost_when_measured_then_one_line_per_scale_from_the_no_copy_rounds():
+    from benchmarks.run import build_sections
+
+    def own(pairs: int, sample: list[float], floor: list[float]) -> dict:
+        return {
+            "pairs": pairs,
+            "days": 90 if pairs == 3 else 30,
+            "recording": _run("BenchRecorder", 2.0, pairs=pairs),
+            "runs": {
+                ("BenchReplay", "skip"): [_run("BenchReplay", x, pairs=pairs) for x in floor],
+                ("ProfitGuardSample", "skip"): [_run(SAMPLE, x, pairs=pairs) for x in sample],
+            },
+        }
+
+    owns = [own(3, [1.2, 1.5, 1.4], [1.0, 1.0, 1.0]), own(50, [3.0, 2.2], [2.0, 2.0])]
+    sections, keys = build_sections([], [], [], None, False, [], None, 90, owns)
+
+    assert [heading[:5] for heading, _ in sections] == ["## 8."]
+    # the median of the per-round ratios, sample over floor, both without the copy
+    assert keys == {"adapter_own_cost_3_pairs": 1.4, "adapter_own_cost_50_pairs": 1.3}
+    body = "\n".join(sections[0][1])
+    assert "| 50 | 30 | 1 | ProfitGuardSample | 2 | 2.60 | 400 |" in body

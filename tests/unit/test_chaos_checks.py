@@ -9,12 +9,15 @@ import pytest
 from profitguard.chaos.checks import (
     Life,
     RunRecord,
+    closed_but_held,
     gate_state_survives,
     levels_not_lost,
     levels_once,
     no_over_close,
+    orphan_fill,
     protected_after_restart,
     stop_never_looser_after_restart,
+    untracked_holding,
 )
 
 T0 = 1_000_000.0  # wall-clock seconds
@@ -58,7 +61,7 @@ def record(orders=(), *, trades=(), custom=(), lives=None, samples=(), soe=False
 
 
 def trade(is_open=True, open_rate=100.0, close_date=None):
-    return {"id": 1, "pair": PAIR, "is_open": is_open, "open_rate": open_rate,
+    return {"id": 1, "pair": PAIR, "is_open": is_open, "open_rate": open_rate, "amount": 0.999,
             "open_date": "1970-01-12 13:46:40", "close_date": close_date}  # fmt: skip
 
 
@@ -210,3 +213,121 @@ def test_levels_not_overfilled_when_untagged_exit_then_tp1_again_closes_all_then
     assert [v.check for v in found] == ["level_repeated"]
     tp2 = order(3, "sell", fills=[fill("SELL", 0.25, t=T0 + 9, order_id=3)], tag="tp2")
     assert levels_not_overfilled(record([buy, adopted, tp2], trades=[trade()])) == []
+
+
+def ours(order_id, side, amount, client_id, *, trade_id=1, fee=0.0, status="FILLED", pair=PAIR):
+    """A ledger order carrying profitguard's client id, joined with the bot's record
+    (`trade_id` None: the bot has none)."""
+    base = pair.split("/")[0]
+    fills = (
+        [fill(side.upper(), amount, fee=fee, fee_asset=base, order_id=order_id)] if amount else []
+    )
+    for f in fills:
+        f["pair"] = pair
+    return {
+        **order(order_id, side, fills=fills, status=status, trade_id=trade_id),
+        "pair": pair, "client_order_id": client_id, "client_tag": client_id.split("-")[2],
+        "tag": client_id.split("-")[2] if trade_id else None,
+    }  # fmt: skip
+
+
+def holding_record(orders, trades, *, positions=None):
+    rec = record(orders, trades=trades)
+    rec.dust = 0.05
+    if positions is not None:
+        rec.ledger["futures"] = {"positions": positions}
+    return rec
+
+
+def trade_row(tid=1, *, is_open=True, amount=0.0, pair=PAIR, is_short=False, exit_reason=None):
+    return {"id": tid, "pair": pair, "is_open": is_open, "amount": amount,
+            "is_short": is_short, "exit_reason": exit_reason}  # fmt: skip
+
+
+ENTRY = ours(1, "buy", 10.0, "pg-new-entry-1", fee=0.01)
+
+
+@pytest.mark.parametrize(("known", "broken"), [(1, False), (None, True)])
+def test_orphan_fill_when_filled_profitguard_order_unknown_to_database_then_violation(
+    known, broken
+):
+    tp1 = ours(2, "sell", 5.0, "pg-1-tp1-2", trade_id=known)
+    resting = ours(3, "sell", 0.0, "pg-1-tp2-3", trade_id=None, status="NEW")
+    stop = {**order(4, "sell", trade_id=None), "client_tag": None}  # ccxt's id, not ours
+    found = orphan_fill(holding_record([ENTRY, tp1, resting, stop], [trade_row(amount=4.99)]))
+    assert [v.check for v in found] == (["orphan_fill"] if broken else [])
+    if broken:
+        assert "pg-1-tp1-2: 5 filled, unknown to the database" in found[0].detail
+
+
+@pytest.mark.parametrize(("is_open", "broken"), [(True, False), (False, True)])
+def test_closed_but_held_when_closed_trade_still_holds_half_then_violation(is_open, broken):
+    tp1 = ours(2, "sell", 4.995, "pg-1-tp1-2")
+    rec = holding_record(
+        [ENTRY, tp1], [trade_row(is_open=is_open, amount=4.995, exit_reason="tp1")]
+    )
+    found = closed_but_held(rec)
+    assert [v.check for v in found] == (["closed_but_held"] if broken else [])
+    if broken:
+        assert "closed (tp1) while 4.995 RST of it is still held" in found[0].detail
+
+
+def test_closed_but_held_when_sold_all_but_dust_then_no_violation():
+    stop = ours(2, "sell", 9.989, "pg-1-stop-2")
+    assert closed_but_held(holding_record([ENTRY, stop], [trade_row(is_open=False)])) == []
+
+
+@pytest.mark.parametrize(
+    ("extra", "broken"),
+    [
+        (None, False),
+        (ours(3, "buy", 6.0, "pg-new-entry-3", trade_id=None), True),  # an orphan entry
+        (
+            {
+                **order(3, "buy", fills=[fill("BUY", 6.0, order_id=3)], trade_id=None),
+                "client_tag": None,
+            },
+            False,
+        ),  # bought by someone else: the user's
+    ],
+)
+def test_untracked_holding_when_held_beyond_open_trades_then_violation_if_profitguard_bought_it(
+    extra, broken
+):
+    orders = [ENTRY, *([extra] if extra else [])]
+    found = untracked_holding(holding_record(orders, [trade_row(amount=9.99)]))
+    assert [v.check for v in found] == (["untracked_holding"] if broken else [])
+    if broken:
+        assert "15.99 RST held, open trades 9.99: 6 under no trade" in found[0].detail
+
+
+def test_untracked_holding_when_futures_short_position_beyond_trades_then_violation():
+    pair = "RST/USDT:USDT"
+    orders = [
+        ours(1, "sell", 4.0, "pg-new-entry-1", pair=pair),
+        ours(2, "sell", 3.0, "pg-new-entry-2", pair=pair, trade_id=None),
+    ]
+    trades = [trade_row(amount=4.0, pair=pair, is_short=True)]
+    found = untracked_holding(holding_record(orders, trades, positions={pair: {"amount": -7.0}}))
+    assert [v.detail for v in found] == [f"{pair}: 7 RST held, open trades 4: 3 under no trade"]
+    # the reduce-only exit of the rest leaves nothing untracked
+    cover = ours(3, "buy", 3.0, "pg-1-kill_switch-3", pair=pair, trade_id=None)
+    flat = holding_record([*orders, cover], trades, positions={pair: {"amount": -4.0}})
+    assert untracked_holding(flat) == []
+
+
+def test_untracked_holding_when_open_trade_entry_filled_but_not_yet_processed_then_no_violation():
+    """The run ended after the exchange filled a limit entry and before the bot polled
+    it: the database's trade still says 0, its own order holds the coins."""
+    assert untracked_holding(holding_record([ENTRY], [trade_row(amount=0.0)])) == []
+
+
+def test_protected_after_restart_when_trade_opened_after_the_restart_then_not_counted():
+    """A trade the restarted bot entered a moment before its third loop has no stop
+    yet for the ordinary reason (it is placed the loop after the entry fills)."""
+    new_trade = {**trade(), "open_date": "1970-01-12 13:47:09"}  # T0 + 29: after the restart
+    found = protected_after_restart(
+        record([BUY], trades=[new_trade], lives=restart_lives(), soe=True)
+    )
+    assert found == []
+    assert protected_after_restart(record([BUY], trades=[trade()], lives=restart_lives(), soe=True))

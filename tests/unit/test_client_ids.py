@@ -323,3 +323,37 @@ def test_strategy_when_live_on_an_unchecked_exchange_then_off_with_one_line(capl
 def test_settings_when_client_order_ids_not_a_flag_then_refused():
     with pytest.raises(OperationalException, match=r"'profitguard\.client_order_ids' must be true"):
         started(profitguard={"client_order_ids": "yes"})
+
+
+class ReconcilableExchange(FakeExchange):
+    """Has what the reconciler reads of Freqtrade's exchange."""
+
+    markets: dict = {}  # noqa: RUF012
+
+    def fetch_orders(self, pair, since):
+        return []
+
+    def get_pair_base_currency(self, pair):
+        return pair.split("/")[0]
+
+
+def test_strategy_when_live_then_reconciler_installed_with_the_wrappers_placement():
+    strategy, _ = live(ReconcilableExchange(), profitguard={"reconcile_every_loops": 3})
+    reconciler = strategy._pg_reconciler
+    assert reconciler is not None and reconciler.every_loops == 3
+    assert reconciler.placement is strategy._pg_client_ids.placement
+    assert strategy.untracked_amount() == {}
+
+
+def test_strategy_when_freqtrade_lacks_a_part_then_reconciliation_off_with_one_warning(caplog):
+    strategy, _ = live(FakeExchange())  # no fetch_orders
+    assert strategy._pg_reconciler is None and strategy._pg_client_ids is not None
+    warnings = [r.getMessage() for r in caplog.records if "reconciliation is off" in r.getMessage()]
+    missing = "exchange.fetch_orders, exchange.get_pair_base_currency"
+    assert warnings == [f"profitguard: reconciliation is off: Freqtrade has no {missing}"]
+
+
+@pytest.mark.parametrize("value", [0, -1, "10", True, 2.5])
+def test_settings_when_reconcile_every_loops_not_a_count_then_refused(value):
+    with pytest.raises(OperationalException, match=r"'profitguard\.reconcile_every_loops' must be"):
+        started(profitguard={"reconcile_every_loops": value})

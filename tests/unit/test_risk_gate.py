@@ -9,6 +9,7 @@ import json
 import logging
 import math
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -21,10 +22,15 @@ from pandas import DataFrame
 from profitguard.freqtrade.gate import GATE_VS_FREQTRADE, KILL_TAG
 from profitguard.freqtrade.trades import STATE_KEY
 from profitguard.risk import state as st
+from profitguard.risk.bot_identity import identity_of
 from tests.unit.test_adapter_strategy import Fixture, adjust, stop_of
 from tests.unit.test_adapter_trades import make_order, make_trade
 
 NOW = datetime(2024, 3, 13, 15, 0, tzinfo=UTC)
+
+# the files of a bot whose config names no bot_name and no db_url (dry-run)
+GUARD_FILE = identity_of({}).guard_path(Path()).name
+STATUS_FILE = identity_of({}).status_path(Path()).name
 
 
 class Wallets:
@@ -115,6 +121,18 @@ KILL_EXIT = ExitCheckTuple(exit_type=ExitType.EMERGENCY_EXIT, exit_reason=KILL_T
 def exits(strategy, trade, rate, *, at=NOW, exit_=False):
     """What Freqtrade's bot would exit `trade` for (`should_exit`), in order."""
     return strategy.should_exit(trade, rate, at, enter=False, exit_=exit_)
+
+
+def reset_confirmed(tmp_path, at) -> None:
+    """What `profitguard guard reset --confirm` writes: the reset recorded in the trades
+    database first, then the guard file."""
+    from profitguard.risk.guard_copy import GuardCopy
+
+    reset = st.reset(st.GuardState(), at)
+    copy = GuardCopy(f"sqlite:///{tmp_path / 'tradesv3.dryrun.sqlite'}")
+    copy.save(reset)
+    copy.close()
+    st.write_state(tmp_path / GUARD_FILE, reset)
 
 
 def messages(strategy) -> list[str]:
@@ -252,21 +270,21 @@ def test_confirm_when_gate_raises_then_refused_and_logged_once(tmp_path, caplog)
 
 
 def test_confirm_when_guard_file_corrupt_then_refused_naming_the_file(tmp_path):
-    (tmp_path / st.GUARD_FILE).write_text("{oops")
+    (tmp_path / GUARD_FILE).write_text("{oops")
     strategy = started(tmp_path)
     assert confirm(strategy) is False
     assert (
-        f"GUARD_STATE_UNREADABLE: error={tmp_path / st.GUARD_FILE}: not valid JSON"
+        f"GUARD_STATE_UNREADABLE: error={tmp_path / GUARD_FILE}: not valid JSON"
         in (messages(strategy)[-1])
     )
 
 
 def test_confirm_when_backtest_then_guard_file_ignored(tmp_path):
-    st.write_state(tmp_path / st.GUARD_FILE, st.kill(st.GuardState(), "k", NOW))
+    st.write_state(tmp_path / GUARD_FILE, st.kill(st.GuardState(), "k", NOW))
     frames = {"ETH/USDT": frame([100.0] * 30)}
     strategy = started(tmp_path, runmode=RunMode.BACKTEST, frames=frames)
     assert confirm(strategy) is True
-    assert not (tmp_path / st.STATUS_FILE).exists()
+    assert not (tmp_path / STATUS_FILE).exists()
 
 
 def test_confirm_when_backtest_restarts_then_counts_start_afresh(tmp_path):
@@ -354,7 +372,7 @@ def test_stake_when_the_account_refuses_then_zero_before_the_entry_is_sized(tmp_
 
 def test_stake_when_kill_switch_on_then_refused_as_the_kill_switch_not_by_sizing(tmp_path):
     strategy = started(tmp_path)
-    st.write_state(tmp_path / st.GUARD_FILE, st.kill(st.GuardState(), "drawdown", NOW))
+    st.write_state(tmp_path / GUARD_FILE, st.kill(st.GuardState(), "drawdown", NOW))
     assert stake(strategy, min_stake=1_500) == 0  # sizing alone would refuse it (SIZING)
     assert strategy._pg_gate.refusals == {"KILL_SWITCH": 1}
     assert strategy._pg_gate.state.name == "HALTED"
@@ -384,13 +402,13 @@ def test_kill_switch_when_on_then_every_open_trade_exits_in_full(tmp_path):
     trade = open_trade(1, "BTC/USDT")
     assert adjust(strategy, trade, 100.0) is None
     assert exits(strategy, trade, 101.0) == []
-    st.write_state(tmp_path / st.GUARD_FILE, st.kill(st.GuardState(), "drawdown", NOW))
+    st.write_state(tmp_path / GUARD_FILE, st.kill(st.GuardState(), "drawdown", NOW))
     assert exits(strategy, trade, 101.0) == [KILL_EXIT]
     assert adjust(strategy, trade, 100.0) is None  # no take-profit beside the kill exit
     assert strategy.check_entry_timeout(trade.pair, trade, trade.orders[0], NOW) is True
     assert confirm(strategy) is False
     assert "KILL_SWITCH: on=yes, reason=drawdown" in messages(strategy)[-1]
-    st.write_state(tmp_path / st.GUARD_FILE, st.reset(st.GuardState(), NOW))
+    reset_confirmed(tmp_path, NOW)
     assert exits(strategy, trade, 101.0) == []
     assert confirm(strategy) is True
 
@@ -401,7 +419,7 @@ def test_kill_switch_when_on_then_the_exit_is_freqtrades_emergency_exit_at_marke
     strategy = started(tmp_path)
     assert strategy.order_types["exit"] == "limit"  # Freqtrade's default
     trade = open_trade(1, "BTC/USDT")
-    st.write_state(tmp_path / st.GUARD_FILE, st.kill(st.GuardState(), "drawdown", NOW))
+    st.write_state(tmp_path / GUARD_FILE, st.kill(st.GuardState(), "drawdown", NOW))
     [kill] = exits(strategy, trade, 101.0)
     assert kill.exit_type is ExitType.EMERGENCY_EXIT and kill.exit_reason == KILL_TAG
     # its order open: not asked again (no second order), whatever the exit signal says
@@ -422,7 +440,7 @@ def test_bot_start_when_emergency_exit_not_market_then_stops_naming_it(tmp_path,
 def test_kill_switch_when_guard_file_corrupt_then_exits_go_on_as_usual(tmp_path):
     strategy = started(tmp_path)
     trade = open_trade(1, "BTC/USDT")
-    (tmp_path / st.GUARD_FILE).write_text("{oops")
+    (tmp_path / GUARD_FILE).write_text("{oops")
     stop_of(strategy, trade, 104.5)
     _, tag = adjust(strategy, trade, 104.5)
     assert tag == "tp1"  # take-profits are not stopped by a broken guard file
@@ -432,7 +450,7 @@ def test_pause_when_on_then_entries_refused_but_no_trade_is_exited(tmp_path):
     flat = frame([100.0] * 30)
     strategy = started(tmp_path, frames={"ETH/USDT": flat, "BTC/USDT": flat})
     trade = open_trade(1, "BTC/USDT")
-    st.write_state(tmp_path / st.GUARD_FILE, st.pause(st.GuardState(), "news", NOW))
+    st.write_state(tmp_path / GUARD_FILE, st.pause(st.GuardState(), "news", NOW))
     assert confirm(strategy) is False
     assert strategy._pg_gate.refusals == {"PAUSED": 1}
     assert exits(strategy, trade, 101.0) == []
@@ -450,7 +468,7 @@ def test_bot_loop_start_when_dry_run_then_status_file_with_every_figure(tmp_path
     open_trade(1, "BTC/USDT")
     confirm(strategy, rate=101.0)  # refused: slippage
     strategy.bot_loop_start(current_time=NOW)
-    status = json.loads((tmp_path / st.STATUS_FILE).read_text())
+    status = json.loads((tmp_path / STATUS_FILE).read_text())
     assert status["state"] == "ACTIVE"
     assert status["equity"] == 10_000
     rules = [c["rule"] for c in status["checks"]]
@@ -469,7 +487,7 @@ def test_bot_loop_start_when_dry_run_then_status_file_with_every_figure(tmp_path
 
 def test_bot_loop_start_when_paused_by_admin_then_state_change_sent(tmp_path):
     strategy = started(tmp_path)
-    st.write_state(tmp_path / st.GUARD_FILE, st.pause(st.GuardState(), "news at 14:30", NOW))
+    st.write_state(tmp_path / GUARD_FILE, st.pause(st.GuardState(), "news at 14:30", NOW))
     strategy.bot_loop_start(current_time=NOW)
     assert messages(strategy) == [
         "profitguard: trading state ACTIVE -> REDUCING: "
@@ -488,6 +506,8 @@ def test_print_summary_when_backtest_ran_then_table_on_stdout(tmp_path, capsys):
         "  rule            refused",
         "  ENTRY_SLIPPAGE        1",
         *GATE_VS_FREQTRADE.splitlines(),
+        "profitguard: warning: the risk gate refused 100% of the entry signals (1 of 1; "
+        "ENTRY_SLIPPAGE 1); see profitguard.risk.max_entry_slippage",
     ]
 
 
@@ -512,13 +532,13 @@ def test_kill_switch_when_guard_file_breaks_while_on_then_stays_on(tmp_path):
     flat = frame([100.0] * 30)
     strategy = started(tmp_path, frames={"ETH/USDT": flat, "BTC/USDT": flat})
     trade = open_trade(1, "BTC/USDT")
-    st.write_state(tmp_path / st.GUARD_FILE, st.kill(st.GuardState(), "drawdown", NOW))
+    st.write_state(tmp_path / GUARD_FILE, st.kill(st.GuardState(), "drawdown", NOW))
     strategy.bot_loop_start(current_time=NOW)
-    (tmp_path / st.GUARD_FILE).write_text("{oops")
+    (tmp_path / GUARD_FILE).write_text("{oops")
     assert exits(strategy, trade, 101.0) == [KILL_EXIT]
     strategy._pg_gate.status.last_written = -math.inf  # the status file is rewritten once a second
     strategy.bot_loop_start(current_time=NOW)
-    status = json.loads((tmp_path / st.STATUS_FILE).read_text())
+    status = json.loads((tmp_path / STATUS_FILE).read_text())
     assert status["state"] == "HALTED"
     assert [c["rule"] for c in status["checks"] if not c["passed"]] == [
         "GUARD_STATE_UNREADABLE",
@@ -550,12 +570,12 @@ def test_kill_switch_when_guard_file_lost_while_the_bot_was_down_then_restarts_h
     frames = {"ETH/USDT": flat, "BTC/USDT": flat}
     before = started(tmp_path, frames=frames)
     trade = open_trade(1, "BTC/USDT")
-    st.write_state(tmp_path / st.GUARD_FILE, st.kill(st.GuardState(), "drawdown", NOW))
+    st.write_state(tmp_path / GUARD_FILE, st.kill(st.GuardState(), "drawdown", NOW))
     before.bot_loop_start(current_time=NOW)  # seen (and recorded in the trades database)
     if breakage == "deleted":
-        (tmp_path / st.GUARD_FILE).unlink()
+        (tmp_path / GUARD_FILE).unlink()
     else:
-        (tmp_path / st.GUARD_FILE).write_text('{"version": 1, "halted": tr')
+        (tmp_path / GUARD_FILE).write_text('{"version": 1, "halted": tr')
     after = started(tmp_path, frames=frames)  # the bot restarted: nothing in memory
     after.bot_loop_start(current_time=NOW)
     assert after._pg_gate.state is st.TradingState.HALTED
@@ -569,12 +589,12 @@ def test_loop_when_guard_file_torn_after_a_resume_then_the_streak_still_counts_f
     for i in range(3):
         closed_trade(i + 1, -50.0, NOW - timedelta(hours=3 - i))
     resumed = st.resume(st.GuardState(), NOW - timedelta(minutes=30))
-    st.write_state(tmp_path / st.GUARD_FILE, resumed)
+    st.write_state(tmp_path / GUARD_FILE, resumed)
     strategy.bot_loop_start(current_time=NOW)
-    (tmp_path / st.GUARD_FILE).write_text("{")  # torn after the bot read it
+    (tmp_path / GUARD_FILE).write_text("{")  # torn after the bot read it
     strategy._pg_gate.status.last_written = -math.inf
     strategy.bot_loop_start(current_time=NOW)
-    status = json.loads((tmp_path / st.STATUS_FILE).read_text())
+    status = json.loads((tmp_path / STATUS_FILE).read_text())
     failed = [c["rule"] for c in status["checks"] if not c["passed"]]
     assert failed == ["GUARD_STATE_UNREADABLE"]  # the losses before the resume still do not count
 

@@ -97,10 +97,10 @@ def test_status_when_rule_registered_then_its_limit_listed():
     assert state is TradingState.ACTIVE
 
 
-def test_readme_when_rules_listed_then_every_registered_rule_and_key_in_its_table():
+def test_docs_when_rules_listed_then_every_registered_rule_and_key_in_its_table():
     from pathlib import Path
 
-    readme = Path(__file__).parents[2].joinpath("README.md").read_text()
+    readme = Path(__file__).parents[2].joinpath("docs", "risk-gate.md").read_text()
     table = readme.split("| rule (refusal code) | default | `risk` key(s) |")[1].split("\n\n")[0]
     rows = {row.split("(`")[1].split("`")[0]: row for row in table.splitlines()[2:]}
     assert list(rows) == [Rule.KILL_SWITCH, Rule.PAUSED, *(rule.code for rule in RULES)]

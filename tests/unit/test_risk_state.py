@@ -11,6 +11,7 @@ import pytest
 from profitguard.risk import state as st
 from profitguard.risk.state import GuardFile, GuardState, GuardStateError
 
+GUARD_FILE = "profitguard-bot-guard.json"
 NOW = datetime(2024, 3, 13, 15, 0, tzinfo=UTC)
 
 
@@ -33,25 +34,25 @@ def test_actions_when_pause_then_resume_lifts_it_and_restarts_the_streak():
 
 
 def test_write_state_when_written_then_read_back_and_no_temporary_left(tmp_path):
-    path = tmp_path / "user_data" / st.GUARD_FILE
+    path = tmp_path / "user_data" / GUARD_FILE
     state = st.pause(st.kill(GuardState(), "k", NOW), "p", NOW)
     st.write_state(path, state)
     assert st.read_state(path) == state
-    assert os.listdir(path.parent) == [st.GUARD_FILE]
+    assert os.listdir(path.parent) == [GUARD_FILE]
     assert json.loads(path.read_text())["version"] == 1
 
 
 def test_write_json_atomic_when_serialization_fails_then_old_file_kept(tmp_path):
-    path = tmp_path / st.GUARD_FILE
+    path = tmp_path / GUARD_FILE
     st.write_state(path, st.kill(GuardState(), "k", NOW))
     with pytest.raises(TypeError):
         st.write_json_atomic(path, {"bad": object()})
     assert st.read_state(path).halted
-    assert os.listdir(tmp_path) == [st.GUARD_FILE]
+    assert os.listdir(tmp_path) == [GUARD_FILE]
 
 
 def test_read_state_when_no_file_then_fresh_active_state(tmp_path):
-    assert st.read_state(tmp_path / st.GUARD_FILE) == GuardState()
+    assert st.read_state(tmp_path / GUARD_FILE) == GuardState()
 
 
 @pytest.mark.parametrize(
@@ -68,7 +69,7 @@ def test_read_state_when_no_file_then_fresh_active_state(tmp_path):
     ],
 )
 def test_read_state_when_file_corrupt_then_error_names_the_file(tmp_path, content, match):
-    path = tmp_path / st.GUARD_FILE
+    path = tmp_path / GUARD_FILE
     path.write_text(content)
     with pytest.raises(GuardStateError, match=match) as raised:
         st.read_state(path)
@@ -76,7 +77,7 @@ def test_read_state_when_file_corrupt_then_error_names_the_file(tmp_path, conten
 
 
 def test_guard_file_when_changed_on_disk_then_reread_else_cached(tmp_path):
-    path = tmp_path / st.GUARD_FILE
+    path = tmp_path / GUARD_FILE
     guard = GuardFile(path)
     assert guard.read() == GuardState()
     st.write_state(path, st.kill(GuardState(), "k", NOW))
@@ -91,7 +92,7 @@ def test_guard_file_when_changed_on_disk_then_reread_else_cached(tmp_path):
 
 
 def test_guard_file_when_corrupted_then_errors_until_repaired(tmp_path):
-    path = tmp_path / st.GUARD_FILE
+    path = tmp_path / GUARD_FILE
     guard = GuardFile(path)
     path.write_text("garbage")
     with pytest.raises(GuardStateError, match="not valid JSON"):
@@ -103,7 +104,7 @@ def test_guard_file_when_corrupted_then_errors_until_repaired(tmp_path):
 
 
 def test_guard_file_when_it_disappears_after_being_seen_then_error(tmp_path):
-    path = tmp_path / st.GUARD_FILE
+    path = tmp_path / GUARD_FILE
     st.write_state(path, st.kill(GuardState(), "k", NOW))
     guard = GuardFile(path)
     assert guard.read().halted
@@ -115,7 +116,7 @@ def test_guard_file_when_it_disappears_after_being_seen_then_error(tmp_path):
 def test_guard_file_when_broken_after_a_good_read_then_error_carries_the_last_good_state(
     tmp_path,
 ):
-    path = tmp_path / st.GUARD_FILE
+    path = tmp_path / GUARD_FILE
     guard = GuardFile(path)
     killed = st.kill(GuardState(), "k", NOW)
     st.write_state(path, killed)
@@ -143,7 +144,7 @@ def restarted(path, copy) -> GuardFile:
     return GuardFile(path, copy)
 
 
-def test_reconcile_when_copy_halted_then_only_a_later_reset_lifts_it():
+def test_reconcile_when_copy_halted_then_only_a_reset_recorded_there_lifts_it():
     killed = st.kill(GuardState(), "k", NOW)
     fresh = GuardState()
     assert st.reconcile(fresh, killed).halted  # a new or old file lifts nothing
@@ -151,7 +152,9 @@ def test_reconcile_when_copy_halted_then_only_a_later_reset_lifts_it():
     earlier_reset = st.reset(fresh, NOW - timedelta(minutes=1))
     assert st.reconcile(earlier_reset, killed).halted  # a reset from before the kill
     later_reset = st.reset(fresh, NOW + timedelta(minutes=1))
-    assert st.reconcile(later_reset, killed) == later_reset
+    kept = st.reconcile(later_reset, killed)  # a file claiming a reset the copy lacks
+    assert kept.halted and kept.reset_at is None
+    assert st.reconcile(later_reset, later_reset) == later_reset  # `reset --confirm` recorded it
     assert st.reconcile(fresh, None) == fresh
     assert st.reconcile(fresh, st.pause(fresh, "p", NOW)) == fresh  # only the kill is kept
 
@@ -160,7 +163,7 @@ def test_reconcile_when_copy_halted_then_only_a_later_reset_lifts_it():
 def test_guard_file_when_kill_seen_then_file_lost_and_bot_restarted_then_still_halted(
     tmp_path, copy, breakage
 ):
-    path = tmp_path / st.GUARD_FILE
+    path = tmp_path / GUARD_FILE
     killed = st.kill(GuardState(), "drawdown", NOW)
     st.write_state(path, killed)
     assert restarted(path, copy).read().halted  # the bot sees it and records it
@@ -176,14 +179,16 @@ def test_guard_file_when_kill_seen_then_file_lost_and_bot_restarted_then_still_h
 def test_guard_file_when_file_says_off_but_the_copy_halted_then_halted_until_reset(
     tmp_path, copy, caplog
 ):
-    path = tmp_path / st.GUARD_FILE
+    path = tmp_path / GUARD_FILE
     st.write_state(path, st.kill(GuardState(), "drawdown", NOW))
     restarted(path, copy).read()
     st.write_state(path, st.pause(GuardState(), "a fresh file", NOW))  # e.g. after a delete
     state = restarted(path, copy).read()
     assert state.halted and state.halted_reason == "drawdown" and state.paused
     assert "it stays on" in caplog.text
-    st.write_state(path, st.reset(GuardState(), NOW + timedelta(minutes=1)))
+    reset = st.reset(GuardState(), NOW + timedelta(minutes=1))
+    copy.save(reset)  # as `reset --confirm` does: the database first, then the file
+    st.write_state(path, reset)
     assert not restarted(path, copy).read().halted
     assert not copy.load().halted  # the reset is recorded: a lost file now lifts nothing
 
@@ -191,7 +196,7 @@ def test_guard_file_when_file_says_off_but_the_copy_halted_then_halted_until_res
 def test_guard_file_when_missing_where_a_state_was_recorded_then_error_not_a_fresh_start(
     tmp_path, copy
 ):
-    path = tmp_path / st.GUARD_FILE
+    path = tmp_path / GUARD_FILE
     st.write_state(path, st.pause(GuardState(), "news", NOW))
     restarted(path, copy).read()
     path.unlink()
@@ -201,7 +206,7 @@ def test_guard_file_when_missing_where_a_state_was_recorded_then_error_not_a_fre
 
 
 def test_guard_file_when_never_written_then_fresh_active_state(tmp_path, copy):
-    assert restarted(tmp_path / st.GUARD_FILE, copy).read() == GuardState()
+    assert restarted(tmp_path / GUARD_FILE, copy).read() == GuardState()
     assert copy.load() is None
 
 
@@ -209,7 +214,7 @@ def test_guard_file_when_never_written_then_fresh_active_state(tmp_path, copy):
 def test_guard_file_when_stat_fails_then_error_keeps_the_kill_switch(
     tmp_path, monkeypatch, copy, first_read
 ):
-    path = tmp_path / st.GUARD_FILE
+    path = tmp_path / GUARD_FILE
     killed = st.kill(GuardState(), "k", NOW)
     st.write_state(path, killed)
     copy.save(killed)

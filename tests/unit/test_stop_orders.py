@@ -20,6 +20,7 @@ from profitguard.freqtrade.stop_orders import (
 )
 from profitguard.risk import state as st
 from tests.unit.test_risk_gate import (  # noqa: F401 (no_database: a fixture)
+    GUARD_FILE,
     KILL_EXIT,
     NOW,
     exits,
@@ -156,7 +157,7 @@ def test_kill_switch_when_a_forgotten_order_rests_then_cancelled_before_the_kill
     strategy._pg_forgotten = ForgottenOrders(exchange, futures=False, trades_of=lambda p: [trade])
     assert exits(strategy, trade, 101.0) == []
     assert exchange.asked == 0  # nothing is asked while the kill switch is off
-    st.write_state(tmp_path / st.GUARD_FILE, st.kill(st.GuardState(), "drawdown", NOW))
+    st.write_state(tmp_path / GUARD_FILE, st.kill(st.GuardState(), "drawdown", NOW))
     assert exits(strategy, trade, 101.0) == [KILL_EXIT]
     assert exchange.cancelled == [("stop", "8", "BTC/USDT"), ("order", "9", "BTC/USDT")]
 
@@ -172,7 +173,7 @@ def test_kill_switch_when_the_forgotten_orders_cannot_be_read_then_the_kill_exit
             raise ConnectionError("exchange down")
 
     strategy._pg_forgotten = ForgottenOrders(Down([]), futures=False, trades_of=lambda p: [trade])
-    st.write_state(tmp_path / st.GUARD_FILE, st.kill(st.GuardState(), "drawdown", NOW))
+    st.write_state(tmp_path / GUARD_FILE, st.kill(st.GuardState(), "drawdown", NOW))
     assert exits(strategy, trade, 101.0) == [KILL_EXIT]
 
 

@@ -16,7 +16,7 @@ written `ProfitGuardSample.json` next to this file:
     freqtrade hyperopt --strategy ProfitGuardSample --spaces profitguard \
         --hyperopt-loss ProfitGuardRLoss -e 100
 
-Risk: profitguard's gate and sizing with their defaults (README, "Risk gate and
+Risk: profitguard's gate and sizing with their defaults (docs/risk-gate.md, "Risk gate and
 sizing"), but a losing streak pauses entries for 4 hours rather than until a reset.
 """
 

@@ -14,7 +14,9 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
 from profitguard.risk.checks import Check, Figure, Rule, Unit
-from profitguard.risk.report import refusal_table
+from profitguard.risk.registry import RULES
+from profitguard.risk.report import refusal_table, run_warning
+from profitguard.risk.rules import ONE_TRADE_OPEN
 from profitguard.risk.state import TradingState
 
 log = logging.getLogger("profitguard.freqtrade.gate")
@@ -52,6 +54,7 @@ class RefusalLog:
         self.state = TradingState.ACTIVE
         self._logged: Counter[str] = Counter()
         self._told: dict[tuple[str, str], int] = {}  # (pair, rule) -> candle last told
+        self.pauses = PauseClock()
 
     def tell(self, level: int, message: str) -> None:
         log.log(level, message)
@@ -105,8 +108,10 @@ class RefusalLog:
         if self.send is not None and self._first_of_candle(pair, check.rule, now):
             self.send(f"profitguard: entry refused for {pair}: {check.message()}")
 
-    def note_state(self, state: TradingState, checks: Iterable[Check]) -> None:
+    def note_state(self, state: TradingState, checks: Iterable[Check], now: datetime) -> None:
         """Log (and send) a change of trading state, with the checks that caused it."""
+        checks = tuple(checks)
+        self.pauses.note(state, checks, now)
         if state is self.state:
             return
         reasons = "; ".join(c.message() for c in checks if not c.passed) or "every limit clear"
@@ -124,6 +129,16 @@ class RefusalLog:
         )
         return f"{table}\n{GATE_VS_FREQTRADE}" if self.refusals else table
 
+    def warning(self) -> str | None:
+        """One line when the gate refused most entries or paused most of the run."""
+        return run_warning(
+            self.refusals,
+            self.checked,
+            self.pauses.paused(),
+            self.pauses.span(),
+            {spec.code.value: [s.key for s in spec.settings] for spec in RULES},
+        )
+
     def summary_line(self, name: str, run: str) -> str:
         """One line: the refusal counts of the run (a hyperopt epoch)."""
         counts = ", ".join(f"{code} {n}" for code, n in sorted(self.refusals.items()) if n)
@@ -131,3 +146,72 @@ class RefusalLog:
             f"profitguard risk gate ({name}, {run}): {self.checked} entries checked, "
             f"{sum(self.refusals.values())} refused" + (f" ({counts})" if counts else "")
         )
+
+
+class PauseClock:
+    """How long entries were paused in a run, per rule, as the gate saw it: a pause
+    starts at the first entry refused for an account rule and ends at the next entry
+    let through, at the `until` the rule gave (a cooldown, the next day), or at the
+    last entry seen. The rule is the one that failed first when the pause began."""
+
+    def __init__(self) -> None:
+        self.first: datetime | None = None
+        self.last: datetime | None = None
+        self._since: tuple[datetime, str] | None = None
+        self._until: datetime | None = None
+        self._paused: Counter[str] = Counter()
+
+    def note(self, state: TradingState, checks: tuple[Check, ...], now: datetime) -> None:
+        if self.first is None or now < self.first:
+            self.first = now
+        if self.last is None or now > self.last:
+            self.last = now
+        failed = next((c for c in checks if not c.passed), None)
+        if state is TradingState.ACTIVE or _limited(failed):
+            self._end(now)
+            return
+        if self._since is not None and self._until is not None and now > self._until:
+            self._end(now)  # the pause ran out before this one began
+        if self._since is None:
+            self._since = (now, failed.rule.value if failed is not None else state.value)
+        self._until = _until(failed)
+
+    def _end(self, now: datetime) -> None:
+        if self._since is not None:
+            start, rule = self._since
+            end = min(now, self._until) if self._until is not None else now
+            self._paused[rule] += max((end - start).total_seconds(), 0.0)
+            self._since = self._until = None
+
+    def paused(self) -> dict[str, timedelta]:
+        """Rule code -> time paused by it (a pause still on counts up to the last entry)."""
+        out = Counter(self._paused)
+        if self._since is not None and self.last is not None:
+            start, rule = self._since
+            end = min(self.last, self._until) if self._until is not None else self.last
+            out[rule] += max((end - start).total_seconds(), 0.0)
+        return {rule: timedelta(seconds=s) for rule, s in out.items() if s > 0}
+
+    def span(self) -> timedelta:
+        if self.first is None or self.last is None:
+            return timedelta()
+        return self.last - self.first
+
+
+def _figures(check: Check) -> tuple[Figure, ...]:
+    return (check.value, *((check.limit,) if check.limit else ()), *check.extra)
+
+
+def _limited(check: Check | None) -> bool:
+    """A losing streak's one trade after its cooldown is open: entries limited, not paused."""
+    return check is not None and any(f.name == ONE_TRADE_OPEN for f in _figures(check))
+
+
+def _until(check: Check | None) -> datetime | None:
+    """The time a refusing check says its pause ends (None: it names none)."""
+    if check is None:
+        return None
+    for figure in _figures(check):
+        if figure.name == "until" and isinstance(figure.value, datetime):
+            return figure.value
+    return None

@@ -35,7 +35,7 @@ from profitguard.freqtrade.gate.host import GateHost
 from profitguard.freqtrade.gate.refusals import RefusalLog, log
 from profitguard.freqtrade.gate.shared import SharedAccount, bot_state, known_correlations
 from profitguard.freqtrade.gate.sizing import EntryStop, Sizer, StakeAsk
-from profitguard.freqtrade.gate.status import StatusFile
+from profitguard.freqtrade.gate.status import StatusFile, own_files
 from profitguard.freqtrade.internals import exchange_of
 from profitguard.risk.book import Account, MarginTerms, Proposal
 from profitguard.risk.checks import Check
@@ -49,14 +49,7 @@ from profitguard.risk.pipeline import (
     screen,
     state_of,
 )
-from profitguard.risk.state import (
-    GUARD_FILE,
-    STATUS_FILE,
-    GuardFile,
-    GuardState,
-    GuardStateError,
-    TradingState,
-)
+from profitguard.risk.state import GuardFile, GuardState, GuardStateError, TradingState
 
 # backtesting and hyperopt: every switch off (an immutable value, made once: the exit
 # callbacks ask `halted()` on every candle of every trade)
@@ -89,8 +82,9 @@ class RiskGate:
                     "profitguard: no 'db_url' in the config: the kill switch is kept in the "
                     "trades database too, so a lost guard file cannot lift it"
                 )
-            self.guard_file = GuardFile(userdir / GUARD_FILE, GuardCopy(db_url))
-            self.status = StatusFile(userdir / STATUS_FILE, config)
+            self.guard_file, self.status = own_files(
+                host.config, userdir, GuardCopy(db_url), config
+            )
         # a shared account: its limits on top of the bot's, its switches over the bot's
         self.shared: SharedAccount | None = None
         if persistent and config.account is not None:
@@ -259,7 +253,7 @@ class RiskGate:
     def _checked(self, pair: str, now: datetime, verdict: Verdict) -> bool:
         """Count the gate's verdict on an entry; log and send a refusal, or a change of state."""
         self.log.checked += 1
-        self.log.note_state(verdict.state, verdict.checks)
+        self.log.note_state(verdict.state, verdict.checks, now)
         self.last_entry = (pair, now, verdict.checks)  # as JSON only in the status file
         if verdict.refusal is not None:
             self.log.refused(pair, verdict.refusal, now)
@@ -327,7 +321,7 @@ class RiskGate:
         if self.shared is not None:  # the account's switches hold for this bot too
             checks += guard_checks(self.shared.guard())
             state = state_of(checks)
-        self.log.note_state(state, checks)
+        self.log.note_state(state, checks, now)
         if not self.status.due():
             return
         self.status.write(
@@ -359,3 +353,6 @@ class RiskGate:
         """At the end of `freqtrade backtesting`: the refusal counts of the last run."""
         if self.log.checked:
             print(self.summary(), flush=True)
+            warning = self.log.warning()
+            if warning is not None:
+                print(warning, flush=True)

@@ -10,7 +10,7 @@ from datetime import datetime
 from profitguard.freqtrade.gate.frames import last_value
 from profitguard.freqtrade.gate.history import ClosedHistory
 from profitguard.freqtrade.gate.host import GateHost
-from profitguard.freqtrade.initial_stop import check_initial_stop
+from profitguard.freqtrade.initial_stop import check_returned_stop
 from profitguard.risk.config import RiskConfig, SizingMethod
 from profitguard.risk.sizing import Sizing, size
 
@@ -42,7 +42,7 @@ class EntryStop:
         if self._last is not None and self._last[0] == key:
             return self._last[1]  # sizing asked a moment ago, for this very entry
         stop = self.host.initial_stop(pair, side, rate, now, dataframe=analyzed)
-        check_initial_stop(stop, rate, side)
+        check_returned_stop(stop, rate, side)
         self._last = (key, float(stop))
         return float(stop)
 

@@ -2,10 +2,11 @@
 and live): the trading state, every limit against the account, the last entry checked,
 the refusal counts and the last refusals, and what the strategy publishes (`monitor`:
 the open trades in R, events, watchdog alerts, callback errors); rewritten at most once
-a second."""
+a second. `own_files`: the bot's guard and status files, its own."""
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from datetime import datetime
@@ -13,12 +14,54 @@ from pathlib import Path
 from typing import Any
 
 from profitguard.risk.book import Account
+from profitguard.risk.bot_identity import BotClaimError, claim, identity_of
 from profitguard.risk.checks import Check
 from profitguard.risk.config import RiskConfig
+from profitguard.risk.guard_copy import GuardCopy
 from profitguard.risk.pipeline import entry_limits, portfolio_checks
-from profitguard.risk.state import TradingState, write_json_atomic
+from profitguard.risk.state import (
+    SHARED_GUARD_FILE,
+    GuardFile,
+    GuardStateError,
+    TradingState,
+    write_json_atomic,
+)
+
+log = logging.getLogger("profitguard.freqtrade.gate")
 
 STATUS_INTERVAL_S = 1.0
+
+
+def own_files(
+    ft_config: Any, userdir: Path, copy: GuardCopy, config: RiskConfig
+) -> tuple[GuardFile, StatusFile]:
+    """This bot's guard and status files (`bot_identity`), held for as long as it runs.
+
+    Refuses to start (OperationalException, naming the file and the other bot) when
+    another running bot holds them, or when the guard file was written for another
+    bot; warns about a guard file shared by every bot (no longer read)."""
+    from freqtrade.exceptions import OperationalException
+
+    identity = identity_of(ft_config)
+    try:
+        claim(identity, userdir)
+    except BotClaimError as exc:
+        raise OperationalException(f"profitguard: {exc}") from None
+    guard = GuardFile(identity.guard_path(userdir), copy, bot=identity.label)
+    try:
+        guard.read()
+    except GuardStateError as exc:
+        if guard.foreign is not None:
+            raise OperationalException(f"profitguard: {exc}") from None
+    shared = userdir / SHARED_GUARD_FILE
+    if shared.exists():
+        log.warning(
+            "profitguard: %s is no longer read: each bot has its own guard file, this one's "
+            "is %s ('profitguard guard --config <this bot's config>' acts on it)",
+            shared,
+            guard.path,
+        )
+    return guard, StatusFile(identity.status_path(userdir), config)
 
 
 class StatusFile:

@@ -1,0 +1,379 @@
+"""Reconciliation: the pure comparison, and the adapter's amount check and adoption on
+Freqtrade's own trade objects (its exchange and wallets stood in for)."""
+
+from __future__ import annotations
+
+import pytest
+from freqtrade.persistence import Order
+
+from profitguard.freqtrade.lost_answers import AnswerStillUnknown, Placement
+from profitguard.freqtrade.reconcile import ExchangeOrder, TradeRecord, reconcile
+from profitguard.freqtrade.reconciler import Reconciler, amount_from_orders
+from tests.unit.test_adapter_trades import make_trade
+
+PAIR = "RST/USDT"
+
+
+def order(oid, side, filled, client_id=None, pair=PAIR, fee_base=0.0) -> ExchangeOrder:
+    return ExchangeOrder(
+        order_id=str(oid), client_id=client_id, pair=pair, side=side, filled=filled,
+        fee_base=fee_base,
+    )  # fmt: skip
+
+
+def record(tid, order_ids, amount, *, is_open=True, is_short=False, pair=PAIR) -> TradeRecord:
+    return TradeRecord(
+        trade_id=tid, pair=pair, is_open=is_open, is_short=is_short, amount=amount,
+        order_ids=frozenset(str(o) for o in order_ids),
+    )  # fmt: skip
+
+
+def kinds(result) -> list[tuple]:
+    return [(f.kind, f.trade_id, f.client_id, round(f.amount, 9)) for f in result.findings]
+
+
+def test_reconcile_when_database_knows_every_fill_then_nothing_found():
+    orders = [order(1, "buy", 10, "pg-new-entry-1"), order(2, "sell", 5, "pg-1-tp1-2")]
+    result = reconcile(orders, [record(1, [1, 2], 5)], {PAIR: 5.0}, {PAIR: 0.01})
+    assert result.findings == () and result.untracked == {}
+
+
+def test_reconcile_when_exit_answer_lost_then_orphan_fill_naming_its_trade():
+    orders = [order(1, "buy", 10, "pg-new-entry-1"), order(2, "sell", 5, "pg-1-tp1-2")]
+    result = reconcile(orders, [record(1, [1], 10)], {PAIR: 5.0}, {PAIR: 0.01})
+    assert kinds(result) == [("orphan_fill", 1, "pg-1-tp1-2", 5.0), ("over_held", 1, None, 5.0)]
+
+
+def test_reconcile_when_entry_answer_lost_then_orphan_and_untracked_holding():
+    orders = [
+        order(1, "buy", 10, "pg-new-entry-1"),
+        order(2, "buy", 6, "pg-new-entry-2"),  # a second entry the database never saw
+    ]
+    result = reconcile(orders, [record(1, [1], 10)], {PAIR: 16.0}, {PAIR: 0.01})
+    assert kinds(result) == [
+        ("orphan_fill", None, "pg-new-entry-2", 6.0),
+        ("untracked_holding", None, None, 6.0),
+    ]
+    assert result.untracked == {PAIR: 6.0}
+
+
+def test_reconcile_when_trade_closed_but_exchange_holds_part_then_closed_but_held():
+    orders = [order(1, "buy", 10, "pg-new-entry-1"), order(2, "sell", 5, "pg-1-tp1-2")]
+    result = reconcile(orders, [record(1, [1, 2], 5, is_open=False)], {PAIR: 5.0}, {PAIR: 0.01})
+    assert kinds(result) == [
+        ("closed_but_held", 1, None, 5.0),
+        ("untracked_holding", None, None, 5.0),
+    ]
+
+
+def test_reconcile_when_holding_not_bought_by_profitguard_then_never_counted():
+    orders = [order(1, "buy", 10, "pg-new-entry-1"), order(2, "buy", 50, "x-ccxt-own")]
+    result = reconcile(orders, [record(1, [1], 10)], {PAIR: 60.0}, {PAIR: 0.01})
+    assert result.findings == () and result.untracked == {}
+
+
+def test_reconcile_when_dust_left_then_nothing_found():
+    orders = [
+        order(1, "buy", 10, "pg-new-entry-1", fee_base=0.01),
+        order(2, "sell", 9.985, "pg-1-stop-2"),
+    ]
+    result = reconcile(orders, [record(1, [1, 2], 0.0, is_open=False)], {PAIR: 0.005}, {PAIR: 0.01})
+    assert result.findings == ()
+
+
+def test_reconcile_when_short_position_untracked_then_negative_amount():
+    pair = "RST/USDT:USDT"
+    orders = [
+        order(1, "sell", 4, "pg-new-entry-1", pair=pair),
+        order(2, "sell", 3, "pg-new-e-2", pair=pair),
+    ]
+    trades = [record(1, [1], 4, is_short=True, pair=pair)]
+    result = reconcile(orders, trades, {pair: -7.0}, {pair: 0.01})
+    assert kinds(result) == [
+        ("orphan_fill", None, "pg-new-e-2", 3.0),
+        ("untracked_holding", None, None, 3.0),
+    ]
+    assert result.untracked == {pair: -3.0}
+
+
+# ---------------------------------------------------------------- the adapter
+
+
+class Wallets:
+    def __init__(self, total: float) -> None:
+        self.total = total
+
+    def update(self) -> None:
+        pass
+
+    def get_total(self, currency: str) -> float:
+        return self.total
+
+
+def reconciler(trades, wallets, exchange=None, placement=None) -> tuple[Reconciler, list[str]]:
+    sent: list[str] = []
+    return (
+        Reconciler(
+            exchange=exchange,
+            wallets=wallets,
+            placement=placement,
+            send=sent.append,
+            every_loops=10,
+            futures=False,
+            trades=lambda: trades,
+            commit=lambda: None,
+            parse_order=Order.parse_from_ccxt_object,
+        ),
+        sent,
+    )
+
+
+def test_check_amounts_when_killed_between_fill_and_amount_update_then_amount_from_orders():
+    """Freqtrade committed the take-profit as filled, then was killed before it took
+    its amount off the trade: the trade would sell 10 while 5 are left."""
+    trade = make_trade(10.0, exits=((5.0, 110.0, "tp1"),))
+    trade.amount = 10.0  # the second commit never happened
+    check, sent = reconciler([trade], Wallets(5.0))
+    check.check_amounts()
+    assert trade.amount == pytest.approx(5.0) and amount_from_orders(trade) == pytest.approx(5.0)
+    assert len(sent) == 1 and "recorded 10 while its filled orders leave 5" in sent[0]
+
+
+def test_check_amounts_when_exchange_holds_less_then_capped_at_the_holding():
+    trade = make_trade(10.0)
+    check, sent = reconciler([trade], Wallets(7.5))
+    check.check_amounts()
+    assert trade.amount == 7.5
+    assert "would sell 10 while the exchange holds 7.5: capped at 7.5" in sent[0]
+    check.check_amounts()
+    assert len(sent) == 1  # reported once
+
+
+def test_check_amounts_when_consistent_then_nothing_changes():
+    trade = make_trade(10.0, exits=((5.0, 110.0, "tp1"),))
+    check, sent = reconciler([trade], Wallets(5.0))
+    check.check_amounts()
+    assert trade.amount == pytest.approx(5.0) and sent == []
+
+
+class Exchange:
+    def __init__(self, orders: list[dict]) -> None:
+        self.orders = orders
+        self.markets = {"BTC/USDT": {"limits": {"amount": {"min": 0.001}}}}
+
+    def fetch_orders(self, pair, since):
+        return [o for o in self.orders if o["symbol"] == pair]
+
+    def get_pair_base_currency(self, pair):
+        return pair.split("/")[0]
+
+
+def ccxt_order(oid, side, amount, price, client_id) -> dict:
+    return {
+        "id": str(oid), "clientOrderId": client_id, "symbol": "BTC/USDT", "side": side,
+        "type": "market", "status": "closed", "amount": amount, "filled": amount,
+        "remaining": 0.0, "price": price, "average": price, "cost": amount * price,
+        "timestamp": 1_700_000_000_000,
+    }  # fmt: skip
+
+
+def test_run_when_take_profit_answer_lost_then_adopted_into_its_trade_and_unblocked():
+    trade = make_trade(10.0)
+    trade.orders[0].order_id = "1"
+    placement = Placement(lambda pair, cid: {})
+    placement._blocked[("BTC/USDT", "sell")] = "pg-1-tp1-2"
+    placement._late["pg-1-tp1-2"] = {}
+    exchange = Exchange(
+        [ccxt_order(1, "buy", 10.0, 100.0, "pg-new-entry-1"),
+         ccxt_order(2, "sell", 5.0, 110.0, "pg-1-tp1-2")]
+    )  # fmt: skip
+    check, sent = reconciler([trade], Wallets(5.0), exchange, placement)
+    result = check.run()
+    assert [o.order_id for o in trade.orders] == ["1", "2"]
+    assert trade.orders[1].ft_order_tag == "tp1" and trade.orders[1].ft_order_side == "sell"
+    assert trade.amount == pytest.approx(5.0) and trade.is_open
+    assert result.findings == () and placement.blocked() == {}
+    assert "order pg-1-tp1-2 (5 filled) was placed while its answer was lost: adopted" in sent[0]
+
+
+def test_run_when_entry_answer_lost_then_reported_once_and_kept_blocked():
+    trade = make_trade(10.0)
+    trade.orders[0].order_id = "1"
+    placement = Placement(lambda pair, cid: {})
+    placement._blocked[("BTC/USDT", "buy")] = "pg-new-entry-9"
+    exchange = Exchange(
+        [ccxt_order(1, "buy", 10.0, 100.0, "pg-new-entry-1"),
+         ccxt_order(9, "buy", 6.0, 100.0, "pg-new-entry-9")]
+    )  # fmt: skip
+    wallets = Wallets(16.0)
+    check, sent = reconciler([trade], wallets, exchange, placement)
+    check.run()
+    check.run()
+    assert check.untracked_amount() == {"BTC/USDT": 6.0}
+    assert placement.blocked() == {("BTC/USDT", "buy"): "pg-new-entry-9"}
+    assert [m.split(": ")[2] for m in sent] == ["orphan_fill", "untracked_holding"]
+    assert sent[1] == (
+        "profitguard: reconciliation: untracked_holding: BTC/USDT: 6 BTC (held beyond the "
+        "open trades, bought by profitguard; no stop protects it: sell it by hand)"
+    )
+    wallets.total = 10.0  # the user sold the untracked 6
+    check.run()
+    assert placement.blocked() == {} and check.untracked_amount() == {}
+
+
+def test_run_when_bot_killed_after_an_entry_was_sent_then_new_entries_of_the_pair_held():
+    """A restart: the placement knows nothing of the entry sent before the kill; the
+    start-up reconciliation finds it filled and holds the pair's entries."""
+    trade = make_trade(10.0)
+    trade.orders[0].order_id = "1"
+    placement = Placement(lambda pair, cid: {})
+    exchange = Exchange(
+        [ccxt_order(1, "buy", 10.0, 100.0, "pg-new-entry-1"),
+         ccxt_order(9, "buy", 6.0, 100.0, "pg-new-entry-9")]
+    )  # fmt: skip
+    check, _ = reconciler([trade], Wallets(16.0), exchange, placement)
+    check.run()
+    with pytest.raises(AnswerStillUnknown, match="until reconciliation adopts it"):
+        placement.place("BTC/USDT", "buy", "pg-new-entry-10", lambda: "bought")
+    assert placement.place("BTC/USDT", "sell", "pg-1-tp1-2", lambda: "sold") == "sold"
+    check.loops = 1  # held, not found late: the next loops do not reconcile again
+    asked: list[str] = []
+    exchange.fetch_orders = lambda pair, since: asked.append(pair) or []
+    check.loop()
+    assert asked == []
+
+
+def test_loop_when_exchange_fails_then_deferred_and_retried_next_loop():
+    trade = make_trade(10.0)
+
+    class Down(Exchange):
+        def fetch_orders(self, pair, since):
+            raise ConnectionError("exchange down")
+
+    down = Down([])
+    check, sent = reconciler([trade], Wallets(10.0), down)
+    check.loop()
+    assert check.loops == 1 and check._check_amounts and sent == []
+    asked: list[str] = []
+    down.fetch_orders = lambda pair, since: asked.append(pair) or []
+    check.loop()  # the second loop tries again, not the tenth
+    assert asked == ["BTC/USDT"] and not check._run_due
+
+
+def test_amount_from_orders_when_open_order_then_not_counted():
+    trade = make_trade(10.0, exits=((5.0, 110.0, "tp1"),))
+    trade.orders[1].ft_is_open = True
+    assert amount_from_orders(trade) == pytest.approx(10.0)
+
+
+def test_loop_when_order_found_late_then_reconciled_at_once():
+    trade = make_trade(10.0)
+    trade.orders[0].order_id = "1"
+    placement = Placement(lambda pair, cid: {})
+    exchange = Exchange([ccxt_order(1, "buy", 10.0, 100.0, "pg-new-entry-1")])
+    asked: list[str] = []
+    fetch = exchange.fetch_orders
+    exchange.fetch_orders = lambda pair, since: asked.append(pair) or fetch(pair, since)
+    check, _ = reconciler([trade], Wallets(10.0), exchange, placement)
+    check.loop()  # start-up
+    check.loop()  # nothing new: not before the tenth loop
+    assert asked == ["BTC/USDT"]
+    placement._late["pg-1-tp1-2"] = {}
+    check.loop()
+    assert asked == ["BTC/USDT", "BTC/USDT"]
+
+
+def test_run_when_after_start_up_then_reads_back_to_the_open_trades_or_a_day_only():
+    from datetime import UTC, datetime, timedelta
+
+    old = make_trade(10.0, exits=((10.0, 110.0, "tp1"),))
+    old.id, old.pair, old.is_open = 7, "OLD/USDT", False
+    old.open_date = datetime.now(UTC) - timedelta(days=30)
+    old.close_date = datetime.now(UTC) - timedelta(days=29)
+    recent = make_trade(10.0)
+    recent.open_date = datetime.now(UTC) - timedelta(hours=2)
+    asked: list[tuple[str, datetime]] = []
+    exchange = Exchange([])
+    exchange.fetch_orders = lambda pair, since: asked.append((pair, since)) or []
+    check, _ = reconciler([old, recent], Wallets(10.0), exchange)
+    check.run()
+    assert [pair for pair, _ in asked] == ["BTC/USDT", "OLD/USDT"]
+    assert asked[0][1] < old.open_date.replace(tzinfo=UTC)  # since the first trade
+    asked.clear()
+    check.run()
+    assert [pair for pair, _ in asked] == ["BTC/USDT"]  # the old trade was checked
+    assert timedelta(hours=23) < datetime.now(UTC) - asked[0][1] < timedelta(hours=25)
+
+
+class Positions(Wallets):
+    """Freqtrade's futures wallets: positions by pair, size and side."""
+
+    def __init__(self, size: float, side: str) -> None:
+        super().__init__(0.0)
+        self.size, self.side = size, side
+
+    def get_all_positions(self):
+        from freqtrade.wallets import PositionWallet
+
+        return {
+            "BTC/USDT:USDT": PositionWallet("BTC/USDT:USDT", position=self.size, side=self.side)
+        }
+
+
+def test_check_amounts_when_futures_short_position_smaller_then_capped_at_the_position():
+    trade = make_trade(10.0, is_short=True, leverage=2.0)
+    check, sent = reconciler([trade], Positions(6.0, "short"))
+    check.futures = True
+    check.check_amounts()
+    assert trade.amount == 6.0 and "holds 6: capped at 6" in sent[0]
+
+
+def test_check_amounts_when_futures_position_whole_then_nothing_changes():
+    trade = make_trade(10.0, is_short=True, leverage=2.0)
+    check, sent = reconciler([trade], Positions(10.0, "short"))
+    check.futures = True
+    check.check_amounts()
+    assert trade.amount == 10.0 and sent == []
+
+
+def test_reconcile_when_open_trade_entry_filled_but_not_yet_processed_then_not_untracked():
+    orders = [order(1, "buy", 10, "pg-new-entry-1")]
+    assert reconcile(orders, [record(1, [1], 0.0)], {PAIR: 10.0}, {PAIR: 0.01}).untracked == {}
+
+
+def test_check_amounts_when_exits_sold_everything_but_trade_open_then_closed():
+    """Freqtrade committed the last exit as filled and its processing stopped before
+    `update_trade` closed the trade (a kill, or an error asking for the fee)."""
+    trade = make_trade(10.0, exits=((5.0, 110.0, "tp1"), (5.0, 112.0, "tp2")))
+    trade.is_open, trade.amount = True, 5.0
+    check, sent = reconciler([trade], Wallets(0.0))
+    check.check_amounts()
+    assert not trade.is_open and trade.close_rate == 112.0
+    assert "still open while its filled orders sold all of it (the last at 112): closed" in sent[0]
+
+
+def test_check_amounts_when_stop_resting_on_exchange_then_left_to_freqtrade():
+    """The stop may have filled on the exchange before Freqtrade asked for it: the
+    wallet holding no coins says nothing about the trade's amount then."""
+    trade = make_trade(10.0)
+    stop = make_trade(10.0).orders[0]
+    stop.ft_order_side, stop.ft_is_open, stop.status, stop.filled = "stoploss", True, "open", 0.0
+    trade.orders.append(stop)
+    check, sent = reconciler([trade], Wallets(0.001))
+    check.check_amounts()
+    assert trade.amount == 10.0 and sent == []
+
+
+def test_run_when_order_found_late_was_cancelled_unfilled_then_unblocked():
+    """A stop placed while its answer was lost, found resting later, then cancelled as
+    a forgotten stop: nothing was sold, its pair and side may place orders again."""
+    trade = make_trade(10.0)
+    trade.orders[0].order_id = "1"
+    placement = Placement(lambda pair, cid: {})
+    placement._blocked[("BTC/USDT", "sell")] = "pg-1-sl-2"
+    placement._late["pg-1-sl-2"] = {"clientOrderId": "pg-1-sl-2"}
+    cancelled = {**ccxt_order(2, "sell", 0.0, 95.0, "pg-1-sl-2"), "status": "canceled"}
+    exchange = Exchange([ccxt_order(1, "buy", 10.0, 100.0, "pg-new-entry-1"), cancelled])
+    check, sent = reconciler([trade], Wallets(10.0), exchange, placement)
+    check.run()
+    assert placement.blocked() == {} and placement.found_late() == [] and sent == []
