@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from profitguard.commands import guard_account
 from profitguard.commands.usage import UsageError
 
 DEFAULT_HOST = "127.0.0.1"
@@ -142,15 +143,20 @@ def run(args: argparse.Namespace) -> int:
     database = TradesDatabase(db_url)
     bot_config = {**config, "db_url": db_url}  # --db-url for the computed figures too
 
+    shared = settings.risk.account
+
     def figures() -> dict[str, Any]:
         now = datetime.now(UTC)
-        return status(
+        out = status(
             files,
             now,
             guard.state(),
             lambda state: computed_figures(bot_config, state, now)[1],
             database,
         )
+        if shared is not None:  # the bot's shared account, read-only here
+            out["account"] = guard_account.account_figures(shared, now)
+        return out
 
     return serve(args.host, args.port, creds, figures, guard.act)
 

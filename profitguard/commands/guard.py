@@ -14,6 +14,10 @@ database (`--db-url`, else the config's `db_url`, else Freqtrade's default for i
 `dry_run`), written before the file, so a lost, torn, hand-written or copied file
 cannot lift a kill switch: only `reset --confirm` does, and it fails when it cannot
 record the reset there.
+
+When the config names a shared account (`profitguard.risk.account`), the switches
+are the account's, for every bot in it, and `status` lists every bot with its
+heartbeat (`guard_account`).
 """
 
 from __future__ import annotations
@@ -27,16 +31,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from profitguard.commands import guard_account
 from profitguard.commands.usage import UsageError
 
-ACTIONS = ("status", "pause", "resume", "kill", "reset")
+ACTIONS = ("status", "pause", "resume", "kill", "reset", "forget")
 DEFAULT_CONFIG = Path("user_data/config.json")  # Freqtrade's default, and `report`'s
 
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "guard",
-        help="the risk gate's switches: status, pause, resume, kill, reset",
+        help="the risk gate's switches: status, pause, resume, kill, reset; forget (a shared "
+        "account's retired bot)",
         description=__doc__.split("\n\n")[0],
     )
     parser.add_argument("action", choices=ACTIONS)
@@ -57,6 +63,9 @@ def register(subparsers) -> None:
         "--db-url", help="the bot's trades database (default: as Freqtrade, from the config)"
     )
     parser.add_argument("--json", action="store_true", help="status as JSON")
+    parser.add_argument(
+        "--bot", help="forget (a shared account only): the bot_name of a bot retired for good"
+    )
     parser.set_defaults(func=run)
 
 
@@ -120,6 +129,11 @@ def run(args: argparse.Namespace) -> int:
             )
         args.config = [DEFAULT_CONFIG]
     config = load_config(args.config)
+    account = guard_account.account_of(config)
+    if account is not None:  # a shared account: its switches, for every bot in it
+        return guard_account.run(args, account)
+    if args.action == "forget":
+        raise UsageError("forget: only a shared account has bots to forget (--config names none)")
     userdir = user_data_dir(args.config, args.userdir, config)
     if not userdir.is_dir():
         raise UsageError(f"no user data directory at {userdir}")

@@ -3,7 +3,8 @@
 With no arguments: the latest backtest result of the config's user directory
 (`user_data/config.json`, as Freqtrade's commands default). `--file` reads another
 result, `--db` a dry-run/live trades database (closed trades: a SQLite file or
-any `db_url` Freqtrade accepts). `--check` replays
+any `db_url` Freqtrade accepts; repeated, the trades of several bots together, as
+the bots of a shared account). `--check` replays
 every trade through the engine on the same candles; `--json` prints one JSON
 object; `--html FILE` writes a self-contained page with charts.
 """
@@ -55,8 +56,10 @@ def register(subparsers) -> None:
     )
     source.add_argument(
         "--db",
+        action="append",
         help="Freqtrade trades database (dry-run or live): a SQLite file or a db_url "
-        "(postgresql+psycopg://user:pass@host/db)",
+        "(postgresql+psycopg://user:pass@host/db); repeated: their trades together (the "
+        "bots of a shared account)",
     )
     parser.add_argument(
         "--check",
@@ -98,9 +101,9 @@ def run(args: argparse.Namespace) -> int:
         if args.db is not None:
             if args.check:
                 raise UsageError("argument --check: replays a backtest result, not a database")
-            records = load_db(args.db)
+            records = [record for db in args.db for record in load_db(db)]
             strategy_name = args.strategy or config.get("strategy")
-            source = describe(args.db) if "://" in args.db else args.db
+            source = ", ".join(describe(db) if "://" in db else db for db in args.db)
             stats: dict = {}
         else:
             path = args.file or latest_result(Path(config["user_data_dir"]) / "backtest_results")

@@ -359,6 +359,7 @@ class ProfitGuardStrategy(IStrategy):
 
         Overridden: this runs first, once, whether or not you call super()."""
         self._pg_tick(current_time)
+        self._pg_gate.trade_changed()  # a shared account sees the fill now
         if order.ft_order_side == trade.entry_side:
             self._pg_tracker.memo(trade, current_time)
             return

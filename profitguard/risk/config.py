@@ -15,6 +15,7 @@ from typing import Any
 from profitguard.engine import ConfigError
 from profitguard.engine.config import _enum, check_known_keys
 from profitguard.risk import validators
+from profitguard.risk.account_config import ACCOUNT_RULE_CODES, AccountConfig
 from profitguard.risk.registry import RULES, USD_LIKE_STAKES, USD_MIN_BALANCE, Registry
 
 SECTION = "profitguard.risk"
@@ -87,6 +88,11 @@ class _RiskConfigBase:
             raise ConfigError(
                 f"'{p}.sizing' must be a SizingConfig, was {self.sizing!r}", field=f"{p}.sizing"
             )
+        if self.account is not None and not isinstance(self.account, AccountConfig):
+            raise ConfigError(
+                f"'{p}.account' must be an AccountConfig, was {self.account!r}",
+                field=f"{p}.account",
+            )
 
     @classmethod
     def from_mapping(cls, raw: Any, *, source: str = SECTION, stake_currency: str | None = None):
@@ -104,6 +110,10 @@ class _RiskConfigBase:
             values["sizing"] = SizingConfig.from_mapping(
                 values["sizing"], source=f"{source}.sizing"
             )
+        if values.get("account") is not None:
+            values["account"] = account_from_mapping(
+                values["account"], source=f"{source}.account", stake_currency=stake_currency
+            )
         return cls(**values, source=source)
 
 
@@ -117,6 +127,8 @@ def config_class(rules: Registry, name: str, doc: str | None = None) -> type:
         (s.key, Any, field(default=s.default)) for rule in rules for s in rule.settings
     ]
     specs.append(("sizing", SizingConfig, field(default=SizingConfig())))
+    # a shared account (`account_config`): None, the bot's budget is its own
+    specs.append(("account", Any, field(default=None)))
     specs.append(("source", str, field(default=SECTION, compare=False, repr=False)))
     cls = make_dataclass(
         name,
@@ -139,6 +151,32 @@ RiskConfig = config_class(
     `min_balance` defaults to 100 here; `from_mapping` with the stake currency keeps
     that default for USD-like stakes only (none otherwise).""",
 )
+
+
+AccountLimits = config_class(
+    tuple(rule for rule in RULES if rule.code in ACCOUNT_RULE_CODES),
+    "AccountLimits",
+    """The limits of a shared account: the account-wide rules of `registry.RULES`, with
+    the same settings, defaults and checks, evaluated over every bot's positions and
+    closed trades. `sizing` and `account` are not its settings.""",
+)
+
+
+def account_from_mapping(
+    raw: Any, *, source: str, stake_currency: str | None = None
+) -> AccountConfig:
+    """The `account` section: its own keys and the account's limits side by side."""
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"'{source}' must be an object, was {raw!r}", field=source)
+    limit_keys = [s.key for rule in AccountLimits.rules for s in rule.settings]
+    check_known_keys(raw, (*AccountConfig.OWN_KEYS, *limit_keys), source)
+    for key in ("name", "db_url"):
+        if key not in raw:
+            raise ConfigError(f"'{source}.{key}' is required, was missing", field=f"{source}.{key}")
+    own = {k: v for k, v in raw.items() if k in AccountConfig.OWN_KEYS}
+    limits = {k: v for k, v in raw.items() if k not in AccountConfig.OWN_KEYS}
+    made = AccountLimits.from_mapping(limits, source=source, stake_currency=stake_currency)
+    return AccountConfig(**own, limits=made, source=source)
 
 
 def default_min_balance(stake_currency: str) -> float | None:

@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import atexit
+import functools
 import logging
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -22,6 +23,7 @@ from typing import Any
 
 from freqtrade.exceptions import OperationalException
 
+from profitguard.account.store import BotNameTaken
 from profitguard.engine import make_plan
 from profitguard.exit_tags import KILL_TAG
 from profitguard.freqtrade.gate.account import AccountBook
@@ -31,6 +33,7 @@ from profitguard.freqtrade.gate.frames import confidence, last_value
 from profitguard.freqtrade.gate.history import ClosedHistory
 from profitguard.freqtrade.gate.host import GateHost
 from profitguard.freqtrade.gate.refusals import RefusalLog, log
+from profitguard.freqtrade.gate.shared import SharedAccount, bot_state, known_correlations
 from profitguard.freqtrade.gate.sizing import EntryStop, Sizer, StakeAsk
 from profitguard.freqtrade.gate.status import StatusFile, own_files
 from profitguard.freqtrade.internals import exchange_of
@@ -38,7 +41,14 @@ from profitguard.risk.book import Account, MarginTerms, Proposal
 from profitguard.risk.checks import Check
 from profitguard.risk.config import RiskConfig, SizingMethod
 from profitguard.risk.guard_copy import GuardCopy
-from profitguard.risk.pipeline import Verdict, account_state, evaluate, screen
+from profitguard.risk.pipeline import (
+    Verdict,
+    account_state,
+    evaluate,
+    guard_checks,
+    screen,
+    state_of,
+)
 from profitguard.risk.state import GuardFile, GuardState, GuardStateError, TradingState
 
 # backtesting and hyperopt: every switch off (an immutable value, made once: the exit
@@ -75,6 +85,15 @@ class RiskGate:
             self.guard_file, self.status = own_files(
                 host.config, userdir, GuardCopy(db_url), config
             )
+        # a shared account: its limits on top of the bot's, its switches over the bot's
+        self.shared: SharedAccount | None = None
+        if persistent and config.account is not None:
+            bot = str(host.config.get("bot_name") or "freqtrade")
+            self.shared = SharedAccount(config.account, bot=bot, db_url=db_url)
+            try:
+                self.shared.start()
+            except BotNameTaken as exc:
+                raise OperationalException(f"profitguard: {exc}") from None
         self.history = ClosedHistory(
             persistent=persistent, with_r=config.sizing.method is SizingMethod.KELLY
         )
@@ -131,7 +150,10 @@ class RiskGate:
             return exc
 
     def halted(self) -> bool:
-        """The kill switch is on (or was, when last read, and the file is now broken)."""
+        """The kill switch is on (or was, when last read, and the file is now broken);
+        the shared account's too."""
+        if self.shared is not None and self.shared.halted():
+            return True
         guard = self.guard()
         if isinstance(guard, GuardStateError):
             return guard.last_good is not None and guard.last_good.halted
@@ -186,17 +208,33 @@ class RiskGate:
         guard = self.guard()
         account, screened = self._screened(now, guard)
         leverage = self._leverage.pop(pair, 1.0)
+        proposal = functools.cache(
+            lambda: self._proposal(
+                pair, amount=amount, rate=rate, now=now, side=side, leverage=leverage
+            )
+        )
         verdict = evaluate(
             self.config,
             guard,
             account,
-            lambda: self._proposal(
-                pair, amount=amount, rate=rate, now=now, side=side, leverage=leverage
-            ),
+            proposal,
             lambda: self.correlations.of(pair, (p.pair for p in account.positions)),
             screened=screened,
         )
-        return self._checked(pair, now, verdict)
+        if not self._checked(pair, now, verdict) or self.shared is None:
+            return verdict.allowed
+        shared = self.shared.admit(
+            self.config.account.limits,
+            own_equity=account.equity,
+            now=now,
+            proposal=proposal(),
+            correlations=known_correlations(self.correlations, self.host.analyzed),
+        )
+        if shared.refusal is not None:
+            self.last_entry = (pair, now, shared.checks)
+            self.log.refused(pair, shared.refusal, now)
+            return False
+        return True
 
     def _screened(
         self, now: datetime, guard: GuardState | GuardStateError
@@ -271,12 +309,18 @@ class RiskGate:
 
     def loop(self, now: datetime, published: dict[str, Any] | None = None) -> None:
         """Once per bot loop: trading state changes, and the status file (dry-run/live)
-        with `published` (the open trades' figures and the events, `monitor`) in it."""
+        with `published` (the open trades' figures and the events, `monitor`) in it;
+        the shared account's heartbeat, this bot's positions and closed trades."""
         if self.status is None:
             return
+        if self.shared is not None:
+            self.shared.loop(**bot_state(self.book))
         guard = self.guard()
         account = self.book.at(now, guard)
         state, checks = account_state(self.config, guard, account)
+        if self.shared is not None:  # the account's switches hold for this bot too
+            checks += guard_checks(self.shared.guard())
+            state = state_of(checks)
         self.log.note_state(state, checks, now)
         if not self.status.due():
             return
@@ -291,6 +335,12 @@ class RiskGate:
             published=published,
             recent_refusals=list(self.log.recent),
         )
+
+    def trade_changed(self) -> None:
+        """A fill (order_filled): a shared account gets this bot's positions and closed
+        trades now, not at the next loop (its reservation becomes the position)."""
+        if self.shared is not None:
+            self.shared.loop(**bot_state(self.book))
 
     def summary(self) -> str:
         return self.log.summary(self.host.get_strategy_name())
