@@ -65,8 +65,8 @@ class TradeTracker:
         self.exits = exits  # the ladders in force (a hyperopt epoch's, or the settings')
         self.persist = persist  # dry-run and live: memos saved in the trade's custom data
         self.memos: dict[int, TradeMemo] = {}
-        # trade id -> (the last price decided at, when it last changed): the watchdog's
-        # stale-price check and the dashboard's R now
+        # trade id -> (the last price the stop was checked at, when it last changed): the
+        # watchdog's stale-price check and the dashboard's R now
         self.prices: dict[int, tuple[float, datetime]] = {}
         # changes whenever a stop in force (`stop_in_force`) may have: the risk gate's
         # account snapshot keeps the open positions' stops until it does
@@ -189,7 +189,10 @@ class TradeTracker:
         rides on the decision (it waits for its fill)."""
         memo = self.memo(trade, now)
         seen = self.prices.get(trade.id)
-        if seen is None or seen[0] != rate:
+        # one price source only (the stop check's): `custom_stoploss` and
+        # `adjust_trade_position` may be handed different rates (bid and last), and two
+        # frozen rates taken in turn would look like a price that keeps changing
+        if not fire and (seen is None or seen[0] != rate):
             self.prices[trade.id] = (rate, now)
         position = self.position(trade, memo)
         plan = position.plan

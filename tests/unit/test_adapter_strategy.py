@@ -585,3 +585,15 @@ def test_custom_stoploss_when_prices_on_a_tick_grid_then_freqtrade_stop_exactly_
     ratio = stop_of(strategy, trade, rate, at=OPENED + timedelta(minutes=5))
     lock = {1.0: 0.0, 1.25: 0.0, 1.5: 0.5, 2.25: 1.0, 3.0: 1.5, 4.5: 2.0}[peak_r]
     assert freqtrade_stop(trade, rate, ratio) == at(lock, is_short)
+
+
+def test_price_seen_when_adjust_hands_another_frozen_rate_then_unchanged_since_the_stop_check():
+    # custom_stoploss and adjust_trade_position may be handed different rates (bid and
+    # last): two frozen rates taken in turn must not look like a price that moves
+    strategy = started()
+    trade = make_trade(10.0, 100.0)
+    stop_of(strategy, trade, 100.5, at=OPENED)
+    for minute in range(1, 4):
+        adjust(strategy, trade, 100.7, at=OPENED + timedelta(minutes=minute))
+        stop_of(strategy, trade, 100.5, at=OPENED + timedelta(minutes=minute, seconds=30))
+    assert strategy._pg_tracker.prices[trade.id] == (100.5, OPENED)
