@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 
 from profitguard.engine import (
     ATR_RULE,
@@ -28,7 +28,7 @@ from profitguard.engine import (
     stop_rule,
 )
 from profitguard.exit_tags import KILL_TAG, STOP_TAGS
-from profitguard.report.figures import summarize_r
+from profitguard.report.figures import RSummary, summarize_r
 from profitguard.report.records import Fill, TradeRecord
 
 # exit kinds, in the order the report lists them after the take-profit levels
@@ -180,20 +180,12 @@ def trade_r(trade: TradeRecord, plan: Plan | None = None, rule: str | None = Non
 
 
 @dataclass(frozen=True)
-class Summary:
-    trades: int
-    wins: int
-    win_rate: float
-    expectancy_r: float
-    total_r: float
-    avg_win_r: float | None
-    avg_loss_r: float | None
-    profit_factor: float | None  # sum of winning R / |sum of losing R|; None without losses
-    sqn: float | None
-    max_drawdown_r: float
-    avg_mfe_r: float | None
-    avg_mae_r: float | None
-    avg_giveback_r: float | None
+class Summary(RSummary):
+    """The report's summary: the one R summary (`figures.RSummary`) and the excursions."""
+
+    avg_mfe_r: float | None = None
+    avg_mae_r: float | None = None
+    avg_giveback_r: float | None = None
 
 
 def _mean(values: Sequence[float]) -> float | None:
@@ -205,16 +197,7 @@ def summarize(rows: Sequence[TradeR]) -> Summary:
     `compare` and `sweep` print too, plus the excursions only a report knows."""
     figures = summarize_r([t.r for t in rows])
     return Summary(
-        trades=figures.trades,
-        wins=figures.wins,
-        win_rate=figures.win_rate,
-        expectancy_r=figures.expectancy_r,
-        total_r=figures.total_r,
-        avg_win_r=figures.avg_win_r,
-        avg_loss_r=figures.avg_loss_r,
-        profit_factor=figures.profit_factor,
-        sqn=figures.sqn,
-        max_drawdown_r=figures.max_drawdown_r,
+        **{f.name: getattr(figures, f.name) for f in fields(RSummary)},
         avg_mfe_r=_mean([t.mfe_r for t in rows if t.mfe_r is not None]),
         avg_mae_r=_mean([t.mae_r for t in rows if t.mae_r is not None]),
         avg_giveback_r=_mean([t.giveback_r for t in rows if t.giveback_r is not None]),
