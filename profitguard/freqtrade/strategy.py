@@ -554,9 +554,12 @@ class ProfitGuardStrategy(IStrategy):
         a pair the exchange lost (`vanished`).
 
         Overridden: this runs first, once, whether or not you call super()."""
+        self._pg_tick(current_time)
+        if not self._pg_persist:  # backtesting and hyperopt: every candle, nothing live
+            self._pg_gate.loop(current_time, None)
+            return
         if self._pg_client_ids is not None:
             self._pg_client_ids.clear()  # an order announced last loop was not placed
-        self._pg_tick(current_time)
         self._pg_gate.loop(current_time, self._pg_watch(current_time))
         self._pg_sweep_forgotten()
         self._pg_report_vanished()
