@@ -198,3 +198,37 @@ def test_chaos_strategy_when_installed_then_a_file_inside_the_package():
     assert STRATEGY_FILE.is_file()
     assert STRATEGY_FILE.is_relative_to(PACKAGE)
     assert f"class {STRATEGY}(" in STRATEGY_FILE.read_text()
+
+
+MAX_CLASS_LINES = 300
+
+
+def _class_lengths(source: str) -> list[tuple[str, int]]:
+    """(name, lines) of every class in `source`, nested ones too: from its first
+    decorator to its last line, docstring and comments included."""
+    return [
+        (
+            node.name,
+            node.end_lineno - min([node.lineno, *(d.lineno for d in node.decorator_list)]) + 1,
+        )
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.ClassDef)
+    ]
+
+
+def test_classes_when_measured_then_none_over_300_lines():
+    """Small classes with one job: a longer one is split by job, not cut anywhere."""
+    offenders = [
+        f"{_module(path)}.{name}: {lines} lines"
+        for path in sorted(PACKAGE.rglob("*.py"))
+        for name, lines in _class_lengths(path.read_text())
+        if lines > MAX_CLASS_LINES
+    ]
+    assert offenders == []
+
+
+def test_class_lengths_when_a_class_is_decorated_then_counted_from_its_decorator():
+    source = "@dataclass\nclass A:\n    x: int\n\n    class B:\n        pass\n"
+    assert _class_lengths(source) == [("A", 6), ("B", 2)]
+    long_class = "class C:\n" + "    x = 1\n" * MAX_CLASS_LINES
+    assert _class_lengths(long_class) == [("C", MAX_CLASS_LINES + 1)]
