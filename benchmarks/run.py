@@ -223,12 +223,12 @@ NATIVE_LOSS = "SharpeHyperOptLoss"  # ProfitGuardRLoss needs profitguard's initi
 
 
 def hyperopt_run(ws, tmp: Path, strategy: str, spaces: tuple[str, ...], loss: str,
-                 epochs: int) -> dict | None:  # fmt: skip
+                 epochs: int, env: dict | None = None) -> dict | None:  # fmt: skip
     """Epochs per minute of one `freqtrade hyperopt -j 1` run (None if it failed)."""
     result, wall, probe = run_probed(
         ws, tmp, "hyperopt", "--strategy", strategy, "--spaces", *spaces,
         "--hyperopt-loss", loss, "-e", str(epochs), "-j", "1", "--random-state", "1",
-        "--disable-param-export",
+        "--disable-param-export", env=env,
     )  # fmt: skip
     if result.returncode != 0 or not probe.get("loops_s"):
         print(f"  hyperopt {strategy} failed:\n{result.stdout[-2000:]}", flush=True)
@@ -251,8 +251,9 @@ def hyperopt_run(ws, tmp: Path, strategy: str, spaces: tuple[str, ...], loss: st
 
 
 def hyperopt(tmp: Path, epochs: int, days: float) -> dict | None:
-    """`--spaces profitguard` on the sample, then Freqtrade's own exit spaces on
-    BenchNative (the same entries), on the same data and for as many epochs."""
+    """`--spaces profitguard` on the sample (default settings, then `fast_backtest` on),
+    then Freqtrade's own exit spaces on BenchNative (the same entries), on the same data
+    and for as many epochs."""
     from profitguard.exchange.harness import start_exchange
 
     datadir = ensure_data(3, days)
@@ -264,10 +265,14 @@ def hyperopt(tmp: Path, epochs: int, days: float) -> dict | None:
         if not losses:
             return None
         sample = hyperopt_run(ws, tmp, "ProfitGuardSample", ("profitguard",), losses[0], epochs)
+        fast = hyperopt_run(ws, tmp, "ProfitGuardSample", ("profitguard",), losses[0], epochs,
+                            env={COPY_ENV: "fast"})  # fmt: skip
         native = hyperopt_run(ws, tmp, "BenchNative", NATIVE_SPACES, NATIVE_LOSS, epochs)
     if sample is None:
         return None
-    return {**sample, "native": native, "days": days}
+    if fast is not None:
+        fast["strategy"] += " (fast_backtest on)"
+    return {**sample, "fast": fast, "native": native, "days": days}
 
 
 # ------------------------------------------------------------------ like for like
@@ -575,13 +580,17 @@ def hyperopt_section(hyp: dict | None) -> tuple[Section, dict]:
     if not hyp:
         return (heading, ["Not measured: no hyperopt loss in user_data/hyperopts, or the run "
                           "failed."]), {"hyperopt_epochs_per_min": "n/a"}  # fmt: skip
-    native = hyp.get("native")
+    native, fast = hyp.get("native"), hyp.get("fast")
     keys = {
         "hyperopt_epochs_per_min": round(hyp["epochs_per_min"], 1),
         "hyperopt_vs_native": round(hyp["cpu_epochs_per_min"] / native["cpu_epochs_per_min"], 3)
         if native
         else "n/a",
     }
+    if native and fast:
+        keys["hyperopt_vs_native_fast_backtest"] = round(
+            fast["cpu_epochs_per_min"] / native["cpu_epochs_per_min"], 3
+        )
     lines = [
         f"Both on the same 3 pairs x {hyp['days']:g} days, `-j 1`, `--random-state 1`, the "
         "same number of epochs, one after the other. Epochs per minute of the process's CPU",
@@ -592,7 +601,7 @@ def hyperopt_section(hyp: dict | None) -> tuple[Section, dict]:
         "| epochs/min, loops only |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
-    for run in (hyp, native):
+    for run in (hyp, fast, native):
         if run:
             lines.append(
                 f"| {run['strategy']} | {run['spaces']} | {run['loss']} | {run['epochs']} | "
@@ -605,9 +614,10 @@ def hyperopt_section(hyp: dict | None) -> tuple[Section, dict]:
         "BenchNative has the sample's entries and tunes Freqtrade's own exits (stoploss,",
         f"trailing stop, ROI table); its loss is {NATIVE_LOSS} (ProfitGuardRLoss needs",
         "profitguard's initial stops). A loss is computed once per epoch over a few hundred",
-        "trades: its share of an epoch is negligible either way. Neither pays Freqtrade's",
-        "per-hook copy of the trade: the sample's hooks get the trade itself in hyperopt as",
-        "in backtesting (section 6), and BenchNative implements no hook that takes a trade.",
+        "trades: its share of an epoch is negligible either way. With default settings the",
+        "sample pays Freqtrade's per-hook copy of the trade (section 6) and BenchNative, which",
+        "implements no hook that takes a trade, does not; with `fast_backtest` on (opt-in,",
+        "backtesting and hyperopt only) the sample's own hooks get the trade itself.",
     ]
     if native:
         wall = hyp["epochs_per_min"] / native["epochs_per_min"]
@@ -619,6 +629,11 @@ def hyperopt_section(hyp: dict | None) -> tuple[Section, dict]:
             f"**{keys['hyperopt_vs_native']}**; by wall time {wall:.3f}, by the loops alone "
             f"{loops:.3f} (wall) and {loops_cpu:.3f} (CPU). Target: at least {HYPEROPT_TARGET}.",
         ]
+        if fast:
+            lines.append(
+                f"With `fast_backtest` on: **{keys['hyperopt_vs_native_fast_backtest']}** "
+                f"(epochs per CPU-minute)."
+            )
     else:
         lines += ["", "The native run failed: hyperopt_vs_native not measured."]
     return (heading, lines), keys
