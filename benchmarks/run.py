@@ -761,11 +761,12 @@ def copy_section(likes: list[dict]) -> tuple[Section, dict] | None:
         "every hook the strategy itself implements a `deepcopy` of the trade, its orders",
         "included, when the hook takes a `trade` (in backtesting: `custom_stoploss`,",
         "`adjust_trade_position`, `order_filled`, `custom_exit`, `check_entry_timeout`, ...;",
-        "hooks left to IStrategy's defaults are not copied). profitguard skips it for its",
-        "own hooks in backtesting and hyperopt (`profitguard/freqtrade/trade_copy.py`):",
-        "they only read the trade, which the tests check around every hook call of a real",
-        "backtest; a hook a user overrides, any other strategy, dry-run and live keep",
-        f"Freqtrade's copy. Measured, {n} pairs x {like['days']:g} days:",
+        "hooks left to IStrategy's defaults are not copied). With `fast_backtest` on",
+        "(opt-in) profitguard skips it for its own hooks in backtesting and hyperopt",
+        "(`profitguard/freqtrade/trade_copy.py`): they only read the trade, which the tests",
+        "check around every hook call of a real backtest; a hook a user overrides, any other",
+        f"strategy, dry-run and live keep Freqtrade's copy. Measured, {n} pairs x "
+        f"{like['days']:g} days:",
         "",
     ]
     if copies.get("calls"):
