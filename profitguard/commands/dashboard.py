@@ -64,7 +64,7 @@ class BotGuard:
 
     def copy(self) -> tuple[Any, Any]:
         """(the copy in the trades database, its recorded state); (None, None) without one."""
-        from profitguard.risk.guard_copy import GuardCopy, GuardCopyError
+        from profitguard.guard_store import GuardCopy, GuardCopyError
 
         if self.database is not None and not self.database.is_file():
             return None, None  # never created from here
@@ -104,6 +104,7 @@ class BotGuard:
 
 
 def run(args: argparse.Namespace) -> int:
+    from profitguard.bot_identity import identity_of
     from profitguard.commands.guard import (
         computed_figures,
         config_db_url,
@@ -115,7 +116,6 @@ def run(args: argparse.Namespace) -> int:
     from profitguard.dashboard.figures import BotFiles, status
     from profitguard.engine import ConfigError
     from profitguard.freqtrade.settings import load_settings
-    from profitguard.risk.bot_identity import identity_of
     from profitguard.trades_db import TradesDatabase
 
     config = load_config(args.config)

@@ -95,8 +95,9 @@ def user_data_dir(configs: list[Path], userdir: Path | None, config: dict | None
 def bot_copy(config: dict, db_url: str | None) -> Any:
     """The guard state's copy in the bot's trades database (None, with a note, when
     that database is unknown or does not exist: it is never created from here)."""
-    from profitguard.risk.bot_identity import resolved_db_url
-    from profitguard.risk.guard_copy import GuardCopy, sqlite_file
+    from profitguard.bot_identity import resolved_db_url
+    from profitguard.guard_store import GuardCopy
+    from profitguard.trades_db import sqlite_file
 
     if db_url is None and config:
         db_url = resolved_db_url(config)
@@ -114,13 +115,13 @@ def bot_copy(config: dict, db_url: str | None) -> Any:
 
 def config_db_url(config: dict) -> str:
     """The bot's trades database as Freqtrade picks it from its config."""
-    from profitguard.risk.bot_identity import resolved_db_url
+    from profitguard.bot_identity import resolved_db_url
 
     return resolved_db_url(config)
 
 
 def run(args: argparse.Namespace) -> int:
-    from profitguard.risk.bot_identity import identity_of
+    from profitguard.bot_identity import identity_of
 
     if not args.config and args.userdir is None:
         if not DEFAULT_CONFIG.is_file():
@@ -149,7 +150,7 @@ def run(args: argparse.Namespace) -> int:
 
 def act(args: argparse.Namespace, bot: Any, userdir: Path, config: dict, copy: Any, now) -> int:
     """The action on the bot's guard file and its copy in the trades database."""
-    from profitguard.risk.guard_copy import GuardCopyError
+    from profitguard.guard_store import GuardCopyError
 
     path = bot.guard_path(userdir)
     recorded = None
@@ -194,10 +195,11 @@ def apply_action(
     labelled `bot` (`BotIdentity.label`). `profitguard dashboard` acts through here too.
     Raises UsageError when the action does not apply, and for a reset it cannot record
     in the database (the bot would keep its kill switch on)."""
+    from profitguard import guard_store
+    from profitguard.guard_store import GuardCopyError
     from profitguard.risk import state as st
-    from profitguard.risk.guard_copy import GuardCopyError
 
-    with st.locked(path):
+    with guard_store.locked(path):
         try:
             current = admin_state(path, recorded, bot)
         except st.GuardStateError as exc:
@@ -233,7 +235,7 @@ def apply_action(
                         f"{exc}: the reset cannot be recorded; nothing written"
                     ) from None
                 print(f"warning: {exc}: the guard file alone holds it", file=sys.stderr)
-        st.write_state(path, new)
+        guard_store.write_state(path, new)
     return new
 
 
@@ -241,11 +243,12 @@ def admin_state(path: Path, recorded: Any, bot: str | None = None) -> Any:
     """The state in force as the bot sees it: the file reconciled with the recorded copy
     (the copy alone when the file is missing). Raises GuardStateError for a broken file
     or one written for another bot than `bot`."""
+    from profitguard import guard_store
     from profitguard.risk import state as st
 
     if recorded is not None and not path.exists():
         return recorded
-    on_file = st.read_state(path)
+    on_file = guard_store.read_state(path)
     if bot is not None and on_file.bot is not None and on_file.bot != bot:
         raise st.GuardStateError(f"{path} was written for another bot ({on_file.bot})")
     return st.reconcile(on_file, recorded)
@@ -306,7 +309,7 @@ def _snapshot_age(snapshot: dict | None, now: datetime) -> float | None:
 def trades_db_url(config: dict) -> str:
     """The bot's trades database as Freqtrade picks it: the config's `db_url`, else
     the default SQLite file for its `dry_run`."""
-    from profitguard.risk.bot_identity import resolved_db_url
+    from profitguard.bot_identity import resolved_db_url
 
     return resolved_db_url(config)
 

@@ -37,10 +37,10 @@ from profitguard.freqtrade.gate.shared import SharedAccount, bot_state, known_co
 from profitguard.freqtrade.gate.sizing import EntryStop, Sizer, StakeAsk
 from profitguard.freqtrade.gate.status import StatusFile, own_files
 from profitguard.freqtrade.internals import exchange_of
+from profitguard.guard_store import GuardCopy, GuardFile
 from profitguard.risk.book import Account, MarginTerms, Proposal
 from profitguard.risk.checks import Check
 from profitguard.risk.config import RiskConfig, SizingMethod
-from profitguard.risk.guard_copy import GuardCopy
 from profitguard.risk.pipeline import (
     Verdict,
     account_state,
@@ -49,7 +49,7 @@ from profitguard.risk.pipeline import (
     screen,
     state_of,
 )
-from profitguard.risk.state import GuardFile, GuardState, GuardStateError, TradingState
+from profitguard.risk.state import GuardState, GuardStateError, TradingState
 
 # backtesting and hyperopt: every switch off (an immutable value, made once: the exit
 # callbacks ask `halted()` on every candle of every trade)
