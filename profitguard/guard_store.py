@@ -18,6 +18,11 @@ whatever the file says (`state.reconcile`): a hand-written file, one restored fr
 backup, one copied from another bot. A missing file where a state was recorded (or
 that this process had seen) is an error that keeps the recorded kill switch on.
 Without any record, a missing file is a fresh start (ACTIVE).
+
+Both are written by one owner each way: `GuardAdmin` (the `profitguard guard` command
+and the dashboard) records a switch in the database, then writes the file; `GuardFile`
+(the bot) reads the file and keeps the database in step. Both decide what is in
+force the same way (`_in_force`): only a `reset` recorded in the database lifts a kill.
 """
 
 from __future__ import annotations
@@ -27,13 +32,17 @@ import fcntl
 import json
 import logging
 import os
+import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
+from profitguard.risk import state as st
 from profitguard.risk.state import GuardState, GuardStateError, kept_state, reconcile
-from profitguard.trades_db import GUARD_TABLE, TradesDatabase, TradesDatabaseError
+from profitguard.trades_db import GUARD_TABLE, TradesDatabase, TradesDatabaseError, sqlite_file
 
 log = logging.getLogger(__name__)
 
@@ -101,13 +110,73 @@ class GuardCopyError(RuntimeError):
     """The state's copy (in the trades database) cannot be read or written."""
 
 
-class StateCopy(Protocol):
-    """Where the guard state is kept a second time (`GuardCopy`: the trades
-    database); `load` and `save` raise `GuardCopyError`."""
+class ForeignGuardFile(GuardStateError):
+    """The guard file was written for another bot: it lifts nothing here."""
 
-    def load(self) -> GuardState | None: ...
+    def __init__(self, path: Path, other: str, mine: str) -> None:
+        super().__init__(
+            f"{path} was written for another bot ({other}), not this one ({mine}): it lifts "
+            "nothing and entries stay refused; 'profitguard guard reset --confirm' with this "
+            "bot's config writes its own"
+        )
+        self.other = other
 
-    def save(self, state: GuardState) -> None: ...
+
+def _on_file(path: Path, bot: str | None) -> GuardState:
+    """The state in the file; raises `GuardStateError` for a broken file, and
+    `ForeignGuardFile` for one written for another bot than `bot` (its label)."""
+    on_file = read_state(path)
+    if bot is not None and on_file.bot is not None and on_file.bot != bot:
+        raise ForeignGuardFile(path, on_file.bot, bot)
+    return on_file
+
+
+def _in_force(path: Path, bot: str | None, recorded: GuardState | None) -> GuardState:
+    """What the bot goes by: the file reconciled with the recorded copy (the copy alone
+    when the file is missing and a state was recorded)."""
+    if recorded is not None and not path.exists():
+        return recorded
+    return reconcile(_on_file(path, bot), recorded)
+
+
+class GuardCopy:
+    """The guard state's copy in the bot's trades database (`profitguard_guard`, one row,
+    the table made on first use): a lost, old or torn file lifts nothing."""
+
+    def __init__(self, db_url: str) -> None:
+        self.db_url = db_url
+        self._db = TradesDatabase(db_url)
+
+    @property
+    def where(self) -> str:
+        """The database, for messages (no password)."""
+        return self._db.where
+
+    def load(self) -> GuardState | None:
+        """The recorded guard state (None: none recorded); raises `GuardCopyError`."""
+        try:
+            recorded = self._db.load_guard()
+        except TradesDatabaseError as exc:
+            raise GuardCopyError(str(exc)) from None
+        if recorded is None:
+            return None
+        where = f"{GUARD_TABLE} in {self.where}"
+        try:
+            return GuardState.from_json(json.loads(recorded), where=where)
+        except (TypeError, ValueError) as exc:
+            raise GuardCopyError(f"{where}: not valid JSON: {exc}") from None
+        except GuardStateError as exc:
+            raise GuardCopyError(str(exc)) from None
+
+    def save(self, state: GuardState) -> None:
+        """Record `state` (replacing the copy, in one transaction)."""
+        try:
+            self._db.save_guard(json.dumps(state.to_json(), sort_keys=True))
+        except TradesDatabaseError as exc:
+            raise GuardCopyError(str(exc)) from None
+
+    def close(self) -> None:
+        self._db.close()
 
 
 _MISSING = (-1, -1, -1)  # the stat key of a missing file
@@ -121,7 +190,7 @@ class GuardFile:
     or written for another bot than `bot`), `read` raises and the error carries the
     state kept in force (`kept_state`)."""
 
-    def __init__(self, path: Path, copy: StateCopy | None = None, bot: str | None = None) -> None:
+    def __init__(self, path: Path, copy: GuardCopy | None = None, bot: str | None = None) -> None:
         self.path = Path(path)
         self.copy = copy
         self.bot = bot  # this bot's `BotIdentity.label`: a file written for another lifts nothing
@@ -137,7 +206,7 @@ class GuardFile:
     def read(self) -> GuardState:
         """The current state; raises `GuardStateError` while the file cannot be trusted."""
         try:
-            st = os.stat(self.path)
+            st_ = os.stat(self.path)
         except FileNotFoundError:
             if self._key != _MISSING:
                 self._key = _MISSING
@@ -158,7 +227,7 @@ class GuardFile:
                 last_good=kept_state(self._last_good, recorded),
             ) from None
         else:
-            key = (st.st_ino, st.st_mtime_ns, st.st_size)
+            key = (st_.st_ino, st_.st_mtime_ns, st_.st_size)
             if key != self._key:
                 self._key = key
                 self._seen = True
@@ -169,21 +238,13 @@ class GuardFile:
         return self._state
 
     def _load(self, recorded: GuardState | None) -> None:
+        self.foreign = None
         try:
-            on_file = read_state(self.path)
+            on_file = _on_file(self.path, self.bot)
         except GuardStateError as exc:
+            self.foreign = exc.other if isinstance(exc, ForeignGuardFile) else None
             self._fail(str(exc), recorded)
             return
-        if self.bot is not None and on_file.bot is not None and on_file.bot != self.bot:
-            self._fail(
-                f"{self.path} was written for another bot ({on_file.bot}), not this one "
-                f"({self.bot}): it lifts nothing and entries stay refused; "
-                "'profitguard guard reset --confirm' with this bot's config writes its own",
-                recorded,
-            )
-            self.foreign = on_file.bot
-            return
-        self.foreign = None
         state = reconcile(on_file, recorded)
         if state.halted and not on_file.halted:
             claim = (
@@ -239,42 +300,101 @@ class GuardFile:
             log.log(level, message)
 
 
-class GuardCopy:
-    """The guard state's copy in the database at `db_url` (the table made on first use)."""
+def _warn(message: str) -> None:
+    print(f"warning: {message}", file=sys.stderr)
 
-    def __init__(self, db_url: str) -> None:
+
+class GuardAdmin:
+    """The admin's side of one bot's guard (`profitguard guard`, the dashboard).
+
+    Each switch is recorded in the bot's trades database first, then written to the
+    file, under the file's lock: a file lost or torn after that lifts nothing. A reset
+    that cannot be recorded is refused (the bot would keep its kill switch on). The
+    database is never created from here: without it, the file alone holds the switches
+    until the bot records them (`missing_database` says so)."""
+
+    def __init__(
+        self, path: Path, db_url: str | None, bot: str | None, warn: Callable[[str], None] = _warn
+    ) -> None:
+        self.path = Path(path)
         self.db_url = db_url
-        self._db = TradesDatabase(db_url)
+        self.bot = bot  # the bot's `BotIdentity.label`, written into the file
+        self.warn = warn
+        self._database = sqlite_file(db_url) if db_url else None
+        self._copy: GuardCopy | None = None
 
-    @property
-    def where(self) -> str:
-        """The database, for messages (no password)."""
-        return self._db.where
+    def missing_database(self) -> str | None:
+        """Why there is no copy to keep (None: there is one)."""
+        if self.db_url is None:
+            return "no trades database given"
+        if self._database is not None and not self._database.is_file():
+            return f"no trades database at {self._database}"
+        return None
 
-    def load(self) -> GuardState | None:
-        """The recorded guard state (None: none recorded)."""
+    def recorded(self, *, required: bool = False) -> tuple[GuardCopy | None, GuardState | None]:
+        """The copy and its recorded state ((None, None) without a database, or with a
+        warning when it cannot be read; `required`: raises `GuardActionError` then)."""
+        if self.missing_database() is not None:
+            return None, None
+        if self._copy is None:
+            self._copy = GuardCopy(str(self.db_url))
         try:
-            recorded = self._db.load_guard()
-        except TradesDatabaseError as exc:
-            raise GuardCopyError(str(exc)) from None
-        if recorded is None:
-            return None
-        where = f"{GUARD_TABLE} in {self.where}"
-        try:
-            data = json.loads(recorded)
-        except (TypeError, ValueError) as exc:
-            raise GuardCopyError(f"{where}: not valid JSON: {exc}") from None
-        try:
-            return GuardState.from_json(data, where=where)
-        except GuardStateError as exc:
-            raise GuardCopyError(str(exc)) from None
+            return self._copy, self._copy.load()
+        except GuardCopyError as exc:
+            if required:
+                raise st.GuardActionError(
+                    f"{exc}: the reset cannot be recorded; nothing written"
+                ) from None
+            self.warn(f"{exc}: the guard file alone is used")
+            self.close()
+            return None, None
 
-    def save(self, state: GuardState) -> None:
-        """Record `state` (replacing the copy, in one transaction)."""
-        try:
-            self._db.save_guard(json.dumps(state.to_json(), sort_keys=True))
-        except TradesDatabaseError as exc:
-            raise GuardCopyError(str(exc)) from None
+    def state(self) -> GuardState:
+        """The state in force as the bot sees it; raises `GuardStateError` for a broken
+        file, or one written for another bot."""
+        return _in_force(self.path, self.bot, self.recorded()[1])
+
+    def apply(self, action: str, reason: str, now: datetime) -> GuardState:
+        """Switch `action` (pause, resume, kill, reset) with `reason`; the new state.
+        Raises `GuardActionError` when it does not apply, or for a reset it cannot record."""
+        with locked(self.path):
+            copy, recorded = self.recorded(required=action == "reset")
+            try:
+                current = _in_force(self.path, self.bot, recorded)
+            except GuardStateError as exc:
+                # A fresh file without the kill switch would lift one the broken file had
+                # on (the bot keeps the last good state): only kill and reset write it.
+                if action in ("pause", "resume"):
+                    raise st.GuardActionError(
+                        f"{exc}; 'kill' or 'reset --confirm' writes a fresh file"
+                    ) from None
+                current = GuardState()
+                backup = self.path.with_name(f"{self.path.name}.corrupt-{now:%Y%m%dT%H%M%S}")
+                os.replace(self.path, backup)
+                print(f"the unreadable guard file was moved to {backup}")
+            reason = reason or f"profitguard guard {action}"
+            if action == "pause":
+                new = st.pause(current, reason, now)
+            elif action == "resume":
+                new = st.resume(current, now)
+            elif action == "kill":
+                new = st.kill(current, reason, now)
+            else:
+                new = st.reset(current, now)
+            new = replace(new, bot=self.bot)
+            if copy is not None:
+                try:
+                    copy.save(new)  # first: a file lost or torn after this lifts nothing
+                except GuardCopyError as exc:
+                    if action == "reset":
+                        raise st.GuardActionError(
+                            f"{exc}: the reset cannot be recorded; nothing written"
+                        ) from None
+                    self.warn(f"{exc}: the guard file alone holds it")
+            write_state(self.path, new)
+        return new
 
     def close(self) -> None:
-        self._db.close()
+        if self._copy is not None:
+            self._copy.close()  # its engine's connections (PostgreSQL's are sockets)
+            self._copy = None
