@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -254,4 +255,25 @@ def test_guard_kill_when_the_database_cannot_be_read_then_warned_and_the_file_wr
     (userdir / "config.json").write_text(json.dumps({"stake_currency": "USDT", "db_url": url}))
     assert guard("kill", "--reason", "incident") == 0
     assert "warning: " in capsys.readouterr().err
+    assert guard_store.read_state(userdir / GUARD_FILE).halted
+
+
+@pytest.mark.parametrize("by", ["command", "dashboard"])
+def test_guard_reset_when_the_database_cannot_be_read_then_refused_and_the_kill_kept(
+    userdir, capsys, by
+):
+    """The command and the dashboard act through one `GuardAdmin`: a reset the trades
+    database cannot record writes nothing (the bot would keep its kill switch on)."""
+    url = f"sqlite:///{userdir / 'tradesv3.dryrun.sqlite'}"
+    (userdir / "config.json").write_text(json.dumps({"stake_currency": "USDT", "db_url": url}))
+    assert guard("kill", "--reason", "incident") == 0  # no database yet: the file alone
+    (userdir / "tradesv3.dryrun.sqlite").write_text("not a database")
+    if by == "command":
+        assert guard("reset", "--confirm") == 2
+        assert "the reset cannot be recorded; nothing written" in capsys.readouterr().err
+    else:
+        admin = guard_store.GuardAdmin(userdir / GUARD_FILE, url, identity_of({}, url).label)
+        with pytest.raises(st.GuardActionError, match="the reset cannot be recorded"):
+            admin.apply("reset", "", datetime.now(UTC))
+        admin.close()
     assert guard_store.read_state(userdir / GUARD_FILE).halted
