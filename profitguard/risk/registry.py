@@ -30,7 +30,9 @@ USD_MIN_BALANCE = 100.0
 # protections (StoplossGuard); dry-run and live keep "until resume".
 BACKTEST_STREAK_COOLDOWN_MINUTES = 60
 
-Config = Any  # `config.RiskConfig` or `config.AccountLimits` (config imports this module)
+# What a rule reads its settings from: `config.AccountLimits` or its subclass
+# `config.RiskConfig` (typed there, field by field; `config` imports this module).
+Config = Any
 Correlations = Callable[[], Sequence[Correlation]]
 
 
