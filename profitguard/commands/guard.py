@@ -114,6 +114,13 @@ def run(args: argparse.Namespace) -> int:
     db_url = args.db_url or (resolved_db_url(config) if config else None)
     admin = GuardAdmin(bot.guard_path(userdir), db_url, bot.label)
     now = datetime.now(UTC)
+    missing = admin.missing_database()
+    if missing is not None:
+        print(
+            f"note: {missing} (--db-url names the bot's): the guard file alone holds the "
+            "switches until the bot records them there",
+            file=sys.stderr,
+        )
     try:
         if args.action == "status":
             return show_status(admin, bot.status_path(userdir), now, as_json=args.json,
@@ -121,13 +128,6 @@ def run(args: argparse.Namespace) -> int:
         if args.action == "reset" and not args.confirm:
             raise UsageError(
                 "reset lifts the kill switch and every pause; run it again with --confirm"
-            )
-        missing = admin.missing_database()
-        if missing is not None:
-            print(
-                f"note: {missing} (--db-url names the bot's): the guard file alone holds the "
-                "switches until the bot records them there",
-                file=sys.stderr,
             )
         try:
             new = admin.apply(args.action, args.reason, now)
