@@ -19,10 +19,11 @@ backup, one copied from another bot. A missing file where a state was recorded (
 that this process had seen) is an error that keeps the recorded kill switch on.
 Without any record, a missing file is a fresh start (ACTIVE).
 
-Both are written by one owner each way: `GuardAdmin` (the `profitguard guard` command
-and the dashboard) records a switch in the database, then writes the file; `GuardFile`
-(the bot) reads the file and keeps the database in step. Both decide what is in
-force the same way (`_in_force`): only a `reset` recorded in the database lifts a kill.
+This module is the one owner of both stores: `GuardAdmin` (the `profitguard guard`
+command and the dashboard) records a switch in the database, then writes the file;
+`GuardFile` (the bot) reads the file and keeps the database in step. Both read the
+file with `_on_file` and reconcile it with the record by `state.reconcile`: only a
+`reset` recorded in the database lifts a kill switch.
 """
 
 from __future__ import annotations
