@@ -78,11 +78,6 @@ def own_postgresql():
         shutil.rmtree(root, ignore_errors=True)
 
 
-@pytest.mark.skip(
-    reason="since the per-bot guard files landed, 'guard kill --userdir' in this test no "
-    "longer reaches the bot's own guard file, so the trade it closes stays open; the test "
-    "must name the bot's guard file (to fix)"
-)
 def test_account_database_when_restarted_under_a_live_bot_then_no_entry_while_down(
     offline_exchange, freqtrade_workspace, own_postgresql
 ):
@@ -90,7 +85,8 @@ def test_account_database_when_restarted_under_a_live_bot_then_no_entry_while_do
     exchange, workspaces = two_bots(offline_exchange, freqtrade_workspace, url)
     ws = workspaces["bot-a"]
     del workspaces["bot-b"]
-    own = ["--userdir", str(ws.userdir), "--db-url", ws.db_url]  # the bot's own guard file
+    # the bot's own switches (its guard file), not the account's: those are out of reach
+    own = ["--config", str(ws.config), "--userdir", str(ws.userdir), "--this-bot"]
     steps: list[str] = []
 
     def buys() -> list[dict]:
