@@ -187,7 +187,7 @@ def run_account_scenario(
     plan = FaultPlan.from_dict(
         {"seed": rng.randrange(2**31), "faults": [dict(f) for f in scenario.faults]}
     )
-    server = LocalPostgres(root / "postgresql")
+    server = LocalPostgres()
     exchange = None
     try:
         server.start()

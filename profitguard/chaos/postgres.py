@@ -59,14 +59,15 @@ class LocalPostgres:
 
     user = "postgres"
 
-    def __init__(self, root: Path | None = None) -> None:
+    def __init__(self) -> None:
         bindir = find_postgres_bin()
         if bindir is None:
             raise PostgresUnavailable("PostgreSQL server not installed (initdb/pg_ctl)")
         self.bindir = bindir
         self.runas = server_user()
-        self.root = Path(root or tempfile.mkdtemp(prefix="profitguard-pg-"))
-        self.root.mkdir(parents=True, exist_ok=True)
+        # its own directory under the system's temporary one: as root the server runs as
+        # `postgres`, which must reach it (a run's work directory may be private)
+        self.root = Path(tempfile.mkdtemp(prefix="profitguard-pg-"))
         if self.runas:
             shutil.chown(self.root, "postgres", "postgres")
         os.chmod(self.root, 0o700)
@@ -80,15 +81,22 @@ class LocalPostgres:
         return self.root / "data"
 
     def _run(self, *args, check: bool = True) -> None:
-        subprocess.run(
+        done = subprocess.run(
             [self.bindir / args[0], *args[1:]],
-            check=check,
+            check=False,
             timeout=120,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
+            text=True,
             env=self.env,
             **self.runas,
         )
+        if check and done.returncode:
+            said = (done.stderr or "").strip().splitlines()
+            raise RuntimeError(
+                f"PostgreSQL: {args[0]} {args[1]} failed (status {done.returncode}): "
+                f"{said[-1] if said else 'no message'}"
+            )
 
     def start(self) -> LocalPostgres:
         options = f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.root} -c fsync=off"
