@@ -71,6 +71,6 @@ def _bot_claims_released():
     """A bot started in a test holds its guard files (`bot_identity.claim`) until the
     process ends; each test gives its claims up, as a stopped bot would."""
     yield
-    from profitguard.risk.bot_identity import release_all
+    from profitguard.bot_identity import release_all
 
     release_all()

@@ -455,9 +455,9 @@ def _save(path: Path, record: RunRecord, violations: list[Violation]) -> None:
 
 
 def _record(exchange, ws, scenario, lives, samples, paused_at) -> RunRecord:
+    from profitguard.bot_identity import identity_of
     from profitguard.exchange.freqtrade_config import load_json_config
-    from profitguard.risk.bot_identity import identity_of
-    from profitguard.risk.state import read_state
+    from profitguard.guard_store import read_state
 
     ledger = fetch_ledger(exchange.url)
     orders = db_orders(ws.db_path)

@@ -89,6 +89,22 @@ def test_pure_packages_when_imported_then_no_freqtrade(package):
     assert offenders == []
 
 
+# file locking, databases and the file system's writes: kept above risk/ (`guard_store`)
+IO_MODULES = ("fcntl", "sqlalchemy", "sqlite3", "psycopg", "tempfile", "shutil", "os", "io")
+IO_OUTSIDE = ("profitguard.trades_db", "profitguard.guard_store", "profitguard.bot_identity")
+
+
+def test_risk_when_imported_then_pure_no_locking_database_or_file_io():
+    """risk/ holds rules and sizing over values: its state's file and database live above."""
+    offenders = [
+        f"{_module(path)} reaches {name}"
+        for path in sorted((PACKAGE / "risk").rglob("*.py"))
+        for name in sorted(_reachable(_module(path)))
+        if any(_is_within(name, banned) for banned in (*IO_MODULES, *IO_OUTSIDE))
+    ]
+    assert offenders == []
+
+
 def test_imports_when_relative_or_from_the_package_then_resolved():
     """The walk sees `from profitguard import commands` and `from ..commands import x`."""
     source = "from profitguard import commands\nfrom ..commands import guard\nfrom . import rules\n"
