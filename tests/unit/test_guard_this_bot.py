@@ -9,7 +9,7 @@ import json
 import pytest
 
 from profitguard.cli import main
-from profitguard.risk import state as st
+from profitguard.guard_store import read_state
 
 # nothing listens there: the command must not need it
 NOWHERE = "postgresql+psycopg://nobody@127.0.0.1:9/none"
@@ -45,20 +45,20 @@ def test_guard_this_bot_when_kill_then_the_bots_own_file_halts_and_reset_lifts_i
     out = capsys.readouterr().out
     assert "switches HALTED (kill switch ON since" in out
     assert "on account" not in out  # the bot's own switches, not the account's
-    state = st.read_state(own)
+    state = read_state(own)
     assert state.halted and state.halted_reason == "exit while the account is out of reach"
     assert "bot_name='bot-a'" in state.bot
     assert guard(config, "status") == 0
     assert "kill switch: ON since" in capsys.readouterr().out
     assert guard(config, "reset", "--confirm") == 0
-    assert not st.read_state(own).halted
+    assert not read_state(own).halted
 
 
 def test_guard_this_bot_when_pause_then_only_the_bots_own_file_is_paused(config):
     assert guard(config, "pause", "--reason", "FOMC") == 0
-    assert st.read_state(config.parent / "profitguard-bot-a-guard.json").paused_reason == "FOMC"
+    assert read_state(config.parent / "profitguard-bot-a-guard.json").paused_reason == "FOMC"
     assert guard(config, "resume") == 0
-    assert not st.read_state(config.parent / "profitguard-bot-a-guard.json").paused
+    assert not read_state(config.parent / "profitguard-bot-a-guard.json").paused
 
 
 def test_guard_without_this_bot_when_the_account_is_out_of_reach_then_an_error_naming_it(
