@@ -6,8 +6,10 @@ was done, for the checks):
 
 - `KillReserved`: one bot, told to stop inside confirm_trade_entry (its
   `user_data/hold-entry`), is SIGKILLed once the account reserved its entry, before
-  its order; it stays down until another bot entered or the reservation should long
-  have expired, then restarts;
+  its order; the other bot's own entries are paused meanwhile (`guard pause
+  --this-bot`: else it may win every race for the slot) and resumed at the kill; the
+  killed bot stays down until the other entered or the reservation should long have
+  expired, then restarts;
 - `DropConnections`: the run takes the account's row lock, waits for the bots'
   transactions to queue behind it, and has the server end their connections, in the
   middle of their transactions;
@@ -18,6 +20,8 @@ from __future__ import annotations
 
 import contextlib
 import random
+import subprocess
+import sys
 import time
 from typing import Any
 
@@ -25,7 +29,7 @@ from profitguard.chaos.account_checks import SLOT_GRACE_S, Outage, ReservedKill
 
 AccountRun = Any  # account_runner.AccountRun (which imports this module)
 
-ARM_TIMEOUT_S = 60.0  # the reservation moment never came: the scenario goes on without it
+ARM_TIMEOUT_S = 90.0  # the reservation moment never came: the scenario goes on without it
 LOCK_WAIT_S = 5.0  # longest the run holds the account's lock waiting for a bot to queue
 
 
@@ -54,6 +58,7 @@ class KillReserved:
         if self.armed_at is None:
             if now >= self.arm_at:
                 hold.write_text("")
+                self._others("pause")
                 self.armed_at = now
             return
         if self.kill_at is None:
@@ -63,6 +68,7 @@ class KillReserved:
                 self.kill_at = now + self.rng.uniform(0, 1)
             elif now > self.armed_at + ARM_TIMEOUT_S:
                 hold.unlink()
+                self._others("resume")
                 self.run.notes.append(f"{self.victim}: the account never reserved an entry")
                 self.done = True
             return
@@ -71,6 +77,7 @@ class KillReserved:
                 self.killed_at = self.run.kill(self.victim)
                 hold.unlink()
                 reserved.unlink()
+                self._others("resume")
             return
         others = self.run.pairs_of(self.victim, others=True)
         entered = any(
@@ -91,6 +98,22 @@ class KillReserved:
                 )
             )
             self.done = True
+
+    def _others(self, action: str) -> None:
+        """`profitguard guard pause|resume --this-bot` on every other bot (its own entries
+        only: the account's switches stay as they are)."""
+        from profitguard.exchange.harness import offline_env
+
+        for bot in self.run.bot_names:
+            if bot == self.victim:
+                continue
+            ws = self.run.workspaces[bot]
+            subprocess.run(
+                [sys.executable, "-m", "profitguard.cli", "guard", action, "--this-bot",
+                 "--config", str(ws.config), "--userdir", str(ws.userdir),
+                 "--reason", f"chaos: until {self.victim} holds a reservation"],
+                check=True, capture_output=True, timeout=60, env=offline_env(),
+            )  # fmt: skip
 
 
 class DropConnections:
