@@ -38,7 +38,7 @@ from tests.exchange_fixtures import freqtrade_workspace, offline_exchange  # noq
 
 # A real PostgreSQL server started by the tests (postgresql.new_database() -> URL):
 # see tests/postgres_fixtures.py.
-from tests.postgres_fixtures import postgresql  # noqa: E402, F401
+from tests.postgres_fixtures import own_postgresql, postgresql  # noqa: E402, F401
 
 CPU_LANES = 2  # the cores of the machine CI runs on
 _SHARED_SCOPES = ("module", "package", "session")

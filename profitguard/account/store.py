@@ -22,6 +22,8 @@ from profitguard.risk.book import ClosedTrade, OpenPosition
 from profitguard.trades_db import describe
 
 T = TypeVar("T")
+# the advisory lock key serializing the tables' creation (any number, fixed for all bots)
+CREATE_LOCK = 0x70675F6163  # "pg_ac"
 
 
 class AccountError(RuntimeError):
@@ -85,11 +87,15 @@ class AccountStore:
             raise AccountError(f"{self.where}: {type(exc).__name__}: {first}") from exc
 
     def _create(self) -> None:
-        from sqlalchemy import func, select
+        """The tables and the account's row, once. Bots started together on a fresh
+        database would race to create the same tables (PostgreSQL refuses the second
+        CREATE TABLE of a name): a transaction-scoped advisory lock takes them in turn."""
+        from sqlalchemy import func, select, text
         from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-        t.METADATA.create_all(self.engine())
         with self.engine().begin() as conn:
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CREATE_LOCK})
+            t.METADATA.create_all(conn)
             found = conn.execute(select(t.ACCOUNT.c.name).where(t.ACCOUNT.c.name == self.name))
             if found.first() is None:
                 conn.execute(

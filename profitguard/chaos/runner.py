@@ -126,12 +126,12 @@ def _log_times(log: Path, pattern: re.Pattern) -> list[float]:
 class _Bot:
     """The freqtrade process of the current life."""
 
-    def __init__(self, ws: Workspace, number: int) -> None:
+    def __init__(self, ws: Workspace, number: int, strategy: str = STRATEGY) -> None:
         self.log = ws.userdir / "logs" / f"chaos-life-{number}.log"
         self.out = self.log.open("w")
         sigint_reaches_bots()
         self.proc = subprocess.Popen(
-            ws.argv("trade", "--strategy", STRATEGY),
+            ws.argv("trade", "--strategy", strategy),
             cwd=ws.userdir.parent,
             stdout=self.out,
             stderr=subprocess.STDOUT,

@@ -17,7 +17,8 @@ record the reset there.
 
 When the config names a shared account (`profitguard.risk.account`), the switches
 are the account's, for every bot in it, and `status` lists every bot with its
-heartbeat (`guard_account`).
+heartbeat (`guard_account`); `--this-bot` acts on the config's own bot's guard file
+instead (its switches of its own, which it obeys besides the account's).
 """
 
 from __future__ import annotations
@@ -64,6 +65,12 @@ def register(subparsers) -> None:
     parser.add_argument(
         "--bot", help="forget (a shared account only): the bot_name of a bot retired for good"
     )
+    parser.add_argument(
+        "--this-bot",
+        action="store_true",
+        help="a shared account's bot: act on this bot's own switches (its guard file), not "
+        "the account's (which hold for every bot)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -103,7 +110,11 @@ def run(args: argparse.Namespace) -> int:
         args.config = [DEFAULT_CONFIG]
     config = load_config(args.config)
     account = guard_account.account_of(config)
-    if account is not None:  # a shared account: its switches, for every bot in it
+    if args.this_bot and args.action == "forget":
+        raise UsageError("--this-bot: forget takes a bot out of the account (give --bot NAME)")
+    if args.this_bot and args.bot is not None:
+        raise UsageError(f"--this-bot acts on the --config's bot: drop --bot {args.bot!r}")
+    if account is not None and not args.this_bot:  # the account's switches, for every bot
         return guard_account.run(args, account)
     if args.action == "forget":
         raise UsageError("forget: only a shared account has bots to forget (--config names none)")
