@@ -67,6 +67,20 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.fixture(autouse=True)
+def _log_levels_restored():
+    """A command run in-process (report, compare) quiets Freqtrade's and the adapter's
+    loggers for the rest of its process (`freqtrade_setup.quiet_freqtrade`): each test
+    puts their levels back, so a later test's caplog sees what it logs."""
+    import logging
+
+    names = ("freqtrade", "numexpr", "profitguard", "profitguard.freqtrade")
+    levels = {name: logging.getLogger(name).level for name in names}
+    yield
+    for name, level in levels.items():
+        logging.getLogger(name).setLevel(level)
+
+
+@pytest.fixture(autouse=True)
 def _bot_claims_released():
     """A bot started in a test holds its guard files (`bot_identity.claim`) until the
     process ends; each test gives its claims up, as a stopped bot would."""
