@@ -124,16 +124,26 @@ def test_watchdog_live_when_stop_order_answer_lost_then_unprotected_trade_report
         order_types=order_types(True),
         profitguard={"watchdog": {"unprotected_loops": 3, "stale_price_s": 6}, **DASHBOARD},
     )  # fmt: skip
+    said = "profitguard watchdog: RST/USDT (trade 1) has had no stop order"
+
+    def said_lines() -> list[str]:
+        return [line for line in log.read_text().splitlines() if said in line]
+
     try:
         alert = wait_for_alert(ws, "UNPROTECTED", log)
         figures, metrics = dashboard_view(ws, tmp_path)
+        # Freqtrade sends the strategy's messages from its queue at the end of a loop:
+        # wait for that loop (a few seconds) rather than stop the bot before it
+        deadline = time.monotonic() + 30
+        while len(said_lines()) < 2 and time.monotonic() < deadline:
+            time.sleep(0.5)
+        time.sleep(3)  # and a few more loops: the alert is not told again
     finally:
         stop_process(bot)
         out.close()
     assert alert["pair"] == "RST/USDT" and alert["trade_id"] == 1
     assert "no stop order on the exchange for 4 loops (limit 3)" in alert["message"]
-    said = "profitguard watchdog: RST/USDT (trade 1) has had no stop order"
-    lines = [line for line in log.read_text().splitlines() if said in line]
+    lines = said_lines()
     assert len(lines) == 2, lines  # once, logged and sent (dp.send_msg) while it lasts
     assert "profitguard.freqtrade.watchdog - WARNING" in lines[0]
     assert "Sending rpc strategy_msg" in lines[1]
