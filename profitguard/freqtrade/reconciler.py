@@ -18,7 +18,12 @@ the database lacks is adopted into that trade (the order added to it, the trade
 recomputed from its orders, closed when nothing is left, as Freqtrade does);
 anything else is reported once (`dp.send_msg` and the log) and kept in `latest`
 for the dashboard and the metrics (`untracked_amount()`: pair -> base amount).
-Nothing is sold here: a holding profitguard did not buy is the user's.
+With the watchdog's action "exit" (`close_untracked`), the untracked holding that
+profitguard's own fills explain is closed at market (`reconcile.untracked_closes`:
+a closed trade's remainder, an entry no trade records), through the client-id wrapper
+like any order, tagged `untracked`; a holding profitguard did not buy is the user's
+and is never sold. A close is not sent again for its pair before the exchange shows
+it ended, and the next loop reconciles again to see it.
 
 Live only; Freqtrade internals used here are listed in docs/freqtrade-internals.md
 ("Lost answers and reconciliation") and pinned by tests/integration/
@@ -33,15 +38,19 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from profitguard.freqtrade.client_id_format import entry_client_id, exit_client_id
 from profitguard.freqtrade.client_ids import tag_of
 from profitguard.freqtrade.internals import exchange_of
 from profitguard.freqtrade.lost_answers import Placement
 from profitguard.freqtrade.reconcile import (
+    CLOSE_TAG,
+    Close,
     ExchangeOrder,
     Finding,
     Reconciliation,
     TradeRecord,
     reconcile,
+    untracked_closes,
 )
 
 log = logging.getLogger(__name__)
@@ -51,6 +60,7 @@ TOLERANCE = 1e-9
 # orders since the oldest open trade opened, or this long back if that is earlier.
 LOOKBACK = timedelta(days=1)
 ENDED = ("canceled", "expired", "rejected")  # ccxt's statuses of an order that is over
+FEE_GUESS = 0.001  # a spot taker fee, when the market does not say (Binance's: 0.1%)
 
 
 def now() -> datetime:
@@ -77,6 +87,7 @@ def _exchange_order(order: dict, fee_base: float) -> ExchangeOrder:
         side=order["side"],
         filled=float(order.get("filled") or 0.0),
         fee_base=fee_base,
+        is_open=order.get("status") == "open",
     )
 
 
@@ -97,6 +108,10 @@ class Reconciler:
         trades: Callable[[], list[Any]],
         commit: Callable[[], None],
         parse_order: Callable[[dict, str, str], Any],
+        close_untracked: bool = False,
+        expect: Callable[[str, str, str, str], None] | None = None,
+        id_of: Callable[[int | None, int], str] | None = None,
+        whitelist: Callable[[], list[str]] = list,
     ) -> None:
         self.exchange = exchange
         self.wallets = wallets
@@ -107,6 +122,14 @@ class Reconciler:
         self.trades = trades
         self.commit = commit
         self.parse_order = parse_order
+        # the watchdog's action "exit": close untracked holdings at market; `expect`
+        # announces the close's client id to the wrapper, `id_of(trade_id, millis)`
+        # builds it
+        self.close_untracked = close_untracked
+        self.expect = expect
+        self.id_of = id_of or _close_id
+        self.whitelist = whitelist  # the bot's pairs (Freqtrade's `dp.current_whitelist`)
+        self._closing: dict[str, str] = {}  # pair -> client id of a close not yet ended
         self.latest = Reconciliation()
         self.loops = 0
         self._check_amounts = True  # at start-up
@@ -226,21 +249,27 @@ class Reconciler:
     def run(self, *, adopt: bool = True) -> Reconciliation:
         """Compare, adopt what can be adopted, report the rest (once each)."""
         trades = list(self.trades())
-        if not trades:
+        whitelist = list(self.whitelist())
+        if not trades and not whitelist:
             return self.latest
-        since = min(t.open_date_utc for t in trades)
+        # an entry sent before the bot recorded its first trade (killed in between)
+        # is found on a pair of the whitelist, within the last day
+        since = min([t.open_date_utc for t in trades] or [now() - LOOKBACK])
         if self._since_first_trade_done:  # later runs: the open trades and the last day
             recent = [t.open_date_utc for t in trades if t.is_open] + [now() - LOOKBACK]
             since = max(since, min(recent))
             trades = [t for t in trades if t.is_open or (t.close_date_utc or since) >= since]
         since -= timedelta(seconds=10)
-        pairs = sorted({t.pair for t in trades})
+        pairs = sorted({t.pair for t in trades} | set(whitelist))
         fees = {str(o.order_id): (o.ft_fee_base or 0.0) for t in trades for o in t.orders}
         raw: dict[str, dict] = {}
         for pair in pairs:
             for order in self.exchange.fetch_orders(pair, since):
                 raw[str(order["id"])] = order
-        orders = [_exchange_order(o, fees.get(oid, 0.0)) for oid, o in raw.items()]
+        orders = [
+            _exchange_order(o, fees[oid] if oid in fees else self._fee_guess(o))
+            for oid, o in raw.items()
+        ]
         self.wallets.update()
         holdings = {
             pair: self._holding(pair, self.exchange.get_pair_base_currency(pair)) for pair in pairs
@@ -256,8 +285,9 @@ class Reconciler:
             )
             for t in trades
         ]
-        prices = {t.pair: t.open_rate for t in trades}  # the latest trade's, in order
-        dust = {pair: self._dust(pair, prices[pair]) for pair in pairs}
+        prices = {o["symbol"]: _price(o) for o in raw.values() if _price(o)}
+        prices |= {t.pair: t.open_rate for t in trades}  # the latest trade's, in order
+        dust = {pair: self._dust(pair, prices.get(pair, 0.0)) for pair in pairs}
         result = reconcile(orders, records, holdings, dust)
         self._settle_gone(raw)
         if adopt and self._adopt(result.of("orphan_fill"), raw, trades):
@@ -265,15 +295,86 @@ class Reconciler:
         self.latest = result
         self._since_first_trade_done = True
         self._hold_orphan_entries(result, raw)
+        advice = _ADVICE_EXIT if self.close_untracked else _ADVICE
         for finding in result.findings:
             if finding.kind == "over_held":
                 self._check_amounts = True  # capped by the next loop's amount check
                 continue
             self._report(
                 (finding.kind, finding.pair, finding.trade_id, finding.client_id),
-                f"profitguard: reconciliation: {finding} ({_ADVICE[finding.kind]})",
+                f"profitguard: reconciliation: {finding} ({advice[finding.kind]})",
             )
+        if self.close_untracked and result.untracked:
+            steps = {pair: self._step(pair) for pair in result.untracked}
+            closes = untracked_closes(orders, records, result, steps, dust)
+            self._close(closes, raw, prices)
         return result
+
+    # ---------------------------------------------------------------- closing
+
+    def _close(self, closes: list[Close], raw: dict[str, dict], prices: dict) -> None:
+        """Send each close at market (one per pair at a time: see the module)."""
+        by_client = {o.get("clientOrderId"): o for o in raw.values()}
+        for pair, client_id in list(self._closing.items()):
+            seen = by_client.get(client_id)
+            if seen is not None and seen.get("status") != "open":
+                del self._closing[pair]
+        for close in closes:
+            if close.pair in self._closing:
+                continue
+            client_id = self.id_of(close.trade_id, int(now().timestamp() * 1000))
+            what = (
+                f"the remainder of closed trade {close.trade_id}"
+                if close.trade_id is not None
+                else "bought by profitguard, recorded by no trade"
+            )
+            try:
+                if self.expect is not None:
+                    self.expect(close.pair, close.side, "market", client_id)
+                self.exchange.create_order(
+                    pair=close.pair,
+                    ordertype="market",
+                    side=close.side,
+                    amount=close.amount,
+                    rate=prices.get(close.pair) or 0.0,
+                    leverage=1.0,
+                    reduceOnly=self.futures,
+                )
+            except Exception as exc:
+                if _may_exist(exc):
+                    self._closing[close.pair] = client_id  # looked up by the next run
+                log.warning(
+                    "profitguard: watchdog: closing %.8g %s untracked (%s) failed: %s",
+                    close.amount, close.pair, what, exc,
+                )  # fmt: skip
+                continue
+            self._closing[close.pair] = client_id
+            self._run_due = True  # see it gone at the next loop
+            self._report(
+                ("untracked_close", client_id),
+                f"profitguard: watchdog: {close.pair}: {close.side} {close.amount:.8g} at "
+                f"market, order {client_id}: untracked holding ({what}), closed as "
+                'profitguard.watchdog.action is "exit"',
+            )
+
+    def _fee_guess(self, order: dict) -> float:
+        """The base fee of a spot buy the database does not know, at the pair's taker
+        rate (the order list carries no fees): what it bought is never overstated, so
+        a close never sells the user's coins for a fee paid in another asset."""
+        if self.futures or order.get("side") != "buy":
+            return 0.0
+        market = self.exchange.markets.get(order.get("symbol")) or {}
+        rate = market.get("taker")
+        rate = float(rate) if isinstance(rate, int | float) and rate >= 0 else FEE_GUESS
+        return float(order.get("filled") or 0.0) * rate
+
+    def _step(self, pair: str) -> float:
+        """The pair's amount step (0: none known; Freqtrade rounds down anyway)."""
+        market = self.exchange.markets.get(pair) or {}
+        step = (market.get("precision") or {}).get("amount")
+        if getattr(self.exchange, "precisionMode", None) != 4 or not step:  # 4: TICK_SIZE
+            return 0.0
+        return float(step) * float(market.get("contractSize") or 1.0)
 
     def _settle_gone(self, raw: dict[str, dict]) -> None:
         """An order found after its placement failed that has ended without a fill
@@ -360,6 +461,26 @@ class Reconciler:
         self.send(message)
 
 
+def _close_id(trade_id: int | None, millis: int) -> str:
+    """A close's client id: `pg-<trade>-untracked-<ms>` for a closed trade's remainder,
+    `pg-new-untracked-<ms>` for fills no trade records (Binance's format)."""
+    if trade_id is None:
+        return entry_client_id(CLOSE_TAG, millis)
+    return exit_client_id(trade_id, CLOSE_TAG, millis)
+
+
+def _price(order: dict) -> float:
+    return float(order.get("average") or order.get("price") or 0.0)
+
+
+def _may_exist(error: BaseException) -> bool:
+    """An error after which the order may have been placed (its answer lost)."""
+    from profitguard.freqtrade.lost_answers import lost_answer
+
+    cause = error.__cause__ or error
+    return lost_answer(cause) or type(error).__name__ in ("TemporaryError", "DDosProtection")
+
+
 def _tag(client_id: str | None) -> str | None:
     tag = tag_of(client_id)
     return tag.replace(".", ",") if tag else None
@@ -369,15 +490,26 @@ _ADVICE = {
     "orphan_fill": "Freqtrade has no record of it: it is counted as untracked; an entry "
     "blocks new entries of the pair until what it bought is sold",
     "closed_but_held": "the trade is closed but the exchange still holds part of it; "
-    "no stop protects it: sell it by hand",
+    'no stop protects it: sell it by hand, or set profitguard.watchdog.action to "exit"',
     "untracked_holding": "held beyond the open trades, bought by profitguard; no stop "
-    "protects it: sell it by hand",
+    'protects it: sell it by hand, or set profitguard.watchdog.action to "exit"',
+}
+_ADVICE_EXIT = _ADVICE | {
+    "closed_but_held": "the trade is closed but the exchange still holds part of it; "
+    "the watchdog closes it at market",
+    "untracked_holding": "held beyond the open trades, bought by profitguard; the "
+    "watchdog closes it at market",
 }
 
 
-def reconciler_for_bot(strategy: Any, placement: Placement | None) -> Reconciler | None:
+def reconciler_for_bot(
+    strategy: Any,
+    placement: Placement | None,
+    expect: Callable[[str, str, str, str], None] | None = None,
+) -> Reconciler | None:
     """The live bot's reconciler (`placement`: the client-id wrapper's, None when
-    client ids are off: reconciliation needs them). Freqtrade's parts it needs are
+    client ids are off: reconciliation needs them; `expect`: the wrapper's
+    `ClientOrderIds.expect`, which names a close). Freqtrade's parts it needs are
     checked here; one missing switches reconciliation off with one warning."""
     if placement is None:
         return None
@@ -398,6 +530,13 @@ def reconciler_for_bot(strategy: Any, placement: Placement | None) -> Reconciler
         return None
     settings = strategy.profitguard_settings
     send = strategy.dp.send_msg if settings.notifications else (lambda message: None)
+    close = settings.watchdog.action == "exit"
+    if close and not callable(getattr(exchange, "create_order", None)):
+        log.warning(
+            "profitguard: the watchdog cannot close untracked holdings (reported only): "
+            "Freqtrade has no exchange.create_order"
+        )
+        close = False
     return Reconciler(
         exchange=exchange,
         wallets=_LazyWallets(strategy),
@@ -408,7 +547,18 @@ def reconciler_for_bot(strategy: Any, placement: Placement | None) -> Reconciler
         trades=lambda: Trade.get_trades_proxy(),
         commit=Trade.commit,
         parse_order=Order.parse_from_ccxt_object,
+        close_untracked=close,
+        expect=expect,
+        whitelist=lambda: _whitelist(strategy.dp),
     )
+
+
+def _whitelist(dp: Any) -> list[str]:
+    """The bot's pairs now (none when Freqtrade cannot say: the traded pairs only)."""
+    try:
+        return list(dp.current_whitelist())
+    except Exception:
+        return []
 
 
 class _LazyWallets:

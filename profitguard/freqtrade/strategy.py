@@ -204,8 +204,9 @@ class ProfitGuardStrategy(IStrategy):
                 fmt=self._pg_client_ids.format,
             )
             self._pg_client_ids.stop_ids = self._pg_forgotten.stop_id
+        ids = self._pg_client_ids
         self._pg_reconciler = reconciler_for_bot(
-            self, self._pg_client_ids.placement if self._pg_client_ids else None
+            self, ids.placement if ids else None, ids.expect if ids else None
         )
         notify = self._pg_persist and self.profitguard_settings.notifications
         send = self._pg_send if notify else None
@@ -591,7 +592,10 @@ class ProfitGuardStrategy(IStrategy):
         if not self._pg_persist:
             return None
         published = self._pg_monitor.loop(open_trades(), now)
-        return published | {"callback_errors": self._pg_failures.count}
+        return published | {
+            "callback_errors": self._pg_failures.count,
+            "untracked": self.untracked_amount(),  # pair -> base amount (reconciliation)
+        }
 
     def advise_indicators(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
         """Freqtrade's indicators, then the stop and target lines (`pg_*` columns).
