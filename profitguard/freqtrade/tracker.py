@@ -108,7 +108,7 @@ class TradeTracker:
                 memo = TradeMemo.from_record(record, trade_id=trade.id, opened_at=trade.open_date)
             elif (recorded := recorded_initial_stop(trade, self._backstop())) is not None:
                 stop = recorded  # the record is lost, Freqtrade's copy of the one R is not
-            elif _stop_already_placed(trade):
+            elif _stop_already_placed(trade, self._backstop()):
                 # today's candles would give another initial stop, another R
                 raise CorruptTradeState(
                     f"trade {trade.id}: custom data '{STATE_KEY}' is missing, but its stop was "
@@ -235,8 +235,16 @@ class TradeTracker:
             memo.written = record
 
 
-def _stop_already_placed(trade: Any) -> bool:
+def _stop_already_placed(trade: Any, backstop: float) -> bool:
     """Whether our stop has moved the trade's stop off the one Freqtrade set at entry
-    (its `stoploss` backstop): a trade without a record then lost it."""
+    (its `stoploss` backstop): a trade without a record then lost it.
+
+    Freqtrade moves the backstop itself when the entry fills at another price than
+    the order's (the open rate is recalculated and the stop follows it, a tick or
+    more): that stop still carries the backstop's ratio (`stop_loss_pct`), ours never
+    does, so only a stop off the initial one with another ratio is ours."""
     stop, initial = trade.stop_loss, trade.initial_stop_loss
-    return bool(stop) and bool(initial) and not math.isclose(stop, initial, rel_tol=1e-12)
+    if not stop or not initial or math.isclose(stop, initial, rel_tol=1e-12):
+        return False
+    ratio = trade.stop_loss_pct
+    return ratio is None or not math.isclose(ratio, -abs(backstop), rel_tol=1e-9)

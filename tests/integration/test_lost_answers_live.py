@@ -82,19 +82,32 @@ def test_live_when_answers_to_entry_tp1_and_stop_lost_then_each_order_once_and_r
     orders = tagged_ledger_orders(fetch_ledger(exchange.url), db_orders(ws.db_path))
     closed_at = max(f["time"] for o in orders if o["side"] == "sell" for f in o["fills"])
     until_closed = [o for o in orders if o["time"] <= closed_at]
-    # exactly one entry, one take-profit and one stop exit on the exchange, each
-    # recorded by the bot under trade 1 with the tag its client id carries
-    assert [(o["side"], tag_of(o["client_order_id"])) for o in until_closed] == [
+    # every order on the exchange is the bot's, under trade 1, and each client id names
+    # one order: nothing was placed twice after its answer was lost
+    assert [o["trade_id"] for o in until_closed] == [1] * len(until_closed)
+    client_ids = [o["client_order_id"] for o in until_closed]
+    assert len(set(client_ids)) == len(client_ids), client_ids
+    # exactly one entry, one take-profit and one stop exit filled, each recorded with
+    # the tag its client id carries
+    filled = [o for o in until_closed if o["fills"]]
+    assert [(o["side"], tag_of(o["client_order_id"])) for o in filled] == [
         ("buy", "entry"),
         ("sell", "tp1"),
-        ("sell", until_closed[2]["client_tag"]),
+        ("sell", filled[2]["client_tag"]),
     ]
-    assert until_closed[2]["client_tag"] in ("stop", "stop_loss", "trailing_stop_loss")
-    assert [o["trade_id"] for o in until_closed] == [1, 1, 1]
-    assert [o["tag"] for o in until_closed[1:]] == ["tp1", until_closed[2]["client_tag"]]
-    assert all(o["status"] == "FILLED" for o in until_closed)
-    bought = sum(f["amount"] - f["fee"] for f in until_closed[0]["fills"])
-    sold = sum(f["amount"] for o in until_closed[1:] for f in o["fills"])
+    assert filled[2]["client_tag"] in ("stop", "stop_loss", "trailing_stop_loss")
+    assert [o["tag"] for o in filled[1:]] == ["tp1", filled[2]["client_tag"]]
+    assert all(o["status"] == "FILLED" for o in filled)
+    # the stop exit is a limit order ("stoploss": "limit"): when the price moved away
+    # before it filled, Freqtrade cancelled it unfilled and placed it again at the new
+    # price (a new request with its own id, not the lost one repeated)
+    replaced = [o for o in until_closed if not o["fills"]]
+    assert all(
+        o["status"] == "CANCELED" and o["side"] == "sell" and o["tag"] == filled[2]["tag"]
+        for o in replaced
+    ), replaced
+    bought = sum(f["amount"] - f["fee"] for f in filled[0]["fills"])
+    sold = sum(f["amount"] for o in filled[1:] for f in o["fills"])
     assert sold <= bought + 1e-9 and bought - sold < 0.01  # all of it, once
     trade = db_trades(ws.db_path)[0]
-    assert trade["exit_reason"] == until_closed[2]["tag"]
+    assert trade["exit_reason"] == filled[2]["tag"]

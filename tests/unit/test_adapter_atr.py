@@ -73,7 +73,7 @@ def test_record_when_lost_after_the_stop_was_placed_then_not_recomputed(caplog):
     strategy = started(runmode=RunMode.DRY_RUN)
     trade = make_trade(10.0, 100.0)
     trade.initial_stop_loss = 90.0  # Freqtrade's backstop at entry
-    trade.stop_loss = 98.0  # ours, placed before the record was lost
+    trade.stop_loss, trade.stop_loss_pct = 98.0, -0.02  # ours, placed before the record was lost
     assert stop_of(strategy, trade, 101.0) is None  # the stop stays where it is
     assert "custom data 'profitguard' is missing, but its stop was already placed" in caplog.text
     assert "not recomputed from today's candles" in caplog.text
@@ -84,6 +84,21 @@ def test_record_when_missing_at_the_entry_fill_then_created():
     trade = make_trade(10.0, 100.0)
     trade.initial_stop_loss = trade.stop_loss = 90.0  # only the backstop so far
     assert stop_of(strategy, trade, 101.0) is not None
+
+
+def test_record_when_missing_and_freqtrade_moved_its_backstop_at_the_fill_then_created():
+    """A market entry filled above the order's price: Freqtrade recalculates the open
+    rate and moves its backstop up with it (same -10% ratio). That is not our stop:
+    the trade is new and gets its memo (it was reported corrupt and left unmanaged,
+    with only the backstop, in a live run)."""
+    strategy = started(runmode=RunMode.DRY_RUN)
+    trade = make_trade(10.0, 100.0)
+    trade.stop_loss, trade.initial_stop_loss_pct = 0.0, None  # no stop yet
+    trade.adjust_stop_loss(99.97, -0.10, initial=True)  # at the order's price
+    trade.adjust_stop_loss(trade.open_rate, -0.10)  # the fill's open rate: a tick higher
+    assert trade.stop_loss != trade.initial_stop_loss  # what the old rule called ours
+    assert stop_of(strategy, trade, 101.0) is not None
+    assert strategy._pg_tracker.known(trade).initial_stop < trade.open_rate
 
 
 def test_record_when_lost_but_freqtrade_holds_our_initial_stop_then_that_stop_is_kept():
