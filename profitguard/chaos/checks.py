@@ -577,6 +577,35 @@ def untracked_holding(record: RunRecord) -> list[Violation]:
     return out
 
 
+def futures_exits_reduce_only(record: RunRecord) -> list[Violation]:
+    """Futures: every filled exit of a trade (and every close of an untracked holding)
+    is reduce-only, and the pair's position, fill by fill, never turns against the
+    side of its trades (an exit larger than the position would open one the other way)."""
+    out = []
+    futures = [o for o in record.tagged if o.get("market") == "futures"]
+    for pair in sorted({o["pair"] for o in futures}):
+        directions = {_direction(t) for t in record.trades if t["pair"] == pair}
+        mine = [o for o in futures if o["pair"] == pair]
+        if len(directions) == 1:
+            (direction,) = directions
+            exit_side = "sell" if direction > 0 else "buy"
+            for o in mine:
+                exits = o["side"] == exit_side and (o["trade_id"] is not None or _ours(o))
+                if exits and o["filled"] > 0 and not o.get("reduce_only"):
+                    out.append(Violation("not_reduce_only", f"{pair} {o['side']} "
+                                         f"{o['client_order_id']}: an exit that is not "
+                                         "reduce-only"))  # fmt: skip
+            running = 0.0
+            fills = sorted((f for o in mine for f in o["fills"]), key=lambda f: f["time"])
+            for f in fills:
+                running += _signed(f, pair.split("/")[0])
+                if running * direction < -EPS:
+                    out.append(Violation("position_flipped", f"{pair}: position {running:g} "
+                                         f"after the fill at {f['time']}"))  # fmt: skip
+                    break
+    return out
+
+
 def _stop_checks() -> tuple[Callable[[RunRecord], list[Violation]], ...]:
     from profitguard.chaos.stop_checks import flat_after_kill_switch, one_stop_per_trade
 
@@ -594,6 +623,7 @@ CHECKS = (
     orphan_fill,
     untracked_holding,
     closed_but_held,
+    futures_exits_reduce_only,
 )
 
 

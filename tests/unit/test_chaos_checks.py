@@ -10,6 +10,7 @@ from profitguard.chaos.checks import (
     Life,
     RunRecord,
     closed_but_held,
+    futures_exits_reduce_only,
     gate_state_survives,
     levels_not_lost,
     levels_once,
@@ -388,3 +389,30 @@ def test_reported_ids_when_bot_log_read_then_orphans_and_closes_by_client_id():
         "... profitguard: reconciliation: untracked_holding: RST/USDT: 3 RST (...)\n"
     )
     assert reported_ids(log) == ["pg-new-entry-17", "pg-new-untracked-18"]
+
+
+FPAIR = "RST/USDT:USDT"
+
+
+def futures_order(order_id, side, amount, client_id, *, reduce_only, trade_id=1, t=T0):
+    o = ours(order_id, side, amount, client_id, trade_id=trade_id, pair=FPAIR)
+    for f in o["fills"]:
+        f["fee_asset"], f["time"] = "USDT", int(t * 1000)
+    return {**o, "market": "futures", "reduce_only": reduce_only}
+
+
+@pytest.mark.parametrize(
+    ("exit_amount", "reduce_only", "broken"),
+    [
+        (5.0, True, []),
+        (5.0, False, ["not_reduce_only"]),
+        (12.0, False, ["not_reduce_only", "position_flipped"]),  # sold past the position
+    ],
+)
+def test_futures_exits_reduce_only_when_exit_not_reduce_only_or_flips_then_violation(
+    exit_amount, reduce_only, broken
+):
+    entry = futures_order(1, "buy", 10.0, "pg-new-entry-1", reduce_only=False)
+    tp1 = futures_order(2, "sell", exit_amount, "pg-1-tp1-2", reduce_only=reduce_only, t=T0 + 5)
+    rec = holding_record([entry, tp1], [trade_row(pair=FPAIR, amount=10.0 - exit_amount)])
+    assert [v.check for v in futures_exits_reduce_only(rec)] == broken
