@@ -22,8 +22,8 @@ With the watchdog's action "exit" (`close_untracked`), the untracked holding tha
 profitguard's own fills explain is closed at market (`reconcile.untracked_closes`:
 a closed trade's remainder, an entry no trade records), through the client-id wrapper
 like any order, tagged `untracked`; a holding profitguard did not buy is the user's
-and is never sold. A close is not sent again for its pair before the exchange shows
-it ended, and the next loop reconciles again to see it.
+and is never sold. No other close of its pair is sent before the exchange shows it
+ended; the next reconciliation sees the holding gone.
 
 Live only; Freqtrade internals used here are listed in docs/freqtrade-internals.md
 ("Lost answers and reconciliation") and pinned by tests/integration/
@@ -349,7 +349,6 @@ class Reconciler:
                 )  # fmt: skip
                 continue
             self._closing[close.pair] = client_id
-            self._run_due = True  # see it gone at the next loop
             self._report(
                 ("untracked_close", client_id),
                 f"profitguard: watchdog: {close.pair}: {close.side} {close.amount:.8g} at "
