@@ -264,6 +264,14 @@ class _Kills:
             for o in tagged
         ):
             delay = 0.0  # on the exchange, the bot still waiting for its answer
+        elif moment == "entry_sent" and any(
+            o["side"] == "buy"
+            and o["trade_id"] is None
+            and o["filled"] > 0
+            and o["time"] / 1000 > life.back
+            for o in tagged
+        ):
+            delay = 0.0  # filled on the exchange, the bot still waiting for its answer
         elif moment == "tp_window" and any(
             f["side"] == "SELL" and f["time"] / 1000 > life.back
             for o in tagged

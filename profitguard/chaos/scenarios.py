@@ -19,6 +19,7 @@ KILLS = (
     "between_levels",
     "random",
     "stop_placed",
+    "entry_sent",
 )
 
 # Fault rules (profitguard.exchange.faults) combined below.
@@ -175,6 +176,9 @@ SCENARIOS: tuple[Scenario, ...] = (
         kill_switch_at=3.0,
     ),
     Scenario("guard-kill-orphan-stop", (F_5XX,), (), kill_switch_at=10.0, orphan_stop=True),
+    # killed after an entry filled and before the bot recorded its trade (its answer
+    # slowed): the restart finds an entry no trade records; the watchdog sells it
+    Scenario("kill-after-entry-sent", (F_SLOW_ORDERS,), ("entry_sent", "entry_sent"), pairs=2),
     Scenario(
         "lost-answers-futures",
         (F_LOST_FUTURES,),
