@@ -198,7 +198,8 @@ class Reconciler:
             ):
                 continue
             by_orders = amount_from_orders(trade)
-            if by_orders <= TOLERANCE:
+            if by_orders <= max(TOLERANCE, self._dust(trade.pair, trade.open_rate)):
+                # sold all of it, or all but what no order can sell (dust)
                 changed = self._close_sold(trade) or changed
                 continue
             if trade.amount > by_orders + TOLERANCE:
@@ -414,7 +415,8 @@ class Reconciler:
     def _dust(self, pair: str, price: float) -> float:
         """What cannot be sold anyway (base): below the pair's minimum order amount or
         its minimum order value at about `price`."""
-        limits = (self.exchange.markets.get(pair) or {}).get("limits") or {}
+        markets = getattr(self.exchange, "markets", None) or {}
+        limits = (markets.get(pair) or {}).get("limits") or {}
         amount = (limits.get("amount") or {}).get("min") or 0.0
         cost = (limits.get("cost") or {}).get("min") or 0.0
         return max(float(amount), float(cost) / price if price else 0.0)
@@ -436,9 +438,11 @@ class Reconciler:
             order_obj = self.parse_order(order, trade.pair, side)
             order_obj.ft_order_tag = _tag(finding.client_id)
             trade.orders.append(order_obj)
-            if amount_from_orders(trade) > TOLERANCE:
+            left = amount_from_orders(trade)
+            if left > max(TOLERANCE, self._dust(trade.pair, trade.open_rate)):
                 trade.recalc_trade_from_orders()
-            else:  # it sold what was left: Freqtrade closes a trade so on its last fill
+            else:  # it sold what was left but dust no order can sell: Freqtrade closes a
+                # trade so on its last fill
                 trade.close(order_obj.safe_price)
             self.commit()
             if self.placement is not None and finding.client_id:

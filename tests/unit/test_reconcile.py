@@ -603,3 +603,20 @@ def test_run_when_orphans_fee_unknown_then_taker_fee_assumed_and_users_coins_kep
     check.whitelist = lambda: ["BTC/USDT"]
     check.run()
     assert [o["amount"] for o in exchange.placed] == [pytest.approx(2.997)]
+
+
+def test_run_when_adopted_exit_leaves_only_dust_then_trade_closed():
+    """Seen in chaos: the bot killed before it recorded its trailing-stop sale; the
+    restart adopts it, and what is left (under the minimum order amount) can never be
+    sold: the trade is closed, not left open holding nothing its levels could sell."""
+    trade = make_trade(10.0, exits=((5.0, 110.0, "tp1"),))
+    trade.orders[0].order_id, trade.orders[1].order_id = "1", "2"
+    exchange = Exchange(
+        [ccxt_order(1, "buy", 10.0, 100.0, "pg-new-entry-1"),
+         ccxt_order(2, "sell", 5.0, 110.0, f"pg-{trade.id}-tp1-2"),
+         ccxt_order(3, "sell", 4.9995, 105.0, f"pg-{trade.id}-trailing_stop_loss-3")]
+    )  # fmt: skip
+    check, sent = reconciler([trade], Wallets(0.0005), exchange, Placement(lambda p, c: {}))
+    check.run()
+    assert not trade.is_open and [o.order_id for o in trade.orders] == ["1", "2", "3"]
+    assert "adopted into the trade" in sent[-1]
