@@ -329,6 +329,14 @@ class Reconciler:
                 if close.trade_id is not None
                 else "bought by profitguard, recorded by no trade"
             )
+            # said before it is sent: a bot stopped while the answer is on its way
+            # leaves the close on record all the same
+            self._report(
+                ("untracked_close", client_id),
+                f"profitguard: watchdog: {close.pair}: {close.side} {close.amount:.8g} at "
+                f"market, order {client_id}: untracked holding ({what}), closed as "
+                'profitguard.watchdog.action is "exit"',
+            )
             try:
                 if self.expect is not None:
                     self.expect(close.pair, close.side, "market", client_id)
@@ -345,17 +353,12 @@ class Reconciler:
                 if _may_exist(exc):
                     self._closing[close.pair] = client_id  # looked up by the next run
                 log.warning(
-                    "profitguard: watchdog: closing %.8g %s untracked (%s) failed: %s",
-                    close.amount, close.pair, what, exc,
+                    "profitguard: watchdog: closing %.8g %s untracked (%s), order %s, "
+                    "failed: %s",
+                    close.amount, close.pair, what, client_id, exc,
                 )  # fmt: skip
                 continue
             self._closing[close.pair] = client_id
-            self._report(
-                ("untracked_close", client_id),
-                f"profitguard: watchdog: {close.pair}: {close.side} {close.amount:.8g} at "
-                f"market, order {client_id}: untracked holding ({what}), closed as "
-                'profitguard.watchdog.action is "exit"',
-            )
 
     def _fee_guess(self, order: dict) -> float:
         """The base fee of a spot buy the database does not know, at the pair's taker
