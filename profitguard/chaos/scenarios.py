@@ -178,7 +178,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("guard-kill-orphan-stop", (F_5XX,), (), kill_switch_at=10.0, orphan_stop=True),
     # killed after an entry filled and before the bot recorded its trade (its answer
     # slowed): the restart finds an entry no trade records; the watchdog sells it
-    Scenario("kill-after-entry-sent", (F_SLOW_ORDERS,), ("entry_sent", "entry_sent"), pairs=2),
+    Scenario("kill-after-entry-sent", (F_SLOW_ORDERS,), ("entry_sent",), pairs=2),
     Scenario(
         "lost-answers-futures",
         (F_LOST_FUTURES,),
