@@ -38,7 +38,7 @@ from tests.exchange_fixtures import freqtrade_workspace, offline_exchange  # noq
 
 # A real PostgreSQL server started by the tests (postgresql.new_database() -> URL):
 # see tests/postgres_fixtures.py.
-from tests.postgres_fixtures import postgresql  # noqa: E402, F401
+from tests.postgres_fixtures import own_postgresql, postgresql  # noqa: E402, F401
 
 CPU_LANES = 2  # the cores of the machine CI runs on
 _SHARED_SCOPES = ("module", "package", "session")
@@ -67,10 +67,24 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.fixture(autouse=True)
+def _log_levels_restored():
+    """A command run in-process (report, compare) quiets Freqtrade's and the adapter's
+    loggers for the rest of its process (`freqtrade_setup.quiet_freqtrade`): each test
+    puts their levels back, so a later test's caplog sees what it logs."""
+    import logging
+
+    names = ("freqtrade", "numexpr", "profitguard", "profitguard.freqtrade")
+    levels = {name: logging.getLogger(name).level for name in names}
+    yield
+    for name, level in levels.items():
+        logging.getLogger(name).setLevel(level)
+
+
+@pytest.fixture(autouse=True)
 def _bot_claims_released():
     """A bot started in a test holds its guard files (`bot_identity.claim`) until the
     process ends; each test gives its claims up, as a stopped bot would."""
     yield
-    from profitguard.risk.bot_identity import release_all
+    from profitguard.bot_identity import release_all
 
     release_all()

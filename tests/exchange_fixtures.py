@@ -109,8 +109,8 @@ def last_backtest_stats(ws: Workspace) -> dict:
 def bot_files(ws: Workspace):
     """The identity the workspace's bot keys its guard and status files by
     (`bot_identity`: `.guard_path(ws.userdir)`, `.status_path(ws.userdir)`)."""
+    from profitguard.bot_identity import identity_of
     from profitguard.exchange.freqtrade_config import load_json_config
-    from profitguard.risk.bot_identity import identity_of
 
     return identity_of(load_json_config(ws.config))
 

@@ -12,16 +12,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from profitguard.account import tables as t
-from profitguard.account.book import AccountSwitches, BotSeen, Held, Snapshot
+from profitguard.account.book import AccountSwitches, Snapshot
+from profitguard.account.reading import lock_row, read_snapshot, switches_of, utc
 from profitguard.risk.book import ClosedTrade, OpenPosition
-from profitguard.risk.state import GuardState
 from profitguard.trades_db import describe
 
 T = TypeVar("T")
+# the advisory lock key serializing the tables' creation (any number, fixed for all bots)
+CREATE_LOCK = 0x70675F6163  # "pg_ac"
 
 
 class AccountError(RuntimeError):
@@ -42,12 +44,6 @@ class Published:
 
     switches: AccountSwitches
     at: datetime
-
-
-def _utc(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 class AccountStore:
@@ -91,11 +87,15 @@ class AccountStore:
             raise AccountError(f"{self.where}: {type(exc).__name__}: {first}") from exc
 
     def _create(self) -> None:
-        from sqlalchemy import func, select
+        """The tables and the account's row, once. Bots started together on a fresh
+        database would race to create the same tables (PostgreSQL refuses the second
+        CREATE TABLE of a name): a transaction-scoped advisory lock takes them in turn."""
+        from sqlalchemy import func, select, text
         from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-        t.METADATA.create_all(self.engine())
         with self.engine().begin() as conn:
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CREATE_LOCK})
+            t.METADATA.create_all(conn)
             found = conn.execute(select(t.ACCOUNT.c.name).where(t.ACCOUNT.c.name == self.name))
             if found.first() is None:
                 conn.execute(
@@ -110,89 +110,9 @@ class AccountStore:
             self._engine.dispose()
             self._engine = None
 
-    # ------------------------------------------------------------ reading
-
-    def _lock(self, conn: Any) -> Any:
-        from sqlalchemy import select
-
-        row = conn.execute(
-            select(t.ACCOUNT).where(t.ACCOUNT.c.name == self.name).with_for_update()
-        ).one()
-        return row._mapping
-
-    def _snapshot(self, conn: Any, row: Any) -> Snapshot:
-        from sqlalchemy import func, select
-
-        held = [
-            Held(
-                r.bot,
-                OpenPosition(
-                    pair=r.pair,
-                    is_short=r.is_short,
-                    entry=r.entry,
-                    amount=r.amount,
-                    stop=r.stop,
-                    stake=r.stake,
-                    opened_at=_utc(r.opened_at),
-                ),
-                r.trade_id,
-            )
-            for r in conn.execute(
-                select(t.POSITION)
-                .where(t.POSITION.c.account == self.name)
-                .order_by(t.POSITION.c.bot, t.POSITION.c.trade_id)
-            )
-        ]
-        held += [
-            Held(
-                r.bot,
-                OpenPosition(
-                    pair=r.pair,
-                    is_short=r.is_short,
-                    entry=r.rate,
-                    amount=r.amount,
-                    stop=r.stop,
-                    stake=r.stake,
-                    opened_at=_utc(r.created_at),
-                ),
-            )
-            for r in conn.execute(
-                select(t.RESERVATION)
-                .where(t.RESERVATION.c.account == self.name)
-                .order_by(t.RESERVATION.c.id)
-            )
-        ]
-        closed = tuple(
-            (r.bot, ClosedTrade(pair=r.pair, closed_at=_utc(r.closed_at), profit=r.profit))
-            for r in conn.execute(
-                select(t.CLOSED)
-                .where(t.CLOSED.c.account == self.name)
-                .order_by(t.CLOSED.c.closed_at, t.CLOSED.c.bot, t.CLOSED.c.trade_id)
-            )
-        )
-        age = func.extract("epoch", func.now() - t.BOT.c.heartbeat_at)
-        bots = tuple(
-            BotSeen(
-                r.bot,
-                _utc(r.heartbeat_at),
-                float(r.age) if r.age is not None else None,
-                r.equity,
-                r.db_url,
-                r.host,
-            )
-            for r in conn.execute(
-                select(t.BOT, age.label("age"))
-                .where(t.BOT.c.account == self.name)
-                .order_by(t.BOT.c.bot)
-            )
-        )
-        return Snapshot(
-            name=self.name, switches=_switches(row), held=tuple(held), closed=closed, bots=bots
-        )
-
     def snapshot(self) -> Snapshot:
         """The account as it stands (for `guard status`), read under its lock."""
-        return self._run(lambda conn: self._snapshot(conn, self._lock(conn)))
+        return self._run(lambda conn: read_snapshot(conn, self.name, lock_row(conn, self.name)))
 
     # ----------------------------------------------------------- the bots
 
@@ -206,7 +126,7 @@ class AccountStore:
         from sqlalchemy.dialects.postgresql import insert as pg_insert
 
         def work(conn: Any) -> datetime:
-            self._lock(conn)
+            lock_row(conn, self.name)
             age = func.extract("epoch", func.now() - t.BOT.c.heartbeat_at)
             other = conn.execute(
                 select(t.BOT.c.db_url, t.BOT.c.host, age.label("age")).where(
@@ -247,14 +167,14 @@ class AccountStore:
         from sqlalchemy import delete, func, insert
 
         def work(conn: Any) -> T:
-            row = self._lock(conn)
+            row = lock_row(conn, self.name)
             conn.execute(
                 delete(t.RESERVATION).where(
                     t.RESERVATION.c.account == self.name,
                     t.RESERVATION.c.expires_at < func.now(),
                 )
             )
-            verdict = decide(self._snapshot(conn, row))
+            verdict = decide(read_snapshot(conn, self.name, row))
             if allowed(verdict):
                 conn.execute(
                     insert(t.RESERVATION).values(
@@ -292,7 +212,7 @@ class AccountStore:
         from sqlalchemy.dialects.postgresql import insert as pg_insert
 
         def work(conn: Any) -> Published:
-            row = self._lock(conn)
+            row = lock_row(conn, self.name)
             beat = {"heartbeat_at": func.now(), "equity": equity, "host": host}
             conn.execute(
                 pg_insert(t.BOT)
@@ -340,7 +260,7 @@ class AccountStore:
             conn.execute(
                 delete(t.RESERVATION).where(res.account == self.name, res.bot == bot, or_(*gone))
             )
-            return Published(_switches(row), _db_now(conn))
+            return Published(switches_of(row), _db_now(conn))
 
         return self._run(work)
 
@@ -361,7 +281,7 @@ class AccountStore:
         from sqlalchemy import delete, func, select
 
         def work(conn: Any) -> int | None:
-            self._lock(conn)
+            lock_row(conn, self.name)
             age = func.extract("epoch", func.now() - t.BOT.c.heartbeat_at)
             row = conn.execute(
                 select(age.label("age")).where(t.BOT.c.account == self.name, t.BOT.c.bot == bot)
@@ -387,7 +307,7 @@ class AccountStore:
     # --------------------------------------------------------- switches
 
     def switches(self) -> AccountSwitches:
-        return self._run(lambda conn: _switches(self._lock(conn)))
+        return self._run(lambda conn: switches_of(lock_row(conn, self.name)))
 
     def set_switches(
         self, change: Callable[[AccountSwitches, datetime], AccountSwitches]
@@ -396,7 +316,7 @@ class AccountStore:
         from sqlalchemy import update
 
         def work(conn: Any) -> AccountSwitches:
-            current = _switches(self._lock(conn))
+            current = switches_of(lock_row(conn, self.name))
             new = change(current, _db_now(conn))
             g = new.guard
             conn.execute(
@@ -424,19 +344,4 @@ class AccountStore:
 def _db_now(conn: Any) -> datetime:
     from sqlalchemy import func, select
 
-    return _utc(conn.execute(select(func.now())).scalar_one())
-
-
-def _switches(row: Any) -> AccountSwitches:
-    guard = GuardState(
-        halted=bool(row["halted"]),
-        halted_reason=row["halted_reason"],
-        halted_at=_utc(row["halted_at"]),
-        paused=bool(row["paused"]),
-        paused_reason=row["paused_reason"],
-        paused_at=_utc(row["paused_at"]),
-        streak_since=_utc(row["streak_since"]),
-        reset_at=_utc(row["reset_at"]),
-        updated_at=_utc(row["updated_at"]),
-    )
-    return AccountSwitches(guard=guard, halted_by=row["halted_by"], paused_by=row["paused_by"])
+    return utc(conn.execute(select(func.now())).scalar_one())

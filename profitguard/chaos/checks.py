@@ -9,10 +9,19 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
-from dataclasses import dataclass, field
 
-EPS = 1e-9
+from profitguard.chaos.run_record import (
+    EPS,
+    Life,
+    RunRecord,
+    Violation,
+    bought_net,
+    position_at,
+)
+from profitguard.chaos.stop_checks import flat_after_kill_switch, one_stop_per_trade
+
+__all__ = ["Life", "RunRecord", "Violation", "check_run"]
+
 # Time the bot needs to act on a price once it is up: a loop (1 s) plus Freqtrade's
 # own retries of a failed request (2 s, then 5 s).
 LEVEL_GRACE_S = 12.0
@@ -30,59 +39,6 @@ _REPORTED = re.compile(
 CLOSE_TAG = "untracked"
 
 
-@dataclass
-class Life:
-    """One bot process: wall-clock seconds of its start, first loops and end."""
-
-    started: float
-    ended: float = 0.0
-    killed: bool = False
-    heartbeats: list[float] = field(default_factory=list)
-    refusals: list[float] = field(default_factory=list)  # exit orders the bot logged refused
-    stops_at_end: dict[int, float] = field(default_factory=dict)  # trade id -> stop (DB)
-    reported: list[str] = field(default_factory=list)  # client ids the bot's log reported
-
-    @property
-    def back(self) -> float | None:
-        return self.heartbeats[0] if self.heartbeats else None
-
-    @property
-    def settled(self) -> float | None:
-        """One full loop after the bot is back (the third loop starts)."""
-        return self.heartbeats[2] if len(self.heartbeats) >= 3 else None
-
-
-@dataclass
-class Violation:
-    check: str
-    detail: str
-
-    def __str__(self) -> str:
-        return f"{self.check}: {self.detail}"
-
-
-@dataclass
-class RunRecord:
-    ledger: dict
-    trades: list[dict]
-    orders: list[dict]
-    custom: list[dict]
-    lives: list[Life]
-    samples: list[tuple[float, dict[int, tuple[bool, float]]]]  # (time, id -> (open, stop))
-    levels_r: tuple[float, ...]
-    price: Callable[[str, float], float]  # (pair, wall-clock seconds) -> replayed price
-    stoploss_on_exchange: bool
-    end: float
-    step: float  # the market's lot step
-    paused_at: float | None = None
-    guard_paused_after: bool | None = None
-    tagged: list[dict] = field(default_factory=list)
-    tp_fractions: tuple[float, ...] = (0.5, 0.25, 0.25)  # of the original amount, per level
-    dust: float = 0.0  # base amount below which a holding cannot be sold (min notional)
-    kill_switch_at: float | None = None  # when `guard kill` ran (wall clock), if it did
-    min_notional: float = 0.0  # the market's minimum order value: less cannot be sold
-
-
 def _tags(order: dict) -> list[str]:
     return [t for t in (order.get("tag") or "").split(",") if t]
 
@@ -95,14 +51,6 @@ def _filled_sells(record: RunRecord, trade_id: int) -> list[dict]:
     ]
 
 
-def _bought_net(fills: list[dict], base: str) -> float:
-    return sum(
-        f["amount"] - (f["fee"] if f["fee_asset"] == base else 0.0)
-        for f in fills
-        if f["side"] == "BUY"
-    )
-
-
 def no_over_close(record: RunRecord) -> list[Violation]:
     """Never more sold than bought: per market on the ledger, and per trade."""
     out = []
@@ -110,7 +58,7 @@ def no_over_close(record: RunRecord) -> list[Violation]:
     for pair in sorted(pairs):
         base = pair.split("/")[0]
         fills = [f for f in record.ledger["fills"] if f["pair"] == pair]
-        bought = _bought_net(fills, base)
+        bought = bought_net(fills, base)
         sold = sum(f["amount"] for f in fills if f["side"] == "SELL")
         if sold > bought + EPS:
             out.append(Violation("over_close", f"{pair}: sold {sold:g} > bought {bought:g}"))
@@ -118,7 +66,7 @@ def no_over_close(record: RunRecord) -> list[Violation]:
         mine = [o for o in record.tagged if o["trade_id"] == trade["id"]]
         base = trade["pair"].split("/")[0]
         fills = [f for o in mine for f in o["fills"]]
-        bought = _bought_net(fills, base)
+        bought = bought_net(fills, base)
         sold = sum(f["amount"] for f in fills if f["side"] == "SELL")
         if sold > bought + EPS:
             out.append(
@@ -150,7 +98,7 @@ def levels_not_overfilled(record: RunRecord) -> list[Violation]:
     out = []
     for trade in record.trades:
         mine = [o for o in record.tagged if o["trade_id"] == trade["id"]]
-        bought = _bought_net([f for o in mine for f in o["fills"]], trade["pair"].split("/")[0])
+        bought = bought_net([f for o in mine for f in o["fills"]], trade["pair"].split("/")[0])
         sells = sorted(
             _filled_sells(record, trade["id"]), key=lambda o: min(f["time"] for f in o["fills"])
         )
@@ -330,12 +278,6 @@ def _exchange_stop_not_lower(record: RunRecord, before: Life, after: Life) -> li
     return out
 
 
-def _position(record: RunRecord, pair: str, at: float) -> float:
-    base = pair.split("/")[0]
-    fills = [f for f in record.ledger["fills"] if f["pair"] == pair and f["time"] / 1000 <= at]
-    return _bought_net(fills, base) - sum(f["amount"] for f in fills if f["side"] == "SELL")
-
-
 def _held_by_trade(record: RunRecord, trade: dict, at: float) -> float:
     """What the trade holds at ``at`` by the ledger: the pair's position then, less what
     was there before its first fill (dust earlier trades left behind)."""
@@ -347,7 +289,7 @@ def _held_by_trade(record: RunRecord, trade: dict, at: float) -> float:
     ]
     if not fills or min(fills) > at:
         return 0.0
-    return _position(record, trade["pair"], at) - _position(
+    return position_at(record, trade["pair"], at) - position_at(
         record, trade["pair"], min(fills) - 1e-3
     )
 
@@ -606,12 +548,6 @@ def futures_exits_reduce_only(record: RunRecord) -> list[Violation]:
     return out
 
 
-def _stop_checks() -> tuple[Callable[[RunRecord], list[Violation]], ...]:
-    from profitguard.chaos.stop_checks import flat_after_kill_switch, one_stop_per_trade
-
-    return (one_stop_per_trade, flat_after_kill_switch)
-
-
 CHECKS = (
     no_over_close,
     levels_once,
@@ -624,10 +560,12 @@ CHECKS = (
     untracked_holding,
     closed_but_held,
     futures_exits_reduce_only,
+    one_stop_per_trade,
+    flat_after_kill_switch,
 )
 
 
 def check_run(record: RunRecord) -> tuple[list[Violation], list[Violation]]:
     """(violations, notes): every check's findings, the notes (``NOTES``) apart."""
-    found = [v for check in (*CHECKS, *_stop_checks()) for v in check(record)]
+    found = [v for check in CHECKS for v in check(record)]
     return [v for v in found if v.check not in NOTES], [v for v in found if v.check in NOTES]

@@ -139,12 +139,12 @@ def _log_times(log: Path, pattern: re.Pattern) -> list[float]:
 class _Bot:
     """The freqtrade process of the current life."""
 
-    def __init__(self, ws: Workspace, number: int) -> None:
+    def __init__(self, ws: Workspace, number: int, strategy: str = STRATEGY) -> None:
         self.log = ws.userdir / "logs" / f"chaos-life-{number}.log"
         self.out = self.log.open("w")
         sigint_reaches_bots()
         self.proc = subprocess.Popen(
-            ws.argv("trade", "--strategy", STRATEGY),
+            ws.argv("trade", "--strategy", strategy),
             cwd=ws.userdir.parent,
             stdout=self.out,
             stderr=subprocess.STDOUT,
@@ -482,9 +482,9 @@ def _save(path: Path, record: RunRecord, violations: list[Violation]) -> None:
 
 
 def _record(exchange, ws, scenario, lives, samples, paused_at) -> RunRecord:
+    from profitguard.bot_identity import identity_of
     from profitguard.exchange.freqtrade_config import load_json_config
-    from profitguard.risk.bot_identity import identity_of
-    from profitguard.risk.state import read_state
+    from profitguard.guard_store import read_state
 
     ledger = fetch_ledger(exchange.url)
     orders = db_orders(ws.db_path)

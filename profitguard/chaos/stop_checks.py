@@ -1,6 +1,6 @@
 """What must hold of the stops resting on the exchange, and after the kill switch.
 
-Pure functions of a ``RunRecord`` (``checks``), read from the exchange's ledger: a stop
+Pure functions of a ``RunRecord`` (``run_record``), read from the exchange's ledger: a stop
 is counted by its profitguard client id (``pg-<trade>-sl-<n>``), so a stop the bot
 forgot counts as much as one it knows.
 """
@@ -8,10 +8,8 @@ forgot counts as much as one it knows.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from profitguard.chaos.checks import RunRecord, Violation
+from profitguard.chaos.run_record import RunRecord, Violation, position_at
 
 # From `guard kill` to a flat position: a bot loop (1 s), Freqtrade's own retries of a
 # failed request (2 s, then 5 s) and the loop after a cancel frees the coins.
@@ -28,8 +26,6 @@ def _resting_span(order: dict, end_ms: float) -> tuple[float, float]:
 
 def one_stop_per_trade(record: RunRecord) -> list[Violation]:
     """At no moment do two profitguard stops of one trade rest on the exchange together."""
-    from profitguard.chaos.checks import Violation
-
     by_trade: dict[int, list[dict]] = {}
     for order in record.ledger["orders"]:
         match = _STOP_ID.match(order.get("client_order_id") or "")
@@ -59,15 +55,13 @@ def flat_after_kill_switch(record: RunRecord) -> list[Violation]:
     with no order left resting, whatever rested before (a stop the bot forgot). Flat:
     less than one lot step, or less than the market's minimum order value (dust the
     base-asset fees leave, which no order can sell)."""
-    from profitguard.chaos.checks import Violation, _position
-
     at = record.kill_switch_at
     if at is None:
         return []
     out = []
     due = at + FLAT_GRACE_S
     for pair in sorted({f["pair"] for f in record.ledger["fills"]}):
-        held = [(t, _position(record, pair, t)) for t in (due, record.end)]
+        held = [(t, position_at(record, pair, t)) for t in (due, record.end)]
         for t, amount in held:
             dust = amount * record.price(pair, t) < record.min_notional
             if amount >= record.step - 1e-9 and not dust:

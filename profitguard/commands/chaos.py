@@ -52,6 +52,7 @@ def run(args: argparse.Namespace) -> int:
     import tempfile
     from pathlib import Path
 
+    from profitguard.chaos.account_runner import ACCOUNT_SCENARIOS
     from profitguard.chaos.scenarios import SCENARIOS
     from profitguard.commands.usage import UsageError
 
@@ -72,12 +73,17 @@ def run(args: argparse.Namespace) -> int:
             if s.pairs > 1:
                 flags.append(f"pairs={s.pairs}")
             print(f"{s.name:<28} faults={kinds} kills={','.join(s.kills)} {' '.join(flags)}")
+        for a in ACCOUNT_SCENARIOS:
+            print(
+                f"{a.name:<28} account: 2 bots, max_open_positions={a.max_open_positions}, "
+                f"{a.disruption} (PostgreSQL)"
+            )
         return 0
     if args.runs is not None and args.runs < 1:
         raise UsageError(f"--runs must be >= 1, was {args.runs}")
     if not args.duration > 0:
         raise UsageError(f"--duration must be > 0, was {args.duration}")
-    known = {s.name: s for s in SCENARIOS}
+    known = {s.name: s for s in (*SCENARIOS, *ACCOUNT_SCENARIOS)}
     for name in args.scenario:
         if name not in known:
             import difflib
@@ -85,11 +91,17 @@ def run(args: argparse.Namespace) -> int:
             close = difflib.get_close_matches(name, known, n=1)
             hint = f" Did you mean {close[0]!r}?" if close else ""
             raise UsageError(f"--scenario: unknown {name!r}.{hint} (see --list)")
-    chosen = [known[n] for n in args.scenario] or list(SCENARIOS)
+    chosen = [known[n] for n in args.scenario] or list(known.values())
     if args.runs is None:
         args.runs = len(chosen)  # every scenario once, however many the suite grows to
 
-    from profitguard.chaos.runner import run_scenario
+    from profitguard.chaos.account_runner import AccountScenario, run_account_scenario
+    from profitguard.chaos.runner import run_scenario as run_one
+
+    def run_scenario(scenario, **kwargs):
+        if isinstance(scenario, AccountScenario):
+            return run_account_scenario(scenario, **kwargs)
+        return run_one(scenario, **kwargs)
 
     if args.workdir is not None:
         return _run_all(chosen, args, Path(args.workdir), run_scenario)
@@ -104,15 +116,27 @@ COUNTED_CHECKS = ("orphan_fill", "untracked_holding", "closed_but_held")
 def _run_all(chosen, args, workdir, run_scenario) -> int:
     import time
 
+    from profitguard.chaos.account_runner import AccountScenario
+    from profitguard.chaos.postgres import PostgresUnavailable
+
     started = time.monotonic()
     restarts = faults = violations = lost = lost_runs = 0
     by_check = dict.fromkeys(COUNTED_CHECKS, 0)
+    accounts = account_violations = account_skipped = 0
     for i in range(args.runs):
         scenario = chosen[i % len(chosen)]
-        result = run_scenario(
-            scenario, seed=args.seed + i // len(chosen), root=workdir / f"run-{i + 1:02d}",
-            duration_s=args.duration,
-        )  # fmt: skip
+        try:
+            result = run_scenario(
+                scenario, seed=args.seed + i // len(chosen), root=workdir / f"run-{i + 1:02d}",
+                duration_s=args.duration,
+            )  # fmt: skip
+        except PostgresUnavailable as exc:
+            print(f"{i + 1:>3} {scenario.name:<28} skipped: PostgreSQL: {exc}", flush=True)
+            account_skipped += 1
+            continue
+        if isinstance(scenario, AccountScenario):
+            accounts += 1
+            account_violations += len(result.violations)
         print(f"{i + 1:>3} {result.line()}", flush=True)
         for violation in result.violations:
             print(f"      VIOLATION {violation}", flush=True)
@@ -127,6 +151,8 @@ def _run_all(chosen, args, workdir, run_scenario) -> int:
             if violation.check in by_check:
                 by_check[violation.check] += 1
     minutes = (time.monotonic() - started) / 60
+    skipped = f", {account_skipped} skipped (no PostgreSQL)" if account_skipped else ""
+    print(f"account scenarios: {accounts} runs{skipped}, violations: {account_violations}")
     print(f"seed: {args.seed}")
     print(f"time: {minutes:.1f} min")
     print(f"runs: {args.runs}")

@@ -2,7 +2,7 @@
 
 Served by a process of its own, so that it works while the bot is down. It reads the
 bot's status file, guard file and trades database, and switches the guard through
-the same code as `profitguard guard` (`guard.apply_action`). HTTP basic auth with the
+the same code as `profitguard guard` (`guard_store.GuardAdmin`). HTTP basic auth with the
 config's `profitguard.dashboard` credentials (else Freqtrade's `api_server` ones);
 127.0.0.1 by default, another address only with a password of 12 characters or more.
 """
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import socket
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -51,62 +50,37 @@ def _port(text: str) -> int:
 
 
 class BotGuard:
-    """The bot's guard as `profitguard guard` reads and writes it."""
+    """The bot's guard as `profitguard guard` reads and writes it (`GuardAdmin`)."""
 
     def __init__(self, userdir: Path, db_url: str, bot: Any) -> None:
-        from profitguard.trades_db import sqlite_file
+        from profitguard.guard_store import GuardAdmin
 
-        self.bot = bot  # the bot's identity: its own guard file (`bot_identity`)
-        self.path = bot.guard_path(userdir)
-        self.db_url = db_url
-        self.database = sqlite_file(db_url)
-        self._copy: Any = None  # made once the database is there, then kept
-
-    def copy(self) -> tuple[Any, Any]:
-        """(the copy in the trades database, its recorded state); (None, None) without one."""
-        from profitguard.risk.guard_copy import GuardCopy, GuardCopyError
-
-        if self.database is not None and not self.database.is_file():
-            return None, None  # never created from here
-        if self._copy is None:
-            self._copy = GuardCopy(self.db_url)
-        try:
-            return self._copy, self._copy.load()
-        except GuardCopyError as exc:
-            print(f"warning: {exc}: the guard file alone is used", file=sys.stderr)
-            self._copy.close()
-            self._copy = None
-            return None, None
+        self.admin = GuardAdmin(bot.guard_path(userdir), db_url, bot.label)
+        self.path = self.admin.path
 
     def state(self) -> Any:
         """The state in force, or the GuardStateError reading it."""
-        from profitguard.commands.guard import admin_state
         from profitguard.risk.state import GuardStateError
 
-        _, recorded = self.copy()
         try:
-            return admin_state(self.path, recorded, self.bot.label)
+            return self.admin.state()
         except GuardStateError as exc:
             return exc
 
     def act(self, action: str, reason: str) -> dict[str, Any]:
-        from profitguard.commands.guard import apply_action
         from profitguard.dashboard.app import ActionRefused
+        from profitguard.risk.state import GuardActionError
 
-        copy, recorded = self.copy()
         try:
-            new = apply_action(
-                action, self.path, copy, recorded, reason, datetime.now(UTC), self.bot.label
-            )
-        except UsageError as exc:
+            return self.admin.apply(action, reason, datetime.now(UTC)).to_json()
+        except GuardActionError as exc:
             raise ActionRefused(str(exc)) from None
-        return new.to_json()
 
 
 def run(args: argparse.Namespace) -> int:
+    from profitguard.bot_identity import identity_of, resolved_db_url
     from profitguard.commands.guard import (
         computed_figures,
-        config_db_url,
         load_config,
         stale_after,
         user_data_dir,
@@ -115,7 +89,6 @@ def run(args: argparse.Namespace) -> int:
     from profitguard.dashboard.figures import BotFiles, status
     from profitguard.engine import ConfigError
     from profitguard.freqtrade.settings import load_settings
-    from profitguard.risk.bot_identity import identity_of
     from profitguard.trades_db import TradesDatabase
 
     config = load_config(args.config)
@@ -131,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
     userdir = user_data_dir(args.config, args.userdir, config)
     if not userdir.is_dir():
         raise UsageError(f"no user data directory at {userdir}")
-    db_url = args.db_url or config_db_url(config)
+    db_url = args.db_url or resolved_db_url(config)
     bot = identity_of(config, args.db_url)
     guard = BotGuard(userdir, db_url, bot)
     files = BotFiles(

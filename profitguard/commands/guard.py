@@ -17,16 +17,15 @@ record the reset there.
 
 When the config names a shared account (`profitguard.risk.account`), the switches
 are the account's, for every bot in it, and `status` lists every bot with its
-heartbeat (`guard_account`).
+heartbeat (`guard_account`); `--this-bot` acts on the config's own bot's guard file
+instead (its switches of its own, which it obeys besides the account's).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -66,6 +65,12 @@ def register(subparsers) -> None:
     parser.add_argument(
         "--bot", help="forget (a shared account only): the bot_name of a bot retired for good"
     )
+    parser.add_argument(
+        "--this-bot",
+        action="store_true",
+        help="a shared account's bot: act on this bot's own switches (its guard file), not "
+        "the account's (which hold for every bot)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -92,35 +97,10 @@ def user_data_dir(configs: list[Path], userdir: Path | None, config: dict | None
     return Path(config.get("user_data_dir") or Path.cwd() / "user_data")
 
 
-def bot_copy(config: dict, db_url: str | None) -> Any:
-    """The guard state's copy in the bot's trades database (None, with a note, when
-    that database is unknown or does not exist: it is never created from here)."""
-    from profitguard.risk.bot_identity import resolved_db_url
-    from profitguard.risk.guard_copy import GuardCopy, sqlite_file
-
-    if db_url is None and config:
-        db_url = resolved_db_url(config)
-    database = sqlite_file(db_url) if db_url else None
-    if db_url is None or (database is not None and not database.is_file()):
-        where = f"no trades database at {database}" if database else "no trades database given"
-        print(
-            f"note: {where} (--db-url names the bot's): the guard file alone holds the "
-            "switches until the bot records them there",
-            file=sys.stderr,
-        )
-        return None
-    return GuardCopy(db_url)
-
-
-def config_db_url(config: dict) -> str:
-    """The bot's trades database as Freqtrade picks it from its config."""
-    from profitguard.risk.bot_identity import resolved_db_url
-
-    return resolved_db_url(config)
-
-
 def run(args: argparse.Namespace) -> int:
-    from profitguard.risk.bot_identity import identity_of
+    from profitguard.bot_identity import identity_of, resolved_db_url
+    from profitguard.guard_store import GuardAdmin
+    from profitguard.risk.state import GuardActionError
 
     if not args.config and args.userdir is None:
         if not DEFAULT_CONFIG.is_file():
@@ -130,7 +110,11 @@ def run(args: argparse.Namespace) -> int:
         args.config = [DEFAULT_CONFIG]
     config = load_config(args.config)
     account = guard_account.account_of(config)
-    if account is not None:  # a shared account: its switches, for every bot in it
+    if args.this_bot and args.action == "forget":
+        raise UsageError("--this-bot: forget takes a bot out of the account (give --bot NAME)")
+    if args.this_bot and args.bot is not None:
+        raise UsageError(f"--this-bot acts on the --config's bot: drop --bot {args.bot!r}")
+    if account is not None and not args.this_bot:  # the account's switches, for every bot
         return guard_account.run(args, account)
     if args.action == "forget":
         raise UsageError("forget: only a shared account has bots to forget (--config names none)")
@@ -138,117 +122,34 @@ def run(args: argparse.Namespace) -> int:
     if not userdir.is_dir():
         raise UsageError(f"no user data directory at {userdir}")
     bot = identity_of(config, args.db_url)
+    db_url = args.db_url or (resolved_db_url(config) if config else None)
+    admin = GuardAdmin(bot.guard_path(userdir), db_url, bot.label)
     now = datetime.now(UTC)
-    copy = bot_copy(config, args.db_url)
-    try:
-        return act(args, bot, userdir, config, copy, now)
-    finally:
-        if copy is not None:
-            copy.close()  # its engine's connections (PostgreSQL's are sockets)
-
-
-def act(args: argparse.Namespace, bot: Any, userdir: Path, config: dict, copy: Any, now) -> int:
-    """The action on the bot's guard file and its copy in the trades database."""
-    from profitguard.risk.guard_copy import GuardCopyError
-
-    path = bot.guard_path(userdir)
-    recorded = None
-    if copy is not None:
-        try:
-            recorded = copy.load()
-        except GuardCopyError as exc:
-            if args.action == "reset":  # unrecorded, the bot would keep its kill switch on
-                raise UsageError(f"{exc}: the reset cannot be recorded; nothing written") from None
-            print(f"warning: {exc}: the guard file alone is used", file=sys.stderr)
-            copy = None
-    if args.action == "status":
-        return show_status(
-            path,
-            bot.status_path(userdir),
-            now,
-            as_json=args.json,
-            config=config,
-            copy=recorded,
-            bot=bot.label,
+    missing = admin.missing_database()
+    if missing is not None:
+        print(
+            f"note: {missing} (--db-url names the bot's): the guard file alone holds the "
+            "switches until the bot records them there",
+            file=sys.stderr,
         )
-    if args.action == "reset" and not args.confirm:
-        raise UsageError("reset lifts the kill switch and every pause; run it again with --confirm")
-    new = apply_action(args.action, path, copy, recorded, args.reason, now, bot.label)
+    try:
+        if args.action == "status":
+            return show_status(admin, bot.status_path(userdir), now, as_json=args.json,
+                               config=config)  # fmt: skip
+        if args.action == "reset" and not args.confirm:
+            raise UsageError(
+                "reset lifts the kill switch and every pause; run it again with --confirm"
+            )
+        try:
+            new = admin.apply(args.action, args.reason, now)
+        except GuardActionError as exc:
+            raise UsageError(str(exc)) from None
+    finally:
+        admin.close()
     print(f"{args.action}: done; {_describe(new)}")
     if args.action == "kill":
         print("the bot refuses every entry and exits every open trade at its next loop")
     return 0
-
-
-def apply_action(
-    action: str,
-    path: Path,
-    copy: Any,
-    recorded: Any,
-    reason: str,
-    now: datetime,
-    bot: str | None = None,
-) -> Any:
-    """Switch `action` on the guard file `path` (and first on the bot's `copy` of it in
-    the trades database, when there is one); the new state, written for the bot
-    labelled `bot` (`BotIdentity.label`). `profitguard dashboard` acts through here too.
-    Raises UsageError when the action does not apply, and for a reset it cannot record
-    in the database (the bot would keep its kill switch on)."""
-    from profitguard.risk import state as st
-    from profitguard.risk.guard_copy import GuardCopyError
-
-    with st.locked(path):
-        try:
-            current = admin_state(path, recorded, bot)
-        except st.GuardStateError as exc:
-            # A fresh file without the kill switch would lift one the broken file had on
-            # (the bot keeps the last good state): only kill and reset --confirm may write it.
-            if action in ("pause", "resume"):
-                raise UsageError(
-                    f"{exc}; 'kill' or 'reset --confirm' writes a fresh file"
-                ) from None
-            current = st.GuardState()
-            backup = path.with_name(f"{path.name}.corrupt-{now:%Y%m%dT%H%M%S}")
-            os.replace(path, backup)
-            print(f"the unreadable guard file was moved to {backup}")
-        reason = reason or f"profitguard guard {action}"
-        try:
-            if action == "pause":
-                new = st.pause(current, reason, now)
-            elif action == "resume":
-                new = st.resume(current, now)
-            elif action == "kill":
-                new = st.kill(current, reason, now)
-            else:
-                new = st.reset(current, now)
-        except st.GuardActionError as exc:
-            raise UsageError(str(exc)) from None
-        new = replace(new, bot=bot)
-        if copy is not None:
-            try:
-                copy.save(new)  # first: a file lost or torn after this lifts nothing
-            except GuardCopyError as exc:
-                if action == "reset":
-                    raise UsageError(
-                        f"{exc}: the reset cannot be recorded; nothing written"
-                    ) from None
-                print(f"warning: {exc}: the guard file alone holds it", file=sys.stderr)
-        st.write_state(path, new)
-    return new
-
-
-def admin_state(path: Path, recorded: Any, bot: str | None = None) -> Any:
-    """The state in force as the bot sees it: the file reconciled with the recorded copy
-    (the copy alone when the file is missing). Raises GuardStateError for a broken file
-    or one written for another bot than `bot`."""
-    from profitguard.risk import state as st
-
-    if recorded is not None and not path.exists():
-        return recorded
-    on_file = st.read_state(path)
-    if bot is not None and on_file.bot is not None and on_file.bot != bot:
-        raise st.GuardStateError(f"{path} was written for another bot ({on_file.bot})")
-    return st.reconcile(on_file, recorded)
 
 
 def _state_of(guard: Any) -> str:
@@ -303,17 +204,10 @@ def _snapshot_age(snapshot: dict | None, now: datetime) -> float | None:
         return None
 
 
-def trades_db_url(config: dict) -> str:
-    """The bot's trades database as Freqtrade picks it: the config's `db_url`, else
-    the default SQLite file for its `dry_run`."""
-    from profitguard.risk.bot_identity import resolved_db_url
-
-    return resolved_db_url(config)
-
-
 def computed_figures(config: dict, guard: Any, now: datetime) -> tuple[list[str], dict | None]:
     """Every rule's figure computed now from the trades database and the config's
     limits (no bot needed): the heading lines and a snapshot-like dict, or None."""
+    from profitguard.bot_identity import resolved_db_url
     from profitguard.engine import ConfigError
     from profitguard.freqtrade.settings import load_settings
     from profitguard.risk.history import (
@@ -329,7 +223,7 @@ def computed_figures(config: dict, guard: Any, now: datetime) -> tuple[list[str]
         risk = load_settings({}, config).risk
     except ConfigError as exc:
         return [f"figures: cannot compute them: profitguard: {exc}"], None
-    db = TradesDatabase(trades_db_url(config))
+    db = TradesDatabase(resolved_db_url(config))
     try:
         rows = db.trade_columns(TRADE_COLUMNS)
     except TradesDatabaseError as exc:
@@ -362,25 +256,20 @@ def computed_figures(config: dict, guard: Any, now: datetime) -> tuple[list[str]
 
 
 def show_status(
-    path: Path,
-    status_path: Path,
-    now: datetime,
-    *,
-    as_json: bool,
-    config: dict | None = None,
-    copy: Any = None,
-    bot: str | None = None,
+    admin: Any, status_path: Path, now: datetime, *, as_json: bool, config: dict | None = None
 ) -> int:
-    from profitguard.risk import state as st
+    """The switches (`admin`: the bot's `GuardAdmin`) and the figures, as text or JSON."""
     from profitguard.risk.report import checks_table, status_text
+    from profitguard.risk.state import GuardStateError
 
     config = config or {}
     snapshot = _snapshot(status_path)
     age = _snapshot_age(snapshot, now)
     stale = snapshot is not None and (age is None or age > stale_after(config))
+    path = admin.path
     try:
-        guard = admin_state(path, copy, bot)
-    except st.GuardStateError as exc:
+        guard = admin.state()
+    except GuardStateError as exc:
         if as_json:
             print(json.dumps({"guard_file": str(path), "error": str(exc), "bot": snapshot}))
         else:

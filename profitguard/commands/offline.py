@@ -207,8 +207,8 @@ def restart_warning(config: dict, feed) -> str | None:
     live replay: the replay starts over from its first candles, so those trades meet
     prices that have nothing to do with the ones they were opened at (None: no such
     trades, or not a live replay)."""
-    from profitguard.risk.bot_identity import resolved_db_url
-    from profitguard.risk.guard_copy import sqlite_file
+    from profitguard.bot_identity import resolved_db_url
+    from profitguard.trades_db import sqlite_file
 
     if getattr(feed, "mode", None) != "replay":
         return None

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -57,9 +58,11 @@ def register(subparsers) -> None:
     source.add_argument(
         "--db",
         action="append",
+        metavar="[BOT=]DB",
         help="Freqtrade trades database (dry-run or live): a SQLite file or a db_url "
         "(postgresql+psycopg://user:pass@host/db); repeated: their trades together (the "
-        "bots of a shared account)",
+        "bots of a shared account), each trade labelled with its bot: BOT= names it, "
+        "else the database's file (or database) name",
     )
     parser.add_argument(
         "--check",
@@ -101,9 +104,10 @@ def run(args: argparse.Namespace) -> int:
         if args.db is not None:
             if args.check:
                 raise UsageError("argument --check: replays a backtest result, not a database")
-            records = [record for db in args.db for record in load_db(db)]
+            labelled = bot_databases(args.db)
+            records = [record for bot, db in labelled for record in load_db(db, bot)]
             strategy_name = args.strategy or config.get("strategy")
-            source = ", ".join(describe(db) if "://" in db else db for db in args.db)
+            source = ", ".join(describe(db) if "://" in db else db for _, db in labelled)
             stats: dict = {}
         else:
             path = args.file or latest_result(Path(config["user_data_dir"]) / "backtest_results")
@@ -173,6 +177,56 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+_BOT_LABEL = re.compile(r"^([A-Za-z0-9][A-Za-z0-9_.-]*)=(.*)$")
+
+
+def bot_databases(values: list[str]) -> list[tuple[str | None, str]]:
+    """`--db` values as (bot, database): `BOT=DB` names the bot; repeated without a name,
+    each is named by its database (a SQLite file's name without `.sqlite`, with its
+    directory when two are alike; a server's database name); one alone is not named."""
+    from profitguard.commands.usage import UsageError
+
+    parsed: list[tuple[str | None, str]] = []
+    for value in values:
+        match = _BOT_LABEL.match(value)
+        if match is None or Path(value).exists():
+            parsed.append((None, value))
+        elif not match[2]:
+            raise UsageError(f"argument --db: {value!r} names bot {match[1]!r} but no database")
+        else:
+            parsed.append((match[1], match[2]))
+    if len(parsed) == 1 and parsed[0][0] is None:
+        return parsed
+    named = [(bot or _db_name(db, 1), db) for bot, db in parsed]
+    names = [bot for bot, _ in named]
+    named = [
+        (bot if given or names.count(bot) == 1 else _db_name(db, 2), db)
+        for (given, db), (bot, _) in zip(parsed, named, strict=True)
+    ]
+    seen = [bot for bot, _ in named]
+    twice = sorted({bot for bot in seen if seen.count(bot) > 1})
+    if twice:
+        raise UsageError(
+            f"argument --db: two databases labelled {twice[0]!r}: name each bot (BOT=DB)"
+        )
+    return named
+
+
+def _db_name(db: str, parts: int) -> str:
+    """A database's short name: a SQLite file's last `parts` path parts (no `.sqlite`),
+    a server's database."""
+    from sqlalchemy.engine import make_url
+
+    from profitguard.trades_db import database_url, describe, sqlite_file
+
+    url = database_url(db)
+    path = sqlite_file(url)
+    if path is None:
+        return make_url(url).database or describe(url)
+    tail = path.with_suffix("") if path.suffix == ".sqlite" else path
+    return "/".join(tail.parts[-parts:])
+
+
 def _positive_int(text: str) -> int:
     from profitguard.commands.usage import UsageError
 
@@ -194,6 +248,7 @@ def print_report(report, limit, currency: str) -> None:
     tables.print_levels(report.levels, report.summary.trades)
     tables.print_kinds(report.kinds)
     tables.print_pairs(report.pairs)
+    tables.print_bots(report.bots)
     tables.print_summary(report.summary, "SUMMARY IN R (fees included)")
 
 

@@ -21,7 +21,9 @@ from typing import Any
 from freqtrade.strategy import stoploss_from_absolute
 
 from profitguard.engine import PositionError, check_initial_stop
+from profitguard.freqtrade.columns import last_positive, last_value
 from profitguard.freqtrade.internals import keep_stop_across_restart
+from profitguard.freqtrade.settings import SECTION, ProfitGuardSettings
 
 
 def initial_ratio(stop: float, open_rate: float, *, is_short: bool, leverage: float) -> float:
@@ -70,3 +72,23 @@ def check_returned_stop(stop: Any, entry: float, side: str) -> None:
         check_initial_stop(side=side, entry=entry, initial_stop=stop)
     except PositionError as exc:
         raise ValueError(f"initial_stop() returned {stop!r}: {exc}") from None
+
+
+def default_initial_stop(
+    settings: ProfitGuardSettings, pair: str, side: str, entry_rate: float, *, dataframe: Any
+) -> float:
+    """`ProfitGuardStrategy.initial_stop` when not overridden, for `settings` (the
+    strategy's `ProfitGuardSettings`): `atr_multiple` ATRs (the dataframe's last row)
+    from the entry, else `pct` of it; an ATR asked for by name and missing is an error."""
+    initial = settings.initial_stop
+    sign = -1.0 if side == "short" else 1.0
+    atr = last_positive(dataframe, initial.atr_column)
+    if atr is not None:
+        return entry_rate - sign * initial.atr_multiple * atr
+    if settings.atr_initial_stop:  # asked for: never the pct instead
+        raise ValueError(
+            f"'{SECTION}.initial_stop.atr_column' {initial.atr_column!r} has no value "
+            f"> 0 on the last candle of {pair} "
+            f"({last_value(dataframe, initial.atr_column)!r}): no ATR stop to place"
+        )
+    return entry_rate * (1.0 - sign * initial.pct)

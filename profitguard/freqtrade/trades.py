@@ -14,7 +14,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from profitguard.engine import ExitRecord, Plan, Position
+from profitguard.engine import STOP_TAG, Decision, ExitRecord, Plan, Position
 
 # One JSON object per trade under one key. No '_' or '%': Freqtrade matches
 # custom-data keys with SQL ILIKE, where both are wildcards.
@@ -124,6 +124,17 @@ def stop_ratio(stop: float, rate: float, *, is_short: bool, leverage: float) -> 
                 break
             ratio = math.nextafter(ratio, math.inf)
     return ratio
+
+
+def exit_order(trade: Any, decision: Decision) -> tuple[float, str] | None:
+    """`adjust_trade_position`'s answer for the engine's `decision`: (a negative stake,
+    the exit's tag), or None when it exits nothing. Through the stop already: all of
+    the trade, tagged `STOP_TAG`."""
+    if not decision.exit_amount:
+        return None
+    if STOP_TAG in decision.exit_tags:
+        return -trade.stake_amount, STOP_TAG
+    return exit_stake(trade, decision.exit_amount, amount_step(trade)), exit_tag(decision.exit_tags)
 
 
 def exit_stake(trade: Any, amount: float, step: float | None) -> float:

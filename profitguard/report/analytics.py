@@ -147,6 +147,7 @@ class TradeR:
     giveback_r: float | None  # mfe_r - r, for trades that went into profit
     exit_reason: str
     exits: tuple[tuple[str, float, float, float], ...]  # (kind, amount, price, R contributed)
+    bot: str | None = None  # the bot whose trade it is (several bots' databases together)
 
 
 def trade_r(trade: TradeRecord, plan: Plan | None = None, rule: str | None = None) -> TradeR:
@@ -176,6 +177,7 @@ def trade_r(trade: TradeRecord, plan: Plan | None = None, rule: str | None = Non
             (exit_kind(trade, f, plan, rule), f.amount, f.price, fill_r(trade, f))
             for f in trade.exits
         ),
+        bot=trade.bot,
     )
 
 
@@ -351,6 +353,12 @@ def exit_kinds(
 def per_pair(rows: Sequence[TradeR]) -> list[tuple[str, Summary]]:
     pairs = sorted({t.pair for t in rows})
     return [(p, summarize([t for t in rows if t.pair == p])) for p in pairs]
+
+
+def per_bot(rows: Sequence[TradeR]) -> list[tuple[str, Summary]]:
+    """Each bot's summary (none when the trades carry no bot: one database)."""
+    bots = sorted({t.bot for t in rows if t.bot is not None})
+    return [(b, summarize([t for t in rows if t.bot == b])) for b in bots]
 
 
 def as_dict(value) -> dict:

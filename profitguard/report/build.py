@@ -4,7 +4,7 @@ HTML page all read, so they show the same figures."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from profitguard.engine import ProtectionConfig
@@ -25,6 +25,7 @@ class Report:
     levels: list[an.LevelRow]
     kinds: list[an.KindRow]
     pairs: list[tuple[str, an.Summary]]
+    bots: list[tuple[str, an.Summary]] = field(default_factory=list)  # several bots' trades
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -39,6 +40,7 @@ class Report:
             "levels": [asdict(row) for row in self.levels],
             "exit_kinds": [asdict(row) for row in self.kinds],
             "pairs": [{"pair": pair} | asdict(s) for pair, s in self.pairs],
+            "bots": [{"bot": bot} | asdict(s) for bot, s in self.bots],
         }
 
 
@@ -69,4 +71,5 @@ def build_report(
         levels=an.levels(records, rows, exits),
         kinds=an.exit_kinds(records, rows, exits),
         pairs=an.per_pair(rows),
+        bots=an.per_bot(rows),
     )

@@ -143,7 +143,11 @@ def report_charts(report) -> list[str]:
     curve.update_layout(title="Equity curve in R (cumulative)", yaxis_title="R")
     charts.append(_figure_div(curve, "chart-equity-r"))
 
-    pts = [(t.mfe_r, t.r, f"{t.pair} {t.open_date[:16]}") for t in rows if t.mfe_r is not None]
+    pts = [
+        (t.mfe_r, t.r, f"{t.bot + ' ' if t.bot else ''}{t.pair} {t.open_date[:16]}")
+        for t in rows
+        if t.mfe_r is not None
+    ]
     scatter = go.Figure(
         go.Scatter(
             x=[p[0] for p in pts],
@@ -218,14 +222,10 @@ def report_section(report, parity=None) -> str:
             ],
         ),
         "<h2>Per pair</h2>",
-        _table(
-            ("Pair", "Trades", "Win rate", "Expectancy R", "Total R"),
-            [
-                (p, s.trades, f"{s.win_rate:.1%}", f"{s.expectancy_r:+.3f}", f"{s.total_r:+.2f}")
-                for p, s in report.pairs
-            ],
-        ),
+        _groups("Pair", report.pairs),
     ]
+    if report.bots:  # several bots' trades databases together
+        parts += ["<h2>Per bot</h2>", _groups("Bot", report.bots)]
     if parity is not None:
         j = parity.to_json()
         parts.append(
@@ -233,6 +233,17 @@ def report_section(report, parity=None) -> str:
             f"exactly, {j['within_one_tick']} within one price tick, {j['differ']} differ.</p>"
         )
     return "".join(parts)
+
+
+def _groups(name: str, groups) -> str:
+    """The per-pair (or per-bot) table: each group's summary in R."""
+    return _table(
+        (name, "Trades", "Win rate", "Expectancy R", "Total R"),
+        [
+            (g, s.trades, f"{s.win_rate:.1%}", f"{s.expectancy_r:+.3f}", f"{s.total_r:+.2f}")
+            for g, s in groups
+        ],
+    )
 
 
 def report_page(report, parity=None) -> str:

@@ -13,7 +13,7 @@ import json
 import math
 import zipfile
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -55,6 +55,7 @@ class TradeRecord:
     max_rate: float | None
     min_rate: float | None
     profit_abs: float | None = None  # Freqtrade's own figure, when present
+    bot: str | None = None  # the bot whose trades database it came from (`report --db` x2)
 
     @property
     def sign(self) -> float:
@@ -220,14 +221,16 @@ def load_backtest(path: Path, strategy: str | None = None) -> BacktestResult:
     return BacktestResult(path, strategy, strategies[strategy], config)
 
 
-def load_db(target: str | Path) -> list[TradeRecord]:
+def load_db(target: str | Path, bot: str | None = None) -> list[TradeRecord]:
     """The closed trades of a Freqtrade trades database (dry-run or live): a file
-    path (SQLite) or any SQLAlchemy URL Freqtrade accepts as `db_url`."""
+    path (SQLite) or any SQLAlchemy URL Freqtrade accepts as `db_url`; each labelled
+    with `bot` (the bot it belongs to) when given."""
     db = TradesDatabase(database_url(target))
     if not db.exists():
         raise ResultError(f"no such database: {target}")
     try:
-        return _records(db)
+        records = _records(db)
+        return records if bot is None else [replace(r, bot=bot) for r in records]
     except TradesDatabaseError as exc:
         raise ResultError(str(exc)) from None
     finally:

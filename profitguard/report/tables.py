@@ -65,9 +65,12 @@ def print_trades(rows: Sequence[TradeR], limit: int | None = None) -> None:
     title = "TRADES IN R (fees included)"
     if limit is not None and len(rows) > limit:
         title += f": the last {limit} of {len(rows)} (--trades all lists every one)"
-    print_table(
-        body, ("Pair", "Open", "Entry", "Initial stop", "R", "MFE R", "MAE R", "Exits"), title
-    )
+    headers: tuple[str, ...] = ("Pair", "Open", "Entry", "Initial stop", "R", "MFE R", "MAE R")
+    headers += ("Exits",)
+    if any(t.bot is not None for t in rows):  # several bots' databases: whose trade it is
+        body = [(t.bot or "-", *row) for t, row in zip(shown, body, strict=True)]
+        headers = ("Bot", *headers)
+    print_table(body, headers, title)
 
 
 def print_distribution(bins: Sequence[tuple[str, int]], total: int) -> None:
@@ -127,10 +130,20 @@ def print_kinds(rows: Sequence[KindRow]) -> None:
     )
 
 
+def print_bots(rows: Sequence[tuple[str, Summary]]) -> None:
+    """Per bot (several bots' trades databases together), as per pair."""
+    if rows:
+        _print_groups(rows, "Bot", "PER BOT (R after fees)")
+
+
 def print_pairs(rows: Sequence[tuple[str, Summary]]) -> None:
+    _print_groups(rows, "Pair", "PER PAIR (R after fees)")
+
+
+def _print_groups(rows: Sequence[tuple[str, Summary]], name: str, title: str) -> None:
     body = [
         (
-            pair,
+            group,
             str(s.trades),
             _pct(s.win_rate),
             _r(s.expectancy_r, 3),
@@ -139,12 +152,12 @@ def print_pairs(rows: Sequence[tuple[str, Summary]]) -> None:
             _r(s.avg_mfe_r),
             _num(s.avg_giveback_r),
         )
-        for pair, s in rows
+        for group, s in rows
     ]
     print_table(
         body,
         (
-            "Pair",
+            name,
             "Trades",
             "Win rate",
             "Expectancy R",
@@ -153,5 +166,5 @@ def print_pairs(rows: Sequence[tuple[str, Summary]]) -> None:
             "Avg MFE R",
             "Giveback R",
         ),
-        "PER PAIR (R after fees)",
+        title,
     )

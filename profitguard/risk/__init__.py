@@ -2,9 +2,9 @@
 
 Pure rules over plain values (`book`: the account, its positions and closed
 trades, the proposed entry) return `Check`s; `pipeline.evaluate` runs them in
-order and stops at the first refusal; `sizing.size` sizes a stake; `state` holds
-the admin's pause and kill switch, persisted atomically. The Freqtrade glue is
-`profitguard.freqtrade.gate`.
+order and stops at the first refusal; `sizing.size` sizes a stake; `state` is the
+admin's pause and kill switch as a value. No file, lock or database here: the state
+is kept by `profitguard.guard_store`; the Freqtrade glue is `profitguard.freqtrade.gate`.
 """
 
 from profitguard.risk.book import Account, ClosedTrade, MarginTerms, OpenPosition, Proposal

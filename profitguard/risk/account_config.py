@@ -12,6 +12,7 @@ defaults and checks as the bot's own limits (`config.AccountLimits`).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -81,22 +82,19 @@ class AccountConfig:
 
 
 def _check_url(name: str, value: Any) -> None:
-    """A PostgreSQL URL (the account's row lock needs SELECT … FOR UPDATE)."""
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
-
+    """A PostgreSQL URL (the account's row lock needs SELECT … FOR UPDATE). Read by its
+    scheme only: the database is opened above risk/ (`profitguard.account`)."""
     if not isinstance(value, str) or not value:
         raise ConfigError(f"'{name}' must be a database URL, was {value!r}", field=name)
-    try:
-        url = make_url(value)
-    except ArgumentError:
+    scheme, sep, _ = value.partition("://")
+    if not sep or not re.fullmatch(r"[\w+]+", scheme):
         raise ConfigError(
             f"'{name}' must be a database URL such as "
             f"'postgresql+psycopg://user:password@host/db', was {value!r}",
             field=name,
-        ) from None
-    if url.get_backend_name() != "postgresql":
-        shown = url.render_as_string(hide_password=True)
+        )
+    if scheme.split("+", 1)[0] != "postgresql":
+        shown = re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", value)  # no password
         raise ConfigError(
             f"'{name}' must be a PostgreSQL URL (postgresql+psycopg://…): the account's "
             f"admission locks its row, was {shown!r}",

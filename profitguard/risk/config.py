@@ -8,15 +8,18 @@ field and the value; an unknown key suggests the closest known one.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, make_dataclass
+from dataclasses import dataclass, field, fields
 from enum import StrEnum
-from typing import Any
+from typing import Any, ClassVar
 
 from profitguard.engine import ConfigError
 from profitguard.engine.config import _enum, check_known_keys
 from profitguard.risk import validators
 from profitguard.risk.account_config import ACCOUNT_RULE_CODES, AccountConfig
 from profitguard.risk.registry import RULES, USD_LIKE_STAKES, USD_MIN_BALANCE, Registry
+
+# the rules that hold for a whole account (a shared one's, and each bot's part of them)
+ACCOUNT_RULES: Registry = tuple(rule for rule in RULES if rule.code in ACCOUNT_RULE_CODES)
 
 SECTION = "profitguard.risk"
 
@@ -69,30 +72,43 @@ class SizingConfig:
         return cls(**raw, source=source)
 
 
-class _RiskConfigBase:
-    """What every config made by `config_class` does: validate once, build from JSON."""
+def _validate(config: AccountLimits) -> None:
+    """Each setting of the class's rules by its validator, then each rule's settings together."""
+    p = config.source
+    for rule in config.rules:
+        for setting in rule.settings:
+            value = getattr(config, setting.key)
+            if value is not None or not setting.optional:
+                setting.validate(f"{p}.{setting.key}", value)
+        if rule.validate_together is not None:
+            rule.validate_together(config, p)
 
-    __slots__ = ()
-    rules: Registry  # the registry the class was made from (a class attribute)
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AccountLimits:
+    """The limits that pause every entry (`registry.ACCOUNT_RULES`): a bot's own, as part
+    of `RiskConfig`, and a shared account's (`account_from_mapping`), evaluated there over
+    every bot's positions and closed trades. Ratios of equity; None turns a rule off."""
+
+    rules: ClassVar[Registry] = ACCOUNT_RULES
+    # 100 for USD-like stakes; `from_mapping` with another stake currency: none
+    min_balance: float | None = USD_MIN_BALANCE
+    max_daily_loss: float | None = 0.05  # realized, UTC day
+    max_weekly_loss: float | None = 0.10  # realized, UTC ISO week (from Monday)
+    max_monthly_loss: float | None = 0.20  # realized, UTC calendar month
+    max_consecutive_losses: int | None = 3
+    loss_streak_cooldown_minutes: float | None = None  # None: paused until reset/resume
+    max_open_positions: int | None = 5
+    max_asset_exposure: float | None = 0.20  # open stakes in one base asset / equity
+    max_heat: float | None = 0.30  # open risk to the stops in force / equity
+    max_correlated_positions: int | None = 2
+    correlation_threshold: float = 0.8
+    correlation_window: int = 100  # candles of returns
+    correlation_min_candles: int = 20  # fewer returns in common: the entry is refused
+    source: str = field(default=SECTION, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        p = self.source
-        for rule in self.rules:
-            for setting in rule.settings:
-                value = getattr(self, setting.key)
-                if value is not None or not setting.optional:
-                    setting.validate(f"{p}.{setting.key}", value)
-            if rule.validate_together is not None:
-                rule.validate_together(self, p)
-        if not isinstance(self.sizing, SizingConfig):
-            raise ConfigError(
-                f"'{p}.sizing' must be a SizingConfig, was {self.sizing!r}", field=f"{p}.sizing"
-            )
-        if self.account is not None and not isinstance(self.account, AccountConfig):
-            raise ConfigError(
-                f"'{p}.account' must be an AccountConfig, was {self.account!r}",
-                field=f"{p}.account",
-            )
+        _validate(self)
 
     @classmethod
     def from_mapping(cls, raw: Any, *, source: str = SECTION, stake_currency: str | None = None):
@@ -117,49 +133,47 @@ class _RiskConfigBase:
         return cls(**values, source=source)
 
 
-def config_class(rules: Registry, name: str, doc: str | None = None) -> type:
-    """A frozen, keyword-only settings class with one field per setting of `rules` (its
-    default), plus `sizing` and `source`; validated by each setting's validator."""
-    keys = [s.key for rule in rules for s in rule.settings]
-    if len(set(keys)) != len(keys):
-        raise ValueError(f"a setting is declared twice in the rules of {name}: {keys}")
-    specs: list[tuple[str, Any, Any]] = [
-        (s.key, Any, field(default=s.default)) for rule in rules for s in rule.settings
-    ]
-    specs.append(("sizing", SizingConfig, field(default=SizingConfig())))
-    # a shared account (`account_config`): None, the bot's budget is its own
-    specs.append(("account", Any, field(default=None)))
-    specs.append(("source", str, field(default=SECTION, compare=False, repr=False)))
-    cls = make_dataclass(
-        name,
-        specs,
-        bases=(_RiskConfigBase,),
-        namespace={"rules": rules, "__doc__": doc, "__module__": __name__},
-        frozen=True,
-        slots=True,
-        kw_only=True,
-    )
-    return cls
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RiskConfig(AccountLimits):
+    """The pre-trade risk gate: the account limits above, the limits on one entry
+    (`registry.RULES`, whose settings are these fields: `test_risk_registry` keeps
+    them in step), the sizing, and a shared account if any."""
+
+    rules: ClassVar[Registry] = RULES
+    max_stake_ratio: float | None = 0.10  # the stake is reduced to fit, not refused
+    max_stop_to_liquidation: float | None = 1.0  # futures: stop distance / liquidation's
+    min_stop_ticks: int | None = 3  # the initial stop at least this many ticks away
+    min_stop_to_fees: float | None = 1.0  # ... and this many times the round-trip fees
+    min_reward_risk: float | None = 1.5  # first target's distance / initial stop's
+    max_entry_slippage: float | None = 0.005  # entry rate vs the signal candle's close
+    min_confidence: float | None = 0.70  # only when the dataframe has `confidence_column`
+    confidence_column: str = "confidence"
+    sizing: SizingConfig = SizingConfig()
+    account: AccountConfig | None = None  # a shared account; None: the bot's budget is its own
+
+    def __post_init__(self) -> None:
+        _validate(self)
+        p = self.source
+        if not isinstance(self.sizing, SizingConfig):
+            raise ConfigError(
+                f"'{p}.sizing' must be a SizingConfig, was {self.sizing!r}", field=f"{p}.sizing"
+            )
+        if self.account is not None and not isinstance(self.account, AccountConfig):
+            raise ConfigError(
+                f"'{p}.account' must be an AccountConfig, was {self.account!r}",
+                field=f"{p}.account",
+            )
 
 
-RiskConfig = config_class(
-    RULES,
-    "RiskConfig",
-    """The pre-trade risk gate: one field per setting of `registry.RULES` (ratios of
-    equity; None turns a rule off), plus `sizing`.
-
-    `min_balance` defaults to 100 here; `from_mapping` with the stake currency keeps
-    that default for USD-like stakes only (none otherwise).""",
-)
-
-
-AccountLimits = config_class(
-    tuple(rule for rule in RULES if rule.code in ACCOUNT_RULE_CODES),
-    "AccountLimits",
-    """The limits of a shared account: the account-wide rules of `registry.RULES`, with
-    the same settings, defaults and checks, evaluated over every bot's positions and
-    closed trades. `sizing` and `account` are not its settings.""",
-)
+def settings_mismatch(cls: type[AccountLimits]) -> list[str]:
+    """How the fields of a limits class differ from its registry's settings, in order
+    (empty: in step). A rule is a `RuleSpec` in the registry plus its fields here."""
+    own = {"sizing", "account", "source"}
+    declared = [f.name for f in fields(cls) if f.name not in own]
+    registered = [s.key for rule in cls.rules for s in rule.settings]
+    missing = [f"no field for setting {k!r}" for k in registered if k not in declared]
+    extra = [f"field {k!r} is no rule's setting" for k in declared if k not in registered]
+    return missing + extra
 
 
 def account_from_mapping(
@@ -168,7 +182,7 @@ def account_from_mapping(
     """The `account` section: its own keys and the account's limits side by side."""
     if not isinstance(raw, Mapping):
         raise ConfigError(f"'{source}' must be an object, was {raw!r}", field=source)
-    limit_keys = [s.key for rule in AccountLimits.rules for s in rule.settings]
+    limit_keys = [f.name for f in fields(AccountLimits) if f.name != "source"]
     check_known_keys(raw, (*AccountConfig.OWN_KEYS, *limit_keys), source)
     for key in ("name", "db_url"):
         if key not in raw:

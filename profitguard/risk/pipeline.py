@@ -24,7 +24,8 @@ from datetime import datetime
 
 from profitguard.risk.book import Account, Proposal
 from profitguard.risk.checks import Check, Figure, Rule, Unit
-from profitguard.risk.registry import Config, Correlations
+from profitguard.risk.config import AccountLimits
+from profitguard.risk.registry import Correlations, RuleSpec
 from profitguard.risk.rules import Correlation
 from profitguard.risk.state import GuardState, GuardStateError, TradingState
 
@@ -72,7 +73,9 @@ def _switch(rule: Rule, on: bool, reason: str | None, since: datetime | None) ->
     return Check(rule, not on, Figure("on", on, Unit.TEXT), None, evidence)
 
 
-def account_checks(config: Config, guard: GuardState | None, account: Account) -> Iterator[Check]:
+def account_checks(
+    config: AccountLimits, guard: GuardState | None, account: Account
+) -> Iterator[Check]:
     """The limits that pause every entry of the account, in order."""
     for rule in config.rules:
         if rule.account is not None and rule.on(config):
@@ -80,7 +83,7 @@ def account_checks(config: Config, guard: GuardState | None, account: Account) -
 
 
 def entry_checks(
-    config: Config,
+    config: AccountLimits,
     account: Account,
     proposal: Proposal,
     correlations: Correlations,
@@ -96,11 +99,11 @@ def entry_checks(
             yield check
 
 
-def _entry_rules(config: Config) -> list:
+def _entry_rules(config: AccountLimits) -> list[RuleSpec]:
     return [rule for rule in config.rules if rule.entry is not None and rule.on(config)]
 
 
-def _screened(entry_rules: list) -> list:
+def _screened(entry_rules: list[RuleSpec]) -> list[RuleSpec]:
     """The entry limits ahead of the first that reads the entry: they need the account only."""
     return list(itertools.takewhile(lambda rule: not rule.reads_entry, entry_rules))
 
@@ -114,7 +117,7 @@ def state_of(checks: Sequence[Check]) -> TradingState:
 
 
 def account_state(
-    config: Config, guard: GuardState | GuardStateError, account: Account
+    config: AccountLimits, guard: GuardState | GuardStateError, account: Account
 ) -> tuple[TradingState, list[Check]]:
     """The trading state and every guard and account check (for status and state changes)."""
     checks = guard_checks(guard)
@@ -122,7 +125,7 @@ def account_state(
     return state_of(checks), checks
 
 
-def screen(config: Config, guard: GuardState | GuardStateError, account: Account) -> Verdict:
+def screen(config: AccountLimits, guard: GuardState | GuardStateError, account: Account) -> Verdict:
     """The gate's verdict as far as it goes without the entry: the admin's switches, the
     account limits, and the entry limits ahead of the first that reads the entry (the
     open-positions count). Its checks begin `evaluate`'s: an entry refused here is
@@ -145,7 +148,7 @@ def screen(config: Config, guard: GuardState | GuardStateError, account: Account
 
 
 def evaluate(
-    config: Config,
+    config: AccountLimits,
     guard: GuardState | GuardStateError,
     account: Account,
     proposal: Proposal | Callable[[], Proposal],
@@ -171,7 +174,7 @@ def evaluate(
     return Verdict(TradingState.ACTIVE, tuple(done))
 
 
-def portfolio_checks(config: Config, account: Account) -> list[Check]:
+def portfolio_checks(config: AccountLimits, account: Account) -> list[Check]:
     """Where the account stands against the entry limits, with no entry (for status)."""
     return [
         rule.standing(config, account)
@@ -180,7 +183,7 @@ def portfolio_checks(config: Config, account: Account) -> list[Check]:
     ]
 
 
-def entry_limits(config: Config) -> list[Check]:
+def entry_limits(config: AccountLimits) -> list[Check]:
     """The limits only an entry has a figure for (shown by status next to the last entry)."""
     per_entry = Figure("", "per entry", Unit.TEXT)
     return [

@@ -1,10 +1,10 @@
-"""Every risk rule, declared once: its refusal code, its settings (key, default,
-validator), where it runs (account or entry) and how it checks.
+"""Every risk rule, declared once: its refusal code, its settings (key, validator),
+where it runs (account or entry) and how it checks.
 
 Adding a rule is one `RuleSpec` in `RULES` (plus the pure function in `rules` it
-calls, and its test). The settings of `RiskConfig`, their validation, the order
-the gate checks in, the status page's rows and the refusal counts all follow from
-this table. A rule is on while its first setting is not None.
+calls, its settings as typed fields of `config.RiskConfig`, and its test). Their
+validation, the order the gate checks in, the status page's rows and the refusal
+counts all follow from this table. A rule is on while its first setting is not None.
 """
 
 from __future__ import annotations
@@ -30,18 +30,20 @@ USD_MIN_BALANCE = 100.0
 # protections (StoplossGuard); dry-run and live keep "until resume".
 BACKTEST_STREAK_COOLDOWN_MINUTES = 60
 
-Config = Any  # a config class made from a registry (`config.config_class`)
+# What a rule reads its settings from: `config.AccountLimits` or its subclass
+# `config.RiskConfig` (typed there, field by field; `config` imports this module).
+Config = Any
 Correlations = Callable[[], Sequence[Correlation]]
 
 
 @dataclass(frozen=True, slots=True)
 class Setting:
-    """One `risk` key: its default and the check its value passes (`validate(name, value)`).
+    """One `risk` key and the check its value passes (`validate(name, value)`); its
+    default is the field's of `config.RiskConfig` (a test keeps the two in step).
 
     `optional`: None is allowed (for a rule's first setting, None turns the rule off)."""
 
     key: str
-    default: Any
     validate: Callable[[str, Any], None]
     optional: bool = True
 
@@ -84,10 +86,10 @@ def _loss_streak(c: Config, guard: GuardState | None, a: Account) -> Check:
     )
 
 
-def _period(key: str, period: Period, default: float) -> RuleSpec:
+def _period(key: str, period: Period) -> RuleSpec:
     return RuleSpec(
         rules.PERIOD_RULE[period],
-        (Setting(key, default, validators.ratio),),
+        (Setting(key, validators.ratio),),
         account=lambda c, g, a: rules.period_loss(getattr(c, key), period, a),
     )
 
@@ -115,43 +117,43 @@ def _correlation_window(c: Config, prefix: str) -> None:
 RULES: Registry = (
     RuleSpec(
         Rule.MIN_BALANCE,
-        (Setting("min_balance", USD_MIN_BALANCE, validators.not_negative),),
+        (Setting("min_balance", validators.not_negative),),
         account=lambda c, g, a: rules.min_balance(c.min_balance, a.equity),
     ),
-    _period("max_daily_loss", Period.DAY, 0.05),  # realized, UTC day
-    _period("max_weekly_loss", Period.WEEK, 0.10),  # realized, UTC ISO week (from Monday)
-    _period("max_monthly_loss", Period.MONTH, 0.20),  # realized, UTC calendar month
+    _period("max_daily_loss", Period.DAY),  # realized, UTC day
+    _period("max_weekly_loss", Period.WEEK),  # realized, UTC ISO week (from Monday)
+    _period("max_monthly_loss", Period.MONTH),  # realized, UTC calendar month
     RuleSpec(
         Rule.LOSS_STREAK,
         (
-            Setting("max_consecutive_losses", 3, validators.count),
+            Setting("max_consecutive_losses", validators.count),
             # None: paused until reset/resume
-            Setting("loss_streak_cooldown_minutes", None, validators.above_zero),
+            Setting("loss_streak_cooldown_minutes", validators.above_zero),
         ),
         account=_loss_streak,
     ),
     RuleSpec(
         Rule.MAX_POSITIONS,
-        (Setting("max_open_positions", 5, validators.count),),
+        (Setting("max_open_positions", validators.count),),
         entry=lambda c, a, p, _: rules.max_positions(c.max_open_positions, len(a.positions)),
         standing=lambda c, a: rules.max_positions(c.max_open_positions, len(a.positions)),
         reads_entry=False,
     ),
     RuleSpec(
         Rule.STAKE_CAP,  # the stake is reduced to fit, not refused
-        (Setting("max_stake_ratio", 0.10, validators.ratio),),
+        (Setting("max_stake_ratio", validators.ratio),),
         entry=lambda c, a, p, _: rules.stake_cap(c.max_stake_ratio, a.equity, p.stake),
         standing=_stake_cap_standing,
     ),
     RuleSpec(
         Rule.ASSET_EXPOSURE,  # open stakes in one base asset / equity
-        (Setting("max_asset_exposure", 0.20, validators.ratio),),
+        (Setting("max_asset_exposure", validators.ratio),),
         entry=lambda c, a, p, _: rules.asset_exposure(c.max_asset_exposure, a, p),
         standing=lambda c, a: rules.asset_exposure(c.max_asset_exposure, a),
     ),
     RuleSpec(
         Rule.HEAT,  # open risk to the stops in force / equity
-        (Setting("max_heat", 0.30, validators.ratio),),
+        (Setting("max_heat", validators.ratio),),
         entry=lambda c, a, p, _: rules.portfolio_heat(c.max_heat, a, p),
         standing=lambda c, a: rules.portfolio_heat(c.max_heat, a),
     ),
@@ -159,7 +161,7 @@ RULES: Registry = (
         # futures only (a spot entry has no margin terms): the initial stop's distance
         # from the entry / the liquidation price's
         Rule.LIQUIDATION,
-        (Setting("max_stop_to_liquidation", 1.0, validators.ratio),),
+        (Setting("max_stop_to_liquidation", validators.ratio),),
         entry=lambda c, a, p, _: (
             rules.liquidation(c.max_stop_to_liquidation, p) if p.margin is not None else None
         ),
@@ -169,8 +171,8 @@ RULES: Registry = (
         # times the round-trip fees from the entry
         Rule.STOP_TOO_CLOSE,
         (
-            Setting("min_stop_ticks", 3, validators.count),
-            Setting("min_stop_to_fees", 1.0, validators.above_zero),
+            Setting("min_stop_ticks", validators.count),
+            Setting("min_stop_to_fees", validators.above_zero),
         ),
         entry=lambda c, a, p, _: rules.stop_too_close(c.min_stop_ticks, c.min_stop_to_fees, p),
         limit=lambda c: Figure(
@@ -182,21 +184,21 @@ RULES: Registry = (
     ),
     RuleSpec(
         Rule.REWARD_RISK,  # first target's distance / initial stop's distance
-        (Setting("min_reward_risk", 1.5, validators.above_zero),),
+        (Setting("min_reward_risk", validators.above_zero),),
         entry=lambda c, a, p, _: rules.reward_risk(c.min_reward_risk, p),
         limit=lambda c: Figure("limit", c.min_reward_risk),
     ),
     RuleSpec(
         Rule.SLIPPAGE,  # entry rate vs the signal candle's close
-        (Setting("max_entry_slippage", 0.005, validators.ratio_below_one),),
+        (Setting("max_entry_slippage", validators.ratio_below_one),),
         entry=lambda c, a, p, _: rules.entry_slippage(c.max_entry_slippage, p),
         limit=lambda c: Figure("limit", c.max_entry_slippage, Unit.PCT),
     ),
     RuleSpec(
         Rule.CONFIDENCE,  # only when the dataframe has `confidence_column`
         (
-            Setting("min_confidence", 0.70, validators.ratio),
-            Setting("confidence_column", "confidence", validators.column, optional=False),
+            Setting("min_confidence", validators.ratio),
+            Setting("confidence_column", validators.column, optional=False),
         ),
         entry=lambda c, a, p, _: rules.signal_confidence(c.min_confidence, p.confidence),
         limit=lambda c: Figure("limit", c.min_confidence),
@@ -204,12 +206,12 @@ RULES: Registry = (
     RuleSpec(
         Rule.CORRELATION,
         (
-            Setting("max_correlated_positions", 2, validators.count),
-            Setting("correlation_threshold", 0.8, validators.ratio_below_one, optional=False),
+            Setting("max_correlated_positions", validators.count),
+            Setting("correlation_threshold", validators.ratio_below_one, optional=False),
             # candles of returns
-            Setting("correlation_window", 100, validators.count_of_two, optional=False),
+            Setting("correlation_window", validators.count_of_two, optional=False),
             # fewer returns in common: the entry is refused
-            Setting("correlation_min_candles", 20, validators.count_of_two, optional=False),
+            Setting("correlation_min_candles", validators.count_of_two, optional=False),
         ),
         entry=lambda c, a, p, correlations: rules.correlated_positions(
             c.max_correlated_positions,

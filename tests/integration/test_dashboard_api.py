@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from profitguard import guard_store
+from profitguard.bot_identity import identity_of
 from profitguard.dashboard.metrics import METRIC_NAMES
 from profitguard.risk import state as st
-from profitguard.risk.bot_identity import identity_of
 from tests.dashboard_server import start_dashboard
 
 USER, PASSWORD = "admin", "a-long-dashboard-password"
@@ -129,7 +130,7 @@ def bot_guard_file(config: Path) -> Path:
 
 
 def guard_file(config: Path) -> st.GuardState:
-    return st.read_state(bot_guard_file(config))
+    return guard_store.read_state(bot_guard_file(config))
 
 
 def test_dashboard_when_credentials_wrong_or_missing_then_401(fresh):

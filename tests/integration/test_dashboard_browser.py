@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from profitguard import guard_store
 from profitguard.chaos.records import db_trades, fetch_ledger
 from profitguard.exchange.harness import offline_env, sigint_reaches_bots, stop_process
 from profitguard.exchange.private import Credentials
-from profitguard.risk import state as st
 from tests.browser import browser, console_errors
 from tests.dashboard_server import start_dashboard
 from tests.exchange_fixtures import ReplayOptions, bot_files, scripted_source
@@ -217,12 +217,12 @@ def test_dashboard_page_when_bot_has_three_trades_then_shows_them_and_kill_flatt
             typed = driver.find_element("id", "reset-input")
             typed.send_keys("RESE")
             assert not confirm.is_enabled()
-            assert st.read_state(bot_files(ws).guard_path(ws.userdir)).halted
+            assert guard_store.read_state(bot_files(ws).guard_path(ws.userdir)).halted
             typed.send_keys("T")
             assert confirm.is_enabled()
             confirm.click()
             wait_for(
-                lambda: not st.read_state(bot_files(ws).guard_path(ws.userdir)).halted,
+                lambda: not guard_store.read_state(bot_files(ws).guard_path(ws.userdir)).halted,
                 10,
                 "the reset",
             )

@@ -40,8 +40,8 @@ def guard(ws, *args: str) -> subprocess.CompletedProcess:
 
 def bot_files(ws):
     """The identity the workspace's bot keys its guard and status files by."""
+    from profitguard.bot_identity import identity_of
     from profitguard.exchange.freqtrade_config import load_json_config
-    from profitguard.risk.bot_identity import identity_of
 
     return identity_of(load_json_config(ws.config))
 

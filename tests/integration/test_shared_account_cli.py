@@ -190,3 +190,19 @@ def test_report_db_when_repeated_then_every_bots_trades_together(postgresql, tmp
     assert together["source"] == f"{alone_a['source']}, {alone_b['source']}"
     assert len(together["trades"]) == len(alone_a["trades"]) + len(alone_b["trades"]) == 2
     assert together["summary"]["trades"] == 2
+    # each bot's trades labelled: by its database's name, or as named (BOT=DB)
+    assert [t["bot"] for t in alone_a["trades"]] == [None] and alone_a["bots"] == []
+    database = url.rsplit("/", 1)[1]
+    assert sorted(t["bot"] for t in together["trades"]) == sorted([database, "bot-b"])
+    assert [(b["bot"], b["trades"]) for b in together["bots"]] == sorted(
+        [(database, 1), ("bot-b", 1)]
+    )
+    dbs = ["--db", f"bot-a={url}", "--db", str(sqlite)]
+    assert main(["report", *dbs, "--config", str(config), "--trades", "all"]) == 0
+    out = capsys.readouterr().out
+    assert "PER BOT" in out
+    rows = [line for line in out.splitlines() if "│" in line and "/" in line]
+    assert any(line.split("│")[1].strip() == "bot-a" for line in rows), out
+    assert any(line.split("│")[1].strip() == "bot-b" for line in rows), out
+    assert main(["report", "--db", "bot-a=", "--config", str(config)]) == 2
+    assert "argument --db: 'bot-a=' names bot 'bot-a' but no database" in capsys.readouterr().err

@@ -3,7 +3,8 @@ account, each with its own trades database, sharing one risk budget on PostgreSQ
 
 - account max_open_positions 1, both bots signalling from their first candle: the
   exchange's ledger shows exactly one entry, and the other bot's log the account's
-  refusal naming the bot that holds the slot;
+  refusal naming the bot that holds the slot (repeated inside one run:
+  test_shared_account_same_candle.py);
 - `profitguard guard kill --config <one bot's config>`: both bots exit their
   positions, on the ledger.
 """
@@ -74,12 +75,12 @@ def start_bot(ws, log: Path, strategy: str = "AlwaysIn") -> subprocess.Popen:
         )
 
 
-def run_together(workspaces, until, timeout: float) -> dict[str, str]:
+def run_together(workspaces, until, timeout: float, strategy: str = "AlwaysIn") -> dict[str, str]:
     """Start every bot at once; stop them all (SIGINT) once `until(logs)` is true."""
     procs, logs = {}, {}
     for bot, ws in workspaces.items():
         logs[bot] = ws.userdir / "logs" / f"trade-{bot}.log"
-        procs[bot] = start_bot(ws, logs[bot])
+        procs[bot] = start_bot(ws, logs[bot], strategy)
 
     def read() -> dict[str, str]:
         return {bot: path.read_text(errors="replace") for bot, path in logs.items()}
@@ -104,9 +105,8 @@ def entries(exchange) -> list[dict]:
     return [o for o in fetch_ledger(exchange.url)["orders"] if o["side"] == "buy"]
 
 
-@pytest.mark.parametrize("run", range(2))
 def test_two_live_bots_when_the_account_has_one_slot_then_the_ledger_shows_one_entry(
-    offline_exchange, freqtrade_workspace, postgresql, run
+    offline_exchange, freqtrade_workspace, postgresql
 ):
     url = postgresql.new_database()
     exchange, workspaces = two_bots(

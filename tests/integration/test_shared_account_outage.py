@@ -5,92 +5,24 @@ test's own (the session's is shared with other tests)."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import tempfile
-from pathlib import Path
-
 import pytest
 
 from profitguard.chaos.records import db_trades, fetch_ledger
 from profitguard.cli import main
 from tests.integration.test_shared_account_live import run_together, two_bots
-from tests.postgres_fixtures import PostgresServer, _as_server_user, _free_port, find_postgres_bin
 
 pytestmark = pytest.mark.slow
 
 
-class OwnServer:
-    """A PostgreSQL server of one test, stopped and started at will."""
-
-    def __init__(self, bindir: Path, root: Path, runas: dict) -> None:
-        self.bindir, self.root, self.runas = bindir, root, runas
-        self.port = _free_port()
-        self.env = {**os.environ, "LC_ALL": "C.UTF-8", "LANG": "C.UTF-8"}
-
-    def _run(self, *args) -> None:
-        subprocess.run(
-            [self.bindir / args[0], *args[1:]],
-            check=True,
-            timeout=120,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            env=self.env,
-            **self.runas,
-        )
-
-    def init(self) -> None:
-        self._run("initdb", "-D", self.root / "data", "-U", "postgres", "--auth=trust")
-
-    def start(self) -> None:
-        options = f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.root} -c fsync=off"
-        log = self.root / "server.log"
-        self._run("pg_ctl", "-D", self.root / "data", "-l", log, "-o", options, "-w", "start")
-
-    def stop(self) -> None:
-        self._run("pg_ctl", "-D", self.root / "data", "-m", "fast", "-w", "stop")
-
-
-@pytest.fixture
-def own_postgresql():
-    bindir = find_postgres_bin()
-    if bindir is None:
-        pytest.skip("PostgreSQL server not installed (initdb/pg_ctl); .ci/run installs it")
-    runas = _as_server_user()
-    root = Path(tempfile.mkdtemp(prefix="pg-outage-"))
-    if runas:
-        shutil.chown(root, "postgres", "postgres")
-    os.chmod(root, 0o700)
-    server = OwnServer(bindir, root, runas)
-    server.init()
-    server.start()
-    try:
-        yield server
-    finally:
-        subprocess.run(
-            [bindir / "pg_ctl", "-D", root / "data", "-m", "immediate", "-w", "stop"],
-            check=False,
-            timeout=60,
-            capture_output=True,
-            **runas,
-        )
-        shutil.rmtree(root, ignore_errors=True)
-
-
-@pytest.mark.skip(
-    reason="since the per-bot guard files landed, 'guard kill --userdir' in this test no "
-    "longer reaches the bot's own guard file, so the trade it closes stays open; the test "
-    "must name the bot's guard file (to fix)"
-)
 def test_account_database_when_restarted_under_a_live_bot_then_no_entry_while_down(
     offline_exchange, freqtrade_workspace, own_postgresql
 ):
-    url = PostgresServer(own_postgresql.port).new_database()
+    url = own_postgresql.new_database()
     exchange, workspaces = two_bots(offline_exchange, freqtrade_workspace, url)
     ws = workspaces["bot-a"]
     del workspaces["bot-b"]
-    own = ["--userdir", str(ws.userdir), "--db-url", ws.db_url]  # the bot's own guard file
+    # the bot's own switches (its guard file), not the account's: those are out of reach
+    own = ["--config", str(ws.config), "--userdir", str(ws.userdir), "--this-bot"]
     steps: list[str] = []
 
     def buys() -> list[dict]:

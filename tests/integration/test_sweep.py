@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.cpu_bound]  # one lane: the sweep runs once
 
 REPO = Path(__file__).resolve().parents[2]
 PAIRS = ["BTC/USDT", "ETH/USDT"]

@@ -14,12 +14,13 @@ import sys
 
 import pytest
 
+from profitguard import guard_store
+from profitguard.bot_identity import identity_of
 from profitguard.chaos.records import db_orders, db_trades
 from profitguard.cli import main
+from profitguard.guard_store import GuardCopy
 from profitguard.report.records import load_db
 from profitguard.risk import state as st
-from profitguard.risk.bot_identity import identity_of
-from profitguard.risk.guard_copy import GuardCopy
 from tests.unit.test_report_db import WRITE_DB
 
 # a PostgreSQL server and Freqtrade subprocesses: about 45 s together
@@ -90,7 +91,7 @@ def test_kill_switch_when_recorded_on_postgresql_then_survives_a_restart_and_a_l
     try:
         assert restarted.load().halted
         with pytest.raises(st.GuardStateError) as raised:
-            st.GuardFile(guard_file, restarted).read()  # the bot starting
+            guard_store.GuardFile(guard_file, restarted).read()  # the bot starting
         assert raised.value.last_good.halted
         assert raised.value.last_good.halted_reason == "incident"
     finally:

@@ -18,16 +18,17 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from profitguard import guard_store
+from profitguard.bot_identity import identity_of
 from profitguard.cli import main
+from profitguard.guard_store import GuardCopy
 from profitguard.risk import state as gs
-from profitguard.risk.bot_identity import identity_of
-from profitguard.risk.guard_copy import GuardCopy
 
 EVENTS = ("kill", "reset", "pause", "resume", "delete", "tear", "snapshot", "restore", "restart",
           "check")  # fmt: skip
 
 
-def halted(bot: gs.GuardFile) -> bool:
+def halted(bot: guard_store.GuardFile) -> bool:
     """What the bot's risk gate concludes (RiskGate.halted)."""
     try:
         return bot.read().halted
@@ -44,7 +45,7 @@ def test_kill_switch_when_file_lost_torn_or_restored_then_only_a_reset_lifts_it(
         path = identity_of({}, url).guard_path(userdir)  # the bot `--db-url` names
         copy = GuardCopy(url)
         copy.load()  # the bot has created its trades database
-        bot = gs.GuardFile(path, copy)
+        bot = guard_store.GuardFile(path, copy)
         killed = False  # the last of kill and reset was a kill
         snapshot: bytes | None = None
         try:
@@ -68,7 +69,7 @@ def test_kill_switch_when_file_lost_torn_or_restored_then_only_a_reset_lifts_it(
                 elif event == "restore" and snapshot is not None:
                     path.write_bytes(snapshot)
                 elif event == "restart":
-                    bot = gs.GuardFile(path, GuardCopy(url))
+                    bot = guard_store.GuardFile(path, GuardCopy(url))
                 elif event == "check":  # the bot reads (it may be down between checks)
                     assert halted(bot) or not killed, events
                 if event == "reset":

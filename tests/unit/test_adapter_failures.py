@@ -21,11 +21,16 @@ from tests.unit.test_adapter_strategy import started, stop_of
 from tests.unit.test_adapter_trades import make_trade
 
 REPO = Path(__file__).resolve().parents[2]
-GUARDED = [
-    name
-    for name, member in vars(ProfitGuardStrategy).items()
-    if callable(member) and hasattr(member, "__wrapped__")
-]
+# profitguard's hooks, on ProfitGuardStrategy and the base classes that hold them by job
+GUARDED = sorted(
+    {
+        name
+        for klass in ProfitGuardStrategy.__mro__
+        if klass.__module__.startswith("profitguard.")
+        for name, member in vars(klass).items()
+        if callable(member) and hasattr(member, "__wrapped__")
+    }
+)
 
 
 def test_guarded_hooks_when_listed_then_every_hook_profitguard_catches_for():

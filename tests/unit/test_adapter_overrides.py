@@ -409,6 +409,8 @@ def test_rules_when_listed_then_every_hook_profitguard_implements_has_one():
 def test_grandchild_when_child_forgets_super_then_profitguard_once_and_both_run():
     seen: ClassVar = []
     during: ClassVar = []  # profitguard's function as the override sees it
+    # the class of profitguard's that defines the hook (a base of ProfitGuardStrategy)
+    owner = next(k for k in ProfitGuardStrategy.__mro__ if "bot_loop_start" in vars(k))
 
     class Child(Fixture):
         def bot_loop_start(self, current_time, **kwargs):
@@ -417,12 +419,12 @@ def test_grandchild_when_child_forgets_super_then_profitguard_once_and_both_run(
     class Grandchild(Child):
         def bot_loop_start(self, current_time, **kwargs):
             seen.append("grandchild")
-            during.append(vars(ProfitGuardStrategy)["bot_loop_start"])
+            during.append(vars(owner)["bot_loop_start"])
             super().bot_loop_start(current_time, **kwargs)
 
     strategy = started(Grandchild)
     calls = counting(strategy, strategy._pg_gate, "loop")
-    classes = (ProfitGuardStrategy, Fixture, Child, Grandchild)
+    classes = (owner, ProfitGuardStrategy, Fixture, Child, Grandchild)
     before = [dict(vars(klass)) for klass in classes]
     strategy.bot_loop_start(current_time=OPENED)
     assert seen == ["grandchild", "child"]

@@ -124,6 +124,7 @@ def test_build_sections_when_new_sections_measured_then_rendered_with_their_key_
         "hook_times": times,
     }  # fmt: skip
     hyp = {**_hyperopt_run("ProfitGuardSample", 4.0), "days": 90,
+           "fast": _hyperopt_run("ProfitGuardSample (fast_backtest on)", 8.0),
            "native": _hyperopt_run("BenchNative", 10.0)}  # fmt: skip
     prof = {"days": 90, "loop_s": 2.0, "unprofiled_loop_cpu_s": 1.0,
             "rows": [{"function": "f", "calls": 3, "share": 0.5, "us_per_call": 7.0}]}  # fmt: skip
@@ -134,16 +135,18 @@ def test_build_sections_when_new_sections_measured_then_rendered_with_their_key_
     text = render(info, "cmd", "load average 1.0", sections, keys)
 
     assert [heading[:5] for heading, _ in sections] == ["## 4.", "## 5.", "## 6.", "## 7."]
-    assert keys["adapter_vs_replay_floor_3_pairs"] == 1.25  # median of 1.5/1.0 and 1.2/1.2
+    # default settings on both sides: the sample's copy kept, as the floor's
+    assert keys["adapter_vs_replay_floor_3_pairs"] == 2.5  # 3.0/1.0, 2.4/1.2
     assert keys["hyperopt_vs_native"] == 0.4  # epochs per CPU-minute: 8 / 20
+    assert keys["hyperopt_vs_native_fast_backtest"] == 0.8  # 16 / 20
     assert keys["adapter_vs_replay_floor_3_pairs_no_trade_copy"] == 1.3  # 0.8/0.5, 0.6/0.6
-    assert keys["adapter_vs_replay_floor_3_pairs_trade_copy_kept"] == 2.5  # 3.0/1.0, 2.4/1.2
+    assert keys["adapter_vs_replay_floor_3_pairs_fast_backtest"] == 1.25  # 1.5/1.0, 1.2/1.2
     assert keys["sample_loop_saved_without_trade_copy"] == 0.5  # as shipped / skip off
     assert keys["trade_copy_share_of_sample_loop"] == 0.25
     assert "| ProfitGuardSample | skipped for profitguard's hooks (fast_backtest on) |" in text
     assert "| BenchReplay | kept (Freqtrade's) |" in text
     assert keys["gate_us_per_entry_attempt"] == 12.0  # (0.06 + 0.06) ms over 10 attempts
-    assert "adapter_vs_replay_floor_3_pairs: 1.25" in text.splitlines()
+    assert "adapter_vs_replay_floor_3_pairs: 2.5" in text.splitlines()
 
 
 def test_own_cost_when_measured_then_one_line_per_scale_from_the_no_copy_rounds():

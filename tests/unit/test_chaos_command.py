@@ -1,40 +1,47 @@
-"""`profitguard chaos` with no --runs runs every scenario once, however many there are."""
+"""`profitguard chaos` with no --runs runs every scenario once, however many there are
+(the single-bot ones, then the shared account's)."""
 
 from __future__ import annotations
 
 from types import SimpleNamespace
 
+import profitguard.chaos.account_runner as account_runner
 import profitguard.chaos.runner as runner
+from profitguard.chaos.account_runner import ACCOUNT_SCENARIOS
 from profitguard.chaos.scenarios import SCENARIOS
 from profitguard.cli import main
 
+ALL = [*SCENARIOS, *ACCOUNT_SCENARIOS]
 
-def test_chaos_when_no_runs_given_then_every_scenario_runs_once(monkeypatch, tmp_path, capsys):
+
+def fake_runs(monkeypatch) -> list[tuple[str, int]]:
+    """Both runners replaced by one that records (scenario, seed): no bot, no database."""
     ran = []
 
     def fake_run(scenario, *, seed, root, duration_s):
-        ran.append(scenario.name)
+        ran.append((scenario.name, seed))
         return SimpleNamespace(
             line=lambda: scenario.name, violations=[], notes=[], restarts=0, faults=0,
             lost_answers=0,
         )  # fmt: skip
 
     monkeypatch.setattr(runner, "run_scenario", fake_run)
+    monkeypatch.setattr(account_runner, "run_account_scenario", fake_run)
+    return ran
+
+
+def test_chaos_when_no_runs_given_then_every_scenario_runs_once(monkeypatch, tmp_path, capsys):
+    ran = fake_runs(monkeypatch)
     assert main(["chaos", "--workdir", str(tmp_path)]) == 0
-    assert ran == [s.name for s in SCENARIOS]
-    assert f"runs: {len(SCENARIOS)}" in capsys.readouterr().out
+    assert [name for name, _ in ran] == [s.name for s in ALL]
+    out = capsys.readouterr().out
+    assert f"runs: {len(ALL)}" in out
+    assert f"account scenarios: {len(ACCOUNT_SCENARIOS)} runs, violations: 0" in out
 
 
 def test_chaos_when_runs_given_then_scenarios_in_turn(monkeypatch, tmp_path):
-    ran = []
-
-    def fake_run(scenario, *, seed, root, duration_s):
-        ran.append((scenario.name, seed))
-        return SimpleNamespace(
-            line=lambda: "", violations=[], notes=[], restarts=0, faults=0, lost_answers=0
-        )
-
-    monkeypatch.setattr(runner, "run_scenario", fake_run)
-    runs = len(SCENARIOS) + 1
+    ran = fake_runs(monkeypatch)
+    runs = len(ALL) + 1
     assert main(["chaos", "--runs", str(runs), "--seed", "5", "--workdir", str(tmp_path)]) == 0
+    assert ran[: len(ALL)] == [(s.name, 5) for s in ALL]
     assert ran[-1] == (SCENARIOS[0].name, 6)  # the second turn takes the next seed

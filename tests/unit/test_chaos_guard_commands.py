@@ -8,9 +8,9 @@ from types import SimpleNamespace
 
 import pytest
 
+from profitguard.bot_identity import identity_of
 from profitguard.chaos import runner
 from profitguard.exchange.freqtrade_config import load_json_config
-from profitguard.risk.bot_identity import identity_of
 
 
 @pytest.mark.parametrize("switch", ["kill", "pause"])

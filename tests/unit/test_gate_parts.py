@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as hs
 
+from profitguard.freqtrade.gate.account import ClosedHistory
 from profitguard.freqtrade.gate.correlations import Correlations, Tail, _shared, shared_closes
-from profitguard.freqtrade.gate.history import ClosedHistory
 from profitguard.risk import rules
 from profitguard.risk.book import Account, ClosedTrade, r_multiple
 from profitguard.risk.rules import Period

@@ -16,10 +16,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from freqtrade.exceptions import OperationalException
 
+from profitguard import guard_store
+from profitguard.bot_identity import identity_of
 from profitguard.cli import main
+from profitguard.guard_store import GuardCopy
 from profitguard.risk import state as st
-from profitguard.risk.bot_identity import identity_of
-from profitguard.risk.guard_copy import GuardCopy
 from tests.unit.test_risk_gate import confirm, open_trade, started
 
 NOW_UTC = datetime(2024, 3, 13, 15, 0, tzinfo=UTC)
@@ -95,7 +96,7 @@ def test_guard_file_when_copied_from_another_bot_then_the_bot_refuses_to_start(t
     other = identity_of({"bot_name": "other", "db_url": "sqlite:///other.sqlite"})
     reset = st.reset(st.GuardState(bot=other.label), datetime.now(UTC) + timedelta(days=1))
     mine = identity_of({"db_url": db_url(tmp_path)}).guard_path(tmp_path)
-    st.write_state(mine, reset)  # the other bot's file, copied over this one's
+    guard_store.write_state(mine, reset)  # the other bot's file, copied over this one's
 
     with pytest.raises(OperationalException, match="written for another bot") as raised:
         started(tmp_path)
@@ -107,7 +108,7 @@ def test_guard_file_when_copied_from_another_bot_while_running_then_it_stays_hal
 ):
     bot = killed_bot(tmp_path)
     other = identity_of({"bot_name": "other", "db_url": "sqlite:///other.sqlite"})
-    st.write_state(bot._pg_gate.guard_file.path, st.reset(st.GuardState(bot=other.label),
+    guard_store.write_state(bot._pg_gate.guard_file.path, st.reset(st.GuardState(bot=other.label),
                                                           datetime.now(UTC)))  # fmt: skip
     assert bot._pg_gate.halted()
     assert isinstance(bot._pg_gate.guard(), st.GuardStateError)
@@ -115,8 +116,10 @@ def test_guard_file_when_copied_from_another_bot_while_running_then_it_stays_hal
 
 
 def test_start_when_the_shared_guard_file_of_earlier_versions_is_there_then_warns(tmp_path, caplog):
-    st.write_state(tmp_path / st.SHARED_GUARD_FILE, st.kill(st.GuardState(), "old", NOW_UTC))
+    guard_store.write_state(
+        tmp_path / guard_store.SHARED_GUARD_FILE, st.kill(st.GuardState(), "old", NOW_UTC)
+    )
     bot = started(tmp_path)
     assert not bot._pg_gate.halted()  # no longer read: this bot's own file is
-    assert f"{tmp_path / st.SHARED_GUARD_FILE} is no longer read" in caplog.text
+    assert f"{tmp_path / guard_store.SHARED_GUARD_FILE} is no longer read" in caplog.text
     assert bot._pg_gate.guard_file.path.name == "profitguard-tradesv3.dryrun-guard.json"

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from profitguard import guard_store
+from profitguard.bot_identity import identity_of
 from profitguard.cli import main
 from profitguard.risk import state as st
-from profitguard.risk.bot_identity import identity_of
 
 # the files of a bot whose config names no bot_name and no db_url (dry-run)
 GUARD_FILE = identity_of({}).guard_path(Path()).name
@@ -34,34 +36,34 @@ def test_guard_when_kill_then_halted_until_reset_with_confirm(userdir, capsys):
     out = capsys.readouterr().out
     assert "switches HALTED (kill switch ON since" in out
     assert "exits every open trade at its next loop" in out
-    state = st.read_state(userdir / GUARD_FILE)
+    state = guard_store.read_state(userdir / GUARD_FILE)
     assert state.halted and state.halted_reason == "exchange outage"
 
     assert guard("resume") == 2
     assert "only 'profitguard guard reset --confirm' lifts it" in capsys.readouterr().err
     assert guard("reset") == 2
     assert "run it again with --confirm" in capsys.readouterr().err
-    assert st.read_state(userdir / GUARD_FILE).halted
+    assert guard_store.read_state(userdir / GUARD_FILE).halted
 
     assert guard("reset", "--confirm") == 0
-    state = st.read_state(userdir / GUARD_FILE)
+    state = guard_store.read_state(userdir / GUARD_FILE)
     assert not state.halted and not state.paused and state.streak_since is not None
 
 
 def test_guard_when_pause_then_resume_lifts_it(userdir, capsys):
     assert guard("pause", "--reason", "FOMC") == 0
-    assert st.read_state(userdir / GUARD_FILE).paused_reason == "FOMC"
+    assert guard_store.read_state(userdir / GUARD_FILE).paused_reason == "FOMC"
     assert guard("status") == 0
     assert "pause: ON since" in capsys.readouterr().out
     assert guard("resume") == 0
-    assert not st.read_state(userdir / GUARD_FILE).paused
+    assert not guard_store.read_state(userdir / GUARD_FILE).paused
 
 
 def test_guard_status_when_bot_wrote_figures_then_each_rule_against_its_limit(userdir, capsys):
     figure = "loss=5.3%, until=2024-03-14 00:00 UTC"
     check = {"rule": "DAILY_LOSS_LIMIT", "passed": False, "message": "…", "figure": figure,
              "limit": "5.0%", "figures": {}}  # fmt: skip
-    st.write_json_atomic(
+    guard_store.write_json_atomic(
         userdir / STATUS_FILE,
         {"version": 1, "updated_at": "2024-03-13T15:00:00+00:00", "state": "REDUCING",
          "equity": 9470.0, "checks": [check], "last_entry": None,
@@ -99,7 +101,7 @@ def test_guard_when_file_corrupt_then_kill_and_reset_still_work_and_keep_a_copy(
     (userdir / GUARD_FILE).write_text("{")
     assert guard(action, "--confirm") == 0
     assert "moved to" in capsys.readouterr().out
-    assert st.read_state(userdir / GUARD_FILE).halted is (action == "kill")
+    assert guard_store.read_state(userdir / GUARD_FILE).halted is (action == "kill")
     assert [p.read_text() for p in userdir.glob(f"{GUARD_FILE}.corrupt-*")] == ["{"]
 
 
@@ -109,7 +111,7 @@ def test_guard_when_config_sets_user_data_dir_then_it_is_used(tmp_path, capsys):
     config = tmp_path / "config.json"
     config.write_text(json.dumps({"user_data_dir": str(other)}))
     assert main(["guard", "kill", "--config", str(config)]) == 0
-    assert st.read_state(other / GUARD_FILE).halted
+    assert guard_store.read_state(other / GUARD_FILE).halted
     assert main(["guard", "status", "--userdir", str(other)]) == 0
     assert "switches: HALTED" in capsys.readouterr().out
 
@@ -132,7 +134,7 @@ def test_guard_when_directory_unknown_then_usage_error(
 @pytest.fixture
 def with_database(userdir):
     """The config names the bot's trades database, which the bot has created."""
-    from profitguard.risk.guard_copy import GuardCopy
+    from profitguard.guard_store import GuardCopy
 
     url = f"sqlite:///{userdir / 'tradesv3.dryrun.sqlite'}"
     (userdir / "config.json").write_text(json.dumps({"stake_currency": "USDT", "db_url": url}))
@@ -149,11 +151,11 @@ def test_guard_kill_when_file_torn_before_the_bot_read_it_then_the_bot_is_halted
     assert with_database.load().halted  # recorded before the file was written
     (userdir / GUARD_FILE).write_text('{"version": 1, "ha')  # torn while the bot was down
     with pytest.raises(st.GuardStateError) as raised:
-        st.GuardFile(userdir / GUARD_FILE, with_database).read()  # the bot starting
+        guard_store.GuardFile(userdir / GUARD_FILE, with_database).read()  # the bot starting
     assert raised.value.last_good.halted and raised.value.last_good.halted_reason == "incident"
     assert guard("reset", "--confirm") == 0  # moves the torn file aside, lifts both copies
     assert not with_database.load().halted
-    assert not st.GuardFile(userdir / GUARD_FILE, with_database).read().halted
+    assert not guard_store.GuardFile(userdir / GUARD_FILE, with_database).read().halted
 
 
 def test_guard_when_file_deleted_then_status_and_pause_keep_the_recorded_kill_switch(
@@ -165,7 +167,7 @@ def test_guard_when_file_deleted_then_status_and_pause_keep_the_recorded_kill_sw
     assert guard("status") == 0
     assert "kill switch: ON since" in capsys.readouterr().out
     assert guard("pause", "--reason", "news") == 0  # a fresh file keeps the kill switch
-    state = st.read_state(userdir / GUARD_FILE)
+    state = guard_store.read_state(userdir / GUARD_FILE)
     assert state.halted and state.halted_reason == "incident" and state.paused
 
 
@@ -173,7 +175,7 @@ def test_guard_kill_when_no_trades_database_yet_then_file_only_with_a_note(userd
     assert guard("kill") == 0
     captured = capsys.readouterr()
     assert "note: no trades database at" in captured.err
-    assert st.read_state(userdir / GUARD_FILE).halted
+    assert guard_store.read_state(userdir / GUARD_FILE).halted
     assert not (userdir.parent / "tradesv3.dryrun.sqlite").exists()  # never created here
 
 
@@ -229,7 +231,7 @@ def test_guard_status_when_no_bot_then_limits_and_todays_figures_from_the_trades
 
 
 def test_guard_status_when_bot_figures_older_than_a_few_loops_then_marked_stale(userdir, capsys):
-    st.write_json_atomic(
+    guard_store.write_json_atomic(
         userdir / STATUS_FILE,
         {"version": 1, "updated_at": "2024-03-13T15:00:00+00:00", "state": "ACTIVE",
          "equity": 1000.0, "checks": [], "last_entry": None, "refusals": {}, "checked": 0},
@@ -253,4 +255,25 @@ def test_guard_kill_when_the_database_cannot_be_read_then_warned_and_the_file_wr
     (userdir / "config.json").write_text(json.dumps({"stake_currency": "USDT", "db_url": url}))
     assert guard("kill", "--reason", "incident") == 0
     assert "warning: " in capsys.readouterr().err
-    assert st.read_state(userdir / GUARD_FILE).halted
+    assert guard_store.read_state(userdir / GUARD_FILE).halted
+
+
+@pytest.mark.parametrize("by", ["command", "dashboard"])
+def test_guard_reset_when_the_database_cannot_be_read_then_refused_and_the_kill_kept(
+    userdir, capsys, by
+):
+    """The command and the dashboard act through one `GuardAdmin`: a reset the trades
+    database cannot record writes nothing (the bot would keep its kill switch on)."""
+    url = f"sqlite:///{userdir / 'tradesv3.dryrun.sqlite'}"
+    (userdir / "config.json").write_text(json.dumps({"stake_currency": "USDT", "db_url": url}))
+    assert guard("kill", "--reason", "incident") == 0  # no database yet: the file alone
+    (userdir / "tradesv3.dryrun.sqlite").write_text("not a database")
+    if by == "command":
+        assert guard("reset", "--confirm") == 2
+        assert "the reset cannot be recorded; nothing written" in capsys.readouterr().err
+    else:
+        admin = guard_store.GuardAdmin(userdir / GUARD_FILE, url, identity_of({}, url).label)
+        with pytest.raises(st.GuardActionError, match="the reset cannot be recorded"):
+            admin.apply("reset", "", datetime.now(UTC))
+        admin.close()
+    assert guard_store.read_state(userdir / GUARD_FILE).halted

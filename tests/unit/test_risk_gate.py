@@ -19,10 +19,11 @@ from freqtrade.exceptions import OperationalException
 from freqtrade.persistence import CustomDataWrapper, LocalTrade, Trade
 from pandas import DataFrame
 
+from profitguard import guard_store
+from profitguard.bot_identity import identity_of
 from profitguard.freqtrade.gate import GATE_VS_FREQTRADE, KILL_TAG
 from profitguard.freqtrade.trades import STATE_KEY
 from profitguard.risk import state as st
-from profitguard.risk.bot_identity import identity_of
 from tests.unit.test_adapter_strategy import Fixture, adjust, stop_of
 from tests.unit.test_adapter_trades import make_order, make_trade
 
@@ -126,13 +127,13 @@ def exits(strategy, trade, rate, *, at=NOW, exit_=False):
 def reset_confirmed(tmp_path, at) -> None:
     """What `profitguard guard reset --confirm` writes: the reset recorded in the trades
     database first, then the guard file."""
-    from profitguard.risk.guard_copy import GuardCopy
+    from profitguard.guard_store import GuardCopy
 
     reset = st.reset(st.GuardState(), at)
     copy = GuardCopy(f"sqlite:///{tmp_path / 'tradesv3.dryrun.sqlite'}")
     copy.save(reset)
     copy.close()
-    st.write_state(tmp_path / GUARD_FILE, reset)
+    guard_store.write_state(tmp_path / GUARD_FILE, reset)
 
 
 def messages(strategy) -> list[str]:
@@ -280,7 +281,7 @@ def test_confirm_when_guard_file_corrupt_then_refused_naming_the_file(tmp_path):
 
 
 def test_confirm_when_backtest_then_guard_file_ignored(tmp_path):
-    st.write_state(tmp_path / GUARD_FILE, st.kill(st.GuardState(), "k", NOW))
+    guard_store.write_state(tmp_path / GUARD_FILE, st.kill(st.GuardState(), "k", NOW))
     frames = {"ETH/USDT": frame([100.0] * 30)}
     strategy = started(tmp_path, runmode=RunMode.BACKTEST, frames=frames)
     assert confirm(strategy) is True
@@ -372,7 +373,7 @@ def test_stake_when_the_account_refuses_then_zero_before_the_entry_is_sized(tmp_
 
 def test_stake_when_kill_switch_on_then_refused_as_the_kill_switch_not_by_sizing(tmp_path):
     strategy = started(tmp_path)
-    st.write_state(tmp_path / GUARD_FILE, st.kill(st.GuardState(), "drawdown", NOW))
+    guard_store.write_state(tmp_path / GUARD_FILE, st.kill(st.GuardState(), "drawdown", NOW))
     assert stake(strategy, min_stake=1_500) == 0  # sizing alone would refuse it (SIZING)
     assert strategy._pg_gate.refusals == {"KILL_SWITCH": 1}
     assert strategy._pg_gate.state.name == "HALTED"
@@ -402,7 +403,7 @@ def test_kill_switch_when_on_then_every_open_trade_exits_in_full(tmp_path):
     trade = open_trade(1, "BTC/USDT")
     assert adjust(strategy, trade, 100.0) is None
     assert exits(strategy, trade, 101.0) == []
-    st.write_state(tmp_path / GUARD_FILE, st.kill(st.GuardState(), "drawdown", NOW))
+    guard_store.write_state(tmp_path / GUARD_FILE, st.kill(st.GuardState(), "drawdown", NOW))
     assert exits(strategy, trade, 101.0) == [KILL_EXIT]
     assert adjust(strategy, trade, 100.0) is None  # no take-profit beside the kill exit
     assert strategy.check_entry_timeout(trade.pair, trade, trade.orders[0], NOW) is True
@@ -419,7 +420,7 @@ def test_kill_switch_when_on_then_the_exit_is_freqtrades_emergency_exit_at_marke
     strategy = started(tmp_path)
     assert strategy.order_types["exit"] == "limit"  # Freqtrade's default
     trade = open_trade(1, "BTC/USDT")
-    st.write_state(tmp_path / GUARD_FILE, st.kill(st.GuardState(), "drawdown", NOW))
+    guard_store.write_state(tmp_path / GUARD_FILE, st.kill(st.GuardState(), "drawdown", NOW))
     [kill] = exits(strategy, trade, 101.0)
     assert kill.exit_type is ExitType.EMERGENCY_EXIT and kill.exit_reason == KILL_TAG
     # its order open: not asked again (no second order), whatever the exit signal says
@@ -450,7 +451,7 @@ def test_pause_when_on_then_entries_refused_but_no_trade_is_exited(tmp_path):
     flat = frame([100.0] * 30)
     strategy = started(tmp_path, frames={"ETH/USDT": flat, "BTC/USDT": flat})
     trade = open_trade(1, "BTC/USDT")
-    st.write_state(tmp_path / GUARD_FILE, st.pause(st.GuardState(), "news", NOW))
+    guard_store.write_state(tmp_path / GUARD_FILE, st.pause(st.GuardState(), "news", NOW))
     assert confirm(strategy) is False
     assert strategy._pg_gate.refusals == {"PAUSED": 1}
     assert exits(strategy, trade, 101.0) == []
@@ -487,7 +488,7 @@ def test_bot_loop_start_when_dry_run_then_status_file_with_every_figure(tmp_path
 
 def test_bot_loop_start_when_paused_by_admin_then_state_change_sent(tmp_path):
     strategy = started(tmp_path)
-    st.write_state(tmp_path / GUARD_FILE, st.pause(st.GuardState(), "news at 14:30", NOW))
+    guard_store.write_state(tmp_path / GUARD_FILE, st.pause(st.GuardState(), "news at 14:30", NOW))
     strategy.bot_loop_start(current_time=NOW)
     assert messages(strategy) == [
         "profitguard: trading state ACTIVE -> REDUCING: "
@@ -532,7 +533,7 @@ def test_kill_switch_when_guard_file_breaks_while_on_then_stays_on(tmp_path):
     flat = frame([100.0] * 30)
     strategy = started(tmp_path, frames={"ETH/USDT": flat, "BTC/USDT": flat})
     trade = open_trade(1, "BTC/USDT")
-    st.write_state(tmp_path / GUARD_FILE, st.kill(st.GuardState(), "drawdown", NOW))
+    guard_store.write_state(tmp_path / GUARD_FILE, st.kill(st.GuardState(), "drawdown", NOW))
     strategy.bot_loop_start(current_time=NOW)
     (tmp_path / GUARD_FILE).write_text("{oops")
     assert exits(strategy, trade, 101.0) == [KILL_EXIT]
@@ -570,7 +571,7 @@ def test_kill_switch_when_guard_file_lost_while_the_bot_was_down_then_restarts_h
     frames = {"ETH/USDT": flat, "BTC/USDT": flat}
     before = started(tmp_path, frames=frames)
     trade = open_trade(1, "BTC/USDT")
-    st.write_state(tmp_path / GUARD_FILE, st.kill(st.GuardState(), "drawdown", NOW))
+    guard_store.write_state(tmp_path / GUARD_FILE, st.kill(st.GuardState(), "drawdown", NOW))
     before.bot_loop_start(current_time=NOW)  # seen (and recorded in the trades database)
     if breakage == "deleted":
         (tmp_path / GUARD_FILE).unlink()
@@ -589,7 +590,7 @@ def test_loop_when_guard_file_torn_after_a_resume_then_the_streak_still_counts_f
     for i in range(3):
         closed_trade(i + 1, -50.0, NOW - timedelta(hours=3 - i))
     resumed = st.resume(st.GuardState(), NOW - timedelta(minutes=30))
-    st.write_state(tmp_path / GUARD_FILE, resumed)
+    guard_store.write_state(tmp_path / GUARD_FILE, resumed)
     strategy.bot_loop_start(current_time=NOW)
     (tmp_path / GUARD_FILE).write_text("{")  # torn after the bot read it
     strategy._pg_gate.status.last_written = -math.inf

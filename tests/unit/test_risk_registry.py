@@ -1,12 +1,14 @@
-"""A rule is one declaration: a throwaway rule added to a copy of the registry is
-validated, evaluated in order, refused with its code, shown by status and counted,
-with no other file touched."""
+"""A rule is one declaration: a throwaway rule added to a copy of the registry (and its
+setting as a field of a config class over it) is validated, evaluated in order, refused
+with its code, shown by status and counted, with no other file touched. The shipped
+config classes' fields are their registries' settings, in order."""
 
 from __future__ import annotations
 
 import dataclasses
 from datetime import timedelta
 from enum import StrEnum
+from typing import ClassVar
 
 import pytest
 
@@ -14,7 +16,7 @@ from profitguard.engine import ConfigError
 from profitguard.freqtrade.gate.refusals import RefusalLog
 from profitguard.risk import validators
 from profitguard.risk.checks import Check, Figure, Rule, Unit
-from profitguard.risk.config import RiskConfig, config_class
+from profitguard.risk.config import AccountLimits, RiskConfig, settings_mismatch
 from profitguard.risk.pipeline import account_state, entry_limits, evaluate
 from profitguard.risk.registry import RULES, RuleSpec, Setting
 from profitguard.risk.state import GuardState, TradingState
@@ -38,13 +40,34 @@ def wide_stop(limit: float, p) -> Check:
 
 WIDE_STOP = RuleSpec(
     Code.WIDE_STOP,
-    (Setting("max_stop_distance", 0.05, validators.ratio),),
+    (Setting("max_stop_distance", validators.ratio),),
     entry=lambda c, a, p, _: wide_stop(c.max_stop_distance, p),
     limit=lambda c: Figure("limit", c.max_stop_distance, Unit.PCT),
 )
 # checked before the correlation, like any rule cheaper than it
 REGISTRY = (*RULES[:-1], WIDE_STOP, RULES[-1])
-WideStopConfig = config_class(REGISTRY, "WideStopConfig")
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class WideStopConfig(RiskConfig):
+    rules: ClassVar = REGISTRY
+    max_stop_distance: float | None = 0.05
+
+
+def test_config_classes_when_declared_then_their_fields_are_their_rules_settings():
+    assert settings_mismatch(RiskConfig) == []
+    assert settings_mismatch(AccountLimits) == []
+    assert settings_mismatch(WideStopConfig) == []
+    # a rule registered without its field, and a field of no rule, are both named
+    assert settings_mismatch(type("NoField", (RiskConfig,), {"rules": REGISTRY})) == [
+        "no field for setting 'max_stop_distance'"
+    ]
+
+    @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+    class Stray(RiskConfig):
+        max_stray: float | None = 0.1
+
+    assert settings_mismatch(Stray) == ["field 'max_stray' is no rule's setting"]
 
 
 def test_config_when_rule_registered_then_its_setting_has_its_default_and_validator():

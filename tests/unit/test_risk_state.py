@@ -8,8 +8,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from profitguard import guard_store
+from profitguard.guard_store import GuardFile
 from profitguard.risk import state as st
-from profitguard.risk.state import GuardFile, GuardState, GuardStateError
+from profitguard.risk.state import GuardState, GuardStateError
 
 GUARD_FILE = "profitguard-bot-guard.json"
 NOW = datetime(2024, 3, 13, 15, 0, tzinfo=UTC)
@@ -36,23 +38,23 @@ def test_actions_when_pause_then_resume_lifts_it_and_restarts_the_streak():
 def test_write_state_when_written_then_read_back_and_no_temporary_left(tmp_path):
     path = tmp_path / "user_data" / GUARD_FILE
     state = st.pause(st.kill(GuardState(), "k", NOW), "p", NOW)
-    st.write_state(path, state)
-    assert st.read_state(path) == state
+    guard_store.write_state(path, state)
+    assert guard_store.read_state(path) == state
     assert os.listdir(path.parent) == [GUARD_FILE]
     assert json.loads(path.read_text())["version"] == 1
 
 
 def test_write_json_atomic_when_serialization_fails_then_old_file_kept(tmp_path):
     path = tmp_path / GUARD_FILE
-    st.write_state(path, st.kill(GuardState(), "k", NOW))
+    guard_store.write_state(path, st.kill(GuardState(), "k", NOW))
     with pytest.raises(TypeError):
-        st.write_json_atomic(path, {"bad": object()})
-    assert st.read_state(path).halted
+        guard_store.write_json_atomic(path, {"bad": object()})
+    assert guard_store.read_state(path).halted
     assert os.listdir(tmp_path) == [GUARD_FILE]
 
 
 def test_read_state_when_no_file_then_fresh_active_state(tmp_path):
-    assert st.read_state(tmp_path / GUARD_FILE) == GuardState()
+    assert guard_store.read_state(tmp_path / GUARD_FILE) == GuardState()
 
 
 @pytest.mark.parametrize(
@@ -72,7 +74,7 @@ def test_read_state_when_file_corrupt_then_error_names_the_file(tmp_path, conten
     path = tmp_path / GUARD_FILE
     path.write_text(content)
     with pytest.raises(GuardStateError, match=match) as raised:
-        st.read_state(path)
+        guard_store.read_state(path)
     assert str(path) in str(raised.value)
 
 
@@ -80,14 +82,14 @@ def test_guard_file_when_changed_on_disk_then_reread_else_cached(tmp_path):
     path = tmp_path / GUARD_FILE
     guard = GuardFile(path)
     assert guard.read() == GuardState()
-    st.write_state(path, st.kill(GuardState(), "k", NOW))
+    guard_store.write_state(path, st.kill(GuardState(), "k", NOW))
     assert guard.read().halted
     path.chmod(0)  # unreadable, but unchanged: the cached state is kept
     try:
         assert guard.read().halted
     finally:
         path.chmod(0o644)
-    st.write_state(path, st.reset(GuardState(), NOW))
+    guard_store.write_state(path, st.reset(GuardState(), NOW))
     assert not guard.read().halted
 
 
@@ -99,13 +101,13 @@ def test_guard_file_when_corrupted_then_errors_until_repaired(tmp_path):
         guard.read()
     with pytest.raises(GuardStateError, match="not valid JSON"):
         guard.read()  # still, from the cache
-    st.write_state(path, GuardState())
+    guard_store.write_state(path, GuardState())
     assert guard.read() == GuardState()
 
 
 def test_guard_file_when_it_disappears_after_being_seen_then_error(tmp_path):
     path = tmp_path / GUARD_FILE
-    st.write_state(path, st.kill(GuardState(), "k", NOW))
+    guard_store.write_state(path, st.kill(GuardState(), "k", NOW))
     guard = GuardFile(path)
     assert guard.read().halted
     path.unlink()
@@ -119,7 +121,7 @@ def test_guard_file_when_broken_after_a_good_read_then_error_carries_the_last_go
     path = tmp_path / GUARD_FILE
     guard = GuardFile(path)
     killed = st.kill(GuardState(), "k", NOW)
-    st.write_state(path, killed)
+    guard_store.write_state(path, killed)
     guard.read()
     path.write_text("{")
     with pytest.raises(GuardStateError) as raised:
@@ -132,7 +134,7 @@ def test_guard_file_when_broken_after_a_good_read_then_error_carries_the_last_go
 
 @pytest.fixture
 def copy(tmp_path):
-    from profitguard.risk.guard_copy import GuardCopy
+    from profitguard.guard_store import GuardCopy
 
     db = GuardCopy(f"sqlite:///{tmp_path / 'tradesv3.sqlite'}")
     yield db
@@ -165,7 +167,7 @@ def test_guard_file_when_kill_seen_then_file_lost_and_bot_restarted_then_still_h
 ):
     path = tmp_path / GUARD_FILE
     killed = st.kill(GuardState(), "drawdown", NOW)
-    st.write_state(path, killed)
+    guard_store.write_state(path, killed)
     assert restarted(path, copy).read().halted  # the bot sees it and records it
     if breakage == "deleted":
         path.unlink()
@@ -180,15 +182,17 @@ def test_guard_file_when_file_says_off_but_the_copy_halted_then_halted_until_res
     tmp_path, copy, caplog
 ):
     path = tmp_path / GUARD_FILE
-    st.write_state(path, st.kill(GuardState(), "drawdown", NOW))
+    guard_store.write_state(path, st.kill(GuardState(), "drawdown", NOW))
     restarted(path, copy).read()
-    st.write_state(path, st.pause(GuardState(), "a fresh file", NOW))  # e.g. after a delete
+    guard_store.write_state(
+        path, st.pause(GuardState(), "a fresh file", NOW)
+    )  # e.g. after a delete
     state = restarted(path, copy).read()
     assert state.halted and state.halted_reason == "drawdown" and state.paused
     assert "it stays on" in caplog.text
     reset = st.reset(GuardState(), NOW + timedelta(minutes=1))
     copy.save(reset)  # as `reset --confirm` does: the database first, then the file
-    st.write_state(path, reset)
+    guard_store.write_state(path, reset)
     assert not restarted(path, copy).read().halted
     assert not copy.load().halted  # the reset is recorded: a lost file now lifts nothing
 
@@ -197,7 +201,7 @@ def test_guard_file_when_missing_where_a_state_was_recorded_then_error_not_a_fre
     tmp_path, copy
 ):
     path = tmp_path / GUARD_FILE
-    st.write_state(path, st.pause(GuardState(), "news", NOW))
+    guard_store.write_state(path, st.pause(GuardState(), "news", NOW))
     restarted(path, copy).read()
     path.unlink()
     with pytest.raises(GuardStateError, match="the guard file disappeared") as raised:
@@ -216,7 +220,7 @@ def test_guard_file_when_stat_fails_then_error_keeps_the_kill_switch(
 ):
     path = tmp_path / GUARD_FILE
     killed = st.kill(GuardState(), "k", NOW)
-    st.write_state(path, killed)
+    guard_store.write_state(path, killed)
     copy.save(killed)
     guard = GuardFile(path, copy)
     if not first_read:
@@ -228,7 +232,7 @@ def test_guard_file_when_stat_fails_then_error_keeps_the_kill_switch(
             raise PermissionError(13, "Permission denied", str(path))
         return real_stat(target, *args, **kwargs)
 
-    monkeypatch.setattr(st.os, "stat", failing_stat)
+    monkeypatch.setattr(guard_store.os, "stat", failing_stat)
     with pytest.raises(GuardStateError, match=r"cannot be read: .*Permission denied") as raised:
         guard.read()
     assert raised.value.last_good == killed

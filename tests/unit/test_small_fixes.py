@@ -12,9 +12,9 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+from profitguard import guard_store
+from profitguard.bot_identity import identity_of
 from profitguard.cli import CLOSED_PIPE_STATUS, main
-from profitguard.risk import state as st
-from profitguard.risk.bot_identity import identity_of
 from profitguard.risk.report import ago
 
 REPO = Path(__file__).resolve().parents[2]
@@ -27,7 +27,7 @@ def test_guard_when_no_config_given_then_user_data_config_json_as_freqtrade(tmp_
     (tmp_path / "user_data" / "config.json").write_text(json.dumps(config))
     assert main(["guard", "kill", "--reason", "drill"]) == 0
     path = identity_of(config).guard_path(tmp_path / "user_data")
-    assert path.name == "profitguard-mine-guard.json" and st.read_state(path).halted
+    assert path.name == "profitguard-mine-guard.json" and guard_store.read_state(path).halted
 
 
 def test_guard_status_when_its_reader_closes_the_pipe_then_ends_quietly(tmp_path):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 
+from profitguard import guard_store
 from profitguard.freqtrade.client_id_format import id_format
 from profitguard.freqtrade.client_ids import ClientOrderIds
 from profitguard.freqtrade.stop_orders import (
@@ -157,7 +158,7 @@ def test_kill_switch_when_a_forgotten_order_rests_then_cancelled_before_the_kill
     strategy._pg_forgotten = ForgottenOrders(exchange, futures=False, trades_of=lambda p: [trade])
     assert exits(strategy, trade, 101.0) == []
     assert exchange.asked == 0  # nothing is asked while the kill switch is off
-    st.write_state(tmp_path / GUARD_FILE, st.kill(st.GuardState(), "drawdown", NOW))
+    guard_store.write_state(tmp_path / GUARD_FILE, st.kill(st.GuardState(), "drawdown", NOW))
     assert exits(strategy, trade, 101.0) == [KILL_EXIT]
     assert exchange.cancelled == [("stop", "8", "BTC/USDT"), ("order", "9", "BTC/USDT")]
 
@@ -173,7 +174,7 @@ def test_kill_switch_when_the_forgotten_orders_cannot_be_read_then_the_kill_exit
             raise ConnectionError("exchange down")
 
     strategy._pg_forgotten = ForgottenOrders(Down([]), futures=False, trades_of=lambda p: [trade])
-    st.write_state(tmp_path / GUARD_FILE, st.kill(st.GuardState(), "drawdown", NOW))
+    guard_store.write_state(tmp_path / GUARD_FILE, st.kill(st.GuardState(), "drawdown", NOW))
     assert exits(strategy, trade, 101.0) == [KILL_EXIT]
 
 

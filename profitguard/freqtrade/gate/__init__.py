@@ -2,15 +2,16 @@
 
 `ProfitGuardStrategy` builds one `RiskGate` and passes itself as its `GateHost` (the
 gate never imports the strategy). Its parts, one job each:
-- `account.AccountBook`: the account the rules read (equity, open positions with
-  their stops in force, the closed-trade history); the open positions are one
-  snapshot until a trade opens, fills, moves its stop or goes;
-- `history.ClosedHistory`: closed trades fetched incrementally, the losing streak and
-  the period sums, recomputed only when a trade closes;
+- `account`: the account the rules read (`AccountBook`: equity, open positions with
+  their stops in force, one snapshot until a trade opens, fills, moves its stop or
+  goes; `ClosedHistory`: closed trades fetched incrementally, the losing streak and
+  the period sums, recomputed only when a trade closes);
+- `entry.Entry`: one entry's initial stop, its stake, and the figures its limits read;
 - `correlations.Correlations`: pairwise correlations, once per candle;
-- `sizing.Sizer`: the stake of an entry;
 - `refusals.RefusalLog`: refusals and trading-state changes counted, logged, sent;
-- `status.StatusFile`: the file `profitguard guard status` shows.
+- `status`: the bot's own guard and status files (the one `profitguard guard status`
+  shows);
+- `shared.SharedAccount`: a shared account's limits and switches.
 
 Backtesting and hyperopt: the trade history is Freqtrade's simulated one as of
 the candle (no lookahead); the guard state is a fresh ACTIVE one for each run,

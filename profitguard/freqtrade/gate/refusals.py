@@ -198,20 +198,16 @@ class PauseClock:
         return self.last - self.first
 
 
-def _figures(check: Check) -> tuple[Figure, ...]:
-    return (check.value, *((check.limit,) if check.limit else ()), *check.extra)
-
-
 def _limited(check: Check | None) -> bool:
     """A losing streak's one trade after its cooldown is open: entries limited, not paused."""
-    return check is not None and any(f.name == ONE_TRADE_OPEN for f in _figures(check))
+    return check is not None and any(f.name == ONE_TRADE_OPEN for f in check.figures)
 
 
 def _until(check: Check | None) -> datetime | None:
     """The time a refusing check says its pause ends (None: it names none)."""
     if check is None:
         return None
-    for figure in _figures(check):
+    for figure in check.figures:
         if figure.name == "until" and isinstance(figure.value, datetime):
             return figure.value
     return None

@@ -5,7 +5,7 @@
   (`RefusalLog`);
 - `stake` (custom_stake_amount): an entry the account already refuses (`screen`:
   the switches, the account limits, the open-positions count) is refused before it
-  is sized; else `Sizer`, within the stake cap and Freqtrade's min/max stake;
+  is sized; else `Entry.size`, within the stake cap and Freqtrade's min/max stake;
 - `kill_due` (should_exit): while the kill switch is on, every open trade exits in
   full with Freqtrade's emergency exit (a market order; exit reason `KILL_TAG`);
 - `loop` (bot_loop_start): re-reads the guard file, logs changes of trading state,
@@ -24,23 +24,18 @@ from typing import Any
 from freqtrade.exceptions import OperationalException
 
 from profitguard.account.store import BotNameTaken
-from profitguard.engine import make_plan
 from profitguard.exit_tags import KILL_TAG
-from profitguard.freqtrade.gate.account import AccountBook
+from profitguard.freqtrade.gate.account import AccountBook, ClosedHistory
 from profitguard.freqtrade.gate.correlations import Correlations
-from profitguard.freqtrade.gate.costs import EntryCosts
-from profitguard.freqtrade.gate.frames import confidence, last_value
-from profitguard.freqtrade.gate.history import ClosedHistory
+from profitguard.freqtrade.gate.entry import Entry, StakeAsk
 from profitguard.freqtrade.gate.host import GateHost
 from profitguard.freqtrade.gate.refusals import RefusalLog, log
 from profitguard.freqtrade.gate.shared import SharedAccount, bot_state, known_correlations
-from profitguard.freqtrade.gate.sizing import EntryStop, Sizer, StakeAsk
 from profitguard.freqtrade.gate.status import StatusFile, own_files
-from profitguard.freqtrade.internals import exchange_of
-from profitguard.risk.book import Account, MarginTerms, Proposal
+from profitguard.guard_store import GuardCopy, GuardFile
+from profitguard.risk.book import Account
 from profitguard.risk.checks import Check
 from profitguard.risk.config import RiskConfig, SizingMethod
-from profitguard.risk.guard_copy import GuardCopy
 from profitguard.risk.pipeline import (
     Verdict,
     account_state,
@@ -49,7 +44,7 @@ from profitguard.risk.pipeline import (
     screen,
     state_of,
 )
-from profitguard.risk.state import GuardFile, GuardState, GuardStateError, TradingState
+from profitguard.risk.state import GuardState, GuardStateError, TradingState
 
 # backtesting and hyperopt: every switch off (an immutable value, made once: the exit
 # callbacks ask `halted()` on every candle of every trade)
@@ -98,10 +93,9 @@ class RiskGate:
             persistent=persistent, with_r=config.sizing.method is SizingMethod.KELLY
         )
         self.book = AccountBook(host, config, self.history)
-        self.stops = EntryStop(host)
-        self.sizer = Sizer(host, config, self.history, self.stops)
+        # the entry's stop, stake and figures; `costs.ask` (the strategy's name for it)
+        self.entry = self.costs = Entry(host, config, self.history)
         self.correlations = Correlations(host.analyzed, config.correlation_window)
-        self.costs = EntryCosts(host)
         self.log = RefusalLog(
             persistent=persistent,
             per_run_summary=summary_per_run,
@@ -196,7 +190,7 @@ class RiskGate:
             return 0.0
         self._leverage[pair] = leverage
         ask = StakeAsk(pair, now, rate, proposed_stake, min_stake, max_stake, leverage, side)
-        result = self.sizer.size(ask, account.equity)
+        result = self.entry.size(ask, account.equity)
         if result.refusal is not None:
             self.log.checked += 1
             self.log.refused(pair, result.refusal, now)
@@ -209,7 +203,7 @@ class RiskGate:
         account, screened = self._screened(now, guard)
         leverage = self._leverage.pop(pair, 1.0)
         proposal = functools.cache(
-            lambda: self._proposal(
+            lambda: self.entry.proposal(
                 pair, amount=amount, rate=rate, now=now, side=side, leverage=leverage
             )
         )
@@ -259,47 +253,6 @@ class RiskGate:
             self.log.refused(pair, verdict.refusal, now)
             return False
         return True
-
-    def _proposal(
-        self, pair: str, *, amount: float, rate: float, now: datetime, side: str, leverage: float
-    ) -> Proposal:
-        """The entry as the entry limits read it."""
-        analyzed = self.host.analyzed(pair)
-        stop = self.stops.of(pair, side, rate, now, analyzed)
-        plan = make_plan(
-            self.host.exits_in_force, side=side, entry=rate, initial_stop=stop, amount=amount
-        )
-        stake = amount * rate / leverage
-        return Proposal(
-            pair=pair,
-            is_short=side == "short",
-            rate=rate,
-            amount=amount,
-            stake=stake,
-            initial_stop=stop,
-            first_target=plan.tp_prices[0] if plan.tp_prices else None,
-            signal_close=last_value(analyzed, "close"),
-            confidence=confidence(analyzed, self.config.confidence_column),
-            margin=self._margin_terms(pair, stake, leverage),
-            tick=self.costs.tick(pair),
-            fee=self.costs.fee(pair),
-        )
-
-    def _margin_terms(self, pair: str, stake: float, leverage: float) -> MarginTerms | None:
-        """Futures: the pair's isolated-margin terms from Freqtrade's leverage tiers (the
-        bracket Freqtrade picks for this stake) and its `liquidation_buffer`; spot: None."""
-        if self.host.config.get("trading_mode") != "futures":
-            return None
-        exchange = exchange_of(self.host.dp, "the liquidation check of futures entries")
-        if exchange is None:
-            return None
-        rate, amount = exchange.get_maintenance_ratio_and_amt(pair, stake)
-        return MarginTerms(
-            leverage=leverage,
-            maintenance_rate=float(rate),
-            maintenance_amount=float(amount or 0.0),
-            buffer=float(exchange.liquidation_buffer),
-        )
 
     def failed(self, pair: str, exc: Exception, now: datetime) -> None:
         """The gate itself failed on an entry: counted and sent as a GATE_ERROR refusal."""

@@ -13,19 +13,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from profitguard.bot_identity import BotClaimError, claim, identity_of
+from profitguard.guard_store import SHARED_GUARD_FILE, GuardCopy, GuardFile, write_json_atomic
 from profitguard.risk.book import Account
-from profitguard.risk.bot_identity import BotClaimError, claim, identity_of
 from profitguard.risk.checks import Check
 from profitguard.risk.config import RiskConfig
-from profitguard.risk.guard_copy import GuardCopy
 from profitguard.risk.pipeline import entry_limits, portfolio_checks
-from profitguard.risk.state import (
-    SHARED_GUARD_FILE,
-    GuardFile,
-    GuardStateError,
-    TradingState,
-    write_json_atomic,
-)
+from profitguard.risk.state import GuardStateError, TradingState
 
 log = logging.getLogger("profitguard.freqtrade.gate")
 
