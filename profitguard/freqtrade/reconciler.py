@@ -38,19 +38,22 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from profitguard.freqtrade.client_id_format import entry_client_id, exit_client_id
 from profitguard.freqtrade.client_ids import tag_of
 from profitguard.freqtrade.internals import exchange_of
 from profitguard.freqtrade.lost_answers import Placement
 from profitguard.freqtrade.reconcile import (
-    CLOSE_TAG,
-    Close,
     ExchangeOrder,
     Finding,
     Reconciliation,
     TradeRecord,
     reconcile,
     untracked_closes,
+)
+from profitguard.freqtrade.untracked_closer import (
+    amount_step,
+    close_id,
+    fee_guess,
+    send_closes,
 )
 
 log = logging.getLogger(__name__)
@@ -60,7 +63,6 @@ TOLERANCE = 1e-9
 # orders since the oldest open trade opened, or this long back if that is earlier.
 LOOKBACK = timedelta(days=1)
 ENDED = ("canceled", "expired", "rejected")  # ccxt's statuses of an order that is over
-FEE_GUESS = 0.001  # a spot taker fee, when the market does not say (Binance's: 0.1%)
 
 
 def now() -> datetime:
@@ -127,7 +129,7 @@ class Reconciler:
         # builds it
         self.close_untracked = close_untracked
         self.expect = expect
-        self.id_of = id_of or _close_id
+        self.id_of = id_of or close_id
         self.whitelist = whitelist  # the bot's pairs (Freqtrade's `dp.current_whitelist`)
         self._closing: dict[str, str] = {}  # pair -> client id of a close not yet ended
         self.latest = Reconciliation()
@@ -198,7 +200,7 @@ class Reconciler:
             ):
                 continue
             by_orders = amount_from_orders(trade)
-            if by_orders <= max(TOLERANCE, self._dust(trade.pair, trade.open_rate)):
+            if by_orders <= max(TOLERANCE, _dust(self.exchange, trade.pair, trade.open_rate)):
                 # sold all of it, or all but what no order can sell (dust)
                 changed = self._close_sold(trade) or changed
                 continue
@@ -267,9 +269,9 @@ class Reconciler:
         for pair in pairs:
             for order in self.exchange.fetch_orders(pair, since):
                 raw[str(order["id"])] = order
+        guess = lambda o: fee_guess(self.exchange, self.futures, o)  # noqa: E731
         orders = [
-            _exchange_order(o, fees[oid] if oid in fees else self._fee_guess(o))
-            for oid, o in raw.items()
+            _exchange_order(o, fees[oid] if oid in fees else guess(o)) for oid, o in raw.items()
         ]
         self.wallets.update()
         holdings = {
@@ -288,7 +290,7 @@ class Reconciler:
         ]
         prices = {o["symbol"]: _price(o) for o in raw.values() if _price(o)}
         prices |= {t.pair: t.open_rate for t in trades}  # the latest trade's, in order
-        dust = {pair: self._dust(pair, prices.get(pair, 0.0)) for pair in pairs}
+        dust = {pair: _dust(self.exchange, pair, prices.get(pair, 0.0)) for pair in pairs}
         result = reconcile(orders, records, holdings, dust)
         self._settle_gone(raw)
         if adopt and self._adopt(result.of("orphan_fill"), raw, trades):
@@ -306,78 +308,10 @@ class Reconciler:
                 f"profitguard: reconciliation: {finding} ({advice[finding.kind]})",
             )
         if self.close_untracked and result.untracked:
-            steps = {pair: self._step(pair) for pair in result.untracked}
+            steps = {pair: amount_step(self.exchange, pair) for pair in result.untracked}
             closes = untracked_closes(orders, records, result, steps, dust)
-            self._close(closes, raw, prices)
+            send_closes(self, closes, raw, prices)
         return result
-
-    # ---------------------------------------------------------------- closing
-
-    def _close(self, closes: list[Close], raw: dict[str, dict], prices: dict) -> None:
-        """Send each close at market (one per pair at a time: see the module)."""
-        by_client = {o.get("clientOrderId"): o for o in raw.values()}
-        for pair, client_id in list(self._closing.items()):
-            seen = by_client.get(client_id)
-            if seen is not None and seen.get("status") != "open":
-                del self._closing[pair]
-        for close in closes:
-            if close.pair in self._closing:
-                continue
-            client_id = self.id_of(close.trade_id, int(now().timestamp() * 1000))
-            what = (
-                f"the remainder of closed trade {close.trade_id}"
-                if close.trade_id is not None
-                else "bought by profitguard, recorded by no trade"
-            )
-            # said before it is sent: a bot stopped while the answer is on its way
-            # leaves the close on record all the same
-            self._report(
-                ("untracked_close", client_id),
-                f"profitguard: watchdog: {close.pair}: {close.side} {close.amount:.8g} at "
-                f"market, order {client_id}: untracked holding ({what}), closed as "
-                'profitguard.watchdog.action is "exit"',
-            )
-            try:
-                if self.expect is not None:
-                    self.expect(close.pair, close.side, "market", client_id)
-                self.exchange.create_order(
-                    pair=close.pair,
-                    ordertype="market",
-                    side=close.side,
-                    amount=close.amount,
-                    rate=prices.get(close.pair) or 0.0,
-                    leverage=1.0,
-                    reduceOnly=self.futures,
-                )
-            except Exception as exc:
-                if _may_exist(exc):
-                    self._closing[close.pair] = client_id  # looked up by the next run
-                log.warning(
-                    "profitguard: watchdog: closing %.8g %s untracked (%s), order %s, "
-                    "failed: %s",
-                    close.amount, close.pair, what, client_id, exc,
-                )  # fmt: skip
-                continue
-            self._closing[close.pair] = client_id
-
-    def _fee_guess(self, order: dict) -> float:
-        """The base fee of a spot buy the database does not know, at the pair's taker
-        rate (the order list carries no fees): what it bought is never overstated, so
-        a close never sells the user's coins for a fee paid in another asset."""
-        if self.futures or order.get("side") != "buy":
-            return 0.0
-        market = self.exchange.markets.get(order.get("symbol")) or {}
-        rate = market.get("taker")
-        rate = float(rate) if isinstance(rate, int | float) and rate >= 0 else FEE_GUESS
-        return float(order.get("filled") or 0.0) * rate
-
-    def _step(self, pair: str) -> float:
-        """The pair's amount step (0: none known; Freqtrade rounds down anyway)."""
-        market = self.exchange.markets.get(pair) or {}
-        step = (market.get("precision") or {}).get("amount")
-        if getattr(self.exchange, "precisionMode", None) != 4 or not step:  # 4: TICK_SIZE
-            return 0.0
-        return float(step) * float(market.get("contractSize") or 1.0)
 
     def _settle_gone(self, raw: dict[str, dict]) -> None:
         """An order found after its placement failed that has ended without a fill
@@ -415,15 +349,6 @@ class Reconciler:
             self.placement.settle(client_id)
         self._held = held
 
-    def _dust(self, pair: str, price: float) -> float:
-        """What cannot be sold anyway (base): below the pair's minimum order amount or
-        its minimum order value at about `price`."""
-        markets = getattr(self.exchange, "markets", None) or {}
-        limits = (markets.get(pair) or {}).get("limits") or {}
-        amount = (limits.get("amount") or {}).get("min") or 0.0
-        cost = (limits.get("cost") or {}).get("min") or 0.0
-        return max(float(amount), float(cost) / price if price else 0.0)
-
     def _adopt(self, orphans: list[Finding], raw: dict[str, dict], trades: list[Any]) -> int:
         """Orphan fills whose client id names an open trade of the same pair join it."""
         by_id = {t.id: t for t in trades if t.is_open}
@@ -442,7 +367,7 @@ class Reconciler:
             order_obj.ft_order_tag = _tag(finding.client_id)
             trade.orders.append(order_obj)
             left = amount_from_orders(trade)
-            if left > max(TOLERANCE, self._dust(trade.pair, trade.open_rate)):
+            if left > max(TOLERANCE, _dust(self.exchange, trade.pair, trade.open_rate)):
                 trade.recalc_trade_from_orders()
             else:  # it sold what was left but dust no order can sell: Freqtrade closes a
                 # trade so on its last fill
@@ -467,24 +392,18 @@ class Reconciler:
         self.send(message)
 
 
-def _close_id(trade_id: int | None, millis: int) -> str:
-    """A close's client id: `pg-<trade>-untracked-<ms>` for a closed trade's remainder,
-    `pg-new-untracked-<ms>` for fills no trade records (Binance's format)."""
-    if trade_id is None:
-        return entry_client_id(CLOSE_TAG, millis)
-    return exit_client_id(trade_id, CLOSE_TAG, millis)
+def _dust(exchange: Any, pair: str, price: float) -> float:
+    """What cannot be sold anyway (base): below the pair's minimum order amount or
+    its minimum order value at about `price`."""
+    markets = getattr(exchange, "markets", None) or {}
+    limits = (markets.get(pair) or {}).get("limits") or {}
+    amount = (limits.get("amount") or {}).get("min") or 0.0
+    cost = (limits.get("cost") or {}).get("min") or 0.0
+    return max(float(amount), float(cost) / price if price else 0.0)
 
 
 def _price(order: dict) -> float:
     return float(order.get("average") or order.get("price") or 0.0)
-
-
-def _may_exist(error: BaseException) -> bool:
-    """An error after which the order may have been placed (its answer lost)."""
-    from profitguard.freqtrade.lost_answers import lost_answer
-
-    cause = error.__cause__ or error
-    return lost_answer(cause) or type(error).__name__ in ("TemporaryError", "DDosProtection")
 
 
 def _tag(client_id: str | None) -> str | None:
