@@ -8,6 +8,7 @@ ledger is the truth for amounts; the bot's records give tags and stops.
 from __future__ import annotations
 
 import json
+import re
 
 from profitguard.chaos.run_record import (
     EPS,
@@ -29,6 +30,13 @@ LEVEL_HOLD_S = 3.0
 # Findings that are not violations: a level the exchange refused, with the reason in
 # the bot's log ("skipped with a logged reason"); listed under the run, not counted.
 NOTES = ("level_refused",)
+# The bot's log lines that report a profitguard order the database lacks, and the
+# watchdog's close of an untracked holding (`freqtrade.reconciler`), by client id.
+_REPORTED = re.compile(
+    r"profitguard: (?:reconciliation: orphan_fill|watchdog): .*? order (pg-[^:\s]+)"
+)
+# the tag of the watchdog's close of an untracked holding (`freqtrade.reconcile.CLOSE_TAG`)
+CLOSE_TAG = "untracked"
 
 
 def _tags(order: dict) -> list[str]:
@@ -383,18 +391,63 @@ def _direction(trade: dict) -> int:
     return -1 if trade.get("is_short") else 1
 
 
+def reported_ids(log_text: str) -> list[str]:
+    """The client ids the bot's log reports as orphans or as the watchdog's closes."""
+    return [m.group(1) for m in _REPORTED.finditer(log_text)]
+
+
+def _trade_named(order: dict, trade_ids: set[int]) -> bool:
+    """Its client id names one of the database's trades (`pg-<id>-...`)."""
+    parts = str(order.get("client_order_id") or "").split("-")
+    return len(parts) > 2 and parts[1].isdigit() and int(parts[1]) in trade_ids
+
+
+def _unowned_left(record: RunRecord, pair: str) -> float:
+    """What profitguard's orders that no trade records or names still hold of `pair`
+    when the run ends (orphan entries less the watchdog's closes of them), + long."""
+    base = pair.split("/")[0]
+    trade_ids = {t["id"] for t in record.trades}
+    return sum(
+        _signed(f, base)
+        for o in record.tagged
+        if o["pair"] == pair and _ours(o) and o["trade_id"] is None
+        and not _trade_named(o, trade_ids)
+        for f in o["fills"]
+    )  # fmt: skip
+
+
 def orphan_fill(record: RunRecord) -> list[Violation]:
     """Every filled order that carries profitguard's client id is known to the bot's
-    database when the run ends (its answer lost or not: found by its id, adopted)."""
-    return [
-        Violation(
-            "orphan_fill",
-            f"{o['pair']} {o['side']} {o['client_order_id']}: {o['filled']:g} filled, "
-            "unknown to the database",
+    database when the run ends (its answer lost or not: found by its id, adopted), with
+    one way out for an order no trade can take (an entry whose trade was never written,
+    the bot killed before it could): the bot reported it, and what it bought was
+    closed by the watchdog (nothing of the pair's unrecorded orders is left beyond
+    dust). The watchdog's closes themselves are not in the database: each must be
+    reported in the bot's log."""
+    reported = {cid for life in record.lives for cid in life.reported}
+    trade_ids = {t["id"] for t in record.trades}
+    out = []
+    for o in record.tagged:
+        if not (_ours(o) and o["filled"] > 0 and o["trade_id"] is None):
+            continue
+        cid = o["client_order_id"]
+        if o["client_tag"] == CLOSE_TAG:
+            if cid not in reported:
+                out.append(Violation("orphan_fill", f"{o['pair']} {o['side']} {cid}: a close "
+                                     "of an untracked holding the bot never reported"))  # fmt: skip
+            continue
+        left = _unowned_left(record, o["pair"])
+        if cid in reported and not _trade_named(o, trade_ids) and abs(left) <= record.dust + EPS:
+            continue  # reported, and closed by the watchdog
+        why = "never reported" if cid not in reported else f"{left:g} of the pair left"
+        out.append(
+            Violation(
+                "orphan_fill",
+                f"{o['pair']} {o['side']} {cid}: {o['filled']:g} filled, unknown to the "
+                f"database ({why})",
+            )
         )
-        for o in record.tagged
-        if _ours(o) and o["filled"] > 0 and o["trade_id"] is None
-    ]
+    return out
 
 
 def _held_by_own_orders(record: RunRecord, trade: dict) -> float:
@@ -466,6 +519,35 @@ def untracked_holding(record: RunRecord) -> list[Violation]:
     return out
 
 
+def futures_exits_reduce_only(record: RunRecord) -> list[Violation]:
+    """Futures: every filled exit of a trade (and every close of an untracked holding)
+    is reduce-only, and the pair's position, fill by fill, never turns against the
+    side of its trades (an exit larger than the position would open one the other way)."""
+    out = []
+    futures = [o for o in record.tagged if o.get("market") == "futures"]
+    for pair in sorted({o["pair"] for o in futures}):
+        directions = {_direction(t) for t in record.trades if t["pair"] == pair}
+        mine = [o for o in futures if o["pair"] == pair]
+        if len(directions) == 1:
+            (direction,) = directions
+            exit_side = "sell" if direction > 0 else "buy"
+            for o in mine:
+                exits = o["side"] == exit_side and (o["trade_id"] is not None or _ours(o))
+                if exits and o["filled"] > 0 and not o.get("reduce_only"):
+                    out.append(Violation("not_reduce_only", f"{pair} {o['side']} "
+                                         f"{o['client_order_id']}: an exit that is not "
+                                         "reduce-only"))  # fmt: skip
+            running = 0.0
+            fills = sorted((f for o in mine for f in o["fills"]), key=lambda f: f["time"])
+            for f in fills:
+                running += _signed(f, pair.split("/")[0])
+                if running * direction < -EPS:
+                    out.append(Violation("position_flipped", f"{pair}: position {running:g} "
+                                         f"after the fill at {f['time']}"))  # fmt: skip
+                    break
+    return out
+
+
 CHECKS = (
     no_over_close,
     levels_once,
@@ -477,6 +559,7 @@ CHECKS = (
     orphan_fill,
     untracked_holding,
     closed_but_held,
+    futures_exits_reduce_only,
     one_stop_per_trade,
     flat_after_kill_switch,
 )

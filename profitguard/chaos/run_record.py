@@ -22,6 +22,7 @@ class Life:
     heartbeats: list[float] = field(default_factory=list)
     refusals: list[float] = field(default_factory=list)  # exit orders the bot logged refused
     stops_at_end: dict[int, float] = field(default_factory=dict)  # trade id -> stop (DB)
+    reported: list[str] = field(default_factory=list)  # client ids the bot's log reported
 
     @property
     def back(self) -> float | None:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from profitguard.chaos.checks import Life, RunRecord, Violation, check_run
+from profitguard.chaos.checks import Life, RunRecord, Violation, check_run, reported_ids
 from profitguard.chaos.records import (
     db_custom_data,
     db_orders,
@@ -44,6 +44,19 @@ from profitguard.exchange.server import ReplayOptions
 PAIR = "RST/USDT"
 # a scenario trading several pairs at once (`Scenario.pairs`) takes them in this order
 PAIRS = (PAIR, "QQQ/USDT", "ZZZ/USDT", "KLM/USDT", "XYZ/USDT", "ABC/USDT", "DEF/USDT", "GHI/USDT")
+
+
+def scenario_pairs(scenario: Scenario) -> list[str]:
+    """The pairs a scenario trades (futures: `RST/USDT:USDT`, ...)."""
+    pairs = PAIRS[: scenario.pairs]
+    return [f"{p}:USDT" for p in pairs] if scenario.futures else list(pairs)
+
+
+def _market_api(exchange, pair: str):
+    """The offline exchange's API serving `pair` (spot, or USD-M futures)."""
+    return exchange.api.futures if pair.endswith(":USDT") else exchange.api
+
+
 STRATEGY = "ChaosSample"
 # package data, so an installed profitguard finds it (user_data/strategies/ links to it)
 STRATEGY_FILE = Path(__file__).resolve().parent / "strategies" / f"{STRATEGY}.py"
@@ -145,6 +158,8 @@ class _Bot:
     def _final_refresh(self) -> None:
         self.refresh()
         self.life.refusals = _log_times(self.log, _REFUSED_EXIT)
+        if self.log.exists():
+            self.life.reported = reported_ids(self.log.read_text(errors="replace"))
 
     def kill(self) -> None:
         if self.proc.poll() is None:
@@ -168,8 +183,9 @@ def _workspace(root: Path, url: str, scenario: Scenario, key: str, secret: str) 
     ws = Workspace.create(
         root,
         exchange_url=url,
-        pairs=list(PAIRS[: scenario.pairs]),
+        pairs=scenario_pairs(scenario),
         strategies=[STRATEGY_FILE],
+        trading_mode="futures" if scenario.futures else "spot",
         timeframe="1m",
         max_open_trades=scenario.pairs,
         stake_amount="unlimited",
@@ -193,9 +209,12 @@ def _workspace(root: Path, url: str, scenario: Scenario, key: str, secret: str) 
     config = json.loads(ws.config.read_text())
     config["exchange"]["ccxt_config"]["timeout"] = CCXT_TIMEOUT_MS  # slow answers time out
     config["exchange"]["ccxt_async_config"] = {"timeout": CCXT_TIMEOUT_MS}
+    # the watchdog closes what profitguard bought and no trade holds (an entry whose
+    # trade was never written, a trade closed while part of it is held)
+    config["profitguard"] = {"watchdog": {"action": "exit"}}
     if scenario.pairs > 1:  # the pairs replay one path: all correlated, all allowed in
         risk = {"max_correlated_positions": None, "max_open_positions": scenario.pairs}
-        config["profitguard"] = {"risk": risk}
+        config["profitguard"]["risk"] = risk
     ws.config.write_text(json.dumps(config, indent=4) + "\n")
     return ws
 
@@ -245,6 +264,14 @@ class _Kills:
             for o in tagged
         ):
             delay = 0.0  # on the exchange, the bot still waiting for its answer
+        elif moment == "entry_sent" and any(
+            o["side"] == "buy"
+            and o["trade_id"] is None
+            and o["filled"] > 0
+            and o["time"] / 1000 > life.back
+            for o in tagged
+        ):
+            delay = 0.0  # filled on the exchange, the bot still waiting for its answer
         elif moment == "tp_window" and any(
             f["side"] == "SELL" and f["time"] / 1000 > life.back
             for o in tagged
@@ -348,7 +375,7 @@ def run_scenario(
         timeframe="1m",
         sources={
             pair: scripted_source(chaos_path(), "1m", history=HISTORY)
-            for pair in PAIRS[: scenario.pairs]
+            for pair in scenario_pairs(scenario)
         },
     )
     exchange = start_exchange(
@@ -461,7 +488,9 @@ def _record(exchange, ws, scenario, lives, samples, paused_at) -> RunRecord:
 
     ledger = fetch_ledger(exchange.url)
     orders = db_orders(ws.db_path)
-    feed = exchange.api.feed
+    pair = scenario_pairs(scenario)[0]  # every pair replays the same path and filters
+    api = _market_api(exchange, pair)
+    feed = api.feed
     guard_paused = None
     if paused_at is not None:
         bot = identity_of(load_json_config(ws.config))
@@ -478,11 +507,11 @@ def _record(exchange, ws, scenario, lives, samples, paused_at) -> RunRecord:
         price=lambda pair, t: float(feed.last_price(pair, int(t * 1000))),
         stoploss_on_exchange=scenario.stoploss_on_exchange,
         end=lives[-1].ended,
-        step=exchange.api.markets[PAIR].step_size,
-        min_notional=exchange.api.markets[PAIR].min_notional,
+        step=api.markets[pair].step_size,
+        min_notional=api.markets[pair].min_notional,
         # a holding worth less than the minimum notional cannot be sold: dust
-        dust=exchange.api.markets[PAIR].min_notional
-        / float(feed.last_price(PAIR, int(lives[-1].ended * 1000))),
+        dust=api.markets[pair].min_notional
+        / float(feed.last_price(pair, int(lives[-1].ended * 1000))),
         paused_at=paused_at,
         guard_paused_after=guard_paused,
         tagged=tagged_ledger_orders(ledger, orders),

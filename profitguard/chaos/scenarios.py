@@ -19,6 +19,7 @@ KILLS = (
     "between_levels",
     "random",
     "stop_placed",
+    "entry_sent",
 )
 
 # Fault rules (profitguard.exchange.faults) combined below.
@@ -46,6 +47,8 @@ F_LOST = {"kind": "drop", "endpoint": "* /api/v3/order", "probability": 0.1}
 # lost, 10% of them.
 F_LOST_QUERIES = {"kind": "drop", "endpoint": "GET /api/v3/order", "probability": 0.1}
 F_LOST_CANCELS = {"kind": "drop", "endpoint": "DELETE /api/v3/order", "probability": 0.1}
+# Futures (USD-M, `/fapi`): 10% of the answers to order requests lost.
+F_LOST_FUTURES = {"kind": "drop", "endpoint": "* /fapi/v1/order", "probability": 0.1}
 # The fee lookup of a filled order slowed (under the chaos config's 3 s ccxt timeout):
 # Freqtrade asks for it between committing the order and reducing the trade.
 F_SLOW_FEES = {"kind": "slow", "endpoint": "GET /api/v3/myTrades", "probability": 1.0,
@@ -67,6 +70,9 @@ class Scenario:
     # them, placed on the exchange behind the bot's back (a stop it forgot)
     orphan_stop: bool = False
     pairs: int = 1  # pairs traded at once (runner.PAIRS), one trade each
+    # USD-M futures (`RST/USDT:USDT`, ...), long, isolated margin at 1x: exits are
+    # reduce-only orders and the position's size is what is held
+    futures: bool = False
 
     def __post_init__(self) -> None:
         unknown = [k for k in self.kills if k not in KILLS]
@@ -74,6 +80,8 @@ class Scenario:
             raise ValueError(f"scenario {self.name!r}: unknown kill moments {unknown}")
         if self.orphan_stop and self.kill_switch_at is None:
             raise ValueError(f"scenario {self.name!r}: orphan_stop needs kill_switch_at")
+        if self.futures and (self.orphan_stop or self.stoploss_on_exchange):
+            raise ValueError(f"scenario {self.name!r}: futures runs keep their stops in the bot")
 
 
 SCENARIOS: tuple[Scenario, ...] = (
@@ -168,4 +176,14 @@ SCENARIOS: tuple[Scenario, ...] = (
         kill_switch_at=3.0,
     ),
     Scenario("guard-kill-orphan-stop", (F_5XX,), (), kill_switch_at=10.0, orphan_stop=True),
+    # killed after an entry filled and before the bot recorded its trade (its answer
+    # slowed): the restart finds an entry no trade records; the watchdog sells it
+    Scenario("kill-after-entry-sent", (F_SLOW_ORDERS,), ("entry_sent",), pairs=2),
+    Scenario(
+        "lost-answers-futures",
+        (F_LOST_FUTURES,),
+        ("after_fill",),  # a futures bot takes about 30 s to start: one kill
+        pairs=8,
+        futures=True,
+    ),
 )

@@ -142,6 +142,13 @@ def exposure(trades: list[dict], equity: float | None) -> list[dict]:
     ]
 
 
+def _untracked(snapshot: dict | None) -> dict[str, float]:
+    raw = snapshot.get("untracked") if snapshot else None
+    if not isinstance(raw, dict):
+        return {}
+    return {str(pair): v for pair, v in raw.items() if _number(v) is not None}
+
+
 def status(
     files: BotFiles,
     now: datetime,
@@ -206,5 +213,8 @@ def status(
         "watchdog": list(snapshot.get("watchdog", [])) if snapshot and not stale else [],
         "refusals": dict(snapshot.get("refusals", {})) if snapshot else {},
         "callback_errors": int(snapshot.get("callback_errors", 0)) if snapshot else 0,
+        # pair -> base amount held beyond the open trades that profitguard bought
+        # (the bot's last reconciliation, live mode)
+        "untracked": _untracked(snapshot),
         "take_profit_fills": take_profit_fills(database),
     }

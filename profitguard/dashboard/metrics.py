@@ -5,7 +5,10 @@ The names are a contract (the Grafana dashboard in docs/ queries them):
 `profitguard_period_loss_ratio{period}`, `profitguard_open_trade_r{pair}`,
 `profitguard_stop_distance_r{pair}`, `profitguard_refusals_total{rule}`,
 `profitguard_take_profit_fills_total{level}`, `profitguard_callback_errors_total`,
-`profitguard_bot_loop_age_seconds`, and `profitguard_watchdog_alerts{code}`.
+`profitguard_bot_loop_age_seconds`, `profitguard_watchdog_alerts{code}`, and
+`profitguard_untracked_amount{pair}` (base amount held beyond the open trades that
+profitguard's own fills explain: an order whose answer was lost, a trade closed
+while part of it was still held; + long, - short; 0 once closed).
 Each scrape reads the figures afresh (a collector, not counters kept here): the
 refusal and error counts are the bot's since it started, the fills the database's.
 """
@@ -31,6 +34,7 @@ METRIC_NAMES = (
     "profitguard_callback_errors_total",
     "profitguard_bot_loop_age_seconds",
     "profitguard_watchdog_alerts",
+    "profitguard_untracked_amount",
 )
 
 
@@ -111,6 +115,14 @@ class FiguresCollector:
         for code, count in sorted(counts.items()):
             alerts.add_metric([code], count)
         yield alerts
+        untracked = GaugeMetricFamily(
+            "profitguard_untracked_amount",
+            "Base amount held beyond the open trades that profitguard bought (reconciliation)",
+            labels=["pair"],
+        )
+        for pair, amount in sorted((f.get("untracked") or {}).items()):
+            untracked.add_metric([pair], amount)
+        yield untracked
 
 
 def _gauge(name: str, documentation: str, value: float) -> GaugeMetricFamily:

@@ -138,4 +138,7 @@ class GateHooks(LiveOrderHooks):
         if not self._pg_persist:
             return None
         published = self._pg_monitor.loop(open_trades(), now)
-        return published | {"callback_errors": self._pg_failures.count}
+        return published | {
+            "callback_errors": self._pg_failures.count,
+            "untracked": self.untracked_amount(),  # pair -> base amount (reconciliation)
+        }

@@ -18,7 +18,12 @@ the database lacks is adopted into that trade (the order added to it, the trade
 recomputed from its orders, closed when nothing is left, as Freqtrade does);
 anything else is reported once (`dp.send_msg` and the log) and kept in `latest`
 for the dashboard and the metrics (`untracked_amount()`: pair -> base amount).
-Nothing is sold here: a holding profitguard did not buy is the user's.
+With the watchdog's action "exit" (`close_untracked`), the untracked holding that
+profitguard's own fills explain is closed at market (`reconcile.untracked_closes`:
+a closed trade's remainder, an entry no trade records), through the client-id wrapper
+like any order, tagged `untracked`; a holding profitguard did not buy is the user's
+and is never sold. No other close of its pair is sent before the exchange shows it
+ended; the next reconciliation sees the holding gone.
 
 Live only; Freqtrade internals used here are listed in docs/freqtrade-internals.md
 ("Lost answers and reconciliation") and pinned by tests/integration/
@@ -42,6 +47,13 @@ from profitguard.freqtrade.reconcile import (
     Reconciliation,
     TradeRecord,
     reconcile,
+    untracked_closes,
+)
+from profitguard.freqtrade.untracked_closer import (
+    amount_step,
+    close_id,
+    fee_guess,
+    send_closes,
 )
 
 log = logging.getLogger(__name__)
@@ -77,6 +89,7 @@ def _exchange_order(order: dict, fee_base: float) -> ExchangeOrder:
         side=order["side"],
         filled=float(order.get("filled") or 0.0),
         fee_base=fee_base,
+        is_open=order.get("status") == "open",
     )
 
 
@@ -97,6 +110,10 @@ class Reconciler:
         trades: Callable[[], list[Any]],
         commit: Callable[[], None],
         parse_order: Callable[[dict, str, str], Any],
+        close_untracked: bool = False,
+        expect: Callable[[str, str, str, str], None] | None = None,
+        id_of: Callable[[int | None, int], str] | None = None,
+        whitelist: Callable[[], list[str]] = list,
     ) -> None:
         self.exchange = exchange
         self.wallets = wallets
@@ -107,6 +124,14 @@ class Reconciler:
         self.trades = trades
         self.commit = commit
         self.parse_order = parse_order
+        # the watchdog's action "exit": close untracked holdings at market; `expect`
+        # announces the close's client id to the wrapper, `id_of(trade_id, millis)`
+        # builds it
+        self.close_untracked = close_untracked
+        self.expect = expect
+        self.id_of = id_of or close_id
+        self.whitelist = whitelist  # the bot's pairs (Freqtrade's `dp.current_whitelist`)
+        self._closing: dict[str, str] = {}  # pair -> client id of a close not yet ended
         self.latest = Reconciliation()
         self.loops = 0
         self._check_amounts = True  # at start-up
@@ -175,7 +200,8 @@ class Reconciler:
             ):
                 continue
             by_orders = amount_from_orders(trade)
-            if by_orders <= TOLERANCE:
+            if by_orders <= max(TOLERANCE, _dust(self.exchange, trade.pair, trade.open_rate)):
+                # sold all of it, or all but what no order can sell (dust)
                 changed = self._close_sold(trade) or changed
                 continue
             if trade.amount > by_orders + TOLERANCE:
@@ -226,21 +252,27 @@ class Reconciler:
     def run(self, *, adopt: bool = True) -> Reconciliation:
         """Compare, adopt what can be adopted, report the rest (once each)."""
         trades = list(self.trades())
-        if not trades:
+        whitelist = list(self.whitelist())
+        if not trades and not whitelist:
             return self.latest
-        since = min(t.open_date_utc for t in trades)
+        # an entry sent before the bot recorded its first trade (killed in between)
+        # is found on a pair of the whitelist, within the last day
+        since = min([t.open_date_utc for t in trades] or [now() - LOOKBACK])
         if self._since_first_trade_done:  # later runs: the open trades and the last day
             recent = [t.open_date_utc for t in trades if t.is_open] + [now() - LOOKBACK]
             since = max(since, min(recent))
             trades = [t for t in trades if t.is_open or (t.close_date_utc or since) >= since]
         since -= timedelta(seconds=10)
-        pairs = sorted({t.pair for t in trades})
+        pairs = sorted({t.pair for t in trades} | set(whitelist))
         fees = {str(o.order_id): (o.ft_fee_base or 0.0) for t in trades for o in t.orders}
         raw: dict[str, dict] = {}
         for pair in pairs:
             for order in self.exchange.fetch_orders(pair, since):
                 raw[str(order["id"])] = order
-        orders = [_exchange_order(o, fees.get(oid, 0.0)) for oid, o in raw.items()]
+        guess = lambda o: fee_guess(self.exchange, self.futures, o)  # noqa: E731
+        orders = [
+            _exchange_order(o, fees[oid] if oid in fees else guess(o)) for oid, o in raw.items()
+        ]
         self.wallets.update()
         holdings = {
             pair: self._holding(pair, self.exchange.get_pair_base_currency(pair)) for pair in pairs
@@ -256,8 +288,9 @@ class Reconciler:
             )
             for t in trades
         ]
-        prices = {t.pair: t.open_rate for t in trades}  # the latest trade's, in order
-        dust = {pair: self._dust(pair, prices[pair]) for pair in pairs}
+        prices = {o["symbol"]: _price(o) for o in raw.values() if _price(o)}
+        prices |= {t.pair: t.open_rate for t in trades}  # the latest trade's, in order
+        dust = {pair: _dust(self.exchange, pair, prices.get(pair, 0.0)) for pair in pairs}
         result = reconcile(orders, records, holdings, dust)
         self._settle_gone(raw)
         if adopt and self._adopt(result.of("orphan_fill"), raw, trades):
@@ -265,14 +298,19 @@ class Reconciler:
         self.latest = result
         self._since_first_trade_done = True
         self._hold_orphan_entries(result, raw)
+        advice = _ADVICE_EXIT if self.close_untracked else _ADVICE
         for finding in result.findings:
             if finding.kind == "over_held":
                 self._check_amounts = True  # capped by the next loop's amount check
                 continue
             self._report(
                 (finding.kind, finding.pair, finding.trade_id, finding.client_id),
-                f"profitguard: reconciliation: {finding} ({_ADVICE[finding.kind]})",
+                f"profitguard: reconciliation: {finding} ({advice[finding.kind]})",
             )
+        if self.close_untracked and result.untracked:
+            steps = {pair: amount_step(self.exchange, pair) for pair in result.untracked}
+            closes = untracked_closes(orders, records, result, steps, dust)
+            send_closes(self, closes, raw, prices)
         return result
 
     def _settle_gone(self, raw: dict[str, dict]) -> None:
@@ -311,14 +349,6 @@ class Reconciler:
             self.placement.settle(client_id)
         self._held = held
 
-    def _dust(self, pair: str, price: float) -> float:
-        """What cannot be sold anyway (base): below the pair's minimum order amount or
-        its minimum order value at about `price`."""
-        limits = (self.exchange.markets.get(pair) or {}).get("limits") or {}
-        amount = (limits.get("amount") or {}).get("min") or 0.0
-        cost = (limits.get("cost") or {}).get("min") or 0.0
-        return max(float(amount), float(cost) / price if price else 0.0)
-
     def _adopt(self, orphans: list[Finding], raw: dict[str, dict], trades: list[Any]) -> int:
         """Orphan fills whose client id names an open trade of the same pair join it."""
         by_id = {t.id: t for t in trades if t.is_open}
@@ -336,9 +366,11 @@ class Reconciler:
             order_obj = self.parse_order(order, trade.pair, side)
             order_obj.ft_order_tag = _tag(finding.client_id)
             trade.orders.append(order_obj)
-            if amount_from_orders(trade) > TOLERANCE:
+            left = amount_from_orders(trade)
+            if left > max(TOLERANCE, _dust(self.exchange, trade.pair, trade.open_rate)):
                 trade.recalc_trade_from_orders()
-            else:  # it sold what was left: Freqtrade closes a trade so on its last fill
+            else:  # it sold what was left but dust no order can sell: Freqtrade closes a
+                # trade so on its last fill
                 trade.close(order_obj.safe_price)
             self.commit()
             if self.placement is not None and finding.client_id:
@@ -360,6 +392,20 @@ class Reconciler:
         self.send(message)
 
 
+def _dust(exchange: Any, pair: str, price: float) -> float:
+    """What cannot be sold anyway (base): below the pair's minimum order amount or
+    its minimum order value at about `price`."""
+    markets = getattr(exchange, "markets", None) or {}
+    limits = (markets.get(pair) or {}).get("limits") or {}
+    amount = (limits.get("amount") or {}).get("min") or 0.0
+    cost = (limits.get("cost") or {}).get("min") or 0.0
+    return max(float(amount), float(cost) / price if price else 0.0)
+
+
+def _price(order: dict) -> float:
+    return float(order.get("average") or order.get("price") or 0.0)
+
+
 def _tag(client_id: str | None) -> str | None:
     tag = tag_of(client_id)
     return tag.replace(".", ",") if tag else None
@@ -369,15 +415,26 @@ _ADVICE = {
     "orphan_fill": "Freqtrade has no record of it: it is counted as untracked; an entry "
     "blocks new entries of the pair until what it bought is sold",
     "closed_but_held": "the trade is closed but the exchange still holds part of it; "
-    "no stop protects it: sell it by hand",
+    'no stop protects it: sell it by hand, or set profitguard.watchdog.action to "exit"',
     "untracked_holding": "held beyond the open trades, bought by profitguard; no stop "
-    "protects it: sell it by hand",
+    'protects it: sell it by hand, or set profitguard.watchdog.action to "exit"',
+}
+_ADVICE_EXIT = _ADVICE | {
+    "closed_but_held": "the trade is closed but the exchange still holds part of it; "
+    "the watchdog closes it at market",
+    "untracked_holding": "held beyond the open trades, bought by profitguard; the "
+    "watchdog closes it at market",
 }
 
 
-def reconciler_for_bot(strategy: Any, placement: Placement | None) -> Reconciler | None:
+def reconciler_for_bot(
+    strategy: Any,
+    placement: Placement | None,
+    expect: Callable[[str, str, str, str], None] | None = None,
+) -> Reconciler | None:
     """The live bot's reconciler (`placement`: the client-id wrapper's, None when
-    client ids are off: reconciliation needs them). Freqtrade's parts it needs are
+    client ids are off: reconciliation needs them; `expect`: the wrapper's
+    `ClientOrderIds.expect`, which names a close). Freqtrade's parts it needs are
     checked here; one missing switches reconciliation off with one warning."""
     if placement is None:
         return None
@@ -398,6 +455,13 @@ def reconciler_for_bot(strategy: Any, placement: Placement | None) -> Reconciler
         return None
     settings = strategy.profitguard_settings
     send = strategy.dp.send_msg if settings.notifications else (lambda message: None)
+    close = settings.watchdog.action == "exit"
+    if close and not callable(getattr(exchange, "create_order", None)):
+        log.warning(
+            "profitguard: the watchdog cannot close untracked holdings (reported only): "
+            "Freqtrade has no exchange.create_order"
+        )
+        close = False
     return Reconciler(
         exchange=exchange,
         wallets=_LazyWallets(strategy),
@@ -408,7 +472,18 @@ def reconciler_for_bot(strategy: Any, placement: Placement | None) -> Reconciler
         trades=lambda: Trade.get_trades_proxy(),
         commit=Trade.commit,
         parse_order=Order.parse_from_ccxt_object,
+        close_untracked=close,
+        expect=expect,
+        whitelist=lambda: _whitelist(strategy.dp),
     )
+
+
+def _whitelist(dp: Any) -> list[str]:
+    """The bot's pairs now (none when Freqtrade cannot say: the traded pairs only)."""
+    try:
+        return list(dp.current_whitelist())
+    except Exception:
+        return []
 
 
 class _LazyWallets:

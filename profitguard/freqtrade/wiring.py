@@ -39,8 +39,9 @@ def build_parts(strategy: Any) -> None:
             fmt=strategy._pg_client_ids.format,
         )
         strategy._pg_client_ids.stop_ids = strategy._pg_forgotten.stop_id
+    ids = strategy._pg_client_ids
     strategy._pg_reconciler = reconciler_for_bot(
-        strategy, strategy._pg_client_ids.placement if strategy._pg_client_ids else None
+        strategy, ids.placement if ids else None, ids.expect if ids else None
     )
     notify = strategy._pg_persist and strategy.profitguard_settings.notifications
     send = strategy._pg_send if notify else None

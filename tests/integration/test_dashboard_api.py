@@ -63,6 +63,7 @@ def write_bot(tmp_path: Path, section: dict | None = None, **config) -> Path:
         ],
         "refusals": {"MAX_OPEN_POSITIONS": 4},
         "callback_errors": 1,
+        "untracked": {"ZZZ/USDT": 7.94},
         "trades": [
             {
                 "trade_id": 1,
@@ -239,6 +240,7 @@ def test_metrics_when_scraped_then_issue_names_and_token_required_when_set(tmp_p
     assert 'profitguard_refusals_total{rule="MAX_OPEN_POSITIONS"} 4.0' in text
     assert "profitguard_callback_errors_total 1.0" in text
     assert "profitguard_heat_ratio 0.02" in text
+    assert 'profitguard_untracked_amount{pair="ZZZ/USDT"} 7.94' in text
     age_line = next(x for x in text.splitlines() if x.startswith("profitguard_bot_loop_age_s"))
     age = float(age_line.split()[1])
     assert 0 <= age < 60

@@ -10,12 +10,14 @@ from profitguard.chaos.checks import (
     Life,
     RunRecord,
     closed_but_held,
+    futures_exits_reduce_only,
     gate_state_survives,
     levels_not_lost,
     levels_once,
     no_over_close,
     orphan_fill,
     protected_after_restart,
+    reported_ids,
     stop_never_looser_after_restart,
     untracked_holding,
 )
@@ -331,3 +333,86 @@ def test_protected_after_restart_when_trade_opened_after_the_restart_then_not_co
     )
     assert found == []
     assert protected_after_restart(record([BUY], trades=[trade()], lives=restart_lives(), soe=True))
+
+
+ORPHAN = ours(3, "buy", 6.0, "pg-new-entry-3", trade_id=None, fee=0.006)
+CLOSE = ours(4, "sell", 5.994, "pg-new-untracked-4", trade_id=None)
+
+
+@pytest.mark.parametrize(
+    ("orders", "reported", "broken"),
+    [
+        ([ENTRY, ORPHAN, CLOSE], ["pg-new-entry-3", "pg-new-untracked-4"], False),
+        ([ENTRY, ORPHAN, CLOSE], ["pg-new-untracked-4"], True),  # the orphan never reported
+        ([ENTRY, ORPHAN, CLOSE], ["pg-new-entry-3"], True),  # the close never reported
+        ([ENTRY, ORPHAN], ["pg-new-entry-3"], True),  # reported, never closed
+        (  # closed in part: 3 RST left under no trade
+            [ENTRY, ORPHAN, ours(4, "sell", 2.994, "pg-new-untracked-4", trade_id=None)],
+            ["pg-new-entry-3", "pg-new-untracked-4"],
+            True,
+        ),
+    ],
+)
+def test_orphan_fill_when_orphan_entry_reported_and_closed_by_the_watchdog_then_no_violation(
+    orders, reported, broken
+):
+    """An entry no trade can take counts only once the bot reported it and the
+    watchdog's close (itself reported) sold what it bought."""
+    rec = holding_record(orders, [trade_row(amount=9.99)])
+    rec.lives[0].reported = reported
+    found = orphan_fill(rec)
+    assert bool(found) == broken, found
+
+
+def test_orphan_fill_when_exit_naming_a_trade_unknown_then_violation_even_if_reported():
+    """An exit names its trade: it must be adopted, a report is not enough."""
+    tp1 = ours(2, "sell", 5.0, "pg-1-tp1-2", trade_id=None)
+    rec = holding_record([ENTRY, tp1], [trade_row(amount=4.99)])
+    rec.lives[0].reported = ["pg-1-tp1-2"]
+    assert [v.check for v in orphan_fill(rec)] == ["orphan_fill"]
+
+
+def test_closed_but_held_when_watchdog_closed_the_remainder_under_the_trades_id_then_none():
+    tp1 = ours(2, "sell", 4.995, "pg-1-tp1-2")
+    rest = ours(3, "sell", 4.995, "pg-1-untracked-3", trade_id=None)
+    rec = holding_record([ENTRY, tp1, rest], [trade_row(is_open=False, exit_reason="tp1")])
+    rec.lives[0].reported = ["pg-1-untracked-3"]
+    assert closed_but_held(rec) == [] and orphan_fill(rec) == [] and untracked_holding(rec) == []
+
+
+def test_reported_ids_when_bot_log_read_then_orphans_and_closes_by_client_id():
+    log = (
+        "2026-12-07 19:36:41,052 - profitguard.freqtrade.reconciler - WARNING - profitguard: "
+        "reconciliation: orphan_fill: RST/USDT order pg-new-entry-17: 3 RST (...)\n"
+        "2026-12-07 19:36:41,105 - profitguard.freqtrade.reconciler - WARNING - profitguard: "
+        "watchdog: RST/USDT: sell 2.997 at market, order pg-new-untracked-18: untracked\n"
+        "... profitguard: reconciliation: untracked_holding: RST/USDT: 3 RST (...)\n"
+    )
+    assert reported_ids(log) == ["pg-new-entry-17", "pg-new-untracked-18"]
+
+
+FPAIR = "RST/USDT:USDT"
+
+
+def futures_order(order_id, side, amount, client_id, *, reduce_only, trade_id=1, t=T0):
+    o = ours(order_id, side, amount, client_id, trade_id=trade_id, pair=FPAIR)
+    for f in o["fills"]:
+        f["fee_asset"], f["time"] = "USDT", int(t * 1000)
+    return {**o, "market": "futures", "reduce_only": reduce_only}
+
+
+@pytest.mark.parametrize(
+    ("exit_amount", "reduce_only", "broken"),
+    [
+        (5.0, True, []),
+        (5.0, False, ["not_reduce_only"]),
+        (12.0, False, ["not_reduce_only", "position_flipped"]),  # sold past the position
+    ],
+)
+def test_futures_exits_reduce_only_when_exit_not_reduce_only_or_flips_then_violation(
+    exit_amount, reduce_only, broken
+):
+    entry = futures_order(1, "buy", 10.0, "pg-new-entry-1", reduce_only=False)
+    tp1 = futures_order(2, "sell", exit_amount, "pg-1-tp1-2", reduce_only=reduce_only, t=T0 + 5)
+    rec = holding_record([entry, tp1], [trade_row(pair=FPAIR, amount=10.0 - exit_amount)])
+    assert [v.check for v in futures_exits_reduce_only(rec)] == broken

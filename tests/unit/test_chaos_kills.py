@@ -1,0 +1,33 @@
+"""The chaos runner's kill moments: when the bot is killed next."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from profitguard.chaos.checks import Life
+from profitguard.chaos.runner import _Kills
+
+T0 = 1_000_000.0
+
+
+def buy(trade_id, t, filled=8.0) -> dict:
+    return {"side": "buy", "type": "MARKET", "status": "FILLED", "filled": filled,
+            "trade_id": trade_id, "time": int(t * 1000), "fills": [], "tag": None,
+            "client_tag": "entry"}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("orders", "due"),
+    [
+        ([buy(None, T0 + 5)], T0 + 6),  # filled, the bot has no trade for it yet: now
+        ([buy(1, T0 + 5)], None),  # recorded: not the moment
+        ([buy(None, T0 - 5)], None),  # left by an earlier life
+        ([buy(None, T0 + 5, filled=0.0)], None),  # not filled
+    ],
+)
+def test_kills_when_entry_filled_before_the_bot_recorded_it_then_killed_at_once(orders, due):
+    kills = _Kills(("entry_sent",), random.Random(1))
+    life = Life(started=T0 - 30, heartbeats=[T0])
+    assert kills.next_due(life, orders, [], T0 + 6) == due
