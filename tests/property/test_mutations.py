@@ -157,9 +157,9 @@ ADAPTER_MUTATIONS = [
         id="custom-stoploss-as-long-1x",
     ),
     pytest.param(
-        "freqtrade/strategy.py",
-        "stake = exit_stake(trade, decision.exit_amount, amount_step(trade))",
-        "stake = -decision.exit_amount * trade.open_rate",
+        "freqtrade/trades.py",
+        "return exit_stake(trade, decision.exit_amount, amount_step(trade)), exit_tag(",
+        "return -decision.exit_amount * trade.open_rate, exit_tag(",
         "test_adjust_when_levels_reached_then_freqtrade_exits_each_levels_amount",
         id="exit-stake-as-1x",
     ),
