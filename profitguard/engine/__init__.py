@@ -40,6 +40,7 @@ from profitguard.engine.step import (
     step,
     stop_rule,
 )
+from profitguard.engine.unseen import observed_prices, unseen_candles, unseen_prices
 
 __all__ = [
     "ATR_RULE",
@@ -72,6 +73,7 @@ __all__ = [
     "held_stop",
     "levels_reached",
     "make_plan",
+    "observed_prices",
     "one_r",
     "open_position",
     "preset",
@@ -81,4 +83,6 @@ __all__ = [
     "replay_candles",
     "step",
     "stop_rule",
+    "unseen_candles",
+    "unseen_prices",
 ]

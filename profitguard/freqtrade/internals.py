@@ -7,8 +7,10 @@ lists them with their contract tests):
 
 - `DataProvider._exchange`: Freqtrade's exchange object, for a pair's price
   precision mode (candle snapping in backtests), the futures leverage tiers (the
-  gate's liquidation check) and, in live mode only, the ccxt instance the client
-  order ids hook into (`client_ids`);
+  gate's liquidation check), in dry-run and live the candles of a stretch the bot
+  did not look at a trade (`Exchange.refresh_latest_ohlcv` without its cache:
+  `unseen_feed`) and, in live mode only, the ccxt instance the client order ids
+  hook into (`client_ids`);
 - `Trade.is_stop_loss_trailing`: set on a profitguard trade in dry-run and live so
   that Freqtrade's start-up (`Trade.stoploss_reinitialization`) keeps its stop;
 - `strategy_wrapper.deepcopy`: replaced only with `"fast_backtest": true`
@@ -32,6 +34,7 @@ log = logging.getLogger(__name__)
 EXCHANGE = "DataProvider._exchange"
 STOP_TRAILED = "Trade.is_stop_loss_trailing"
 BACKTEST_TICKS = "data.btanalysis.historic_precision.get_tick_size_over_time"
+REFRESH_OHLCV = "Exchange.refresh_latest_ohlcv"
 _MISSING = object()
 
 
@@ -55,6 +58,22 @@ def exchange_of(dp: Any, feature: str) -> Any | None:
         _warn_once(EXCHANGE, feature)
         return None
     return exchange
+
+
+def refresh_ohlcv(exchange: Any, pairs: list[tuple], *, since_ms: int) -> dict | None:
+    """Freqtrade's exchange's candles of `pairs` ((pair, timeframe, candle type))
+    since `since_ms`, the forming candle dropped, without touching its cache: its
+    `refresh_latest_ohlcv`. None (one warning) when this Freqtrade has no such method
+    (or it takes other arguments): the prices of a blocked loop are then not seen."""
+    refresh = getattr(exchange, "refresh_latest_ohlcv", None)
+    if refresh is None:
+        _warn_once(REFRESH_OHLCV, "seeing the prices of a blocked loop")
+        return None
+    try:
+        return refresh(pairs, since_ms=since_ms, cache=False, drop_incomplete=True)
+    except TypeError:
+        _warn_once(REFRESH_OHLCV, "seeing the prices of a blocked loop")
+        return None
 
 
 def keep_stop_across_restart(trade: Any) -> bool:

@@ -7,25 +7,29 @@ keep the memo in the trade's custom data too (restarts); backtesting keeps only 
 initial stop, in the run's ledger (custom data is a list Freqtrade scans on every
 access there, and nothing restarts). Nothing lives on the trade object, and nothing
 on it is changed: Freqtrade hands callbacks a copy of it in dry-run and live, and in
-backtesting the trade itself (`trade_copy`).
+backtesting the trade itself (`trade_copy`). Dry-run and live also show the engine
+what the market did while the bot did not look at a trade (`observe_unseen`).
 """
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pandas import DataFrame
 
 from profitguard.engine import (
+    Candle,
     Decision,
     Position,
     ProtectionConfig,
     make_plan,
     rebuild,
     step,
+    unseen_prices,
 )
 from profitguard.freqtrade import ledger
 from profitguard.freqtrade.columns import last_positive, last_value
@@ -45,6 +49,11 @@ from profitguard.freqtrade.trades import (
 InitialStop = Callable[[Any, datetime], float]
 # (hook, trade, error) -> None: reported once, never raised
 Report = Callable[[str, Any, Exception], None]
+# (trade, last evaluation, now) -> the candles since then and their interval, or None
+# (a normal loop's stretch, or none to be had): `unseen_feed.UnseenCandles`
+UnseenFeed = Callable[[Any, datetime, datetime], tuple[list[Candle], timedelta] | None]
+
+log = logging.getLogger(__name__)
 
 
 class TradeTracker:
@@ -61,6 +70,7 @@ class TradeTracker:
         analyzed: Callable[[str], DataFrame],
         notifier: Notifier,
         report: Report,
+        unseen: UnseenFeed | None = None,
     ) -> None:
         self.exits = exits  # the ladders in force (a hyperopt epoch's, or the settings')
         self.persist = persist  # dry-run and live: memos saved in the trade's custom data
@@ -77,17 +87,26 @@ class TradeTracker:
         self._analyzed = analyzed
         self._notifier = notifier
         self._report = report
+        self._unseen = unseen  # dry-run and live: the candles of a blocked loop
+        # trade id -> when the engine last saw its price (`observe_unseen`)
+        self.seen: dict[int, datetime] = {}
+        # trade id -> an unseen price that reached its stop: it exits in full, late
+        self.touched: dict[int, float] = {}
 
     def clear(self) -> None:
         """A new backtest run: no trade of the last one is open."""
         self.memos.clear()
         self.prices.clear()
+        self.seen.clear()
+        self.touched.clear()
         self.revision += 1
 
     def forget(self, trade_id: int) -> None:
         """The trade closed."""
         self.memos.pop(trade_id, None)
         self.prices.pop(trade_id, None)
+        self.seen.pop(trade_id, None)
+        self.touched.pop(trade_id, None)
         self.revision += 1
 
     def known(self, trade: Any) -> TradeMemo | None:
@@ -130,6 +149,8 @@ class TradeTracker:
             )
             if self.persist:
                 self.save(trade, memo)
+                # a new trade: the engine has seen nothing since its entry filled
+                self.seen[trade.id] = _entry_filled_at(trade)
             else:
                 ledger.record(trade, memo.initial_stop)  # R for sizing and the hyperopt loss
         self.memos[trade.id] = memo
@@ -210,9 +231,17 @@ class TradeTracker:
                         "value > 0"
                     ),
                 )
+        touched = None
+        if self._unseen is not None:  # dry-run and live
+            position = self.observe_unseen(trade, memo, position, now, atr)
+            touched = self.touched.get(trade.id)
         decision = step(
             position, rate, now, atr=atr, fire_take_profits=fire, min_notional=min_notional
         )
+        if touched is not None and not decision.exit_amount:
+            # the stop in force was reached while the bot did not look: once the levels
+            # the price passed before it are sold (above), the rest exits
+            decision = step(position, touched, now, atr=atr, fire_take_profits=False)
         after = decision.position
         if not decision.exit_amount:
             memo.position = after  # confirmed: no order rides on it (an exit waits for its fill)
@@ -225,6 +254,67 @@ class TradeTracker:
         self.save(trade, memo)
         return decision
 
+    def observe_unseen(
+        self, trade: Any, memo: TradeMemo, position: Position, now: datetime, atr: float | None
+    ) -> Position:
+        """`position` after the prices the trade did not see since its last evaluation
+        (a loop blocked longer than two loops: `unseen_feed`), observed as the
+        backtester shows a candle (`engine.unseen`); dry-run and live only.
+
+        A level the price passed there is reached: it fires at the next price that may
+        exit (`adjust_trade_position`, late, at the market price), recorded per level.
+        The peak there moves the stop as any peak does. A stop in force reached there
+        (`touched`) exits all that remains at the market price, right after the levels
+        passed before it are sold: a stop resting on the exchange would have filled
+        then, so the trade is not kept open on a stop the market already went through
+        (with the stop on the exchange, its own stop may have filled first; Freqtrade
+        then closes the trade from that order). After a restart the bot's first look
+        starts afresh: the downtime is not fed."""
+        seen = self.seen.get(trade.id)
+        if seen is None or now <= seen:
+            if seen is None:
+                self.seen[trade.id] = now
+            return position
+        self.seen[trade.id] = now
+        if self._unseen is None or trade.id in self.touched:
+            return position
+        try:
+            found = self._unseen(trade, seen, now)
+        except Exception as exc:  # reported, not raised: the price of now still counts
+            self._report("unseen prices", trade, exc)
+            return position
+        if found is None:
+            return position
+        candles, interval = found
+        prices = unseen_prices(
+            candles, is_short=trade.is_short, seen=seen, now=now, interval=interval
+        )
+        before = position
+        for price in prices:
+            decision = step(position, price, now, atr=atr, fire_take_profits=False)
+            if decision.exit_amount:  # the stop in force, reached
+                self.touched[trade.id] = price
+                break
+            position = decision.position
+        if position is not before:
+            memo.position = position  # confirmed: an observed price places no order
+            self.revision += 1
+        if prices:
+            log.info(
+                "profitguard: %s (trade %s): %d candles (%s s each) the bot did not look at "
+                "shown late: peak %.8g, stop %.8g%s",
+                trade.pair,
+                trade.id,
+                len(prices) // 4,
+                f"{interval.total_seconds():g}",
+                position.peak_price,
+                position.stop,
+                f", stop reached at {self.touched[trade.id]:.8g}"
+                if trade.id in self.touched
+                else "",
+            )
+        return position
+
     def save(self, trade: Any, memo: TradeMemo) -> None:
         """Write the memo to custom data when it changed (dry-run and live: restarts)."""
         if not self.persist:
@@ -233,6 +323,17 @@ class TradeTracker:
         if record != memo.written:
             trade.set_custom_data(STATE_KEY, record)
             memo.written = record
+
+
+def _entry_filled_at(trade: Any) -> datetime:
+    """When the trade's first entry filled (its open date when not recorded), UTC."""
+    filled = [
+        o.order_filled_date
+        for o in trade.select_filled_orders(trade.entry_side)
+        if getattr(o, "order_filled_date", None) is not None
+    ]
+    moment = min(filled) if filled else trade.open_date
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
 def _stop_already_placed(trade: Any, backstop: float) -> bool:

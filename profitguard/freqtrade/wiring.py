@@ -23,6 +23,7 @@ from profitguard.freqtrade.reconciler import reconciler_for_bot
 from profitguard.freqtrade.runclock import RunClock
 from profitguard.freqtrade.stop_orders import ForgottenOrders
 from profitguard.freqtrade.tracker import TradeTracker
+from profitguard.freqtrade.unseen_feed import unseen_candles_for_bot
 from profitguard.freqtrade.vanished import VanishedPairs
 
 
@@ -62,6 +63,7 @@ def build_parts(strategy: Any) -> None:
         analyzed=strategy._pg_analyzed,
         notifier=strategy._pg_notifier,
         report=strategy._pg_report,
+        unseen=unseen_candles_for_bot(strategy),
     )
     strategy._pg_exits_key = object()  # `exit_config_key()` of the ladders in force
     strategy._pg_monitor = TradeMonitor(

@@ -82,3 +82,40 @@ def test_backtest_tick_series_when_function_gone_then_none_and_one_warning(caplo
         assert internals.backtest_tick_series(None) is None
         assert internals.backtest_tick_series(None) is None
     assert len([r for r in caplog.records if "get_tick_size_over_time" in r.message]) == 1
+
+
+def test_contract_when_freqtrade_installed_then_exchange_refreshes_candles_without_cache():
+    from freqtrade.exchange import Exchange
+
+    parameters = inspect.signature(Exchange.refresh_latest_ohlcv).parameters
+    assert {"pair_list", "since_ms", "cache", "drop_incomplete"} <= set(parameters)
+    assert all(parameters[k].kind is inspect.Parameter.KEYWORD_ONLY
+               for k in ("since_ms", "cache", "drop_incomplete"))  # fmt: skip
+
+
+def test_refresh_ohlcv_when_called_then_no_cache_and_the_forming_candle_dropped():
+    calls = []
+
+    def refresh(pairs, **kwargs):
+        calls.append((pairs, kwargs))
+        return {"x": 1}
+
+    exchange = SimpleNamespace(refresh_latest_ohlcv=refresh)
+    pairs = [("RST/USDT", "1s", "spot")]
+    assert internals.refresh_ohlcv(exchange, pairs, since_ms=5) == {"x": 1}
+    assert calls == [(pairs, {"since_ms": 5, "cache": False, "drop_incomplete": True})]
+
+
+def test_refresh_ohlcv_when_method_gone_or_changed_then_none_and_one_warning(caplog):
+    def changed(pairs):  # takes none of the keywords
+        return {}
+
+    with caplog.at_level(logging.WARNING):
+        assert internals.refresh_ohlcv(SimpleNamespace(), [], since_ms=0) is None
+        assert internals.refresh_ohlcv(SimpleNamespace(), [], since_ms=0) is None
+        changed_exchange = SimpleNamespace(refresh_latest_ohlcv=changed)
+        assert internals.refresh_ohlcv(changed_exchange, [], since_ms=0) is None
+    assert len(caplog.records) == 1
+    assert "Exchange.refresh_latest_ohlcv is not there: seeing the prices of a blocked loop" in (
+        caplog.text
+    )
