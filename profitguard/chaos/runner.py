@@ -43,7 +43,10 @@ from profitguard.exchange.server import ReplayOptions
 
 PAIR = "RST/USDT"
 # a scenario trading several pairs at once (`Scenario.pairs`) takes them in this order
-PAIRS = (PAIR, "QQQ/USDT", "ZZZ/USDT", "KLM/USDT", "XYZ/USDT", "ABC/USDT", "DEF/USDT", "GHI/USDT")
+PAIRS = (
+    PAIR, "QQQ/USDT", "ZZZ/USDT", "KLM/USDT", "XYZ/USDT", "ABC/USDT", "DEF/USDT", "GHI/USDT",
+    "JKL/USDT", "MNO/USDT", "PQR/USDT", "STU/USDT",
+)  # fmt: skip
 
 
 def scenario_pairs(scenario: Scenario) -> list[str]:

@@ -40,19 +40,22 @@ F_GAP = {"kind": "price_gap", "probability": 1.0, "gap": 0.02, "hold_ms": 4000}
 # exchange while the bot still waits to record it, and the bot is killed then
 F_SLOW_ORDERS = {"kind": "slow", "endpoint": "POST /api/v3/order", "probability": 1.0,
                  "delay_s": 2.5}  # fmt: skip
-# Lost answers: the exchange acts on an order request (place, query, cancel) and the
-# connection breaks before its answer arrives, for 10% of them.
+# Lost answers: the exchange acts on an order request (place, query, cancel: entries,
+# take-profits, exits, and the stops resting on the exchange, which carry
+# profitguard's client ids too) and the connection breaks before its answer
+# arrives, for 10% of them.
 F_LOST = {"kind": "drop", "endpoint": "* /api/v3/order", "probability": 0.1}
-# With the stop resting on the exchange only the answers to queries and cancels are
-# lost, 10% of them.
-F_LOST_QUERIES = {"kind": "drop", "endpoint": "GET /api/v3/order", "probability": 0.1}
-F_LOST_CANCELS = {"kind": "drop", "endpoint": "DELETE /api/v3/order", "probability": 0.1}
 # Futures (USD-M, `/fapi`): 10% of the answers to order requests lost.
 F_LOST_FUTURES = {"kind": "drop", "endpoint": "* /fapi/v1/order", "probability": 0.1}
 # The fee lookup of a filled order slowed (under the chaos config's 3 s ccxt timeout):
 # Freqtrade asks for it between committing the order and reducing the trade.
 F_SLOW_FEES = {"kind": "slow", "endpoint": "GET /api/v3/myTrades", "probability": 1.0,
                "delay_s": 2.5}  # fmt: skip
+
+
+# Pairs a lost-answer scenario trades at once: every order request of each is a
+# chance to lose an answer (about 150 order requests a run on 12 pairs).
+LOST_PAIRS = 12
 
 
 @dataclass(frozen=True)
@@ -88,28 +91,31 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("5xx-kill-before-tp1", (F_5XX,), ("before_tp1",)),
     Scenario(
         "lost-answers-soe-before-tp1",
-        (F_LOST_QUERIES, F_LOST_CANCELS, F_5XX, F_LAG),
+        (F_LOST, F_5XX, F_LAG),
         ("before_tp1",),
         stoploss_on_exchange=True,
-        pairs=8,
+        pairs=LOST_PAIRS,
     ),
     Scenario("429-tp-resting", (F_429, F_PARTIAL), ("tp_resting",), limit_exits=True),
     Scenario(
-        "lost-answers-418-after-fill", (F_LOST, F_418, F_5XX), ("after_fill", "random"), pairs=8
+        "lost-answers-418-after-fill",
+        (F_LOST, F_418, F_5XX),
+        ("after_fill", "random"),
+        pairs=LOST_PAIRS,
     ),
     Scenario(
         "lost-answers-slow-levels",
         (F_LOST, F_SLOW, F_LAG),
         ("between_levels",),
         limit_exits=True,
-        pairs=8,
+        pairs=LOST_PAIRS,
     ),
     Scenario(
         "lost-answers-tp-window",
         (F_LOST, F_SLOW_FEES),
         ("tp_window", "tp_window"),
         limit_exits=True,
-        pairs=8,
+        pairs=LOST_PAIRS,
     ),
     Scenario("drop-order-soe", (F_DROP_ORDER, F_DROP), ("after_fill",), stoploss_on_exchange=True),
     Scenario("reject-between-levels", (F_REJECT, F_429), ("between_levels", "random")),
@@ -119,48 +125,53 @@ SCENARIOS: tuple[Scenario, ...] = (
     ),
     Scenario(
         "lost-answers-cancel-race-soe",
-        (F_LOST_QUERIES, F_LOST_CANCELS, F_CANCEL, F_5XX),
+        (F_LOST, F_CANCEL, F_5XX),
         ("between_levels",),
         stoploss_on_exchange=True,
-        pairs=8,
+        pairs=LOST_PAIRS,
     ),
     Scenario("cancel-race-limit-exits", (F_CANCEL, F_PARTIAL), ("tp_resting",), limit_exits=True),
-    Scenario("lost-answers-lag-random", (F_LOST, F_LAG, F_DROP), ("random", "random"), pairs=8),
+    Scenario(
+        "lost-answers-lag-random",
+        (F_LOST, F_LAG, F_DROP),
+        ("random", "random"),
+        pairs=LOST_PAIRS,
+    ),
     Scenario("gap-through-stop-soe", (F_GAP, F_5XX), ("before_tp1",), stoploss_on_exchange=True),
     Scenario(
         "lost-answers-gap-soe",
-        (F_LOST_QUERIES, F_LOST_CANCELS, F_GAP, F_LAG),
+        (F_LOST, F_GAP, F_LAG),
         ("after_fill",),
         stoploss_on_exchange=True,
-        pairs=8,
+        pairs=LOST_PAIRS,
     ),
     Scenario(
         "lost-answers-kill-switch",
         (F_LOST, F_5XX),
         ("between_levels",),
         kill_switch_at=15.0,
-        pairs=8,
+        pairs=LOST_PAIRS,
     ),
     Scenario(
         "lost-answers-pause-soe",
-        (F_LOST_QUERIES, F_LOST_CANCELS, F_429, F_LAG),
+        (F_LOST, F_429, F_LAG),
         ("after_fill",),
         stoploss_on_exchange=True,
         pause=True,
-        pairs=8,
+        pairs=LOST_PAIRS,
     ),
     Scenario(
         "lost-answers-5xx-before-tp1",
         (F_LOST, F_5XX_ORDER, F_DROP),
         ("before_tp1", "after_fill"),
-        pairs=8,
+        pairs=LOST_PAIRS,
     ),
     Scenario(
         "lost-answers-mixed-soe",
-        (F_LOST_QUERIES, F_LOST_CANCELS, F_5XX, F_429, F_REJECT),
+        (F_LOST, F_5XX, F_429, F_REJECT),
         ("between_levels", "random"),
         stoploss_on_exchange=True,
-        pairs=8,
+        pairs=LOST_PAIRS,
     ),
     Scenario(
         "mixed-limit-exits",
@@ -183,7 +194,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         "lost-answers-futures",
         (F_LOST_FUTURES,),
         ("after_fill",),  # a futures bot takes about 30 s to start: one kill
-        pairs=8,
+        pairs=LOST_PAIRS,
         futures=True,
     ),
 )
