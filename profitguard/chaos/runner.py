@@ -447,6 +447,10 @@ def run_scenario(
     finally:
         exchange.stop()
     violations, findings = check_run(record)
+    if first_back is None:  # nothing was checked: the run proves nothing
+        violations.append(
+            Violation("bot_never_up", f"no bot loop in {len(lives)} lives (see their logs)")
+        )
     notes += [str(n) for n in findings]
     _save(root / "chaos-record.json", record, violations + findings)
     exits: dict[str, int] = {}

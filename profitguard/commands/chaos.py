@@ -104,7 +104,9 @@ def run(args: argparse.Namespace) -> int:
         return run_one(scenario, **kwargs)
 
     if args.workdir is not None:
-        return _run_all(chosen, args, Path(args.workdir), run_scenario)
+        # absolute: each bot runs in its own run directory, where a relative path
+        # to its config would name nothing
+        return _run_all(chosen, args, Path(args.workdir).resolve(), run_scenario)
     with tempfile.TemporaryDirectory(prefix="profitguard-chaos-") as tmp:
         return _run_all(chosen, args, Path(tmp), run_scenario)
 

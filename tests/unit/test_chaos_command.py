@@ -45,3 +45,21 @@ def test_chaos_when_runs_given_then_scenarios_in_turn(monkeypatch, tmp_path):
     assert main(["chaos", "--runs", str(runs), "--seed", "5", "--workdir", str(tmp_path)]) == 0
     assert ran[: len(ALL)] == [(s.name, 5) for s in ALL]
     assert ran[-1] == (SCENARIOS[0].name, 6)  # the second turn takes the next seed
+
+
+def test_chaos_when_workdir_relative_then_runs_get_an_absolute_root(monkeypatch, tmp_path):
+    """Each bot runs in its run's directory: a relative --workdir would leave it a path
+    to its config that names nothing there (every bot exited with status 2)."""
+    roots = []
+
+    def fake_run(scenario, *, seed, root, duration_s):
+        roots.append(root)
+        return SimpleNamespace(
+            line=lambda: scenario.name, violations=[], notes=[], restarts=0, faults=0,
+            lost_answers=0,
+        )  # fmt: skip
+
+    monkeypatch.setattr(runner, "run_scenario", fake_run)
+    monkeypatch.chdir(tmp_path)
+    assert main(["chaos", "--workdir", "out", "--scenario", SCENARIOS[0].name]) == 0
+    assert roots == [tmp_path / "out" / "run-01"] and roots[0].is_absolute()
