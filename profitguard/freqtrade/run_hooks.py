@@ -32,8 +32,8 @@ class RunHooks(IStrategy):
         that the backtester fills each exit on the candle the engine decided it
         (`prices`), and with `fast_backtest` on Freqtrade's copy of the trade is skipped
         for profitguard's own hooks (`trade_copy`). Dry-run and live call it on every
-        candle and have no runs: their state carries on. Overridden: call super() and
-        build on its result (an override that does not stops the run, naming it)."""
+        candle and have no runs: their state carries on. Sealed (`overrides`): write
+        `populate_entry_trend` and `populate_exit_trend`."""
         if not self._pg_persist:
             self._pg_clock.restart()
         dataframe = super().ft_advise_signals(dataframe, metadata)
