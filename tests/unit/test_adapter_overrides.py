@@ -243,6 +243,7 @@ def test_custom_stoploss_when_pg_hook_raises_then_logged_once(caplog):
     assert len(failures) == 1
     assert "RuntimeError: user bug" in failures[0].message
     assert f"trade {trade.id} (BTC/USDT)" in failures[0].message
+    assert failures[0].message.endswith("; profitguard's stop alone")
 
 
 @pytest.mark.parametrize(
@@ -479,9 +480,11 @@ def test_confirm_exit_when_pg_hook_refuses_another_exit_then_refused(reason):
     assert confirm_exit(started(HoldsEveryExit), reason) is False
 
 
-def test_confirm_exit_when_pg_hook_raises_then_the_exit_goes_ahead():
+def test_confirm_exit_when_pg_hook_raises_then_the_exit_goes_ahead(caplog):
     class Broken(Fixture):
         def pg_confirm_trade_exit(self, pair, **kwargs):
             raise KeyError("user bug")
 
-    assert confirm_exit(started(Broken), "tp1") is True
+    with caplog.at_level(logging.ERROR):
+        assert confirm_exit(started(Broken), "tp1") is True
+    assert "pg_confirm_trade_exit failed" in caplog.text and "the exit goes ahead" in caplog.text
