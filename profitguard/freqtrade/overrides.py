@@ -102,7 +102,7 @@ INSTEAD = {
 
 
 def is_profitguards(cls: type) -> bool:
-    """Classes of profitguard's own package: their overrides call super() (tested)."""
+    """Classes of profitguard's own package, which may extend these hooks (with super())."""
     return cls.__module__ == "profitguard" or cls.__module__.startswith("profitguard.")
 
 
@@ -138,26 +138,26 @@ def refuse_overrides(cls: type) -> None:
             )
 
 
-def _combined(name: str, ours: Callable, qualname: str) -> Callable:
-    """Profitguard's hook `ours`, then the strategy's `pg_…` hook, combined by the rule."""
+def _combined(name: str, hook: Callable, qualname: str) -> Callable:
+    """Profitguard's `hook`, then the strategy's `pg_…` hook, combined by the rule."""
     rule, pg = RULES[name], "pg_" + name
 
-    def theirs(self: Any, *args: Any, **kwargs: Any) -> Any:
+    def ask(self: Any, *args: Any, **kwargs: Any) -> Any:
         answer = getattr(self, pg)(*args, **kwargs)
         if not rule.valid(answer):
             raise ValueError(f"{pg} returned {answer!r}: not {rule.expected}")
         return answer
 
-    theirs.__signature__ = inspect.signature(ours)  # type: ignore[attr-defined]
-    theirs = fail_closed(_FAILED, hook=pg, entry=rule.entry)(theirs)
+    ask.__signature__ = inspect.signature(hook)  # type: ignore[attr-defined]
+    ask = fail_closed(_FAILED, hook=pg, entry=rule.entry)(ask)
 
-    @functools.wraps(ours)
+    @functools.wraps(hook)
     def combined(self: Any, *args: Any, **kwargs: Any) -> Any:
-        answer = ours(self, *args, **kwargs)
-        if not rule.asks(self, answer):
-            return answer
-        mine = theirs(self, *args, **kwargs)
-        return rule.failed(answer) if mine is _FAILED else rule.combine(answer, mine, kwargs)
+        ours = hook(self, *args, **kwargs)
+        if not rule.asks(self, ours):
+            return ours
+        theirs = ask(self, *args, **kwargs)
+        return rule.failed(ours) if theirs is _FAILED else rule.combine(ours, theirs, kwargs)
 
     combined.__qualname__ = f"{qualname}.{name}"
     setattr(combined, COMBINED, pg)
