@@ -148,6 +148,7 @@ def _combined(name: str, hook: Callable, qualname: str) -> Callable:
             raise ValueError(f"{pg} returned {answer!r}: not {rule.expected}")
         return answer
 
+    # Freqtrade reads a hook's parameters with getfullargspec, which sees __signature__
     ask.__signature__ = inspect.signature(hook)  # type: ignore[attr-defined]
     ask = fail_closed(_FAILED, hook=pg, entry=rule.entry)(ask)
 
@@ -159,6 +160,6 @@ def _combined(name: str, hook: Callable, qualname: str) -> Callable:
         theirs = ask(self, *args, **kwargs)
         return rule.failed(ours) if theirs is _FAILED else rule.combine(ours, theirs, kwargs)
 
-    combined.__qualname__ = f"{qualname}.{name}"
+    combined.__qualname__, combined.__signature__ = f"{qualname}.{name}", ask.__signature__
     setattr(combined, COMBINED, pg)
     return combined

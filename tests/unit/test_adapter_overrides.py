@@ -270,6 +270,11 @@ def test_custom_stoploss_when_combined_then_a_function_of_the_class_freqtrade_se
     # not profitguard's own function (Freqtrade copies the trade for a strategy's code)
     assert LooseStop.custom_stoploss is not ProfitGuardStrategy.custom_stoploss
     assert LooseStop.custom_stoploss.__qualname__ == "LooseStop.custom_stoploss"
+    # every combined hook shows Freqtrade profitguard's arguments
+    every = type("Every", (Fixture,), {f"pg_{n}": lambda self, **kw: None for n in RULES})
+    for name in RULES:
+        combined, ours = getattr(every, name), getattr(ProfitGuardStrategy, name)
+        assert combined is not ours and getfullargspec(combined) == getfullargspec(ours), name
 
 
 # ------------------------------------------------------- adjust_trade_position
