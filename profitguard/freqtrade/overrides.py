@@ -1,12 +1,11 @@
 """Profitguard's Freqtrade hooks are sealed; a strategy adds its own part in `pg_…` hooks.
 
 Traders override Freqtrade's hooks and forget `super()`, which would switch the stop
-ladder, the risk gate or sizing off. So a strategy that overrides a hook
-`ProfitGuardStrategy` implements is refused at start-up, naming the hook to write
-instead (`refuse_overrides`). A class with a `pg_…` hook gets, once at its creation, a
-plain function in the hook's place (`combine_pg_hooks`): profitguard's hook first, then
-the `pg_…` hook with Freqtrade's arguments when the hook's `Rule` asks for it, their
-answers combined by the rule (docs/strategy.md, "Your own code in profitguard's hooks").
+ladder, the risk gate or sizing off. So an override of a hook `ProfitGuardStrategy`
+implements is refused at start-up, naming the hook to write instead (`refuse_overrides`).
+A class with a `pg_…` hook gets, once at its creation, a plain function in the hook's
+place (`combine_pg_hooks`): profitguard's hook, then the `pg_…` hook when the hook's
+`Rule` asks, their answers combined by it (docs/strategy.md has the table).
 """
 
 from __future__ import annotations
@@ -92,13 +91,9 @@ RULES: dict[str, Rule] = {
     "bot_loop_start": Rule(lambda o, t, k: o),
 }  # fmt: skip
 # profitguard's other Freqtrade hooks, and what a strategy writes instead
-INSTEAD = {
-    "ft_bot_start": "bot_start",
-    "ft_stoploss_adjust": "pg_custom_stoploss",
-    "should_exit": "custom_exit",
-    "advise_indicators": "populate_indicators",
-    "ft_advise_signals": "populate_entry_trend and populate_exit_trend",
-}
+INSTEAD = {"ft_bot_start": "bot_start", "ft_stoploss_adjust": "pg_custom_stoploss",
+           "should_exit": "custom_exit", "advise_indicators": "populate_indicators",
+           "ft_advise_signals": "populate_entry_trend and populate_exit_trend"}  # fmt: skip
 
 
 def is_profitguards(cls: type) -> bool:
