@@ -9,9 +9,12 @@ the risk gate's answer is replaced where a test needs a refusal, and counted.
 from __future__ import annotations
 
 import atexit
+import importlib.util
 import inspect
 import logging
+import sys
 from inspect import getfullargspec
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,7 +25,13 @@ from freqtrade.strategy import IStrategy, stoploss_from_absolute
 
 from profitguard.exit_tags import KILL_TAG
 from profitguard.freqtrade import ProfitGuardStrategy
-from profitguard.freqtrade.overrides import INSTEAD, RULES, is_profitguards, tighter_stop
+from profitguard.freqtrade.overrides import (
+    INSTEAD,
+    RULES,
+    is_profitguards,
+    refuse_overrides,
+    tighter_stop,
+)
 from tests.unit.test_adapter_strategy import Fixture, adjust, stop_of
 from tests.unit.test_adapter_strategy import started as started_strategy
 from tests.unit.test_adapter_trades import OPENED, make_trade
@@ -177,6 +186,38 @@ def test_start_when_pg_hook_never_combined_then_refused_naming_it():
 
     with pytest.raises(OperationalException, match=r"Child.pg_custom_stoploss is never called"):
         started(Child)
+
+
+REPO = Path(__file__).parents[2]
+STRATEGY_FOLDERS = ("user_data/strategies", "tests/integration/strategies",
+                    "benchmarks/strategies", "profitguard/chaos/strategies")  # fmt: skip
+
+
+def test_strategies_when_shipped_or_tested_then_only_overrides_stop_is_refused(monkeypatch):
+    for folder in STRATEGY_FOLDERS:  # their files import each other by bare name
+        monkeypatch.syspath_prepend(str(REPO / folder))
+    loaded, refused, before = [], [], set(sys.modules)
+    try:
+        for path in sorted(p for folder in STRATEGY_FOLDERS for p in (REPO / folder).glob("*.py")):
+            spec = importlib.util.spec_from_file_location(path.stem, path)
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            for cls in vars(module).values():
+                ours = isinstance(cls, type) and issubclass(cls, ProfitGuardStrategy)
+                if ours and cls.__module__ == path.stem:
+                    loaded.append(cls.__name__)
+                    try:
+                        refuse_overrides(cls)
+                    except OperationalException:
+                        refused.append(cls.__name__)
+    finally:  # forget the strategy modules imported by bare name (nothing else)
+        folders = {REPO / folder for folder in STRATEGY_FOLDERS}
+        for name in set(sys.modules) - before:
+            where = Path(getattr(sys.modules[name], "__file__", None) or "/").parent
+            if "." not in name and where in folders:
+                del sys.modules[name]
+    assert len(loaded) >= 15 and {"ProfitGuardSample", "ChaosAccount", "LoosePgHooks"} <= {*loaded}
+    assert refused == ["OverridesStop"]
 
 
 def test_class_when_no_pg_hooks_then_profitguards_functions_unwrapped():
