@@ -133,9 +133,9 @@ def run_offline(command: Command, feed_args: argparse.Namespace) -> int:
     command's exit status (130 when interrupted)."""
     from profitguard.commands.exchange import build_exchange_api
     from profitguard.commands.usage import UsageError
-    from profitguard.exchange import freqtrade_config as ftc
-    from profitguard.exchange.harness import offline_env
-    from profitguard.exchange.server import ExchangeServer
+    from profitguard.tooling.exchange import freqtrade_config as ftc
+    from profitguard.tooling.exchange.harness import offline_env
+    from profitguard.tooling.exchange.server import ExchangeServer
 
     config = load_config(command.configs)
     name = str(config.get("exchange", {}).get("name", "binance")).lower()

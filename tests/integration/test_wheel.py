@@ -6,7 +6,7 @@ import zipfile
 
 import pytest
 
-from profitguard.chaos.runner import STRATEGY_FILE
+from profitguard.tooling.chaos.scenario_runner import STRATEGY_FILE
 from tests.exchange_fixtures import REPO_ROOT
 
 pytestmark = [pytest.mark.slow, pytest.mark.cpu_bound]  # builds a wheel in a subprocess

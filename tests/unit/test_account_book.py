@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from profitguard.account.book import (
+from profitguard.account.snapshot import (
     BotSeen,
     Held,
     Snapshot,
@@ -30,7 +30,7 @@ def pos(pair: str, stake: float = 100.0) -> OpenPosition:
 
 
 def snapshot(**kwargs) -> Snapshot:
-    from profitguard.account.book import AccountSwitches
+    from profitguard.account.snapshot import AccountSwitches
 
     return Snapshot(name="main", switches=AccountSwitches(guard=GuardState()), **kwargs)
 

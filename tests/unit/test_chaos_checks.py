@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from profitguard.chaos.checks import (
+from profitguard.tooling.chaos.run_checks import (
     Life,
     RunRecord,
     closed_but_held,
@@ -179,7 +179,7 @@ def test_stop_never_looser_when_a_new_trade_has_a_lower_stop_then_no_violation()
 
 
 def test_levels_not_lost_when_exchange_refused_the_exit_and_bot_logged_it_then_a_note():
-    from profitguard.chaos.checks import check_run
+    from profitguard.tooling.chaos.run_checks import check_run
 
     def price(pair, t):
         return 102.5 if t >= T0 + 10 else 100.0
@@ -206,7 +206,7 @@ def test_protected_after_restart_when_only_dust_of_earlier_trades_is_held_then_n
 def test_levels_not_overfilled_when_untagged_exit_then_tp1_again_closes_all_then_violation():
     """What the chaos suite saw (drop-order-after-fill): an adopted untagged exit of
     half, then tp1 again for the other half."""
-    from profitguard.chaos.checks import levels_not_overfilled
+    from profitguard.tooling.chaos.run_checks import levels_not_overfilled
 
     buy = order(1, "buy", fills=[fill("BUY", 1.0)], tag="buy")
     adopted = order(2, "sell", fills=[fill("SELL", 0.5, t=T0 + 5, order_id=2)], tag="sell")

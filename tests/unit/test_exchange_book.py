@@ -1,7 +1,7 @@
 import pytest
 
-from profitguard.exchange.book import synth_book
-from profitguard.exchange.markets import market_spec
+from profitguard.tooling.exchange.markets import market_spec
+from profitguard.tooling.exchange.order_book import synth_book
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from profitguard.exchange.candles import (
+from profitguard.tooling.exchange.markets import fmt
+from profitguard.tooling.exchange.ohlcv import (
     DAY_MS,
     MINUTE_MS,
     Candles,
@@ -11,7 +12,6 @@ from profitguard.exchange.candles import (
     select_klines,
     timeframe_ms,
 )
-from profitguard.exchange.markets import fmt
 
 T0 = 1_767_225_600_000  # 2026-01-01 00:00 UTC, a Thursday
 

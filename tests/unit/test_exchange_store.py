@@ -3,9 +3,14 @@ import logging
 import numpy as np
 import pytest
 
-from profitguard.exchange.candles import MINUTE_MS
-from profitguard.exchange.harness import write_candles
-from profitguard.exchange.store import CandleStore, pair_from_filename, read_candles, scan
+from profitguard.tooling.exchange.candle_files import (
+    CandleStore,
+    pair_from_filename,
+    read_candles,
+    scan,
+)
+from profitguard.tooling.exchange.harness import write_candles
+from profitguard.tooling.exchange.ohlcv import MINUTE_MS
 
 T0 = 1_767_225_600_000
 ROWS = [[T0 + i * MINUTE_MS, 1.0 + i, 2.0 + i, 0.5 + i, 1.5 + i, 10.0 * i] for i in range(5)]
@@ -45,7 +50,7 @@ def test_scan_when_mixed_files_then_spot_ohlcv_only(tmp_path):
 def test_scan_when_same_data_in_two_formats_then_feather_preferred(tmp_path, caplog):
     (tmp_path / "BTC_USDT-5m.json").write_bytes(b"")
     (tmp_path / "BTC_USDT-5m.feather").write_bytes(b"")
-    with caplog.at_level(logging.INFO, logger="profitguard.exchange.store"):
+    with caplog.at_level(logging.INFO, logger="profitguard.tooling.exchange.candle_files"):
         found = scan(tmp_path)
     assert found[("BTC/USDT", "5m")].fmt == "feather"
 

@@ -118,7 +118,7 @@ def test_subcommands_when_registered_then_each_lives_in_the_commands_package():
 
 # the plugin a trader runs, and the offline tooling around it that it never imports
 PLUGIN = ("engine", "risk", "freqtrade", "report")
-TOOLING = ("profitguard.exchange", "profitguard.chaos", *COMMAND_LAYER)
+TOOLING = ("profitguard.tooling.exchange", "profitguard.tooling.chaos", *COMMAND_LAYER)
 
 
 @pytest.mark.parametrize("package", PLUGIN)
@@ -209,7 +209,7 @@ def test_cycles_when_modules_import_in_a_circle_then_found():
 
 def test_chaos_strategy_when_installed_then_a_file_inside_the_package():
     """`profitguard chaos` hands Freqtrade the strategy's file: it must ship in the package."""
-    from profitguard.chaos.runner import STRATEGY, STRATEGY_FILE
+    from profitguard.tooling.chaos.scenario_runner import STRATEGY, STRATEGY_FILE
 
     assert STRATEGY_FILE.is_file()
     assert STRATEGY_FILE.is_relative_to(PACKAGE)

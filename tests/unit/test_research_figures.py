@@ -10,8 +10,8 @@ import pytest
 from profitguard.report.compare_table import policy_figures
 from profitguard.report.figures import trade_key
 from profitguard.report.records import Fill, TradeRecord
-from profitguard.research.figures import closing_order, figures, rank
-from profitguard.research.space import Dimension, Space, SpaceError, check_point, sample
+from profitguard.tooling.research.ladder_figures import closing_order, figures, rank
+from profitguard.tooling.research.space import Dimension, Space, SpaceError, check_point, sample
 
 
 def _records(n: int, seed: int) -> list[TradeRecord]:
@@ -99,7 +99,7 @@ def test_space_of_when_the_user_narrows_a_range_then_the_narrowed_range():
     from freqtrade.strategy.hyper import detect_all_parameters
 
     from profitguard.freqtrade.hyperopt import ProfitGuardHyperoptStrategy
-    from profitguard.research.space import space_of
+    from profitguard.tooling.research.space import space_of
 
     class Narrow(ProfitGuardHyperoptStrategy):
         pg_tp1_r = DecimalParameter(2.0, 2.5, default=2.0, decimals=1, space="profitguard")
