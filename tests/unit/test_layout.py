@@ -1,6 +1,9 @@
-"""The package's layers: commands on top, library code below that never imports them."""
+"""The package's layers, as folders: the commands on top; below them the plugin a trader
+runs (everything outside `profitguard/tooling/`) and the offline tooling around it
+(`profitguard/tooling/`), which the plugin never imports."""
 
 import ast
+from collections import defaultdict
 from pathlib import Path
 
 import pytest
@@ -116,21 +119,71 @@ def test_subcommands_when_registered_then_each_lives_in_the_commands_package():
     assert [m for m in SUBCOMMANDS.values() if not m.startswith("profitguard.commands.")] == []
 
 
-# the plugin a trader runs, and the offline tooling around it that it never imports
-PLUGIN = ("engine", "risk", "freqtrade", "report")
-TOOLING = ("profitguard.tooling.exchange", "profitguard.tooling.chaos", *COMMAND_LAYER)
+# The two parts, as folders: the offline tooling (the exchange simulator and its harness,
+# the chaos suite, the exit research) is profitguard/tooling/; the plugin a trader runs is
+# every other package and module below the commands. The commands use both.
+TOOLING = "profitguard.tooling"
+TOOLING_PACKAGES = ["chaos", "exchange", "research"]
 
 
-@pytest.mark.parametrize("package", PLUGIN)
-def test_plugin_when_imported_then_nothing_of_the_offline_tooling(package):
-    """Neither directly nor through another profitguard module, at the top or in a function."""
+def _plugin_parts() -> list[str]:
+    """The plugin's top-level packages and modules: all but the tooling and the commands."""
+    names = {_module(path).split(".")[1] for path in PACKAGE.rglob("*.py")} - {"__init__"}
+    return sorted(
+        name for name in names
+        if not any(_is_within(f"profitguard.{name}", top) for top in (TOOLING, *COMMAND_LAYER))
+    )  # fmt: skip
+
+
+def test_plugin_when_listed_then_the_trader_facing_packages_and_no_tooling():
+    parts = set(_plugin_parts())
+    assert {"engine", "risk", "freqtrade", "report", "account", "dashboard"} <= parts
+    assert not {"tooling", "commands", "cli", *TOOLING_PACKAGES} & parts
+
+
+def test_tooling_when_listed_then_exchange_chaos_and_research_in_one_folder():
+    found = sorted(p.name for p in (PACKAGE / "tooling").iterdir() if (p / "__init__.py").is_file())
+    assert found == TOOLING_PACKAGES
+
+
+@pytest.mark.parametrize("part", _plugin_parts())
+def test_plugin_when_imported_then_nothing_of_the_offline_tooling(part):
+    """Neither directly nor through another profitguard module, at the top or in a function,
+    nor the commands (which import the tooling)."""
+    paths = sorted((PACKAGE / part).rglob("*.py")) or [PACKAGE / f"{part}.py"]
     offenders = [
         f"{_module(path)} reaches {name}"
-        for path in sorted((PACKAGE / package).rglob("*.py"))
+        for path in paths
         for name in sorted(_reachable(_module(path)))
-        if any(_is_within(name, tooling) for tooling in TOOLING)
+        if any(_is_within(name, banned) for banned in (TOOLING, *COMMAND_LAYER))
     ]
     assert offenders == []
+
+
+# Distinct file names for distinct things (`book.py` in three packages sent a reader to the
+# wrong one). Names two modules may share, each with its reason: none so far.
+SAME_KIND: dict[str, str] = {}
+
+
+def _repeated(paths: list[Path]) -> dict[str, list[str]]:
+    """File name -> the modules holding it, for each name two or more modules share
+    (packages' `__init__`/`__main__` aside, and the `SAME_KIND` exceptions)."""
+    by_name: dict[str, list[str]] = defaultdict(list)
+    for path in paths:
+        if path.name not in ("__init__.py", "__main__.py", *SAME_KIND):
+            by_name[path.name].append(_module(path))
+    return {name: sorted(modules) for name, modules in by_name.items() if len(modules) > 1}
+
+
+def test_module_files_when_listed_then_no_two_share_a_name():
+    assert _repeated(sorted(PACKAGE.rglob("*.py"))) == {}
+
+
+def test_repeated_when_two_packages_hold_one_file_name_then_both_named():
+    paths = [PACKAGE / "risk" / "book.py", PACKAGE / "account" / "book.py",
+             PACKAGE / "risk" / "__init__.py", PACKAGE / "account" / "__init__.py",
+             PACKAGE / "engine" / "step.py"]  # fmt: skip
+    assert _repeated(paths) == {"book.py": ["profitguard.account.book", "profitguard.risk.book"]}
 
 
 def _module_graph() -> dict[str, set[str]]:
