@@ -301,3 +301,21 @@ def test_class_lengths_when_a_class_is_decorated_then_counted_from_its_decorator
     assert _class_lengths(source) == [("A", 6), ("B", 2)]
     long_class = "class C:\n" + "    x = 1\n" * MAX_CLASS_LINES
     assert _class_lengths(long_class) == [("C", MAX_CLASS_LINES + 1)]
+
+
+# One reader of Freqtrade's trades database: `trades_db.TradesDatabase`. The shared
+# account's own database (account/store.py) is a different one.
+DATABASE_OPENERS = {
+    "sqlite3": {"profitguard.trades_db"},
+    "sqlalchemy.create_engine": {"profitguard.trades_db", "profitguard.account.store"},
+}
+
+
+def test_trades_database_when_read_then_only_through_trades_db():
+    offenders = [
+        f"{_module(path)} imports {name}"
+        for path in sorted(PACKAGE.rglob("*.py"))
+        for name in _imports(path)
+        if name in DATABASE_OPENERS and _module(path) not in DATABASE_OPENERS[name]
+    ]
+    assert offenders == []
