@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from profitguard.report.figures import trade_key
 from profitguard.report.records import BacktestResult, TradeRecord, latest_result, load_backtest
 from profitguard.tooling.research.paths import Entry, PairCandles
 
@@ -126,7 +127,7 @@ def entry_of(trade: TradeRecord, tick: float | None) -> Entry:
     return Entry(
         pair=trade.pair,
         is_short=trade.is_short,
-        open_ms=int(trade.open_date.timestamp() * 1000),
+        open_ms=trade_key(trade)[1],  # the ms of the report's trade key, as `verify` matches
         price=trade.entry,
         amount=trade.amount,
         initial_stop=trade.initial_stop,

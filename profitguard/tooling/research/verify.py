@@ -17,7 +17,7 @@ from typing import Any
 
 from profitguard.engine import STOP_TAG
 from profitguard.exit_tags import STOP_TAGS
-from profitguard.report.figures import r_against
+from profitguard.report.figures import TradeKey, r_against, trade_key
 from profitguard.report.records import TradeRecord
 from profitguard.tooling.research.evaluate import TradeOutcome
 from profitguard.tooling.research.paths import EntryPath, at_ms
@@ -53,25 +53,19 @@ def _tags(tag: str) -> tuple[str, ...]:
     return (STOP_TAG,) if tag in STOP_TAGS else tuple(tag.split(","))
 
 
-def _key(pair: str, open_ms: int, is_short: bool) -> tuple:
-    return (pair, open_ms, is_short)
-
-
 def compare_trades(
     paths: Sequence[EntryPath], ours: Sequence[TradeOutcome], theirs: Sequence[TradeRecord]
 ) -> tuple[bool, float, list[str]]:
     """(identical, largest R difference, what differs) of the sweep's outcomes on
     `paths` against Freqtrade's trades."""
-    by_key: dict[tuple, list[TradeRecord]] = {}
+    by_key: dict[TradeKey, list[TradeRecord]] = {}
     for t in theirs:
-        by_key.setdefault(_key(t.pair, int(t.open_date.timestamp() * 1000), t.is_short), []).append(
-            t
-        )
+        by_key.setdefault(trade_key(t), []).append(t)
     diffs: list[str] = []
     worst = 0.0
     for path, o in zip(paths, ours, strict=True):
         e = path.entry
-        found = by_key.get(_key(e.pair, e.open_ms, e.is_short))
+        found = by_key.get((e.pair, e.open_ms, e.is_short))
         where = f"{e.pair} {at_ms(e.open_ms):%Y-%m-%d %H:%M}"
         if not found:
             diffs.append(f"{where}: no such trade in the backtest")
