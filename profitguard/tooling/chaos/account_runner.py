@@ -7,7 +7,7 @@ while they trade, then the checks read the ledger.
 The checks: the account's (`account_checks`: never more positions held than the
 account allows, no entry while its database is down, a killed bot's reservation
 holds its slot and then frees it, every open trade with a stop at the end) and each
-bot's own (`checks.check_run` on the ledger of its pair: no level twice, no stop
+bot's own (`run_checks.check_run` on the ledger of its pair: no level twice, no stop
 looser after a restart, nothing held under no trade, …).
 
 Bounded like `scenario_runner`: trading ends `duration_s` after both bots first came up, or

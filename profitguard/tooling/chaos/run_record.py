@@ -1,6 +1,6 @@
 """One live run as the checks read it (``RunRecord``), and what a check finds (``Violation``).
 
-Its own module so that ``checks`` and ``stop_checks`` both read it without importing
+Its own module so that ``run_checks`` and ``stop_checks`` both read it without importing
 each other.
 """
 
