@@ -180,10 +180,10 @@ def test_module_files_when_listed_then_no_two_share_a_name():
 
 
 def test_repeated_when_two_packages_hold_one_file_name_then_both_named():
-    paths = [PACKAGE / "risk" / "book.py", PACKAGE / "account" / "book.py",
+    paths = [PACKAGE / "risk" / "rules.py", PACKAGE / "account" / "rules.py",
              PACKAGE / "risk" / "__init__.py", PACKAGE / "account" / "__init__.py",
              PACKAGE / "engine" / "step.py"]  # fmt: skip
-    assert _repeated(paths) == {"book.py": ["profitguard.account.book", "profitguard.risk.book"]}
+    assert _repeated(paths) == {"rules.py": ["profitguard.account.rules", "profitguard.risk.rules"]}
 
 
 def _module_graph() -> dict[str, set[str]]:
