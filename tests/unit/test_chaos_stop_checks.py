@@ -11,7 +11,7 @@ from profitguard.tooling.chaos.stop_checks import (
     flat_after_kill_switch,
     one_stop_per_trade,
 )
-from tests.unit.test_chaos_checks import BUY, T0, fill, order, record, trade
+from tests.unit.test_chaos_run_checks import BUY, T0, fill, order, record, trade
 
 
 def stop(order_id, client_id, *, t, updated=None, status="CANCELED"):
