@@ -319,3 +319,20 @@ def test_trades_database_when_read_then_only_through_trades_db():
         if name in DATABASE_OPENERS and _module(path) not in DATABASE_OPENERS[name]
     ]
     assert offenders == []
+
+
+def _definitions(name: str) -> list[str]:
+    """The modules that define a function or class `name`, at any depth."""
+    return sorted(
+        _module(path)
+        for path in PACKAGE.rglob("*.py")
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+        and node.name == name
+    )
+
+
+def test_initial_stop_check_when_defined_then_once_in_the_engine():
+    """One rule for a valid initial stop, which the adapter and the gate call (there were
+    two functions of that name, #21)."""
+    assert _definitions("check_initial_stop") == ["profitguard.engine.position"]
