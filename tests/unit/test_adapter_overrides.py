@@ -190,7 +190,7 @@ def test_start_when_pg_hook_never_combined_then_refused_naming_it():
 
 REPO = Path(__file__).parents[2]
 STRATEGY_FOLDERS = ("user_data/strategies", "tests/integration/strategies",
-                    "benchmarks/strategies", "profitguard/chaos/strategies")  # fmt: skip
+                    "benchmarks/strategies", "profitguard/tooling/chaos/strategies")  # fmt: skip
 
 
 def test_strategies_when_shipped_or_tested_then_only_overrides_stop_is_refused(monkeypatch):
