@@ -220,6 +220,19 @@ def test_strategies_when_shipped_or_tested_then_only_overrides_stop_is_refused(m
     assert refused == ["OverridesStop"]
 
 
+def test_docs_table_when_read_then_one_row_per_pg_hook_and_the_other_hooks_named():
+    import re
+
+    docs = (REPO / "docs" / "strategy.md").read_text()
+    rows = re.findall(r"^\| (`pg_\w+`(?:, `pg_\w+`)*) \|", docs, flags=re.MULTILINE)
+    assert sorted(n.strip("`") for row in rows for n in row.split(", ")) == sorted(
+        SEALED[name] for name in RULES
+    )
+    for name, instead in INSTEAD.items():  # "`ft_bot_start` (write `bot_start`)", ...
+        first = instead.split()[0]
+        assert re.search(rf"`{name}`\s+\((write )?`{first}`", docs), name
+
+
 def test_class_when_no_pg_hooks_then_profitguards_functions_unwrapped():
     for name in SEALED:
         assert getattr(Fixture, name) is getattr(ProfitGuardStrategy, name), name
