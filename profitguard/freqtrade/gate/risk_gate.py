@@ -1,15 +1,13 @@
-"""`RiskGate`: the risk gate's Freqtrade hooks, put together from its parts.
-
-- `confirm` (confirm_trade_entry): the account (`AccountBook`) and the proposed
-  entry go through `risk.pipeline.evaluate`; a refusal is counted, logged and sent
-  (`RefusalLog`);
-- `stake` (custom_stake_amount): an entry the account already refuses (`screen`:
-  the switches, the account limits, the open-positions count) is refused before it
-  is sized; else `Entry.size`, within the stake cap and Freqtrade's min/max stake;
-- `kill_due` (should_exit): while the kill switch is on, every open trade exits in
-  full with Freqtrade's emergency exit (a market order; exit reason `KILL_TAG`);
+"""`RiskGate`: the risk gate's Freqtrade hooks, put together from its parts (the strategy
+passes itself as the `GateHost`):
+- `stake` (custom_stake_amount): an entry `screen` refuses is refused before it is
+  sized; else `Entry.size`, within the stake cap and Freqtrade's min/max stake;
+- `confirm` (confirm_trade_entry): `risk.pipeline.evaluate` on the account (`AccountBook`)
+  and the entry, then a shared account's admission; a refusal goes to `RefusalLog`;
+- `kill_due` (should_exit): while the kill switch is on, every open trade exits in full
+  with Freqtrade's emergency exit (a market order; exit reason `KILL_TAG`);
 - `loop` (bot_loop_start): re-reads the guard file, logs changes of trading state,
-  writes the status file (`StatusFile`).
+  writes the status file.
 """
 
 from __future__ import annotations
@@ -44,7 +42,7 @@ from profitguard.risk.pipeline import (
     screen,
     state_of,
 )
-from profitguard.risk.state import GuardState, GuardStateError, TradingState
+from profitguard.risk.state import GuardState, GuardStateError
 
 # backtesting and hyperopt: every switch off (an immutable value, made once: the exit
 # callbacks ask `halted()` on every candle of every trade)
@@ -93,8 +91,7 @@ class RiskGate:
             persistent=persistent, with_r=config.sizing.method is SizingMethod.KELLY
         )
         self.book = AccountBook(host, config, self.history)
-        # the entry's stop, stake and figures; `costs.ask` (the strategy's name for it)
-        self.entry = self.costs = Entry(host, config, self.history)
+        self.entry = self.costs = Entry(host, config, self.history)  # `costs.ask`: the strategy's
         self.correlations = Correlations(host.analyzed, config.correlation_window)
         self.log = RefusalLog(
             persistent=persistent,
@@ -109,7 +106,7 @@ class RiskGate:
     def start_run(self) -> None:
         """A new backtest run or hyperopt epoch (the strategy tells): start afresh."""
         if self.summary_per_run and self.log.checked:
-            log.info(self.summary_line("epoch"))
+            log.info(self.log.summary_line(self.host.get_strategy_name(), "epoch"))
         self.log.start_run()
         self.history.forget()
         self.book.forget()
@@ -119,20 +116,9 @@ class RiskGate:
         self._leverage: dict[str, float] = {}
         self._kill_logged: set[int] = set()
 
-    # the run's counts, as the summary and the tests read them
-    @property
-    def refusals(self) -> Any:
-        return self.log.refusals
-
-    @property
-    def checked(self) -> int:
-        return self.log.checked
-
-    @property
-    def state(self) -> TradingState:
-        return self.log.state
-
-    # ------------------------------------------------------------- the guard
+    refusals = property(lambda self: self.log.refusals)  # the run's counts
+    checked = property(lambda self: self.log.checked)
+    state = property(lambda self: self.log.state)
 
     def guard(self) -> GuardState | GuardStateError:
         """The admin's switches (re-read when the file changed), or why they cannot be read."""
@@ -168,8 +154,6 @@ class RiskGate:
                 "with a market order",
             )
         return True
-
-    # ------------------------------------------------------------ the entry
 
     def stake(
         self,
@@ -255,10 +239,7 @@ class RiskGate:
         return True
 
     def failed(self, pair: str, exc: Exception, now: datetime) -> None:
-        """The gate itself failed on an entry: counted and sent as a GATE_ERROR refusal."""
-        self.log.failed(pair, exc, now)
-
-    # ------------------------------------------------------ loop and status
+        self.log.failed(pair, exc, now)  # the gate itself failed: a GATE_ERROR refusal
 
     def loop(self, now: datetime, published: dict[str, Any] | None = None) -> None:
         """Once per bot loop: trading state changes, and the status file (dry-run/live)
@@ -297,10 +278,6 @@ class RiskGate:
 
     def summary(self) -> str:
         return self.log.summary(self.host.get_strategy_name())
-
-    def summary_line(self, run: str) -> str:
-        """One line: the refusal counts of the run (a hyperopt epoch)."""
-        return self.log.summary_line(self.host.get_strategy_name(), run)
 
     def print_summary(self) -> None:
         """At the end of `freqtrade backtesting`: the refusal counts of the last run."""
