@@ -1,14 +1,9 @@
 """The rules: small pure functions over plain values, each returning a `Check`.
 
-Two kinds of limit:
-- account limits that pause entries once REACHED (realized losses, a losing
-  streak) or once the account is below its minimum balance;
-- entry limits that an entry may bring a figure UP TO, never past (open
-  positions, stake, exposure, heat, correlation), or that the entry itself must
-  meet (reward:risk, slippage, confidence).
-
-Comparisons allow 1e-9 (relative) of float noise, so a figure that equals its
-limit on paper is treated as equal.
+Account limits pause entries once REACHED (realized losses, a losing streak) or below
+the minimum balance; an entry may bring a figure UP TO an entry limit, never past it, or
+must meet it (reward:risk, slippage, confidence). Comparisons allow 1e-9 (relative) of
+float noise, so a figure equal to its limit on paper is equal.
 """
 
 from __future__ import annotations
@@ -38,9 +33,6 @@ def below(value: float, limit: float) -> bool:
 
 def reaches(value: float, limit: float) -> bool:
     return not below(value, limit)
-
-
-# ------------------------------------------------------------ account limits
 
 
 def min_balance(limit: float, equity: float) -> Check:
@@ -78,11 +70,8 @@ def period_start(now: datetime, period: Period) -> datetime:
 def period_end(now: datetime, period: Period) -> datetime:
     """When the period holding `now` rolls over (UTC)."""
     start = period_start(now, period)
-    if period is Period.DAY:
-        return start + timedelta(days=1)
-    if period is Period.WEEK:
-        return start + timedelta(days=7)
-    return (start + timedelta(days=32)).replace(day=1)
+    days = {Period.DAY: 1, Period.WEEK: 7, Period.MONTH: 32}[period]
+    return period_start(start + timedelta(days=days), period)
 
 
 def _closed_at(trade: ClosedTrade) -> datetime:
@@ -90,19 +79,16 @@ def _closed_at(trade: ClosedTrade) -> datetime:
 
 
 def realized_pnl(closed: Sequence[ClosedTrade], start: datetime, now: datetime) -> float:
-    """Profit of the trades closed in [start, now]; a trade counts in the period it closes.
-
-    `closed` is oldest first (as `Account.closed`): the period's trades are found by
-    bisection, so a check costs the period's trades, not the whole history."""
+    """Profit of the trades closed in [start, now] (`closed` oldest first: found by
+    bisection, so a check costs the period's trades, not the whole history)."""
     lo = bisect.bisect_left(closed, start, key=_closed_at)
     hi = bisect.bisect_right(closed, now, key=_closed_at)
     return math.fsum(t.profit for t in closed[lo:hi])
 
 
 def period_loss(limit: float, period: Period, account: Account) -> Check:
-    """Realized loss of the period so far, as a ratio of the equity it started with.
-
-    Reached: entries pause until the period rolls over."""
+    """Realized loss of the period so far / the equity it started with; reached: entries
+    pause until the period rolls over."""
     start = period_start(account.now, period)
     if account.pnl_since is not None:
         pnl = account.pnl_since(start, account.now)
@@ -113,8 +99,8 @@ def period_loss(limit: float, period: Period, account: Account) -> Check:
 
 @functools.lru_cache(maxsize=256)
 def _period_loss(limit: float, period: Period, start: datetime, equity: float, pnl: float) -> Check:
-    """`period_loss` from its figures (kept: every entry of a candle, and of the candles
-    until a trade closes or opens, asks with the same ones; a Check is immutable)."""
+    """`period_loss` from its figures (cached: the entries of a candle, and of the candles
+    until a trade closes or opens, ask with the same ones)."""
     loss = max(0.0, -pnl)
     start_equity = equity + loss
     ratio = loss / start_equity if start_equity > 0 else (math.inf if loss else 0.0)
@@ -209,8 +195,7 @@ def losing_streak(
     now: datetime,
     cooldown: timedelta | None,
 ) -> Streak:
-    """Consecutive losing trades (profit after fees below zero) as of `now`: the
-    `StreakFold` over the trades closed up to `now`."""
+    """The `StreakFold` over the trades closed up to `now`, as of `now`."""
     upto = bisect.bisect_right(closed, now, key=_closed_at)
     return StreakFold(limit, since, cooldown).extend(closed[:upto]).at(now)
 
@@ -227,8 +212,8 @@ def loss_streak(
     since: datetime | None,
     cooldown: timedelta | None,
 ) -> Check:
-    """Paused while the streak is at the limit (see `StreakFold`); after a cooldown, also
-    while the one trade entered since it ended is open."""
+    """Paused while the streak is at the limit (`StreakFold`); after a cooldown, also while
+    the one trade entered since it ended is open."""
     fold = account.streak
     if fold is not None and (fold.limit, fold.since, fold.cooldown) == (limit, since, cooldown):
         streak = fold.at(account.now)  # kept up to date as trades close (the adapter's)
@@ -258,9 +243,6 @@ def loss_streak(
     )
 
 
-# -------------------------------------------------------------- entry limits
-
-
 def _of_equity(amount: float, equity: float) -> float:
     """`amount` as a ratio of equity (inf with no equity: every limit refuses)."""
     return amount / equity if equity > 0 else math.inf
@@ -278,7 +260,6 @@ def _at_most(rule: Rule, name: str, ratio: float, limit: float, *extra: Figure) 
 
 
 def max_positions(limit: int, open_count: int) -> Check:
-    """Refused when `limit` positions are open already."""
     return Check(
         Rule.MAX_POSITIONS,
         open_count < limit,
@@ -288,15 +269,13 @@ def max_positions(limit: int, open_count: int) -> Check:
 
 
 def stake_cap(limit: float, equity: float, stake: float) -> Check:
-    """The stake of the entry as a ratio of equity (sizing reduces it to fit first)."""
     amount = Figure("amount", stake, Unit.MONEY)
     return _at_most(Rule.STAKE_CAP, "stake", _of_equity(stake, equity), limit, amount)
 
 
 def asset_exposure(limit: float, account: Account, proposal: Proposal | None = None) -> Check:
-    """Open stakes in the entry's base asset plus the entry's, as a ratio of equity.
-
-    With no entry (where the account stands): the asset held most."""
+    """Open stakes in the entry's base asset plus the entry's / equity (no entry: the
+    asset held most)."""
     if proposal is None:
         held_by: dict[str, list[float]] = {}
         for position in account.positions:
@@ -313,9 +292,7 @@ def asset_exposure(limit: float, account: Account, proposal: Proposal | None = N
 
 
 def portfolio_heat(limit: float, account: Account, proposal: Proposal | None = None) -> Check:
-    """Open risk to the stops in force plus the entry's risk to its initial stop, / equity.
-
-    With no entry (where the account stands): the open risk alone."""
+    """Open risk to the stops in force plus the entry's to its initial stop / equity."""
     if account.equity <= 0:
         held, new = math.inf, math.inf
     else:
@@ -464,7 +441,7 @@ def signal_confidence(limit: float, confidence: float | None) -> Check:
 
 @dataclass(frozen=True, slots=True)
 class Correlation:
-    """The correlation of returns between the entry's pair and an open position's pair."""
+    """The correlation of returns between the entry's pair and an open position's."""
 
     pair: str
     value: float
@@ -520,5 +497,4 @@ def pearson(a: Sequence[float], b: Sequence[float]) -> float:
 
 
 def returns(closes: Sequence[float]) -> list[float]:
-    """Simple returns of consecutive closes."""
     return [b / a - 1.0 for a, b in itertools.pairwise(closes)]
