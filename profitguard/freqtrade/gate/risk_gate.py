@@ -16,7 +16,6 @@ import atexit
 import functools
 import logging
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from freqtrade.exceptions import OperationalException
@@ -30,7 +29,7 @@ from profitguard.freqtrade.gate.host import GateHost
 from profitguard.freqtrade.gate.refusals import RefusalLog, log
 from profitguard.freqtrade.gate.shared import SharedAccount, bot_state, known_correlations
 from profitguard.freqtrade.gate.status import StatusFile, own_files
-from profitguard.guard_store import GuardCopy, GuardFile
+from profitguard.guard_store import GuardFile
 from profitguard.risk.book import Account
 from profitguard.risk.checks import Check
 from profitguard.risk.config import RiskConfig, SizingMethod
@@ -68,21 +67,12 @@ class RiskGate:
         self.guard_file: GuardFile | None = None
         self.status: StatusFile | None = None
         if persistent:
-            userdir = Path(host.config["user_data_dir"])
-            db_url = host.config.get("db_url")
-            if not db_url:  # Freqtrade sets it in dry-run and live: nowhere to keep the copy
-                raise OperationalException(
-                    "profitguard: no 'db_url' in the config: the kill switch is kept in the "
-                    "trades database too, so a lost guard file cannot lift it"
-                )
-            self.guard_file, self.status = own_files(
-                host.config, userdir, GuardCopy(db_url), config
-            )
+            self.guard_file, self.status = own_files(host.config, config)
         # a shared account: its limits on top of the bot's, its switches over the bot's
         self.shared: SharedAccount | None = None
         if persistent and config.account is not None:
             bot = str(host.config.get("bot_name") or "freqtrade")
-            self.shared = SharedAccount(config.account, bot=bot, db_url=db_url)
+            self.shared = SharedAccount(config.account, bot=bot, db_url=host.config["db_url"])
             try:
                 self.shared.start()
             except BotNameTaken as exc:
@@ -258,17 +248,7 @@ class RiskGate:
         self.log.note_state(state, checks, now)
         if not self.status.due():
             return
-        self.status.write(
-            now,
-            state,
-            checks,
-            account,
-            last_entry=self.last_entry,
-            refusals=dict(self.log.refusals),
-            checked=self.log.checked,
-            published=published,
-            recent_refusals=list(self.log.recent),
-        )
+        self.status.write(now, state, checks, account, self.last_entry, self.log, published)
 
     def trade_changed(self) -> None:
         """A fill (order_filled): a shared account gets this bot's positions and closed
