@@ -24,7 +24,7 @@ from profitguard.account.store import BotNameTaken
 from profitguard.exit_tags import KILL_TAG
 from profitguard.freqtrade.gate.account import AccountBook, ClosedHistory
 from profitguard.freqtrade.gate.correlations import Correlations
-from profitguard.freqtrade.gate.entry import Entry, StakeAsk
+from profitguard.freqtrade.gate.entry import Entry
 from profitguard.freqtrade.gate.host import GateHost
 from profitguard.freqtrade.gate.refusals import RefusalLog, log
 from profitguard.freqtrade.gate.shared import SharedAccount, bot_state, known_correlations
@@ -145,26 +145,15 @@ class RiskGate:
             )
         return True
 
-    def stake(
-        self,
-        pair: str,
-        *,
-        now: datetime,
-        rate: float,
-        proposed_stake: float,
-        min_stake: float | None,
-        max_stake: float,
-        leverage: float,
-        side: str,
-    ) -> float:
-        """custom_stake_amount: the sized stake, or 0 (no trade) with the reason logged."""
+    def stake(self, pair: str, *, now: datetime, leverage: float, **ask: Any) -> float:
+        """custom_stake_amount (`ask`: rate, proposed_stake, min_stake, max_stake, side): the
+        sized stake, or 0 (no trade) with the reason logged."""
         account, verdict = self._screened(now, self.guard())
         if verdict.refusal is not None:
             self._checked(pair, now, verdict)
             return 0.0
         self._leverage[pair] = leverage
-        ask = StakeAsk(pair, now, rate, proposed_stake, min_stake, max_stake, leverage, side)
-        result = self.entry.size(ask, account.equity)
+        result = self.entry.size(pair, now, account.equity, leverage=leverage, **ask)
         if result.refusal is not None:
             self.log.checked += 1
             self.log.refused(pair, result.refusal, now)
