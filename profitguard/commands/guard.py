@@ -1,24 +1,13 @@
 """`profitguard guard status|pause|resume|kill|reset`: the admin's switches for a running bot.
 
-Each bot's switches live in its own `<user_data_dir>/profitguard-<bot>-guard.json`
-(`<bot>`: the config's `bot_name`, else its trades database), which the bot
-re-reads at every loop: `kill` stops entries and makes the bot exit every open
-trade (exit tag `kill_switch`); `pause` stops entries only; `resume` lifts a pause
-(and restarts the losing-streak count); `reset --confirm` lifts everything,
-the kill switch included. `status` shows the switches and, from the status file
-the bot writes every loop, each rule's figure against its limit.
-
-The user data directory is Freqtrade's: `--userdir`, else the config's
-`user_data_dir`, else `./user_data`. The state is also kept in the bot's trades
-database (`--db-url`, else the config's `db_url`, else Freqtrade's default for its
-`dry_run`), written before the file, so a lost, torn, hand-written or copied file
-cannot lift a kill switch: only `reset --confirm` does, and it fails when it cannot
-record the reset there.
-
-When the config names a shared account (`profitguard.risk.account`), the switches
-are the account's, for every bot in it, and `status` lists every bot with its
-heartbeat (`guard_account`); `--this-bot` acts on the config's own bot's guard file
-instead (its switches of its own, which it obeys besides the account's).
+Each bot's own `<user_data_dir>/profitguard-<bot>-guard.json`, re-read by the bot every
+loop: `kill` stops entries and exits every open trade; `pause` stops entries; `resume`
+lifts a pause (and restarts the losing-streak count); `reset --confirm` lifts everything.
+Each switch is recorded in the bot's trades database first (`guard_store.GuardAdmin`).
+`status` shows the switches and each rule's figure against its limit (the bot's status
+file, else computed from the trades database). A config naming a shared account acts on
+the account's switches (`guard_account`), or with `--this-bot` on the bot's own.
+See docs/risk-gate.md.
 """
 
 from __future__ import annotations

@@ -1,8 +1,5 @@
-"""The plain values the rules read: the account, its open positions, its closed trades.
-
-The Freqtrade adapter builds these from the wallets and the trade history as of
-the current time (no lookahead in backtesting); the tests build them by hand.
-Amounts are in base currency, prices and money in the stake currency.
+"""The plain values the rules read: the account, its open positions, its closed trades,
+the proposed entry. Amounts in base currency, prices and money in the stake currency.
 """
 
 from __future__ import annotations

@@ -1,10 +1,8 @@
 """Correlation of returns between the entry's pair and each open position's pair, over
 the last `correlation_window` candles both analyzed dataframes hold (no lookahead).
 
-Computed once per candle: each pair's tail of dates and closes once per analyzed
-dataframe (the strategy hands out one per pair and candle), each pair pair's
-correlation once per pair of dataframes. Freqtrade asks again for a refused signal on
-every bot loop of the candle in dry-run and live; the answer cannot have changed."""
+Computed once per candle (a pair's tail once per analyzed dataframe, a correlation once
+per pair of dataframes): Freqtrade asks again on every bot loop of the candle."""
 
 from __future__ import annotations
 

@@ -2,12 +2,10 @@
 (`risk.sizing.size`), and the `Proposal` the entry limits read (first target, signal
 candle, confidence, futures margin terms, the pair's tick and fee).
 
-The initial stop is asked once per entry (sizing asks first, then the gate, with the
-same pair, side, rate and time). The fee is the config's `fee` when set (as
-Freqtrade's backtester and dry-run take it), else the worst of the exchange's taker
-and maker fee for the pair (the backtester's choice too); asked once per pair and
-kept: hyperopt's workers get the strategy without an exchange, after the main process
-analyzed every pair and asked here (`ask`)."""
+The initial stop is asked once per entry (sizing, then the gate). The fee is the
+config's `fee`, else the worst of the exchange's taker and maker fee (as Freqtrade's
+backtester takes them), asked once per pair and kept: hyperopt's workers have no exchange
+(the main process asked for every pair: `ask`)."""
 
 from __future__ import annotations
 
