@@ -66,10 +66,7 @@ def shared_closes(a: Any, b: Any, n: int) -> tuple[list[float], list[float]]:
 def _same_last(a: Tail, b: Tail, n: int) -> bool:
     """Both pairs hold the same last `n` candles: those are the last `n` shared ones
     (what intersecting the dates finds, without its sort). The common case."""
-    if a.unit != b.unit:  # compared in milliseconds (candle times are whole ms)
-        dates_a, dates_b = a.in_ms(), b.in_ms()
-    else:
-        dates_a, dates_b = a.dates, b.dates
+    dates_a, dates_b = _dates(a, b)
     return (
         a.increasing
         and b.increasing
@@ -79,14 +76,15 @@ def _same_last(a: Tail, b: Tail, n: int) -> bool:
     )
 
 
+def _dates(a: Tail, b: Tail) -> tuple[Any, Any]:
+    """Both tails' dates in one unit (milliseconds when they differ: candle times are whole ms)."""
+    return (a.dates, b.dates) if a.unit == b.unit else (a.in_ms(), b.in_ms())
+
+
 def _shared(a: Tail, b: Tail, n: int) -> tuple[list[float], list[float]]:
     if _same_last(a, b, n):
         return a.closes[-n:].tolist(), b.closes[-n:].tolist()
-    if a.unit != b.unit:
-        dates_a, dates_b = a.in_ms(), b.in_ms()
-    else:
-        dates_a, dates_b = a.dates, b.dates
-    _, ia, ib = np.intersect1d(dates_a, dates_b, return_indices=True)
+    _, ia, ib = np.intersect1d(*_dates(a, b), return_indices=True)
     ia, ib = ia[-n:], ib[-n:]
     return a.closes[ia].tolist(), b.closes[ib].tolist()
 
