@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 from profitguard.risk.book import Account, ClosedTrade, MarginTerms, Proposal
 from profitguard.risk.checks import Check, Figure, Rule, Unit
@@ -35,13 +36,15 @@ def reaches(value: float, limit: float) -> bool:
     return not below(value, limit)
 
 
+def _vs(
+    rule: Rule, ok: bool, name: str, value: Any, limit: Any, unit: Unit, *extra: Figure
+) -> Check:
+    """A check of a figure against its limit, both in `unit`."""
+    return Check(rule, ok, Figure(name, value, unit), Figure("limit", limit, unit), extra)
+
+
 def min_balance(limit: float, equity: float) -> Check:
-    return Check(
-        Rule.MIN_BALANCE,
-        not below(equity, limit),
-        Figure("equity", equity, Unit.MONEY),
-        Figure("limit", limit, Unit.MONEY),
-    )
+    return _vs(Rule.MIN_BALANCE, not below(equity, limit), "equity", equity, limit, Unit.MONEY)
 
 
 class Period(StrEnum):
@@ -105,13 +108,8 @@ def _period_loss(limit: float, period: Period, start: datetime, equity: float, p
     start_equity = equity + loss
     ratio = loss / start_equity if start_equity > 0 else (math.inf if loss else 0.0)
     paused = loss > 0 and reaches(ratio, limit)
-    return Check(
-        PERIOD_RULE[period],
-        not paused,
-        Figure("loss", ratio, Unit.PCT),
-        Figure("limit", limit, Unit.PCT),
-        (Figure("until", period_end(start, period), Unit.TIME),) if paused else (),
-    )
+    until = (Figure("until", period_end(start, period), Unit.TIME),) if paused else ()
+    return _vs(PERIOD_RULE[period], not paused, "loss", ratio, limit, Unit.PCT, *until)
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,13 +232,7 @@ def loss_streak(
         if waiting:  # the one trade after the cooldown is open: its close decides
             paused = True
             extra = (Figure(ONE_TRADE_OPEN, ", ".join(waiting), Unit.TEXT),)
-    return Check(
-        Rule.LOSS_STREAK,
-        not paused,
-        Figure("losses", streak.losses, Unit.COUNT),
-        Figure("limit", limit, Unit.COUNT),
-        extra,
-    )
+    return _vs(Rule.LOSS_STREAK, not paused, "losses", streak.losses, limit, Unit.COUNT, *extra)
 
 
 def _of_equity(amount: float, equity: float) -> float:
@@ -250,22 +242,11 @@ def _of_equity(amount: float, equity: float) -> float:
 
 def _at_most(rule: Rule, name: str, ratio: float, limit: float, *extra: Figure) -> Check:
     """A ratio an entry may bring up to its limit, never past it."""
-    return Check(
-        rule,
-        not exceeds(ratio, limit),
-        Figure(name, ratio, Unit.PCT),
-        Figure("limit", limit, Unit.PCT),
-        extra,
-    )
+    return _vs(rule, not exceeds(ratio, limit), name, ratio, limit, Unit.PCT, *extra)
 
 
 def max_positions(limit: int, open_count: int) -> Check:
-    return Check(
-        Rule.MAX_POSITIONS,
-        open_count < limit,
-        Figure("open", open_count, Unit.COUNT),
-        Figure("limit", limit, Unit.COUNT),
-    )
+    return _vs(Rule.MAX_POSITIONS, open_count < limit, "open", open_count, limit, Unit.COUNT)
 
 
 def stake_cap(limit: float, equity: float, stake: float) -> Check:
@@ -337,17 +318,17 @@ def liquidation(limit: float, proposal: Proposal) -> Check:
     room = liq - proposal.rate if proposal.is_short else proposal.rate - liq
     stop_distance = abs(proposal.rate - proposal.initial_stop)
     ratio = stop_distance / room if room > 0 else math.inf
-    return Check(
+    return _vs(
         Rule.LIQUIDATION,
         not exceeds(ratio, limit) and math.isfinite(ratio),
-        Figure("stop_to_liquidation", ratio, Unit.PCT),
-        Figure("limit", limit, Unit.PCT),
-        (
-            Figure("stop", proposal.initial_stop, Unit.PRICE),
-            Figure("liquidation", liq, Unit.PRICE),
-            Figure("leverage", terms.leverage),
-            Figure("maintenance", terms.maintenance_rate, Unit.PCT),
-        ),
+        "stop_to_liquidation",
+        ratio,
+        limit,
+        Unit.PCT,
+        Figure("stop", proposal.initial_stop, Unit.PRICE),
+        Figure("liquidation", liq, Unit.PRICE),
+        Figure("leverage", terms.leverage),
+        Figure("maintenance", terms.maintenance_rate, Unit.PCT),
     )
 
 
@@ -380,26 +361,23 @@ def stop_too_close(min_ticks: int, min_to_fees: float | None, proposal: Proposal
 def reward_risk(limit: float, proposal: Proposal) -> Check:
     """Distance to the first take-profit / distance to the initial stop. No target: refused."""
     if proposal.first_target is None:
-        return Check(
-            Rule.REWARD_RISK,
-            False,
-            Figure("reward_risk", None),
-            Figure("limit", limit),
-            (Figure("target", "none: the exits have no take-profit", Unit.TEXT),),
-        )
+        none = Figure("target", "none: the exits have no take-profit", Unit.TEXT)
+        return _vs(Rule.REWARD_RISK, False, "reward_risk", None, limit, Unit.NUMBER, none)
     sign = -1.0 if proposal.is_short else 1.0
     risk = sign * (proposal.rate - proposal.initial_stop)
     reward = sign * (proposal.first_target - proposal.rate)
     ratio = reward / risk if risk > 0 else -math.inf
-    return Check(
+    target = Figure("target", proposal.first_target, Unit.PRICE)
+    stop = Figure("stop", proposal.initial_stop, Unit.PRICE)
+    return _vs(
         Rule.REWARD_RISK,
         reaches(ratio, limit),
-        Figure("reward_risk", ratio),
-        Figure("limit", limit),
-        (
-            Figure("target", proposal.first_target, Unit.PRICE),
-            Figure("stop", proposal.initial_stop, Unit.PRICE),
-        ),
+        "reward_risk",
+        ratio,
+        limit,
+        Unit.NUMBER,
+        target,
+        stop,
     )
 
 
@@ -407,13 +385,8 @@ def entry_slippage(limit: float, proposal: Proposal) -> Check:
     """How much worse than the signal candle's close the entry is (better is never refused)."""
     close = proposal.signal_close
     if close is None or not math.isfinite(close) or close <= 0:
-        return Check(
-            Rule.SLIPPAGE,
-            False,
-            Figure("slippage", None, Unit.PCT),
-            Figure("limit", limit, Unit.PCT),
-            (Figure("signal_close", "unknown", Unit.TEXT),),
-        )
+        unknown = Figure("signal_close", "unknown", Unit.TEXT)
+        return _vs(Rule.SLIPPAGE, False, "slippage", None, limit, Unit.PCT, unknown)
     worse = proposal.rate - close if not proposal.is_short else close - proposal.rate
     prices = (Figure("rate", proposal.rate, Unit.PRICE), Figure("close", close, Unit.PRICE))
     return _at_most(Rule.SLIPPAGE, "slippage", worse / close, limit, *prices)
@@ -463,17 +436,16 @@ def correlated_positions(
             (Figure("with", ",".join(c.pair for c in short), Unit.TEXT),),
         )
     correlated = [c for c in correlations if c.value > threshold]
-    return Check(
+    pairs = ",".join(f"{c.pair}({c.value:.2f})" for c in correlated) or "-"
+    return _vs(
         Rule.CORRELATION,
         len(correlated) < limit,
-        Figure("correlated", len(correlated), Unit.COUNT),
-        Figure("limit", limit, Unit.COUNT),
-        (
-            Figure("threshold", threshold),
-            Figure(
-                "with", ",".join(f"{c.pair}({c.value:.2f})" for c in correlated) or "-", Unit.TEXT
-            ),
-        ),
+        "correlated",
+        len(correlated),
+        limit,
+        Unit.COUNT,
+        Figure("threshold", threshold),
+        Figure("with", pairs, Unit.TEXT),
     )
 
 
