@@ -62,8 +62,6 @@ class RiskGate:
     ) -> None:
         self.host = host
         self.config = config
-        self.persistent = persistent
-        self.summary_per_run = summary_per_run  # hyperopt: one summary line per epoch
         self.guard_file: GuardFile | None = None
         self.status: StatusFile | None = None
         if persistent:
@@ -95,7 +93,7 @@ class RiskGate:
 
     def start_run(self) -> None:
         """A new backtest run or hyperopt epoch (the strategy tells): start afresh."""
-        if self.summary_per_run and self.log.checked:
+        if self.log.per_run_summary and self.log.checked:
             log.info(self.log.summary_line(self.host.get_strategy_name(), "epoch"))
         self.log.start_run()
         self.history.forget()
