@@ -162,8 +162,7 @@ class GuardFile:
         self.path, self.copy, self.bot = Path(path), copy, bot
         self.foreign: str | None = None
         self._key: tuple[int, int, int] | None = None
-        self._state: GuardState | None = None
-        self._error: GuardStateError | None = None
+        self._read: GuardState | GuardStateError = GuardState()  # as last read
         self._last_good: GuardState | None = None
         self._recorded: GuardState | None = None
         self._seen = False
@@ -184,7 +183,7 @@ class GuardFile:
                         recorded,
                     )
                 else:
-                    self._state, self._error = GuardState(), None
+                    self._read = GuardState()
         except OSError as exc:  # there, but it cannot be looked at: what was in force stays
             recorded = self._recorded if self._key is not None else self._load_copy()
             raise GuardStateError(
@@ -196,10 +195,9 @@ class GuardFile:
             if key != self._key:
                 self._key, self._seen = key, True
                 self._load(self._load_copy())
-        if self._error is not None:
-            raise self._error
-        assert self._state is not None
-        return self._state
+        if isinstance(self._read, GuardStateError):
+            raise self._read
+        return self._read
 
     def _load(self, recorded: GuardState | None) -> None:
         self.foreign = None
@@ -235,11 +233,10 @@ class GuardFile:
                 self._recorded = state
             except GuardCopyError as exc:
                 self._tell(logging.ERROR, f"profitguard: the guard state's copy not written: {exc}")
-        self._state, self._error, self._last_good = state, None, state
+        self._read = self._last_good = state
 
     def _fail(self, message: str, recorded: GuardState | None) -> None:
-        self._state = None
-        self._error = GuardStateError(message, last_good=kept_state(self._last_good, recorded))
+        self._read = GuardStateError(message, last_good=kept_state(self._last_good, recorded))
 
     def _load_copy(self) -> GuardState | None:
         """The recorded copy (the last one read, if the database cannot be read now)."""
