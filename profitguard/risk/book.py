@@ -24,7 +24,7 @@ class OpenPosition:
 
     @property
     def base(self) -> str:
-        return base_asset(self.pair)
+        return self.pair.split("/", 1)[0]  # 'BTC/USDT:USDT' -> 'BTC'
 
     @property
     def risk(self) -> float:
@@ -93,16 +93,11 @@ class Proposal:
 
     @property
     def base(self) -> str:
-        return base_asset(self.pair)
+        return self.pair.split("/", 1)[0]  # 'BTC/USDT:USDT' -> 'BTC'
 
     @property
     def risk(self) -> float:
         return one_r(entry=self.rate, initial_stop=self.initial_stop, amount=self.amount)
-
-
-def base_asset(pair: str) -> str:
-    """'BTC/USDT' -> 'BTC'; 'BTC/USDT:USDT' -> 'BTC'."""
-    return pair.split("/", 1)[0]
 
 
 def r_multiple(profit: float, *, entry: float, initial_stop: float, amount: float) -> float | None:
