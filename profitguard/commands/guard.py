@@ -142,7 +142,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _describe(guard: Any) -> str:
-    from profitguard.risk.report import guard_lines
+    from profitguard.risk.gate_text import guard_lines
 
     state, kill, pause = (line.replace(": ", " ", 1) for line in guard_lines(guard)[:3])
     return f"{state} ({kill}; {pause})"
