@@ -7,6 +7,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from profitguard.risk.checks import Rule
+from profitguard.risk.pipeline import guard_checks, state_of
+from profitguard.risk.state import GuardState
 
 _ORDER = {rule.value: i for i, rule in enumerate(Rule)}
 
@@ -24,11 +26,9 @@ def refusal_table(counts: Mapping[str, int], checked: int, *, title: str) -> str
     return "\n".join(lines)
 
 
-def _rows(checks: Sequence[Mapping[str, Any]]) -> list[tuple[str, str, str, str]]:
-    return [(c["rule"], c["figure"], c["limit"], "ok" if c["passed"] else "NO") for c in checks]
-
-
-def _table(rows: list[tuple[str, str, str, str]]) -> list[str]:
+def checks_table(checks: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Lines of the rule / figure / limit / ok table of checks as JSON (`Check.as_json`)."""
+    rows = [(c["rule"], c["figure"], c["limit"], "ok" if c["passed"] else "NO") for c in checks]
     if not rows:
         return []
     header = ("rule", "figure", "limit", "ok")
@@ -39,28 +39,37 @@ def _table(rows: list[tuple[str, str, str, str]]) -> list[str]:
     return out
 
 
-def checks_table(checks: Sequence[Mapping[str, Any]]) -> list[str]:
-    """Lines of the rule / figure / limit / ok table of checks as JSON (`Check.as_json`)."""
-    return _table(_rows(checks))
-
-
 def ago(seconds: float) -> str:
     """`12 s ago`; `just now` under a second, and for a stamp a little ahead of this
     clock (the bot stamps its loop's time): never "-0 s ago"."""
     return "just now" if seconds < 1 else f"{seconds:.0f} s ago"
 
 
+def _switch(on: bool, since: datetime | None, reason: str | None) -> str:
+    if not on:
+        return "off"
+    when = f"{since:%Y-%m-%d %H:%M:%S} UTC" if since is not None else "?"
+    return f"ON since {when}: {reason or '-'}"
+
+
+def guard_lines(guard: GuardState) -> list[str]:
+    """The admin's switches: the state they make, the kill switch, the pause, the streak."""
+    lines = [
+        f"switches: {state_of(guard_checks(guard)).value}",
+        f"kill switch: {_switch(guard.halted, guard.halted_at, guard.halted_reason)}",
+        f"pause: {_switch(guard.paused, guard.paused_at, guard.paused_reason)}",
+    ]
+    if guard.streak_since is not None:
+        lines.append(f"losing streak counted from {guard.streak_since:%Y-%m-%d %H:%M:%S} UTC")
+    return lines
+
+
 def status_text(
-    *,
-    guard_file: str,
-    state: str,
-    guard_lines: Sequence[str],
-    snapshot: Mapping[str, Any] | None,
-    now: datetime,
+    *, guard_file: str, guard: GuardState, snapshot: Mapping[str, Any] | None, now: datetime
 ) -> str:
     """The `guard status` page: the admin switches, then every rule's figure against its limit
     as the running bot last computed it (its status file), then the refusal counts."""
-    lines = [f"guard file: {guard_file}", f"switches: {state}", *guard_lines]
+    lines = [f"guard file: {guard_file}", *guard_lines(guard)]
     if snapshot is None:
         lines.append("figures: none yet (no bot has written its status file here)")
         return "\n".join(lines)
@@ -70,11 +79,11 @@ def status_text(
         f"figures: from the bot at {updated:%Y-%m-%d %H:%M:%S} UTC ({ago(age)}), "
         f"bot state {snapshot['state']}, equity {snapshot['equity']:.2f}"
     )
-    lines += _table(_rows(snapshot["checks"]))
+    lines += checks_table(snapshot["checks"])
     last = snapshot.get("last_entry")
     if last:
         lines.append(f"last entry checked: {last['pair']} at {last['time']}")
-        lines += _table(_rows(last["checks"]))
+        lines += checks_table(last["checks"])
     counts = snapshot.get("refusals", {})
     lines.append(
         refusal_table(counts, snapshot.get("checked", 0), title="refusals since the bot started")

@@ -163,7 +163,7 @@ def test_status_text_when_bot_snapshot_then_every_figure_against_its_limit():
         "refusals": {"DAILY_LOSS_LIMIT": 1},
         "checked": 1,
     }
-    text = status_text(guard_file="g.json", state="ACTIVE", guard_lines=[], snapshot=snapshot,
+    text = status_text(guard_file="g.json", guard=GuardState(), snapshot=snapshot,
                        now=NOW + timedelta(seconds=5))  # fmt: skip
     assert "(5 s ago), bot state REDUCING, equity 9400.00" in text
     assert "DAILY_LOSS_LIMIT    loss=6.0%, until=2024-03-14 00:00 UTC  5.0%" in text
