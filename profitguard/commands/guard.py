@@ -259,7 +259,7 @@ def show_status(
     admin: Any, status_path: Path, now: datetime, *, as_json: bool, config: dict | None = None
 ) -> int:
     """The switches (`admin`: the bot's `GuardAdmin`) and the figures, as text or JSON."""
-    from profitguard.risk.report import checks_table, status_text
+    from profitguard.risk.gate_text import checks_table, status_text
     from profitguard.risk.state import GuardStateError
 
     config = config or {}

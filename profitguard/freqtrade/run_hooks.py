@@ -14,7 +14,7 @@ from freqtrade.enums import RunMode
 from freqtrade.strategy import IStrategy
 from pandas import DataFrame
 
-from profitguard.freqtrade import ledger, trade_copy
+from profitguard.freqtrade import backtest_stops, trade_copy
 from profitguard.freqtrade.prices import snap_candles
 
 
@@ -74,7 +74,7 @@ class RunHooks(IStrategy):
         if not self._pg_persist:  # backtesting: per-run state of the gate and ledger
             self._pg_failures.clear()  # trade ids start again with each run
             self._pg_gate.start_run()
-            ledger.start_run()
+            backtest_stops.start_run()
         key = self.exit_config_key()
         if key != self._pg_exits_key:
             self._pg_tracker.exits = self.exit_config()

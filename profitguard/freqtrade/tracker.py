@@ -27,7 +27,7 @@ from profitguard.engine import (
     rebuild,
     step,
 )
-from profitguard.freqtrade import ledger
+from profitguard.freqtrade import backtest_stops
 from profitguard.freqtrade.columns import last_positive, last_value
 from profitguard.freqtrade.initial_stop import check_returned_stop, recorded_initial_stop
 from profitguard.freqtrade.notify import Notifier
@@ -116,7 +116,7 @@ class TradeTracker:
                     "recomputed from today's candles"
                 )
         else:
-            stop = ledger.initial_stop_of(trade)
+            stop = backtest_stops.initial_stop_of(trade)
         if memo is None:
             if stop is None:
                 stop = self._initial_stop(trade, now)
@@ -131,7 +131,9 @@ class TradeTracker:
             if self.persist:
                 self.save(trade, memo)
             else:
-                ledger.record(trade, memo.initial_stop)  # R for sizing and the hyperopt loss
+                backtest_stops.record(
+                    trade, memo.initial_stop
+                )  # R for sizing and the hyperopt loss
         self.memos[trade.id] = memo
         self.revision += 1
         return memo

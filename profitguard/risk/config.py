@@ -13,7 +13,7 @@ from enum import StrEnum
 from typing import Any, ClassVar
 
 from profitguard.engine import ConfigError
-from profitguard.engine.config import _enum, check_known_keys
+from profitguard.engine.protection_config import _enum, check_known_keys
 from profitguard.risk import validators
 from profitguard.risk.account_config import ACCOUNT_RULE_CODES, AccountConfig
 from profitguard.risk.registry import RULES, USD_LIKE_STAKES, USD_MIN_BALANCE, Registry

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from profitguard.engine import ConfigError
-from profitguard.engine.config import _above_zero, _number
+from profitguard.engine.protection_config import _above_zero, _number
 
 above_zero = _above_zero
 

@@ -8,8 +8,8 @@ import pytest
 
 from profitguard.risk.checks import Rule
 from profitguard.risk.config import RiskConfig
+from profitguard.risk.gate_text import refusal_table, status_text
 from profitguard.risk.pipeline import account_state, evaluate, portfolio_checks, screen
-from profitguard.risk.report import refusal_table, status_text
 from profitguard.risk.rules import Correlation
 from profitguard.risk.state import GuardState, GuardStateError, TradingState, kill, pause
 from tests.unit.test_risk_rules import NOW, account, closed, position, proposal

@@ -22,7 +22,7 @@ import math
 from datetime import datetime, timedelta
 from typing import Any
 
-from profitguard.freqtrade import ledger
+from profitguard.freqtrade import backtest_stops
 from profitguard.freqtrade.gate.host import GateHost
 from profitguard.freqtrade.trades import (
     STATE_KEY,
@@ -154,7 +154,7 @@ class ClosedHistory:
         """The closed trade's profit in R, from its initial stop (None: unknown): the
         run's ledger in backtesting, the trade's custom data otherwise."""
         if not self.persistent:
-            initial_stop = ledger.initial_stop_of(trade)
+            initial_stop = backtest_stops.initial_stop_of(trade)
             if initial_stop is None:
                 return None
         else:

@@ -14,8 +14,8 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
 from profitguard.risk.checks import Check, Figure, Rule, Unit
+from profitguard.risk.gate_text import refusal_table, run_warning
 from profitguard.risk.registry import RULES
-from profitguard.risk.report import refusal_table, run_warning
 from profitguard.risk.rules import ONE_TRADE_OPEN
 from profitguard.risk.state import TradingState
 

@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from profitguard.account.book import (
+from profitguard.account.snapshot import (
     AccountSwitches,
     Snapshot,
     account_equity,
