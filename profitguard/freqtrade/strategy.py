@@ -236,7 +236,8 @@ class ProfitGuardStrategy(GateHooks, ChartHooks, RunHooks):
         the kill switch is on).
         """
         self._pg_tick(current_time)
-        if self._pg_gate.halted():
+        # backtesting and hyperopt have no kill switch (no guard file, no shared account)
+        if self._pg_persist and self._pg_gate.halted():
             return None  # the kill switch exits it in full (`should_exit`), at market
         if trade.has_open_orders:
             return None

@@ -223,8 +223,9 @@ class TradeTracker:
         memo.best, memo.worst = after.peak_price, plan.sign * after.worst_x
         if plan.atr_multiple is not None:
             memo.stop_floor = after.stop
-        self._notifier.breakeven(trade, memo, after)
-        self.save(trade, memo)
+        if self.persist:  # backtesting sends and saves nothing: no calls per candle
+            self._notifier.breakeven(trade, memo, after)
+            self.save(trade, memo)
         return decision
 
     def save(self, trade: Any, memo: TradeMemo) -> None:
