@@ -93,7 +93,7 @@ def pair_names(n: int) -> list[str]:
 
 def ensure_data(n_pairs: int, days: float) -> Path:
     """Generated 5m data for `n_pairs` pairs (cached: same seed, same bytes)."""
-    from profitguard.exchange import generate as gen
+    from profitguard.tooling.exchange import generate as gen
 
     datadir = DATA / f"{n_pairs}x{days:g}d"
     marker = datadir / ".complete"
@@ -108,7 +108,7 @@ def ensure_data(n_pairs: int, days: float) -> Path:
 def run_probed(ws, out_dir: Path, command: str, *args: str, env: dict | None = None):
     """`freqtrade <command> <args>` in the workspace under the probe:
     (the completed process, its wall seconds, what the probe measured)."""
-    from profitguard.exchange.harness import offline_env
+    from profitguard.tooling.exchange.harness import offline_env
 
     probe_out = out_dir / f"probe-{command}-{time.time_ns()}.json"
     argv = ws.argv(command, *args)
@@ -168,7 +168,7 @@ def backtest(ws, strategy: str, out_dir: Path, *args: str, env: dict | None = No
 
 
 def workspace(root: Path, exchange, pairs: list[str], datadir: Path):
-    from profitguard.exchange.harness import Workspace
+    from profitguard.tooling.exchange.harness import Workspace
 
     return Workspace.create(
         root,
@@ -184,7 +184,7 @@ def workspace(root: Path, exchange, pairs: list[str], datadir: Path):
 
 def overhead(tmp: Path, rounds: int, days: float) -> list[Run]:
     """(a) floor, (b) native, (c) sample, alternately, `rounds` times on 3 pairs."""
-    from profitguard.exchange.harness import start_exchange
+    from profitguard.tooling.exchange.harness import start_exchange
 
     datadir = ensure_data(3, days)
     runs: list[Run] = []
@@ -200,7 +200,7 @@ def overhead(tmp: Path, rounds: int, days: float) -> list[Run]:
 
 
 def scale(tmp: Path, scales: tuple[int, ...], days: float) -> list[Run]:
-    from profitguard.exchange.harness import start_exchange
+    from profitguard.tooling.exchange.harness import start_exchange
 
     runs = []
     for n in scales:
@@ -254,7 +254,7 @@ def hyperopt(tmp: Path, epochs: int, days: float) -> dict | None:
     """`--spaces profitguard` on the sample (default settings, then `fast_backtest` on),
     then Freqtrade's own exit spaces on BenchNative (the same entries), on the same data
     and for as many epochs."""
-    from profitguard.exchange.harness import start_exchange
+    from profitguard.tooling.exchange.harness import start_exchange
 
     datadir = ensure_data(3, days)
     with start_exchange(datadir=datadir) as exchange:
@@ -313,7 +313,7 @@ def like_for_like(tmp: Path, n_pairs: int, days: float, rounds: int, *,
     the copy, the floor's do not). Every run must
     make the recording's trades. With `own_cost`, only the two without the copy.
     Data: the last `days` of the generated 90-day data, or all of `datadir`."""
-    from profitguard.exchange.harness import start_exchange
+    from profitguard.tooling.exchange.harness import start_exchange
 
     importable_strategies()
     from BenchRecorder import TIMES_FILE
@@ -403,7 +403,7 @@ def profile(tmp: Path, days: float, top: int = 16) -> dict:
     cumulative time, and Freqtrade's trade copy, as shares of the profiled loop."""
     import pstats
 
-    from profitguard.exchange.harness import start_exchange
+    from profitguard.tooling.exchange.harness import start_exchange
 
     datadir = ensure_data(3, days)
     stats_path = tmp / "sample.pstats"

@@ -97,10 +97,10 @@ def sweep_bench(
         run_probed,
         workspace,
     )
-    from profitguard.exchange import freqtrade_config as ftc
-    from profitguard.exchange.harness import start_exchange
     from profitguard.report import same_entries
     from profitguard.report.policies import Policy, write_policy
+    from profitguard.tooling.exchange import freqtrade_config as ftc
+    from profitguard.tooling.exchange.harness import start_exchange
 
     datadir = ensure_data(3, days)
     with start_exchange(datadir=datadir) as exchange:

@@ -1,29 +1,15 @@
-"""Where each bot's guard state is kept: its guard file in user_data/ and its copy in
-the trades database. The file and database I/O of the risk gate's state, above the
-pure `profitguard.risk.state`.
+"""Where each bot's guard state is kept, and who may change it: the file and database I/O
+above the pure `profitguard.risk.state`.
 
-Each bot has its own guard file, `profitguard-<bot>-guard.json` (`bot_identity`:
-named by its `bot_name`, else its database), which records the bot it was written
-for. The bot only ever READS its guard file; the `profitguard guard` command writes
-it (under a lock, through a temporary file, fsync and `os.replace`), so the two
-processes never overwrite each other. The bot re-reads it when it changes (inode,
-mtime, size). A file that cannot be read or validated raises `GuardStateError`:
-entries stop, exits go on.
-
-A copy of the state lives in the bot's trades database (`GuardCopy`: its own table,
-one row, through `profitguard.trades_db`: SQLite, PostgreSQL, whatever Freqtrade
-accepts), so the file alone cannot lift a kill switch: `reset --confirm` records the
-reset there before it writes the file, and a kill switch the copy has on stays on
-whatever the file says (`state.reconcile`): a hand-written file, one restored from a
-backup, one copied from another bot. A missing file where a state was recorded (or
-that this process had seen) is an error that keeps the recorded kill switch on.
-Without any record, a missing file is a fresh start (ACTIVE).
-
-This module is the one owner of both stores: `GuardAdmin` (the `profitguard guard`
-command and the dashboard) records a switch in the database, then writes the file;
-`GuardFile` (the bot) reads the file and keeps the database in step. Both read the
-file with `_on_file` and reconcile it with the record by `state.reconcile`: only a
-`reset` recorded in the database lifts a kill switch.
+Each bot has its own guard file, `profitguard-<bot>-guard.json` (`bot_identity`), naming
+the bot it was written for. The bot only READS it, re-reading when it changes (inode,
+mtime, size); `GuardAdmin` (the `guard` command, the dashboard) writes it under a lock
+through a temporary file, fsync and `os.replace`. A copy lives in the bot's trades
+database (`GuardCopy`, one row), recorded BEFORE the file is written: a kill switch the
+copy has on stays on whatever the file says (`state.reconcile`), so a deleted, old, torn,
+hand-written or other bot's file lifts nothing; only `reset --confirm` lifts it. A file
+that cannot be trusted raises `GuardStateError` (entries stop, exits go on) carrying the
+state kept in force (`state.kept_state`). No file and no record: a fresh start (ACTIVE).
 """
 
 from __future__ import annotations
@@ -47,8 +33,7 @@ from profitguard.trades_db import GUARD_TABLE, TradesDatabase, TradesDatabaseErr
 
 log = logging.getLogger(__name__)
 
-# The one guard file every bot of a user_data shared before each had its own: no
-# longer read (the bot warns when it finds one).
+# The one guard file all bots of a user_data shared once: no longer read (the bot warns).
 SHARED_GUARD_FILE = "profitguard-guard.json"
 
 
@@ -97,14 +82,10 @@ def write_state(path: Path, state: GuardState) -> None:
 @contextlib.contextmanager
 def locked(path: Path) -> Iterator[None]:
     """An exclusive lock for a read-modify-write of `path` (admin commands)."""
-    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path.with_name(path.name + ".lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+        yield  # closing the file releases the lock
 
 
 class GuardCopyError(RuntimeError):
@@ -124,8 +105,7 @@ class ForeignGuardFile(GuardStateError):
 
 
 def _on_file(path: Path, bot: str | None) -> GuardState:
-    """The state in the file; raises `GuardStateError` for a broken file, and
-    `ForeignGuardFile` for one written for another bot than `bot` (its label)."""
+    """The file's state; `ForeignGuardFile` when written for another bot than `bot`."""
     on_file = read_state(path)
     if bot is not None and on_file.bot is not None and on_file.bot != bot:
         raise ForeignGuardFile(path, on_file.bot, bot)
@@ -133,40 +113,31 @@ def _on_file(path: Path, bot: str | None) -> GuardState:
 
 
 def _in_force(path: Path, bot: str | None, recorded: GuardState | None) -> GuardState:
-    """What the bot goes by: the file reconciled with the recorded copy (the copy alone
-    when the file is missing and a state was recorded)."""
+    """The file reconciled with the record (the record alone when the file is gone)."""
     if recorded is not None and not path.exists():
         return recorded
     return reconcile(_on_file(path, bot), recorded)
 
 
 class GuardCopy:
-    """The guard state's copy in the bot's trades database (`profitguard_guard`, one row,
-    the table made on first use): a lost, old or torn file lifts nothing."""
+    """The guard state's copy in the bot's trades database (`profitguard_guard`, one row)."""
 
     def __init__(self, db_url: str) -> None:
-        self.db_url = db_url
         self._db = TradesDatabase(db_url)
 
-    @property
-    def where(self) -> str:
-        """The database, for messages (no password)."""
-        return self._db.where
-
     def load(self) -> GuardState | None:
-        """The recorded guard state (None: none recorded); raises `GuardCopyError`."""
+        """The recorded state (None: none); raises `GuardCopyError`."""
+        where = f"{GUARD_TABLE} in {self._db.where}"
         try:
             recorded = self._db.load_guard()
-        except TradesDatabaseError as exc:
-            raise GuardCopyError(str(exc)) from None
-        if recorded is None:
-            return None
-        where = f"{GUARD_TABLE} in {self.where}"
-        try:
-            return GuardState.from_json(json.loads(recorded), where=where)
+            return (
+                None
+                if recorded is None
+                else GuardState.from_json(json.loads(recorded), where=where)
+            )
         except (TypeError, ValueError) as exc:
             raise GuardCopyError(f"{where}: not valid JSON: {exc}") from None
-        except GuardStateError as exc:
+        except (TradesDatabaseError, GuardStateError) as exc:
             raise GuardCopyError(str(exc)) from None
 
     def save(self, state: GuardState) -> None:
@@ -184,21 +155,14 @@ _MISSING = (-1, -1, -1)  # the stat key of a missing file
 
 
 class GuardFile:
-    """The guard file as the bot sees it: re-read only when it changed on disk.
-
-    With a `copy` (the state's copy in the trades database), the state read is
-    reconciled with it and recorded there; while the file cannot be trusted (broken,
-    or written for another bot than `bot`), `read` raises and the error carries the
-    state kept in force (`kept_state`)."""
+    """The guard file as the bot sees it, re-read only when it changed on disk, reconciled
+    with the `copy` and recorded there; `foreign`: the other bot a file last read names."""
 
     def __init__(self, path: Path, copy: GuardCopy | None = None, bot: str | None = None) -> None:
-        self.path = Path(path)
-        self.copy = copy
-        self.bot = bot  # this bot's `BotIdentity.label`: a file written for another lifts nothing
-        self.foreign: str | None = None  # the other bot named by the file last read
+        self.path, self.copy, self.bot = Path(path), copy, bot
+        self.foreign: str | None = None
         self._key: tuple[int, int, int] | None = None
-        self._state: GuardState | None = None
-        self._error: GuardStateError | None = None
+        self._read: GuardState | GuardStateError = GuardState()  # as last read
         self._last_good: GuardState | None = None
         self._recorded: GuardState | None = None
         self._seen = False
@@ -207,7 +171,7 @@ class GuardFile:
     def read(self) -> GuardState:
         """The current state; raises `GuardStateError` while the file cannot be trusted."""
         try:
-            st_ = os.stat(self.path)
+            stat = os.stat(self.path)
         except FileNotFoundError:
             if self._key != _MISSING:
                 self._key = _MISSING
@@ -219,24 +183,21 @@ class GuardFile:
                         recorded,
                     )
                 else:
-                    self._state, self._error = GuardState(), None
-        except OSError as exc:
-            # there, but it cannot be looked at: what was in force stays in force
+                    self._read = GuardState()
+        except OSError as exc:  # there, but it cannot be looked at: what was in force stays
             recorded = self._recorded if self._key is not None else self._load_copy()
             raise GuardStateError(
                 f"{self.path}: cannot be read: {exc}",
                 last_good=kept_state(self._last_good, recorded),
             ) from None
         else:
-            key = (st_.st_ino, st_.st_mtime_ns, st_.st_size)
+            key = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
             if key != self._key:
-                self._key = key
-                self._seen = True
+                self._key, self._seen = key, True
                 self._load(self._load_copy())
-        if self._error is not None:
-            raise self._error
-        assert self._state is not None
-        return self._state
+        if isinstance(self._read, GuardStateError):
+            raise self._read
+        return self._read
 
     def _load(self, recorded: GuardState | None) -> None:
         self.foreign = None
@@ -260,40 +221,31 @@ class GuardFile:
                 f"switch on (since {state.halted_at}: {state.halted_reason}) and no "
                 "'profitguard guard reset --confirm' since: it stays on",
             )
-        self._record(state, recorded)
-        self._state, self._error, self._last_good = state, None, state
+        # the copy follows the state in force, unless it is newer (the admin writes it first)
+        newer = (
+            recorded is not None
+            and None not in (recorded.updated_at, state.updated_at)
+            and recorded.updated_at > state.updated_at
+        )
+        if self.copy is not None and state != recorded and not newer:
+            try:
+                self.copy.save(state)
+                self._recorded = state
+            except GuardCopyError as exc:
+                self._tell(logging.ERROR, f"profitguard: the guard state's copy not written: {exc}")
+        self._read = self._last_good = state
 
     def _fail(self, message: str, recorded: GuardState | None) -> None:
-        self._state = None
-        self._error = GuardStateError(message, last_good=kept_state(self._last_good, recorded))
+        self._read = GuardStateError(message, last_good=kept_state(self._last_good, recorded))
 
     def _load_copy(self) -> GuardState | None:
         """The recorded copy (the last one read, if the database cannot be read now)."""
-        if self.copy is None:
-            return None
-        try:
-            self._recorded = self.copy.load()
-        except GuardCopyError as exc:
-            self._tell(logging.ERROR, f"profitguard: the guard state's copy unreadable: {exc}")
+        if self.copy is not None:
+            try:
+                self._recorded = self.copy.load()
+            except GuardCopyError as exc:
+                self._tell(logging.ERROR, f"profitguard: the guard state's copy unreadable: {exc}")
         return self._recorded
-
-    def _record(self, state: GuardState, recorded: GuardState | None) -> None:
-        """Keep the copy in step with the state in force (unless the copy is newer: the
-        admin's command writes it before the file)."""
-        if self.copy is None or state == recorded:
-            return
-        if (
-            recorded is not None
-            and recorded.updated_at is not None
-            and state.updated_at is not None
-            and recorded.updated_at > state.updated_at
-        ):
-            return
-        try:
-            self.copy.save(state)
-            self._recorded = state
-        except GuardCopyError as exc:
-            self._tell(logging.ERROR, f"profitguard: the guard state's copy not written: {exc}")
 
     def _tell(self, level: int, message: str) -> None:
         if message not in self._told:
@@ -305,22 +257,24 @@ def _warn(message: str) -> None:
     print(f"warning: {message}", file=sys.stderr)
 
 
-class GuardAdmin:
-    """The admin's side of one bot's guard (`profitguard guard`, the dashboard).
+_ACTIONS = {
+    "pause": lambda s, reason, now: st.pause(s, reason, now),
+    "resume": lambda s, reason, now: st.resume(s, now),
+    "kill": lambda s, reason, now: st.kill(s, reason, now),
+    "reset": lambda s, reason, now: st.reset(s, now),
+}
 
-    Each switch is recorded in the bot's trades database first, then written to the
-    file, under the file's lock: a file lost or torn after that lifts nothing. A reset
-    that cannot be recorded is refused (the bot would keep its kill switch on). The
-    database is never created from here: without it, the file alone holds the switches
-    until the bot records them (`missing_database` says so)."""
+
+class GuardAdmin:
+    """The admin's side of one bot's guard: each switch recorded in the bot's trades
+    database first, then written to the file, under the file's lock. A reset that cannot
+    be recorded is refused. The database is never created here: without it the file alone
+    holds the switches until the bot records them (`missing_database` says so)."""
 
     def __init__(
         self, path: Path, db_url: str | None, bot: str | None, warn: Callable[[str], None] = _warn
     ) -> None:
-        self.path = Path(path)
-        self.db_url = db_url
-        self.bot = bot  # the bot's `BotIdentity.label`, written into the file
-        self.warn = warn
+        self.path, self.db_url, self.bot, self.warn = Path(path), db_url, bot, warn
         self._database = sqlite_file(db_url) if db_url else None
         self._copy: GuardCopy | None = None
 
@@ -333,12 +287,11 @@ class GuardAdmin:
         return None
 
     def recorded(self, *, required: bool = False) -> tuple[GuardCopy | None, GuardState | None]:
-        """The copy and its recorded state ((None, None) without a database, or with a
-        warning when it cannot be read; `required`: raises `GuardActionError` then)."""
+        """The copy and its state ((None, None) without a database, or with a warning when
+        it cannot be read; `required`: `GuardActionError` then)."""
         if self.missing_database() is not None:
             return None, None
-        if self._copy is None:
-            self._copy = GuardCopy(str(self.db_url))
+        self._copy = self._copy or GuardCopy(str(self.db_url))
         try:
             return self._copy, self._copy.load()
         except GuardCopyError as exc:
@@ -351,20 +304,18 @@ class GuardAdmin:
             return None, None
 
     def state(self) -> GuardState:
-        """The state in force as the bot sees it; raises `GuardStateError` for a broken
-        file, or one written for another bot."""
+        """The state in force as the bot sees it; `GuardStateError` for a file it distrusts."""
         return _in_force(self.path, self.bot, self.recorded()[1])
 
     def apply(self, action: str, reason: str, now: datetime) -> GuardState:
-        """Switch `action` (pause, resume, kill, reset) with `reason`; the new state.
-        Raises `GuardActionError` when it does not apply, or for a reset it cannot record."""
+        """Switch `action` (pause, resume, kill, reset); `GuardActionError` when it does not
+        apply, or for a reset it cannot record."""
         with locked(self.path):
             copy, recorded = self.recorded(required=action == "reset")
             try:
                 current = _in_force(self.path, self.bot, recorded)
             except GuardStateError as exc:
-                # A fresh file without the kill switch would lift one the broken file had
-                # on (the bot keeps the last good state): only kill and reset write it.
+                # a fresh file without the kill switch would lift one the broken file had on
                 if action in ("pause", "resume"):
                     raise st.GuardActionError(
                         f"{exc}; 'kill' or 'reset --confirm' writes a fresh file"
@@ -373,15 +324,7 @@ class GuardAdmin:
                 backup = self.path.with_name(f"{self.path.name}.corrupt-{now:%Y%m%dT%H%M%S}")
                 os.replace(self.path, backup)
                 print(f"the unreadable guard file was moved to {backup}")
-            reason = reason or f"profitguard guard {action}"
-            if action == "pause":
-                new = st.pause(current, reason, now)
-            elif action == "resume":
-                new = st.resume(current, now)
-            elif action == "kill":
-                new = st.kill(current, reason, now)
-            else:
-                new = st.reset(current, now)
+            new = _ACTIONS[action](current, reason or f"profitguard guard {action}", now)
             new = replace(new, bot=self.bot)
             if copy is not None:
                 try:

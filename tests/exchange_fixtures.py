@@ -34,11 +34,16 @@ from pathlib import Path
 
 import pytest
 
-from profitguard.exchange.candles import Candles
-from profitguard.exchange.feeds import ReplaySource, scripted_source
-from profitguard.exchange.harness import RunningExchange, Workspace, start_exchange, write_candles
-from profitguard.exchange.replay import scripted_candles
-from profitguard.exchange.server import ReplayOptions
+from profitguard.tooling.exchange.feeds import ReplaySource, scripted_source
+from profitguard.tooling.exchange.harness import (
+    RunningExchange,
+    Workspace,
+    start_exchange,
+    write_candles,
+)
+from profitguard.tooling.exchange.ohlcv import Candles
+from profitguard.tooling.exchange.replay import scripted_candles
+from profitguard.tooling.exchange.server import ReplayOptions
 
 __all__ = [
     "Candles",
@@ -110,13 +115,13 @@ def bot_files(ws: Workspace):
     """The identity the workspace's bot keys its guard and status files by
     (`bot_identity`: `.guard_path(ws.userdir)`, `.status_path(ws.userdir)`)."""
     from profitguard.bot_identity import identity_of
-    from profitguard.exchange.freqtrade_config import load_json_config
+    from profitguard.tooling.exchange.freqtrade_config import load_json_config
 
     return identity_of(load_json_config(ws.config))
 
 
 def dry_run_trades(ws: Workspace) -> list[dict]:
     """Trades in the workspace's dry-run database (empty if it does not exist yet)."""
-    from profitguard.chaos.records import db_trades
+    from profitguard.tooling.chaos.run_readers import db_trades
 
     return db_trades(ws.db_url)  # SQLite or a server: empty while not created yet

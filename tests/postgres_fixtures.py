@@ -5,7 +5,7 @@
         ...
 
 `postgresql` (session scope) runs Debian's server in a fresh data directory on
-127.0.0.1 and a free port (`profitguard.chaos.postgres.LocalPostgres`: the chaos
+127.0.0.1 and a free port (`profitguard.tooling.chaos.postgres.LocalPostgres`: the chaos
 suite's account scenarios start theirs the same way), with trust authentication for
 the local user `postgres`, and stops it after the session. As root (CI), the server
 runs as the `postgres` system user, which the Debian package creates. Each test asks
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import pytest
 
-from profitguard.chaos.postgres import LocalPostgres, PostgresUnavailable
+from profitguard.tooling.chaos.postgres import LocalPostgres, PostgresUnavailable
 
 __all__ = ["own_postgresql", "postgresql", "started_postgres"]
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from profitguard.account import tables as t
-from profitguard.account.book import AccountSwitches, BotSeen, Held, Snapshot
+from profitguard.account import schema as t
+from profitguard.account.snapshot import AccountSwitches, BotSeen, Held, Snapshot
 from profitguard.risk.book import ClosedTrade, OpenPosition
 from profitguard.risk.state import GuardState
 

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from profitguard.account import tables as t
-from profitguard.account.book import AccountSwitches, Snapshot
+from profitguard.account import schema as t
 from profitguard.account.reading import lock_row, read_snapshot, switches_of, utc
+from profitguard.account.snapshot import AccountSwitches, Snapshot
 from profitguard.risk.book import ClosedTrade, OpenPosition
 from profitguard.trades_db import describe
 

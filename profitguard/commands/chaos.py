@@ -52,9 +52,9 @@ def run(args: argparse.Namespace) -> int:
     import tempfile
     from pathlib import Path
 
-    from profitguard.chaos.account_runner import ACCOUNT_SCENARIOS
-    from profitguard.chaos.scenarios import SCENARIOS
     from profitguard.commands.usage import UsageError
+    from profitguard.tooling.chaos.account_runner import ACCOUNT_SCENARIOS
+    from profitguard.tooling.chaos.scenarios import SCENARIOS
 
     if args.list:
         for s in SCENARIOS:
@@ -95,8 +95,8 @@ def run(args: argparse.Namespace) -> int:
     if args.runs is None:
         args.runs = len(chosen)  # every scenario once, however many the suite grows to
 
-    from profitguard.chaos.account_runner import AccountScenario, run_account_scenario
-    from profitguard.chaos.runner import run_scenario as run_one
+    from profitguard.tooling.chaos.account_runner import AccountScenario, run_account_scenario
+    from profitguard.tooling.chaos.scenario_runner import run_scenario as run_one
 
     def run_scenario(scenario, **kwargs):
         if isinstance(scenario, AccountScenario):
@@ -118,8 +118,8 @@ COUNTED_CHECKS = ("orphan_fill", "untracked_holding", "closed_but_held")
 def _run_all(chosen, args, workdir, run_scenario) -> int:
     import time
 
-    from profitguard.chaos.account_runner import AccountScenario
-    from profitguard.chaos.postgres import PostgresUnavailable
+    from profitguard.tooling.chaos.account_runner import AccountScenario
+    from profitguard.tooling.chaos.postgres import PostgresUnavailable
 
     started = time.monotonic()
     restarts = faults = violations = lost = lost_runs = 0

@@ -68,8 +68,6 @@ def _fixed(text: str) -> tuple[float, float]:
 
 def run(args: argparse.Namespace) -> int:
     from profitguard.commands.usage import UsageError
-    from profitguard.exchange import freqtrade_config as ftc
-    from profitguard.exchange.harness import freqtrade_argv, offline_env, start_exchange
     from profitguard.report import freqtrade_setup as fs
     from profitguard.report import same_entries
     from profitguard.report.analytics import take_profit_shortfall
@@ -77,6 +75,8 @@ def run(args: argparse.Namespace) -> int:
     from profitguard.report.figures import trade_key
     from profitguard.report.policies import Policy, default_policies, write_policy
     from profitguard.report.records import latest_result, load_backtest
+    from profitguard.tooling.exchange import freqtrade_config as ftc
+    from profitguard.tooling.exchange.harness import freqtrade_argv, offline_env, start_exchange
 
     stop, target = _fixed(args.fixed)
     for p in args.params:
@@ -219,7 +219,7 @@ def run(args: argparse.Namespace) -> int:
 
 def missing_candles(datadir: Path, pairs: list[str], timeframe: str, config: dict) -> list[str]:
     """The `pairs` with no `timeframe` candles in `datadir` (every backtest would fail)."""
-    from profitguard.exchange.store import scan
+    from profitguard.tooling.exchange.candle_files import scan
 
     futures = config.get("trading_mode") == "futures"
     have = scan(datadir, "futures") if futures else scan(datadir)

@@ -85,8 +85,8 @@ def run(args: argparse.Namespace) -> int:
         stale_after,
         user_data_dir,
     )
+    from profitguard.dashboard.api_status import BotFiles, status
     from profitguard.dashboard.auth import AuthSetupError, check_bind, credentials
-    from profitguard.dashboard.figures import BotFiles, status
     from profitguard.engine import ConfigError
     from profitguard.freqtrade.settings import load_settings
     from profitguard.trades_db import TradesDatabase

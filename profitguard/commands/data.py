@@ -12,7 +12,7 @@ DEFAULT_DATADIR = Path("user_data/data/binance")
 
 
 def register(subparsers) -> None:
-    from profitguard.exchange import generate as gen  # numpy only; cheap enough
+    from profitguard.tooling.exchange import generate as gen  # numpy only; cheap enough
 
     parser = subparsers.add_parser(
         "data",
@@ -71,9 +71,9 @@ def register(subparsers) -> None:
 
 
 def run_generate(args: argparse.Namespace) -> int:
-    from profitguard.exchange import generate as gen
-    from profitguard.exchange.futures import futures_pair
-    from profitguard.exchange.markets import split_pair
+    from profitguard.tooling.exchange import generate as gen
+    from profitguard.tooling.exchange.futures import futures_pair
+    from profitguard.tooling.exchange.markets import split_pair
 
     try:
         end = parse_utc(args.end)
@@ -87,7 +87,7 @@ def run_generate(args: argparse.Namespace) -> int:
             futures_pair(pair) if futures else split_pair(pair)
         except ValueError as exc:
             raise UsageError(f"--pairs: {exc}") from None
-    from profitguard.exchange.store import scan
+    from profitguard.tooling.exchange.candle_files import scan
 
     existing = sorted(
         data.path.name

@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(
             f"no {config_path}: run the demo from the repository root, or pass --userdir"
         )
-    from profitguard.exchange import freqtrade_config as ftc
+    from profitguard.tooling.exchange import freqtrade_config as ftc
 
     config = ftc.load_json_config(config_path)
     pairs = ftc.whitelist_pairs(config)
@@ -96,8 +96,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _missing_data(datadir: Path, pairs: list[str], futures: bool = False) -> list[str]:
-    from profitguard.exchange import generate as gen
-    from profitguard.exchange.store import scan
+    from profitguard.tooling.exchange import generate as gen
+    from profitguard.tooling.exchange.candle_files import scan
 
     if not futures:
         have = scan(datadir)
@@ -111,7 +111,7 @@ def _missing_data(datadir: Path, pairs: list[str], futures: bool = False) -> lis
 
 
 def _generate(datadir: Path, pairs: list[str], futures: bool = False) -> bool:
-    from profitguard.exchange import generate as gen
+    from profitguard.tooling.exchange import generate as gen
 
     t = time.monotonic()
     if futures:
@@ -133,7 +133,7 @@ def _backtest(args, config_path: Path, config: dict, pairs: list[str], datadir: 
 
     from profitguard.commands.exchange import default_feed_args
     from profitguard.commands.offline import parse_command, run_offline
-    from profitguard.exchange.harness import freqtrade_argv
+    from profitguard.tooling.exchange.harness import freqtrade_argv
 
     results = args.userdir / "backtest_results"
     before = set(results.glob("*.zip")) if results.is_dir() else set()

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from profitguard.commands.usage import UsageError, parse_utc
-from profitguard.exchange.freqtrade_config import DEFAULT_HOST, DEFAULT_PORT
+from profitguard.tooling.exchange.freqtrade_config import DEFAULT_HOST, DEFAULT_PORT
 
 DEFAULT_CONFIG = Path("user_data/config.json")
 
@@ -111,7 +111,7 @@ def _parse_date_ms(text: str) -> int:
 
 def read_config(path: Path | None) -> dict:
     """The Freqtrade config at ``path`` ({} for None); a UsageError naming --config."""
-    from profitguard.exchange import freqtrade_config as ftc
+    from profitguard.tooling.exchange import freqtrade_config as ftc
 
     if path is None:
         return {}
@@ -126,7 +126,7 @@ def read_config(path: Path | None) -> dict:
 def replay_options(args: argparse.Namespace, datadir: Path, pairs: list[str]):
     """The replay settings of ``args`` (None in history mode), checked against the data:
     each setting that cannot work is a UsageError naming its flag."""
-    from profitguard.exchange.server import ReplayOptions
+    from profitguard.tooling.exchange.server import ReplayOptions
 
     if args.mode != "replay":
         if args.script is not None:
@@ -136,7 +136,7 @@ def replay_options(args: argparse.Namespace, datadir: Path, pairs: list[str]):
         if value is not None and not value > 0:
             raise UsageError(f"{flag} must be > 0 (wall-clock seconds per candle), was {value:g}")
     try:
-        from profitguard.exchange.candles import timeframe_ms
+        from profitguard.tooling.exchange.ohlcv import timeframe_ms
 
         timeframe_ms(args.replay_timeframe)
     except ValueError:
@@ -163,7 +163,7 @@ def _check_replay_data(datadir: Path, pairs: list[str], options, start_text: str
     """Every pair to replay has data of the replayed timeframe, reaching the start."""
     from datetime import UTC, datetime
 
-    from profitguard.exchange.store import CandleStore
+    from profitguard.tooling.exchange.candle_files import CandleStore
 
     root = datadir if datadir.is_dir() else None
     spot, futures = CandleStore(root), CandleStore(root, "futures")  # futures: BTC/USDT:USDT
@@ -195,8 +195,8 @@ def _check_replay_data(datadir: Path, pairs: list[str], options, start_text: str
 
 def build_exchange_api(args: argparse.Namespace, config: dict):
     """The exchange ``args`` and ``config`` describe: its markets, history or replay."""
-    from profitguard.exchange import freqtrade_config as ftc
-    from profitguard.exchange.server import build_api
+    from profitguard.tooling.exchange import freqtrade_config as ftc
+    from profitguard.tooling.exchange.server import build_api
 
     datadir = args.datadir or ftc.config_datadir(config)
     if args.datadir is not None and not datadir.is_dir():
@@ -205,7 +205,7 @@ def build_exchange_api(args: argparse.Namespace, config: dict):
     replay = replay_options(args, datadir, pairs)
     faults = None
     if args.faults is not None:
-        from profitguard.exchange.faults import FaultPlan
+        from profitguard.tooling.exchange.faults import FaultPlan
 
         try:
             faults = FaultPlan.from_file(args.faults, args.fault_seed)
@@ -213,7 +213,7 @@ def build_exchange_api(args: argparse.Namespace, config: dict):
             raise UsageError(str(exc)) from None
     elif args.fault_seed is not None:
         raise UsageError("--fault-seed needs --faults")
-    from profitguard.exchange.private import account_from_config
+    from profitguard.tooling.exchange.private import account_from_config
 
     credentials, balances = account_from_config(config)
     # no data directory yet: scripted replays and placeholder markets still work
@@ -234,7 +234,7 @@ def build_exchange_api(args: argparse.Namespace, config: dict):
 
 
 def run(args: argparse.Namespace) -> int:
-    from profitguard.exchange.server import ExchangeServer, PortInUseError, serve
+    from profitguard.tooling.exchange.server import ExchangeServer, PortInUseError, serve
 
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
@@ -250,13 +250,15 @@ def run(args: argparse.Namespace) -> int:
     futures = sorted(api.futures.markets) if api.futures is not None else []
     warning = host_warning(args.host, signed=api.private is not None)
     if warning is not None:
-        logging.getLogger("profitguard.exchange").warning("profitguard exchange: %s", warning)
+        logging.getLogger("profitguard.tooling.exchange").warning(
+            "profitguard exchange: %s", warning
+        )
     try:
         server = ExchangeServer(api, args.host, args.port)
     except PortInUseError as exc:
         print(f"profitguard exchange: error: {exc.strerror}", file=sys.stderr)
         return 1
-    logging.getLogger("profitguard.exchange").info(
+    logging.getLogger("profitguard.tooling.exchange").info(
         "serving Binance spot API on %s (%s mode, %d markets: %s; data from %s). Ctrl-C stops.",
         server.url,
         api.feed.mode,
@@ -265,23 +267,23 @@ def run(args: argparse.Namespace) -> int:
         datadir,
     )
     if futures:
-        logging.getLogger("profitguard.exchange").info(
+        logging.getLogger("profitguard.tooling.exchange").info(
             "and USDⓈ-M futures on %s/fapi: %s", server.url, ", ".join(futures)
         )
     if api.private is not None:
-        logging.getLogger("profitguard.exchange").info(
+        logging.getLogger("profitguard.tooling.exchange").info(
             "signed endpoints on for the config's API key; account: %s; ledger at %s%s",
             ", ".join(f"{v:g} {k}" for k, v in api.private.ledger.free.items()),
             server.url,
             "/_profitguard/ledger",
         )
     if api.futures_private is not None:
-        logging.getLogger("profitguard.exchange").info(
+        logging.getLogger("profitguard.tooling.exchange").info(
             "signed /fapi endpoints on too; futures wallet: %s",
             ", ".join(f"{v:g} {k}" for k, v in api.futures_private.ledger.wallet.items()),
         )
     if args.faults is not None:
-        logging.getLogger("profitguard.exchange").info(
+        logging.getLogger("profitguard.tooling.exchange").info(
             "injecting faults from %s (%d rules, seed %d)",
             args.faults,
             len(api.faults.rules),
@@ -319,7 +321,7 @@ def _load_script(path: Path, timeframe: str) -> dict:
     ``{"PAIR": {"prices": [...], "history": N}}`` (the first N steps are history)."""
     import json
 
-    from profitguard.exchange.feeds import scripted_source
+    from profitguard.tooling.exchange.feeds import scripted_source
 
     try:
         script = json.loads(Path(path).read_text())

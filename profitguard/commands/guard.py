@@ -1,24 +1,13 @@
 """`profitguard guard status|pause|resume|kill|reset`: the admin's switches for a running bot.
 
-Each bot's switches live in its own `<user_data_dir>/profitguard-<bot>-guard.json`
-(`<bot>`: the config's `bot_name`, else its trades database), which the bot
-re-reads at every loop: `kill` stops entries and makes the bot exit every open
-trade (exit tag `kill_switch`); `pause` stops entries only; `resume` lifts a pause
-(and restarts the losing-streak count); `reset --confirm` lifts everything,
-the kill switch included. `status` shows the switches and, from the status file
-the bot writes every loop, each rule's figure against its limit.
-
-The user data directory is Freqtrade's: `--userdir`, else the config's
-`user_data_dir`, else `./user_data`. The state is also kept in the bot's trades
-database (`--db-url`, else the config's `db_url`, else Freqtrade's default for its
-`dry_run`), written before the file, so a lost, torn, hand-written or copied file
-cannot lift a kill switch: only `reset --confirm` does, and it fails when it cannot
-record the reset there.
-
-When the config names a shared account (`profitguard.risk.account`), the switches
-are the account's, for every bot in it, and `status` lists every bot with its
-heartbeat (`guard_account`); `--this-bot` acts on the config's own bot's guard file
-instead (its switches of its own, which it obeys besides the account's).
+Each bot's own `<user_data_dir>/profitguard-<bot>-guard.json`, re-read by the bot every
+loop: `kill` stops entries and exits every open trade; `pause` stops entries; `resume`
+lifts a pause (and restarts the losing-streak count); `reset --confirm` lifts everything.
+Each switch is recorded in the bot's trades database first (`guard_store.GuardAdmin`).
+`status` shows the switches and each rule's figure against its limit (the bot's status
+file, else computed from the trades database). A config naming a shared account acts on
+the account's switches (`guard_account`), or with `--this-bot` on the bot's own.
+See docs/risk-gate.md.
 """
 
 from __future__ import annotations
@@ -152,35 +141,11 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _state_of(guard: Any) -> str:
-    from profitguard.risk.pipeline import guard_checks, state_of
-
-    return state_of(guard_checks(guard)).value
-
-
-def _switch(on: bool, since: datetime | None, reason: str | None) -> str:
-    if not on:
-        return "off"
-    when = f"{since:%Y-%m-%d %H:%M:%S} UTC" if since is not None else "?"
-    return f"ON since {when}: {reason or '-'}"
-
-
 def _describe(guard: Any) -> str:
-    return (
-        f"switches {_state_of(guard)} (kill switch "
-        f"{_switch(guard.halted, guard.halted_at, guard.halted_reason)}; "
-        f"pause {_switch(guard.paused, guard.paused_at, guard.paused_reason)})"
-    )
+    from profitguard.risk.gate_text import guard_lines
 
-
-def _snapshot(path: Path) -> dict | None:
-    try:
-        return json.loads(path.read_text())
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError) as exc:
-        print(f"status file {path} unreadable: {exc}")
-        return None
+    state, kill, pause = (line.replace(": ", " ", 1) for line in guard_lines(guard)[:3])
+    return f"{state} ({kill}; {pause})"
 
 
 # The bot rewrites its status file every loop: older than this many loops, its
@@ -195,27 +160,13 @@ def stale_after(config: dict) -> float:
     return STALE_LOOPS * float(throttle)
 
 
-def _snapshot_age(snapshot: dict | None, now: datetime) -> float | None:
-    if snapshot is None:
-        return None
-    try:
-        return (now - datetime.fromisoformat(snapshot["updated_at"])).total_seconds()
-    except (KeyError, TypeError, ValueError):
-        return None
-
-
 def computed_figures(config: dict, guard: Any, now: datetime) -> tuple[list[str], dict | None]:
     """Every rule's figure computed now from the trades database and the config's
     limits (no bot needed): the heading lines and a snapshot-like dict, or None."""
     from profitguard.bot_identity import resolved_db_url
     from profitguard.engine import ConfigError
     from profitguard.freqtrade.settings import load_settings
-    from profitguard.risk.history import (
-        TRADE_COLUMNS,
-        account_from_rows,
-        closed_profit,
-        wallet_equity,
-    )
+    from profitguard.risk import history
     from profitguard.risk.pipeline import account_state, entry_limits, portfolio_checks
     from profitguard.trades_db import TradesDatabase, TradesDatabaseError
 
@@ -225,26 +176,21 @@ def computed_figures(config: dict, guard: Any, now: datetime) -> tuple[list[str]
         return [f"figures: cannot compute them: profitguard: {exc}"], None
     db = TradesDatabase(resolved_db_url(config))
     try:
-        rows = db.trade_columns(TRADE_COLUMNS)
+        rows = db.trade_columns(history.TRADE_COLUMNS)
     except TradesDatabaseError as exc:
         return [f"figures: cannot compute them: {exc}"], None
     finally:
         db.close()
-    equity = wallet_equity(config, closed_profit(rows))
+    equity = history.wallet_equity(config, history.closed_profit(rows))
     if equity is None:
         return [
             "figures: cannot compute them: live equity needs the exchange (or "
             "`available_capital` in the config); start the bot"
         ], None
-    account = account_from_rows(rows, now=now, equity=equity)
+    account = history.account_from_rows(rows, now=now, equity=equity)
     state, checks = account_state(risk, guard, account)
-    snapshot = {
-        "state": state.value,
-        "equity": equity,
-        "checks": [
-            c.as_json() for c in (*checks, *portfolio_checks(risk, account), *entry_limits(risk))
-        ],
-    }
+    every = (*checks, *portfolio_checks(risk, account), *entry_limits(risk))
+    snapshot = {"state": state.value, "equity": equity, "checks": [c.as_json() for c in every]}
     source = db.where if db.exists() else f"{db.where} (not there yet: no trades)"
     heading = [
         f"figures: computed now from the trades database {source}, {len(rows)} trades, and "
@@ -259,56 +205,46 @@ def show_status(
     admin: Any, status_path: Path, now: datetime, *, as_json: bool, config: dict | None = None
 ) -> int:
     """The switches (`admin`: the bot's `GuardAdmin`) and the figures, as text or JSON."""
-    from profitguard.risk.report import checks_table, status_text
+    from profitguard.risk.gate_text import checks_table, status_text
     from profitguard.risk.state import GuardStateError
 
     config = config or {}
-    snapshot = _snapshot(status_path)
-    age = _snapshot_age(snapshot, now)
+    try:
+        snapshot = json.loads(status_path.read_text())
+    except FileNotFoundError:
+        snapshot = None
+    except (OSError, ValueError) as exc:
+        print(f"status file {status_path} unreadable: {exc}")
+        snapshot = None
+    try:
+        age = (now - datetime.fromisoformat(snapshot["updated_at"])).total_seconds()
+    except (KeyError, TypeError, ValueError):
+        age = None
     stale = snapshot is not None and (age is None or age > stale_after(config))
-    path = admin.path
     try:
         guard = admin.state()
     except GuardStateError as exc:
         if as_json:
-            print(json.dumps({"guard_file": str(path), "error": str(exc), "bot": snapshot}))
+            print(json.dumps({"guard_file": str(admin.path), "error": str(exc), "bot": snapshot}))
         else:
-            print(f"guard file: {path}\nerror: {exc}")
+            print(f"guard file: {admin.path}\nerror: {exc}")
             print("the bot refuses every entry until 'profitguard guard reset --confirm'")
         return 1
-    computed: tuple[list[str], dict | None] = ([], None)
+    heading, figures = ([], None)
     if (snapshot is None or stale) and config:
-        computed = computed_figures(config, guard, now)
+        heading, figures = computed_figures(config, guard, now)
     if as_json:
-        out = {"guard_file": str(path), "guard": guard.to_json(), "bot": snapshot}
-        out |= {"bot_stale": stale, "computed": computed[1]}
-        print(json.dumps(out))
+        out = {"guard_file": str(admin.path), "guard": guard.to_json(), "bot": snapshot}
+        print(json.dumps(out | {"bot_stale": stale, "computed": figures}))
         return 0
-    guard_lines = [
-        f"kill switch: {_switch(guard.halted, guard.halted_at, guard.halted_reason)}",
-        f"pause: {_switch(guard.paused, guard.paused_at, guard.paused_reason)}",
-    ]
-    if guard.streak_since is not None:
-        since = f"{guard.streak_since:%Y-%m-%d %H:%M:%S} UTC"
-        guard_lines.append(f"losing streak counted from {since}")
-    print(
-        status_text(
-            guard_file=str(path),
-            state=_state_of(guard),
-            guard_lines=guard_lines,
-            snapshot=snapshot,
-            now=now,
-        )
-    )
+    print(status_text(guard_file=str(admin.path), guard=guard, snapshot=snapshot, now=now))
     if stale:
         print(
             f"STALE: the bot last wrote its figures {age or 0:.0f} s ago (more than "
             f"{STALE_LOOPS} loops of {stale_after(config) / STALE_LOOPS:g} s): it is not running, "
             "or not looping"
         )
-    heading, figures = computed
-    for line in heading:
-        print(line)
+    print(*heading, sep="\n")
     if figures is not None:
         print("\n".join(checks_table(figures["checks"])))
     return 0

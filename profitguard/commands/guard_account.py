@@ -43,7 +43,7 @@ def _who() -> str:
 
 
 def run(args: argparse.Namespace, account: Any) -> int:
-    from profitguard.account.book import AccountSwitches
+    from profitguard.account.snapshot import AccountSwitches
     from profitguard.account.store import AccountError, AccountStore
     from profitguard.risk import state as st
 
@@ -132,7 +132,7 @@ def _line(switches: Any) -> str:
 def figures(snapshot: Any, account: Any, now: datetime) -> dict[str, Any]:
     """The account as JSON: its state and switches, every bot with its heartbeat (stale
     or not), what each holds and reserves, its limits against its figures now."""
-    from profitguard.account.book import account_of as book_account
+    from profitguard.account.snapshot import account_of as book_account
     from profitguard.risk.account_config import AccountEquity
     from profitguard.risk.pipeline import account_state, portfolio_checks
 
@@ -189,7 +189,7 @@ def account_figures(account: Any, now: datetime) -> dict[str, Any]:
 
 def show(snapshot: Any, account: Any, *, as_json: bool) -> int:
     """`guard status` on the account (`figures`, as text or JSON)."""
-    from profitguard.risk.report import checks_table
+    from profitguard.risk.gate_text import checks_table
 
     out = figures(snapshot, account, datetime.now(UTC))
     if as_json:

@@ -10,7 +10,6 @@ the exchange's port. The command's exit status is returned; Ctrl-C stops both.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import signal
 import subprocess
 import sys
@@ -133,9 +132,9 @@ def run_offline(command: Command, feed_args: argparse.Namespace) -> int:
     command's exit status (130 when interrupted)."""
     from profitguard.commands.exchange import build_exchange_api
     from profitguard.commands.usage import UsageError
-    from profitguard.exchange import freqtrade_config as ftc
-    from profitguard.exchange.harness import offline_env
-    from profitguard.exchange.server import ExchangeServer
+    from profitguard.tooling.exchange import freqtrade_config as ftc
+    from profitguard.tooling.exchange.harness import offline_env
+    from profitguard.tooling.exchange.server import ExchangeServer
 
     config = load_config(command.configs)
     name = str(config.get("exchange", {}).get("name", "binance")).lower()
@@ -184,22 +183,23 @@ def run_offline(command: Command, feed_args: argparse.Namespace) -> int:
         server.stop()
 
 
-def open_trades(db: Path) -> list[tuple[int, str, datetime, float]]:
-    """(id, pair, open date, open rate) of the open trades in Freqtrade's sqlite trades
-    database `db` (read only; none when it has no trades table yet)."""
-    import sqlite3
+def open_trades(db_url: str) -> list[tuple[int, str, datetime, float]]:
+    """(id, pair, open date, open rate) of the open trades in the trades database at
+    `db_url`, by id (none when it has no trades table yet): read through `trades_db`,
+    the one reader of Freqtrade's trades database."""
+    from profitguard.trades_db import TradesDatabase
 
-    with contextlib.closing(sqlite3.connect(f"file:{db.resolve()}?mode=ro", uri=True)) as conn:
-        try:
-            rows = conn.execute(
-                "SELECT id, pair, open_date, open_rate FROM trades WHERE is_open = 1 ORDER BY id"
-            ).fetchall()
-        except sqlite3.OperationalError:
-            return []
-    return [
-        (int(i), str(pair), datetime.fromisoformat(str(when)).replace(tzinfo=UTC), float(rate))
-        for i, pair, when, rate in rows
-    ]
+    database = TradesDatabase(db_url)
+    try:
+        rows = database.trade_columns(("id", "pair", "open_date", "open_rate", "is_open"))
+    finally:
+        database.close()
+    return sorted(
+        (int(row["id"]), str(row["pair"]),
+         datetime.fromisoformat(str(row["open_date"])).replace(tzinfo=UTC),
+         float(row["open_rate"]))
+        for row in rows if row["is_open"]
+    )  # fmt: skip
 
 
 def restart_warning(config: dict, feed) -> str | None:
@@ -212,11 +212,12 @@ def restart_warning(config: dict, feed) -> str | None:
 
     if getattr(feed, "mode", None) != "replay":
         return None
-    db = sqlite_file(resolved_db_url(config))
+    db_url = resolved_db_url(config)
+    db = sqlite_file(db_url)
     if db is None or not db.is_file():
         return None
     started = datetime.fromtimestamp(feed.t0_ms / 1000, UTC)
-    older = [t for t in open_trades(db) if t[2] < started]
+    older = [t for t in open_trades(db_url) if t[2] < started]
     if not older:
         return None
     shown = []

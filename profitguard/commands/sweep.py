@@ -129,7 +129,7 @@ def _check_flags(args) -> None:
 
 
 def _heatmap(args, space) -> tuple[str, str] | None:
-    from profitguard.research.space import SpaceError
+    from profitguard.tooling.research.space import SpaceError
 
     if args.heatmap is None:
         free = [d.name for d in space.dimensions if d.optimize and d.count > 1]
@@ -156,7 +156,7 @@ def run(args: argparse.Namespace) -> int:
     fs.quiet_freqtrade()
     strategy = fs.load_strategy(config)
     say = (lambda m: print(m, file=sys.stderr, flush=True)) if args.json else _say
-    from profitguard.research import session
+    from profitguard.tooling.research import session
 
     try:
         return session.run(

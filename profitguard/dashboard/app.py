@@ -1,7 +1,7 @@
 """The dashboard's web application (FastAPI): the page, the REST API and /metrics.
 
 - `GET /`: the page (static HTML and a small script that polls `/api/status`);
-- `GET /api/status`: every figure the page shows, as JSON (`figures.status`);
+- `GET /api/status`: every figure the page shows, as JSON (`api_status.status`);
 - `POST /api/guard/pause|resume|kill` with `{"reason": "..."}` and `POST
   /api/guard/reset` with `{"confirm": true}`: the admin's switches, through the same
   code as `profitguard guard` (the `act` the command passes in);

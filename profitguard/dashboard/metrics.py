@@ -21,7 +21,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
-from profitguard.dashboard.figures import STATE_CODES
+from profitguard.dashboard.api_status import STATE_CODES
 
 METRIC_NAMES = (
     "profitguard_trading_state",

@@ -1,7 +1,17 @@
 """The pure exit engine. No Freqtrade import anywhere in this package."""
 
 from profitguard.engine.candles import Candle, CandleTick, exit_price, held_stop, replay_candles
-from profitguard.engine.config import (
+from profitguard.engine.position import (
+    Plan,
+    Position,
+    PositionError,
+    check_initial_stop,
+    make_plan,
+    one_r,
+    open_position,
+    r_of_price,
+)
+from profitguard.engine.protection_config import (
     NO_LADDERS,
     PRESETS,
     R_LADDER,
@@ -13,16 +23,6 @@ from profitguard.engine.config import (
     TakeProfitLevel,
     TakeProfitStop,
     preset,
-)
-from profitguard.engine.position import (
-    Plan,
-    Position,
-    PositionError,
-    check_initial_stop,
-    make_plan,
-    one_r,
-    open_position,
-    r_of_price,
 )
 from profitguard.engine.states import IllegalTransition, ProtectionState
 from profitguard.engine.step import (

@@ -32,7 +32,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from profitguard.engine.config import (
+from profitguard.engine.protection_config import (
     ConfigError,
     LevelUnit,
     ProtectionConfig,

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from profitguard.engine.amounts import round_down, step_decimals
-from profitguard.engine.config import LevelUnit, ProtectionConfig, TakeProfitStop
+from profitguard.engine.protection_config import LevelUnit, ProtectionConfig, TakeProfitStop
 from profitguard.engine.states import ProtectionState
 
 # Comparisons at a level/stop boundary tolerate this many R, so that the same

@@ -43,8 +43,8 @@ class ChartHooks(IStrategy):
 
         The lines are drawn where a chart is: `plot-dataframe` (the latest backtest's
         trades) and dry-run/live (open trades, for FreqUI). Backtesting and hyperopt
-        skip them. A failure to draw is logged and never affects trading. Overridden:
-        call super() and build on its result (an override that does not stops the run)."""
+        skip them. A failure to draw is logged and never affects trading. Sealed
+        (`overrides`): write `populate_indicators`."""
         dataframe = super().advise_indicators(dataframe, metadata)
         check_atr_column(
             dataframe,

@@ -24,6 +24,8 @@ OUTCOMES = {
     "custom_stoploss": "the stop is left where it is",
     "chandelier trailing": "the other stops still apply",
     "client order id": "the order is placed with ccxt's client id",
+    "pg_custom_stoploss": "profitguard's stop alone",  # a strategy's own part (`overrides`)
+    "pg_confirm_trade_exit": "the exit goes ahead",
 }
 
 Arguments = dict[str, Any]

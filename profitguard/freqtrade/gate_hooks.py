@@ -40,8 +40,8 @@ class GateHooks(LiveOrderHooks):
     ) -> bool:
         """The risk gate: every rule in order, False at the first refusal (logged, sent).
 
-        On error: False (Freqtrade would otherwise enter), logged once. Overridden: the
-        entry goes ahead only if your override and the gate both confirm."""
+        On error: False (Freqtrade would otherwise enter), logged once. Your
+        `pg_confirm_trade_entry` is asked after the gate confirmed, and can refuse."""
         self._pg_tick(current_time)
         confirmed = self._pg_gate.confirm(
             pair, amount=amount, rate=rate, now=current_time, side=side
@@ -67,7 +67,7 @@ class GateHooks(LiveOrderHooks):
         """Position sizing (`risk.sizing`), within the stake cap and Freqtrade's min/max stake.
 
         0 skips the trade. On error: 0 (Freqtrade would otherwise use its own stake).
-        Overridden: the smaller of your stake and this one (anything else than a stake
+        Your `pg_custom_stake_amount`: the smaller of the two (anything else than a stake
         >= 0 from yours: 0)."""
         self._pg_tick(current_time)
         return self._pg_gate.stake(
@@ -89,9 +89,7 @@ class GateHooks(LiveOrderHooks):
         The kill exit is Freqtrade's emergency exit: a market order for the whole trade
         (its `order_types["emergency_exit"]`, which must be "market"), whatever the exit
         order type, with `use_exit_signal` on or off; an open take-profit order is
-        cancelled for it. On error: Freqtrade's exits alone. Overridden: your exits, with
-        the stop and kill exits of this answer that yours left out put first (while the
-        kill switch is on: this answer alone)."""
+        cancelled for it. On error: Freqtrade's exits alone. Sealed: write `custom_exit`."""
         exits = super().should_exit(trade, rate, current_time, **kwargs)
         if not self._pg_persist:
             return exits  # backtesting and hyperopt have no kill switch
@@ -120,7 +118,7 @@ class GateHooks(LiveOrderHooks):
         status file; live: cancel the resting stops the bot forgot (`stop_orders`), report
         a pair the exchange lost (`vanished`).
 
-        Overridden: this runs first, once, whether or not you call super()."""
+        Your `pg_bot_loop_start` runs after this."""
         self._pg_tick(current_time)
         if not self._pg_persist:  # backtesting and hyperopt: every candle, nothing live
             self._pg_gate.loop(current_time, None)

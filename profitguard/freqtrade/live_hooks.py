@@ -48,12 +48,12 @@ class LiveOrderHooks(IStrategy):
         current_time: datetime,
         **kwargs: Any,
     ) -> bool:
-        """Confirm every exit. Not overridden: True.
+        """Confirm every exit: True, unless your `pg_confirm_trade_exit` refuses it
+        (never a stop, liquidation or kill exit: `overrides`).
 
         Freqtrade calls it right before it places a full exit (not a partial one);
         in live mode the order is announced here, so that it carries `exit_reason`
-        in its client order id. An override that does not call
-        `super().confirm_trade_exit(...)` only loses that id (ccxt's is sent).
+        in its client order id.
 
         :param exit_reason: the exit's tag (`stop_loss`, `kill_switch`, `force_exit`, ...)
         :return: True to place the exit order, False to refuse it

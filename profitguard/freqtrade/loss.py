@@ -6,7 +6,7 @@ opened with:
     R = profit_abs / (|open_rate - initial stop| * amount entered)
 
 (net of fees; the initial stop is profitguard's, recorded by the strategy in
-the epoch's backtest, see `profitguard.freqtrade.ledger`). The score is the
+the epoch's backtest, see `profitguard.freqtrade.backtest_stops`). The score is the
 expectancy in R after charging the worst drawdown of the cumulative R curve
 (trades in closing order, from 0) to the trades:
 
@@ -33,7 +33,7 @@ from freqtrade.exceptions import OperationalException
 from freqtrade.optimize.hyperopt_loss.hyperopt_loss_interface import IHyperOptLoss
 from pandas import DataFrame
 
-from profitguard.freqtrade import ledger
+from profitguard.freqtrade import backtest_stops
 from profitguard.report.figures import max_drawdown
 from profitguard.risk.book import r_multiple
 
@@ -73,11 +73,11 @@ def r_multiples(results: DataFrame) -> list[float]:
     rows = results.sort_values(["close_timestamp", "open_timestamp", "pair"], kind="stable")
     out = []
     for row in rows.to_dict("records"):
-        stop = ledger.initial_stop(row["pair"], row["open_timestamp"], row["is_short"])
+        stop = backtest_stops.initial_stop(row["pair"], row["open_timestamp"], row["is_short"])
         if stop is None:
             raise OperationalException(
                 f"ProfitGuardRLoss: no initial stop recorded for the {row['pair']} trade "
-                f"opened at {row['open_date']} ({ledger.size()} recorded in this run). "
+                f"opened at {row['open_date']} ({backtest_stops.size()} recorded in this run). "
                 "The strategy must be a ProfitGuardStrategy: R is measured from "
                 "profitguard's initial stop."
             )

@@ -15,7 +15,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from profitguard.engine import ConfigError
-from profitguard.engine.config import check_known_keys
+from profitguard.engine.protection_config import check_known_keys
 
 WATCHDOG_ACTIONS = ("report", "exit")
 

@@ -14,7 +14,7 @@ from freqtrade.enums import RunMode
 from freqtrade.strategy import IStrategy
 from pandas import DataFrame
 
-from profitguard.freqtrade import ledger, trade_copy
+from profitguard.freqtrade import backtest_stops, trade_copy
 from profitguard.freqtrade.prices import snap_candles
 
 
@@ -32,8 +32,8 @@ class RunHooks(IStrategy):
         that the backtester fills each exit on the candle the engine decided it
         (`prices`), and with `fast_backtest` on Freqtrade's copy of the trade is skipped
         for profitguard's own hooks (`trade_copy`). Dry-run and live call it on every
-        candle and have no runs: their state carries on. Overridden: call super() and
-        build on its result (an override that does not stops the run, naming it)."""
+        candle and have no runs: their state carries on. Sealed (`overrides`): write
+        `populate_entry_trend` and `populate_exit_trend`."""
         if not self._pg_persist:
             self._pg_clock.restart()
         dataframe = super().ft_advise_signals(dataframe, metadata)
@@ -74,7 +74,7 @@ class RunHooks(IStrategy):
         if not self._pg_persist:  # backtesting: per-run state of the gate and ledger
             self._pg_failures.clear()  # trade ids start again with each run
             self._pg_gate.start_run()
-            ledger.start_run()
+            backtest_stops.start_run()
         key = self.exit_config_key()
         if key != self._pg_exits_key:
             self._pg_tracker.exits = self.exit_config()

@@ -21,6 +21,9 @@ class RunClock:
         self.now: datetime | None = None
         self.run_gap = timedelta(seconds=2 * candle_seconds)
         self._start_run = start_run  # what a new run resets
+        # `now - run_gap`, kept with `now` (every hook advances the clock: one
+        # comparison, not a subtraction, per call)
+        self._run_back: datetime | None = None
 
     def restart(self) -> None:
         """The next callback starts a new run."""
@@ -29,8 +32,12 @@ class RunClock:
     def advance(self, now: datetime) -> None:
         """Move to `now`; at a new run, `start_run()` first (if it fails, the next
         callback tries again: the run has not started)."""
-        if self.now is None or now < self.now - self.run_gap:
+        if self.now is None or now < self._run_back:
             self._start_run()
-            self.now = now  # the new run's clock: its next callback is not another start
+            self._set(now)  # the new run's clock: its next callback is not another start
         elif now > self.now:
-            self.now = now
+            self._set(now)
+
+    def _set(self, now: datetime) -> None:
+        self.now = now
+        self._run_back = now - self.run_gap if now is not None else None

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from profitguard.engine import ConfigError, ProtectionConfig
-from profitguard.engine.config import check_known_keys
+from profitguard.engine.protection_config import check_known_keys
 from profitguard.freqtrade.operate_settings import DashboardSettings, WatchdogSettings
 from profitguard.risk.config import RiskConfig
 from profitguard.risk.registry import BACKTEST_STREAK_COOLDOWN_MINUTES

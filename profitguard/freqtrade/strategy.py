@@ -46,7 +46,7 @@ from profitguard.freqtrade.chart_hooks import ChartHooks
 from profitguard.freqtrade.failures import fail_closed
 from profitguard.freqtrade.gate_hooks import GateHooks
 from profitguard.freqtrade.initial_stop import default_initial_stop, show_initial_stop
-from profitguard.freqtrade.overrides import guard_overrides, refuse_unguarded
+from profitguard.freqtrade.overrides import combine_pg_hooks, refuse_overrides
 from profitguard.freqtrade.run_hooks import RunHooks
 from profitguard.freqtrade.settings import ProfitGuardSettings
 from profitguard.freqtrade.startup import checked_settings
@@ -81,16 +81,21 @@ class ProfitGuardStrategy(GateHooks, ChartHooks, RunHooks):
 
     # These hooks, as defined here, only read the trade: with `fast_backtest` on,
     # Freqtrade hands them the trade itself in backtesting and hyperopt, not its copy
-    # (`trade_copy`). An override in a subclass is not listed here and gets the copy.
+    # (`trade_copy`). A subclass's `pg_…` hook puts another function in the hook's
+    # place (`overrides`): not listed here, it gets the copy.
     _pg_hooks_given_the_trade: ClassVar[frozenset[str]] = frozenset(
         {"custom_stoploss", "adjust_trade_position", "order_filled", "check_entry_timeout"}
     )
 
+    def __init__(self, config: dict) -> None:
+        """Refuse a strategy that overrides a hook implemented here (`overrides`)."""
+        refuse_overrides(type(self))
+        super().__init__(config)
+
     def __init_subclass__(cls, **kwargs: Any) -> None:
-        """A subclass's override of a Freqtrade hook implemented here keeps
-        profitguard's part, with or without `super()` (`overrides`)."""
+        """Combine a subclass's `pg_…` hooks with the hooks implemented here (`overrides`)."""
         super().__init_subclass__(**kwargs)
-        guard_overrides(cls)
+        combine_pg_hooks(cls)
 
     # ------------------------------------------------------------------ hooks
 
@@ -143,11 +148,8 @@ class ProfitGuardStrategy(GateHooks, ChartHooks, RunHooks):
         """Validate the profitguard settings before anything else runs.
 
         Runs before the user's `bot_start`; a bad setting stops the bot with an
-        error naming the field and the value, and so does an override of a hook
-        profitguard cannot guard (`overrides.refuse_unguarded`). Overridden: this runs
-        at your super() call, or right after your override if it makes none."""
+        error naming the field and the value. Sealed (`overrides`): write `bot_start`."""
         check_freqtrade_version()
-        refuse_unguarded(type(self))
         self.profitguard_settings: ProfitGuardSettings = checked_settings(self)
         build_parts(self)
         super().ft_bot_start(**kwargs)
@@ -175,7 +177,7 @@ class ProfitGuardStrategy(GateHooks, ChartHooks, RunHooks):
         Sees the candle high (low for a short) in backtesting, the live exit rate
         otherwise; that price updates the peak and the stop, take-profits wait
         for `adjust_trade_position`. On error: None (the stop stays where it is).
-        Overridden: Freqtrade gets the tighter of your stop and this one (`overrides`).
+        Your `pg_custom_stoploss`: Freqtrade gets the tighter of the two (`overrides`).
         """
         self._pg_tick(current_time)
         decision = self._pg_tracker.decide(trade, current_rate, current_time, fire=False)
@@ -194,8 +196,7 @@ class ProfitGuardStrategy(GateHooks, ChartHooks, RunHooks):
         **kwargs: Any,
     ) -> None:
         """Freqtrade's stop update (`custom_stoploss` inside), then profitguard's initial
-        stop written as the trade's initial stop (`profitguard.freqtrade.initial_stop`).
-        Overridden: this runs at your super() call, or after your override."""
+        stop written as the trade's initial stop (`profitguard.freqtrade.initial_stop`)."""
         super().ft_stoploss_adjust(
             current_rate, trade, current_time, current_profit, force_stoploss, *args, **kwargs
         )
@@ -231,10 +232,12 @@ class ProfitGuardStrategy(GateHooks, ChartHooks, RunHooks):
         Sees the candle open in backtesting, the live exit rate otherwise. While an
         order of the trade is open nothing new is placed; a cancelled order does not
         count, and its level is asked for again. On error: None (no order).
-        Overridden: this exit, when there is one, is placed instead of your answer.
+        Your `pg_adjust_trade_position` is asked only when this has no exit (nor while
+        the kill switch is on).
         """
         self._pg_tick(current_time)
-        if self._pg_gate.halted():
+        # backtesting and hyperopt have no kill switch (no guard file, no shared account)
+        if self._pg_persist and self._pg_gate.halted():
             return None  # the kill switch exits it in full (`should_exit`), at market
         if trade.has_open_orders:
             return None
@@ -258,7 +261,7 @@ class ProfitGuardStrategy(GateHooks, ChartHooks, RunHooks):
     ) -> None:
         """Place the initial stop when the entry fills; notify take-profit fills and stops.
 
-        Overridden: this runs first, once, whether or not you call super()."""
+        Your `pg_order_filled` runs after this."""
         self._pg_tick(current_time)
         self._pg_gate.trade_changed()  # a shared account sees the fill now
         if order.ft_order_side == trade.entry_side:
@@ -282,7 +285,7 @@ class ProfitGuardStrategy(GateHooks, ChartHooks, RunHooks):
     ) -> bool:
         """Cancel open entry orders while the kill switch is on.
 
-        Overridden: cancelled when either your override or the kill switch says so."""
+        Your `pg_check_entry_timeout` can cancel it too."""
         return self._pg_gate.halted()
 
     # -------------------------------------------------------------- helpers

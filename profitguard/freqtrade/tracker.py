@@ -31,7 +31,7 @@ from profitguard.engine import (
     step,
     unseen_prices,
 )
-from profitguard.freqtrade import ledger
+from profitguard.freqtrade import backtest_stops
 from profitguard.freqtrade.columns import last_positive, last_value
 from profitguard.freqtrade.initial_stop import check_returned_stop, recorded_initial_stop
 from profitguard.freqtrade.notify import Notifier
@@ -135,7 +135,7 @@ class TradeTracker:
                     "recomputed from today's candles"
                 )
         else:
-            stop = ledger.initial_stop_of(trade)
+            stop = backtest_stops.initial_stop_of(trade)
         if memo is None:
             if stop is None:
                 stop = self._initial_stop(trade, now)
@@ -152,7 +152,9 @@ class TradeTracker:
                 # a new trade: the engine has seen nothing since its entry filled
                 self.seen[trade.id] = _entry_filled_at(trade)
             else:
-                ledger.record(trade, memo.initial_stop)  # R for sizing and the hyperopt loss
+                backtest_stops.record(
+                    trade, memo.initial_stop
+                )  # R for sizing and the hyperopt loss
         self.memos[trade.id] = memo
         self.revision += 1
         return memo
@@ -250,8 +252,9 @@ class TradeTracker:
         memo.best, memo.worst = after.peak_price, plan.sign * after.worst_x
         if plan.atr_multiple is not None:
             memo.stop_floor = after.stop
-        self._notifier.breakeven(trade, memo, after)
-        self.save(trade, memo)
+        if self.persist:  # backtesting sends and saves nothing: no calls per candle
+            self._notifier.breakeven(trade, memo, after)
+            self.save(trade, memo)
         return decision
 
     def observe_unseen(

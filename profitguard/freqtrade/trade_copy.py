@@ -22,10 +22,11 @@ and nothing else changes:
 
 - only a hook whose function, as Python resolves it on the strategy's class, is the
   very function a profitguard base class defines in its body and lists in its
-  `TRADE_HOOKS_ATTRIBUTE` (`ProfitGuardStrategy`'s exit hooks). A subclass that
-  overrides the hook, even one that calls `super()`, keeps the copy: its code may
-  change the trade. So does a hook replaced on the instance, and every other
-  strategy in the process (a `--strategy-list` comparison);
+  `TRADE_HOOKS_ATTRIBUTE` (`ProfitGuardStrategy`'s exit hooks). A subclass with its
+  own part of the hook (a `pg_…` hook: `overrides` puts another function in the
+  hook's place) keeps the copy: its code may change the trade. So does a hook
+  replaced on the instance, and every other strategy in the process (a
+  `--strategy-list` comparison);
 - only for a strategy whose settings have `fast_backtest` on (another strategy in a
   `--strategy-list` run keeps the copy);
 - only while that strategy backtests or hyperopts: dry-run and live keep the copy

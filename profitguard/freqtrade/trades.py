@@ -14,6 +14,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from freqtrade.strategy import stoploss_from_absolute
+
 from profitguard.engine import STOP_TAG, Decision, ExitRecord, Plan, Position
 
 # One JSON object per trade under one key. No '_' or '%': Freqtrade matches
@@ -106,24 +108,23 @@ def stop_ratio(stop: float, rate: float, *, is_short: bool, leverage: float) -> 
     The ratio is raised by the few ulps that put the rebuilt stop on `stop` or an
     ulp on its loose side, which the rounding then brings back onto the tick.
     """
-    from freqtrade.strategy import stoploss_from_absolute
-
     ratio = stoploss_from_absolute(stop, rate, is_short=is_short, leverage=leverage)
     if not ratio > 0:
         return ratio
-
-    def rebuilt(r: float) -> float:  # LocalTrade.adjust_stop_loss, before rounding
-        return rate * (1 + abs(r / leverage)) if is_short else rate * (1 - abs(r / leverage))
-
-    gap = rebuilt(ratio) - stop
+    gap = _rebuilt_stop(ratio, rate, is_short, leverage) - stop
     if (gap < 0) if is_short else (gap > 0):  # on the tight side: step back
         ratio += abs(gap) / rate * leverage
         for _ in range(64):
-            back = rebuilt(ratio)
+            back = _rebuilt_stop(ratio, rate, is_short, leverage)
             if (back >= stop) if is_short else (back <= stop):
                 break
             ratio = math.nextafter(ratio, math.inf)
     return ratio
+
+
+def _rebuilt_stop(ratio: float, rate: float, is_short: bool, leverage: float) -> float:
+    """The stop Freqtrade makes of `ratio` (LocalTrade.adjust_stop_loss, before rounding)."""
+    return rate * (1 + abs(ratio / leverage)) if is_short else rate * (1 - abs(ratio / leverage))
 
 
 def exit_order(trade: Any, decision: Decision) -> tuple[float, str] | None:

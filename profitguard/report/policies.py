@@ -9,8 +9,9 @@ Entries are made identical across policies by the run (`same_entries`): position
 stacking with unlimited open trades and the risk gate's entry rules off, so every
 entry signal becomes one trade whatever the exits did before it. Every policy,
 the strategy's own included, sizes its entries by risk on the strategy's own
-initial stop (`custom_stake_amount` here, `same_entries.risk_stake`), so one R is
-the same money in every trade of every policy.
+initial stop (`pg_custom_stake_amount` here, `same_entries.risk_stake`: Freqtrade
+gets the smaller of it and the gate's), so one R is the same money in every trade of
+every policy.
 """
 
 from __future__ import annotations
@@ -103,8 +104,9 @@ def wrapper_source(
     body = [
         f"    _pg_compare_risk_unit = {risk_unit!r}",
         "",
-        "    def custom_stake_amount(self, pair, current_time, current_rate, proposed_stake,",
-        "                            min_stake, max_stake, leverage, entry_tag, side, **kwargs):",
+        "    def pg_custom_stake_amount(self, pair, current_time, current_rate, proposed_stake,",
+        "                               min_stake, max_stake, leverage, entry_tag, side,",
+        "                               **kwargs):",
         "        # sized on the strategy's own initial stop, whatever stop this policy uses",
         f"        stop = _module.{strategy}.initial_stop(",
         "            self, pair, side, current_rate, current_time,",

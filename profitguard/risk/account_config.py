@@ -18,7 +18,7 @@ from enum import StrEnum
 from typing import Any
 
 from profitguard.engine import ConfigError
-from profitguard.engine.config import _enum
+from profitguard.engine.protection_config import _enum
 from profitguard.risk import validators
 from profitguard.risk.checks import Rule
 

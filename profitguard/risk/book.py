@@ -1,8 +1,5 @@
-"""The plain values the rules read: the account, its open positions, its closed trades.
-
-The Freqtrade adapter builds these from the wallets and the trade history as of
-the current time (no lookahead in backtesting); the tests build them by hand.
-Amounts are in base currency, prices and money in the stake currency.
+"""The plain values the rules read: the account, its open positions, its closed trades,
+the proposed entry. Amounts in base currency, prices and money in the stake currency.
 """
 
 from __future__ import annotations
@@ -27,7 +24,7 @@ class OpenPosition:
 
     @property
     def base(self) -> str:
-        return base_asset(self.pair)
+        return self.pair.split("/", 1)[0]  # 'BTC/USDT:USDT' -> 'BTC'
 
     @property
     def risk(self) -> float:
@@ -96,16 +93,11 @@ class Proposal:
 
     @property
     def base(self) -> str:
-        return base_asset(self.pair)
+        return self.pair.split("/", 1)[0]  # 'BTC/USDT:USDT' -> 'BTC'
 
     @property
     def risk(self) -> float:
         return one_r(entry=self.rate, initial_stop=self.initial_stop, amount=self.amount)
-
-
-def base_asset(pair: str) -> str:
-    """'BTC/USDT' -> 'BTC'; 'BTC/USDT:USDT' -> 'BTC'."""
-    return pair.split("/", 1)[0]
 
 
 def r_multiple(profit: float, *, entry: float, initial_stop: float, amount: float) -> float | None:

@@ -146,8 +146,3 @@ def _pct_decimals(figures: tuple[Figure, ...]) -> int:
         if not clash:
             return decimals
     return 4
-
-
-def denial(rule: Rule, message_value: Figure, *extra: Figure) -> Check:
-    """A failed check without a limit (kill switch, pause, errors)."""
-    return Check(rule, False, message_value, None, extra)

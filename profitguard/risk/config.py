@@ -7,13 +7,13 @@ field and the value; an unknown key suggests the closest known one.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from typing import Any, ClassVar
 
 from profitguard.engine import ConfigError
-from profitguard.engine.config import _enum, check_known_keys
+from profitguard.engine.protection_config import _enum, check_known_keys
 from profitguard.risk import validators
 from profitguard.risk.account_config import ACCOUNT_RULE_CODES, AccountConfig
 from profitguard.risk.registry import RULES, USD_LIKE_STAKES, USD_MIN_BALANCE, Registry
@@ -31,8 +31,16 @@ class SizingMethod(StrEnum):
     FIXED = "fixed"  # a fixed stake (or Freqtrade's own stake_amount)
 
 
-def _check_keys(raw: Mapping[str, Any], cls: type, prefix: str) -> None:
-    check_known_keys(raw, (f.name for f in fields(cls) if f.name != "source"), prefix)
+def _known(raw: Any, source: str, keys: Iterable[str]) -> Mapping[str, Any]:
+    """`raw` as a mapping of known keys (an unknown one suggests the closest)."""
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"'{source}' must be an object, was {raw!r}", field=source)
+    check_known_keys(raw, keys, source)
+    return raw
+
+
+def _keys(cls: type) -> list[str]:
+    return [f.name for f in fields(cls) if f.name != "source"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -66,10 +74,7 @@ class SizingConfig:
 
     @classmethod
     def from_mapping(cls, raw: Any, *, source: str = f"{SECTION}.sizing") -> SizingConfig:
-        if not isinstance(raw, Mapping):
-            raise ConfigError(f"'{source}' must be an object, was {raw!r}", field=source)
-        _check_keys(raw, cls, source)
-        return cls(**raw, source=source)
+        return cls(**_known(raw, source, _keys(cls)), source=source)
 
 
 def _validate(config: AccountLimits) -> None:
@@ -86,9 +91,8 @@ def _validate(config: AccountLimits) -> None:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AccountLimits:
-    """The limits that pause every entry (`registry.ACCOUNT_RULES`): a bot's own, as part
-    of `RiskConfig`, and a shared account's (`account_from_mapping`), evaluated there over
-    every bot's positions and closed trades. Ratios of equity; None turns a rule off."""
+    """The limits that pause every entry (`ACCOUNT_RULES`): a bot's own (in `RiskConfig`)
+    and a shared account's (`account_from_mapping`). Ratios of equity; None: off."""
 
     rules: ClassVar[Registry] = ACCOUNT_RULES
     # 100 for USD-like stakes; `from_mapping` with another stake currency: none
@@ -112,14 +116,9 @@ class AccountLimits:
 
     @classmethod
     def from_mapping(cls, raw: Any, *, source: str = SECTION, stake_currency: str | None = None):
-        """Build from JSON-like data (the config's / strategy's `risk` section).
-
-        With `stake_currency`, an unset `min_balance` is 100 for a USD-like stake and
-        off for any other (`default_min_balance`)."""
-        if not isinstance(raw, Mapping):
-            raise ConfigError(f"'{source}' must be an object, was {raw!r}", field=source)
-        _check_keys(raw, cls, source)
-        values = dict(raw)
+        """From the `risk` section; with `stake_currency`, an unset `min_balance` is 100 for
+        a USD-like stake and off for any other."""
+        values = dict(_known(raw, source, _keys(cls)))
         if stake_currency is not None and "min_balance" not in values:
             values["min_balance"] = default_min_balance(stake_currency)
         if "sizing" in values:
@@ -135,9 +134,9 @@ class AccountLimits:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RiskConfig(AccountLimits):
-    """The pre-trade risk gate: the account limits above, the limits on one entry
-    (`registry.RULES`, whose settings are these fields: `test_risk_registry` keeps
-    them in step), the sizing, and a shared account if any."""
+    """The pre-trade risk gate: the account limits, the limits on one entry (`RULES`'
+    settings are these fields: `settings_mismatch` keeps them in step), the sizing, and
+    a shared account if any."""
 
     rules: ClassVar[Registry] = RULES
     max_stake_ratio: float | None = 0.10  # the stake is reduced to fit, not refused
@@ -153,16 +152,14 @@ class RiskConfig(AccountLimits):
 
     def __post_init__(self) -> None:
         _validate(self)
-        p = self.source
-        if not isinstance(self.sizing, SizingConfig):
-            raise ConfigError(
-                f"'{p}.sizing' must be a SizingConfig, was {self.sizing!r}", field=f"{p}.sizing"
-            )
-        if self.account is not None and not isinstance(self.account, AccountConfig):
-            raise ConfigError(
-                f"'{p}.account' must be an AccountConfig, was {self.account!r}",
-                field=f"{p}.account",
-            )
+        kinds = {
+            "sizing": (SizingConfig, "a SizingConfig"),
+            "account": (AccountConfig | None, "an AccountConfig"),
+        }
+        for name, (kind, shown) in kinds.items():
+            if not isinstance(value := getattr(self, name), kind):
+                where = f"{self.source}.{name}"
+                raise ConfigError(f"'{where}' must be {shown}, was {value!r}", field=where)
 
 
 def settings_mismatch(cls: type[AccountLimits]) -> list[str]:
@@ -180,10 +177,7 @@ def account_from_mapping(
     raw: Any, *, source: str, stake_currency: str | None = None
 ) -> AccountConfig:
     """The `account` section: its own keys and the account's limits side by side."""
-    if not isinstance(raw, Mapping):
-        raise ConfigError(f"'{source}' must be an object, was {raw!r}", field=source)
-    limit_keys = [f.name for f in fields(AccountLimits) if f.name != "source"]
-    check_known_keys(raw, (*AccountConfig.OWN_KEYS, *limit_keys), source)
+    _known(raw, source, (*AccountConfig.OWN_KEYS, *_keys(AccountLimits)))
     for key in ("name", "db_url"):
         if key not in raw:
             raise ConfigError(f"'{source}.{key}' is required, was missing", field=f"{source}.{key}")
@@ -194,7 +188,6 @@ def account_from_mapping(
 
 
 def default_min_balance(stake_currency: str) -> float | None:
-    """100 for a USD-like stake currency, else None (no minimum)."""
     return USD_MIN_BALANCE if stake_currency.upper() in USD_LIKE_STAKES else None
 
 

@@ -1,31 +1,22 @@
-"""The gate: every rule, in a fixed order, over one proposed entry; the first refusal wins.
-
-Order (the order of `Rule`, as `registry.RULES` lists them): the guard file
-(unreadable → refused), the kill switch, the admin's pause, then the account
-limits (minimum balance, daily / weekly / monthly realized loss, losing streak),
-then the entry limits (open positions, stake cap, asset exposure, heat,
-liquidation (futures), reward:risk, slippage, confidence, correlation).
-Evaluation stops at the first refusal, so each refused entry is counted once,
-under the rule that refused it, and the costly correlation runs last. The checks
-before the first that reads the entry (`screen`) need only the account: the adapter
-runs them before it sizes an entry, and an entry they refuse is never sized.
-
-The trading state follows from the same checks: HALTED when the kill switch is
-on; REDUCING when any guard or account check fails (entries paused, exits go
-on); ACTIVE otherwise.
+"""The gate: every rule in a fixed order (`registry.RULES`'s: the guard file, the kill
+switch, the pause, the account limits, then the entry limits, the costly correlation
+last) over one proposed entry; the first refusal wins, so each refused entry is counted
+once. The checks ahead of the first that reads the entry (`screen`) need only the
+account: an entry they refuse is never sized. The state follows from the same checks:
+HALTED (kill switch), REDUCING (a guard or account check fails), else ACTIVE.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from profitguard.risk.book import Account, Proposal
 from profitguard.risk.checks import Check, Figure, Rule, Unit
 from profitguard.risk.config import AccountLimits
-from profitguard.risk.registry import Correlations, RuleSpec
+from profitguard.risk.registry import RuleSpec
 from profitguard.risk.rules import Correlation
 from profitguard.risk.state import GuardState, GuardStateError, TradingState
 
@@ -82,30 +73,22 @@ def account_checks(
             yield rule.account(config, guard, account)
 
 
-def entry_checks(
-    config: AccountLimits,
-    account: Account,
-    proposal: Proposal,
-    correlations: Correlations,
-    *,
-    after_screen: bool = False,
-) -> Iterator[Check]:
-    """The limits on one entry, in order; `correlations` is only asked when reached.
-    `after_screen`: without those `screen` already checked."""
-    rules = _entry_rules(config)
-    for rule in rules[len(_screened(rules)) if after_screen else 0 :]:
-        check = rule.entry(config, account, proposal, correlations)
+def _entry_rules(config: AccountLimits) -> tuple[list[RuleSpec], list[RuleSpec]]:
+    """The entry limits: those ahead of the first that reads the entry (they need the
+    account only), and the rest."""
+    rules = [rule for rule in config.rules if rule.entry is not None and rule.on(config)]
+    first = next((i for i, rule in enumerate(rules) if rule.reads_entry), len(rules))
+    return rules[:first], rules[first:]
+
+
+def _until_refused(checks: Iterable[Check | None], done: list[Check]) -> bool:
+    """Append `checks` to `done` up to the first refusal; True when one refused."""
+    for check in checks:
         if check is not None:
-            yield check
-
-
-def _entry_rules(config: AccountLimits) -> list[RuleSpec]:
-    return [rule for rule in config.rules if rule.entry is not None and rule.on(config)]
-
-
-def _screened(entry_rules: list[RuleSpec]) -> list[RuleSpec]:
-    """The entry limits ahead of the first that reads the entry: they need the account only."""
-    return list(itertools.takewhile(lambda rule: not rule.reads_entry, entry_rules))
+            done.append(check)
+            if not check.passed:
+                return True
+    return False
 
 
 def state_of(checks: Sequence[Check]) -> TradingState:
@@ -126,24 +109,18 @@ def account_state(
 
 
 def screen(config: AccountLimits, guard: GuardState | GuardStateError, account: Account) -> Verdict:
-    """The gate's verdict as far as it goes without the entry: the admin's switches, the
-    account limits, and the entry limits ahead of the first that reads the entry (the
-    open-positions count). Its checks begin `evaluate`'s: an entry refused here is
-    refused there by the same check, so it can be refused before it is sized."""
+    """The verdict as far as it goes without the entry (the switches, the account limits,
+    the open-positions count): its checks begin `evaluate`'s."""
     done: list[Check] = []
     switches = guard_checks(guard)
-    for check in itertools.chain(switches, account_checks(config, in_force(guard), account)):
-        done.append(check)
-        if not check.passed:
-            # the state from every switch, as `account_state` has it: a kill switch kept on
-            # behind an unreadable guard file is HALTED, whichever check refused first
-            return Verdict(state_of([*switches, check]), tuple(done))
-    for rule in _screened(_entry_rules(config)):
-        check = rule.entry(config, account, None, tuple)
-        if check is not None:
-            done.append(check)
-            if not check.passed:
-                break
+    if _until_refused(
+        itertools.chain(switches, account_checks(config, in_force(guard), account)), done
+    ):
+        # the state from every switch: a kill switch kept on behind an unreadable guard
+        # file is HALTED, whichever check refused first
+        return Verdict(state_of([*switches, done[-1]]), tuple(done))
+    screened, _ = _entry_rules(config)
+    _until_refused((rule.entry(config, account, None, tuple) for rule in screened), done)
     return Verdict(TradingState.ACTIVE, tuple(done))
 
 
@@ -156,21 +133,16 @@ def evaluate(
     *,
     screened: Verdict | None = None,
 ) -> Verdict:
-    """The gate's verdict on `proposal`: checks in order up to the first refusal.
-
-    `proposal` may be a function making it: it is only asked for when the `screen`
-    passes (an entry refused for the account costs no entry figures). `screened`:
-    `screen`'s verdict on this very guard and account, when the caller has it."""
+    """The verdict on `proposal` (or a function making it, asked only once `screen`
+    passes): checks in order up to the first refusal. `screened`: `screen`'s verdict
+    on this very guard and account, when the caller has it."""
     verdict = screen(config, guard, account) if screened is None else screened
     if verdict.refusal is not None:
         return verdict
-    if callable(proposal):
-        proposal = proposal()
+    entry = proposal() if callable(proposal) else proposal
     done = list(verdict.checks)
-    for check in entry_checks(config, account, proposal, correlations, after_screen=True):
-        done.append(check)
-        if not check.passed:
-            break
+    _, rules = _entry_rules(config)
+    _until_refused((rule.entry(config, account, entry, correlations) for rule in rules), done)
     return Verdict(TradingState.ACTIVE, tuple(done))
 
 

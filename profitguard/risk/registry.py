@@ -1,10 +1,8 @@
-"""Every risk rule, declared once: its refusal code, its settings (key, validator),
-where it runs (account or entry) and how it checks.
-
-Adding a rule is one `RuleSpec` in `RULES` (plus the pure function in `rules` it
-calls, its settings as typed fields of `config.RiskConfig`, and its test). Their
-validation, the order the gate checks in, the status page's rows and the refusal
-counts all follow from this table. A rule is on while its first setting is not None.
+"""Every risk rule, declared once: its refusal code, its settings (key, validator), where
+it runs (account or entry) and how it checks. A new rule is one `RuleSpec` here, its pure
+function in `rules`, its settings as typed fields of `config.RiskConfig`, and its test;
+the validation, the gate's order, the status rows and the refusal counts follow. A rule
+is on while its first setting is not None. What each setting means: `config`.
 """
 
 from __future__ import annotations
@@ -24,24 +22,19 @@ from profitguard.risk.state import GuardState
 # has a default for (100 of them). In BTC or ETH, 100 would be a fortune.
 USD_LIKE_STAKES = frozenset({"USDT", "USDC", "FDUSD", "USD", "DAI"})
 USD_MIN_BALANCE = 100.0
-# Backtesting and hyperopt, when `loss_streak_cooldown_minutes` is not set: a losing
-# streak pauses entries this long, not until `profitguard guard resume` (nobody types it
-# in a backtest). 60 minutes is Freqtrade's own default `stop_duration` for its
-# protections (StoplossGuard); dry-run and live keep "until resume".
+# Backtesting and hyperopt without `loss_streak_cooldown_minutes`: a losing streak pauses
+# this long, not until `guard resume` (nobody types it in a backtest); Freqtrade's own
+# default `stop_duration` (StoplossGuard). Dry-run and live keep "until resume".
 BACKTEST_STREAK_COOLDOWN_MINUTES = 60
 
-# What a rule reads its settings from: `config.AccountLimits` or its subclass
-# `config.RiskConfig` (typed there, field by field; `config` imports this module).
-Config = Any
+Config = Any  # `config.AccountLimits` or `RiskConfig` (typed there; it imports this module)
 Correlations = Callable[[], Sequence[Correlation]]
 
 
 @dataclass(frozen=True, slots=True)
 class Setting:
-    """One `risk` key and the check its value passes (`validate(name, value)`); its
-    default is the field's of `config.RiskConfig` (a test keeps the two in step).
-
-    `optional`: None is allowed (for a rule's first setting, None turns the rule off)."""
+    """One `risk` key and its check (`validate(name, value)`); `optional`: None is allowed
+    (for a rule's first setting, None turns the rule off)."""
 
     key: str
     validate: Callable[[str, Any], None]
@@ -50,19 +43,14 @@ class Setting:
 
 @dataclass(frozen=True, slots=True)
 class RuleSpec:
-    """One rule. Exactly one of `account` (a limit that pauses every entry) and `entry`
-    (a limit on one entry; None from it: the rule does not apply to that entry).
-
-    For the status page, an entry rule has `standing` (where the account stands with no
-    entry) or `limit` (the limit alone, for a rule only an entry has a figure for).
-    `validate_together(config, prefix)` checks settings against each other.
-    `reads_entry` False: an entry rule that reads only the account (it gets no proposal),
-    so the gate can refuse by it before sizing the entry."""
+    """One rule: `account` (a limit that pauses every entry) or `entry` (a limit on one
+    entry; None from it: not applicable). For status, an entry rule has `standing` (the
+    account with no entry) or `limit` (the limit alone). `reads_entry` False: it reads the
+    account only (no proposal), so the gate refuses by it before sizing the entry."""
 
     code: Rule
     settings: tuple[Setting, ...]
     account: Callable[[Config, GuardState | None, Account], Check] | None = None
-    # the proposal is None for a rule with `reads_entry` False (`pipeline.screen`)
     entry: Callable[[Config, Account, Proposal | None, Correlations], Check | None] | None = None
     standing: Callable[[Config, Account], Check] | None = None
     limit: Callable[[Config], Figure] | None = None
@@ -120,14 +108,13 @@ RULES: Registry = (
         (Setting("min_balance", validators.not_negative),),
         account=lambda c, g, a: rules.min_balance(c.min_balance, a.equity),
     ),
-    _period("max_daily_loss", Period.DAY),  # realized, UTC day
-    _period("max_weekly_loss", Period.WEEK),  # realized, UTC ISO week (from Monday)
-    _period("max_monthly_loss", Period.MONTH),  # realized, UTC calendar month
+    _period("max_daily_loss", Period.DAY),
+    _period("max_weekly_loss", Period.WEEK),
+    _period("max_monthly_loss", Period.MONTH),
     RuleSpec(
         Rule.LOSS_STREAK,
         (
             Setting("max_consecutive_losses", validators.count),
-            # None: paused until reset/resume
             Setting("loss_streak_cooldown_minutes", validators.above_zero),
         ),
         account=_loss_streak,
@@ -140,26 +127,25 @@ RULES: Registry = (
         reads_entry=False,
     ),
     RuleSpec(
-        Rule.STAKE_CAP,  # the stake is reduced to fit, not refused
+        Rule.STAKE_CAP,
         (Setting("max_stake_ratio", validators.ratio),),
         entry=lambda c, a, p, _: rules.stake_cap(c.max_stake_ratio, a.equity, p.stake),
         standing=_stake_cap_standing,
     ),
     RuleSpec(
-        Rule.ASSET_EXPOSURE,  # open stakes in one base asset / equity
+        Rule.ASSET_EXPOSURE,
         (Setting("max_asset_exposure", validators.ratio),),
         entry=lambda c, a, p, _: rules.asset_exposure(c.max_asset_exposure, a, p),
         standing=lambda c, a: rules.asset_exposure(c.max_asset_exposure, a),
     ),
     RuleSpec(
-        Rule.HEAT,  # open risk to the stops in force / equity
+        Rule.HEAT,
         (Setting("max_heat", validators.ratio),),
         entry=lambda c, a, p, _: rules.portfolio_heat(c.max_heat, a, p),
         standing=lambda c, a: rules.portfolio_heat(c.max_heat, a),
     ),
     RuleSpec(
-        # futures only (a spot entry has no margin terms): the initial stop's distance
-        # from the entry / the liquidation price's
+        # futures only (a spot entry has no margin terms)
         Rule.LIQUIDATION,
         (Setting("max_stop_to_liquidation", validators.ratio),),
         entry=lambda c, a, p, _: (
@@ -167,8 +153,6 @@ RULES: Registry = (
         ),
     ),
     RuleSpec(
-        # the initial stop at least `min_stop_ticks` price ticks and `min_stop_to_fees`
-        # times the round-trip fees from the entry
         Rule.STOP_TOO_CLOSE,
         (
             Setting("min_stop_ticks", validators.count),
@@ -183,19 +167,19 @@ RULES: Registry = (
         ),
     ),
     RuleSpec(
-        Rule.REWARD_RISK,  # first target's distance / initial stop's distance
+        Rule.REWARD_RISK,
         (Setting("min_reward_risk", validators.above_zero),),
         entry=lambda c, a, p, _: rules.reward_risk(c.min_reward_risk, p),
         limit=lambda c: Figure("limit", c.min_reward_risk),
     ),
     RuleSpec(
-        Rule.SLIPPAGE,  # entry rate vs the signal candle's close
+        Rule.SLIPPAGE,
         (Setting("max_entry_slippage", validators.ratio_below_one),),
         entry=lambda c, a, p, _: rules.entry_slippage(c.max_entry_slippage, p),
         limit=lambda c: Figure("limit", c.max_entry_slippage, Unit.PCT),
     ),
     RuleSpec(
-        Rule.CONFIDENCE,  # only when the dataframe has `confidence_column`
+        Rule.CONFIDENCE,
         (
             Setting("min_confidence", validators.ratio),
             Setting("confidence_column", validators.column, optional=False),
@@ -208,9 +192,7 @@ RULES: Registry = (
         (
             Setting("max_correlated_positions", validators.count),
             Setting("correlation_threshold", validators.ratio_below_one, optional=False),
-            # candles of returns
             Setting("correlation_window", validators.count_of_two, optional=False),
-            # fewer returns in common: the entry is refused
             Setting("correlation_min_candles", validators.count_of_two, optional=False),
         ),
         entry=lambda c, a, p, correlations: rules.correlated_positions(

@@ -1,14 +1,9 @@
 """The rules: small pure functions over plain values, each returning a `Check`.
 
-Two kinds of limit:
-- account limits that pause entries once REACHED (realized losses, a losing
-  streak) or once the account is below its minimum balance;
-- entry limits that an entry may bring a figure UP TO, never past (open
-  positions, stake, exposure, heat, correlation), or that the entry itself must
-  meet (reward:risk, slippage, confidence).
-
-Comparisons allow 1e-9 (relative) of float noise, so a figure that equals its
-limit on paper is treated as equal.
+Account limits pause entries once REACHED (realized losses, a losing streak) or below
+the minimum balance; an entry may bring a figure UP TO an entry limit, never past it, or
+must meet it (reward:risk, slippage, confidence). Comparisons allow 1e-9 (relative) of
+float noise, so a figure equal to its limit on paper is equal.
 """
 
 from __future__ import annotations
@@ -21,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 from profitguard.risk.book import Account, ClosedTrade, MarginTerms, Proposal
 from profitguard.risk.checks import Check, Figure, Rule, Unit
@@ -40,16 +36,15 @@ def reaches(value: float, limit: float) -> bool:
     return not below(value, limit)
 
 
-# ------------------------------------------------------------ account limits
+def _vs(
+    rule: Rule, ok: bool, name: str, value: Any, limit: Any, unit: Unit, *extra: Figure
+) -> Check:
+    """A check of a figure against its limit, both in `unit`."""
+    return Check(rule, ok, Figure(name, value, unit), Figure("limit", limit, unit), extra)
 
 
 def min_balance(limit: float, equity: float) -> Check:
-    return Check(
-        Rule.MIN_BALANCE,
-        not below(equity, limit),
-        Figure("equity", equity, Unit.MONEY),
-        Figure("limit", limit, Unit.MONEY),
-    )
+    return _vs(Rule.MIN_BALANCE, not below(equity, limit), "equity", equity, limit, Unit.MONEY)
 
 
 class Period(StrEnum):
@@ -78,11 +73,8 @@ def period_start(now: datetime, period: Period) -> datetime:
 def period_end(now: datetime, period: Period) -> datetime:
     """When the period holding `now` rolls over (UTC)."""
     start = period_start(now, period)
-    if period is Period.DAY:
-        return start + timedelta(days=1)
-    if period is Period.WEEK:
-        return start + timedelta(days=7)
-    return (start + timedelta(days=32)).replace(day=1)
+    days = {Period.DAY: 1, Period.WEEK: 7, Period.MONTH: 32}[period]
+    return period_start(start + timedelta(days=days), period)
 
 
 def _closed_at(trade: ClosedTrade) -> datetime:
@@ -90,19 +82,16 @@ def _closed_at(trade: ClosedTrade) -> datetime:
 
 
 def realized_pnl(closed: Sequence[ClosedTrade], start: datetime, now: datetime) -> float:
-    """Profit of the trades closed in [start, now]; a trade counts in the period it closes.
-
-    `closed` is oldest first (as `Account.closed`): the period's trades are found by
-    bisection, so a check costs the period's trades, not the whole history."""
+    """Profit of the trades closed in [start, now] (`closed` oldest first: found by
+    bisection, so a check costs the period's trades, not the whole history)."""
     lo = bisect.bisect_left(closed, start, key=_closed_at)
     hi = bisect.bisect_right(closed, now, key=_closed_at)
     return math.fsum(t.profit for t in closed[lo:hi])
 
 
 def period_loss(limit: float, period: Period, account: Account) -> Check:
-    """Realized loss of the period so far, as a ratio of the equity it started with.
-
-    Reached: entries pause until the period rolls over."""
+    """Realized loss of the period so far / the equity it started with; reached: entries
+    pause until the period rolls over."""
     start = period_start(account.now, period)
     if account.pnl_since is not None:
         pnl = account.pnl_since(start, account.now)
@@ -113,19 +102,14 @@ def period_loss(limit: float, period: Period, account: Account) -> Check:
 
 @functools.lru_cache(maxsize=256)
 def _period_loss(limit: float, period: Period, start: datetime, equity: float, pnl: float) -> Check:
-    """`period_loss` from its figures (kept: every entry of a candle, and of the candles
-    until a trade closes or opens, asks with the same ones; a Check is immutable)."""
+    """`period_loss` from its figures (cached: the entries of a candle, and of the candles
+    until a trade closes or opens, ask with the same ones)."""
     loss = max(0.0, -pnl)
     start_equity = equity + loss
     ratio = loss / start_equity if start_equity > 0 else (math.inf if loss else 0.0)
     paused = loss > 0 and reaches(ratio, limit)
-    return Check(
-        PERIOD_RULE[period],
-        not paused,
-        Figure("loss", ratio, Unit.PCT),
-        Figure("limit", limit, Unit.PCT),
-        (Figure("until", period_end(start, period), Unit.TIME),) if paused else (),
-    )
+    until = (Figure("until", period_end(start, period), Unit.TIME),) if paused else ()
+    return _vs(PERIOD_RULE[period], not paused, "loss", ratio, limit, Unit.PCT, *until)
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,8 +193,7 @@ def losing_streak(
     now: datetime,
     cooldown: timedelta | None,
 ) -> Streak:
-    """Consecutive losing trades (profit after fees below zero) as of `now`: the
-    `StreakFold` over the trades closed up to `now`."""
+    """The `StreakFold` over the trades closed up to `now`, as of `now`."""
     upto = bisect.bisect_right(closed, now, key=_closed_at)
     return StreakFold(limit, since, cooldown).extend(closed[:upto]).at(now)
 
@@ -227,8 +210,8 @@ def loss_streak(
     since: datetime | None,
     cooldown: timedelta | None,
 ) -> Check:
-    """Paused while the streak is at the limit (see `StreakFold`); after a cooldown, also
-    while the one trade entered since it ended is open."""
+    """Paused while the streak is at the limit (`StreakFold`); after a cooldown, also while
+    the one trade entered since it ended is open."""
     fold = account.streak
     if fold is not None and (fold.limit, fold.since, fold.cooldown) == (limit, since, cooldown):
         streak = fold.at(account.now)  # kept up to date as trades close (the adapter's)
@@ -249,16 +232,7 @@ def loss_streak(
         if waiting:  # the one trade after the cooldown is open: its close decides
             paused = True
             extra = (Figure(ONE_TRADE_OPEN, ", ".join(waiting), Unit.TEXT),)
-    return Check(
-        Rule.LOSS_STREAK,
-        not paused,
-        Figure("losses", streak.losses, Unit.COUNT),
-        Figure("limit", limit, Unit.COUNT),
-        extra,
-    )
-
-
-# -------------------------------------------------------------- entry limits
+    return _vs(Rule.LOSS_STREAK, not paused, "losses", streak.losses, limit, Unit.COUNT, *extra)
 
 
 def _of_equity(amount: float, equity: float) -> float:
@@ -268,35 +242,21 @@ def _of_equity(amount: float, equity: float) -> float:
 
 def _at_most(rule: Rule, name: str, ratio: float, limit: float, *extra: Figure) -> Check:
     """A ratio an entry may bring up to its limit, never past it."""
-    return Check(
-        rule,
-        not exceeds(ratio, limit),
-        Figure(name, ratio, Unit.PCT),
-        Figure("limit", limit, Unit.PCT),
-        extra,
-    )
+    return _vs(rule, not exceeds(ratio, limit), name, ratio, limit, Unit.PCT, *extra)
 
 
 def max_positions(limit: int, open_count: int) -> Check:
-    """Refused when `limit` positions are open already."""
-    return Check(
-        Rule.MAX_POSITIONS,
-        open_count < limit,
-        Figure("open", open_count, Unit.COUNT),
-        Figure("limit", limit, Unit.COUNT),
-    )
+    return _vs(Rule.MAX_POSITIONS, open_count < limit, "open", open_count, limit, Unit.COUNT)
 
 
 def stake_cap(limit: float, equity: float, stake: float) -> Check:
-    """The stake of the entry as a ratio of equity (sizing reduces it to fit first)."""
     amount = Figure("amount", stake, Unit.MONEY)
     return _at_most(Rule.STAKE_CAP, "stake", _of_equity(stake, equity), limit, amount)
 
 
 def asset_exposure(limit: float, account: Account, proposal: Proposal | None = None) -> Check:
-    """Open stakes in the entry's base asset plus the entry's, as a ratio of equity.
-
-    With no entry (where the account stands): the asset held most."""
+    """Open stakes in the entry's base asset plus the entry's / equity (no entry: the
+    asset held most)."""
     if proposal is None:
         held_by: dict[str, list[float]] = {}
         for position in account.positions:
@@ -313,9 +273,7 @@ def asset_exposure(limit: float, account: Account, proposal: Proposal | None = N
 
 
 def portfolio_heat(limit: float, account: Account, proposal: Proposal | None = None) -> Check:
-    """Open risk to the stops in force plus the entry's risk to its initial stop, / equity.
-
-    With no entry (where the account stands): the open risk alone."""
+    """Open risk to the stops in force plus the entry's to its initial stop / equity."""
     if account.equity <= 0:
         held, new = math.inf, math.inf
     else:
@@ -360,17 +318,17 @@ def liquidation(limit: float, proposal: Proposal) -> Check:
     room = liq - proposal.rate if proposal.is_short else proposal.rate - liq
     stop_distance = abs(proposal.rate - proposal.initial_stop)
     ratio = stop_distance / room if room > 0 else math.inf
-    return Check(
+    return _vs(
         Rule.LIQUIDATION,
         not exceeds(ratio, limit) and math.isfinite(ratio),
-        Figure("stop_to_liquidation", ratio, Unit.PCT),
-        Figure("limit", limit, Unit.PCT),
-        (
-            Figure("stop", proposal.initial_stop, Unit.PRICE),
-            Figure("liquidation", liq, Unit.PRICE),
-            Figure("leverage", terms.leverage),
-            Figure("maintenance", terms.maintenance_rate, Unit.PCT),
-        ),
+        "stop_to_liquidation",
+        ratio,
+        limit,
+        Unit.PCT,
+        Figure("stop", proposal.initial_stop, Unit.PRICE),
+        Figure("liquidation", liq, Unit.PRICE),
+        Figure("leverage", terms.leverage),
+        Figure("maintenance", terms.maintenance_rate, Unit.PCT),
     )
 
 
@@ -403,26 +361,23 @@ def stop_too_close(min_ticks: int, min_to_fees: float | None, proposal: Proposal
 def reward_risk(limit: float, proposal: Proposal) -> Check:
     """Distance to the first take-profit / distance to the initial stop. No target: refused."""
     if proposal.first_target is None:
-        return Check(
-            Rule.REWARD_RISK,
-            False,
-            Figure("reward_risk", None),
-            Figure("limit", limit),
-            (Figure("target", "none: the exits have no take-profit", Unit.TEXT),),
-        )
+        none = Figure("target", "none: the exits have no take-profit", Unit.TEXT)
+        return _vs(Rule.REWARD_RISK, False, "reward_risk", None, limit, Unit.NUMBER, none)
     sign = -1.0 if proposal.is_short else 1.0
     risk = sign * (proposal.rate - proposal.initial_stop)
     reward = sign * (proposal.first_target - proposal.rate)
     ratio = reward / risk if risk > 0 else -math.inf
-    return Check(
+    target = Figure("target", proposal.first_target, Unit.PRICE)
+    stop = Figure("stop", proposal.initial_stop, Unit.PRICE)
+    return _vs(
         Rule.REWARD_RISK,
         reaches(ratio, limit),
-        Figure("reward_risk", ratio),
-        Figure("limit", limit),
-        (
-            Figure("target", proposal.first_target, Unit.PRICE),
-            Figure("stop", proposal.initial_stop, Unit.PRICE),
-        ),
+        "reward_risk",
+        ratio,
+        limit,
+        Unit.NUMBER,
+        target,
+        stop,
     )
 
 
@@ -430,13 +385,8 @@ def entry_slippage(limit: float, proposal: Proposal) -> Check:
     """How much worse than the signal candle's close the entry is (better is never refused)."""
     close = proposal.signal_close
     if close is None or not math.isfinite(close) or close <= 0:
-        return Check(
-            Rule.SLIPPAGE,
-            False,
-            Figure("slippage", None, Unit.PCT),
-            Figure("limit", limit, Unit.PCT),
-            (Figure("signal_close", "unknown", Unit.TEXT),),
-        )
+        unknown = Figure("signal_close", "unknown", Unit.TEXT)
+        return _vs(Rule.SLIPPAGE, False, "slippage", None, limit, Unit.PCT, unknown)
     worse = proposal.rate - close if not proposal.is_short else close - proposal.rate
     prices = (Figure("rate", proposal.rate, Unit.PRICE), Figure("close", close, Unit.PRICE))
     return _at_most(Rule.SLIPPAGE, "slippage", worse / close, limit, *prices)
@@ -464,7 +414,7 @@ def signal_confidence(limit: float, confidence: float | None) -> Check:
 
 @dataclass(frozen=True, slots=True)
 class Correlation:
-    """The correlation of returns between the entry's pair and an open position's pair."""
+    """The correlation of returns between the entry's pair and an open position's."""
 
     pair: str
     value: float
@@ -486,17 +436,16 @@ def correlated_positions(
             (Figure("with", ",".join(c.pair for c in short), Unit.TEXT),),
         )
     correlated = [c for c in correlations if c.value > threshold]
-    return Check(
+    pairs = ",".join(f"{c.pair}({c.value:.2f})" for c in correlated) or "-"
+    return _vs(
         Rule.CORRELATION,
         len(correlated) < limit,
-        Figure("correlated", len(correlated), Unit.COUNT),
-        Figure("limit", limit, Unit.COUNT),
-        (
-            Figure("threshold", threshold),
-            Figure(
-                "with", ",".join(f"{c.pair}({c.value:.2f})" for c in correlated) or "-", Unit.TEXT
-            ),
-        ),
+        "correlated",
+        len(correlated),
+        limit,
+        Unit.COUNT,
+        Figure("threshold", threshold),
+        Figure("with", pairs, Unit.TEXT),
     )
 
 
@@ -520,5 +469,4 @@ def pearson(a: Sequence[float], b: Sequence[float]) -> float:
 
 
 def returns(closes: Sequence[float]) -> list[float]:
-    """Simple returns of consecutive closes."""
     return [b / a - 1.0 for a, b in itertools.pairwise(closes)]

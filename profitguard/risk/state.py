@@ -1,13 +1,7 @@
-"""Guard state: the admin's pause and kill switch, as values, and the admin's actions on them.
-
-Where the state is kept (each bot's guard file in user_data/, its copy in the trades
-database) and who may lift what is `profitguard.guard_store`'s; here only what the
-state is, how it reads from JSON, and the pure rules: `reconcile` (a kill switch the
-database recorded stays on, whatever the file says) and `kept_state` (what a missing
-or broken file leaves in force).
-
-Pauses derived from history (realized losses, a losing streak) are not stored:
-they are recomputed from the trade history, which survives restarts on its own.
+"""Guard state: the admin's pause and kill switch as a value, read from JSON, and the
+admin's actions on it. Where it is kept is `profitguard.guard_store`'s; here the pure
+rules of who lifts what: `reconcile` and `kept_state`. Pauses derived from history
+(losses, a losing streak) are not stored: the trade history recomputes them.
 """
 
 from __future__ import annotations
@@ -27,10 +21,8 @@ class TradingState(StrEnum):
 
 
 class GuardStateError(RuntimeError):
-    """The guard state cannot be trusted; entries are refused until it is repaired.
-
-    `last_good` is the last state read from the file, if any: a kill switch it had on
-    stays on (a broken file never lifts it)."""
+    """The guard state cannot be trusted: entries are refused. `last_good`: the state kept
+    in force (a kill switch it has on stays on: a broken file never lifts it)."""
 
     def __init__(self, message: str, *, last_good: GuardState | None = None) -> None:
         super().__init__(message)
@@ -70,29 +62,24 @@ class GuardState:
             raise GuardStateError(
                 f"{where}: unknown version {version!r} (this profitguard reads {VERSION})"
             )
-        known = {f.name: f for f in fields(cls)}
-        unknown = sorted(set(data) - set(known) - {"version"})
+        unknown = sorted(set(data) - {f.name for f in fields(cls)} - {"version"})
         if unknown:
             raise GuardStateError(f"{where}: unknown keys {unknown}")
-        values: dict[str, Any] = {}
-        for name, value in data.items():
-            if name == "version":
-                continue
-            if name in ("halted", "paused"):
-                if not isinstance(value, bool):
-                    raise GuardStateError(f"{where}: '{name}' must be true or false, was {value!r}")
-            elif name.endswith("_reason") or name == "bot":
-                if value is not None and not isinstance(value, str):
-                    raise GuardStateError(f"{where}: '{name}' must be text, was {value!r}")
-            else:
-                value = _time(value, name, where)
-            values[name] = value
+        values = {k: _value(k, v, where) for k, v in data.items() if k != "version"}
         return cls(**values)
 
 
-def _time(value: Any, name: str, where: str) -> datetime | None:
+def _value(name: str, value: Any, where: str) -> Any:
+    if name in ("halted", "paused"):
+        if not isinstance(value, bool):
+            raise GuardStateError(f"{where}: '{name}' must be true or false, was {value!r}")
+        return value
     if value is None:
         return None
+    if name.endswith("_reason") or name == "bot":
+        if not isinstance(value, str):
+            raise GuardStateError(f"{where}: '{name}' must be text, was {value!r}")
+        return value
     try:
         parsed = datetime.fromisoformat(value)
     except (TypeError, ValueError):
@@ -100,9 +87,6 @@ def _time(value: Any, name: str, where: str) -> datetime | None:
     if parsed.tzinfo is None:
         raise GuardStateError(f"{where}: '{name}' must carry a time zone, was {value!r}")
     return parsed.astimezone(UTC)
-
-
-# ------------------------------------------------------------ admin actions
 
 
 def pause(state: GuardState, reason: str, now: datetime) -> GuardState:
@@ -130,10 +114,9 @@ def reset(state: GuardState, now: datetime) -> GuardState:
 
 
 def reconcile(on_file: GuardState, recorded: GuardState | None) -> GuardState:
-    """The state in force: the file's, except that a kill switch `recorded` (the copy in
-    the trades database) has on stays on, whatever the file says. `reset --confirm`
-    records its reset in the database before it writes the file, so a real reset has
-    lifted the recorded kill switch first; a file that claims a reset alone lifts nothing."""
+    """The file's state, except that a kill switch `recorded` (the database's copy) has on
+    stays on: `reset --confirm` records its reset there before it writes the file, so a
+    file that claims a reset alone lifts nothing."""
     if recorded is None or not recorded.halted or on_file.halted:
         return on_file
     return replace(
@@ -146,8 +129,8 @@ def reconcile(on_file: GuardState, recorded: GuardState | None) -> GuardState:
 
 
 def kept_state(last_good: GuardState | None, recorded: GuardState | None) -> GuardState | None:
-    """What a missing or broken guard file leaves in force: the last good state, with
-    a kill switch either it or the recorded copy has on."""
+    """What a missing or broken file leaves in force: the last good state, with a kill
+    switch either it or the recorded copy has on."""
     kept = last_good if last_good is not None else recorded
     if recorded is not None and recorded.halted and (kept is None or not kept.halted):
         kept = recorded

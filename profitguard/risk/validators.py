@@ -3,10 +3,11 @@ the field and the value out (nothing on success)."""
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from profitguard.engine import ConfigError
-from profitguard.engine.config import _above_zero, _number
+from profitguard.engine.protection_config import _above_zero, _number
 
 above_zero = _above_zero
 
@@ -20,10 +21,6 @@ def ratio(name: str, value: Any, *, upper_open: bool = False) -> None:
         )
 
 
-def ratio_below_one(name: str, value: Any) -> None:
-    ratio(name, value, upper_open=True)
-
-
 def count(name: str, value: Any, *, minimum: int = 1) -> None:
     if isinstance(value, bool) or not isinstance(value, int):
         raise ConfigError(f"'{name}' must be a whole number, was {value!r}", field=name)
@@ -31,8 +28,8 @@ def count(name: str, value: Any, *, minimum: int = 1) -> None:
         raise ConfigError(f"'{name}' must be >= {minimum}, was {value!r}", field=name)
 
 
-def count_of_two(name: str, value: Any) -> None:
-    count(name, value, minimum=2)
+ratio_below_one = functools.partial(ratio, upper_open=True)
+count_of_two = functools.partial(count, minimum=2)
 
 
 def not_negative(name: str, value: Any) -> None:

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from profitguard.chaos.postgres import find_postgres_bin
 from profitguard.cli import main
+from profitguard.tooling.chaos.postgres import find_postgres_bin
 
 pytestmark = pytest.mark.slow
 

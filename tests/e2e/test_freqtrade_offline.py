@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from profitguard.exchange import generate as gen
-from profitguard.exchange.candles import MINUTE_MS, resample
+from profitguard.tooling.exchange import generate as gen
+from profitguard.tooling.exchange.ohlcv import MINUTE_MS, resample
 from tests.exchange_fixtures import (
     SAMPLE_STRATEGIES,
     ReplayOptions,

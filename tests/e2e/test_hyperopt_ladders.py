@@ -18,8 +18,8 @@ import pytest
 
 from profitguard.engine import R_LADDER
 from profitguard.engine.ladder_space import SPACE, ladder_from_params
-from profitguard.exchange import generate as gen
 from profitguard.freqtrade.loss import r_score
+from profitguard.tooling.exchange import generate as gen
 from tests.exchange_fixtures import SAMPLE_STRATEGIES, last_backtest_stats
 
 pytestmark = [pytest.mark.slow, pytest.mark.cpu_bound]
@@ -49,7 +49,7 @@ def epochs(ws, before: set[Path] = frozenset()) -> list[dict]:
 @pytest.fixture(scope="module")
 def hyperopted(tmp_path_factory):
     """One hyperopt run (params exported next to the strategy), then a backtest."""
-    from profitguard.exchange.harness import Workspace, start_exchange
+    from profitguard.tooling.exchange.harness import Workspace, start_exchange
 
     root = tmp_path_factory.mktemp("hyperopt")
     datadir = root / "data"

@@ -15,8 +15,8 @@ import pickle
 import pytest
 
 from benchmarks import run as bench
-from profitguard.exchange import generate
-from profitguard.exchange.harness import start_exchange
+from profitguard.tooling.exchange import generate
+from profitguard.tooling.exchange.harness import start_exchange
 
 pytestmark = [pytest.mark.slow, pytest.mark.cpu_bound]
 

@@ -16,15 +16,15 @@ import pytest
 from freqtrade.enums import RunMode
 from freqtrade.resolvers import ExchangeResolver
 
-from profitguard.chaos.records import fetch_ledger
-from profitguard.exchange.faults import FaultPlan
-from profitguard.exchange.feeds import scripted_source
-from profitguard.exchange.freqtrade_config import freqtrade_config
-from profitguard.exchange.harness import start_exchange
-from profitguard.exchange.private import Credentials
-from profitguard.exchange.server import ReplayOptions
 from profitguard.freqtrade.client_ids import HOOK_PARAMETERS, ClientOrderIds, install
 from profitguard.freqtrade.stop_orders import ForgottenOrders
+from profitguard.tooling.chaos.run_readers import fetch_ledger
+from profitguard.tooling.exchange.faults import FaultPlan
+from profitguard.tooling.exchange.feeds import scripted_source
+from profitguard.tooling.exchange.freqtrade_config import freqtrade_config
+from profitguard.tooling.exchange.harness import start_exchange
+from profitguard.tooling.exchange.private import Credentials
+from profitguard.tooling.exchange.server import ReplayOptions
 
 KEY, SECRET = "contract-key", "contract-secret"
 

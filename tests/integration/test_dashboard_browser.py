@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from profitguard import guard_store
-from profitguard.chaos.records import db_trades, fetch_ledger
-from profitguard.exchange.harness import offline_env, sigint_reaches_bots, stop_process
-from profitguard.exchange.private import Credentials
+from profitguard.tooling.chaos.run_readers import db_trades, fetch_ledger
+from profitguard.tooling.exchange.harness import offline_env, sigint_reaches_bots, stop_process
+from profitguard.tooling.exchange.private import Credentials
 from tests.browser import browser, console_errors
 from tests.dashboard_server import start_dashboard
 from tests.exchange_fixtures import ReplayOptions, bot_files, scripted_source

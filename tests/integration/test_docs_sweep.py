@@ -68,7 +68,7 @@ def test_docs_sweep_long_run_when_run_on_the_demo_data_then_prints_what_the_page
 def run_on_the_demo_data(blocks, tmp_path: Path, timeout: int) -> None:
     """The blocks' commands in a copy of user_data with freshly generated demo data."""
     from profitguard.commands.demo import _generate
-    from profitguard.exchange import freqtrade_config as ftc
+    from profitguard.tooling.exchange import freqtrade_config as ftc
 
     shutil.copytree(
         REPO / "user_data",

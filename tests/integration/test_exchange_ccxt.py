@@ -6,9 +6,9 @@ import ccxt
 import ccxt.async_support as ccxt_async
 import pytest
 
-from profitguard.exchange.candles import MINUTE_MS
-from profitguard.exchange.freqtrade_config import ccxt_config
-from profitguard.exchange.harness import write_candles
+from profitguard.tooling.exchange.freqtrade_config import ccxt_config
+from profitguard.tooling.exchange.harness import write_candles
+from profitguard.tooling.exchange.ohlcv import MINUTE_MS
 
 T0 = 1_767_225_600_000
 FIVE_MIN = 5 * MINUTE_MS
@@ -27,7 +27,7 @@ def rows(n: int, start_price: float, step_ms: int = FIVE_MIN):
 
 @pytest.fixture(scope="module")
 def exchange(tmp_path_factory):
-    from profitguard.exchange.harness import start_exchange
+    from profitguard.tooling.exchange.harness import start_exchange
 
     datadir = tmp_path_factory.mktemp("data")
     write_candles(datadir, "BTC/USDT", "5m", rows(600, 60000.0), data_format="json")

@@ -10,7 +10,7 @@ import urllib.request
 
 import pytest
 
-from profitguard.exchange.store import scan
+from profitguard.tooling.exchange.candle_files import scan
 
 T0 = 1_767_225_600_000
 
@@ -242,7 +242,7 @@ def test_replay_check_when_futures_data_only_then_futures_pairs_found(tmp_path):
     among the spot files, so a futures-only data dir could not be replayed)."""
     from profitguard.commands.exchange import _check_replay_data
     from profitguard.commands.usage import UsageError
-    from profitguard.exchange.server import ReplayOptions
+    from profitguard.tooling.exchange.server import ReplayOptions
 
     rows = [[T0 + i * 300_000, 100.0, 101.0, 99.0, 100.5, 3.0] for i in range(50)]
     (tmp_path / "futures").mkdir()

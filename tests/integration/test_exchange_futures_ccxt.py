@@ -13,8 +13,8 @@ import pytest
 from freqtrade.data.history import get_datahandler
 from freqtrade.enums import CandleType
 
-from profitguard.exchange.candles import MINUTE_MS
-from profitguard.exchange.freqtrade_config import ccxt_config
+from profitguard.tooling.exchange.freqtrade_config import ccxt_config
+from profitguard.tooling.exchange.ohlcv import MINUTE_MS
 
 T0 = 1_767_225_600_000  # 2026-01-01 00:00 UTC
 FIVE_MIN = 5 * MINUTE_MS
@@ -40,7 +40,7 @@ def ohlcv_frame(n: int, step_ms: int, start_price: float, drift: float) -> pd.Da
 
 @pytest.fixture(scope="module")
 def exchange(tmp_path_factory):
-    from profitguard.exchange.harness import start_exchange
+    from profitguard.tooling.exchange.harness import start_exchange
 
     datadir = tmp_path_factory.mktemp("data")
     handler = get_datahandler(datadir, "feather")
@@ -122,7 +122,7 @@ def test_pair_without_futures_data_when_served_then_placeholder_market_no_candle
 
 
 def test_leverage_bracket_when_asked_then_freqtrades_binance_tiers(exchange):
-    from profitguard.exchange.futures import freqtrade_tiers
+    from profitguard.tooling.exchange.futures import freqtrade_tiers
 
     status, body = exchange.api.handle("GET", "/fapi/v1/leverageBracket", {"symbol": "BTCUSDT"})
     assert status == 200

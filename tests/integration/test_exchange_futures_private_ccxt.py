@@ -10,11 +10,11 @@ import urllib.request
 import ccxt
 import pytest
 
-from profitguard.exchange.feeds import scripted_source
-from profitguard.exchange.freqtrade_config import ccxt_config
-from profitguard.exchange.harness import start_exchange
-from profitguard.exchange.private import Credentials
-from profitguard.exchange.server import ReplayOptions
+from profitguard.tooling.exchange.feeds import scripted_source
+from profitguard.tooling.exchange.freqtrade_config import ccxt_config
+from profitguard.tooling.exchange.harness import start_exchange
+from profitguard.tooling.exchange.private import Credentials
+from profitguard.tooling.exchange.server import ReplayOptions
 
 KEY, SECRET = "ccxt-futures-key", "ccxt-futures-secret-do-not-log"
 PAIR = "BTC/USDT:USDT"

@@ -11,11 +11,11 @@ import urllib.request
 import ccxt
 import pytest
 
-from profitguard.exchange.feeds import scripted_source
-from profitguard.exchange.freqtrade_config import ccxt_config
-from profitguard.exchange.harness import start_exchange
-from profitguard.exchange.private import Credentials
-from profitguard.exchange.server import ExchangeServer, ReplayOptions, build_api
+from profitguard.tooling.exchange.feeds import scripted_source
+from profitguard.tooling.exchange.freqtrade_config import ccxt_config
+from profitguard.tooling.exchange.harness import start_exchange
+from profitguard.tooling.exchange.private import Credentials
+from profitguard.tooling.exchange.server import ExchangeServer, ReplayOptions, build_api
 
 KEY, SECRET = "ccxt-test-key", "ccxt-test-secret-do-not-log"
 # replayed 1m candles at 0.5 s each: flat at 100, then a climb of 0.5 a candle
@@ -127,7 +127,7 @@ def test_server_when_no_host_given_then_binds_loopback():
 
 
 def test_http_faults_when_injected_then_ccxt_sees_what_binance_would_send():
-    from profitguard.exchange.faults import FaultPlan
+    from profitguard.tooling.exchange.faults import FaultPlan
 
     rules = [
         {"kind": "http_error", "endpoint": "GET /api/v3/account", "count": 1, "status": 502},
@@ -181,7 +181,7 @@ def test_server_when_a_client_hangs_up_mid_answer_then_no_traceback(capsys, capl
             try:
                 raise gone
             except ConnectionError:
-                with caplog.at_level(logging.DEBUG, logger="profitguard.exchange.server"):
+                with caplog.at_level(logging.DEBUG, logger="profitguard.tooling.exchange.server"):
                     server.handle_error(None, ("127.0.0.1", 1))
         assert capsys.readouterr().err == ""
         assert "went away" in caplog.text

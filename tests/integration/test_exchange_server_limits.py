@@ -15,8 +15,8 @@ import time
 
 import pytest
 
-from profitguard.exchange.api import PathCounter
-from profitguard.exchange.server import ExchangeServer, build_api
+from profitguard.tooling.exchange.api import PathCounter
+from profitguard.tooling.exchange.server import ExchangeServer, build_api
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from profitguard.exchange import generate as gen
+from profitguard.tooling.exchange import generate as gen
 from tests.exchange_fixtures import last_backtest_stats
 
 pytestmark = pytest.mark.slow  # real freqtrade backtesting, twice

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from profitguard.exchange import generate as gen
+from profitguard.tooling.exchange import generate as gen
 from tests.exchange_fixtures import SAMPLE_STRATEGIES, last_backtest_stats
 
 pytestmark = [pytest.mark.slow, pytest.mark.cpu_bound]

@@ -118,7 +118,7 @@ def write_futures_data(datadir: Path, pair: str, side: str, path, warmup=30, tai
 @pytest.fixture(scope="module")
 def futures_run(tmp_path_factory):
     """One backtest of every path (freqtrade is slow to start)."""
-    from profitguard.exchange.harness import Workspace, start_exchange
+    from profitguard.tooling.exchange.harness import Workspace, start_exchange
 
     tmp_path = tmp_path_factory.mktemp("futures")
     datadir = tmp_path / "data"

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from profitguard.exchange import generate
+from profitguard.tooling.exchange import generate
 from tests.exchange_fixtures import SAMPLE_STRATEGIES, last_backtest_stats
 
 pytestmark = [pytest.mark.slow, pytest.mark.cpu_bound]  # real freqtrade backtesting

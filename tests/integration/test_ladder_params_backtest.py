@@ -68,7 +68,7 @@ def simulate_exits(trade: dict, datafile: Path, params: Path | None) -> list[tup
 
 @pytest.fixture(scope="module")
 def two_backtests(tmp_path_factory):
-    from profitguard.exchange.harness import Workspace, start_exchange
+    from profitguard.tooling.exchange.harness import Workspace, start_exchange
 
     root = tmp_path_factory.mktemp("ladder_params")
     datadir = root / "data"

@@ -17,7 +17,7 @@ import pytest
 
 from profitguard.commands.offline import parse_command
 from profitguard.commands.usage import UsageError
-from profitguard.exchange import generate as gen
+from profitguard.tooling.exchange import generate as gen
 
 REPO = Path(__file__).resolve().parents[2]
 ENTRY = "import sys; from profitguard.cli import main; sys.exit(main())"

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from profitguard.exchange.harness import freqtrade_argv, offline_env
 from profitguard.freqtrade.offline_hint import hint
+from profitguard.tooling.exchange.harness import freqtrade_argv, offline_env
 
 REPO = Path(__file__).resolve().parents[2]
 REFUSED = (

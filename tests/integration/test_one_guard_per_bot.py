@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from profitguard.bot_identity import identity_of
-from profitguard.exchange.freqtrade_config import load_json_config, write_config
-from profitguard.exchange.harness import freqtrade_argv, offline_env, stop_process
+from profitguard.tooling.exchange.freqtrade_config import load_json_config, write_config
+from profitguard.tooling.exchange.harness import freqtrade_argv, offline_env, stop_process
 from tests.exchange_fixtures import ReplayOptions, scripted_source
 
 STRATEGIES = Path(__file__).parent / "strategies"

@@ -1,10 +1,12 @@
-"""A strategy overriding profitguard's hooks without super(), under the real
-`freqtrade backtesting`: the stop ladder and the risk gate still act.
+"""A strategy with its own part of profitguard's hooks, under the real
+`freqtrade backtesting`: the stop ladder and the risk gate still act; a strategy
+overriding one of those hooks is refused at start-up.
 
-`OverridesWithoutSuper` returns a stop 50% away from `custom_stoploss` and True
-from `confirm_trade_entry`, neither calling super(). It is backtested next to
-`ScriptedEntries` (no overrides) on the same crafted candles (volume 777 marks the
-signal; entry 100, initial stop 98, 1R = 2): both must make the same trades.
+`LoosePgHooks` returns a stop 50% away from `pg_custom_stoploss` and True from
+`pg_confirm_trade_entry`. It is backtested next to `ScriptedEntries` (no hooks of
+its own) on the same crafted candles (volume 777 marks the signal; entry 100,
+initial stop 98, 1R = 2): both must make the same trades. `OverridesStop` overrides
+`custom_stoploss` itself.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from tests.exchange_fixtures import last_backtest_stats, write_candles
 from tests.integration.test_strategy_backtest import ENTRY, FLAT, START, STEP, exits
 
 STRATEGIES = Path(__file__).parent / "strategies"
-NAMES = ("ScriptedEntries", "OverridesWithoutSuper")
+NAMES = ("ScriptedEntries", "LoosePgHooks")
 
 pytestmark = [pytest.mark.slow, pytest.mark.cpu_bound]
 
@@ -57,7 +59,7 @@ def workspace(offline_exchange, freqtrade_workspace, tmp_path):
     return freqtrade_workspace(
         offline_exchange(datadir=datadir),
         pairs=list(PATHS),
-        strategies=[STRATEGIES / f"{name}.py" for name in NAMES],
+        strategies=[STRATEGIES / f"{name}.py" for name in (*NAMES, "OverridesStop")],
         datadir=datadir,
         stake_amount=1000,
         dry_run_wallet=100_000,
@@ -66,7 +68,7 @@ def workspace(offline_exchange, freqtrade_workspace, tmp_path):
     )
 
 
-def test_backtest_when_hooks_overridden_without_super_then_ladder_and_gate_still_act(
+def test_backtest_when_pg_hooks_answer_looser_then_ladder_and_gate_still_act(
     offline_exchange, freqtrade_workspace, tmp_path
 ):
     ws = workspace(offline_exchange, freqtrade_workspace, tmp_path)
@@ -85,15 +87,30 @@ def test_backtest_when_hooks_overridden_without_super_then_ladder_and_gate_still
     assert overriding == plain
     refused = re.findall(r"entry refused for (\S+) \(candle [^)]+\): (\w+)", result.stdout)
     assert refused == [("REF/USDT", "MAX_OPEN_POSITIONS")] * 2  # once per strategy
+    # the pg_ hooks ran: the entry confirmation only for the entries the gate let in
+    asked = sorted(re.findall(r"LoosePgHooks: (\w+) asked for (\S+)", result.stdout))
+    assert asked == [
+        (hook, pair)
+        for hook in ("pg_confirm_trade_entry", "pg_custom_stoploss")
+        for pair in ("BEV/USDT", "LAD/USDT")
+    ]
+    # OverridesStop.py, in the same folder, did not keep them from loading; run, it is refused
+    result = ws.run("backtesting", "--strategy", "OverridesStop", "--cache", "none")
+    assert result.returncode != 0
+    assert (
+        "profitguard: OverridesStop overrides custom_stoploss, which profitguard implements"
+        in result.stdout
+    ), result.stdout[-5000:]
+    assert "write pg_custom_stoploss instead" in result.stdout
 
 
-def test_hyperopt_when_hooks_overridden_without_super_then_every_epoch_guarded(
+def test_hyperopt_when_pg_hooks_answer_looser_then_every_epoch_guarded(
     offline_exchange, freqtrade_workspace, tmp_path
 ):
-    # two worker processes: the guarded hooks must survive the strategy's trip there
+    # two worker processes: the combined hooks must survive the strategy's trip there
     ws = workspace(offline_exchange, freqtrade_workspace, tmp_path)
     result = ws.run(
-        "hyperopt", "--strategy", "OverridesWithoutSuper", "--spaces", "buy", "--epochs", "2",
+        "hyperopt", "--strategy", "LoosePgHooks", "--spaces", "buy", "--epochs", "2",
         "-j", "2", "--hyperopt-loss", "SharpeHyperOptLoss", "--min-trades", "1",
         "--disable-param-export",
     )  # fmt: skip

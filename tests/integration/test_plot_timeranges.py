@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from profitguard.exchange import generate as gen
+from profitguard.tooling.exchange import generate as gen
 
 pytestmark = pytest.mark.slow  # a real backtest, then plot-dataframe per timerange
 

@@ -22,7 +22,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.cpu_bound]
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
-    from profitguard.exchange.harness import Workspace, start_exchange
+    from profitguard.tooling.exchange.harness import Workspace, start_exchange
 
     tmp_path = tmp_path_factory.mktemp("report")
     started = []

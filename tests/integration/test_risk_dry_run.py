@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from profitguard.chaos.records import db_orders
+from profitguard.tooling.chaos.run_readers import db_orders
 from tests.exchange_fixtures import ReplayOptions, dry_run_trades, scripted_source
 
 STRATEGIES = Path(__file__).parent / "strategies"
@@ -41,7 +41,7 @@ def guard(ws, *args: str) -> subprocess.CompletedProcess:
 def bot_files(ws):
     """The identity the workspace's bot keys its guard and status files by."""
     from profitguard.bot_identity import identity_of
-    from profitguard.exchange.freqtrade_config import load_json_config
+    from profitguard.tooling.exchange.freqtrade_config import load_json_config
 
     return identity_of(load_json_config(ws.config))
 

@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from profitguard.chaos.records import db_trades, fetch_ledger
 from profitguard.cli import main
-from profitguard.exchange.harness import offline_env, sigint_reaches_bots, stop_process
-from profitguard.exchange.private import Credentials
+from profitguard.tooling.chaos.run_readers import db_trades, fetch_ledger
+from profitguard.tooling.exchange.harness import offline_env, sigint_reaches_bots, stop_process
+from profitguard.tooling.exchange.private import Credentials
 from tests.exchange_fixtures import ReplayOptions, scripted_source
 
 ALWAYS_IN = Path(__file__).parent / "strategies" / "AlwaysIn.py"

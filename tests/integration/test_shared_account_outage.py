@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from profitguard.chaos.records import db_trades, fetch_ledger
 from profitguard.cli import main
+from profitguard.tooling.chaos.run_readers import db_trades, fetch_ledger
 from tests.integration.test_shared_account_live import run_together, two_bots
 
 pytestmark = pytest.mark.slow

@@ -20,9 +20,9 @@ from pathlib import Path
 
 import pytest
 
-from profitguard.chaos.account_checks import AccountRecord, max_open_positions
-from profitguard.chaos.records import db_trades, fetch_ledger
-from profitguard.exchange.private import Credentials
+from profitguard.tooling.chaos.account_checks import AccountRecord, max_open_positions
+from profitguard.tooling.chaos.run_readers import db_trades, fetch_ledger
+from profitguard.tooling.exchange.private import Credentials
 from tests.exchange_fixtures import ReplayOptions, scripted_source
 from tests.integration.test_shared_account_live import KEY, SECRET, run_together
 

@@ -164,7 +164,7 @@ def assert_parity(trade: dict, datafile: Path, preset: str) -> None:
 @pytest.fixture(scope="module")
 def r_ladder_run(tmp_path_factory, request):
     """One backtest holding all r_ladder paths (module-scoped: freqtrade is slow to start)."""
-    from profitguard.exchange.harness import Workspace, start_exchange
+    from profitguard.tooling.exchange.harness import Workspace, start_exchange
 
     tmp_path = tmp_path_factory.mktemp("r_ladder")
     started = []

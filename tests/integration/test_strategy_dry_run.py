@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from profitguard.exchange.markets import min_notional_for_quote, step_size
 from profitguard.report.records import load_db
+from profitguard.tooling.exchange.markets import min_notional_for_quote, step_size
 from profitguard.trades_db import TradesDatabase
 from tests.exchange_fixtures import ReplayOptions, dry_run_trades, scripted_source
 

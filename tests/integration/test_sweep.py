@@ -31,7 +31,7 @@ PAIRS = ["BTC/USDT", "ETH/USDT"]
 
 @pytest.fixture(scope="module")
 def userdir(tmp_path_factory) -> Path:
-    from profitguard.exchange import generate as gen
+    from profitguard.tooling.exchange import generate as gen
 
     root = tmp_path_factory.mktemp("sweep")
     datadir = root / "data" / "binance"  # Freqtrade's default under the user directory
@@ -217,8 +217,8 @@ def test_sweep_when_the_window_is_longer_than_the_data_then_one_line_naming_trai
 def recorded(userdir, tmp_path_factory):
     from profitguard.report import freqtrade_setup as fs
     from profitguard.report import same_entries
-    from profitguard.research.recording import BacktestSetup, record
-    from profitguard.research.space import sample, space_of
+    from profitguard.tooling.research.recording import BacktestSetup, record
+    from profitguard.tooling.research.space import sample, space_of
 
     config = fs.load_config([userdir / "config.json"], userdir, "ProfitGuardSample")
     strategy = fs.load_strategy(config)
@@ -298,7 +298,7 @@ def ray_head(tmp_path_factory):
 def test_sweep_when_run_on_1_and_2_workers_and_ray_then_the_same_matrix_bit_for_bit(
     recorded, ray_head
 ):
-    from profitguard.research.runner import Variant, run_local, run_ray
+    from profitguard.tooling.research.runner import Variant, run_local, run_ray
 
     rec, base, points = recorded
     variants = [Variant(params=p) for p in points]

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from profitguard.exchange import generate
-from profitguard.exchange.harness import offline_env
+from profitguard.tooling.exchange import generate
+from profitguard.tooling.exchange.harness import offline_env
 from tests.exchange_fixtures import SAMPLE_STRATEGIES, last_backtest_stats
 from tests.integration import trade_copy_probe as probe
 from tests.unit.test_adapter_trades import make_order, make_trade
@@ -52,7 +52,7 @@ def probed_backtest(ws, tmp: Path, mode: str) -> tuple[dict, list[dict]]:
 def sample_runs(tmp_path_factory):
     """The sample backtested with `fast_backtest` on and with default settings (every
     copy kept), on the same data."""
-    from profitguard.exchange.harness import Workspace, start_exchange
+    from profitguard.tooling.exchange.harness import Workspace, start_exchange
 
     tmp = tmp_path_factory.mktemp("trade-copy")
     datadir = tmp / "data"

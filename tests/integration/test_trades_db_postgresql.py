@@ -16,11 +16,11 @@ import pytest
 
 from profitguard import guard_store
 from profitguard.bot_identity import identity_of
-from profitguard.chaos.records import db_orders, db_trades
 from profitguard.cli import main
 from profitguard.guard_store import GuardCopy
 from profitguard.report.records import load_db
 from profitguard.risk import state as st
+from profitguard.tooling.chaos.run_readers import db_orders, db_trades
 from tests.unit.test_report_db import WRITE_DB
 
 # a PostgreSQL server and Freqtrade subprocesses: about 45 s together

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from profitguard.chaos.records import db_orders, db_trades, fetch_ledger
-from profitguard.exchange.faults import FaultPlan
-from profitguard.exchange.harness import offline_env, sigint_reaches_bots, stop_process
-from profitguard.exchange.private import Credentials
+from profitguard.tooling.chaos.run_readers import db_orders, db_trades, fetch_ledger
+from profitguard.tooling.exchange.faults import FaultPlan
+from profitguard.tooling.exchange.harness import offline_env, sigint_reaches_bots, stop_process
+from profitguard.tooling.exchange.private import Credentials
 from tests.dashboard_server import start_dashboard
 from tests.exchange_fixtures import ReplayOptions, bot_files, scripted_source
 

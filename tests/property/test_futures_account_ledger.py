@@ -15,9 +15,9 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from profitguard.exchange.feeds import scripted_source
-from profitguard.exchange.private import Credentials, sign
-from profitguard.exchange.server import ReplayOptions, build_api
+from profitguard.tooling.exchange.feeds import scripted_source
+from profitguard.tooling.exchange.private import Credentials, sign
+from profitguard.tooling.exchange.server import ReplayOptions, build_api
 
 T0 = 1_767_225_600_000 + 1000  # just after a funding moment: none passes in a test
 KEY, SECRET = "prop-key", "prop-secret"

@@ -43,7 +43,7 @@ MUTATIONS = [
         id="stop-from-current-price-not-peak",
     ),
     pytest.param(
-        "engine/config.py",
+        "engine/protection_config.py",
         "if abs(total - 1.0) <= FRACTION_SUM_TOLERANCE:",
         "if True:",
         "test_fractions_sum_to_one_after_normalization",

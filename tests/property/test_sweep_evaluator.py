@@ -19,8 +19,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from profitguard.engine import ProtectionConfig
-from profitguard.research.evaluate import outcome, outcomes, prepare
-from profitguard.research.paths import Entry, candles_from_rows, entry_path
+from profitguard.tooling.research.evaluate import outcome, outcomes, prepare
+from profitguard.tooling.research.paths import Entry, candles_from_rows, entry_path
 from tests.property.strategies import scenarios
 
 MINUTE = 60_000

@@ -1,9 +1,9 @@
-"""The shared-account chaos checks (`profitguard.chaos.account_checks`) on hand-made
+"""The shared-account chaos checks (`profitguard.tooling.chaos.account_checks`) on hand-made
 ledgers: each finds the violation it is for, and nothing on a clean run."""
 
 from __future__ import annotations
 
-from profitguard.chaos.account_checks import (
+from profitguard.tooling.chaos.account_checks import (
     ENTRY_GRACE_S,
     SLOT_GRACE_S,
     AccountRecord,

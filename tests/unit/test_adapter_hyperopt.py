@@ -22,7 +22,7 @@ from profitguard.engine.ladder_space import SPACE
 from profitguard.freqtrade import (
     ProfitGuardHyperoptStrategy,
     ProfitGuardPctHyperoptStrategy,
-    ledger,
+    backtest_stops,
 )
 from tests.unit.test_adapter_strategy import Fixture, NoSignals, started, stop_of
 from tests.unit.test_adapter_trades import OPENED, make_trade
@@ -96,19 +96,19 @@ def test_ledger_when_backtest_entry_fills_then_initial_stop_recorded_until_next_
     trade = make_trade(10.0, 100.0)
     strategy.order_filled(trade.pair, trade, trade.orders[0], OPENED)
     opened_ms = int(OPENED.timestamp() * 1000)
-    assert ledger.initial_stop("BTC/USDT", opened_ms, False) == pytest.approx(98.0)
-    assert ledger.initial_stop("BTC/USDT", opened_ms, True) is None
+    assert backtest_stops.initial_stop("BTC/USDT", opened_ms, False) == pytest.approx(98.0)
+    assert backtest_stops.initial_stop("BTC/USDT", opened_ms, True) is None
     new_run(strategy)
     strategy.bot_loop_start(current_time=OPENED)  # the next run's first callback
-    assert ledger.initial_stop("BTC/USDT", opened_ms, False) is None
+    assert backtest_stops.initial_stop("BTC/USDT", opened_ms, False) is None
 
 
 def test_ledger_when_dry_run_then_nothing_recorded():
     strategy = started(Tunable, runmode=RunMode.DRY_RUN)
-    ledger.start_run()
+    backtest_stops.start_run()
     trade = make_trade(10.0, 100.0)
     strategy.order_filled(trade.pair, trade, trade.orders[0], OPENED)
-    assert ledger.size() == 0
+    assert backtest_stops.size() == 0
 
 
 @pytest.mark.parametrize(

@@ -18,7 +18,7 @@ from freqtrade.persistence import CustomDataWrapper
 from freqtrade.strategy import stoploss_from_absolute
 from pandas import DataFrame
 
-from profitguard.freqtrade import ProfitGuardStrategy, ledger
+from profitguard.freqtrade import ProfitGuardStrategy, backtest_stops
 from profitguard.freqtrade.trades import STATE_KEY, exit_stake
 from tests.unit.test_adapter_trades import OPENED, make_trade
 
@@ -133,7 +133,7 @@ def initial_stop_stored(strategy, trade) -> float:
     if strategy.config["runmode"] in (RunMode.DRY_RUN, RunMode.LIVE):
         return trade.get_custom_data(STATE_KEY)["initial_stop"]
     assert trade.get_custom_data(STATE_KEY) is None  # backtesting writes none
-    return ledger.initial_stop_of(trade)
+    return backtest_stops.initial_stop_of(trade)
 
 
 @pytest.mark.parametrize("runmode", [RunMode.BACKTEST, RunMode.DRY_RUN])
@@ -290,7 +290,7 @@ def test_callbacks_when_time_jumps_back_without_a_run_start_then_one_new_run_not
     for minutes in (0, 5, 10, 15):  # a second run, noticed only by the time going back
         stop_of(strategy, trade, 100.5, at=OPENED + timedelta(minutes=minutes))
     assert len(calls) == 2  # the initial stop placed once per run, then kept
-    assert ledger.initial_stop_of(trade) == pytest.approx(98.0)
+    assert backtest_stops.initial_stop_of(trade) == pytest.approx(98.0)
 
 
 class WithAtr(Fixture):

@@ -11,8 +11,8 @@ from freqtrade.enums import RunMode
 from profitguard.freqtrade.gate.refusals import PauseClock
 from profitguard.freqtrade.settings import load_settings
 from profitguard.risk.checks import Check, Figure, Rule, Unit
+from profitguard.risk.gate_text import run_warning
 from profitguard.risk.registry import BACKTEST_STREAK_COOLDOWN_MINUTES
-from profitguard.risk.report import run_warning
 from profitguard.risk.rules import ONE_TRADE_OPEN
 from profitguard.risk.state import TradingState
 

@@ -3,9 +3,9 @@ machine without PostgreSQL skips them, saying so on the run's line and in the su
 
 from __future__ import annotations
 
-from profitguard.chaos import account_runner
-from profitguard.chaos.postgres import PostgresUnavailable
 from profitguard.cli import main
+from profitguard.tooling.chaos import account_runner
+from profitguard.tooling.chaos.postgres import PostgresUnavailable
 
 NAMES = ("account-kill-reserved", "account-drop-mid-transaction", "account-restart-postgresql")
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-import profitguard.chaos.account_runner as account_runner
-import profitguard.chaos.runner as runner
-from profitguard.chaos.account_runner import ACCOUNT_SCENARIOS
-from profitguard.chaos.scenarios import SCENARIOS
+import profitguard.tooling.chaos.account_runner as account_runner
+import profitguard.tooling.chaos.scenario_runner as runner
 from profitguard.cli import main
+from profitguard.tooling.chaos.account_runner import ACCOUNT_SCENARIOS
+from profitguard.tooling.chaos.scenarios import SCENARIOS
 
 ALL = [*SCENARIOS, *ACCOUNT_SCENARIOS]
 

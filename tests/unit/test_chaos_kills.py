@@ -6,8 +6,8 @@ import random
 
 import pytest
 
-from profitguard.chaos.checks import Life
-from profitguard.chaos.runner import _Kills
+from profitguard.tooling.chaos.run_checks import Life
+from profitguard.tooling.chaos.scenario_runner import _Kills
 
 T0 = 1_000_000.0
 

@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import dataclasses
 
-from profitguard.chaos.checks import check_run
-from profitguard.chaos.stop_checks import FLAT_GRACE_S, flat_after_kill_switch, one_stop_per_trade
-from tests.unit.test_chaos_checks import BUY, T0, fill, order, record, trade
+from profitguard.tooling.chaos.run_checks import check_run
+from profitguard.tooling.chaos.stop_checks import (
+    FLAT_GRACE_S,
+    flat_after_kill_switch,
+    one_stop_per_trade,
+)
+from tests.unit.test_chaos_run_checks import BUY, T0, fill, order, record, trade
 
 
 def stop(order_id, client_id, *, t, updated=None, status="CANCELED"):

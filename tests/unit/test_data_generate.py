@@ -4,10 +4,10 @@ from datetime import UTC, datetime
 import numpy as np
 import pytest
 
-from profitguard.exchange import generate as gen
-from profitguard.exchange.candles import MINUTE_MS, resample
-from profitguard.exchange.markets import tick_size
-from profitguard.exchange.store import read_candles
+from profitguard.tooling.exchange import generate as gen
+from profitguard.tooling.exchange.candle_files import read_candles
+from profitguard.tooling.exchange.markets import tick_size
+from profitguard.tooling.exchange.ohlcv import MINUTE_MS, resample
 
 END = datetime(2026, 1, 1, tzinfo=UTC)
 PAIRS = ("BTC/USDT", "ETH/USDT", "ETH/BTC")

@@ -16,7 +16,7 @@ from profitguard.engine import (
     replay,
     step,
 )
-from profitguard.engine.config import StopLadderStep
+from profitguard.engine.protection_config import StopLadderStep
 
 S = ProtectionState
 

@@ -3,8 +3,8 @@ import logging
 
 import pytest
 
-from profitguard.exchange.candles import MINUTE_MS
-from profitguard.exchange.server import ReplayOptions, build_api
+from profitguard.tooling.exchange.ohlcv import MINUTE_MS
+from profitguard.tooling.exchange.server import ReplayOptions, build_api
 
 T0 = 1_767_225_600_000
 FIVE_MIN = 5 * MINUTE_MS
@@ -119,7 +119,7 @@ def test_avg_price_when_history_then_mean_of_last_five_minutes(history_api):
 
 
 def test_handle_when_unserved_endpoint_then_error_logged_and_counted(history_api, caplog):
-    with caplog.at_level(logging.WARNING, logger="profitguard.exchange.api"):
+    with caplog.at_level(logging.WARNING, logger="profitguard.tooling.exchange.api"):
         status, body = history_api.handle("GET", "/sapi/v1/capital/config/getall", {})
         post = history_api.handle("POST", "/api/v3/order", {"symbol": "BTCUSDT"})
     assert (status, body["code"]) == (400, -1020)

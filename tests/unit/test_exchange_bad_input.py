@@ -205,9 +205,9 @@ def futures(clock):  # noqa: F811
 
 
 def _futures_api(clock):  # noqa: F811
-    from profitguard.exchange.feeds import scripted_source
-    from profitguard.exchange.private import Credentials
-    from profitguard.exchange.server import ReplayOptions, build_api
+    from profitguard.tooling.exchange.feeds import scripted_source
+    from profitguard.tooling.exchange.private import Credentials
+    from profitguard.tooling.exchange.server import ReplayOptions, build_api
     from tests.unit.test_exchange_futures_private import KEY, PAIR, PRICES, SECRET, T0
 
     replay = ReplayOptions(seconds_per_candle=1, timeframe="1m",

@@ -11,7 +11,7 @@ from freqtrade.configuration.config_validation import (
 from freqtrade.configuration.directory_operations import create_datadir
 from freqtrade.exceptions import ConfigurationError
 
-from profitguard.exchange.freqtrade_config import (
+from profitguard.tooling.exchange.freqtrade_config import (
     BINANCE_API_PATHS,
     DEFAULT_URL,
     ccxt_config,

@@ -7,8 +7,8 @@ import itertools
 import numpy as np
 import pytest
 
-from profitguard.exchange.candles import Candles
-from profitguard.exchange.futures import (
+from profitguard.tooling.exchange.candle_files import pair_from_filename, scan
+from profitguard.tooling.exchange.futures import (
     DEFAULT_FUNDING_RATE,
     FUNDING_INTERVAL_MS,
     FundingSource,
@@ -17,7 +17,7 @@ from profitguard.exchange.futures import (
     split_futures_pair,
     with_cum,
 )
-from profitguard.exchange.store import pair_from_filename, scan
+from profitguard.tooling.exchange.ohlcv import Candles
 
 
 @pytest.mark.parametrize(
@@ -86,8 +86,8 @@ def test_funding_when_replay_then_every_8h_of_the_clock_at_the_last_stored_rate(
 
 
 def test_funding_when_history_without_a_funding_file_then_default_rate_every_8h(tmp_path):
-    from profitguard.exchange.generate import write_candles
-    from profitguard.exchange.server import build_api
+    from profitguard.tooling.exchange.generate import write_candles
+    from profitguard.tooling.exchange.server import build_api
 
     step = 5 * 60_000
     rows = [[i * step, 100.0, 101.0, 99.0, 100.5, 1.0] for i in range(24 * 12 + 1)]  # 24h

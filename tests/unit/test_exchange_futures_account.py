@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from profitguard.exchange.futures_account import (
+from profitguard.tooling.exchange.futures_account import (
     apply_trade,
     closable,
     initial_margin,

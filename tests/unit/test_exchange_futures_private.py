@@ -7,9 +7,9 @@ from urllib.parse import urlencode
 
 import pytest
 
-from profitguard.exchange.feeds import scripted_source
-from profitguard.exchange.private import Credentials, sign
-from profitguard.exchange.server import ReplayOptions, build_api
+from profitguard.tooling.exchange.feeds import scripted_source
+from profitguard.tooling.exchange.private import Credentials, sign
+from profitguard.tooling.exchange.server import ReplayOptions, build_api
 
 T0 = 1_767_225_600_000  # 2026-01-01 00:00 UTC: a funding moment
 EIGHT_HOURS = 8 * 3600 * 1000

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 
-from profitguard.exchange import harness
+from profitguard.tooling.exchange import harness
 
 BOT = """
 import signal, sys, time

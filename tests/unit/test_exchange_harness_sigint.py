@@ -9,7 +9,7 @@ PROBE = textwrap.dedent(
     """
     import signal, subprocess, sys
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # as a shell's background job starts
-    from profitguard.exchange.harness import sigint_reaches_bots
+    from profitguard.tooling.exchange.harness import sigint_reaches_bots
     sigint_reaches_bots()
     child = "import signal; print(signal.getsignal(signal.SIGINT) is signal.default_int_handler)"
     print(subprocess.run([sys.executable, "-c", child], capture_output=True, text=True).stdout)
@@ -26,7 +26,7 @@ def test_sigint_reaches_bots_when_started_ignoring_sigint_then_children_get_the_
 
 def test_sigint_reaches_bots_when_sigint_handled_then_left_as_it_is():
     """A handler of the caller's own (not Python's default, which it would set) stays."""
-    from profitguard.exchange.harness import sigint_reaches_bots
+    from profitguard.tooling.exchange.harness import sigint_reaches_bots
 
     def own(signum, frame):
         raise KeyboardInterrupt

@@ -9,7 +9,7 @@ import pytest
 
 from profitguard.cli import main
 from profitguard.commands.exchange import host_warning
-from profitguard.exchange import server as exchange_server
+from profitguard.tooling.exchange import server as exchange_server
 
 
 @pytest.mark.parametrize("signed", [False, True])
@@ -47,7 +47,7 @@ def test_exchange_when_host_not_loopback_then_warned_at_start(tmp_path, monkeypa
     config = tmp_path / "config.json"
     config.write_text(json.dumps({"exchange": {"pair_whitelist": ["BTC/USDT"]}}))
     (tmp_path / "data").mkdir()
-    with caplog.at_level(logging.WARNING, logger="profitguard.exchange"):
+    with caplog.at_level(logging.WARNING, logger="profitguard.tooling.exchange"):
         status = main(["exchange", "--config", str(config), "--datadir", str(tmp_path / "data"),
                        "--host", "0.0.0.0"])  # fmt: skip
     assert status == 1
@@ -67,7 +67,7 @@ def test_exchange_when_host_not_loopback_and_keys_set_then_warning_names_the_key
     config.write_text(json.dumps({"exchange": {"pair_whitelist": ["BTC/USDT"], "key": "k",
                                                "secret": "s"}}))  # fmt: skip
     (tmp_path / "data").mkdir()
-    with caplog.at_level(logging.WARNING, logger="profitguard.exchange"):
+    with caplog.at_level(logging.WARNING, logger="profitguard.tooling.exchange"):
         main(["exchange", "--config", str(config), "--datadir", str(tmp_path / "data"),
               "--host", "0.0.0.0"])  # fmt: skip
     assert "place orders on this account with the config's API key" in caplog.text

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from profitguard.cli import main
-from profitguard.exchange.private import account_from_config
+from profitguard.tooling.exchange.private import account_from_config
 
 
 def test_account_from_config_when_key_and_secret_then_credentials_and_wallet_balance():

@@ -1,7 +1,7 @@
 import ccxt
 import pytest
 
-from profitguard.exchange.markets import (
+from profitguard.tooling.exchange.markets import (
     exchange_info_symbol,
     market_spec,
     min_notional_for_quote,

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from profitguard.exchange.feeds import scripted_source
-from profitguard.exchange.pace import ReplayPace
-from profitguard.exchange.server import ReplayOptions, build_api
+from profitguard.tooling.exchange.feeds import scripted_source
+from profitguard.tooling.exchange.pace import ReplayPace
+from profitguard.tooling.exchange.server import ReplayOptions, build_api
 
 T0 = 1_767_225_600_000
 PRICES = [100.0] * 6 + [100.0 + i for i in range(1, 60)]  # candle k opens at PRICES[k]
@@ -94,7 +94,7 @@ def test_replay_when_held_mid_run_then_flat_until_priced_and_history_unchanged(h
 
 
 def test_resting_order_when_replay_held_then_not_filled_until_the_price_moves_again():
-    from profitguard.exchange.private import Credentials
+    from profitguard.tooling.exchange.private import Credentials
     from tests.unit.test_exchange_private import KEY, SECRET, signed
 
     clock = Clock()

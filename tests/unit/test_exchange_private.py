@@ -7,10 +7,10 @@ from urllib.parse import urlencode
 
 import pytest
 
-from profitguard.exchange.faults import FaultPlan
-from profitguard.exchange.feeds import scripted_source
-from profitguard.exchange.private import Credentials, sign
-from profitguard.exchange.server import ReplayOptions, build_api
+from profitguard.tooling.exchange.faults import FaultPlan
+from profitguard.tooling.exchange.feeds import scripted_source
+from profitguard.tooling.exchange.private import Credentials, sign
+from profitguard.tooling.exchange.server import ReplayOptions, build_api
 
 T0 = 1_767_225_600_000
 KEY, SECRET = "test-key-123", "test-secret-very-private-456"

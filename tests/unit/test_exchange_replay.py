@@ -3,9 +3,14 @@ import re
 import numpy as np
 import pytest
 
-from profitguard.exchange.candles import MINUTE_MS, Candles
-from profitguard.exchange.feeds import scripted_source
-from profitguard.exchange.replay import PricePath, ReplayClock, replay_klines, scripted_candles
+from profitguard.tooling.exchange.feeds import scripted_source
+from profitguard.tooling.exchange.ohlcv import MINUTE_MS, Candles
+from profitguard.tooling.exchange.replay import (
+    PricePath,
+    ReplayClock,
+    replay_klines,
+    scripted_candles,
+)
 
 T0 = 1_767_225_600_000  # aligned to every interval up to a day
 FIVE_MIN = 5 * MINUTE_MS

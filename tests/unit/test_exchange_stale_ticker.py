@@ -1,8 +1,8 @@
 """The `stale_ticker` fault: a pair's prices stop updating while its candles go on."""
 
-from profitguard.exchange.faults import FaultPlan
-from profitguard.exchange.feeds import scripted_source
-from profitguard.exchange.server import ReplayOptions, build_api
+from profitguard.tooling.exchange.faults import FaultPlan
+from profitguard.tooling.exchange.feeds import scripted_source
+from profitguard.tooling.exchange.server import ReplayOptions, build_api
 
 T0 = 1_767_225_600_000
 

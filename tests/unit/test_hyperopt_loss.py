@@ -13,7 +13,7 @@ from freqtrade.resolvers.hyperopt_resolver import HyperOptLossResolver
 from hypothesis import given
 from hypothesis import strategies as st
 
-from profitguard.freqtrade import ledger
+from profitguard.freqtrade import backtest_stops
 from profitguard.freqtrade.loss import ProfitGuardRLoss, max_drawdown, r_multiples, r_score
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -40,15 +40,15 @@ def row(pair, opened, closed, open_rate, profit_abs, amount, *, is_short=False, 
 @pytest.fixture
 def run():
     """A backtest run's ledger: record(pair, opened minute, initial stop, is_short)."""
-    ledger.start_run()
+    backtest_stops.start_run()
 
     def record(pair, opened, stop, is_short=False):
         opened_at = datetime.fromtimestamp((T0 + opened * MINUTE) / 1000, UTC)
         trade = SimpleNamespace(pair=pair, open_date_utc=opened_at, is_short=is_short)
-        ledger.record(trade, stop)
+        backtest_stops.record(trade, stop)
 
     yield record
-    ledger.start_run()
+    backtest_stops.start_run()
 
 
 @pytest.mark.parametrize(

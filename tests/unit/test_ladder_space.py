@@ -26,7 +26,7 @@ from profitguard.engine import (
     TakeProfitStop,
     preset,
 )
-from profitguard.engine import config as config_module
+from profitguard.engine import protection_config as config_module
 from profitguard.engine.ladder_space import (
     SPACE,
     ladder_from_params,

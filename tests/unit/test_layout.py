@@ -1,6 +1,9 @@
-"""The package's layers: commands on top, library code below that never imports them."""
+"""The package's layers, as folders: the commands on top; below them the plugin a trader
+runs (everything outside `profitguard/tooling/`) and the offline tooling around it
+(`profitguard/tooling/`), which the plugin never imports."""
 
 import ast
+from collections import defaultdict
 from pathlib import Path
 
 import pytest
@@ -116,21 +119,71 @@ def test_subcommands_when_registered_then_each_lives_in_the_commands_package():
     assert [m for m in SUBCOMMANDS.values() if not m.startswith("profitguard.commands.")] == []
 
 
-# the plugin a trader runs, and the offline tooling around it that it never imports
-PLUGIN = ("engine", "risk", "freqtrade", "report")
-TOOLING = ("profitguard.exchange", "profitguard.chaos", *COMMAND_LAYER)
+# The two parts, as folders: the offline tooling (the exchange simulator and its harness,
+# the chaos suite, the exit research) is profitguard/tooling/; the plugin a trader runs is
+# every other package and module below the commands. The commands use both.
+TOOLING = "profitguard.tooling"
+TOOLING_PACKAGES = ["chaos", "exchange", "research"]
 
 
-@pytest.mark.parametrize("package", PLUGIN)
-def test_plugin_when_imported_then_nothing_of_the_offline_tooling(package):
-    """Neither directly nor through another profitguard module, at the top or in a function."""
+def _plugin_parts() -> list[str]:
+    """The plugin's top-level packages and modules: all but the tooling and the commands."""
+    names = {_module(path).split(".")[1] for path in PACKAGE.rglob("*.py")} - {"__init__"}
+    return sorted(
+        name for name in names
+        if not any(_is_within(f"profitguard.{name}", top) for top in (TOOLING, *COMMAND_LAYER))
+    )  # fmt: skip
+
+
+def test_plugin_when_listed_then_the_trader_facing_packages_and_no_tooling():
+    parts = set(_plugin_parts())
+    assert {"engine", "risk", "freqtrade", "report", "account", "dashboard"} <= parts
+    assert not {"tooling", "commands", "cli", *TOOLING_PACKAGES} & parts
+
+
+def test_tooling_when_listed_then_exchange_chaos_and_research_in_one_folder():
+    found = sorted(p.name for p in (PACKAGE / "tooling").iterdir() if (p / "__init__.py").is_file())
+    assert found == TOOLING_PACKAGES
+
+
+@pytest.mark.parametrize("part", _plugin_parts())
+def test_plugin_when_imported_then_nothing_of_the_offline_tooling(part):
+    """Neither directly nor through another profitguard module, at the top or in a function,
+    nor the commands (which import the tooling)."""
+    paths = sorted((PACKAGE / part).rglob("*.py")) or [PACKAGE / f"{part}.py"]
     offenders = [
         f"{_module(path)} reaches {name}"
-        for path in sorted((PACKAGE / package).rglob("*.py"))
+        for path in paths
         for name in sorted(_reachable(_module(path)))
-        if any(_is_within(name, tooling) for tooling in TOOLING)
+        if any(_is_within(name, banned) for banned in (TOOLING, *COMMAND_LAYER))
     ]
     assert offenders == []
+
+
+# Distinct file names for distinct things (`book.py` in three packages sent a reader to the
+# wrong one). Names two modules may share, each with its reason: none so far.
+SAME_KIND: dict[str, str] = {}
+
+
+def _repeated(paths: list[Path]) -> dict[str, list[str]]:
+    """File name -> the modules holding it, for each name two or more modules share
+    (packages' `__init__`/`__main__` aside, and the `SAME_KIND` exceptions)."""
+    by_name: dict[str, list[str]] = defaultdict(list)
+    for path in paths:
+        if path.name not in ("__init__.py", "__main__.py", *SAME_KIND):
+            by_name[path.name].append(_module(path))
+    return {name: sorted(modules) for name, modules in by_name.items() if len(modules) > 1}
+
+
+def test_module_files_when_listed_then_no_two_share_a_name():
+    assert _repeated(sorted(PACKAGE.rglob("*.py"))) == {}
+
+
+def test_repeated_when_two_packages_hold_one_file_name_then_both_named():
+    paths = [PACKAGE / "risk" / "rules.py", PACKAGE / "account" / "rules.py",
+             PACKAGE / "risk" / "__init__.py", PACKAGE / "account" / "__init__.py",
+             PACKAGE / "engine" / "step.py"]  # fmt: skip
+    assert _repeated(paths) == {"rules.py": ["profitguard.account.rules", "profitguard.risk.rules"]}
 
 
 def _module_graph() -> dict[str, set[str]]:
@@ -209,7 +262,7 @@ def test_cycles_when_modules_import_in_a_circle_then_found():
 
 def test_chaos_strategy_when_installed_then_a_file_inside_the_package():
     """`profitguard chaos` hands Freqtrade the strategy's file: it must ship in the package."""
-    from profitguard.chaos.runner import STRATEGY, STRATEGY_FILE
+    from profitguard.tooling.chaos.scenario_runner import STRATEGY, STRATEGY_FILE
 
     assert STRATEGY_FILE.is_file()
     assert STRATEGY_FILE.is_relative_to(PACKAGE)
@@ -248,3 +301,38 @@ def test_class_lengths_when_a_class_is_decorated_then_counted_from_its_decorator
     assert _class_lengths(source) == [("A", 6), ("B", 2)]
     long_class = "class C:\n" + "    x = 1\n" * MAX_CLASS_LINES
     assert _class_lengths(long_class) == [("C", MAX_CLASS_LINES + 1)]
+
+
+# One reader of Freqtrade's trades database: `trades_db.TradesDatabase`. The shared
+# account's own database (account/store.py) is a different one.
+DATABASE_OPENERS = {
+    "sqlite3": {"profitguard.trades_db"},
+    "sqlalchemy.create_engine": {"profitguard.trades_db", "profitguard.account.store"},
+}
+
+
+def test_trades_database_when_read_then_only_through_trades_db():
+    offenders = [
+        f"{_module(path)} imports {name}"
+        for path in sorted(PACKAGE.rglob("*.py"))
+        for name in _imports(path)
+        if name in DATABASE_OPENERS and _module(path) not in DATABASE_OPENERS[name]
+    ]
+    assert offenders == []
+
+
+def _definitions(name: str) -> list[str]:
+    """The modules that define a function or class `name`, at any depth."""
+    return sorted(
+        _module(path)
+        for path in PACKAGE.rglob("*.py")
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+        and node.name == name
+    )
+
+
+def test_initial_stop_check_when_defined_then_once_in_the_engine():
+    """One rule for a valid initial stop, which the adapter and the gate call (there were
+    two functions of that name, #21)."""
+    assert _definitions("check_initial_stop") == ["profitguard.engine.position"]

@@ -177,7 +177,7 @@ def test_wrapper_source_when_written_then_valid_python_naming_its_class(tmp_path
     source = (tmp_path / f"{name}.py").read_text()
     compile(source, name, "exec")
     assert f"class {name}(_module.Base):" in wrapper_source("Base", base, policy, name, 10.0)
-    assert "def custom_stake_amount" in source  # the baseline is sized by risk too
+    assert "def pg_custom_stake_amount" in source  # the baseline is sized by risk too
 
 
 def test_wrapper_stake_when_fixed_stop_policy_then_sized_on_the_strategys_own_stop(tmp_path):
@@ -196,7 +196,7 @@ def test_wrapper_stake_when_fixed_stop_policy_then_sized_on_the_strategys_own_st
     exec(compile((tmp_path / f"{name}.py").read_text(), name, "exec"), namespace)
     policy = namespace[name]()
     assert policy.initial_stop("P", "long", 100.0, None, None) == pytest.approx(98.0)
-    stake = policy.custom_stake_amount("P", None, 100.0, 1.0, None, 1e9, 1.0, None, "long")
+    stake = policy.pg_custom_stake_amount("P", None, 100.0, 1.0, None, 1e9, 1.0, None, "long")
     assert stake / 100.0 * 5.0 == pytest.approx(10.0)  # loses 10 at the strategy's stop
 
 

@@ -173,7 +173,7 @@ def test_run_check_when_whole_number_prices_then_exchange_like_tick(tmp_path):
     """Freqtrade's data precision is NaN for whole-number prices (it then uses the
     exchange's tick): the replay holds the stop at a whole number too, not unrounded."""
     from profitguard.commands.report import run_check
-    from profitguard.exchange.generate import write_candles
+    from profitguard.tooling.exchange.generate import write_candles
 
     ms = lambda t: int(t.timestamp() * 1000)  # noqa: E731
     rows = [[ms(T0 + i * STEP), 60000.0, 60010.0, 59990.0, 60000.0, 1.0] for i in range(3)]

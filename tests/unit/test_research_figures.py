@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -10,8 +11,9 @@ import pytest
 from profitguard.report.compare_table import policy_figures
 from profitguard.report.figures import trade_key
 from profitguard.report.records import Fill, TradeRecord
-from profitguard.research.figures import closing_order, figures, rank
-from profitguard.research.space import Dimension, Space, SpaceError, check_point, sample
+from profitguard.tooling.research.ladder_figures import closing_order, figures, rank
+from profitguard.tooling.research.recording import entry_of
+from profitguard.tooling.research.space import Dimension, Space, SpaceError, check_point, sample
 
 
 def _records(n: int, seed: int) -> list[TradeRecord]:
@@ -99,7 +101,7 @@ def test_space_of_when_the_user_narrows_a_range_then_the_narrowed_range():
     from freqtrade.strategy.hyper import detect_all_parameters
 
     from profitguard.freqtrade.hyperopt import ProfitGuardHyperoptStrategy
-    from profitguard.research.space import space_of
+    from profitguard.tooling.research.space import space_of
 
     class Narrow(ProfitGuardHyperoptStrategy):
         pg_tp1_r = DecimalParameter(2.0, 2.5, default=2.0, decimals=1, space="profitguard")
@@ -120,3 +122,12 @@ def test_space_of_when_the_user_narrows_a_range_then_the_narrowed_range():
     d = space.dimension("pg_tp1_r")
     assert (d.low, d.high, d.decimals) == (2.0, 2.5, 1)
     assert len(space.dimensions) == 15
+
+
+def test_entry_of_when_opened_between_milliseconds_then_keyed_as_the_report_keys_its_trade():
+    """The sweep's entries and the backtest's trades meet on one key (`trade_key`): an
+    open time 0.999 ms past the minute rounds to the next millisecond for both."""
+    (trade,) = _records(1, seed=1)
+    trade = dataclasses.replace(trade, open_date=trade.open_date + timedelta(microseconds=999))
+    entry = entry_of(trade, tick=None)
+    assert (entry.pair, entry.open_ms, entry.is_short) == trade_key(trade)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from profitguard.freqtrade.loss import r_score
-from profitguard.research.walkforward import (
+from profitguard.tooling.research.walkforward import (
     DAY_MS,
     bootstrap_ci,
     pbo,

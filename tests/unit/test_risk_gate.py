@@ -21,7 +21,8 @@ from pandas import DataFrame
 
 from profitguard import guard_store
 from profitguard.bot_identity import identity_of
-from profitguard.freqtrade.gate import GATE_VS_FREQTRADE, KILL_TAG
+from profitguard.exit_tags import KILL_TAG
+from profitguard.freqtrade.gate.refusals import GATE_VS_FREQTRADE
 from profitguard.freqtrade.trades import STATE_KEY
 from profitguard.risk import state as st
 from tests.unit.test_adapter_strategy import Fixture, adjust, stop_of
@@ -551,7 +552,7 @@ def test_kill_switch_when_guard_file_breaks_while_on_then_stays_on(tmp_path):
 
 
 def test_shared_closes_when_dates_misaligned_and_gappy_then_last_shared_candles_paired():
-    from profitguard.freqtrade.gate import shared_closes
+    from profitguard.freqtrade.gate.correlations import shared_closes
 
     start = datetime(2024, 1, 1, tzinfo=UTC)
     dates = [start + timedelta(minutes=5 * i) for i in range(12)]

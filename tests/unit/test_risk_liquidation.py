@@ -63,7 +63,7 @@ def test_isolated_liquidation_price_when_compared_then_freqtrades_own_figure(
     from freqtrade.enums import MarginMode, RunMode, TradingMode
     from freqtrade.exchange import Binance
 
-    from profitguard.exchange.futures import freqtrade_tiers
+    from profitguard.tooling.exchange.futures import freqtrade_tiers
 
     exchange = object.__new__(Binance)
     exchange._config = {"runmode": RunMode.BACKTEST, "dry_run": True}

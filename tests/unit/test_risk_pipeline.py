@@ -8,8 +8,8 @@ import pytest
 
 from profitguard.risk.checks import Rule
 from profitguard.risk.config import RiskConfig
+from profitguard.risk.gate_text import refusal_table, status_text
 from profitguard.risk.pipeline import account_state, evaluate, portfolio_checks, screen
-from profitguard.risk.report import refusal_table, status_text
 from profitguard.risk.rules import Correlation
 from profitguard.risk.state import GuardState, GuardStateError, TradingState, kill, pause
 from tests.unit.test_risk_rules import NOW, account, closed, position, proposal
@@ -163,7 +163,7 @@ def test_status_text_when_bot_snapshot_then_every_figure_against_its_limit():
         "refusals": {"DAILY_LOSS_LIMIT": 1},
         "checked": 1,
     }
-    text = status_text(guard_file="g.json", state="ACTIVE", guard_lines=[], snapshot=snapshot,
+    text = status_text(guard_file="g.json", guard=GuardState(), snapshot=snapshot,
                        now=NOW + timedelta(seconds=5))  # fmt: skip
     assert "(5 s ago), bot state REDUCING, equity 9400.00" in text
     assert "DAILY_LOSS_LIMIT    loss=6.0%, until=2024-03-14 00:00 UTC  5.0%" in text

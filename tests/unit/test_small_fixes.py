@@ -15,7 +15,7 @@ from pathlib import Path
 from profitguard import guard_store
 from profitguard.bot_identity import identity_of
 from profitguard.cli import CLOSED_PIPE_STATUS, main
-from profitguard.risk.report import ago
+from profitguard.risk.gate_text import ago
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -1,1 +1,1 @@
-../../profitguard/chaos/strategies/ChaosSample.py
+../../profitguard/tooling/chaos/strategies/ChaosSample.py

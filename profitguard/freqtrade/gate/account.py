@@ -1,17 +1,12 @@
-"""The account as the rules see it: equity from Freqtrade's wallets, the open trades
-with their stops in force, and the closed-trade history.
+"""The account as the rules see it: equity from Freqtrade's wallets (read at every
+entry), the open trades with their stops in force, and the closed-trade history.
 
 The open positions are a snapshot, taken again only when something they are made of
-changed: the set of open trades, a trade's amount, stake, entry or Freqtrade stop, or
-(`GateHost.stops_revision`) an engine stop in force. So the entries of one candle
-(and `custom_stake_amount` then `confirm_trade_entry` of each) share one snapshot, and
-an entry that opened, a fill or a stop that moved in between is seen by the next. Equity
-is read at every entry (one call).
-
-The closed trades (`ClosedHistory`) are fetched incrementally, folded into the losing
-streak and summed per period only when a trade closes: in backtesting and hyperopt
-Freqtrade's simulated trades as of the candle (no lookahead), in dry-run and live the
-trades database."""
+changed (the open trades, their amounts, stakes, entries, Freqtrade stops, or an engine
+stop: `GateHost.stops_revision`): the entries of one candle share it. Closed trades
+(`ClosedHistory`) are fetched incrementally and folded into the losing streak and the
+period sums only when a trade closes: Freqtrade's simulated trades as of the candle in
+backtesting, the trades database in dry-run and live."""
 
 from __future__ import annotations
 
@@ -22,7 +17,7 @@ import math
 from datetime import datetime, timedelta
 from typing import Any
 
-from profitguard.freqtrade import ledger
+from profitguard.freqtrade import backtest_stops
 from profitguard.freqtrade.gate.host import GateHost
 from profitguard.freqtrade.trades import (
     STATE_KEY,
@@ -154,7 +149,7 @@ class ClosedHistory:
         """The closed trade's profit in R, from its initial stop (None: unknown): the
         run's ledger in backtesting, the trade's custom data otherwise."""
         if not self.persistent:
-            initial_stop = ledger.initial_stop_of(trade)
+            initial_stop = backtest_stops.initial_stop_of(trade)
             if initial_stop is None:
                 return None
         else:

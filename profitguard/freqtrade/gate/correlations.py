@@ -1,10 +1,8 @@
 """Correlation of returns between the entry's pair and each open position's pair, over
 the last `correlation_window` candles both analyzed dataframes hold (no lookahead).
 
-Computed once per candle: each pair's tail of dates and closes once per analyzed
-dataframe (the strategy hands out one per pair and candle), each pair pair's
-correlation once per pair of dataframes. Freqtrade asks again for a refused signal on
-every bot loop of the candle in dry-run and live; the answer cannot have changed."""
+Computed once per candle (a pair's tail once per analyzed dataframe, a correlation once
+per pair of dataframes): Freqtrade asks again on every bot loop of the candle."""
 
 from __future__ import annotations
 
@@ -68,10 +66,7 @@ def shared_closes(a: Any, b: Any, n: int) -> tuple[list[float], list[float]]:
 def _same_last(a: Tail, b: Tail, n: int) -> bool:
     """Both pairs hold the same last `n` candles: those are the last `n` shared ones
     (what intersecting the dates finds, without its sort). The common case."""
-    if a.unit != b.unit:  # compared in milliseconds (candle times are whole ms)
-        dates_a, dates_b = a.in_ms(), b.in_ms()
-    else:
-        dates_a, dates_b = a.dates, b.dates
+    dates_a, dates_b = _dates(a, b)
     return (
         a.increasing
         and b.increasing
@@ -81,14 +76,15 @@ def _same_last(a: Tail, b: Tail, n: int) -> bool:
     )
 
 
+def _dates(a: Tail, b: Tail) -> tuple[Any, Any]:
+    """Both tails' dates in one unit (milliseconds when they differ: candle times are whole ms)."""
+    return (a.dates, b.dates) if a.unit == b.unit else (a.in_ms(), b.in_ms())
+
+
 def _shared(a: Tail, b: Tail, n: int) -> tuple[list[float], list[float]]:
     if _same_last(a, b, n):
         return a.closes[-n:].tolist(), b.closes[-n:].tolist()
-    if a.unit != b.unit:
-        dates_a, dates_b = a.in_ms(), b.in_ms()
-    else:
-        dates_a, dates_b = a.dates, b.dates
-    _, ia, ib = np.intersect1d(dates_a, dates_b, return_indices=True)
+    _, ia, ib = np.intersect1d(*_dates(a, b), return_indices=True)
     ia, ib = ia[-n:], ib[-n:]
     return a.closes[ia].tolist(), b.closes[ib].tolist()
 

@@ -2,19 +2,17 @@
 (`risk.sizing.size`), and the `Proposal` the entry limits read (first target, signal
 candle, confidence, futures margin terms, the pair's tick and fee).
 
-The initial stop is asked once per entry (sizing asks first, then the gate, with the
-same pair, side, rate and time). The fee is the config's `fee` when set (as
-Freqtrade's backtester and dry-run take it), else the worst of the exchange's taker
-and maker fee for the pair (the backtester's choice too); asked once per pair and
-kept: hyperopt's workers get the strategy without an exchange, after the main process
-analyzed every pair and asked here (`ask`)."""
+The initial stop is asked once per entry (sizing, then the gate). The fee is the
+config's `fee`, else the worst of the exchange's taker and maker fee (as Freqtrade's
+backtester takes them), asked once per pair and kept: hyperopt's workers have no exchange
+(the main process asked for every pair: `ask`)."""
 
 from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from pandas import DataFrame
 
@@ -29,20 +27,6 @@ from profitguard.risk.config import RiskConfig, SizingMethod
 from profitguard.risk.sizing import Sizing, size
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class StakeAsk:
-    """What `custom_stake_amount` asks: the stake of an entry of `pair` at `rate`."""
-
-    pair: str
-    now: datetime
-    rate: float
-    proposed_stake: float
-    min_stake: float | None
-    max_stake: float
-    leverage: float
-    side: str
 
 
 class Entry:
@@ -63,10 +47,13 @@ class Entry:
         self._stop = (key, float(stop))
         return float(stop)
 
-    def size(self, ask: StakeAsk, equity: float) -> Sizing:
-        """`ask`'s stake with `equity` (the gate's account, read for this very entry)."""
-        analyzed = self.host.analyzed(ask.pair)
-        stop = self.stop(ask.pair, ask.side, ask.rate, ask.now, analyzed)
+    def size(
+        self, pair: str, now: datetime, equity: float, *, rate: float, side: str, **limits: Any
+    ) -> Sizing:
+        """The stake of an entry at `rate` with `equity` (the gate's account, read for this
+        very entry); `limits`: the leverage, proposed, min and max stake Freqtrade gives."""
+        analyzed = self.host.analyzed(pair)
+        stop = self.stop(pair, side, rate, now, analyzed)
         sizing = self.config.sizing
         r_history: list[float] = []
         if sizing.method is SizingMethod.KELLY:  # the last kelly_lookback R's, not the history
@@ -77,15 +64,12 @@ class Entry:
         return size(
             sizing,
             equity=equity,
-            rate=ask.rate,
+            rate=rate,
             initial_stop=stop,
-            leverage=ask.leverage,
-            proposed_stake=ask.proposed_stake,
-            min_stake=ask.min_stake,
-            max_stake=ask.max_stake,
             max_stake_ratio=self.config.max_stake_ratio,
             r_history=r_history,
             atr=atr,
+            **limits,
         )
 
     def proposal(

@@ -1,7 +1,5 @@
-"""What the risk gate needs from the strategy it runs in (a `ProfitGuardStrategy`).
-
-A Protocol, so the gate never imports the strategy: the strategy builds the gate
-and passes itself."""
+"""What the risk gate needs from the strategy it runs in (a Protocol: the gate never
+imports the strategy, which builds the gate and passes itself)."""
 
 from __future__ import annotations
 
@@ -17,38 +15,18 @@ class GateHost(Protocol):
     config: dict[str, Any]  # Freqtrade's config (trading_mode, user_data_dir, db_url)
     wallets: Any  # Freqtrade's Wallets (None before the bot starts)
     dp: Any  # Freqtrade's DataProvider (send_msg, its exchange's leverage tiers)
+    exits_in_force: ProtectionConfig  # the ladders of the current run
 
     def get_strategy_name(self) -> str: ...
 
-    def analyzed(self, pair: str) -> DataFrame:
-        """The pair's analyzed dataframe up to the last closed candle (no lookahead)."""
-        ...
+    def analyzed(self, pair: str) -> DataFrame: ...  # up to the last closed candle
 
     def initial_stop(
-        self,
-        pair: str,
-        side: str,
-        entry_rate: float,
-        current_time: datetime,
-        dataframe: DataFrame,
-        **kwargs: Any,
-    ) -> float:
-        """The user's initial stop price for an entry at `entry_rate` (unchecked)."""
-        ...
+        self, pair: str, side: str, entry_rate: float, current_time: datetime, **kwargs: Any
+    ) -> float: ...  # the user's, unchecked (`dataframe` in kwargs)
 
-    def price_tick(self, pair: str) -> float | None:
-        """The pair's price step, or None (no step, or no exchange to ask)."""
-        ...
+    def price_tick(self, pair: str) -> float | None: ...  # None: no step, or no exchange
 
-    def stop_in_force(self, trade: Any) -> float | None:
-        """The engine's stop of an open trade known in memory, else None."""
-        ...
+    def stop_in_force(self, trade: Any) -> float | None: ...  # the engine's, else None
 
-    def stops_revision(self) -> int:
-        """A number that changes whenever `stop_in_force` of any trade may have."""
-        ...
-
-    @property
-    def exits_in_force(self) -> ProtectionConfig:
-        """The ladders of the current run."""
-        ...
+    def stops_revision(self) -> int: ...  # changes whenever any `stop_in_force` may have

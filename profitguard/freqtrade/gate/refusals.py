@@ -1,10 +1,7 @@
-"""Refusals and trading-state changes: counted, logged (bounded in backtesting), sent.
-
-Backtesting logs the first refusals of each rule per run at info and the rest at
-debug (all counted); hyperopt logs them at debug and one summary line per epoch;
-dry-run and live log and send (through `dp.send_msg`, when notifications are on) each
-pair, rule and candle once, the repeats at debug: Freqtrade asks every bot loop, and a
-refusal that holds for a candle would otherwise be sent a few times a second."""
+"""Refusals and trading-state changes: counted, logged, sent. Backtesting logs the first
+refusals of each rule per run at info, the rest at debug; hyperopt all at debug and one
+line per epoch; dry-run and live log and send (`dp.send_msg`, when notifications are on)
+each pair, rule and candle once: Freqtrade asks every bot loop."""
 
 from __future__ import annotations
 
@@ -14,8 +11,8 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
 from profitguard.risk.checks import Check, Figure, Rule, Unit
+from profitguard.risk.gate_text import refusal_table, run_warning
 from profitguard.risk.registry import RULES
-from profitguard.risk.report import refusal_table, run_warning
 from profitguard.risk.rules import ONE_TRADE_OPEN
 from profitguard.risk.state import TradingState
 
@@ -100,13 +97,13 @@ class RefusalLog:
         return True
 
     def failed(self, pair: str, exc: Exception, now: datetime) -> None:
-        """The gate itself failed on an entry: counted as a GATE_ERROR refusal, and sent
-        once per pair and candle (the error itself is logged by the hook's failure log)."""
+        """The gate itself failed: a GATE_ERROR refusal, sent once per pair and candle (the
+        hook's failure log logs the error)."""
         self.checked += 1
-        check = Check(Rule.ERROR, False, Figure("error", f"{type(exc).__name__}: {exc}", Unit.TEXT))
-        self.refusals[check.rule.value] += 1
-        if self.send is not None and self._first_of_candle(pair, check.rule, now):
-            self.send(f"profitguard: entry refused for {pair}: {check.message()}")
+        self.refusals[Rule.ERROR.value] += 1
+        if self.send is not None and self._first_of_candle(pair, Rule.ERROR, now):
+            error = Figure("error", f"{type(exc).__name__}: {exc}", Unit.TEXT)
+            self.send(f"profitguard: entry refused for {pair}: {Check(Rule.ERROR, False, error)}")
 
     def note_state(self, state: TradingState, checks: Iterable[Check], now: datetime) -> None:
         """Log (and send) a change of trading state, with the checks that caused it."""
@@ -176,20 +173,19 @@ class PauseClock:
             self._since = (now, failed.rule.value if failed is not None else state.value)
         self._until = _until(failed)
 
-    def _end(self, now: datetime) -> None:
+    def _end(self, now: datetime, into: Counter[str] | None = None) -> None:
         if self._since is not None:
             start, rule = self._since
             end = min(now, self._until) if self._until is not None else now
-            self._paused[rule] += max((end - start).total_seconds(), 0.0)
-            self._since = self._until = None
+            (self._paused if into is None else into)[rule] += max((end - start).total_seconds(), 0)
+            if into is None:
+                self._since = self._until = None
 
     def paused(self) -> dict[str, timedelta]:
         """Rule code -> time paused by it (a pause still on counts up to the last entry)."""
         out = Counter(self._paused)
-        if self._since is not None and self.last is not None:
-            start, rule = self._since
-            end = min(self.last, self._until) if self._until is not None else self.last
-            out[rule] += max((end - start).total_seconds(), 0.0)
+        if self.last is not None:
+            self._end(self.last, out)
         return {rule: timedelta(seconds=s) for rule, s in out.items() if s > 0}
 
     def span(self) -> timedelta:
@@ -205,9 +201,7 @@ def _limited(check: Check | None) -> bool:
 
 def _until(check: Check | None) -> datetime | None:
     """The time a refusing check says its pause ends (None: it names none)."""
-    if check is None:
-        return None
-    for figure in check.figures:
-        if figure.name == "until" and isinstance(figure.value, datetime):
-            return figure.value
-    return None
+    figures = check.figures if check is not None else ()
+    return next(
+        (f.value for f in figures if f.name == "until" and isinstance(f.value, datetime)), None
+    )

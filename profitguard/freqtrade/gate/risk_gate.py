@@ -1,15 +1,13 @@
-"""`RiskGate`: the risk gate's Freqtrade hooks, put together from its parts.
-
-- `confirm` (confirm_trade_entry): the account (`AccountBook`) and the proposed
-  entry go through `risk.pipeline.evaluate`; a refusal is counted, logged and sent
-  (`RefusalLog`);
-- `stake` (custom_stake_amount): an entry the account already refuses (`screen`:
-  the switches, the account limits, the open-positions count) is refused before it
-  is sized; else `Entry.size`, within the stake cap and Freqtrade's min/max stake;
-- `kill_due` (should_exit): while the kill switch is on, every open trade exits in
-  full with Freqtrade's emergency exit (a market order; exit reason `KILL_TAG`);
+"""`RiskGate`: the risk gate's Freqtrade hooks, put together from its parts (the strategy
+passes itself as the `GateHost`):
+- `stake` (custom_stake_amount): an entry `screen` refuses is refused before it is
+  sized; else `Entry.size`, within the stake cap and Freqtrade's min/max stake;
+- `confirm` (confirm_trade_entry): `risk.pipeline.evaluate` on the account (`AccountBook`)
+  and the entry, then a shared account's admission; a refusal goes to `RefusalLog`;
+- `kill_due` (should_exit): while the kill switch is on, every open trade exits in full
+  with Freqtrade's emergency exit (a market order; exit reason `KILL_TAG`);
 - `loop` (bot_loop_start): re-reads the guard file, logs changes of trading state,
-  writes the status file (`StatusFile`).
+  writes the status file.
 """
 
 from __future__ import annotations
@@ -18,7 +16,6 @@ import atexit
 import functools
 import logging
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from freqtrade.exceptions import OperationalException
@@ -27,12 +24,12 @@ from profitguard.account.store import BotNameTaken
 from profitguard.exit_tags import KILL_TAG
 from profitguard.freqtrade.gate.account import AccountBook, ClosedHistory
 from profitguard.freqtrade.gate.correlations import Correlations
-from profitguard.freqtrade.gate.entry import Entry, StakeAsk
+from profitguard.freqtrade.gate.entry import Entry
 from profitguard.freqtrade.gate.host import GateHost
 from profitguard.freqtrade.gate.refusals import RefusalLog, log
 from profitguard.freqtrade.gate.shared import SharedAccount, bot_state, known_correlations
 from profitguard.freqtrade.gate.status import StatusFile, own_files
-from profitguard.guard_store import GuardCopy, GuardFile
+from profitguard.guard_store import GuardFile
 from profitguard.risk.book import Account
 from profitguard.risk.checks import Check
 from profitguard.risk.config import RiskConfig, SizingMethod
@@ -44,7 +41,7 @@ from profitguard.risk.pipeline import (
     screen,
     state_of,
 )
-from profitguard.risk.state import GuardState, GuardStateError, TradingState
+from profitguard.risk.state import GuardState, GuardStateError
 
 # backtesting and hyperopt: every switch off (an immutable value, made once: the exit
 # callbacks ask `halted()` on every candle of every trade)
@@ -65,26 +62,15 @@ class RiskGate:
     ) -> None:
         self.host = host
         self.config = config
-        self.persistent = persistent
-        self.summary_per_run = summary_per_run  # hyperopt: one summary line per epoch
         self.guard_file: GuardFile | None = None
         self.status: StatusFile | None = None
         if persistent:
-            userdir = Path(host.config["user_data_dir"])
-            db_url = host.config.get("db_url")
-            if not db_url:  # Freqtrade sets it in dry-run and live: nowhere to keep the copy
-                raise OperationalException(
-                    "profitguard: no 'db_url' in the config: the kill switch is kept in the "
-                    "trades database too, so a lost guard file cannot lift it"
-                )
-            self.guard_file, self.status = own_files(
-                host.config, userdir, GuardCopy(db_url), config
-            )
+            self.guard_file, self.status = own_files(host.config, config)
         # a shared account: its limits on top of the bot's, its switches over the bot's
         self.shared: SharedAccount | None = None
         if persistent and config.account is not None:
             bot = str(host.config.get("bot_name") or "freqtrade")
-            self.shared = SharedAccount(config.account, bot=bot, db_url=db_url)
+            self.shared = SharedAccount(config.account, bot=bot, db_url=host.config["db_url"])
             try:
                 self.shared.start()
             except BotNameTaken as exc:
@@ -93,8 +79,7 @@ class RiskGate:
             persistent=persistent, with_r=config.sizing.method is SizingMethod.KELLY
         )
         self.book = AccountBook(host, config, self.history)
-        # the entry's stop, stake and figures; `costs.ask` (the strategy's name for it)
-        self.entry = self.costs = Entry(host, config, self.history)
+        self.entry = self.costs = Entry(host, config, self.history)  # `costs.ask`: the strategy's
         self.correlations = Correlations(host.analyzed, config.correlation_window)
         self.log = RefusalLog(
             persistent=persistent,
@@ -108,8 +93,8 @@ class RiskGate:
 
     def start_run(self) -> None:
         """A new backtest run or hyperopt epoch (the strategy tells): start afresh."""
-        if self.summary_per_run and self.log.checked:
-            log.info(self.summary_line("epoch"))
+        if self.log.per_run_summary and self.log.checked:
+            log.info(self.log.summary_line(self.host.get_strategy_name(), "epoch"))
         self.log.start_run()
         self.history.forget()
         self.book.forget()
@@ -119,20 +104,9 @@ class RiskGate:
         self._leverage: dict[str, float] = {}
         self._kill_logged: set[int] = set()
 
-    # the run's counts, as the summary and the tests read them
-    @property
-    def refusals(self) -> Any:
-        return self.log.refusals
-
-    @property
-    def checked(self) -> int:
-        return self.log.checked
-
-    @property
-    def state(self) -> TradingState:
-        return self.log.state
-
-    # ------------------------------------------------------------- the guard
+    refusals = property(lambda self: self.log.refusals)  # the run's counts
+    checked = property(lambda self: self.log.checked)
+    state = property(lambda self: self.log.state)
 
     def guard(self) -> GuardState | GuardStateError:
         """The admin's switches (re-read when the file changed), or why they cannot be read."""
@@ -169,28 +143,15 @@ class RiskGate:
             )
         return True
 
-    # ------------------------------------------------------------ the entry
-
-    def stake(
-        self,
-        pair: str,
-        *,
-        now: datetime,
-        rate: float,
-        proposed_stake: float,
-        min_stake: float | None,
-        max_stake: float,
-        leverage: float,
-        side: str,
-    ) -> float:
-        """custom_stake_amount: the sized stake, or 0 (no trade) with the reason logged."""
+    def stake(self, pair: str, *, now: datetime, leverage: float, **ask: Any) -> float:
+        """custom_stake_amount (`ask`: rate, proposed_stake, min_stake, max_stake, side): the
+        sized stake, or 0 (no trade) with the reason logged."""
         account, verdict = self._screened(now, self.guard())
         if verdict.refusal is not None:
             self._checked(pair, now, verdict)
             return 0.0
         self._leverage[pair] = leverage
-        ask = StakeAsk(pair, now, rate, proposed_stake, min_stake, max_stake, leverage, side)
-        result = self.entry.size(ask, account.equity)
+        result = self.entry.size(pair, now, account.equity, leverage=leverage, **ask)
         if result.refusal is not None:
             self.log.checked += 1
             self.log.refused(pair, result.refusal, now)
@@ -255,10 +216,7 @@ class RiskGate:
         return True
 
     def failed(self, pair: str, exc: Exception, now: datetime) -> None:
-        """The gate itself failed on an entry: counted and sent as a GATE_ERROR refusal."""
-        self.log.failed(pair, exc, now)
-
-    # ------------------------------------------------------ loop and status
+        self.log.failed(pair, exc, now)  # the gate itself failed: a GATE_ERROR refusal
 
     def loop(self, now: datetime, published: dict[str, Any] | None = None) -> None:
         """Once per bot loop: trading state changes, and the status file (dry-run/live)
@@ -277,17 +235,7 @@ class RiskGate:
         self.log.note_state(state, checks, now)
         if not self.status.due():
             return
-        self.status.write(
-            now,
-            state,
-            checks,
-            account,
-            last_entry=self.last_entry,
-            refusals=dict(self.log.refusals),
-            checked=self.log.checked,
-            published=published,
-            recent_refusals=list(self.log.recent),
-        )
+        self.status.write(now, state, checks, account, self.last_entry, self.log, published)
 
     def trade_changed(self) -> None:
         """A fill (order_filled): a shared account gets this bot's positions and closed
@@ -297,10 +245,6 @@ class RiskGate:
 
     def summary(self) -> str:
         return self.log.summary(self.host.get_strategy_name())
-
-    def summary_line(self, run: str) -> str:
-        """One line: the refusal counts of the run (a hyperopt epoch)."""
-        return self.log.summary_line(self.host.get_strategy_name(), run)
 
     def print_summary(self) -> None:
         """At the end of `freqtrade backtesting`: the refusal counts of the last run."""

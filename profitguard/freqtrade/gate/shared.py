@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from profitguard.account.book import (
+from profitguard.account.snapshot import (
     AccountSwitches,
     Snapshot,
     account_equity,
@@ -59,19 +59,16 @@ class SharedAccount:
         """Join the account; reservations left by this bot's last run are released at
         its first publish unless they became trades."""
         try:
-            self._registered_at = self.store.register(
-                self.bot,
-                db_url=self.db_url,
-                host=self.host,
-                stale_after=self.config.heartbeat_stale,
-            )
-            self._last_publish = self._registered_at
+            self._register()
             self.switches = self.store.switches()
             self._ok()
         except AccountError as exc:
             self._failed(exc)
 
-    # --------------------------------------------------------- the switches
+    def _register(self) -> None:
+        self._registered_at = self._last_publish = self.store.register(
+            self.bot, db_url=self.db_url, host=self.host, stale_after=self.config.heartbeat_stale
+        )
 
     def guard(self) -> GuardState | GuardStateError:
         """The account's switches, or why they cannot be trusted now (entries refused)."""
@@ -88,8 +85,6 @@ class SharedAccount:
         """The account's kill switch is on (as last read: a lost database lifts nothing)."""
         return self.switches is not None and self.switches.guard.halted
 
-    # ------------------------------------------------------------ the loop
-
     def loop(
         self,
         *,
@@ -100,13 +95,7 @@ class SharedAccount:
         """Publish this bot's state; read the account's switches."""
         try:
             if self._registered_at is None:
-                self._registered_at = self.store.register(
-                    self.bot,
-                    db_url=self.db_url,
-                    host=self.host,
-                    stale_after=self.config.heartbeat_stale,
-                )
-                self._last_publish = self._registered_at
+                self._register()
             since = self._closed_after
             newly = closed(since - timedelta(seconds=1) if since is not None else None)
             published = self.store.publish(
@@ -126,8 +115,6 @@ class SharedAccount:
         self.switches = published.switches
         self._last_publish = published.at
         self._ok()
-
-    # ---------------------------------------------------------- admission
 
     def admit(
         self,
@@ -182,8 +169,6 @@ class SharedAccount:
             self.store.release(self.bot)
         except AccountError as exc:
             log.warning("profitguard: %s", exc)
-
-    # ------------------------------------------------------------- health
 
     def _failed(self, exc: Exception) -> None:
         if self.error is None:

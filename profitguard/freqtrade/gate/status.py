@@ -1,8 +1,7 @@
-"""The status file `profitguard guard status` and `profitguard dashboard` show (dry-run
-and live): the trading state, every limit against the account, the last entry checked,
-the refusal counts and the last refusals, and what the strategy publishes (`monitor`:
-the open trades in R, events, watchdog alerts, callback errors); rewritten at most once
-a second. `own_files`: the bot's guard and status files, its own."""
+"""The bot's own guard and status files (dry-run and live). The status file is what
+`profitguard guard status` and the dashboard show: the trading state, every limit against
+the account, the last entry checked, the refusals, and what the strategy publishes
+(`monitor`: open trades in R, events, alerts); rewritten at most once a second."""
 
 from __future__ import annotations
 
@@ -12,6 +11,8 @@ import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+from freqtrade.exceptions import OperationalException
 
 from profitguard.bot_identity import BotClaimError, claim, identity_of
 from profitguard.guard_store import SHARED_GUARD_FILE, GuardCopy, GuardFile, write_json_atomic
@@ -26,33 +27,33 @@ log = logging.getLogger("profitguard.freqtrade.gate")
 STATUS_INTERVAL_S = 1.0
 
 
-def own_files(
-    ft_config: Any, userdir: Path, copy: GuardCopy, config: RiskConfig
-) -> tuple[GuardFile, StatusFile]:
-    """This bot's guard and status files (`bot_identity`), held for as long as it runs.
-
-    Refuses to start (OperationalException, naming the file and the other bot) when
-    another running bot holds them, or when the guard file was written for another
-    bot; warns about a guard file shared by every bot (no longer read)."""
-    from freqtrade.exceptions import OperationalException
-
+def own_files(ft_config: dict[str, Any], config: RiskConfig) -> tuple[GuardFile, StatusFile]:
+    """This bot's guard and status files (`bot_identity`), held while it runs. Refuses to
+    start when another running bot holds them, when the guard file was written for another
+    bot, or without a trades database to keep the guard state's copy in."""
+    db_url = ft_config.get("db_url")
+    if not db_url:  # Freqtrade sets it in dry-run and live
+        raise OperationalException(
+            "profitguard: no 'db_url' in the config: the kill switch is kept in the "
+            "trades database too, so a lost guard file cannot lift it"
+        )
+    userdir = Path(ft_config["user_data_dir"])
     identity = identity_of(ft_config)
     try:
         claim(identity, userdir)
     except BotClaimError as exc:
         raise OperationalException(f"profitguard: {exc}") from None
-    guard = GuardFile(identity.guard_path(userdir), copy, bot=identity.label)
+    guard = GuardFile(identity.guard_path(userdir), GuardCopy(db_url), bot=identity.label)
     try:
         guard.read()
     except GuardStateError as exc:
         if guard.foreign is not None:
             raise OperationalException(f"profitguard: {exc}") from None
-    shared = userdir / SHARED_GUARD_FILE
-    if shared.exists():
+    if (userdir / SHARED_GUARD_FILE).exists():
         log.warning(
             "profitguard: %s is no longer read: each bot has its own guard file, this one's "
             "is %s ('profitguard guard --config <this bot's config>' acts on it)",
-            shared,
+            userdir / SHARED_GUARD_FILE,
             guard.path,
         )
     return guard, StatusFile(identity.status_path(userdir), config)
@@ -73,36 +74,30 @@ class StatusFile:
         state: TradingState,
         checks: list[Check],
         account: Account,
-        *,
         last_entry: tuple[str, datetime, tuple[Check, ...]] | None,
-        refusals: dict[str, int],
-        checked: int,
+        log: Any,  # the gate's `RefusalLog`
         published: dict[str, Any] | None = None,
-        recent_refusals: list[tuple[datetime, str, Check]] = (),
     ) -> None:
         self.last_written = time.monotonic()
         every = (*checks, *portfolio_checks(self.config, account), *entry_limits(self.config))
-        write_json_atomic(
-            self.path,
-            {
-                "version": 1,
-                "updated_at": now.isoformat(),
-                "state": state.value,
-                "equity": account.equity,
-                "checks": [c.as_json() for c in every],
-                "last_entry": _last_entry_json(last_entry),
-                "refusals": refusals,
-                "checked": checked,
-                "recent_refusals": [
-                    {"time": t.isoformat(), "pair": p, **c.as_json()} for t, p, c in recent_refusals
-                ],
-                **(published or {}),
-            },
-        )
+        if last_entry is not None:
+            pair, when, entry_checks = last_entry
+            last = {"pair": pair, "time": when.isoformat(), "checks": _json(entry_checks)}
+        data = {
+            "version": 1,
+            "updated_at": now.isoformat(),
+            "state": state.value,
+            "equity": account.equity,
+            "checks": _json(every),
+            "last_entry": last if last_entry is not None else None,
+            "refusals": dict(log.refusals),
+            "checked": log.checked,
+            "recent_refusals": [
+                {"time": t.isoformat(), "pair": p, **c.as_json()} for t, p, c in log.recent
+            ],
+        }
+        write_json_atomic(self.path, data | (published or {}))
 
 
-def _last_entry_json(last: tuple[str, datetime, tuple[Check, ...]] | None) -> dict[str, Any] | None:
-    if last is None:
-        return None
-    pair, when, checks = last
-    return {"pair": pair, "time": when.isoformat(), "checks": [c.as_json() for c in checks]}
+def _json(checks: Any) -> list[dict[str, Any]]:
+    return [c.as_json() for c in checks]

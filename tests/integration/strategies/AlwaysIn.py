@@ -37,9 +37,8 @@ class AlwaysIn(ProfitGuardStrategy):
         super().bot_start(**kwargs)
         record_deepcopy_at_exit(Path(self.config["user_data_dir"]))
 
-    def bot_loop_start(self, current_time, **kwargs) -> None:
+    def pg_bot_loop_start(self, current_time, **kwargs) -> None:
         """Numbers the bot's loops in the log (tests count loops by it)."""
-        super().bot_loop_start(current_time, **kwargs)
         self.loops = getattr(self, "loops", 0) + 1
         logging.getLogger(__name__).info("AlwaysIn: bot loop %d", self.loops)
 

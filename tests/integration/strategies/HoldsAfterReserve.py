@@ -1,7 +1,8 @@
 """A test strategy always in the market that, while `user_data/hold-entry` exists,
-stops inside confirm_trade_entry after the risk gate confirmed (and the shared
-account reserved) the entry, before Freqtrade places the order: the tests SIGKILL
-the bot there (`user_data/reserved` tells them it got there)."""
+stops inside confirm_trade_entry (in `pg_confirm_trade_entry`, asked after the risk
+gate confirmed and the shared account reserved the entry), before Freqtrade places
+the order: the tests SIGKILL the bot there (`user_data/reserved` tells them it got
+there)."""
 
 import time
 from pathlib import Path
@@ -20,8 +21,8 @@ class HoldsAfterReserve(ProfitGuardStrategy):
         "risk": {"sizing": {"method": "fixed"}},
     }
 
-    def confirm_trade_entry(self, pair, order_type, amount, rate, time_in_force, current_time,
-                            entry_tag, side, **kwargs) -> bool:  # fmt: skip
+    def pg_confirm_trade_entry(self, pair, order_type, amount, rate, time_in_force,
+                               current_time, entry_tag, side, **kwargs) -> bool:  # fmt: skip
         userdir = Path(self.config["user_data_dir"])
         if (userdir / "hold-entry").exists():
             (userdir / "reserved").write_text(pair)

@@ -22,9 +22,8 @@ class RoundTrips(ProfitGuardStrategy):
         "risk": {"sizing": {"method": "fixed"}, "max_consecutive_losses": None},
     }
 
-    def bot_loop_start(self, current_time, **kwargs) -> None:
+    def pg_bot_loop_start(self, current_time, **kwargs) -> None:
         """Numbers the bot's loops in the log."""
-        super().bot_loop_start(current_time, **kwargs)
         self.loops = getattr(self, "loops", 0) + 1
         logging.getLogger(__name__).info("RoundTrips: bot loop %d", self.loops)
 
