@@ -16,8 +16,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from profitguard.chaos.records import db_orders, db_trades, fetch_ledger, tagged_ledger_orders
-from profitguard.exchange.private import Credentials
+from profitguard.tooling.chaos.run_readers import (
+    db_orders,
+    db_trades,
+    fetch_ledger,
+    tagged_ledger_orders,
+)
+from profitguard.tooling.exchange.private import Credentials
 from tests.exchange_fixtures import ReplayOptions, scripted_source
 
 STRATEGIES = Path(__file__).parent / "strategies"
