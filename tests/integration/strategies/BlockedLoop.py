@@ -1,6 +1,6 @@
 """AlwaysIn whose bot loop blocks once, as a loop stuck on slow answers does.
 
-At the first loop that starts with its trade open, `bot_loop_start` writes
+At the first loop that starts with its trade open, its loop-start hook writes
 `blocked` in the user directory and waits (at most 120 s) until the test writes
 `unblock` there: meanwhile the exchange's price moves and the bot sees none of it.
 """
@@ -13,8 +13,8 @@ from freqtrade.persistence import Trade
 
 
 class BlockedLoop(AlwaysIn):
-    def bot_loop_start(self, current_time, **kwargs) -> None:
-        super().bot_loop_start(current_time, **kwargs)
+    def pg_bot_loop_start(self, current_time, **kwargs) -> None:
+        super().pg_bot_loop_start(current_time, **kwargs)
         userdir = Path(self.config["user_data_dir"])
         if (userdir / "blocked").exists():
             return
