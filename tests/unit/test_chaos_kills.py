@@ -7,7 +7,7 @@ import random
 import pytest
 
 from profitguard.tooling.chaos.run_checks import Life
-from profitguard.tooling.chaos.scenario_runner import _Kills
+from profitguard.tooling.chaos.scenario_runner import _Kills, unrecorded_fill
 
 T0 = 1_000_000.0
 
@@ -31,3 +31,17 @@ def test_kills_when_entry_filled_before_the_bot_recorded_it_then_killed_at_once(
     kills = _Kills(("entry_sent",), random.Random(1))
     life = Life(started=T0 - 30, heartbeats=[T0])
     assert kills.next_due(life, orders, [], T0 + 6) == due
+
+
+@pytest.mark.parametrize(
+    ("order", "unrecorded"),
+    [
+        (buy(None, T0), True),  # filled, the database lacks it: one more life finds it
+        (buy(1, T0), False),  # recorded
+        (buy(None, T0, filled=0.0), False),  # not filled
+        ({**buy(None, T0), "client_tag": None}, False),  # not profitguard's
+        ({**buy(None, T0), "client_tag": "untracked"}, False),  # the watchdog's close
+    ],
+)
+def test_run_end_when_stopped_with_an_unrecorded_fill_then_one_more_life(order, unrecorded):
+    assert unrecorded_fill([buy(2, T0), order]) is unrecorded

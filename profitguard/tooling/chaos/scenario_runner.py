@@ -2,7 +2,9 @@
 SIGKILLed at seeded moments and restarted on the same database, then checked.
 
 Everything is bounded: the scenario ends ``duration_s`` after the bot first came up
-(at most ``duration_s + 60`` s of wall clock), every wait has a timeout.
+(at most ``duration_s + 60`` s of wall clock, and ``SETTLE_S`` more when the bot was
+stopped with a filled order its database lacks: a restart's reconciliation must see it
+before the checks do), every wait has a timeout.
 """
 
 from __future__ import annotations
@@ -20,7 +22,14 @@ from datetime import datetime
 from pathlib import Path
 
 from profitguard.engine.protection_config import preset
-from profitguard.tooling.chaos.run_checks import Life, RunRecord, Violation, check_run, reported_ids
+from profitguard.tooling.chaos.run_checks import (
+    CLOSE_TAG,
+    Life,
+    RunRecord,
+    Violation,
+    check_run,
+    reported_ids,
+)
 from profitguard.tooling.chaos.run_readers import (
     db_custom_data,
     db_orders,
@@ -64,6 +73,10 @@ STRATEGY = "ChaosSample"
 # package data, so an installed profitguard finds it (user_data/strategies/ links to it)
 STRATEGY_FILE = Path(__file__).resolve().parent / "strategies" / f"{STRATEGY}.py"
 POLL_S = 0.5
+# a bot stopped with an unrecorded filled order gets one more life, bounded: it ends
+# SETTLED_AFTER_S after its loop is back (reconciliation and the watchdog have run)
+SETTLE_S = 90.0
+SETTLED_AFTER_S = 30.0
 ORDER_PATHS = ("/api/v3/order", "/fapi/v1/order")
 HISTORY = 300
 CCXT_TIMEOUT_MS = 3000
@@ -305,6 +318,19 @@ class _Kills:
         self.random_at = None
 
 
+def unrecorded_fill(tagged: list[dict]) -> bool:
+    """A filled order with profitguard's client id that the bot's database lacks, other
+    than the watchdog's closes (`run_checks.orphan_fill` judges what became of it)."""
+    return any(
+        o["client_tag"] not in (None, CLOSE_TAG) and o["filled"] > 0 and o["trade_id"] is None
+        for o in tagged
+    )
+
+
+def _in_flight(exchange, ws: Workspace) -> bool:
+    return unrecorded_fill(tagged_ledger_orders(fetch_ledger(exchange.url), db_orders(ws.db_path)))
+
+
 def _pause(ws: Workspace) -> float:
     """Pause entries with the real `profitguard guard pause` command."""
     command = [sys.executable, "-m", "profitguard.cli", "guard", "pause"]
@@ -442,6 +468,19 @@ def run_scenario(
             bot = _Bot(ws, len(lives) + 1)
         bot.stop()
         lives.append(bot.life)
+        if _in_flight(exchange, ws):
+            # stopped with a filled order its database lacks (the stop cut the answer off):
+            # one more life, as a restart would, in which reconciliation finds it
+            notes.append("one more life: the bot was stopped with an unrecorded filled order")
+            bot = _Bot(ws, len(lives) + 1)
+            settle_by = time.time() + SETTLE_S
+            while time.time() < settle_by and bot.proc.poll() is None:
+                time.sleep(POLL_S)
+                bot.refresh()
+                if bot.life.back is not None and time.time() > bot.life.back + SETTLED_AFTER_S:
+                    break
+            bot.stop()
+            lives.append(bot.life)
         record = _record(exchange, ws, scenario, lives, samples, paused_at)
         record.kill_switch_at = kill_switch_at
     finally:
