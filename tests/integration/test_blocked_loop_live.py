@@ -89,10 +89,13 @@ def test_live_when_tp1_passed_while_the_loop_was_blocked_then_tp1_is_sold_late(
             seen.append(price())
             if max(seen) >= 105.0 and seen[-1] <= 103.0:
                 unblock.write_text(str(time.time()))
+        # a sale the bot has recorded (the tag is the database's): stopping the bot as
+        # soon as the ledger shows it could cut its answer off
         sold = [
-            o for o in tagged_ledger_orders(fetch_ledger(exchange.url), db_orders(ws.db_path))
-            if o["side"] == "sell" and o["fills"]
-        ]  # fmt: skip
+            o
+            for o in tagged_ledger_orders(fetch_ledger(exchange.url), db_orders(ws.db_path))
+            if o["side"] == "sell" and o["fills"] and o["tag"] is not None
+        ]
         return bool(sold) or (bool(trades) and not trades[0]["is_open"])
 
     run = ws.run_until("trade", "--strategy", "BlockedLoop", until=step, timeout=150, poll=0.2)

@@ -24,7 +24,7 @@ from profitguard.tooling.chaos.account_checks import AccountRecord, max_open_pos
 from profitguard.tooling.chaos.run_readers import db_trades, fetch_ledger
 from profitguard.tooling.exchange.private import Credentials
 from tests.exchange_fixtures import ReplayOptions, scripted_source
-from tests.integration.test_shared_account_live import KEY, SECRET, run_together
+from tests.integration.test_shared_account_live import KEY, SECRET, before_shutdown, run_together
 
 ROUND_TRIPS = Path(__file__).parent / "strategies" / "RoundTrips.py"
 LONG = os.environ.get("PROFITGUARD_LONG_TESTS") == "1"
@@ -102,4 +102,4 @@ def test_two_live_bots_racing_for_one_slot_on_the_same_candle_then_one_entry_eac
     assert sum(won.values()) == sides.count("b")
     for bot, log in logs.items():
         assert "MAX_OPEN_POSITIONS" in log and "account=main" in log, (bot, log[-3000:])
-        assert "Traceback" not in log.split("SIGINT")[0]
+        assert "Traceback" not in before_shutdown(log)
