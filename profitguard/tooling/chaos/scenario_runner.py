@@ -73,10 +73,11 @@ STRATEGY = "ChaosSample"
 # package data, so an installed profitguard finds it (user_data/strategies/ links to it)
 STRATEGY_FILE = Path(__file__).resolve().parent / "strategies" / f"{STRATEGY}.py"
 POLL_S = 0.5
-# a bot stopped with an unrecorded filled order gets one more life, bounded: it ends
-# SETTLED_AFTER_S after its loop is back (reconciliation and the watchdog have run)
+# a bot stopped with an unrecorded filled order gets one more life, bounded by SETTLE_S:
+# it ends SETTLED_AFTER_S after every such order is recorded or reported (the watchdog
+# closes a reported entry in that time), so it trades as little as it can
 SETTLE_S = 90.0
-SETTLED_AFTER_S = 30.0
+SETTLED_AFTER_S = 8.0
 ORDER_PATHS = ("/api/v3/order", "/fapi/v1/order")
 HISTORY = 300
 CCXT_TIMEOUT_MS = 3000
@@ -331,6 +332,13 @@ def _in_flight(exchange, ws: Workspace) -> bool:
     return unrecorded_fill(tagged_ledger_orders(fetch_ledger(exchange.url), db_orders(ws.db_path)))
 
 
+def _found(exchange, ws: Workspace, bot: _Bot) -> bool:
+    """Every unrecorded filled order is now recorded, or reported in this life's log."""
+    tagged = tagged_ledger_orders(fetch_ledger(exchange.url), db_orders(ws.db_path))
+    reported = reported_ids(bot.log.read_text(errors="replace")) if bot.log.exists() else set()
+    return all(o["client_order_id"] in reported for o in tagged if unrecorded_fill([o]))
+
+
 def _pause(ws: Workspace) -> float:
     """Pause entries with the real `profitguard guard pause` command."""
     command = [sys.executable, "-m", "profitguard.cli", "guard", "pause"]
@@ -474,10 +482,13 @@ def run_scenario(
             notes.append("one more life: the bot was stopped with an unrecorded filled order")
             bot = _Bot(ws, len(lives) + 1)
             settle_by = time.time() + SETTLE_S
+            settled_at = None
             while time.time() < settle_by and bot.proc.poll() is None:
                 time.sleep(POLL_S)
                 bot.refresh()
-                if bot.life.back is not None and time.time() > bot.life.back + SETTLED_AFTER_S:
+                if settled_at is None and bot.life.back is not None and _found(exchange, ws, bot):
+                    settled_at = time.time()  # the watchdog's close of a reported entry follows
+                if settled_at is not None and time.time() > settled_at + SETTLED_AFTER_S:
                     break
             bot.stop()
             lives.append(bot.life)
