@@ -9,6 +9,7 @@ exchange carries `pg-1-sl-<n>`).
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +33,19 @@ ALWAYS_IN = Path(__file__).parent / "strategies" / "AlwaysIn.py"
 KEY, SECRET = "live-test-key", "live-test-secret-never-logged"
 
 pytestmark = pytest.mark.slow
+
+
+def tracebacks(log: str) -> list[str]:
+    """The log records with a traceback, but Freqtrade's on a stop on the exchange that
+    filled while it cancelled it to exit otherwise: it logs that race with the
+    traceback, then finds the stop filled (no second sale; the tests check the ledger)."""
+    records = re.split(r"\n(?=\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} - )", log)
+    return [
+        record
+        for record in records
+        if "Traceback" in record
+        and not ("Could not cancel stoploss order" in record and "Unknown order sent" in record)
+    ]
 
 
 def zigzag(start: float, steps: int, up: float = 0.3, down: float = 0.15) -> list[float]:
@@ -129,7 +143,7 @@ def test_live_sample_when_price_rises_then_tp1_to_tp3_are_exchange_orders(
     run = ws.run_until("trade", "--strategy", "SampleEntersNow", until=first_trade_done,
                        timeout=180)  # fmt: skip
     assert first_trade_done(), run.stdout[-4000:]
-    assert "Traceback" not in run.running
+    assert tracebacks(run.running) == []
     assert SECRET not in run.stdout  # neither Freqtrade nor ccxt logged it
 
     orders = [o for o in tagged(exchange, ws) if o["trade_id"] == 1]
@@ -200,7 +214,7 @@ def test_live_when_price_turns_after_tp1_then_stop_exits_the_rest(
 
     run = ws.run_until("trade", "--strategy", "AlwaysIn", until=first_trade_closed, timeout=200)
     assert first_trade_closed(), run.stdout[-4000:]
-    assert "Traceback" not in run.running
+    assert tracebacks(run.running) == []
     # default settings: Freqtrade's trade copy untouched by profitguard (AlwaysIn's probe)
     assert (ws.userdir / "deepcopy-intact.txt").read_text() == "True"
 
