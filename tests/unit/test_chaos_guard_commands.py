@@ -20,6 +20,6 @@ def test_runner_guard_command_when_run_then_the_bots_own_guard_file_switched(tmp
     config = tmp_path / "config.json"
     config.write_text(json.dumps({"bot_name": "chaos-bot-7", "user_data_dir": str(userdir)}))
     ws = SimpleNamespace(config=config, userdir=userdir)
-    {"kill": scenario_runner._guard_kill, "pause": scenario_runner._pause}[switch](ws)
+    scenario_runner._guard(ws, switch, "chaos: test")
     guard = json.loads(identity_of(load_json_config(config)).guard_path(userdir).read_text())
     assert guard["halted" if switch == "kill" else "paused"] is True, guard

@@ -7,7 +7,7 @@ import random
 import pytest
 
 from profitguard.tooling.chaos.run_checks import Life
-from profitguard.tooling.chaos.scenario_runner import _Kills, unrecorded_fill
+from profitguard.tooling.chaos.scenario_runner import _Kills, unrecorded_fills
 
 T0 = 1_000_000.0
 
@@ -44,4 +44,4 @@ def test_kills_when_entry_filled_before_the_bot_recorded_it_then_killed_at_once(
     ],
 )
 def test_run_end_when_stopped_with_an_unrecorded_fill_then_one_more_life(order, unrecorded):
-    assert unrecorded_fill([buy(2, T0), order]) is unrecorded
+    assert unrecorded_fills([buy(2, T0), order]) == ([order] if unrecorded else [])

@@ -319,66 +319,34 @@ class _Kills:
         self.random_at = None
 
 
-def unrecorded_fill(tagged: list[dict]) -> bool:
-    """A filled order with profitguard's client id that the bot's database lacks, other
-    than the watchdog's closes (`run_checks.orphan_fill` judges what became of it)."""
-    return any(
-        o["client_tag"] not in (None, CLOSE_TAG) and o["filled"] > 0 and o["trade_id"] is None
+def unrecorded_fills(tagged: list[dict]) -> list[dict]:
+    """The filled orders with profitguard's client id that the bot's database lacks,
+    other than the watchdog's closes (`run_checks.orphan_fill` judges what became of them)."""
+    return [
+        o
         for o in tagged
-    )
+        if o["client_tag"] not in (None, CLOSE_TAG) and o["filled"] > 0 and o["trade_id"] is None
+    ]
 
 
-def _in_flight(exchange, ws: Workspace) -> bool:
-    return unrecorded_fill(tagged_ledger_orders(fetch_ledger(exchange.url), db_orders(ws.db_path)))
+def _unrecorded(exchange, ws: Workspace) -> list[dict]:
+    return unrecorded_fills(tagged_ledger_orders(fetch_ledger(exchange.url), db_orders(ws.db_path)))
 
 
 def _found(exchange, ws: Workspace, bot: _Bot) -> bool:
     """Every unrecorded filled order is now recorded, or reported in this life's log."""
-    tagged = tagged_ledger_orders(fetch_ledger(exchange.url), db_orders(ws.db_path))
     reported = reported_ids(bot.log.read_text(errors="replace")) if bot.log.exists() else set()
-    return all(o["client_order_id"] in reported for o in tagged if unrecorded_fill([o]))
+    return all(o["client_order_id"] in reported for o in _unrecorded(exchange, ws))
 
 
-def _pause(ws: Workspace) -> float:
-    """Pause entries with the real `profitguard guard pause` command."""
-    command = [sys.executable, "-m", "profitguard.cli", "guard", "pause"]
+def _guard(ws: Workspace, action: str, reason: str) -> float:
+    """Run the real `profitguard guard <action>` on the bot's own config (each bot has
+    its own guard file, named by its bot_name)."""
     subprocess.run(
-        [
-            *command,
-            "--config",
-            str(ws.config),
-            "--userdir",
-            str(ws.userdir),
-            "--reason",
-            "chaos: pause before a kill",
-        ],
-        check=True,
-        capture_output=True,
-        timeout=60,
-        env=offline_env(),
-    )
-    return time.time()
-
-
-def _guard_kill(ws: Workspace) -> float:
-    """Switch the kill switch on with the real `profitguard guard kill` command."""
-    command = [sys.executable, "-m", "profitguard.cli", "guard", "kill"]
-    subprocess.run(
-        # the bot's own config: each bot has its own guard file, named by its bot_name
-        [
-            *command,
-            "--config",
-            str(ws.config),
-            "--userdir",
-            str(ws.userdir),
-            "--reason",
-            "chaos: kill switch",
-        ],
-        check=True,
-        capture_output=True,
-        timeout=60,
-        env=offline_env(),
-    )
+        [sys.executable, "-m", "profitguard.cli", "guard", action, "--config", str(ws.config),
+         "--userdir", str(ws.userdir), "--reason", reason],
+        check=True, capture_output=True, timeout=60, env=offline_env(),
+    )  # fmt: skip
     return time.time()
 
 
@@ -454,7 +422,7 @@ def run_scenario(
                     orphan = _plant_orphan_stop(exchange, ws, held[0], key, secret)
                     notes.append(f"orphan stop {orphan} placed behind the bot's back")
                 if held or not scenario.orphan_stop or last_chance:
-                    kill_switch_at = _guard_kill(ws)
+                    kill_switch_at = _guard(ws, "kill", "chaos: kill switch")
             if bot.proc.poll() is not None:
                 notes.append(f"the bot exited by itself (status {bot.proc.returncode})")
                 bot._end(killed=False)
@@ -466,7 +434,7 @@ def run_scenario(
             if due is None or now < due:
                 continue
             if scenario.pause and paused_at is None:
-                paused_at = _pause(ws)
+                paused_at = _guard(ws, "pause", "chaos: pause before a kill")
             bot.life.stops_at_end = {
                 tid: stop for tid, (is_open, stop) in sample.items() if is_open and stop
             }
@@ -476,7 +444,7 @@ def run_scenario(
             bot = _Bot(ws, len(lives) + 1)
         bot.stop()
         lives.append(bot.life)
-        if _in_flight(exchange, ws):
+        if _unrecorded(exchange, ws):
             # stopped with a filled order its database lacks (the stop cut the answer off):
             # one more life, as a restart would, in which reconciliation finds it
             notes.append("one more life: the bot was stopped with an unrecorded filled order")
